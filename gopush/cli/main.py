@@ -1,0 +1,98 @@
+"""The root ``gopush`` command, lazy subcommand loading, and the one place errors become exits.
+
+Subcommands live in their own modules and are imported only when invoked, so
+``gopush --help`` stays fast. Library code raises ``GopushError`` subclasses; ``main`` renders
+them (``error: …`` and ``hint: …``) and returns the class's documented exit code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from gopush import __version__
+from gopush.cli.app import App, output_options
+from gopush.errors import ExitCode, GopushError
+
+# name -> (module, one-line help shown by `gopush --help` without importing the module)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "build": ("gopush.cli.build", "Build the module zip of a git tag or commit, as go does."),
+    "check": ("gopush.cli.check", "Check a directory, revision or zip against Go's zip rules."),
+    "push": ("gopush.cli.push", "Upload module zips to a registry."),
+    "verify": ("gopush.cli.verify", "Compare a published module with a local build."),
+    "whoami": ("gopush.cli.whoami", "Check the registry credentials."),
+    "serve": ("gopush.cli.serve", "Run the embedded Go module registry."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name, (module, _) in COMMANDS.items() if _importable(module)]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS or not _importable(COMMANDS[name][0]):
+            return None
+        command: click.Command = importlib.import_module(COMMANDS[name][0]).command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        if not rows:
+            return
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _importable(module: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(module) is not None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gopush")
+@output_options
+def cli() -> None:
+    """Build Go module zips exactly as the go command does, and publish them.
+
+    \b
+    Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 config or credentials,
+    4 invalid module or source, 5 rejected by the registry, 6 registry unavailable,
+    130 interrupted.
+    """
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the process exit code (never raises)."""
+    app = App()
+    try:
+        cli.main(args=argv, prog_name="gopush", obj=app, standalone_mode=False)
+    except GopushError as err:
+        _report(app, err.message, err.hint, {})
+        return int(err.exit_code)
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.ClickException as err:
+        err.show()
+        return int(err.exit_code)
+    except (KeyboardInterrupt, click.Abort):
+        print("\ninterrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    except Exception as err:  # noqa: BLE001 - the one place unexpected errors are rendered
+        if app.debug:
+            traceback.print_exc()
+        _report(app, f"unexpected {type(err).__name__}: {err}",
+                "run again with --debug for a traceback, and report it", {})
+        return int(ExitCode.FAILURE)
+    return int(ExitCode.OK)
+
+
+def _report(app: App, message: str, hint: str | None, data: dict[str, Any]) -> None:
+    reporter: Any = app.reporter
+    reporter.error(message, hint, data)

@@ -1,0 +1,105 @@
+"""The gopush exception hierarchy and the exit code each kind of failure maps to.
+
+Exceptions are grouped by *who has to act*, and each class carries its exit code, so the
+single handler in ``gopush.cli.main`` never guesses. Messages are ready for a user: they say
+what went wrong and, through ``hint``, what to do about it. No I/O happens here.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Documented process exit codes (README, "Exit codes")."""
+
+    OK = 0
+    FAILURE = 1  # unexpected; traceback only with --debug
+    USAGE = 2  # bad invocation (click's own code)
+    CONFIG = 3  # missing or invalid settings or credentials
+    INVALID_MODULE = 4  # go.mod, path/version rules, zip rules, bad source revision
+    REJECTED = 5  # the registry refused: exists with other content, forbidden, invalid
+    UNAVAILABLE = 6  # network failure, timeout, 5xx after retries
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class GopushError(Exception):
+    """Base of every error gopush reports to a user; ``hint`` names the fix."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(GopushError):
+    """Settings or credentials are missing or invalid."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class InvalidModule(GopushError):
+    """The module, its path, version, go.mod or files break one of Go's rules."""
+
+    exit_code = ExitCode.INVALID_MODULE
+
+
+class InvalidVersion(InvalidModule):
+    """A version string is not valid, not canonical, or does not fit the module path."""
+
+
+class InvalidPath(InvalidModule):
+    """A module path, import path or file path breaks Go's path rules."""
+
+
+class GoModError(InvalidModule):
+    """A go.mod file cannot be parsed; the message starts with ``file:line:``."""
+
+
+class InvalidModuleZip(InvalidModule):
+    """A module zip (to build or received) would be refused by the go command."""
+
+
+class SourceError(GopushError):
+    """The source of a module (git repository, revision, directory) cannot be read."""
+
+    exit_code = ExitCode.INVALID_MODULE
+
+
+class RegistryError(GopushError):
+    """The registry refused a request (4xx)."""
+
+    exit_code = ExitCode.REJECTED
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class AuthError(RegistryError):
+    """The registry refused the credentials (401/403)."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class VersionExists(RegistryError):
+    """The registry already holds this module@version with different content."""
+
+
+class RegistryUnavailable(RegistryError):
+    """The registry could not be reached or kept failing (5xx, timeouts) after retries."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+
+class Interrupted(GopushError):
+    """The user pressed Ctrl-C; the message says what state things were left in."""
+
+    exit_code = ExitCode.INTERRUPTED
