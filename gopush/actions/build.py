@@ -1,0 +1,356 @@
+"""``gopush build``: turn a git revision (or a directory) into a module zip and its GOPROXY files.
+
+The flow: find the module (its root and path), name the version the way go would, check go.mod
+against the path and version, collect the files from the source, check and write the zip, then
+write ``.mod``, ``.info`` and ``list`` beside it under ``<out>/<escaped module>/@v/``. Every
+file is written to a temporary name and renamed, so an interrupted build never leaves a
+half-written file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gopush.errors import InvalidModule, SourceError
+from gopush.gosem import dirhash, gomod, modpath, proxypath, pseudo, semver
+from gopush.modzip.create import create_zip
+from gopush.modzip.files import SourceFile
+from gopush.modzip.report import FileIssue
+from gopush.sources.coderepo import CodeRepo, layout_for
+from gopush.sources.directory import DiskFile, exclude_spec, files_from_dir
+from gopush.sources.git import Commit, GitRepository
+from gopush.ui.base import Reporter
+
+WORKTREE_WARNING = ("built from the working tree: its h1: hash will differ from the one go "
+                    "computes from a tag whenever the tree holds untracked, ignored or edited "
+                    "files")
+EXCLUDE_WARNING = ("--exclude drops files that go keeps: consumers fetching this version "
+                   "from the repository would get a different h1: hash")
+
+
+@dataclass(frozen=True, slots=True)
+class BuildRequest:
+    """What to build; every field has the meaning of the ``gopush build`` option."""
+
+    repo: Path = Path(".")
+    rev: str = "HEAD"
+    subdir: str | None = None
+    module: str | None = None
+    version: str | None = None
+    out: Path = Path("dist")
+    worktree: bool = False
+    excludes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltModule:
+    """A built module: paths of the files written and the go.sum hashes."""
+
+    module: str
+    version: str
+    zip_path: Path
+    mod_path: Path
+    info_path: Path
+    sum: str
+    gomod_sum: str
+    files: int
+    omitted: tuple[FileIssue, ...]
+    time: datetime
+    out: Path
+    commit: str | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    def go_sum_lines(self) -> str:
+        """Return the two go.sum lines for this module version."""
+        return (f"{self.module} {self.version} {self.sum}\n"
+                f"{self.module} {self.version}/go.mod {self.gomod_sum}")
+
+
+@dataclass(slots=True)
+class _Plan:
+    """Everything decided before files are written."""
+
+    module: str
+    version: str
+    time: datetime
+    files: Sequence[SourceFile]
+    go_mod: bytes
+    commit: str | None
+    warnings: list[str]
+
+
+def build(request: BuildRequest, reporter: Reporter) -> BuiltModule:
+    """Build the module zip and GOPROXY files that ``request`` describes.
+
+    Raises:
+        SourceError: the repository, directory or revision cannot be read.
+        InvalidModule: go.mod, the module path, the version or the files break Go's rules.
+    """
+    plan = _plan_worktree(request) if request.worktree else _plan_git(request)
+    for warning in plan.warnings:
+        reporter.warn(warning)
+    return _write(plan, request.out, reporter)
+
+
+def build_all(request: BuildRequest, reporter: Reporter) -> list[BuiltModule]:
+    """Build every module of the repository that has a tag pointing at ``request.rev``.
+
+    Modules under ``vendor/`` and ``testdata/`` directories are never release modules.
+
+    Raises:
+        SourceError, InvalidModule: as ``build``; also when no module is tagged there.
+    """
+    repo = GitRepository.open(request.repo)
+    commit = repo.commit(request.rev)
+    built = []
+    for module_dir in repo.go_mod_dirs(commit.hash):
+        parts = module_dir.split("/")
+        if "vendor" in parts or "testdata" in parts:
+            continue
+        data = repo.read_file(commit.hash, _join(module_dir, "go.mod"), 16 << 20)
+        path = gomod.module_path(data) if data else ""
+        if not path:
+            continue
+        version = CodeRepo(repo, layout_for(path, module_dir)).version_of(commit)
+        if pseudo.is_pseudo_version(version):
+            reporter.detail(f"{path}: no tag at {commit.short}, skipped")
+            continue
+        single = BuildRequest(repo=request.repo, rev=commit.hash, subdir=module_dir,
+                              out=request.out, excludes=request.excludes)
+        built.append(build(single, reporter))
+    if not built:
+        raise InvalidModule(f"no module of this repository has a tag at {commit.short}",
+                            hint="tag the release (e.g. `git tag v1.0.0` or "
+                                 "`git tag sub/v1.0.0` for a module in sub/)")
+    return built
+
+
+def _plan_git(request: BuildRequest) -> _Plan:
+    repo = GitRepository.open(request.repo)
+    commit = repo.commit(request.rev)
+    module_dir = _module_dir(repo, commit, request)
+    go_mod_data = repo.read_file(commit.hash, _join(module_dir, "go.mod"), 16 << 20)
+    path = _module_path(go_mod_data, request.module, module_dir)
+    code = CodeRepo(repo, layout_for(path, module_dir))
+    version = (code.check_version(request.version, commit) if request.version
+               else code.version_of(commit))
+    code.check_go_mod(commit, version)
+    warnings = _gomod_warnings(go_mod_data) + _tag_warnings(code, commit, version, request)
+    warnings += _dirty_warnings(repo, module_dir, request.rev, commit)
+    files: Sequence[SourceFile] = code.files(commit)
+    if request.excludes:
+        files, warnings = _exclude(files, request.excludes), warnings + [EXCLUDE_WARNING]
+    return _Plan(path, version, commit.time, files, go_mod_data or _synthesized(path),
+                 commit.hash, warnings)
+
+
+def _plan_worktree(request: BuildRequest) -> _Plan:
+    root = Path(request.repo).resolve()
+    try:
+        repo: GitRepository | None = GitRepository.open(root)
+    except SourceError:
+        repo = None
+    module_root = _nearest_go_mod(root, request) if request.subdir is None else (
+        (Path(repo.toplevel) if repo and repo.toplevel else root) / request.subdir)
+    go_mod_path = module_root / "go.mod"
+    go_mod_data = go_mod_path.read_bytes() if go_mod_path.is_file() else None
+    path = _module_path(go_mod_data, request.module, "")
+    files, commit, time = _worktree_files(repo, module_root, request)
+    version = request.version or _worktree_version(repo, commit, path, module_root)
+    modpath.check(path, version)
+    warnings = [WORKTREE_WARNING] + _gomod_warnings(go_mod_data)
+    return _Plan(path, version, time, files, go_mod_data or _synthesized(path),
+                 commit.hash if commit else None, warnings)
+
+
+def _worktree_files(repo: GitRepository | None, module_root: Path,
+                    request: BuildRequest) -> tuple[list[SourceFile], Commit | None, datetime]:
+    if repo is None or repo.toplevel is None:
+        files = files_from_dir(module_root, excludes=request.excludes)
+        return list(files), None, datetime.now(UTC).replace(microsecond=0)
+    prefix = module_root.resolve().relative_to(repo.toplevel.resolve()).as_posix()
+    prefix = "" if prefix == "." else prefix
+    excluded = exclude_spec(request.excludes)
+    files: list[SourceFile] = []
+    for full in repo.worktree_paths(prefix):
+        rel = full[len(prefix) + 1:] if prefix else full
+        if os.path.lexists(repo.toplevel / full) and not excluded.match_file(rel):
+            files.append(DiskFile(rel, repo.toplevel / full))
+    commit = repo.commit("HEAD")
+    return files, commit, commit.time
+
+
+def _worktree_version(repo: GitRepository | None, commit: Commit | None, path: str,
+                      module_root: Path) -> str:
+    if repo is None or commit is None or repo.toplevel is None:
+        raise InvalidModule("a plain directory has no tags to name its version",
+                            hint="pass --version vX.Y.Z")
+    rel = module_root.resolve().relative_to(repo.toplevel.resolve()).as_posix()
+    return CodeRepo(repo, layout_for(path, "" if rel == "." else rel)).version_of(commit)
+
+
+def _module_dir(repo: GitRepository, commit: Commit, request: BuildRequest) -> str:
+    """Return the module's directory in the repository: --subdir, or the nearest go.mod."""
+    if request.subdir is not None:
+        return request.subdir.strip("/")
+    start = _prefix_in_repo(repo, Path(request.repo))
+    parts = start.split("/") if start else []
+    for depth in range(len(parts), -1, -1):
+        candidate = "/".join(parts[:depth])
+        if repo.read_file(commit.hash, _join(candidate, "go.mod"), 16 << 20) is not None:
+            return candidate
+    if request.module:
+        return start
+    raise InvalidModule(
+        f"no go.mod in {start or 'the repository root'} or its parents at {commit.short}",
+        hint="commit a go.mod (`go mod init MODULE`), pass --subdir DIR for a module elsewhere "
+             "in the repository, or pass --module PATH for a repository without go.mod")
+
+
+def _prefix_in_repo(repo: GitRepository, where: Path) -> str:
+    if repo.toplevel is None:
+        return ""
+    rel = where.resolve().relative_to(repo.toplevel.resolve()).as_posix()
+    return "" if rel == "." else rel
+
+
+def _nearest_go_mod(start: Path, request: BuildRequest) -> Path:
+    for candidate in [start, *start.parents]:
+        if (candidate / "go.mod").is_file():
+            return candidate
+    if request.module:
+        return start
+    raise InvalidModule(f"no go.mod in {start} or its parents",
+                        hint="run `go mod init MODULE`, or pass --module PATH")
+
+
+def _module_path(go_mod_data: bytes | None, insisted: str | None, module_dir: str) -> str:
+    """Return the module path from go.mod, or from --module (which wins, with a check)."""
+    declared = gomod.module_path(go_mod_data) if go_mod_data is not None else ""
+    if go_mod_data is not None and not declared:
+        raise InvalidModule(f"{_join(module_dir, 'go.mod')} has no module line",
+                            hint="add `module PATH` as the first line of go.mod")
+    path = insisted or declared
+    if not path:
+        raise InvalidModule("this module has no go.mod and no --module was given",
+                            hint="pass --module PATH (e.g. --module github.com/OWNER/REPO)")
+    modpath.check_module_path(path)
+    return path
+
+
+def _gomod_warnings(go_mod_data: bytes | None) -> list[str]:
+    if go_mod_data is None:
+        return []
+    parsed = gomod.parse(go_mod_data, "go.mod")
+    found = [name for name, items in (("replace", parsed.replace), ("exclude", parsed.exclude))
+             if items]
+    return [f"go.mod has {name} directives: they apply only when this module is the main "
+            "module; consumers ignore them" for name in found]
+
+
+def _tag_warnings(code: CodeRepo, commit: Commit, version: str,
+                  request: BuildRequest) -> list[str]:
+    if request.version is None or pseudo.is_pseudo_version(version):
+        return []
+    tag = code.layout.tag_prefix + version.removesuffix("+incompatible")
+    target = code.repo.read_tag(tag)
+    if target is None:
+        return [f"no tag {tag} in the repository: go cannot fetch {version} from it, only "
+                "from the registry you push to"]
+    if target != commit.hash:
+        raise InvalidModule(
+            f"tag {tag} points at {target[:12]}, but you are building {commit.short}",
+            hint=f"build the tagged commit with --rev {tag}, or move the tag")
+    return []
+
+
+def _dirty_warnings(repo: GitRepository, module_dir: str, rev: str, commit: Commit) -> list[str]:
+    if rev != "HEAD":
+        return []
+    changed = repo.changed_paths(module_dir)
+    if not changed:
+        return []
+    shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+    return [f"uncommitted changes are not in the zip (it is built from commit {commit.short}): "
+            f"{shown}"]
+
+
+def _exclude(files: Sequence[SourceFile], patterns: tuple[str, ...]) -> list[SourceFile]:
+    spec = exclude_spec(patterns)
+    return [f for f in files if not spec.match_file(f.path)]
+
+
+def _synthesized(path: str) -> bytes:
+    """Return the one-line go.mod go makes for a module without one.
+
+    go quotes the path only when it needs quoting; a valid module path never does.
+    """
+    return f"module {path}\n".encode()
+
+
+def _join(directory: str, name: str) -> str:
+    return f"{directory}/{name}" if directory else name
+
+
+# -- writing --------------------------------------------------------------------------------
+
+
+def _write(plan: _Plan, out: Path, reporter: Reporter) -> BuiltModule:
+    zip_path = out / proxypath.zip_path(plan.module, plan.version)
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    go_version = _go_line(plan.go_mod)
+    progress = reporter.progress(f"zip {plan.module}@{plan.version}", len(plan.files))
+    try:
+        created = create_zip(zip_path, plan.module, plan.version, plan.files,
+                             go_version=go_version, on_progress=progress.advance)
+    finally:
+        progress.close()
+    mod_path = out / proxypath.mod_path(plan.module, plan.version)
+    info_path = out / proxypath.info_path(plan.module, plan.version)
+    write_atomic(mod_path, plan.go_mod)
+    info = {"Version": plan.version, "Time": plan.time.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    write_atomic(info_path, (json.dumps(info) + "\n").encode())
+    _update_list(out / proxypath.list_path(plan.module), plan.version)
+    return BuiltModule(
+        module=plan.module, version=plan.version, zip_path=zip_path, mod_path=mod_path,
+        info_path=info_path, sum=created.sum, gomod_sum=dirhash.hash_gomod(plan.go_mod),
+        files=len(created.report.valid), omitted=tuple(created.report.omitted),
+        time=plan.time, out=out, commit=plan.commit, warnings=tuple(plan.warnings))
+
+
+def _go_line(go_mod_data: bytes) -> str:
+    try:
+        return gomod.parse_lax(go_mod_data, "go.mod").go
+    except InvalidModule:
+        return ""
+
+
+def _update_list(list_path: Path, version: str) -> None:
+    """Add ``version`` to the GOPROXY list file (pseudo-versions are never listed)."""
+    if pseudo.is_pseudo_version(version):
+        if not list_path.exists():
+            write_atomic(list_path, b"")
+        return
+    known = list_path.read_text().split() if list_path.exists() else []
+    versions = semver.sort_versions(set(known) | {version})
+    write_atomic(list_path, ("".join(f"{v}\n" for v in versions)).encode())
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, fsync and rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

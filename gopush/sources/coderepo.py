@@ -1,0 +1,248 @@
+"""A module inside a git repository: where its files are, and which version a commit is.
+
+This mirrors the go command's ``modfetch/coderepo.go`` so that gopush names a commit exactly
+as ``go mod download -json MODULE@<commit>`` does:
+
+* The module's *code directory* (``code_dir``) is its directory in the repository, minus a
+  trailing ``vN`` element when the module path ends in ``/vN`` and lives in that ``vN/``
+  directory (the major-version-subdirectory layout). Its tags are ``<code_dir>/vX.Y.Z``
+  (plain ``vX.Y.Z`` at the root).
+* A commit's version is the highest *canonical* tag of this module pointing at it (``v1.2``
+  and pseudo-version-shaped tags are ignored; retracted versions too). A ``vN`` tag with N >= 2
+  on a module path without ``/vN`` becomes ``vN.x.y+incompatible`` only when the repository
+  root has no go.mod at that commit and no ``vN/go.mod`` claims that major version.
+* With no such tag, the version is a pseudo-version based on the highest allowed tag among the
+  commit's ancestors.
+* A go.mod is required below the root and for ``/vN`` paths; without one, go synthesizes
+  ``module PATH``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from gopush.errors import InvalidModule, InvalidVersion
+from gopush.gosem import gomod, modpath, pseudo, semver
+from gopush.sources.git import MAX_GO_MOD_BYTES, ArchivedFile, Commit, GitRepository
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleLayout:
+    """Where a module lives in its repository (pure data; see ``layout_for``)."""
+
+    path: str  # module path, e.g. github.com/acme/hello/v2
+    code_dir: str  # tag prefix directory: "" at the root
+    dir: str  # directory holding the module's files: code_dir, or code_dir/vN
+    path_major: str  # "", "/v2", ".v1" (gopkg.in)
+
+    @property
+    def tag_prefix(self) -> str:
+        """Return the prefix of this module's tags ("" or "sub/")."""
+        return f"{self.code_dir}/" if self.code_dir else ""
+
+    @property
+    def pseudo_major(self) -> str:
+        """Return the major version pseudo-versions must carry ("" means v0)."""
+        digits = self.path_major.lstrip("/.").removesuffix("-unstable")
+        return digits if self.path_major else ""
+
+
+def layout_for(module_path: str, module_dir: str) -> ModuleLayout:
+    """Work out the layout of ``module_path`` stored in ``module_dir`` of its repository."""
+    _prefix, path_major, _ok = modpath.split_path_version(module_path)
+    module_dir = module_dir.strip("/")
+    parent, _, last = module_dir.rpartition("/")
+    if path_major.startswith("/") and last == path_major[1:]:
+        return ModuleLayout(module_path, parent, module_dir, path_major)
+    return ModuleLayout(module_path, module_dir, module_dir, path_major)
+
+
+class CodeRepo:
+    """One module of a GitRepository, answering the questions go's codeRepo answers."""
+
+    def __init__(self, repo: GitRepository, layout: ModuleLayout) -> None:
+        self.repo = repo
+        self.layout = layout
+
+    # -- versions -------------------------------------------------------------------------
+
+    def version_of(self, commit: Commit) -> str:
+        """Return the version go gives ``commit``: its highest tag, else a pseudo-version."""
+        best = ""
+        for tag in self.repo.tags_at(commit.hash):
+            version, canonical = self._tag_to_version(tag, commit)
+            if canonical and semver.compare(best, version) < 0:
+                best = version
+        if best:
+            return best
+        base, _ = self._tag_to_version(self._recent_tag(commit), commit)
+        return pseudo.pseudo_version(self.layout.pseudo_major, base, commit.time, commit.short)
+
+    def check_version(self, version: str, commit: Commit) -> str:
+        """Validate an explicitly requested ``version`` for ``commit``; return it canonical.
+
+        A compatible v2+ version on a path without /vN gains ``+incompatible`` where go would
+        add it.
+
+        Raises:
+            InvalidVersion: not canonical, or the major version does not fit the module path.
+        """
+        if semver.canonical(version) != version.removesuffix("+incompatible"):
+            wanted = semver.canonical(version)
+            raise InvalidVersion(
+                f"{self.layout.path}@{version}: invalid version: not a canonical version",
+                hint=f"use {wanted!r}" if wanted else "versions look like v1.2.3 or v1.2.3-rc.1")
+        if pseudo.is_pseudo_version(version):
+            self._check_pseudo(version, commit)
+        bare = version.removesuffix("+incompatible")
+        if modpath.match_path_major(bare, self.layout.path_major):
+            if version.endswith("+incompatible"):
+                raise InvalidVersion(
+                    f"{self.layout.path}@{version}: invalid version: +incompatible suffix not "
+                    f"allowed: major version {semver.major(bare)} is compatible")
+            return version
+        if self._can_use_incompatible(commit, version):
+            return bare + "+incompatible"
+        raise self._major_mismatch(bare)
+
+    def _major_mismatch(self, version: str) -> InvalidVersion:
+        major = semver.major(version)
+        prefix, _, _ = modpath.split_path_version(self.layout.path)
+        if self.layout.path_major:
+            hint = (f"tag a {self.layout.path_major.lstrip('/.')}.x.y version, or build the "
+                    f"module whose path ends in /{major}")
+        else:
+            hint = (f"change the module line of go.mod to {prefix}/{major} (and the imports "
+                    f"inside the module), or release it as v1.x.y")
+        return InvalidVersion(
+            f"{self.layout.path}@{version}: invalid version: module contains a go.mod file, so "
+            f"major version must be compatible: should be v0 or v1, not {major}"
+            if not self.layout.path_major else
+            f"{self.layout.path}@{version}: invalid version: should be "
+            f"{self.layout.path_major.lstrip('/.')}, not {major}", hint=hint)
+
+    def _check_pseudo(self, version: str, commit: Commit) -> None:
+        rev = pseudo.pseudo_version_rev(version)
+        if rev != commit.short:
+            raise InvalidVersion(f"{self.layout.path}@{version}: invalid pseudo-version: "
+                                 f"does not match short name of revision ({commit.short})")
+        if pseudo.pseudo_version_time(version) != commit.time.replace(microsecond=0):
+            stamp = commit.time.strftime("%Y%m%d%H%M%S")
+            raise InvalidVersion(f"{self.layout.path}@{version}: invalid pseudo-version: "
+                                 f"does not match version-control timestamp (expected {stamp})")
+
+    def _tag_to_version(self, tag: str, commit: Commit) -> tuple[str, bool]:
+        """Map a tag to this module's version ("" if not one), and whether it is canonical."""
+        prefix = self.layout.tag_prefix
+        if not tag.startswith(prefix) or pseudo.is_pseudo_version(tag):
+            return "", False
+        trimmed = tag[len(prefix):]
+        version = semver.canonical(trimmed)
+        if not version or not trimmed.startswith(version) or self._retracted(version):
+            return "", False
+        canonical = version == trimmed
+        if modpath.match_path_major(version, self.layout.path_major):
+            return version, canonical
+        if self._can_use_incompatible(commit, version):
+            return version + "+incompatible", canonical
+        return "", False
+
+    def _recent_tag(self, commit: Commit) -> str:
+        """Return the highest allowed tag among the commit's ancestors (go's RecentTag)."""
+        tags = self.repo.merged_tags(commit.hash)
+        if self.layout.pseudo_major or self._can_use_incompatible(commit, ""):
+            return self._highest(tags, self.layout.pseudo_major)
+        return self._highest(tags, "v1") or self._highest(tags, "v0")
+
+    def _highest(self, tags: list[str], major: str) -> str:
+        prefix, highest = self.layout.tag_prefix, ""
+        for tag in tags:
+            if not tag.startswith(prefix):
+                continue
+            version = tag[len(prefix):]
+            if major and semver.major(version) != major or self._retracted(version):
+                continue
+            if semver.compare(version, highest) > 0:
+                highest = version
+        return prefix + highest if highest else ""
+
+    def _can_use_incompatible(self, commit: Commit, version: str) -> bool:
+        """Tell whether a v2+ tag may be used as +incompatible at ``commit``."""
+        if self.layout.code_dir or self.layout.path_major:
+            return False
+        if self.repo.read_file(commit.hash, "go.mod", MAX_GO_MOD_BYTES) is not None:
+            return False
+        if version and not version.endswith("+incompatible"):
+            major_dir = semver.major(version)
+            if self.repo.read_file(commit.hash, f"{major_dir}/go.mod", MAX_GO_MOD_BYTES):
+                return False
+        return True
+
+    def check_go_mod(self, commit: Commit, version: str) -> None:
+        """Check that go.mod exists, or may be absent, where go requires (go's findDir).
+
+        Raises:
+            InvalidModule: go.mod is missing where required, or +incompatible is not allowed.
+        """
+        data = self.go_mod(commit)
+        where = self._join("go.mod")
+        if data is None and (self.layout.dir or self.layout.path_major.startswith("/")):
+            raise InvalidModule(
+                f"{self.layout.path}@{version}: missing {where} at revision {commit.short}",
+                hint="a module below the repository root or with a /vN path needs its own "
+                     "go.mod: run `go mod init` there and commit it")
+        if version.endswith("+incompatible") and not self._can_use_incompatible(commit, ""):
+            raise InvalidVersion(
+                f"{self.layout.path}@{version}: invalid version: +incompatible suffix not "
+                "allowed: module contains a go.mod file, so semantic import versioning is "
+                "required")
+
+    # -- retractions ----------------------------------------------------------------------
+
+    def _retracted(self, version: str) -> bool:
+        return any(semver.compare(lo, version) <= 0 <= semver.compare(hi, version)
+                   for lo, hi in self._retractions)
+
+    @cached_property
+    def _retractions(self) -> list[tuple[str, str]]:
+        """Retracted intervals declared by the go.mod of the highest release (as go reads)."""
+        versions = self.release_versions()
+        if not versions:
+            return []
+        releases = [v for v in versions if not semver.prerelease(v)]
+        highest = (releases or versions)[-1]
+        data = self.repo.read_file(self.layout.tag_prefix + highest,
+                                   self._join("go.mod"), MAX_GO_MOD_BYTES)
+        if data is None:
+            return []
+        try:
+            parsed = gomod.parse_lax(data, "go.mod")
+        except InvalidModule:
+            return []
+        return [(r.low, r.high) for r in parsed.retract]
+
+    def release_versions(self) -> list[str]:
+        """List this module's tagged, compatible versions in ascending order (go's Versions)."""
+        prefix, found = self.layout.tag_prefix, []
+        for tag in self.repo.all_tags():
+            version = tag[len(prefix):] if tag.startswith(prefix) else ""
+            if (not version or version != semver.canonical(version)
+                    or pseudo.is_pseudo_version(version)):
+                continue
+            if modpath.match_path_major(version, self.layout.path_major):
+                found.append(version)
+        return semver.sort_versions(found)
+
+    # -- files ----------------------------------------------------------------------------
+
+    def go_mod(self, commit: Commit) -> bytes | None:
+        """Return the module's go.mod at ``commit`` (None when it has none)."""
+        return self.repo.read_file(commit.hash, self._join("go.mod"), MAX_GO_MOD_BYTES)
+
+    def files(self, commit: Commit) -> list[ArchivedFile]:
+        """Return the module's files at ``commit`` as go's zip would take them."""
+        return self.repo.archive_files(commit.hash, self.layout.dir)
+
+    def _join(self, name: str) -> str:
+        return f"{self.layout.dir}/{name}" if self.layout.dir else name

@@ -1,0 +1,258 @@
+"""Read a module's files and history from a git repository, the way the go command does.
+
+The go command makes a module zip from ``git archive`` of the revision, run in its own bare
+clone with ``core.autocrlf=input`` and ``core.eol=lf`` and with the attributes
+``* -export-subst -export-ignore`` in ``info/attributes``: ``.gitattributes`` line-ending
+conversions (``eol=crlf``, ``text``) still apply, export attributes do not. For a module in a
+subdirectory, the repository-root LICENSE at that revision is added when the module has none
+(read raw with ``cat-file``, without conversions).
+
+gopush must not change the user's repository, so it runs ``git archive`` in a throw-away bare
+"shadow" repository that borrows the real one's objects through ``objects/info/alternates``.
+That also keeps the user's own ``.git/config`` (say ``core.autocrlf=true``) out of the result,
+as it is out of go's clone.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from gopush.errors import SourceError
+from gopush.modzip.files import FileKind, FileStat
+from gopush.sources.gitcmd import GitRunner
+
+# Files at most this large are kept in memory while reading the archive; larger ones spill to
+# a temporary file, so a 400 MiB asset never sits whole in memory.
+SPOOL_BYTES = 8 * 1024 * 1024
+MAX_LICENSE_BYTES = 16 * 1024 * 1024  # go's codehost.MaxLICENSE
+MAX_GO_MOD_BYTES = 16 * 1024 * 1024  # go's codehost.MaxGoMod
+
+_ARCHIVE_CONFIG = ("core.autocrlf=input", "core.eol=lf")
+_NO_EXPORT_ATTRIBUTES = b"* -export-subst -export-ignore\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """A resolved commit: full hash and committer time (UTC), as go's RevInfo has them."""
+
+    hash: str
+    time: datetime
+
+    @property
+    def short(self) -> str:
+        """Return the 12-character abbreviation go uses in pseudo-versions."""
+        return self.hash[:12]
+
+
+class ArchivedFile:
+    """A file read from ``git archive``: bytes in memory, or a spill file for large ones.
+
+    ``open`` returns a new reader each time, so a file can be read twice (hash, then zip).
+    A spill file lives in a temporary directory that is removed once no file refers to it.
+    """
+
+    def __init__(self, path: str, kind: FileKind, size: int, data: bytes | None = None,
+                 spill: Path | None = None, keep_alive: object = None) -> None:
+        self.path = path
+        self._stat = FileStat(size=size, kind=kind)
+        self._data = data
+        self._spill = spill
+        self._keep_alive = keep_alive  # the TemporaryDirectory holding ``spill``
+
+    def stat(self) -> FileStat:
+        return self._stat
+
+    def open(self) -> BinaryIO:
+        if self._spill is not None:
+            return self._spill.open("rb")
+        if self._data is None:
+            raise SourceError(f"{self.path}: not a regular file")
+        return io.BytesIO(self._data)
+
+
+class GitRepository:
+    """A local git repository (work tree or bare), read through git plumbing commands."""
+
+    def __init__(self, git_dir: Path, toplevel: Path | None) -> None:
+        self.git_dir = git_dir
+        self.toplevel = toplevel
+        self.git = GitRunner(git_dir)
+
+    @classmethod
+    def open(cls, path: Path) -> GitRepository:
+        """Open the repository containing ``path``.
+
+        Raises:
+            SourceError: ``path`` is missing or not inside a git repository.
+        """
+        path = Path(path)
+        if not path.is_dir():
+            raise SourceError(f"{path}: no such directory")
+        proc = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "--path-format=absolute", "--git-dir",
+             "--is-bare-repository", "--show-toplevel"],
+            capture_output=True, env={**os.environ, "LC_ALL": "C"})
+        lines = proc.stdout.decode().splitlines()
+        if proc.returncode != 0 and len(lines) < 2:
+            raise SourceError(
+                f"{path.resolve()} is not a git repository",
+                hint="run gopush inside a git checkout, pass --repo PATH, or build a plain "
+                     "directory with --worktree --version vX.Y.Z")
+        bare = lines[1] == "true"
+        return cls(Path(lines[0]), None if bare else Path(lines[2]))
+
+    def commit(self, rev: str) -> Commit:
+        """Resolve ``rev`` (tag, branch, hash, HEAD~2, ...) to a commit.
+
+        Raises:
+            SourceError: the revision does not exist or is not a commit.
+        """
+        out = self.git.run("rev-parse", "--verify", "--quiet", "--end-of-options",
+                           f"{rev}^{{commit}}", check=False).strip()
+        if not out:
+            raise SourceError(f"unknown revision {rev!r} in {self.toplevel or self.git_dir}",
+                              hint="check the name with `git tag`, `git branch -a` or "
+                                   "`git log`, and fetch tags with `git fetch --tags`")
+        hash_ = out.decode()
+        stamp = self.git.run("show", "-s", "--format=%ct", hash_).strip()
+        return Commit(hash_, datetime.fromtimestamp(int(stamp), UTC))
+
+    def tags_at(self, commit: str) -> list[str]:
+        """List tag names that point at ``commit`` (annotated and nested tags peeled)."""
+        return self._tags("--points-at", commit)
+
+    def merged_tags(self, commit: str) -> list[str]:
+        """List tag names whose commit is ``commit`` or one of its ancestors."""
+        return self._tags("--merged", commit)
+
+    def all_tags(self) -> list[str]:
+        """List every tag name in the repository."""
+        return self._tags()
+
+    def _tags(self, *filters: str) -> list[str]:
+        out = self.git.run("for-each-ref", "--format=%(refname)", *filters, "refs/tags")
+        names = out.decode("utf-8", "replace").splitlines()
+        return [n.removeprefix("refs/tags/") for n in names if n.startswith("refs/tags/")]
+
+    def go_mod_dirs(self, commit: str) -> list[str]:
+        """List directories holding a file named go.mod at ``commit`` ("" is the root)."""
+        out = self.git.run("ls-tree", "-r", "-z", "--name-only", commit)
+        dirs = []
+        for name in out.decode("utf-8", "surrogateescape").split("\0"):
+            if name == "go.mod" or name.endswith("/go.mod"):
+                dirs.append(name[: -len("go.mod")].rstrip("/"))
+        return sorted(dirs)
+
+    def read_tag(self, tag: str) -> str | None:
+        """Return the commit hash ``tag`` peels to, or None if there is no such tag."""
+        out = self.git.run("rev-parse", "--verify", "--quiet", "--end-of-options",
+                           f"refs/tags/{tag}^{{commit}}", check=False).strip()
+        return out.decode() or None
+
+    def read_file(self, commit: str, path: str, max_size: int) -> bytes | None:
+        """Return the raw blob at ``commit:path``; None if absent, not a file, or too large."""
+        spec = f"{commit}:{path}"
+        kind = self.git.run("cat-file", "-t", spec, check=False).strip()
+        if kind != b"blob":
+            return None
+        if int(self.git.run("cat-file", "-s", spec)) > max_size:
+            return None
+        return self.git.run("cat-file", "blob", spec)
+
+    def changed_paths(self, subdir: str) -> list[str]:
+        """List uncommitted changes (staged, unstaged, untracked) under ``subdir``."""
+        if self.toplevel is None:
+            return []
+        out = GitRunner(self.git_dir, env={"GIT_WORK_TREE": str(self.toplevel)}).run(
+            "status", "--porcelain=v1", "-z", "--untracked-files=normal", "--",
+            subdir or ".")
+        entries = [e for e in out.decode("utf-8", "replace").split("\0") if e]
+        return [e[3:] for e in entries if len(e) > 3 and e[2] == " "]
+
+    def worktree_paths(self, subdir: str) -> list[str]:
+        """List tracked and untracked-but-not-ignored paths under ``subdir`` (repo-relative)."""
+        if self.toplevel is None:
+            raise SourceError("a bare repository has no working tree",
+                              hint="drop --worktree to build from a revision")
+        runner = GitRunner(self.git_dir, env={"GIT_WORK_TREE": str(self.toplevel)})
+        out = runner.run("-C", str(self.toplevel), "ls-files", "-z", "--cached", "--others",
+                         "--exclude-standard", "--full-name", "--", subdir or ".")
+        return sorted({p for p in out.decode("utf-8", "surrogateescape").split("\0") if p})
+
+    def archive_files(self, commit: str, subdir: str) -> list[ArchivedFile]:
+        """Return the files of ``subdir`` at ``commit`` exactly as go's git archive sees them.
+
+        Paths are relative to ``subdir``. For a subdirectory module without its own LICENSE, the
+        repository-root LICENSE is appended (go's coderepo does the same).
+        """
+        prefix = f"{subdir}/" if subdir else ""
+        files = list(self._archive(commit, subdir, prefix))
+        if subdir and not any(f.path == "LICENSE" for f in files):
+            license_ = self.read_file(commit, "LICENSE", MAX_LICENSE_BYTES)
+            if license_ is not None:
+                files.append(_in_memory("LICENSE", license_))
+        return files
+
+    def _archive(self, commit: str, subdir: str, prefix: str) -> Iterator[ArchivedFile]:
+        spill_dir = tempfile.TemporaryDirectory(prefix="gopush-spill-")
+        with tempfile.TemporaryDirectory(prefix="gopush-git-") as shadow:
+            runner = self._shadow(Path(shadow))
+            args = ["archive", "--format=tar", commit] + (["--", subdir] if subdir else [])
+            proc = runner.stream(*args, config=_ARCHIVE_CONFIG)
+            try:
+                assert proc.stdout is not None
+                with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+                    for member in tar:
+                        item = _archived(tar, member, prefix, spill_dir)
+                        if item is not None:
+                            yield item
+            finally:
+                GitRunner.finish(proc, args)
+
+    def _shadow(self, shadow: Path) -> GitRunner:
+        """Create a bare repository borrowing our objects, with export attributes off."""
+        subprocess.run(["git", "init", "-q", "--bare", str(shadow)], check=True,
+                       capture_output=True)
+        objects = self.git.run("rev-parse", "--path-format=absolute", "--git-path",
+                               "objects").decode().strip()
+        (shadow / "objects" / "info" / "alternates").write_text(objects + "\n")
+        (shadow / "info").mkdir(exist_ok=True)
+        (shadow / "info" / "attributes").write_bytes(_NO_EXPORT_ATTRIBUTES)
+        return GitRunner(shadow)
+
+
+def _archived(tar: tarfile.TarFile, member: tarfile.TarInfo, prefix: str,
+              spill_dir: tempfile.TemporaryDirectory[str]) -> ArchivedFile | None:
+    """Turn one tar member into a file relative to the module root (None: not a file)."""
+    name = member.name
+    if not name.startswith(prefix) or member.isdir():
+        return None
+    rel = name[len(prefix):]
+    if not rel:
+        return None
+    if member.issym():
+        return ArchivedFile(rel, FileKind.SYMLINK, len(member.linkname.encode()))
+    if not member.isfile():
+        return ArchivedFile(rel, FileKind.OTHER, 0)
+    source = tar.extractfile(member)
+    assert source is not None
+    if member.size <= SPOOL_BYTES:
+        return ArchivedFile(rel, FileKind.REGULAR, member.size, data=source.read())
+    target = Path(spill_dir.name) / f"{member.offset_data}"
+    with target.open("wb") as out:
+        while chunk := source.read(1 << 20):
+            out.write(chunk)
+    return ArchivedFile(rel, FileKind.REGULAR, member.size, spill=target, keep_alive=spill_dir)
+
+
+def _in_memory(path: str, data: bytes) -> ArchivedFile:
+    return ArchivedFile(path, FileKind.REGULAR, len(data), data=data)

@@ -1,0 +1,73 @@
+"""GitRunner: the one place gopush runs the git command.
+
+Argv in, bytes out. Every failure becomes a ``SourceError`` carrying git's own message, so
+callers never see ``CalledProcessError``. Output is always requested in machine formats
+(``-z``, explicit ``--format``), never parsed from text meant for people.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+from gopush.errors import SourceError
+
+# git must never stop to ask for a password or open an editor: gopush runs unattended in CI.
+_QUIET_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
+
+
+class GitRunner:
+    """Runs git against one repository (``git_dir``), optionally with a work tree."""
+
+    def __init__(self, git_dir: Path, *, env: Mapping[str, str] | None = None) -> None:
+        exe = shutil.which("git")
+        if exe is None:
+            raise SourceError("the git command was not found",
+                              hint="install git (https://git-scm.com) and make sure it is on PATH")
+        self.exe = exe
+        self.git_dir = Path(git_dir)
+        self._env = {**os.environ, **_QUIET_ENV, **(env or {})}
+
+    def run(self, *args: str, config: Sequence[str] = (), input: bytes | None = None,
+            check: bool = True) -> bytes:
+        """Run ``git [-c config]... args`` and return stdout; raise SourceError on failure."""
+        proc = subprocess.run(self._argv(args, config), input=input, capture_output=True,
+                              env=self._env)
+        if check and proc.returncode != 0:
+            raise SourceError(_git_message(proc.stderr, args))
+        return proc.stdout
+
+    def ok(self, *args: str) -> bool:
+        """Run git and report whether it exited 0 (for existence checks)."""
+        proc = subprocess.run(self._argv(args, ()), capture_output=True, env=self._env)
+        return proc.returncode == 0
+
+    def stream(self, *args: str, config: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+        """Start git with stdout as a pipe; the caller reads it and calls ``finish``."""
+        return subprocess.Popen(self._argv(args, config), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=self._env)
+
+    @staticmethod
+    def finish(proc: subprocess.Popen[bytes], args: Sequence[str]) -> None:
+        """Wait for a streamed git and raise SourceError if it failed."""
+        stderr: IO[bytes] | None = proc.stderr
+        err = stderr.read() if stderr else b""
+        if proc.wait() != 0:
+            raise SourceError(_git_message(err, args))
+
+    def _argv(self, args: Sequence[str], config: Sequence[str]) -> list[str]:
+        argv = [self.exe, f"--git-dir={self.git_dir}"]
+        for item in config:
+            argv += ["-c", item]
+        return argv + list(args)
+
+
+def _git_message(stderr: bytes, args: Sequence[str]) -> str:
+    text = stderr.decode("utf-8", "replace").strip()
+    lines = [line.removeprefix("fatal: ").removeprefix("error: ") for line in text.splitlines()]
+    detail = "; ".join(line for line in lines if line) or "no message"
+    return f"git {args[0] if args else ''} failed: {detail}"

