@@ -8,6 +8,7 @@ what went wrong and, through ``hint``, what to do about it. No I/O happens here.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -28,10 +29,12 @@ class GopushError(Exception):
 
     exit_code: ExitCode = ExitCode.FAILURE
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None,
+                 data: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.data = data or {}  # facts for the JSON error document (never secrets)
 
     def __str__(self) -> str:
         return self.message
@@ -77,9 +80,10 @@ class RegistryError(GopushError):
     exit_code = ExitCode.REJECTED
 
     def __init__(
-        self, message: str, *, hint: str | None = None, status: int | None = None
+        self, message: str, *, hint: str | None = None, status: int | None = None,
+        data: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, data=data)
         self.status = status
 
 

@@ -73,7 +73,7 @@ class BuiltModule:
 
 
 @dataclass(slots=True)
-class _Plan:
+class Plan:
     """Everything decided before files are written."""
 
     module: str
@@ -92,10 +92,19 @@ def build(request: BuildRequest, reporter: Reporter) -> BuiltModule:
         SourceError: the repository, directory or revision cannot be read.
         InvalidModule: go.mod, the module path, the version or the files break Go's rules.
     """
-    plan = _plan_worktree(request) if request.worktree else _plan_git(request)
+    plan = make_plan(request)
     for warning in plan.warnings:
         reporter.warn(warning)
     return _write(plan, request.out, reporter)
+
+
+def make_plan(request: BuildRequest) -> Plan:
+    """Decide module, version, time and files for ``request`` without writing anything.
+
+    Raises:
+        SourceError, InvalidModule: as ``build``.
+    """
+    return _plan_worktree(request) if request.worktree else _plan_git(request)
 
 
 def build_all(request: BuildRequest, reporter: Reporter) -> list[BuiltModule]:
@@ -131,7 +140,7 @@ def build_all(request: BuildRequest, reporter: Reporter) -> list[BuiltModule]:
     return built
 
 
-def _plan_git(request: BuildRequest) -> _Plan:
+def _plan_git(request: BuildRequest) -> Plan:
     repo = GitRepository.open(request.repo)
     commit = repo.commit(request.rev)
     module_dir = _module_dir(repo, commit, request)
@@ -146,11 +155,11 @@ def _plan_git(request: BuildRequest) -> _Plan:
     files: Sequence[SourceFile] = code.files(commit)
     if request.excludes:
         files, warnings = _exclude(files, request.excludes), warnings + [EXCLUDE_WARNING]
-    return _Plan(path, version, commit.time, files, go_mod_data or _synthesized(path),
+    return Plan(path, version, commit.time, files, go_mod_data or _synthesized(path),
                  commit.hash, warnings)
 
 
-def _plan_worktree(request: BuildRequest) -> _Plan:
+def _plan_worktree(request: BuildRequest) -> Plan:
     root = Path(request.repo).resolve()
     try:
         repo: GitRepository | None = GitRepository.open(root)
@@ -165,7 +174,7 @@ def _plan_worktree(request: BuildRequest) -> _Plan:
     version = request.version or _worktree_version(repo, commit, path, module_root)
     modpath.check(path, version)
     warnings = [WORKTREE_WARNING] + _gomod_warnings(go_mod_data)
-    return _Plan(path, version, time, files, go_mod_data or _synthesized(path),
+    return Plan(path, version, time, files, go_mod_data or _synthesized(path),
                  commit.hash if commit else None, warnings)
 
 
@@ -301,10 +310,10 @@ def _join(directory: str, name: str) -> str:
 # -- writing --------------------------------------------------------------------------------
 
 
-def _write(plan: _Plan, out: Path, reporter: Reporter) -> BuiltModule:
+def _write(plan: Plan, out: Path, reporter: Reporter) -> BuiltModule:
     zip_path = out / proxypath.zip_path(plan.module, plan.version)
     zip_path.parent.mkdir(parents=True, exist_ok=True)
-    go_version = _go_line(plan.go_mod)
+    go_version = go_line(plan.go_mod)
     progress = reporter.progress(f"zip {plan.module}@{plan.version}", len(plan.files))
     try:
         created = create_zip(zip_path, plan.module, plan.version, plan.files,
@@ -324,7 +333,7 @@ def _write(plan: _Plan, out: Path, reporter: Reporter) -> BuiltModule:
         time=plan.time, out=out, commit=plan.commit, warnings=tuple(plan.warnings))
 
 
-def _go_line(go_mod_data: bytes) -> str:
+def go_line(go_mod_data: bytes) -> str:
     try:
         return gomod.parse_lax(go_mod_data, "go.mod").go
     except InvalidModule:

@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="gopush", obj=app, standalone_mode=False)
     except GopushError as err:
-        _report(app, err.message, err.hint, {})
+        _report(app, err.message, err.hint, err.data)
         return int(err.exit_code)
     except click.exceptions.Exit as done:
         return int(done.exit_code)

@@ -33,6 +33,9 @@ class Reporter(Protocol):
     def progress(self, description: str, total: int | None) -> Progress:
         """Start a progress display for ``total`` units (bytes, files); None if unknown."""
 
+    def table(self, title: str, headers: list[str], rows: list[list[str]]) -> None:
+        """Show a table of results to people (stdout); JSON mode carries it in ``result``."""
+
     def result(self, data: dict[str, Any], text: str) -> None:
         """Emit the final result: ``data`` for JSON mode, ``text`` for people (stdout)."""
 
@@ -64,6 +67,9 @@ class NullReporter:
 
     def progress(self, description: str, total: int | None) -> Progress:
         return _NullProgress()
+
+    def table(self, title: str, headers: list[str], rows: list[list[str]]) -> None:
+        pass
 
     def result(self, data: dict[str, Any], text: str) -> None:
         self.results.append(data)

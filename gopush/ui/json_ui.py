@@ -35,6 +35,9 @@ class JsonReporter:
     def progress(self, description: str, total: int | None) -> Progress:
         return _NullProgress()
 
+    def table(self, title: str, headers: list[str], rows: list[list[str]]) -> None:
+        pass  # the same facts travel in the result document
+
     def result(self, data: dict[str, Any], text: str) -> None:
         self._emit({"ok": True, **data, "warnings": self.warnings})
 

@@ -49,6 +49,11 @@ class PlainReporter:
         print(f"{description}...", file=self._err, flush=True)
         return _PlainProgress(self._err, description, total)
 
+    def table(self, title: str, headers: list[str], rows: list[list[str]]) -> None:
+        """Print one tab-separated line per row (easy to grep and cut)."""
+        for row in rows:
+            print("\t".join(row), file=self._out)
+
     def result(self, data: dict[str, Any], text: str) -> None:
         if text:
             print(text, file=self._out, flush=True)

@@ -58,6 +58,17 @@ class RichReporter:
         bars.start()
         return _RichTask(bars, task)
 
+    def table(self, title: str, headers: list[str], rows: list[list[str]]) -> None:
+        """Draw a table on stdout."""
+        from rich.table import Table
+
+        grid = Table(title=title, header_style="bold")
+        for header in headers:
+            grid.add_column(header)
+        for row in rows:
+            grid.add_row(*row)
+        self.out.print(grid)
+
     def result(self, data: dict[str, Any], text: str) -> None:
         if text:
             self.out.print(text, markup=False)
