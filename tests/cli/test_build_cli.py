@@ -1,0 +1,188 @@
+"""`gopush build` as a user runs it: exit codes, messages, stdout/stderr separation, JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from gitrepo import GitRepo
+from gopush.cli.main import main
+
+GO_MOD = "module {path}\n\ngo 1.22\n"
+
+
+def run(capsys: pytest.CaptureFixture[str], cwd: Path, *args: str) -> tuple[int, str, str]:
+    """Run gopush in ``cwd`` and return (exit code, stdout, stderr)."""
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        code = main(list(args))
+    finally:
+        os.chdir(old)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def tagged(git_repo: GitRepo) -> GitRepo:
+    """A module github.com/acme/cli tagged v1.0.0."""
+    git_repo.commit(files={"go.mod": GO_MOD.format(path="github.com/acme/cli"),
+                           "c.go": "package cli\n"})
+    git_repo.tag("v1.0.0")
+    return git_repo
+
+
+def test_prints_go_sum_lines(capsys: pytest.CaptureFixture[str], tagged: GitRepo) -> None:
+    """stdout holds exactly the two go.sum lines; progress goes to stderr."""
+    code, out, err = run(capsys, tagged.path, "build")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("github.com/acme/cli v1.0.0 h1:")
+    assert lines[1].startswith("github.com/acme/cli v1.0.0/go.mod h1:")
+    assert "built github.com/acme/cli@v1.0.0" in err
+
+
+def test_json_document(capsys: pytest.CaptureFixture[str], tagged: GitRepo) -> None:
+    """--json prints one JSON object with paths, sums, file count and omitted files."""
+    tagged.symlink("link.go", "c.go")
+    tagged.commit()
+    tagged.tag("v1.0.1")
+    code, out, _ = run(capsys, tagged.path, "build", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["module"] == "github.com/acme/cli" and doc["version"] == "v1.0.1"
+    assert doc["sum"].startswith("h1:") and doc["gomod_sum"].startswith("h1:")
+    assert doc["files"] == 2
+    assert {"path": "link.go", "reason": "symlink"} in doc["omitted"]
+    for key in ("zip", "mod", "info"):
+        assert Path(tagged.path, doc[key]).exists()
+
+
+def test_zip_is_byte_reproducible(capsys: pytest.CaptureFixture[str], tagged: GitRepo,
+                                  tmp_path: Path) -> None:
+    """Two builds of the same revision give identical zip bytes."""
+    for out in ("one", "two"):
+        assert run(capsys, tagged.path, "build", "--out", str(tmp_path / out))[0] == 0
+    first = next((tmp_path / "one").rglob("*.zip")).read_bytes()
+    second = next((tmp_path / "two").rglob("*.zip")).read_bytes()
+    assert first == second
+
+
+def test_no_go_mod_and_no_module(capsys: pytest.CaptureFixture[str], git_repo: GitRepo) -> None:
+    """Without go.mod and --module the error names both fixes; exit 4."""
+    git_repo.commit(files={"a.go": "package a\n"})
+    code, out, err = run(capsys, git_repo.path, "build")
+    assert code == 4 and out == ""
+    assert "no go.mod" in err and "--module" in err
+
+
+def test_major_version_without_suffix(capsys: pytest.CaptureFixture[str],
+                                      tagged: GitRepo) -> None:
+    """--version v2.0.0 for a module without /v2 is refused with the fix named."""
+    code, _, err = run(capsys, tagged.path, "build", "--version", "v2.0.0")
+    assert code == 4
+    assert "should be v0 or v1, not v2" in err
+    assert "github.com/acme/cli/v2" in err
+
+
+def test_non_canonical_version(capsys: pytest.CaptureFixture[str], tagged: GitRepo) -> None:
+    """--version v1.2 is not canonical: refused, suggesting v1.2.0."""
+    code, _, err = run(capsys, tagged.path, "build", "--version", "v1.2")
+    assert code == 4
+    assert "not a canonical version" in err and "v1.2.0" in err
+
+
+def test_non_canonical_tag_is_ignored(capsys: pytest.CaptureFixture[str],
+                                      git_repo: GitRepo) -> None:
+    """A tag like v1.2 does not name a version: the commit gets a pseudo-version, as in go."""
+    git_repo.commit(files={"go.mod": GO_MOD.format(path="github.com/acme/nc"),
+                           "a.go": "package a\n"})
+    git_repo.tag("v1.2")
+    code, out, err = run(capsys, git_repo.path, "build")
+    assert code == 0, err
+    assert out.split()[1].startswith("v0.0.0-")
+
+
+def test_moved_tag_is_refused(capsys: pytest.CaptureFixture[str], tagged: GitRepo) -> None:
+    """--version naming a tag that points elsewhere is refused, naming --rev."""
+    tagged.commit(files={"d.go": "package cli\n"})
+    code, _, err = run(capsys, tagged.path, "build", "--version", "v1.0.0")
+    assert code == 4
+    assert "points at" in err and "--rev v1.0.0" in err
+
+
+def test_uncommitted_changes_are_reported(capsys: pytest.CaptureFixture[str],
+                                          tagged: GitRepo) -> None:
+    """Edits in the checkout are named in a warning: the zip comes from the commit."""
+    (tagged.path / "c.go").write_text("package cli // edited\n")
+    code, out, err = run(capsys, tagged.path, "build")
+    assert code == 0
+    assert "uncommitted changes" in err and "c.go" in err
+    assert "v1.0.0" in out
+
+
+def test_unknown_revision(capsys: pytest.CaptureFixture[str], tagged: GitRepo) -> None:
+    """A revision that does not exist: exit 4 and a hint about fetching tags."""
+    code, _, err = run(capsys, tagged.path, "build", "--rev", "v9.9.9")
+    assert code == 4
+    assert "unknown revision 'v9.9.9'" in err and "git fetch --tags" in err
+
+
+def test_not_a_git_repository(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A plain directory without --worktree: exit 4, naming --worktree."""
+    (tmp_path / "plain").mkdir()
+    code, _, err = run(capsys, tmp_path / "plain", "build")
+    assert code == 4
+    assert "is not a git repository" in err and "--worktree" in err
+    assert "Traceback" not in err
+
+
+def test_worktree_of_plain_directory(capsys: pytest.CaptureFixture[str],
+                                     tmp_path: Path) -> None:
+    """An unpacked tarball builds with --worktree --version; .gitignore and --exclude apply."""
+    root = tmp_path / "tarball"
+    (root / "build").mkdir(parents=True)
+    (root / "go.mod").write_text(GO_MOD.format(path="example.com/tarball"))
+    (root / "t.go").write_text("package tarball\n")
+    (root / ".gitignore").write_text("build/\n*.log\n")
+    (root / "build" / "out.bin").write_bytes(b"x")
+    (root / "debug.log").write_text("x")
+    (root / "notes.txt").write_text("x")
+    code, out, err = run(capsys, root, "build", "--worktree", "--version", "v0.1.0",
+                         "--exclude", "notes.txt", "--out", str(tmp_path / "dist"))
+    assert code == 0, err
+    assert "working tree" in err
+    zip_path = next((tmp_path / "dist").rglob("*.zip"))
+    names = sorted(zipfile.ZipFile(zip_path).namelist())
+    prefix = "example.com/tarball@v0.1.0/"
+    assert names == [prefix + n for n in (".gitignore", "go.mod", "t.go")]
+
+
+def test_plain_directory_needs_version(capsys: pytest.CaptureFixture[str],
+                                       tmp_path: Path) -> None:
+    """--worktree on a plain directory without --version says to pass one."""
+    (tmp_path / "go.mod").write_text(GO_MOD.format(path="example.com/x"))
+    code, _, err = run(capsys, tmp_path, "build", "--worktree")
+    assert code == 4 and "--version" in err
+
+
+def test_all_builds_every_tagged_module(capsys: pytest.CaptureFixture[str],
+                                        git_repo: GitRepo) -> None:
+    """--all builds each module whose tag points at the revision, and only those."""
+    git_repo.commit(files={"go.mod": GO_MOD.format(path="github.com/acme/all"),
+                           "a.go": "package all\n",
+                           "x/go.mod": GO_MOD.format(path="github.com/acme/all/x"),
+                           "x/x.go": "package x\n",
+                           "y/go.mod": GO_MOD.format(path="github.com/acme/all/y"),
+                           "y/y.go": "package y\n"})
+    git_repo.tag("v1.0.0")
+    git_repo.tag("x/v0.2.0")
+    code, out, err = run(capsys, git_repo.path, "build", "--all", "--json")
+    assert code == 0, err
+    built = {(m["module"], m["version"]) for m in json.loads(out)["modules"]}
+    assert built == {("github.com/acme/all", "v1.0.0"), ("github.com/acme/all/x", "v0.2.0")}
