@@ -127,8 +127,15 @@ class GitRepository:
         return Commit(hash_, datetime.fromtimestamp(int(stamp), UTC))
 
     def tags_at(self, commit: str) -> list[str]:
-        """List tag names that point at ``commit`` (annotated and nested tags peeled)."""
-        return self._tags("--points-at", commit)
+        """List tag names that point at ``commit`` (annotated and nested tags peeled).
+
+        go reads them from the commit's decorations, which peel tags of tags fully;
+        ``for-each-ref --points-at`` would peel only one level.
+        """
+        out = self.git.run("-c", "log.showsignature=false", "log", "-n1", "--format=%D",
+                           "--decorate-refs=refs/tags/", commit, "--")
+        items = out.decode("utf-8", "replace").strip().split(", ")
+        return [item[len("tag: "):] for item in items if item.startswith("tag: ")]
 
     def merged_tags(self, commit: str) -> list[str]:
         """List tag names whose commit is ``commit`` or one of its ancestors."""

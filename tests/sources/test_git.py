@@ -1,0 +1,117 @@
+"""sources.git against real repositories: what git archive gives, and what it must not touch."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gitrepo import GitRepo
+from gopush.errors import SourceError
+from gopush.modzip.files import FileKind
+from gopush.sources.git import SPOOL_BYTES, GitRepository
+
+
+def contents(repo: GitRepository, rev: str, subdir: str = "") -> dict[str, bytes | FileKind]:
+    """Map each archived path to its bytes (regular files) or its kind (others)."""
+    commit = repo.commit(rev)
+    result: dict[str, bytes | FileKind] = {}
+    for f in repo.archive_files(commit.hash, subdir):
+        if f.stat().kind is FileKind.REGULAR:
+            with f.open() as handle:
+                result[f.path] = handle.read()
+        else:
+            result[f.path] = f.stat().kind
+    return result
+
+
+def test_user_repository_is_not_modified(git_repo: GitRepo) -> None:
+    """Archiving writes nothing into the user's .git (no info/attributes, no config)."""
+    git_repo.commit(files={"a.txt": "a\n"})
+    before = sorted(p.relative_to(git_repo.path) for p in (git_repo.path / ".git").rglob("*"))
+    contents(GitRepository.open(git_repo.path), "HEAD")
+    after = sorted(p.relative_to(git_repo.path) for p in (git_repo.path / ".git").rglob("*"))
+    assert before == after
+    assert not (git_repo.path / ".git" / "info" / "attributes").exists()
+
+
+def test_export_attributes_off_and_eol_conversion_on(git_repo: GitRepo) -> None:
+    """export-ignore files stay, $Format$ stays literal, eol=crlf converts."""
+    git_repo.commit(files={".gitattributes": "gone export-ignore\ns export-subst\n"
+                                             "w eol=crlf\n",
+                           "gone": "x\n", "s": "$Format:%H$\n", "w": "1\n2\n"})
+    got = contents(GitRepository.open(git_repo.path), "HEAD")
+    assert got["gone"] == b"x\n" and got["s"] == b"$Format:%H$\n" and got["w"] == b"1\r\n2\r\n"
+
+
+def test_user_autocrlf_setting_is_ignored(git_repo: GitRepo) -> None:
+    """core.autocrlf=true in the user's repository does not add CRLF to the archive."""
+    git_repo.git("config", "core.autocrlf", "true")
+    git_repo.commit(files={"t.txt": "a\nb\n"})
+    assert contents(GitRepository.open(git_repo.path), "HEAD")["t.txt"] == b"a\nb\n"
+
+
+def test_subdirectory_gets_raw_root_license(git_repo: GitRepo) -> None:
+    """A subdirectory without LICENSE gets the root one, raw (no eol conversion)."""
+    git_repo.commit(files={".gitattributes": "LICENSE eol=crlf\n", "LICENSE": "l1\nl2\n",
+                           "sub/a.go": "package a\n", "other/LICENSE": "no\n"})
+    got = contents(GitRepository.open(git_repo.path), "HEAD", "sub")
+    assert got == {"a.go": b"package a\n", "LICENSE": b"l1\nl2\n"}
+
+
+def test_large_files_spill_to_disk_and_read_back(git_repo: GitRepo) -> None:
+    """A file above the in-memory limit is read back byte for byte, twice."""
+    big = os.urandom(SPOOL_BYTES + 12345)
+    git_repo.commit(files={"big.bin": big})
+    repo = GitRepository.open(git_repo.path)
+    (item,) = repo.archive_files(repo.commit("HEAD").hash, "")
+    for _ in range(2):
+        with item.open() as handle:
+            assert handle.read() == big
+
+
+def test_symlinks_are_reported_not_followed(git_repo: GitRepo) -> None:
+    """A symlink arrives as a SYMLINK entry with no content."""
+    git_repo.write({"a": "x"})
+    git_repo.symlink("l", "a")
+    git_repo.commit()
+    assert contents(GitRepository.open(git_repo.path), "HEAD")["l"] is FileKind.SYMLINK
+
+
+def test_tags_at_peels_nested_annotated_tags(git_repo: GitRepo) -> None:
+    """Lightweight, annotated and tag-of-tag all count as pointing at the commit."""
+    head = git_repo.commit(files={"a": "x"})
+    git_repo.tag("v1.0.0")
+    git_repo.tag("v1.1.0", annotated=True)
+    git_repo.git("tag", "-a", "-m", "m", "v1.2.0", "v1.1.0")
+    git_repo.commit(files={"b": "y"})
+    git_repo.tag("v2.0.0")
+    repo = GitRepository.open(git_repo.path)
+    assert sorted(repo.tags_at(head)) == ["v1.0.0", "v1.1.0", "v1.2.0"]
+    assert repo.read_tag("v1.2.0") == head
+
+
+def test_read_file_of_a_directory_is_none(git_repo: GitRepo) -> None:
+    """read_file returns None for trees and missing paths, bytes for blobs."""
+    git_repo.commit(files={"LICENSE/x": "x", "f": "data"})
+    repo = GitRepository.open(git_repo.path)
+    head = repo.commit("HEAD").hash
+    assert repo.read_file(head, "LICENSE", 100) is None
+    assert repo.read_file(head, "missing", 100) is None
+    assert repo.read_file(head, "f", 100) == b"data"
+    assert repo.read_file(head, "f", 2) is None  # over the limit: as go, treated as absent
+
+
+def test_not_a_repository(tmp_path: Path) -> None:
+    """A plain directory raises SourceError with a hint."""
+    with pytest.raises(SourceError) as err:
+        GitRepository.open(tmp_path)
+    assert "not a git repository" in str(err.value) and err.value.hint
+
+
+def test_unknown_revision(git_repo: GitRepo) -> None:
+    """An unknown revision raises SourceError naming it."""
+    git_repo.commit(files={"a": "x"})
+    with pytest.raises(SourceError, match="unknown revision 'nope'"):
+        GitRepository.open(git_repo.path).commit("nope")
