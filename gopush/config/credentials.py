@@ -1,0 +1,141 @@
+"""API keys: the ``Secret`` type, URL redaction, and the one credentials precedence.
+
+Precedence (first hit wins), the same for every registry:
+
+1. ``--api-key`` on the command line;
+2. ``GOPUSH_API_KEY``;
+3. ``CLOUDSMITH_API_KEY`` (the official Cloudsmith CLI's variable);
+4. a config file: gopush's own ``config.toml`` (``api_key`` of the chosen registry or of
+   ``[default]``), then the official CLI's ``credentials.ini`` (``[profile:NAME]`` over
+   ``[default]``);
+5. the system keyring, when the ``keyring`` package is installed (service ``gopush``, user =
+   the API host), unless ``GOPUSH_NO_KEYRING`` is set;
+6. an interactive prompt, decided by the CLI and only when stdin is a terminal and ``CI`` is
+   not set. Otherwise a missing key is a ``ConfigError`` naming the variable to set.
+
+A key is wrapped in ``Secret`` as soon as it is read: ``str()``/``repr()`` give ``***`` and the
+value is only available through ``reveal()``, which only ``gopush.registry.http`` calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from gopush.errors import ConfigError
+
+ENV_KEYS = ("GOPUSH_API_KEY", "CLOUDSMITH_API_KEY")
+
+
+class Secret:
+    """A credential that prints as ``***`` everywhere (str, repr, f-strings, JSON)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the real value; only the HTTP layer may call this."""
+        return self._value
+
+    def __str__(self) -> str:
+        return "***"
+
+    __repr__ = __str__
+
+    def __format__(self, spec: str) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:  # pragma: no cover - never pickled
+        raise TypeError("a Secret is not serializable")
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A key and where it came from (shown by ``whoami``; never the value)."""
+
+    key: Secret
+    source: str
+
+
+def make_secret(value: str, source: str) -> Secret:
+    """Wrap ``value`` as a Secret after checking it can travel in an HTTP header.
+
+    Raises:
+        ConfigError: the value is empty or holds whitespace or control characters (the
+            message names the source, never the value).
+    """
+    value = value.strip().strip("'\"")
+    if not value:
+        raise ConfigError(f"the API key from {source} is empty", hint="set a non-empty key")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) > 126 for ch in value):
+        raise ConfigError(f"the API key from {source} holds spaces or non-ASCII characters",
+                          hint="copy the key again, without quotes or line breaks")
+    return Secret(value)
+
+
+def resolve_api_key(
+    flag: str | None,
+    environ: Mapping[str, str],
+    file_keys: list[tuple[str, str]],
+    keyring_lookup: Callable[[], str | None] | None = None,
+) -> Credential | None:
+    """Return the API key by the documented precedence, or None when nothing is set.
+
+    ``file_keys`` lists ``(source, value)`` pairs from config files, best first.
+
+    Raises:
+        ConfigError: a key that is set cannot be used (see ``make_secret``).
+    """
+    candidates: list[tuple[str, str | None]] = [("--api-key", flag)]
+    candidates += [(name, environ.get(name)) for name in ENV_KEYS]
+    candidates += [(source, value) for source, value in file_keys]
+    for source, value in candidates:
+        if value:
+            return Credential(make_secret(value, source), source)
+    if keyring_lookup is not None and not environ.get("GOPUSH_NO_KEYRING"):
+        value = keyring_lookup()
+        if value:
+            return Credential(make_secret(value, "the system keyring"), "the system keyring")
+    return None
+
+
+def missing_key_error() -> ConfigError:
+    """Return the error for a run that needs a key and may not prompt for one."""
+    return ConfigError(
+        "no API key: set GOPUSH_API_KEY (or CLOUDSMITH_API_KEY), or pass --api-key",
+        hint="in CI, store the key in the CI's secret store and expose it as GOPUSH_API_KEY")
+
+
+def keyring_lookup(service: str, username: str) -> Callable[[], str | None]:
+    """Return a lookup in the system keyring; it answers None when keyring is unusable."""
+
+    def lookup() -> str | None:
+        try:
+            import keyring  # type: ignore[import-not-found]
+
+            value: str | None = keyring.get_password(service, username)
+            return value
+        except Exception:  # noqa: BLE001 - no keyring backend is not an error
+            return None
+
+    return lookup
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with any user:password replaced by ``***`` (for logs and errors)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))

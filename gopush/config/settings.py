@@ -1,0 +1,303 @@
+"""Settings for talking to a registry, resolved once from flags, environment and files.
+
+**Precedence is flag > environment > config file > built-in default**, for every value:
+
+- API host: ``--api-host`` > ``GOPUSH_API_HOST`` > ``CLOUDSMITH_API_HOST`` > the chosen
+  registry's ``api_host`` in gopush's ``config.toml`` > ``[default] api_host`` there > the
+  official CLI's ``config.ini`` (``[profile:NAME]`` over ``[default]``) >
+  ``https://api.cloudsmith.io``. A host may end in ``/v1`` or not; a host without a scheme
+  gets ``https://``.
+- Profile: ``--profile`` > ``GOPUSH_PROFILE`` > ``CLOUDSMITH_PROFILE`` > ``default``.
+- Target: ``gopush push go OWNER/REPO`` (Cloudsmith API) or ``--to KIND:LOCATION`` or
+  ``--registry NAME`` (a ``[registries.NAME]`` table) > ``[default] registry``.
+- API key: see ``gopush.config.credentials``.
+
+Nothing outside ``gopush.config`` reads environment variables or configuration files; the
+CLI passes the environment in, so tests never touch the real one.
+"""
+
+from __future__ import annotations
+
+import configparser
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from gopush.config import paths
+from gopush.config.credentials import Credential, keyring_lookup, resolve_api_key
+from gopush.errors import ConfigError
+
+DEFAULT_API_HOST = "https://api.cloudsmith.io"
+KINDS = ("cloudsmith", "dir", "gitea", "artifactory")
+TRUSTED_CWD_SUFFIXES = (".cloudsmith.io", ".cloudsmith.com")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Target:
+    """Where modules go: the kind of registry and its location."""
+
+    kind: str  # one of KINDS
+    location: str  # API host URL, directory, or base URL
+    repository: str = ""  # OWNER/REPO (cloudsmith), OWNER (gitea)
+    goproxy: str | None = None  # the GOPROXY URL consumers use (None: derived)
+    username: str | None = None
+    name: str = ""  # registry name in config.toml, if chosen by name
+
+    def describe(self) -> str:
+        """Return a short human name such as ``acme/gomods at http://127.0.0.1:8080``."""
+        where = f"{self.repository} at " if self.repository else ""
+        return f"{where}{self.location}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Settings:
+    """Everything a command needs to reach the registry."""
+
+    target: Target
+    credential: Credential | None
+    sources: dict[str, str] = field(default_factory=dict)  # setting -> where it came from
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SettingsInput:
+    """The raw inputs: flag values (None when not given), environment and working directory."""
+
+    environ: Mapping[str, str]
+    cwd: Path
+    api_host: str | None = None
+    api_key: str | None = None
+    profile: str | None = None
+    registry: str | None = None
+    to: str | None = None
+    repository: str | None = None  # OWNER/REPO from `push go OWNER/REPO`
+    goproxy: str | None = None
+    username: str | None = None
+    config_file: Path | None = None
+
+
+def load_settings(given: SettingsInput, *, need_key: bool = True) -> Settings:
+    """Resolve the target and credentials for ``given`` by the documented precedence.
+
+    The key may be None (the CLI then prompts on a terminal, or fails naming the variable).
+
+    Raises:
+        ConfigError: a config file is unreadable, a registry name is unknown, or a value is
+            invalid.
+    """
+    config = read_gopush_config(paths.gopush_config_file(given.environ, given.config_file))
+    profile = (given.profile or given.environ.get("GOPUSH_PROFILE")
+               or given.environ.get("CLOUDSMITH_PROFILE") or "default")
+    ini = read_cloudsmith_ini(given.environ, given.cwd, profile)
+    entry, name = _registry_entry(config, given)
+    sources: dict[str, str] = {}
+    target = _target(given, config, entry, name, ini, sources)
+    credential = None
+    if need_key and target.kind != "dir":
+        file_keys = _file_keys(config, entry, name, ini)
+        credential = resolve_api_key(given.api_key, given.environ, file_keys,
+                                     keyring_lookup("gopush", target.location))
+    if credential is not None:
+        sources["api_key"] = credential.source
+    return Settings(target=target, credential=credential, sources=sources)
+
+
+def normalize_host(host: str) -> str:
+    """Return ``host`` trimmed, without a trailing slash, with ``https://`` if no scheme.
+
+    Raises:
+        ConfigError: the result is not an http(s) URL with a host.
+    """
+    host = host.strip().rstrip("/")
+    if "://" not in host:
+        host = f"https://{host}"
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"invalid API host {host!r}: expected http(s)://HOST[:PORT][/v1]")
+    return host
+
+
+def read_gopush_config(path: Path) -> dict[str, Any]:
+    """Return gopush's config.toml as a dict ({} when the file does not exist).
+
+    Raises:
+        ConfigError: the file is not valid TOML (the message gives the line, not the text).
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as err:
+        raise ConfigError(f"cannot read {path}: {err.strerror}") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        # the decoder's message names a position only, never the values (no key leaks)
+        raise ConfigError(f"{path}: invalid TOML: {err}") from None
+
+
+def read_cloudsmith_ini(environ: Mapping[str, str], cwd: Path,
+                        profile: str) -> dict[str, tuple[str, str, bool]]:
+    """Return ``{key: (value, source, trusted)}`` from the official CLI's INI files.
+
+    Files found in several places are merged, best place first; a ``[profile:NAME]`` section
+    beats ``[default]`` within one file.
+    """
+    found: dict[str, tuple[str, str, bool]] = {}
+    places = paths.cloudsmith_dirs(environ, cwd)
+    for env_name in ("CLOUDSMITH_CONFIG_FILE", "CLOUDSMITH_CREDENTIALS_FILE"):
+        if environ.get(env_name):
+            explicit = Path(environ[env_name])
+            places.insert(0, (explicit if explicit.is_dir() else explicit.parent, True))
+    for directory, trusted in places:
+        for filename in ("credentials.ini", "config.ini"):
+            for key, value in _ini_values(directory / filename, profile).items():
+                found.setdefault(key, (value, str(directory / filename), trusted))
+    return found
+
+
+def _ini_values(path: Path, profile: str) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError):
+        # configparser errors can quote a line of the file, which may hold a key
+        raise ConfigError(f"{path}: not a valid INI file") from None
+    values: dict[str, str] = {}
+    for section in (f"profile:{profile}", "default"):
+        if parser.has_section(section):
+            for key, value in parser.items(section):
+                value = value.strip().strip("'\"")
+                if value:
+                    values.setdefault(key, value)
+    return values
+
+
+def _registry_entry(config: dict[str, Any], given: SettingsInput) -> tuple[dict[str, Any], str]:
+    name = given.registry or (None if given.to or given.repository else
+                              config.get("default", {}).get("registry"))
+    if not name:
+        return {}, ""
+    registries = config.get("registries", {})
+    if name not in registries:
+        known = ", ".join(sorted(registries)) or "none"
+        raise ConfigError(f"no registry named {name!r} in the config file (known: {known})",
+                          hint="add a [registries.NAME] table to config.toml")
+    entry = registries[name]
+    if entry.get("type", "cloudsmith") not in KINDS:
+        raise ConfigError(f"registry {name!r} has unknown type {entry.get('type')!r}",
+                          hint=f"use one of: {', '.join(KINDS)}")
+    return entry, name
+
+
+def _target(given: SettingsInput, config: dict[str, Any], entry: dict[str, Any], name: str,
+            ini: dict[str, tuple[str, str, bool]], sources: dict[str, str]) -> Target:
+    if given.to:
+        return parse_to(given.to, given, config, ini, sources)
+    kind = entry.get("type", "cloudsmith") if entry else "cloudsmith"
+    if kind != "cloudsmith":
+        location = entry.get("path") or entry.get("url") or ""
+        if not location:
+            raise ConfigError(f"registry {name!r} needs a 'url' (or 'path' for type dir)")
+        return Target(kind=kind, location=location, repository=entry.get("owner", ""),
+                      goproxy=given.goproxy or entry.get("goproxy"), name=name,
+                      username=given.username or entry.get("username"))
+    repository = given.repository or entry.get("repository", "")
+    if not repository:
+        raise ConfigError("no target: name OWNER/REPO (`gopush push go OWNER/REPO`), "
+                          "--to KIND:LOCATION or --registry NAME",
+                          hint="or set [default] registry in config.toml")
+    check_repository(repository)
+    host = api_host(given, config, entry, ini, sources)
+    return Target(kind="cloudsmith", location=host, repository=repository, name=name,
+                  goproxy=given.goproxy or given.environ.get("GOPUSH_GOPROXY")
+                  or entry.get("goproxy"))
+
+
+def api_host(given: SettingsInput, config: dict[str, Any], entry: dict[str, Any],
+             ini: dict[str, tuple[str, str, bool]], sources: dict[str, str]) -> str:
+    """Return the normalized API host by the documented precedence.
+
+    Raises:
+        ConfigError: the host is invalid, or comes from an untrusted config.ini in the
+            current directory and lies outside cloudsmith.io / cloudsmith.com.
+    """
+    choices = [("--api-host", given.api_host),
+               ("GOPUSH_API_HOST", given.environ.get("GOPUSH_API_HOST")),
+               ("CLOUDSMITH_API_HOST", given.environ.get("CLOUDSMITH_API_HOST")),
+               ("config.toml registry", entry.get("api_host")),
+               ("config.toml [default]", config.get("default", {}).get("api_host"))]
+    for source, value in choices:
+        if value:
+            sources["api_host"] = source
+            return normalize_host(value)
+    if "api_host" in ini:
+        value, source, trusted = ini["api_host"]
+        host = normalize_host(value)
+        if not trusted and not (urlsplit(host).hostname or "").endswith(TRUSTED_CWD_SUFFIXES):
+            raise ConfigError(f"{source} in the current directory points the API host at "
+                              f"{host}; refusing (a checkout must not redirect your key)",
+                              hint="pass --api-host or set GOPUSH_API_HOST instead")
+        sources["api_host"] = source
+        return host
+    sources["api_host"] = "default"
+    return DEFAULT_API_HOST
+
+
+def check_repository(repository: str) -> None:
+    """Check that ``repository`` reads OWNER/REPO.
+
+    Raises:
+        ConfigError: it does not.
+    """
+    owner, _, repo = repository.partition("/")
+    if not owner or not repo or "/" in repo or any(c.isspace() for c in repository):
+        raise ConfigError(f"invalid repository {repository!r}: expected OWNER/REPO",
+                          hint="e.g. `gopush push go acme/gomods dist/...zip`")
+
+
+def parse_to(to: str, given: SettingsInput, config: dict[str, Any],
+             ini: dict[str, tuple[str, str, bool]], sources: dict[str, str]) -> Target:
+    """Return the target named by ``--to``: ``cloudsmith:OWNER/REPO``, ``dir:PATH`` (or a
+    ``file://`` URL), ``gitea:https://HOST/OWNER`` or ``artifactory:https://HOST/artifactory/REPO``.
+
+    Raises:
+        ConfigError: the value has none of these forms.
+    """
+    if to.startswith("file://"):
+        return Target(kind="dir", location=urlsplit(to).path, goproxy=given.goproxy)
+    kind, sep, location = to.partition(":")
+    if not sep or kind not in KINDS or not location:
+        raise ConfigError(f"invalid --to {to!r}",
+                          hint="use cloudsmith:OWNER/REPO, dir:PATH, file:///PATH, "
+                               "gitea:https://HOST/OWNER or artifactory:https://HOST/artifactory/REPO")
+    if kind == "cloudsmith":
+        check_repository(location)
+        host = api_host(given, config, {}, ini, sources)
+        return Target(kind=kind, location=host, repository=location, goproxy=given.goproxy)
+    if kind == "gitea":
+        base, _, owner = normalize_host(location).rpartition("/")
+        if "://" not in base or not owner:
+            raise ConfigError(f"invalid --to {to!r}: expected gitea:https://HOST/OWNER")
+        return Target(kind=kind, location=base, repository=owner, goproxy=given.goproxy,
+                      username=given.username)
+    if kind == "artifactory":
+        return Target(kind=kind, location=normalize_host(location), goproxy=given.goproxy,
+                      username=given.username)
+    return Target(kind="dir", location=location, goproxy=given.goproxy)
+
+
+def _file_keys(config: dict[str, Any], entry: dict[str, Any], name: str,
+               ini: dict[str, tuple[str, str, bool]]) -> list[tuple[str, str]]:
+    keys: list[tuple[str, str]] = []
+    if entry.get("api_key"):
+        keys.append((f"config.toml [registries.{name}]", entry["api_key"]))
+    if config.get("default", {}).get("api_key"):
+        keys.append(("config.toml [default]", config["default"]["api_key"]))
+    if "api_key" in ini:
+        keys.append((ini["api_key"][1], ini["api_key"][0]))
+    return keys

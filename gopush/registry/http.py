@@ -1,0 +1,336 @@
+"""The one HTTP layer: client factory, retry policy, status mapping, secret scrubbing.
+
+Every registry call goes through ``Session.request``. The policy, visible in one place:
+
+- explicit timeouts on every request (``TIMEOUT``); redirects are never followed (a
+  redirect would carry the key to another host);
+- retries, through ``stamina``, with exponential backoff and jitter on connection and read
+  errors and on 429/500/502/503/504, at most ``ATTEMPTS`` tries within ``RETRY_BUDGET``
+  seconds; a ``Retry-After`` header (seconds or HTTP date) replaces the backoff for that try;
+- each try rebuilds its request, so a streamed body is read again from the file (never a
+  drained one-shot stream, the official CLI's hang);
+- before re-sending a non-idempotent call, ``landed()`` is asked whether the first one already
+  took effect (a lost reply is not a failure);
+- after each call, ``X-RateLimit-Interval`` (seconds to pause) and an exhausted
+  ``X-RateLimit-Remaining`` with ``X-RateLimit-Reset`` are honoured, capped at ``MAX_PAUSE``;
+- statuses map to exceptions by cause in ``raise_for_registry_status``, and every text that
+  leaves this module is scrubbed of the API key.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import platform
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import stamina
+
+from gopush import __version__
+from gopush.config.credentials import Credential, redact_url
+from gopush.errors import AuthError, GopushError, RegistryError, RegistryUnavailable, VersionExists
+
+TIMEOUT = httpx.Timeout(connect=15.0, read=120.0, write=120.0, pool=15.0)
+ATTEMPTS = 6
+RETRY_BUDGET = 300.0  # seconds across all tries of one call
+MAX_RETRY_AFTER = 120.0
+MAX_PAUSE = 60.0
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+Body = Callable[[], tuple[bytes | Iterable[bytes], dict[str, str]]]
+Trace = Callable[[str], None]
+
+
+def user_agent() -> str:
+    """Return ``gopush/<version> (python/<x.y>; httpx/<z>)``."""
+    py = ".".join(platform.python_version_tuple()[:2])
+    return f"gopush/{__version__} (python/{py}; httpx/{httpx.__version__})"
+
+
+class RetryableStatus(Exception):
+    """A reply worth another try (429, 5xx); carries the response and any Retry-After."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"{response.status_code}")
+        self.response = response
+        self.retry_after = retry_after_seconds(response)
+
+
+def retry_after_seconds(response: httpx.Response, now: float | None = None) -> float | None:
+    """Return the wait a ``Retry-After`` header asks for (seconds or HTTP date), capped."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    now = time.time() if now is None else now
+    return min(max(0.0, when.timestamp() - now), MAX_RETRY_AFTER)
+
+
+def retry_wait(exc: Exception) -> bool | float:
+    """Decide whether ``exc`` is worth another try, and how long to wait (stamina hook)."""
+    if isinstance(exc, RetryableStatus):
+        return exc.retry_after if exc.retry_after is not None else True
+    return isinstance(exc, httpx.TransportError)
+
+
+class KeyAuth(httpx.Auth):
+    """Adds the key at send time (never stored in client headers, so never in a repr)."""
+
+    def __init__(self, credential: Credential, style: str, username: str | None = None) -> None:
+        self._credential, self._style, self._username = credential, style, username
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        key = self._credential.key.reveal()
+        if self._style == "x-api-key":
+            request.headers["X-Api-Key"] = key
+        elif self._style == "basic" and self._username:
+            request.headers["Authorization"] = httpx.BasicAuth(self._username, key)._auth_header
+        else:
+            request.headers["Authorization"] = f"Bearer {key}"
+        yield request
+
+
+def make_client(base_url: str, *, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """Return an httpx client with the house defaults (timeouts, UA, no redirects)."""
+    return httpx.Client(base_url=base_url, timeout=TIMEOUT, follow_redirects=False,
+                        headers={"User-Agent": user_agent(), "Accept": "application/json"},
+                        transport=transport or httpx.HTTPTransport(retries=2))
+
+
+@dataclass
+class Session:
+    """An httpx client plus the retry policy, auth and a trace hook for -v/--debug."""
+
+    client: httpx.Client
+    credential: Credential | None = None
+    auth_style: str = "x-api-key"
+    username: str | None = None
+    trace: Trace | None = None
+    debug: bool = False
+    sleep: Callable[[float], None] = time.sleep
+    attempts: int = ATTEMPTS
+
+    def request(self, method: str, url: str, *, what: str, json_body: Any = None,
+                body: Body | None = None, params: dict[str, str] | None = None,
+                send_key: bool = True, landed: Callable[[], httpx.Response | None] | None = None,
+                rewind: Callable[[], None] | None = None) -> httpx.Response:
+        """Send one call with the retry policy and return its 2xx response.
+
+        ``what`` names the step in messages ("request an upload slot"). ``body`` builds the
+        content and extra headers afresh for every try; ``rewind`` undoes progress of a failed
+        try; ``landed`` is asked before re-sending a non-idempotent call.
+
+        Raises:
+            AuthError, VersionExists, RegistryError: the registry refused (4xx).
+            RegistryUnavailable: no 2xx after the retries, or the network failed.
+        """
+        try:
+            for attempt in stamina.retry_context(on=retry_wait, attempts=self.attempts,
+                                                 timeout=RETRY_BUDGET, wait_initial=1.0,
+                                                 wait_max=30.0, wait_jitter=1.0):
+                with attempt:
+                    if attempt.num > 1:
+                        self._note(f"retry {attempt.num - 1}/{self.attempts - 1}: {what}")
+                        if rewind is not None:
+                            rewind()
+                        if landed is not None and (done := landed()) is not None:
+                            self._note(f"{what}: the earlier try had landed")
+                            return done
+                    return self._send_once(method, url, what, json_body, body, params,
+                                           send_key)
+        except RetryableStatus as exc:
+            raise_for_registry_status(exc.response, what, self.scrub, retried=True)
+        except httpx.TransportError as exc:
+            raise RegistryUnavailable(
+                f"{what}: cannot reach {_origin(url, self.client)}: "
+                f"{self.scrub(type(exc).__name__ + ': ' + str(exc))}",
+                hint=f"tried {self.attempts} times; check the network and the API host") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send_once(self, method: str, url: str, what: str, json_body: Any, body: Body | None,
+                   params: dict[str, str] | None, send_key: bool) -> httpx.Response:
+        headers: dict[str, str] = {}
+        content: Any = None
+        if body is not None:
+            content, headers = body()
+        elif json_body is not None:
+            content = json.dumps(json_body, separators=(",", ":")).encode()
+            headers["Content-Type"] = "application/json"
+        request = self.client.build_request(method, url, content=content, headers=headers,
+                                            params=params)
+        self._trace_request(request)
+        auth = self._auth() if send_key else None
+        started = time.monotonic()
+        response = self.client.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT)
+        self._note(f"{method} {redact_url(str(request.url))} -> {response.status_code} "
+                   f"({time.monotonic() - started:.2f}s)")
+        if response.status_code in RETRY_STATUSES:
+            raise RetryableStatus(response)
+        self._honour_rate_limit(response)
+        if not 200 <= response.status_code < 300:
+            raise_for_registry_status(response, what, self.scrub)
+        return response
+
+    def _auth(self) -> httpx.Auth | None:
+        if self.credential is None:
+            return None
+        return KeyAuth(self.credential, self.auth_style, self.username)
+
+    def _honour_rate_limit(self, response: httpx.Response) -> None:
+        pause = _float(response.headers.get("x-ratelimit-interval"))
+        if response.headers.get("x-ratelimit-remaining", "").strip() == "0":
+            reset = _float(response.headers.get("x-ratelimit-reset"))
+            if reset:
+                pause = max(pause, reset - datetime.now(UTC).timestamp())
+        if pause > 0:
+            pause = min(pause, MAX_PAUSE)
+            self._note(f"rate limit: pausing {pause:.1f}s as the registry asks")
+            self.sleep(pause)
+
+    def _trace_request(self, request: httpx.Request) -> None:
+        if self.debug and self.trace is not None:
+            self.trace(f"> {request.method} {redact_url(str(request.url))}")
+            for name, value in request.headers.items():
+                hidden = name.lower() in ("x-api-key", "authorization", "cookie")
+                self.trace(f"> {name}: {'***' if hidden else value}")
+
+    def _note(self, message: str) -> None:
+        if self.trace is not None:
+            self.trace(self.scrub(message))
+
+    def scrub(self, text: str) -> str:
+        """Return ``text`` with the API key (if any) replaced by ``***``."""
+        if self.credential is not None:
+            text = text.replace(self.credential.key.reveal(), "***")
+        return text
+
+    def parse_json(self, response: httpx.Response, what: str) -> dict[str, Any]:
+        """Return the JSON object of a reply.
+
+        Raises:
+            RegistryUnavailable: the body is not a JSON object (a broken registry or proxy).
+        """
+        try:
+            data = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            data = None
+        if not isinstance(data, dict):
+            snippet = self.scrub(response.text[:200]).replace("\n", " ")
+            raise RegistryUnavailable(
+                f"{what}: the registry sent a malformed reply ({response.status_code}, "
+                f"not a JSON object): {snippet!r}",
+                hint="a proxy or load balancer may be answering instead of the registry; "
+                     "check the API host")
+        return data
+
+    def close(self) -> None:
+        """Close the underlying client."""
+        self.client.close()
+
+
+def _float(value: str | None) -> float:
+    try:
+        return float(value) if value else 0.0
+    except ValueError:
+        return 0.0
+
+
+def _origin(url: str, client: httpx.Client) -> str:
+    full = client.base_url.join(url) if not url.startswith(("http://", "https://")) else url
+    parts = httpx.URL(str(full))
+    return f"{parts.scheme}://{parts.host}" + (f":{parts.port}" if parts.port else "")
+
+
+def error_detail(response: httpx.Response) -> tuple[str, list[str], dict[str, Any]]:
+    """Return the server's ``detail``, its ``fields`` as lines, and the raw fields."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        text = response.text.strip()[:500]
+        return (text or response.reason_phrase), [], {}
+    detail = str(body.get("detail") or body.get("message") or body.get("error")
+                 or response.reason_phrase)[:500]
+    fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
+    lines = []
+    for name, messages in fields.items():
+        if isinstance(messages, dict):
+            messages = [messages.get("detail", "")]
+        if not isinstance(messages, list):
+            messages = [messages]
+        lines.append(f"{name}: {' '.join(str(m) for m in messages)}")
+    return detail, lines, fields
+
+
+def raise_for_registry_status(response: httpx.Response, what: str,
+                              scrub: Callable[[str], str] = lambda s: s,
+                              *, retried: bool = False) -> None:
+    """Raise the exception that names why the registry answered ``response``.
+
+    Raises:
+        AuthError: 401 or 403.
+        VersionExists: 409.
+        RegistryUnavailable: 429 or 5xx (after the retries).
+        RegistryError: any other non-2xx (400, 404, 413, 422, redirects...).
+    """
+    status = response.status_code
+    detail, lines, fields = error_detail(response)
+    detail, lines = scrub(detail), [scrub(line) for line in lines]
+    head = f"{what}: the registry answered {status} {response.reason_phrase}: {detail}"
+    message = "\n".join([head, *(f"  {line}" for line in lines)])
+    data = {"status": status, "detail": detail, "fields": {k: scrub(str(v))
+                                                         for k, v in fields.items()},
+            "url": redact_url(str(response.request.url)) if _has_request(response) else None}
+    error: GopushError
+    if status == 401:
+        error = AuthError(message, status=status, data=data,
+                          hint="the API key was refused; check GOPUSH_API_KEY / --api-key "
+                               "(`gopush whoami` tests it)")
+    elif status == 403:
+        error = AuthError(message, status=status, data=data,
+                          hint="the key is valid but may not do this: it needs write access "
+                               "to the repository")
+    elif status == 409:
+        error = VersionExists(message, status=status, data=data,
+                              hint="the version exists; pass --republish to overwrite it")
+    elif status == 404:
+        error = RegistryError(message, status=status, data=data,
+                              hint="the owner or repository does not exist or is not visible "
+                                   "to this key; check OWNER/REPO and the API host")
+    elif status == 413:
+        error = RegistryError(message, status=status, data=data,
+                              hint="the registry's size limit is below this file; module zips "
+                                   "may be up to 500 MiB for go")
+    elif status == 429 or status >= 500:
+        tries = " after retries" if retried else ""
+        error = RegistryUnavailable(message, status=status, data=data,
+                                    hint=f"the registry is overloaded or down{tries}; "
+                                         "run the same command again later (it resumes safely)")
+    elif 300 <= status < 400:
+        where = redact_url(response.headers.get("location", "?"))
+        error = RegistryError(f"{what}: unexpected redirect ({status}) to {where}",
+                              status=status, data=data,
+                              hint="point --api-host at the final address (redirects are "
+                                   "not followed so the key never leaves the host)")
+    else:
+        error = RegistryError(message, status=status, data=data,
+                              hint="the registry refused the request; the lines above are "
+                                   "its reasons")
+    raise error
+
+
+def _has_request(response: httpx.Response) -> bool:
+    try:
+        return response.request is not None
+    except RuntimeError:
+        return False
