@@ -1,0 +1,309 @@
+"""Write a module zip, as golang.org/x/mod/zip's ``Create`` would, and compute its h1: sum.
+
+The zip holds each valid file (see ``rules.check_files``) as ``<module>@<version>/<path>``,
+deflated, in byte order of the paths (for files from ``git archive`` this is the order the go
+command writes too; the h1: sum sorts names anyway, so order never changes it). Timestamps
+and attributes are fixed, so the same files always give the same bytes.
+
+Speed: files are read once; CRC-32, SHA-256 and deflate run on a thread pool (zlib and
+hashlib release the GIL). Small files are packed whole by a worker; files larger than
+``SMALL_FILE_BYTES`` are streamed in ``CHUNK_BYTES`` pieces, each deflated independently and
+joined with sync flushes (a valid deflate stream, as pigz makes), so a big file never sits
+in memory whole. The zip goes to a temporary file beside ``dest_path``, is fsynced, then
+renamed: readers see the old file or the complete new one, never half a zip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from gopush.errors import InvalidModuleZip, InvalidVersion, SourceError
+from gopush.modzip import _gosem_shim as gosem
+from gopush.modzip import zipfmt
+from gopush.modzip.files import SourceFile
+from gopush.modzip.report import FileReport
+from gopush.modzip.rules import check_files, valid_files
+
+COMPRESS_LEVEL = 6  # zlib's default; part of the byte-for-byte reproducibility promise
+SMALL_FILE_BYTES = 4 * 1024 * 1024  # files up to this size are read whole by one worker
+CHUNK_BYTES = 1024 * 1024  # larger files are read and deflated in pieces of this size
+MAX_AHEAD_BYTES = 64 * 1024 * 1024  # bytes of small files packed ahead of the writer
+MAX_AHEAD_FILES = 512
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedZip:
+    """The outcome of ``create_zip``: verdicts, h1: sum, zip size in bytes, entry count."""
+
+    report: FileReport
+    sum: str
+    size: int
+    files: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Packed:
+    """A whole small file, deflated: what the writer needs to emit its entry."""
+
+    crc: int
+    size: int
+    sha256: str
+    payload: bytes
+
+
+def create_zip(dest_path: str | os.PathLike[str], module: str, version: str,
+               files: Sequence[SourceFile], *, go_version: str,
+               on_progress: Callable[[int], None] | None = None) -> CreatedZip:
+    """Write the module zip of ``files`` for module@version to ``dest_path``; return its sum.
+
+    ``go_version`` is the root go.mod's ``go`` line ("" when none); it selects the vendor
+    rule. ``on_progress(n)`` is called with counts of input files handled (omitted ones
+    first), adding up to ``len(files)``. Nothing is left at ``dest_path`` on failure.
+
+    Raises:
+        InvalidVersion, InvalidPath: module path or version invalid, or not canonical.
+        InvalidModuleZip: the files break the zip rules (``err.report`` has the verdicts), or
+            a file turned out larger than its declared size.
+        SourceError: a file could not be read.
+    """
+    check_module_version(module, version)
+    report = check_files(files, go_version=go_version)
+    err = report.error(f"{module}@{version}: create zip")
+    if err is not None:
+        raise err
+    progress = on_progress or (lambda n: None)
+    if skipped := len(files) - len(report.valid):
+        progress(skipped)
+    entries = sorted(valid_files(files, report), key=lambda f: f.path)
+    with _AtomicFile(Path(dest_path)) as out:
+        writer = _write_entries(out, f"{module}@{version}/", entries, progress)
+    return CreatedZip(report=report, sum=gosem.hash1(writer.digests), size=writer.size,
+                      files=len(entries))
+
+
+def _write_entries(out: BinaryIO, prefix: str, entries: Sequence[SourceFile],
+                   progress: Callable[[int], None]) -> _ZipWriter:
+    """Write every entry and the central directory to ``out``; return the finished writer."""
+    pool = ThreadPoolExecutor(_workers())
+    try:
+        writer = _ZipWriter(out, pool)
+        for source, packed in _packed_ahead(entries, pool):
+            try:
+                if packed is None:
+                    writer.stream(prefix + source.path, source)
+                else:
+                    writer.add(prefix + source.path, packed.result())
+            except OSError as exc:
+                raise SourceError(f"{source.path}: {exc.strerror or exc}") from exc
+            except _TooLarge:
+                raise InvalidModuleZip(
+                    f"{prefix[:-1]}: create zip: file \"{source.path}\" is larger than "
+                    "declared size", hint="the file changed while the zip was written; retry"
+                ) from None
+            progress(1)
+        writer.finish()
+        return writer
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def check_module_version(module: str, version: str) -> None:
+    """Check module@version as ``Create`` does: canonical version, then ``module.Check``.
+
+    Raises:
+        InvalidVersion, InvalidPath: with the go command's wording.
+    """
+    canonical = gosem.canonical_version(version)
+    if canonical != version:
+        raise InvalidVersion(f"version \"{version}\" is not canonical (should be \"{canonical}\")",
+                             hint="use the canonical form, e.g. v1.2.0 rather than v1.2")
+    gosem.check(module, version)
+
+
+def _workers() -> int:
+    return max(2, min(8, os.cpu_count() or 2))
+
+
+def _packed_ahead(entries: Sequence[SourceFile], pool: ThreadPoolExecutor
+                  ) -> Iterator[tuple[SourceFile, Future[_Packed] | None]]:
+    """Yield entries in order with their packing futures (None: stream it), kept ahead."""
+    ahead: deque[tuple[SourceFile, Future[_Packed] | None, int]] = deque()
+    ahead_bytes = 0
+    upcoming = iter(entries)
+    exhausted = False
+    while ahead or not exhausted:
+        while not exhausted and len(ahead) < MAX_AHEAD_FILES and ahead_bytes < MAX_AHEAD_BYTES:
+            source = next(upcoming, None)
+            if source is None:
+                exhausted = True
+                break
+            size = source.stat().size
+            if size <= SMALL_FILE_BYTES:
+                ahead.append((source, pool.submit(_pack_small, source, size), size))
+                ahead_bytes += size
+            else:
+                ahead.append((source, None, 0))
+        source, future, size = ahead.popleft()
+        ahead_bytes -= size
+        yield source, future
+
+
+class _TooLarge(Exception):
+    """A file gave more bytes than its declared size."""
+
+
+def _pack_small(source: SourceFile, size: int) -> _Packed:
+    with source.open() as r:
+        data = _read_up_to(r, size + 1)
+    if len(data) > size:
+        raise _TooLarge(source.path)
+    deflater = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
+    payload = deflater.compress(data) + deflater.flush()
+    return _Packed(zlib.crc32(data), len(data), hashlib.sha256(data).hexdigest(), payload)
+
+
+def _read_up_to(r: BinaryIO, limit: int) -> bytes:
+    """Read until EOF or ``limit`` bytes, whichever comes first (short reads allowed)."""
+    parts: list[bytes] = []
+    got = 0
+    while got < limit:
+        chunk = r.read(limit - got)
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _deflate_chunk(data: bytes, last: bool) -> bytes:
+    deflater = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
+    return deflater.compress(data) + deflater.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+
+
+class _ZipWriter:
+    """Writes entries and the central directory; collects (name, sha256) for the h1: sum."""
+
+    def __init__(self, out: BinaryIO, pool: ThreadPoolExecutor) -> None:
+        self._out = out
+        self._pool = pool
+        self._offset = 0
+        self._central: list[bytes] = []
+        self.size = 0
+        self.digests: list[tuple[str, str]] = []
+
+    def add(self, name: str, packed: _Packed) -> None:
+        """Write one whole entry."""
+        raw = name.encode()
+        self._central.append(zipfmt.central_record(raw, packed.crc, len(packed.payload),
+                                                   packed.size, self._offset))
+        header = zipfmt.local_header(raw, packed.crc, len(packed.payload), packed.size)
+        self._out.write(header)
+        self._out.write(packed.payload)
+        self._offset += len(header) + len(packed.payload)
+        self.digests.append((name, packed.sha256))
+
+    def stream(self, name: str, source: SourceFile) -> None:
+        """Write one large entry piece by piece, then fill in its header's CRC and sizes."""
+        raw = name.encode()
+        declared = source.stat().size
+        start = self._offset
+        header = zipfmt.local_header(raw, 0, 0, 0)
+        self._out.write(header)
+        crc, size, compressed, sha = 0, 0, 0, hashlib.sha256()
+        with source.open() as r:
+            for piece in self._deflated_pieces(r, declared):
+                data, deflated = piece
+                crc = zlib.crc32(data, crc)
+                sha.update(data)
+                size += len(data)
+                out = deflated.result()
+                self._out.write(out)
+                compressed += len(out)
+        self._out.seek(start + zipfmt.LOCAL_CRC_OFFSET)
+        self._out.write(zipfmt.local_header(raw, crc, compressed, size)[14:26])
+        self._out.seek(0, os.SEEK_END)
+        self._offset = start + len(header) + compressed
+        self._central.append(zipfmt.central_record(raw, crc, compressed, size, start))
+        self.digests.append((name, sha.hexdigest()))
+
+    def _deflated_pieces(self, r: BinaryIO, declared: int
+                         ) -> Iterator[tuple[bytes, Future[bytes]]]:
+        """Yield (piece, future deflate of it), keeping a few pieces in flight."""
+        inflight: deque[tuple[bytes, Future[bytes]]] = deque()
+        total = 0
+        piece = _read_up_to(r, CHUNK_BYTES)
+        while True:
+            following = _read_up_to(r, CHUNK_BYTES) if piece else b""
+            total += len(piece)
+            if total > declared:
+                raise _TooLarge()
+            last = not following
+            inflight.append((piece, self._pool.submit(_deflate_chunk, piece, last)))
+            if len(inflight) > 4:
+                yield inflight.popleft()
+            if last:
+                break
+            piece = following
+        yield from inflight
+
+    def finish(self) -> None:
+        """Write the central directory and end records; ``size`` is then the zip's size."""
+        directory = b"".join(self._central)
+        end = zipfmt.end_records(len(self._central), len(directory), self._offset)
+        self._out.write(directory)
+        self._out.write(end)
+        self.size = self._offset + len(directory) + len(end)
+
+
+class _AtomicFile:
+    """A temporary file beside ``dest`` that replaces it on success and vanishes on failure."""
+
+    def __init__(self, dest: Path) -> None:
+        self._dest = dest
+
+    def __enter__(self) -> BinaryIO:
+        fd, tmp = tempfile.mkstemp(prefix=f".{self._dest.name}.", suffix=".tmp",
+                                   dir=self._dest.parent)
+        self._tmp = Path(tmp)
+        self._file: BinaryIO = os.fdopen(fd, "w+b", buffering=1024 * 1024)
+        return self._file
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            if exc_type is None:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            self._file.close()
+            if exc_type is None:
+                os.chmod(self._tmp, 0o644)
+                os.replace(self._tmp, self._dest)
+        except BaseException:
+            self._file.close()
+            self._tmp.unlink(missing_ok=True)
+            raise
+        if exc_type is not None:
+            self._tmp.unlink(missing_ok=True)
+        else:
+            _fsync_dir(self._dest.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return  # not possible everywhere (Windows); the rename itself is still atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,207 @@
+"""The bytes of the ZIP format (APPNOTE.TXT) that module zips use: headers in and out.
+
+Module zips need little of the format: deflate (method 8) or stored (method 0) entries, no
+encryption, and Zip64 only for the end records when a zip has 65535 entries or more (a module
+zip stays below 4 GiB, so entry sizes and offsets always fit in 32 bits). Writing our own
+records lets ``create.py`` write entries compressed in parallel; reading our own lets
+``check.py`` see raw entry names (as Go does; Python's zipfile rewrites some) and never trust
+a declared size.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import BinaryIO
+
+LOCAL_SIG = 0x04034B50
+CENTRAL_SIG = 0x02014B50
+END_SIG = 0x06054B50
+END64_SIG = 0x06064B50
+END64_LOCATOR_SIG = 0x07064B50
+
+STORED = 0
+DEFLATED = 8
+FLAG_ENCRYPTED = 0x1
+FLAG_DATA_DESCRIPTOR = 0x8
+FLAG_UTF8 = 0x800
+
+VERSION_NEEDED = 20  # 2.0: deflate
+VERSION_MADE_BY = (3 << 8) | 20  # Unix, 2.0: lets unzip restore the mode below
+EXTERNAL_ATTR = (0o100644 << 16)  # regular file, rw-r--r--
+DOS_TIME = 0  # 00:00:00
+DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01, the earliest DOS date: a fixed timestamp
+
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+_END = struct.Struct("<IHHHHIIH")
+_END64 = struct.Struct("<IQHHIIQQQQ")
+_END64_LOCATOR = struct.Struct("<IIQI")
+LOCAL_HEADER_SIZE = _LOCAL.size  # 30
+LOCAL_CRC_OFFSET = 14  # crc32, compressed size, size: 12 bytes patched after streaming
+MAX_U16 = 0xFFFF
+MAX_U32 = 0xFFFFFFFF
+_MAX_COMMENT = 0xFFFF
+
+
+class ZipFormatError(Exception):
+    """The bytes are not a zip the go command could read (Go's "zip: not a valid zip file")."""
+
+
+@dataclass(slots=True)
+class Entry:
+    """One central directory record: the raw name and what it declares."""
+
+    raw_name: bytes
+    flags: int
+    method: int
+    crc: int
+    compressed_size: int
+    size: int
+    offset: int  # of the local header
+
+    @property
+    def is_dir(self) -> bool:
+        """Tell whether the name ends in a slash (a directory entry)."""
+        return self.raw_name.endswith(b"/")
+
+
+def name_flags(name: bytes) -> int:
+    """Return the general-purpose flags for an entry name (UTF-8 bit for non-ASCII names)."""
+    return 0 if name.isascii() else FLAG_UTF8
+
+
+def local_header(name: bytes, crc: int, compressed_size: int, size: int) -> bytes:
+    """Return a local file header for a deflated entry (sizes known, no data descriptor)."""
+    return _LOCAL.pack(LOCAL_SIG, VERSION_NEEDED, name_flags(name), DEFLATED, DOS_TIME,
+                       DOS_DATE, crc, compressed_size, size, len(name), 0) + name
+
+
+def central_record(name: bytes, crc: int, compressed_size: int, size: int, offset: int) -> bytes:
+    """Return the central directory record of a deflated entry."""
+    return _CENTRAL.pack(CENTRAL_SIG, VERSION_MADE_BY, VERSION_NEEDED, name_flags(name), DEFLATED,
+                         DOS_TIME, DOS_DATE, crc, compressed_size, size, len(name), 0, 0, 0, 0,
+                         EXTERNAL_ATTR, offset) + name
+
+
+def end_records(count: int, directory_size: int, directory_offset: int) -> bytes:
+    """Return the end of central directory record, with Zip64 records before it when needed."""
+    if count < MAX_U16 and directory_size < MAX_U32 and directory_offset < MAX_U32:
+        return _END.pack(END_SIG, 0, 0, count, count, directory_size, directory_offset, 0)
+    end64_offset = directory_offset + directory_size
+    end64 = _END64.pack(END64_SIG, _END64.size - 12, VERSION_MADE_BY, 45, 0, 0, count, count,
+                        directory_size, directory_offset)
+    locator = _END64_LOCATOR.pack(END64_LOCATOR_SIG, 0, end64_offset, 1)
+    end = _END.pack(END_SIG, 0, 0, MAX_U16, MAX_U16, MAX_U32, MAX_U32, 0)
+    return end64 + locator + end
+
+
+def read_directory(f: BinaryIO, size: int) -> list[Entry]:
+    """Read every central directory record of the zip in ``f`` (``size`` bytes long).
+
+    Raises:
+        ZipFormatError: no end record, a bad record, or a directory outside the file.
+    """
+    count, dir_size, dir_offset = _find_end(f, size)
+    if dir_offset + dir_size > size:
+        raise ZipFormatError("zip: not a valid zip file")
+    f.seek(dir_offset)
+    data = f.read(dir_size)
+    entries: list[Entry] = []
+    pos = 0
+    while pos < len(data):
+        entry, pos = _parse_central(data, pos)
+        entries.append(entry)
+    if len(entries) != count:
+        raise ZipFormatError("zip: not a valid zip file")
+    return entries
+
+
+def data_offset(f: BinaryIO, entry: Entry) -> int:
+    """Return where ``entry``'s data starts, from its local header.
+
+    Raises:
+        ZipFormatError: the local header is missing or truncated.
+    """
+    f.seek(entry.offset)
+    head = f.read(LOCAL_HEADER_SIZE)
+    if len(head) != LOCAL_HEADER_SIZE:
+        raise ZipFormatError("unexpected EOF")
+    fields = _LOCAL.unpack(head)
+    if fields[0] != LOCAL_SIG:
+        raise ZipFormatError("zip: not a valid zip file")
+    return entry.offset + LOCAL_HEADER_SIZE + fields[9] + fields[10]
+
+
+def _find_end(f: BinaryIO, size: int) -> tuple[int, int, int]:
+    """Return (entries, directory size, directory offset) from the end records."""
+    tail_len = min(size, _END.size + _MAX_COMMENT)
+    f.seek(size - tail_len)
+    tail = f.read(tail_len)
+    at = tail.rfind(struct.pack("<I", END_SIG), 0, max(0, len(tail) - _END.size + 4))
+    while at >= 0 and at + _END.size <= len(tail):
+        fields = _END.unpack_from(tail, at)
+        if at + _END.size + fields[7] <= len(tail):  # the comment fits: a real end record
+            break
+        at = tail.rfind(struct.pack("<I", END_SIG), 0, at)
+    else:
+        raise ZipFormatError("zip: not a valid zip file")
+    _, disk, dir_disk, _, count, dir_size, dir_offset, _ = fields
+    if disk or dir_disk:
+        raise ZipFormatError("zip: multi-disk archives are not supported")
+    if count == MAX_U16 or dir_size == MAX_U32 or dir_offset == MAX_U32:
+        return _find_end64(f, size - tail_len + at)
+    return count, dir_size, dir_offset
+
+
+def _find_end64(f: BinaryIO, end_offset: int) -> tuple[int, int, int]:
+    if end_offset < _END64_LOCATOR.size:
+        raise ZipFormatError("zip: not a valid zip file")
+    f.seek(end_offset - _END64_LOCATOR.size)
+    sig, _, end64_offset, _ = _END64_LOCATOR.unpack(f.read(_END64_LOCATOR.size))
+    if sig != END64_LOCATOR_SIG:
+        raise ZipFormatError("zip: not a valid zip file")
+    f.seek(end64_offset)
+    raw = f.read(_END64.size)
+    if len(raw) != _END64.size or _END64.unpack(raw)[0] != END64_SIG:
+        raise ZipFormatError("zip: not a valid zip file")
+    fields = _END64.unpack(raw)
+    return fields[7], fields[8], fields[9]
+
+
+def _parse_central(data: bytes, pos: int) -> tuple[Entry, int]:
+    if pos + _CENTRAL.size > len(data):
+        raise ZipFormatError("zip: not a valid zip file")
+    (sig, _, _, flags, method, _, _, crc, csize, usize, name_len, extra_len, comment_len,
+     _, _, _, offset) = _CENTRAL.unpack_from(data, pos)
+    if sig != CENTRAL_SIG:
+        raise ZipFormatError("zip: not a valid zip file")
+    start = pos + _CENTRAL.size
+    end = start + name_len + extra_len + comment_len
+    if end > len(data):
+        raise ZipFormatError("zip: not a valid zip file")
+    name = data[start:start + name_len]
+    extra = data[start + name_len:start + name_len + extra_len]
+    usize, csize, offset = _apply_zip64(extra, usize, csize, offset)
+    return Entry(name, flags, method, crc, csize, usize, offset), end
+
+
+def _apply_zip64(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
+    """Replace 0xFFFFFFFF fields by their values in the Zip64 extra field (id 1), if any."""
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, pos)
+        body = extra[pos + 4:pos + 4 + length]
+        pos += 4 + length
+        if tag != 1:
+            continue
+        values = [usize, csize, offset]
+        at = 0
+        for i, value in enumerate(values):
+            if value == MAX_U32:
+                if at + 8 > len(body):
+                    raise ZipFormatError("zip: not a valid zip file")
+                values[i] = struct.unpack_from("<Q", body, at)[0]
+                at += 8
+        return values[0], values[1], values[2]
+    return usize, csize, offset
