@@ -121,7 +121,8 @@ class _ZipChecker:
 
     def run(self, module: str, version: str, entries: list[zipfmt.Entry]) -> ZipCheck:
         """Give every entry a verdict, read the ones that pass, and assemble the result."""
-        named = [(e, self._name_verdict(e)) for e in entries]
+        named: list[tuple[zipfmt.Entry, str | FileIssue | None]] = [
+            (e, self._name_verdict(e)) for e in entries]
         collisions = CollisionChecker()
         size_error = self._check_names(named, collisions)
         if size_error is None:
@@ -132,8 +133,8 @@ class _ZipChecker:
         h1 = gosem.hash1(self.digests) if report.ok else ""
         return ZipCheck(module, version, report, h1, self.gomod if report.ok else None)
 
-    def _name_verdict(self, entry: zipfmt.Entry) -> str | FileIssue | None:
-        """Return the entry's path below the prefix, an issue, or None for the prefix itself."""
+    def _name_verdict(self, entry: zipfmt.Entry) -> str | FileIssue:
+        """Return the entry's path below the prefix ("" for the prefix itself) or an issue."""
         raw = entry.raw_name
         full = raw.decode("utf-8", "replace")  # for messages only; checks use the raw bytes
         prefix = self.prefix.encode()
@@ -145,7 +146,7 @@ class _ZipChecker:
         except UnicodeDecodeError:
             return issue(full, Invalid.BAD_PATH, "malformed file path: invalid UTF-8")
         if name == "":
-            return None
+            return ""  # the module root's own directory entry: allowed, and hashed
         if entry.is_dir:
             name = name[:-1]
         if clean(name) != name:
@@ -166,7 +167,7 @@ class _ZipChecker:
                 self.invalid.append(name)
                 named[i] = (entry, None)
                 continue
-            if name is None:
+            if name is None or name == "":
                 continue
             full = self.prefix + name + ("/" if entry.is_dir else "")
             problem = collisions.check(name, is_dir=entry.is_dir)
@@ -224,18 +225,20 @@ def _inflate(f: BinaryIO, entry: zipfmt.Entry, *, keep: bool) -> tuple[str, byte
     Raises:
         _EntryError: unsupported method or encryption, corrupt data, size or CRC mismatch.
     """
+    try:
+        start = zipfmt.data_offset(f, entry)
+    except zipfmt.ZipFormatError as err:
+        raise _EntryError(Invalid.UNREADABLE, str(err)) from None
     if entry.is_dir:
-        if entry.compressed_size or entry.flags & zipfmt.FLAG_DATA_DESCRIPTOR:
+        # Like Go's reader: a directory may carry compressed bytes (jar does that) but must
+        # not declare content.
+        if entry.size:
             raise _EntryError(Invalid.UNREADABLE, "zip: not a valid zip file")
         return hashlib.sha256().hexdigest(), None
     if entry.flags & zipfmt.FLAG_ENCRYPTED:
         raise _EntryError(Invalid.UNREADABLE, "zip: encrypted entries are not supported")
     if entry.method not in (zipfmt.STORED, zipfmt.DEFLATED):
         raise _EntryError(Invalid.UNREADABLE, "zip: unsupported compression algorithm")
-    try:
-        start = zipfmt.data_offset(f, entry)
-    except zipfmt.ZipFormatError as err:
-        raise _EntryError(Invalid.UNREADABLE, str(err)) from None
     sha, crc, got, kept = hashlib.sha256(), 0, 0, bytearray() if keep else None
     for data in _entry_data(f, entry, start):
         got += len(data)
