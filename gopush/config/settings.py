@@ -76,6 +76,7 @@ class SettingsInput:
     goproxy: str | None = None
     username: str | None = None
     config_file: Path | None = None
+    require_repository: bool = True  # False for commands that need only the host (whoami)
 
 
 def load_settings(given: SettingsInput, *, need_key: bool = True) -> Settings:
@@ -207,11 +208,12 @@ def _target(given: SettingsInput, config: dict[str, Any], entry: dict[str, Any],
                       goproxy=given.goproxy or entry.get("goproxy"), name=name,
                       username=given.username or entry.get("username"))
     repository = given.repository or entry.get("repository", "")
-    if not repository:
+    if not repository and given.require_repository:
         raise ConfigError("no target: name OWNER/REPO (`gopush push go OWNER/REPO`), "
                           "--to KIND:LOCATION or --registry NAME",
                           hint="or set [default] registry in config.toml")
-    check_repository(repository)
+    if repository:
+        check_repository(repository)
     host = api_host(given, config, entry, ini, sources)
     return Target(kind="cloudsmith", location=host, repository=repository, name=name,
                   goproxy=given.goproxy or given.environ.get("GOPUSH_GOPROXY")

@@ -122,7 +122,8 @@ class Session:
     def request(self, method: str, url: str, *, what: str, json_body: Any = None,
                 body: Body | None = None, params: dict[str, str] | None = None,
                 send_key: bool = True, landed: Callable[[], httpx.Response | None] | None = None,
-                rewind: Callable[[], None] | None = None) -> httpx.Response:
+                rewind: Callable[[], None] | None = None,
+                sink: Callable[[Iterator[bytes]], None] | None = None) -> httpx.Response:
         """Send one call with the retry policy and return its 2xx response.
 
         ``what`` names the step in messages ("request an upload slot"). ``body`` builds the
@@ -146,7 +147,7 @@ class Session:
                             self._note(f"{what}: the earlier try had landed")
                             return done
                     return self._send_once(method, url, what, json_body, body, params,
-                                           send_key)
+                                           send_key, sink)
         except RetryableStatus as exc:
             raise_for_registry_status(exc.response, what, self.scrub, retried=True)
         except httpx.TransportError as exc:
@@ -157,7 +158,8 @@ class Session:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send_once(self, method: str, url: str, what: str, json_body: Any, body: Body | None,
-                   params: dict[str, str] | None, send_key: bool) -> httpx.Response:
+                   params: dict[str, str] | None, send_key: bool,
+                   sink: Callable[[Iterator[bytes]], None] | None) -> httpx.Response:
         headers: dict[str, str] = {}
         content: Any = None
         if body is not None:
@@ -170,7 +172,15 @@ class Session:
         self._trace_request(request)
         auth = self._auth() if send_key else None
         started = time.monotonic()
-        response = self.client.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT)
+        response = self.client.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT,
+                                    stream=sink is not None)
+        try:
+            if sink is not None and 200 <= response.status_code < 300:
+                sink(response.iter_bytes(1 << 20))
+            else:
+                response.read()
+        finally:
+            response.close()
         self._note(f"{method} {redact_url(str(request.url))} -> {response.status_code} "
                    f"({time.monotonic() - started:.2f}s)")
         if response.status_code in RETRY_STATUSES:
@@ -291,42 +301,34 @@ def raise_for_registry_status(response: httpx.Response, what: str,
     data = {"status": status, "detail": detail, "fields": {k: scrub(str(v))
                                                          for k, v in fields.items()},
             "url": redact_url(str(response.request.url)) if _has_request(response) else None}
-    error: GopushError
-    if status == 401:
-        error = AuthError(message, status=status, data=data,
-                          hint="the API key was refused; check GOPUSH_API_KEY / --api-key "
-                               "(`gopush whoami` tests it)")
-    elif status == 403:
-        error = AuthError(message, status=status, data=data,
-                          hint="the key is valid but may not do this: it needs write access "
-                               "to the repository")
-    elif status == 409:
-        error = VersionExists(message, status=status, data=data,
-                              hint="the version exists; pass --republish to overwrite it")
-    elif status == 404:
-        error = RegistryError(message, status=status, data=data,
-                              hint="the owner or repository does not exist or is not visible "
-                                   "to this key; check OWNER/REPO and the API host")
-    elif status == 413:
-        error = RegistryError(message, status=status, data=data,
-                              hint="the registry's size limit is below this file; module zips "
-                                   "may be up to 500 MiB for go")
-    elif status == 429 or status >= 500:
-        tries = " after retries" if retried else ""
-        error = RegistryUnavailable(message, status=status, data=data,
-                                    hint=f"the registry is overloaded or down{tries}; "
-                                         "run the same command again later (it resumes safely)")
-    elif 300 <= status < 400:
+    if 300 <= status < 400:
         where = redact_url(response.headers.get("location", "?"))
-        error = RegistryError(f"{what}: unexpected redirect ({status}) to {where}",
-                              status=status, data=data,
-                              hint="point --api-host at the final address (redirects are "
-                                   "not followed so the key never leaves the host)")
-    else:
-        error = RegistryError(message, status=status, data=data,
-                              hint="the registry refused the request; the lines above are "
-                                   "its reasons")
+        message = f"{what}: unexpected redirect ({status}) to {where}"
+    cls, hint = _BY_STATUS.get(status, (None, ""))
+    if cls is None:
+        retryable = status == 429 or status >= 500
+        cls = RegistryUnavailable if retryable else RegistryError
+        hint = ((f"the registry is overloaded or down{' after retries' if retried else ''}; "
+                 "run the same command again later (it resumes safely)") if retryable else
+                "the registry refused the request; the lines above are its reasons")
+    error: GopushError = cls(message, status=status, data=data, hint=hint)
     raise error
+
+
+_REDIRECT_HINT = ("point --api-host at the final address (redirects are not followed, so the "
+                  "key never leaves the host)")
+_HINT_401 = "the API key was refused; check GOPUSH_API_KEY / --api-key (`gopush whoami` tests it)"
+_HINT_403 = "the key is valid but may not do this: it needs write access to the repository"
+_HINT_404 = ("the owner or repository does not exist or is not visible to this key; check "
+             "OWNER/REPO and the API host")
+_HINT_409 = "the version exists; pass --republish to overwrite it"
+_HINT_413 = "the registry's size limit is below this file (go accepts module zips up to 500 MiB)"
+_BY_STATUS: dict[int, tuple[type[RegistryError], str]] = {
+    301: (RegistryError, _REDIRECT_HINT), 302: (RegistryError, _REDIRECT_HINT),
+    307: (RegistryError, _REDIRECT_HINT), 308: (RegistryError, _REDIRECT_HINT),
+    401: (AuthError, _HINT_401), 403: (AuthError, _HINT_403), 404: (RegistryError, _HINT_404),
+    409: (VersionExists, _HINT_409), 413: (RegistryError, _HINT_413),
+}
 
 
 def _has_request(response: httpx.Response) -> bool:

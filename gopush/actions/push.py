@@ -1,0 +1,338 @@
+"""``gopush push``: check module zips locally, then publish each one idempotently.
+
+For every zip: check it with the same checker as ``gopush check`` (module and version come
+from the zip), hashing it in the same read (h1: for go, MD5 for the upload, SHA-256 to compare
+with the registry); ask the registry what it holds for module@version; identical content is
+success ("already published, identical") and different content is refused with the checksum
+mismatch consumers would meet, unless ``republish`` was asked; then validate, upload, and wait
+until consumers can fetch it. Ctrl-C raises ``Interrupted`` saying what state the registry is in.
+
+Inputs are zips, GOPROXY layout directories (as ``gopush build`` writes), or nothing: then the
+module of the current checkout is built first, through ``gopush.actions.build``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from gopush.errors import GopushError, Interrupted, InvalidModule, VersionExists
+from gopush.modzip.check import check_zip
+from gopush.registry.artifact import ModuleArtifact
+from gopush.registry.base import Existing, Registry
+from gopush.ui.base import Reporter
+
+
+@dataclass(frozen=True, slots=True)
+class PushRequest:
+    """What to push and how; fields mirror the ``gopush push`` options."""
+
+    inputs: tuple[Path, ...] = ()
+    republish: bool = False
+    dry_run: bool = False
+    wait: bool = True
+    timeout: float = 600.0
+    build: Any = None  # a BuildRequest, used when ``inputs`` is empty
+
+
+@dataclass(frozen=True, slots=True)
+class PushResult:
+    """The outcome for one module version (the JSON document's fields)."""
+
+    module: str
+    version: str
+    sum: str
+    status: str  # published, republished, identical, uploaded (not yet synced), dry-run
+    package: str | None
+    goproxy: str
+    zip: str
+    size: int
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the fields for the JSON document."""
+        return {"module": self.module, "version": self.version, "sum": self.sum,
+                "status": self.status, "package": self.package, "goproxy": self.goproxy,
+                "zip": self.zip, "size": self.size, "seconds": round(self.seconds, 3)}
+
+
+def push(request: PushRequest, registry: Registry, reporter: Reporter) -> list[PushResult]:
+    """Publish every module zip ``request`` names to ``registry``, in order.
+
+    Raises:
+        InvalidModule: a zip fails the local checks (nothing is sent for any zip then).
+        VersionExists: the registry holds different content for a version (no --republish).
+        AuthError, RegistryError, RegistryUnavailable: the registry refused or failed.
+        Interrupted: Ctrl-C; the message says what was left where.
+    """
+    stage = _Stage("checking the module zips locally (nothing sent yet)")
+    try:
+        with stage.during("checking the module zips locally (nothing sent yet)"):
+            zips = _zips(request, reporter)
+            artifacts = [load_artifact(path, reporter) for path in zips]
+        return [_push_one(a, request, registry, reporter, stage) for a in artifacts]
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted while {stage.now}", data=stage.data()) from None
+    except GopushError as err:
+        if stage.artifact is not None:  # say which module failed, in JSON too
+            err.data = {**stage.data("failed"), "sum": stage.artifact.sum, **err.data}
+        raise
+
+
+def load_artifact(path: Path, reporter: Reporter | None = None) -> ModuleArtifact:
+    """Check a module zip as go would and hash it, all in one read of the file.
+
+    Raises:
+        InvalidModule: the zip breaks a rule (the message lists every offending file).
+    """
+    try:
+        handle = path.open("rb")
+    except OSError as err:
+        raise InvalidModule(f"cannot read {path}: {err.strerror}") from None
+    with handle:
+        hashing = HashingReader(handle)
+        checked = check_zip(hashing)
+        md5, sha256 = hashing.finish()
+    error = checked.report.error(f"{path}")
+    if error is not None:
+        raise error
+    if reporter is not None:
+        reporter.detail(f"checked {path}: {checked.module}@{checked.version} {checked.sum} "
+                        f"({len(checked.report.valid)} files, read {hashing.bytes_read} of "
+                        f"{hashing.size} bytes)")
+    return ModuleArtifact(
+        zip_path=path, module=checked.module, version=checked.version, sum=checked.sum,
+        gomod=checked.gomod or f"module {checked.module}\n".encode(),
+        info=_info(path, checked.version), size=hashing.size, md5=md5, sha256=sha256)
+
+
+class HashingReader:
+    """A seekable reader that hashes the file while another reader walks through it.
+
+    Bytes are fed to MD5 and SHA-256 whenever a read continues where the hashes stopped,
+    which is how a zip checker walks entries in order; ``finish`` hashes whatever was
+    skipped (typically only the central directory), so the file is read about once.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.md5, self.sha256 = hashlib.md5(), hashlib.sha256()
+        self.hashed = 0
+        self.bytes_read = 0
+        self.size = os.fstat(raw.fileno()).st_size
+
+    def read(self, n: int = -1) -> bytes:
+        """Read like the wrapped file, hashing bytes that extend the hashed prefix."""
+        position = self.raw.tell()
+        data = self.raw.read(n)
+        self.bytes_read += len(data)
+        end = position + len(data)
+        if position <= self.hashed < end:
+            piece = memoryview(data)[self.hashed - position:]
+            self.md5.update(piece)
+            self.sha256.update(piece)
+            self.hashed = end
+        return data
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Seek the wrapped file."""
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        """Return the wrapped file's position."""
+        return self.raw.tell()
+
+    def seekable(self) -> bool:
+        """Tell zip readers they may seek."""
+        return True
+
+    def readable(self) -> bool:
+        """Tell readers they may read."""
+        return True
+
+    def finish(self) -> tuple[str, str]:
+        """Hash the rest of the file; return the MD5 and SHA-256 hex digests."""
+        self.raw.seek(self.hashed)
+        while True:
+            self.read(1 << 20)
+            if self.hashed >= self.size or self.raw.tell() >= self.size:
+                break
+        return self.md5.hexdigest(), self.sha256.hexdigest()
+
+
+def _info(zip_path: Path, version: str) -> bytes:
+    """Return the ``.info`` beside a zip in a GOPROXY layout, or one stamped now."""
+    beside = zip_path.with_suffix(".info")
+    if beside.is_file():
+        try:
+            if json.loads(beside.read_bytes()).get("Version") == version:
+                return beside.read_bytes()
+        except (ValueError, OSError, AttributeError):
+            pass
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (json.dumps({"Version": version, "Time": now}) + "\n").encode()
+
+
+def _zips(request: PushRequest, reporter: Reporter) -> list[Path]:
+    """Return the zips to push: the given files, zips under given directories, or a build."""
+    if not request.inputs:
+        return [_build_checkout(request, reporter)]
+    found: list[Path] = []
+    for item in request.inputs:
+        if item.is_dir():
+            inside = sorted(p for p in item.rglob("*.zip") if p.parent.name == "@v")
+            if not inside:
+                raise InvalidModule(f"{item} holds no GOPROXY layout (<module>/@v/<version>.zip)",
+                                    hint="pass module zips, or the --out directory of "
+                                         "`gopush build`")
+            found += inside
+        elif item.is_file():
+            found.append(item)
+        else:
+            raise InvalidModule(f"{item}: no such file or directory")
+    return found
+
+
+def _build_checkout(request: PushRequest, reporter: Reporter) -> Path:
+    from gopush.actions.build import BuildRequest, build
+
+    base = request.build or BuildRequest()
+    out = Path(tempfile.mkdtemp(prefix="gopush-push-"))
+    built = build(BuildRequest(repo=base.repo, rev=base.rev, subdir=base.subdir,
+                               module=base.module, version=base.version, out=out,
+                               worktree=base.worktree, excludes=base.excludes), reporter)
+    reporter.step(f"built {built.module}@{built.version} from the checkout ({built.sum})")
+    return built.zip_path
+
+
+def _push_one(artifact: ModuleArtifact, request: PushRequest, registry: Registry,
+              reporter: Reporter, stage: _Stage) -> PushResult:
+    started = time.monotonic()
+    setup = registry.consumer_setup()
+    stage.artifact = artifact
+    with stage.during(f"asking {registry.describe()} whether {artifact.ref} exists "
+                      "(nothing sent yet)"):
+        existing = registry.lookup(artifact)
+    republish = False
+    if existing is not None:
+        if _identical(existing, artifact):
+            reporter.step(f"{artifact.ref} is already published, identical ({artifact.sum})")
+            return _result(artifact, "identical", existing.package, setup.goproxy, started)
+        if not request.republish:
+            raise _mismatch(artifact, existing, registry)
+        republish = True
+        reporter.warn(f"{artifact.ref} exists with other content; replacing it (--republish): "
+                      "consumers who fetched the old one will get checksum mismatches")
+    with stage.during(f"validating {artifact.ref} with the registry (nothing uploaded)"):
+        registry.validate(artifact, republish=republish)
+        reporter.step(f"validated {artifact.ref} with {registry.describe()}")
+    if request.dry_run:
+        return _result(artifact, "dry-run", existing.package if existing else None,
+                       setup.goproxy, started)
+    published = _upload(artifact, registry, reporter, stage, republish)
+    status = "republished" if republish else "published"
+    if published.synced is False:
+        if not request.wait:
+            return _result(artifact, "uploaded", published.package, setup.goproxy, started)
+        published = _wait(published, registry, reporter, request, stage)
+    return _result(artifact, status, published.package, setup.goproxy, started)
+
+
+def _upload(artifact: ModuleArtifact, registry: Registry, reporter: Reporter, stage: _Stage,
+            republish: bool) -> Any:
+    progress = reporter.progress(f"upload {artifact.filename}", artifact.size)
+    try:
+        with stage.during(f"uploading {artifact.ref}: the registry has no new package (an "
+                          "unfinished upload is discarded); run the same command again"):
+            published = registry.publish(artifact, republish=republish,
+                                         on_progress=progress.advance)
+    finally:
+        progress.close()
+    where = f" as package {published.package}" if published.package else ""
+    reporter.step(f"uploaded {artifact.ref} ({artifact.size} bytes){where}")
+    stage.package = published.package
+    return published
+
+
+def _wait(published: Any, registry: Registry, reporter: Reporter, request: PushRequest,
+          stage: _Stage) -> Any:
+    progress = reporter.progress(f"sync {published.package}", 100)
+    seen = [0]
+
+    def on_status(message: str, percent: int | None) -> None:
+        reporter.detail(f"sync {published.package}: {message}"
+                        + (f" ({percent}%)" if percent is not None else ""))
+        if percent is not None and percent > seen[0]:
+            progress.advance(percent - seen[0])
+            seen[0] = percent
+
+    try:
+        with stage.during(f"waiting for the registry to process package {published.package}: "
+                          "the upload is complete and processing continues without us"):
+            done = registry.wait(published, timeout=request.timeout, on_status=on_status)
+    finally:
+        progress.close()
+    reporter.step(f"package {published.package} is synchronised")
+    return done
+
+
+def _identical(existing: Existing, artifact: ModuleArtifact) -> bool:
+    if existing.sum is not None:
+        return existing.sum == artifact.sum
+    return existing.sha256 == artifact.sha256
+
+
+def _mismatch(artifact: ModuleArtifact, existing: Existing, registry: Registry) -> VersionExists:
+    if existing.sum is not None:
+        what = f"the registry serves {existing.sum}, this zip is {artifact.sum}"
+    else:
+        what = (f"the stored zip has SHA-256 {existing.sha256} ({existing.state}), this zip "
+                f"has {artifact.sha256}")
+    return VersionExists(
+        f"{artifact.ref} is already published in {registry.describe()} with different "
+        f"content: {what}",
+        hint=(f"anyone whose go.sum (or checksum database) recorded the published hash would "
+              f"get `verifying {artifact.ref}: checksum mismatch` (SECURITY ERROR) if it "
+              "changed; publish a new version instead, or pass --republish only if no one "
+              f"can have fetched it. `gopush verify` shows which files differ"),
+        data={"module": artifact.module, "version": artifact.version, "sum": artifact.sum,
+              "published_sum": existing.sum, "package": existing.package,
+              "status": "refused"})
+
+
+def _result(artifact: ModuleArtifact, status: str, package: str | None, goproxy: str,
+            started: float) -> PushResult:
+    return PushResult(module=artifact.module, version=artifact.version, sum=artifact.sum,
+                      status=status, package=package, goproxy=goproxy,
+                      zip=str(artifact.zip_path), size=artifact.size,
+                      seconds=time.monotonic() - started)
+
+
+class _Stage:
+    """Remembers what push is doing, so an interruption can say what state things are in."""
+
+    def __init__(self, now: str) -> None:
+        self.now = now
+        self.artifact: ModuleArtifact | None = None
+        self.package: str | None = None
+
+    @contextmanager
+    def during(self, description: str) -> Iterator[None]:
+        self.now = description
+        yield
+
+    def data(self, status: str = "interrupted") -> dict[str, Any]:
+        art = self.artifact
+        return {"module": art.module if art else None, "version": art.version if art else None,
+                "package": self.package, "status": status}
+

@@ -1,0 +1,168 @@
+"""``gopush verify``: compare what a registry serves with a local build or a given zip.
+
+The published zip is downloaded the way consumers' go gets it (through the GOPROXY URL) and
+hashed (``h1:``); the local side is a given zip or a fresh build of the checkout. When the
+hashes differ, every file is compared and the difference explained: files added, missing or
+changed, and the usual causes named - line endings, a copied root LICENSE, the vendor rule,
+a working-tree build, a moved tag - the question every go ``SECURITY ERROR`` leaves open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gopush.actions.push import load_artifact
+from gopush.errors import InvalidModule, RegistryError
+from gopush.registry.base import Registry
+from gopush.ui.base import Reporter
+
+
+class ModuleMismatch(InvalidModule):
+    """The published module differs from the local one (exit 4)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyRequest:
+    """Which version to verify, and the local side: a zip, or a build request."""
+
+    module: str
+    version: str
+    zip: Path | None = None
+    build: Any = None  # a BuildRequest when no zip is given
+
+
+@dataclass(frozen=True, slots=True)
+class FileDiff:
+    """One file that differs: ``added`` (only local), ``missing`` (only published), ``changed``."""
+
+    path: str
+    change: str
+    cause: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """The comparison's outcome."""
+
+    module: str
+    version: str
+    published_sum: str
+    local_sum: str
+    local: str  # where the local side came from
+    diffs: list[FileDiff] = field(default_factory=list)
+    causes: list[str] = field(default_factory=list)
+
+    @property
+    def identical(self) -> bool:
+        """Tell whether go would accept the local content for the published version."""
+        return self.published_sum == self.local_sum
+
+
+def verify(request: VerifyRequest, registry: Registry, reporter: Reporter) -> VerifyResult:
+    """Download module@version from ``registry`` and compare it with the local side.
+
+    Raises:
+        RegistryError: the registry does not serve module@version.
+        InvalidModule, SourceError: the local side cannot be checked or built.
+    """
+    with tempfile.TemporaryDirectory(prefix="gopush-verify-") as scratch:
+        published = Path(scratch) / "published.zip"
+        published_sum = registry.download(request.module, request.version, published)
+        if published_sum is None:
+            raise RegistryError(f"{request.module}@{request.version} is not published in "
+                                f"{registry.describe()}", status=404,
+                                hint="check the module path, the version and the repository")
+        reporter.step(f"published {request.module}@{request.version}: {published_sum}")
+        local_zip, local = _local_side(request, Path(scratch), reporter)
+        local_sum = load_artifact(local_zip).sum
+        result = VerifyResult(request.module, request.version, published_sum, local_sum, local)
+        if result.identical:
+            return result
+        diffs = compare_zips(published, local_zip, f"{request.module}@{request.version}/")
+    worktree = bool(request.build is not None and request.build.worktree)
+    return VerifyResult(request.module, request.version, published_sum, local_sum, local,
+                        diffs, name_causes(diffs, worktree=worktree, built=request.zip is None))
+
+
+def _local_side(request: VerifyRequest, scratch: Path, reporter: Reporter) -> tuple[Path, str]:
+    if request.zip is not None:
+        return request.zip, str(request.zip)
+    from gopush.actions.build import BuildRequest, build
+
+    base = request.build or BuildRequest()
+    built = build(BuildRequest(repo=base.repo, rev=base.rev, subdir=base.subdir,
+                               module=request.module, version=request.version,
+                               out=scratch / "build", worktree=base.worktree,
+                               excludes=base.excludes), reporter)
+    where = "the working tree" if base.worktree else f"revision {base.rev}"
+    return built.zip_path, f"a build of {where}"
+
+
+def compare_zips(published: Path, local: Path, prefix: str) -> list[FileDiff]:
+    """Return the files that differ between two module zips, with a per-file cause."""
+    theirs, ours = _digests(published, prefix), _digests(local, prefix)
+    diffs = [FileDiff(p, "added", _file_cause(p)) for p in sorted(ours.keys() - theirs.keys())]
+    diffs += [FileDiff(p, "missing", _file_cause(p)) for p in sorted(theirs.keys() - ours.keys())]
+    for path in sorted(ours.keys() & theirs.keys()):
+        if ours[path] != theirs[path]:
+            same_lf = _normalized(published, prefix + path) == _normalized(local, prefix + path)
+            cause = "line endings (CRLF vs LF)" if same_lf else _file_cause(path)
+            diffs.append(FileDiff(path, "changed", cause))
+    return diffs
+
+
+def name_causes(diffs: list[FileDiff], *, worktree: bool, built: bool) -> list[str]:
+    """Return the likely causes of ``diffs``, most specific first."""
+    causes = []
+    if any(d.cause and d.cause.startswith("line endings") for d in diffs):
+        causes.append("line endings: files differ only in CRLF vs LF; go zips what git "
+                      "archive gives with core.autocrlf=input - check .gitattributes and "
+                      "the tool that built the published zip")
+    if any(d.path == "LICENSE" for d in diffs):
+        causes.append("root LICENSE: go copies the repository's root LICENSE into a module "
+                      "in a subdirectory that has none; one side was built without that rule")
+    if any(d.path.startswith("vendor/") or "/vendor/" in d.path for d in diffs):
+        causes.append("vendor rule: which vendor/ files a zip keeps depends on the go line of "
+                      "go.mod; one side applied another rule")
+    if worktree:
+        causes.append("working-tree build: the local side holds uncommitted, untracked or "
+                      "ignored files; build from the tag instead (drop --worktree)")
+    unexplained = [d for d in diffs if d.cause is None]
+    if built and not worktree and unexplained:
+        causes.append("moved tag: source files differ although both sides name this version; "
+                      "the tag was probably moved or re-created after publishing - go and "
+                      "every proxy keep the first content forever, so publish a new version")
+    return causes
+
+
+def _file_cause(path: str) -> str | None:
+    if path == "LICENSE":
+        return "root LICENSE copy"
+    if path.startswith("vendor/") or "/vendor/" in path:
+        return "vendor rule"
+    return None
+
+
+def _digests(path: Path, prefix: str) -> dict[str, str]:
+    with zipfile.ZipFile(path) as archive:
+        return {info.filename[len(prefix):]: _sha256(archive, info.filename)
+                for info in archive.infolist()
+                if info.filename.startswith(prefix) and not info.is_dir()}
+
+
+def _sha256(archive: zipfile.ZipFile, name: str) -> str:
+    digest = hashlib.sha256()
+    with archive.open(name) as member:
+        for chunk in iter(lambda: member.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _normalized(path: Path, name: str) -> bytes:
+    with zipfile.ZipFile(path) as archive:
+        return archive.read(name).replace(b"\r\n", b"\n")

@@ -1,0 +1,170 @@
+"""``gopush push``: options in, settings and registry resolved, one call to ``actions.push``.
+
+Also home of the registry options and ``connect`` shared by ``verify`` and ``whoami``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from gopush.cli.app import App, output_options, pass_app
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def registry_options(f: F) -> F:
+    """Add the options that choose the registry and its credentials."""
+    opts = [
+        click.option("--to", metavar="KIND:LOCATION",
+                     help="Target other than a Cloudsmith repository: dir:PATH (or file:///PATH), "
+                          "gitea:https://HOST/OWNER, artifactory:https://HOST/artifactory/REPO, "
+                          "cloudsmith:OWNER/REPO."),
+        click.option("--registry", "registry_name", metavar="NAME",
+                     help="A [registries.NAME] table of the config file."),
+        click.option("--api-host", metavar="URL",
+                     help="Cloudsmith-style API host, with or without /v1 "
+                          "[env: GOPUSH_API_HOST, CLOUDSMITH_API_HOST; "
+                          "default: https://api.cloudsmith.io]."),
+        click.option("--api-key", metavar="KEY",
+                     help="API key (prefer GOPUSH_API_KEY / CLOUDSMITH_API_KEY: command lines "
+                          "are visible to other users)."),
+        click.option("--profile", metavar="NAME",
+                     help="Profile of the Cloudsmith CLI's config.ini/credentials.ini "
+                          "[env: GOPUSH_PROFILE, CLOUDSMITH_PROFILE]."),
+        click.option("--username", metavar="USER",
+                     help="User for Basic auth (Gitea, Artifactory); the key is the password."),
+        click.option("--goproxy", "goproxy_url", metavar="URL",
+                     help="GOPROXY URL consumers use (default: derived from the target) "
+                          "[env: GOPUSH_GOPROXY]."),
+        click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="gopush config file [env: GOPUSH_CONFIG; default: "
+                          "~/.config/gopush/config.toml]."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def connect(app: App, options: dict[str, Any], repository: str | None = None,
+            *, need_key: bool = True, require_repository: bool = True) -> Any:
+    """Resolve settings (prompting for a key only on a terminal) and open the registry.
+
+    Raises:
+        ConfigError: settings are invalid, or no key is set where gopush may not prompt.
+    """
+    from gopush.config.credentials import Credential, make_secret, missing_key_error
+    from gopush.config.settings import SettingsInput, load_settings
+    from gopush.registry.factory import open_registry
+
+    given = SettingsInput(
+        environ=app.environ, cwd=Path.cwd(), api_host=options["api_host"],
+        api_key=options["api_key"], profile=options["profile"],
+        registry=options["registry_name"], to=options["to"], repository=repository,
+        goproxy=options["goproxy_url"], username=options["username"],
+        config_file=options["config_file"], require_repository=require_repository)
+    settings = load_settings(given, need_key=need_key)
+    if need_key and settings.credential is None and settings.target.kind != "dir":
+        if not app.interactive:
+            raise missing_key_error()
+        value = click.prompt("API key", hide_input=True, err=True)
+        settings = type(settings)(target=settings.target, sources=settings.sources,
+                                  credential=Credential(make_secret(value, "the prompt"),
+                                                        "the prompt"))
+    _warn_plain_http(app, settings.target.location)
+    app.reporter.detail(f"registry: {settings.target.describe()} "
+                        f"(host from {settings.sources.get('api_host', 'the target')}, key from "
+                        f"{settings.sources.get('api_key', 'nowhere')})")
+    return open_registry(settings, trace=_tracer(app), debug=app.debug)
+
+
+def _tracer(app: App) -> Callable[[str], None]:
+    if app.debug:
+        return lambda line: click.echo(line, err=True)
+    return app.reporter.detail
+
+
+def _warn_plain_http(app: App, location: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(location)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme == "http" and not loopback:
+        app.reporter.warn(f"{location} is plain http: the API key travels unencrypted")
+
+
+def _split_target(args: tuple[str, ...], options: dict[str, Any]) -> tuple[str | None,
+                                                                           tuple[Path, ...]]:
+    """Return OWNER/REPO (for ``push go OWNER/REPO ...``) and the inputs."""
+    if args[:1] == ("go",):
+        if len(args) < 2:
+            raise click.UsageError("missing OWNER/REPO after `go`")
+        return args[1], tuple(Path(a) for a in args[2:])
+    if options["to"] or options["registry_name"]:
+        return None, tuple(Path(a) for a in args)
+    if args and "/" in args[0] and not Path(args[0]).exists():
+        raise click.UsageError(f"unknown package format {args[0]!r}: write "
+                               f"`gopush push go {args[0]} ...`")
+    return None, tuple(Path(a) for a in args)  # a default registry from the config file
+
+
+@click.command("push")
+@click.argument("args", nargs=-1, metavar="[go OWNER/REPO] [ZIP|DIR]...")
+@registry_options
+@click.option("--republish", is_flag=True,
+              help="Replace a version that exists with different content (consumers who "
+                   "fetched it will see checksum mismatches).")
+@click.option("--dry-run", is_flag=True,
+              help="Check locally, check credentials, ask the registry to validate and "
+                   "whether the version exists; upload nothing.")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait until the registry has processed the package.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
+              metavar="SECONDS", help="Give up waiting for processing after this long.")
+@click.option("--rev", default="HEAD", show_default=True,
+              help="With no ZIP: the git revision of the checkout to build and push.")
+@click.option("--subdir", help="With no ZIP: the module directory inside the repository.")
+@output_options
+@pass_app
+def command(app: App, args: tuple[str, ...], republish: bool, dry_run: bool, wait: bool,
+            timeout: float, rev: str, subdir: str | None, **options: Any) -> None:
+    """Check module zips and publish them, skipping versions already there, identical.
+
+    \b
+    gopush push go OWNER/REPO dist/**/*.zip     Cloudsmith (or `gopush serve`)
+    gopush push go OWNER/REPO dist/             every zip of a `gopush build` layout
+    gopush push go OWNER/REPO                   build the checkout at --rev, push it
+    gopush push --to dir:/srv/goproxy FILE.zip  other targets: see --to, --registry
+    """
+    from gopush.actions.build import BuildRequest
+    from gopush.actions.push import PushRequest, push
+
+    repository, inputs = _split_target(args, options)
+    request = PushRequest(inputs=inputs, republish=republish, dry_run=dry_run, wait=wait,
+                          timeout=timeout, build=BuildRequest(rev=rev, subdir=subdir))
+    registry = connect(app, options, repository)
+    try:
+        results = push(request, registry, app.reporter)
+    finally:
+        registry.close()
+    _show(app, results, registry.consumer_setup())
+
+
+def _show(app: App, results: list[Any], setup: Any) -> None:
+    from gopush.registry.base import consumer_guide
+
+    guide = consumer_guide(setup, [(r.module, r.version) for r in results])
+    docs = [{**r.as_json(), "setup": guide.as_json()} for r in results]
+    data = docs[0] if len(docs) == 1 else {"modules": docs}
+    lines = [f"{_VERBS[r.status]} {r.module}@{r.version} {r.sum}"
+             + (f" (package {r.package})" if r.package else "") for r in results]
+    if not app.quiet and any(r.status != "dry-run" for r in results):
+        lines += ["", *guide.lines()]
+    app.reporter.result(data, "\n".join(lines))
+
+
+_VERBS = {"published": "published", "republished": "republished", "dry-run": "would publish",
+          "identical": "already published, identical:", "uploaded": "uploaded (processing):"}

@@ -1,0 +1,71 @@
+"""``gopush verify``: does the registry serve what this checkout (or zip) builds?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gopush.cli.app import App, output_options, pass_app
+from gopush.cli.push import connect, registry_options
+
+
+@click.command("verify")
+@click.argument("args", nargs=-1, required=True, metavar="[OWNER/REPO] MODULE@VERSION")
+@click.option("--zip", "zip_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Compare with this zip instead of a build of the checkout.")
+@click.option("--rev", help="Revision to build (default: the tag named like the version).")
+@click.option("--subdir", help="Module directory inside the repository.")
+@click.option("--worktree", is_flag=True, help="Build the working tree instead of a revision.")
+@registry_options
+@output_options
+@pass_app
+def command(app: App, args: tuple[str, ...], zip_path: Path | None, rev: str | None,
+            subdir: str | None, worktree: bool, **options: Any) -> None:
+    """Download MODULE@VERSION through the registry's GOPROXY and compare its h1: with a
+    local build (or --zip); explain any difference file by file.
+
+    Exits 0 when identical, 4 when they differ.
+    """
+    from gopush.actions.build import BuildRequest
+    from gopush.actions.verify import ModuleMismatch, VerifyRequest, verify
+
+    repository, ref = _parse(args)
+    module, _, version = ref.partition("@")
+    build = BuildRequest(rev=rev or (f"{subdir.strip('/')}/{version}" if subdir else version),
+                         subdir=subdir, worktree=worktree)
+    registry = connect(app, options, repository)
+    try:
+        result = verify(VerifyRequest(module, version, zip_path, build), registry, app.reporter)
+    finally:
+        registry.close()
+    data = _as_json(result)
+    if not result.identical:
+        app.reporter.table(f"{ref}: published vs {result.local}", ["file", "change", "cause"],
+                           [[d.path, d.change, d.cause or ""] for d in result.diffs])
+        raise ModuleMismatch(
+            f"{ref} differs: the registry serves {result.published_sum}, {result.local} gives "
+            f"{result.local_sum} ({_counts(result)})",
+            hint="; ".join(result.causes) or "see the files listed above", data=data)
+    app.reporter.result(data, f"identical: {ref} {result.local_sum} (published = {result.local})")
+
+
+def _parse(args: tuple[str, ...]) -> tuple[str | None, str]:
+    if len(args) > 2 or "@" not in args[-1]:
+        raise click.UsageError("expected [OWNER/REPO] MODULE@VERSION")
+    return (args[0] if len(args) == 2 else None), args[-1]
+
+
+def _counts(result: Any) -> str:
+    kinds = [d.change for d in result.diffs]
+    return ", ".join(f"{kinds.count(k)} {k}" for k in ("changed", "added", "missing")
+                     if kinds.count(k)) or "same files, different zip layout"
+
+
+def _as_json(result: Any) -> dict[str, Any]:
+    return {"module": result.module, "version": result.version,
+            "published_sum": result.published_sum, "local_sum": result.local_sum,
+            "identical": result.identical, "local": result.local,
+            "files": [{"path": d.path, "change": d.change, "cause": d.cause}
+                      for d in result.diffs], "causes": result.causes}

@@ -1,0 +1,117 @@
+"""The Registry protocol every destination implements, and the records it returns.
+
+``gopush.actions.push`` drives any registry the same way: ``lookup`` (is this module@version
+already there, and with which ``h1:``?), ``validate`` (server-side checks, for --dry-run),
+``publish`` (send it), ``wait`` (until consumers can fetch it). Registries never print; they
+report through the callbacks they are given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from gopush.registry.artifact import ModuleArtifact
+
+Progress = Callable[[int], None]
+Status = Callable[[str, int | None], None]  # (message, percent or None)
+
+
+@dataclass(frozen=True, slots=True)
+class Existing:
+    """What a registry already holds for a module version."""
+
+    sum: str | None  # h1: served to consumers; None when it cannot be read back yet
+    package: str | None = None  # registry's package name (Cloudsmith slug)
+    sha256: str | None = None  # of the stored zip, when the registry says
+    state: str = "available"  # "available", or e.g. "syncing", "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """The outcome of ``publish`` (and of ``wait``)."""
+
+    package: str | None = None  # Cloudsmith slug, or None where registries have none
+    package_id: str | None = None  # Cloudsmith slug_perm
+    synced: bool = True  # consumers can fetch it now
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerSetup:
+    """How consumers reach the registry: GOPROXY URL and, if private, the .netrc machine."""
+
+    goproxy: str
+    netrc_machine: str | None = None
+    netrc_login: str = "token"
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerGuide:
+    """What a consumer sets to fetch the pushed modules."""
+
+    goproxy: str
+    gonosumdb: str
+    netrc: str | None
+    go_get: list[str]
+
+    def lines(self) -> list[str]:
+        """Return the guide as shell lines with comments."""
+        out = ["# consumers:", f"export GOPROXY={self.goproxy}",
+               f"export GONOSUMDB={self.gonosumdb}  # private modules are not in sum.golang.org"]
+        if self.netrc:
+            out += ["# private repository: add to ~/.netrc (never commit it)", self.netrc]
+        return out + self.go_get
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the guide for the JSON document."""
+        return {"GOPROXY": self.goproxy, "GONOSUMDB": self.gonosumdb, "netrc": self.netrc,
+                "go_get": self.go_get}
+
+
+def consumer_guide(setup: ConsumerSetup, modules: list[tuple[str, str]]) -> ConsumerGuide:
+    """Return what consumers set to fetch ``modules`` ((path, version) pairs) from ``setup``."""
+    goproxy = f"{setup.goproxy.rstrip('/')}/,https://proxy.golang.org,direct"
+    if setup.goproxy.startswith("file://"):
+        goproxy = f"{setup.goproxy},https://proxy.golang.org,direct"
+    paths = sorted({module for module, _ in modules})
+    netrc = None
+    if setup.netrc_machine:
+        netrc = (f"machine {setup.netrc_machine} login {setup.netrc_login} "
+                 "password <API key or read token>")
+    return ConsumerGuide(goproxy=goproxy, gonosumdb=",".join(paths), netrc=netrc,
+                         go_get=[f"go get {m}@{v}" for m, v in modules])
+
+
+class Registry(Protocol):
+    """A place module versions are published to."""
+
+    def describe(self) -> str:
+        """Return a short human name for messages ("acme/gomods at https://...")."""
+
+    def consumer_setup(self) -> ConsumerSetup:
+        """Return how consumers reach published modules."""
+
+    def lookup(self, artifact: ModuleArtifact) -> Existing | None:
+        """Return what the registry holds for artifact's module@version, or None."""
+
+    def validate(self, artifact: ModuleArtifact, *, republish: bool) -> None:
+        """Ask the registry whether it would accept ``artifact`` (no upload)."""
+
+    def publish(self, artifact: ModuleArtifact, *, republish: bool,
+                on_progress: Progress) -> Published:
+        """Send ``artifact``; return as soon as the registry has accepted it."""
+
+    def wait(self, published: Published, *, timeout: float, on_status: Status) -> Published:
+        """Wait until consumers can fetch the published version, at most ``timeout`` s."""
+
+    def download(self, module: str, version: str, dest: Path) -> str | None:
+        """Save the published zip of module@version to ``dest``; return its h1: or None."""
+
+    def whoami(self) -> dict[str, Any]:
+        """Return who the credentials belong to (``authenticated``, ``name``...)."""
+
+    def close(self) -> None:
+        """Release network resources."""

@@ -1,0 +1,307 @@
+"""Cloudsmith API client: the push sequence of ``cloudsmith push go``, done robustly.
+
+The calls, all relative to the API host (with or without ``/v1``), as documented in
+``cloudsmith-api.md``:
+
+1. ``POST /packages/{owner}/{repo}/validate-upload/go/`` (package parameters);
+2. ``POST /files/{owner}/{repo}/validate/`` (file name and MD5);
+3. ``POST /files/{owner}/{repo}/`` asks for an upload slot, ``method`` ``post`` below
+   ``PART_SIZE`` bytes and ``put_parts`` at or above;
+4. a streamed form POST to the presigned ``upload_url`` (no key sent: it authorises itself),
+   or one streamed ``PUT upload_url?upload_id=ID&part_number=N`` per ``PART_SIZE`` bytes and
+   ``POST /files/{owner}/{repo}/{id}/complete/``;
+5. ``POST /packages/{owner}/{repo}/upload/go/`` creates the package (before re-sending it,
+   the package list is asked whether the first try landed);
+6. ``GET /packages/{owner}/{repo}/{slug}/status/`` until synchronised, failed, or the deadline.
+
+Consumers read modules through the GOPROXY endpoint: ``https://dl.cloudsmith.io/basic/
+{owner}/{repo}/go/`` for Cloudsmith itself, ``<host>/go/{owner}/{repo}/`` for any other host
+(such as ``gopush serve``), or what the settings name.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from gopush.errors import RegistryError, RegistryUnavailable
+from gopush.registry import streams
+from gopush.registry.artifact import ModuleArtifact
+from gopush.registry.base import ConsumerSetup, Existing, Progress, Published, Status
+from gopush.registry.goproxy import GoproxyReader, download_via
+from gopush.registry.http import Session
+
+PART_SIZE = 100 * 1024 * 1024  # 104,857,600 bytes: the official CLI's CHUNK_SIZE
+POLL_INTERVALS = (0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0)  # seconds; the last one repeats
+
+
+class CloudsmithRegistry:
+    """A Cloudsmith repository (or anything speaking its API, such as ``gopush serve``)."""
+
+    def __init__(self, api: Session, owner: str, repo: str, goproxy: GoproxyReader,
+                 *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.api, self.owner, self.repo, self.goproxy = api, owner, repo, goproxy
+        self.clock = clock
+
+    # -- describing ------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """Return ``owner/repo at host`` (just the host when no repository is named)."""
+        host = str(self.api.client.base_url).rstrip("/")
+        return f"{self.owner}/{self.repo} at {host}" if self.owner else host
+
+    def consumer_setup(self) -> ConsumerSetup:
+        """Return the GOPROXY URL and the .netrc machine consumers need."""
+        return ConsumerSetup(goproxy=self.goproxy.base,
+                             netrc_machine=urlsplit(self.goproxy.base).hostname)
+
+    # -- probing ---------------------------------------------------------------------------
+
+    def lookup(self, artifact: ModuleArtifact) -> Existing | None:
+        """Return what the repository holds for artifact's module@version, or None.
+
+        A package whose stored zip has the same SHA-256 is identical without a download;
+        otherwise the zip is read back through the GOPROXY endpoint and hashed as go would.
+
+        Raises:
+            AuthError, RegistryError, RegistryUnavailable: the registry refused or failed.
+        """
+        package = self.find_package(artifact.module, artifact.version)
+        slug = package.get("slug") if package else None
+        sha = package.get("checksum_sha256") if package else None
+        if sha and sha == artifact.sha256:
+            return Existing(sum=artifact.sum, package=slug, sha256=sha)
+        if self.goproxy.info(artifact.module, artifact.version) is None:
+            if package is None:
+                return None
+            return Existing(sum=None, package=slug, sha256=sha, state=_state(package))
+        return Existing(sum=self.goproxy.zip_sum(artifact.module, artifact.version),
+                        package=slug, sha256=sha)
+
+    def find_package(self, module: str, version: str) -> dict[str, Any] | None:
+        """Return the package object for module@version from the package list, or None."""
+        response = self.api.request(
+            "GET", self._path("packages"), what="look up existing packages",
+            params={"query": f"format:go name:{module} version:{version}",
+                    "page_size": "100"})
+        try:
+            items = response.json()
+        except ValueError:
+            return None
+        if isinstance(items, dict):  # some servers wrap lists as {"results": [...]}
+            items = items.get("results", [])
+        for item in items if isinstance(items, list) else []:
+            if (isinstance(item, dict) and item.get("name") == module
+                    and item.get("version") == version):
+                return item
+        return None
+
+    # -- publishing ------------------------------------------------------------------------
+
+    def validate(self, artifact: ModuleArtifact, *, republish: bool) -> None:
+        """Run the two server-side validations (package parameters, then file).
+
+        Raises:
+            AuthError, RegistryError, RegistryUnavailable: the registry refused or failed.
+        """
+        self.api.request("POST", self._path("packages", "validate-upload/go"),
+                         what="validate the package parameters",
+                         json_body={"package_file": str(artifact.zip_path.resolve()),
+                                    "republish": republish})
+        self.api.request("POST", self._path("files", "validate"),
+                         what="validate the file parameters",
+                         json_body={"filename": artifact.filename,
+                                    "md5_checksum": artifact.md5})
+
+    def publish(self, artifact: ModuleArtifact, *, republish: bool,
+                on_progress: Progress) -> Published:
+        """Upload the zip and create the Go package; return its slug (sync not awaited).
+
+        Raises:
+            AuthError, VersionExists, RegistryError, RegistryUnavailable: as the steps fail.
+        """
+        method = "put_parts" if artifact.size >= PART_SIZE else "post"
+        slot = self._request_slot(artifact, method)
+        identifier = str(slot["identifier"])
+        if method == "post":
+            self._upload_form(artifact, slot, on_progress)
+        else:
+            self._upload_parts(artifact, slot, on_progress)
+            self.api.request("POST", self._path("files", f"{identifier}/complete"),
+                             what="complete the multipart upload",
+                             json_body={"upload_id": identifier, "complete": True})
+        return self._create_package(artifact, identifier, republish)
+
+    def _request_slot(self, artifact: ModuleArtifact, method: str) -> dict[str, Any]:
+        what = "request an upload slot"
+        response = self.api.request("POST", self._path("files"), what=what,
+                                    json_body={"filename": artifact.filename,
+                                               "md5_checksum": artifact.md5, "method": method})
+        slot = self.api.parse_json(response, what)
+        if not slot.get("identifier") or not isinstance(slot.get("upload_url"), str):
+            raise RegistryUnavailable(f"{what}: the reply has no identifier or upload_url",
+                                      hint="the registry does not speak the Cloudsmith API")
+        return slot
+
+    def _upload_form(self, artifact: ModuleArtifact, slot: dict[str, Any],
+                     on_progress: Progress) -> None:
+        fields = slot.get("upload_fields") or {}
+        sent = [0]
+
+        def counting(n: int) -> None:
+            sent[0] += n
+            on_progress(n)
+
+        def body() -> tuple[Any, dict[str, str]]:
+            return streams.form_body({str(k): str(v) for k, v in fields.items()},
+                                     artifact.filename, artifact.zip_path, artifact.size,
+                                     counting)
+
+        self.api.request("POST", slot["upload_url"], what=f"upload {artifact.filename}",
+                         body=body, send_key=False, rewind=_rewinder(sent, on_progress))
+
+    def _upload_parts(self, artifact: ModuleArtifact, slot: dict[str, Any],
+                      on_progress: Progress) -> None:
+        url, identifier = slot["upload_url"], str(slot["identifier"])
+        send_key = self._same_site(url)
+        for number, offset in enumerate(range(0, artifact.size, PART_SIZE), start=1):
+            length = min(PART_SIZE, artifact.size - offset)
+            sent = [0]
+
+            def counting(n: int, sent: list[int] = sent) -> None:
+                sent[0] += n
+                on_progress(n)
+
+            def body(offset: int = offset, length: int = length,
+                     counting: Progress = counting) -> tuple[Any, dict[str, str]]:
+                chunks = streams.file_range(artifact.zip_path, offset, length, counting)
+                return chunks, {"Content-Length": str(length)}
+
+            self.api.request("PUT", url, what=f"upload part {number} of {artifact.filename}",
+                             body=body, send_key=send_key,
+                             params={"upload_id": identifier, "part_number": str(number)},
+                             rewind=_rewinder(sent, on_progress))
+
+    def _create_package(self, artifact: ModuleArtifact, identifier: str,
+                        republish: bool) -> Published:
+        what = "create the Go package"
+
+        def landed() -> httpx.Response | None:
+            package = self.find_package(artifact.module, artifact.version)
+            if package and package.get("checksum_sha256") in (None, artifact.sha256):
+                return httpx.Response(201, json=package)
+            return None
+
+        response = self.api.request("POST", self._path("packages", "upload/go"), what=what,
+                                    json_body={"package_file": identifier,
+                                               "republish": republish}, landed=landed)
+        package = self.api.parse_json(response, what)
+        slug = package.get("slug")
+        if not isinstance(slug, str) or not slug:
+            raise RegistryUnavailable(f"{what}: the reply has no package slug",
+                                      hint="the registry does not speak the Cloudsmith API")
+        return Published(package=slug, package_id=package.get("slug_perm"), synced=False)
+
+    # -- waiting ---------------------------------------------------------------------------
+
+    def wait(self, published: Published, *, timeout: float, on_status: Status) -> Published:
+        """Poll the package status until it is synchronised, failed, or ``timeout`` passed.
+
+        Raises:
+            RegistryError: the registry reports that synchronisation failed (with its reason).
+            RegistryUnavailable: still not synchronised at the deadline.
+        """
+        deadline = self.clock() + timeout
+        what = "check the package status"
+        for poll in itertools.count():
+            response = self.api.request("GET", self._path("packages", f"{published.package}/status"),
+                                        what=what)
+            status = self.api.parse_json(response, what)
+            progress = status.get("sync_progress")
+            on_status(_describe_status(status), progress if isinstance(progress, int) else None)
+            if status.get("is_sync_completed"):
+                return Published(published.package, published.package_id, synced=True)
+            if status.get("is_sync_failed"):
+                raise _sync_failed(published, status)
+            pause = POLL_INTERVALS[min(poll, len(POLL_INTERVALS) - 1)]
+            if self.clock() + pause > deadline:
+                break
+            self.api.sleep(pause)
+        raise RegistryUnavailable(
+            f"package {published.package} was not synchronised within {timeout:g}s",
+            data={"package": published.package},
+            hint="the upload is complete and the registry is still processing it; run the "
+                 "same command again later to check (it will not upload twice), or raise "
+                 "--timeout")
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _path(self, kind: str, rest: str = "") -> str:
+        tail = f"{rest}/" if rest else ""
+        return f"{kind}/{self.owner}/{self.repo}/{tail}"
+
+    def _same_site(self, url: str) -> bool:
+        """Tell whether ``url`` may receive the key: the API host, or a cloudsmith.io host."""
+        host = urlsplit(url).hostname or ""
+        return host == self.api.client.base_url.host or host.endswith(".cloudsmith.io")
+
+    def download(self, module: str, version: str, dest: Path) -> str | None:
+        """Save the zip consumers get for module@version to ``dest``; return its h1:."""
+        return download_via(self.goproxy, module, version, dest)
+
+    def whoami(self) -> dict[str, Any]:
+        """Return ``GET /user/self/`` (``authenticated``, ``slug``, ``name``, ``email``)."""
+        what = "ask who the API key belongs to"
+        return self.api.parse_json(self.api.request("GET", "user/self/", what=what), what)
+
+    def close(self) -> None:
+        """Close both HTTP sessions."""
+        self.api.close()
+        if self.goproxy.session is not self.api:
+            self.goproxy.session.close()
+
+
+def _rewinder(sent: list[int], on_progress: Progress) -> Callable[[], None]:
+    def rewind() -> None:
+        if sent[0]:
+            on_progress(-sent[0])
+            sent[0] = 0
+
+    return rewind
+
+
+def _state(package: dict[str, Any]) -> str:
+    if package.get("is_sync_failed"):
+        return "failed"
+    return "available" if package.get("is_sync_completed") else "syncing"
+
+
+def _describe_status(status: dict[str, Any]) -> str:
+    parts = [str(status.get(k)) for k in ("status_str", "stage_str")
+             if status.get(k) and "Unknown" not in str(status.get(k))]
+    return " - ".join(parts) or "waiting"
+
+
+def _sync_failed(published: Published, status: dict[str, Any]) -> RegistryError:
+    reason = status.get("status_reason") or "no reason given"
+    hint = ("the registry will not retry this package: delete it, or push with --republish"
+            if "package should be deleted" in str(reason) else
+            "ask the registry to resync the package, or push again with --republish")
+    return RegistryError(f"the registry failed to process package {published.package}: {reason}",
+                         data={"package": published.package, "status_reason": str(reason)},
+                         hint=hint)
+
+
+def default_goproxy(api_host: str, owner: str, repo: str) -> str:
+    """Return the GOPROXY URL for a repository on ``api_host`` (see the module docstring)."""
+    parts = urlsplit(api_host)
+    if parts.hostname == "api.cloudsmith.io":
+        return f"https://dl.cloudsmith.io/basic/{owner}/{repo}/go/"
+    root = api_host.rstrip("/").removesuffix("/v1")
+    return f"{root}/go/{owner}/{repo}/"

@@ -1,0 +1,70 @@
+"""Build the Registry that ``Settings`` name, with its HTTP sessions.
+
+The only place that knows which class serves which target kind, and which credentials go
+to which host: the API key travels to the API host; to the GOPROXY host only when it is
+the same host (``gopush serve``, Gitea, Artifactory) or Cloudsmith's download host, as
+Basic ``token:<key>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from gopush.config.settings import Settings
+from gopush.registry import artifactory, cloudsmith
+from gopush.registry.base import Registry
+from gopush.registry.gitea import GiteaRegistry
+from gopush.registry.goproxy import GoproxyReader
+from gopush.registry.goproxy_dir import GoproxyDirRegistry
+from gopush.registry.http import Session, Trace, make_client
+
+
+def open_registry(settings: Settings, *, trace: Trace | None = None, debug: bool = False,
+                  transport: httpx.BaseTransport | None = None,
+                  sleep: Callable[[float], None] | None = None) -> Registry:
+    """Return the registry for ``settings.target``, ready to use (close it when done)."""
+    target = settings.target
+    if target.kind == "dir":
+        return GoproxyDirRegistry(Path(target.location), target.goproxy)
+
+    def session(base: str, style: str) -> Session:
+        made = Session(make_client(base, transport=transport), credential=settings.credential,
+                       auth_style=style, username=target.username, trace=trace, debug=debug)
+        if sleep is not None:
+            made.sleep = sleep
+        return made
+
+    key_style = "basic" if target.username else "bearer"
+    if target.kind == "gitea":
+        goproxy = target.goproxy or f"{target.location}/api/packages/{target.repository}/go/"
+        return GiteaRegistry(session(target.location, key_style), target.repository,
+                             GoproxyReader(session(goproxy, key_style), goproxy))
+    if target.kind == "artifactory":
+        goproxy = target.goproxy or artifactory.default_goproxy(target.location)
+        return artifactory.ArtifactoryRegistry(
+            session(target.location, key_style), GoproxyReader(session(goproxy, key_style),
+                                                               goproxy))
+    owner, _, repo = target.repository.partition("/")
+    goproxy = target.goproxy or cloudsmith.default_goproxy(target.location, owner, repo)
+    api = session(target.location, "x-api-key")
+    return cloudsmith.CloudsmithRegistry(api, owner, repo,
+                                         GoproxyReader(_goproxy_session(api, goproxy, session),
+                                                       goproxy))
+
+
+def _goproxy_session(api: Session, goproxy: str,
+                     session: Callable[[str, str], Session]) -> Session:
+    host = urlsplit(goproxy).hostname or ""
+    if host == api.client.base_url.host:
+        return session(goproxy, "x-api-key")
+    if host.endswith(".cloudsmith.io"):
+        made = session(goproxy, "basic")
+        made.username = "token"
+        return made
+    made = session(goproxy, "none")
+    made.credential = None  # a foreign host never receives the key
+    return made

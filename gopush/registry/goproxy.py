@@ -1,0 +1,94 @@
+"""Read a module version back through the GOPROXY protocol, as consumers' go command does.
+
+Used to tell whether a registry already serves a version (``.info``), and to download its
+zip and hash it (``h1:``), which is exactly what go compares against go.sum.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from gopush.errors import RegistryError
+from gopush.gosem import dirhash, proxypath
+from gopush.registry.http import Session
+
+ABSENT = (404, 410)  # what GOPROXY servers answer for an unknown version
+
+
+class GoproxyReader:
+    """GOPROXY reads below ``base`` (a URL ending in ``/``)."""
+
+    def __init__(self, session: Session, base: str) -> None:
+        self.session = session
+        self.base = base if base.endswith("/") else base + "/"
+
+    def url(self, relative: str) -> str:
+        """Return the absolute URL of a GOPROXY path."""
+        return self.base + relative
+
+    def info(self, module: str, version: str) -> dict[str, Any] | None:
+        """Return the ``.info`` document of module@version, or None when absent.
+
+        Raises:
+            RegistryError, RegistryUnavailable: the proxy failed otherwise.
+        """
+        what = f"read {module}@{version}.info from the GOPROXY"
+        try:
+            response = self.session.request(
+                "GET", self.url(proxypath.info_path(module, version)), what=what)
+        except RegistryError as err:
+            if err.status in ABSENT:
+                return None
+            raise
+        return self.session.parse_json(response, what)
+
+    def download_zip(self, module: str, version: str, dest: IO[bytes],
+                     on_progress: Callable[[int], None] = lambda n: None) -> None:
+        """Write the zip of module@version into ``dest`` (truncated first on every try).
+
+        Raises:
+            RegistryError: the proxy does not have it (status 404/410) or refused.
+            RegistryUnavailable: the proxy kept failing.
+        """
+        def sink(chunks: Iterator[bytes]) -> None:
+            dest.seek(0)
+            dest.truncate()
+            for chunk in chunks:
+                dest.write(chunk)
+                on_progress(len(chunk))
+
+        self.session.request("GET", self.url(proxypath.zip_path(module, version)),
+                             what=f"download {module}@{version}.zip", sink=sink)
+        dest.flush()
+
+    def zip_sum(self, module: str, version: str, keep: Path | None = None) -> str:
+        """Download the zip of module@version and return its ``h1:`` hash.
+
+        With ``keep``, the zip is saved there (for file-by-file comparisons).
+
+        Raises:
+            RegistryError, RegistryUnavailable: as ``download_zip``.
+        """
+        if keep is not None:
+            with keep.open("w+b") as handle:
+                self.download_zip(module, version, handle)
+                handle.seek(0)
+                return dirhash.hash_zip(handle)
+        with tempfile.TemporaryFile() as handle:
+            self.download_zip(module, version, handle)
+            handle.seek(0)
+            return dirhash.hash_zip(handle)
+
+
+def download_via(reader: GoproxyReader, module: str, version: str, dest: Path) -> str | None:
+    """Save module@version's zip from ``reader`` to ``dest``; return its h1:, None if absent.
+
+    Raises:
+        RegistryError, RegistryUnavailable: the proxy refused or failed otherwise.
+    """
+    if reader.info(module, version) is None:
+        return None
+    return reader.zip_sum(module, version, keep=dest)
