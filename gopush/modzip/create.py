@@ -152,6 +152,8 @@ def _packed_ahead(entries: Sequence[SourceFile], pool: ThreadPoolExecutor
                 ahead_bytes += size
             else:
                 ahead.append((source, None, 0))
+        if not ahead:
+            return
         source, future, size = ahead.popleft()
         ahead_bytes -= size
         yield source, future
