@@ -137,6 +137,9 @@ func answer(op string, a []string) ([]string, error) {
 		return []string{version.Lang(a[0])}, nil
 	case "dirhash.Hash1":
 		return hash1(a)
+	case "dirhash.HashZip":
+		h, err := dirhash.HashZip(a[0], dirhash.Hash1)
+		return []string{h}, err
 	case "modfile.Parse", "modfile.ParseLax":
 		return parse(op, a[0])
 	case "modfile.ModulePath":
