@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from gopush.errors import InvalidModule, InvalidModuleZip, InvalidPath
+from gopush.gosem import modpath
 from gopush.modzip import _gosem_shim as gosem
 from gopush.modzip import zipfmt
 from gopush.modzip.create import check_module_version
@@ -152,7 +153,7 @@ class _ZipChecker:
         if clean(name) != name:
             return issue(full, Invalid.PATH_NOT_CLEAN, "file path is not clean")
         try:
-            gosem.check_file_path(name)
+            modpath.check_file_path(name)
         except InvalidPath as err:
             return issue(full, Invalid.BAD_PATH, str(err))
         return name

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gopush.errors import InvalidModuleZip, InvalidVersion, SourceError
+from gopush.gosem import modpath
 from gopush.modzip import _gosem_shim as gosem
 from gopush.modzip import zipfmt
 from gopush.modzip.files import SourceFile
@@ -122,11 +123,11 @@ def check_module_version(module: str, version: str) -> None:
     Raises:
         InvalidVersion, InvalidPath: with the go command's wording.
     """
-    canonical = gosem.canonical_version(version)
+    canonical = modpath.canonical_version(version)
     if canonical != version:
         raise InvalidVersion(f"version \"{version}\" is not canonical (should be \"{canonical}\")",
                              hint="use the canonical form, e.g. v1.2.0 rather than v1.2")
-    gosem.check(module, version)
+    modpath.check(module, version)
 
 
 def _workers() -> int:

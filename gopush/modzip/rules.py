@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from gopush.errors import InvalidPath
+from gopush.gosem import modpath
 from gopush.modzip import _gosem_shim as gosem
 from gopush.modzip.files import FileKind, FileStat, SourceFile
 from gopush.modzip.paths import clean, fold_key
@@ -173,7 +174,7 @@ def _path_verdict(p: str, module_dirs: set[str], *, fixed: bool) -> FileIssue | 
     if p == ".hg_archival.txt":
         return issue(p, Omit.HG_ARCHIVAL)
     try:
-        gosem.check_file_path(p)
+        modpath.check_file_path(p)
     except InvalidPath as err:
         return issue(p, Invalid.BAD_PATH, str(err))
     if p != "go.mod" and p.isascii() and p.lower() == "go.mod":
