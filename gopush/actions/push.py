@@ -41,7 +41,8 @@ class PushRequest:
     dry_run: bool = False
     wait: bool = True
     timeout: float = 600.0
-    build: Any = None  # a BuildRequest, used when ``inputs`` is empty
+    rev: str = "HEAD"  # with no inputs: the revision of the checkout to build
+    subdir: str | None = None  # with no inputs: the module's directory in the repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,11 +207,8 @@ def _zips(request: PushRequest, reporter: Reporter) -> list[Path]:
 def _build_checkout(request: PushRequest, reporter: Reporter) -> Path:
     from gopush.actions.build import BuildRequest, build
 
-    base = request.build or BuildRequest()
     out = Path(tempfile.mkdtemp(prefix="gopush-push-"))
-    built = build(BuildRequest(repo=base.repo, rev=base.rev, subdir=base.subdir,
-                               module=base.module, version=base.version, out=out,
-                               worktree=base.worktree, excludes=base.excludes), reporter)
+    built = build(BuildRequest(rev=request.rev, subdir=request.subdir, out=out), reporter)
     reporter.step(f"built {built.module}@{built.version} from the checkout ({built.sum})")
     return built.zip_path
 

@@ -14,7 +14,6 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from gopush.actions.push import load_artifact
 from gopush.errors import InvalidModule, RegistryError
@@ -33,7 +32,9 @@ class VerifyRequest:
     module: str
     version: str
     zip: Path | None = None
-    build: Any = None  # a BuildRequest when no zip is given
+    rev: str = "HEAD"  # with no zip: what to build
+    subdir: str | None = None
+    worktree: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +85,8 @@ def verify(request: VerifyRequest, registry: Registry, reporter: Reporter) -> Ve
         if result.identical:
             return result
         diffs = compare_zips(published, local_zip, f"{request.module}@{request.version}/")
-    worktree = bool(request.build is not None and request.build.worktree)
-    return VerifyResult(request.module, request.version, published_sum, local_sum, local,
-                        diffs, name_causes(diffs, worktree=worktree, built=request.zip is None))
+    return VerifyResult(request.module, request.version, published_sum, local_sum, local, diffs,
+                        name_causes(diffs, worktree=request.worktree, built=request.zip is None))
 
 
 def _local_side(request: VerifyRequest, scratch: Path, reporter: Reporter) -> tuple[Path, str]:
@@ -94,12 +94,10 @@ def _local_side(request: VerifyRequest, scratch: Path, reporter: Reporter) -> tu
         return request.zip, str(request.zip)
     from gopush.actions.build import BuildRequest, build
 
-    base = request.build or BuildRequest()
-    built = build(BuildRequest(repo=base.repo, rev=base.rev, subdir=base.subdir,
-                               module=request.module, version=request.version,
-                               out=scratch / "build", worktree=base.worktree,
-                               excludes=base.excludes), reporter)
-    where = "the working tree" if base.worktree else f"revision {base.rev}"
+    built = build(BuildRequest(rev=request.rev, subdir=request.subdir, module=request.module,
+                               version=request.version, out=scratch / "build",
+                               worktree=request.worktree), reporter)
+    where = "the working tree" if request.worktree else f"revision {request.rev}"
     return built.zip_path, f"a build of {where}"
 
 

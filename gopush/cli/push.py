@@ -139,12 +139,11 @@ def command(app: App, args: tuple[str, ...], republish: bool, dry_run: bool, wai
     gopush push go OWNER/REPO                   build the checkout at --rev, push it
     gopush push --to dir:/srv/goproxy FILE.zip  other targets: see --to, --registry
     """
-    from gopush.actions.build import BuildRequest
     from gopush.actions.push import PushRequest, push
 
     repository, inputs = _split_target(args, options)
     request = PushRequest(inputs=inputs, republish=republish, dry_run=dry_run, wait=wait,
-                          timeout=timeout, build=BuildRequest(rev=rev, subdir=subdir))
+                          timeout=timeout, rev=rev, subdir=subdir)
     registry = connect(app, options, repository)
     try:
         results = push(request, registry, app.reporter)

@@ -28,16 +28,15 @@ def command(app: App, args: tuple[str, ...], zip_path: Path | None, rev: str | N
 
     Exits 0 when identical, 4 when they differ.
     """
-    from gopush.actions.build import BuildRequest
     from gopush.actions.verify import ModuleMismatch, VerifyRequest, verify
 
     repository, ref = _parse(args)
     module, _, version = ref.partition("@")
-    build = BuildRequest(rev=rev or (f"{subdir.strip('/')}/{version}" if subdir else version),
-                         subdir=subdir, worktree=worktree)
+    rev = rev or (f"{subdir.strip('/')}/{version}" if subdir else version)
     registry = connect(app, options, repository)
     try:
-        result = verify(VerifyRequest(module, version, zip_path, build), registry, app.reporter)
+        request = VerifyRequest(module, version, zip_path, rev, subdir, worktree)
+        result = verify(request, registry, app.reporter)
     finally:
         registry.close()
     data = _as_json(result)

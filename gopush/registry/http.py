@@ -169,7 +169,6 @@ class Session:
             headers["Content-Type"] = "application/json"
         request = self.client.build_request(method, url, content=content, headers=headers,
                                             params=params)
-        self._trace_request(request)
         auth = self._auth() if send_key else None
         started = time.monotonic()
         response = self.client.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT,
@@ -181,6 +180,7 @@ class Session:
                 response.read()
         finally:
             response.close()
+        self._trace_request(response.request)  # after auth ran, so the trace shows it hidden
         self._note(f"{method} {redact_url(str(request.url))} -> {response.status_code} "
                    f"({time.monotonic() - started:.2f}s)")
         if response.status_code in RETRY_STATUSES:
@@ -298,7 +298,7 @@ def raise_for_registry_status(response: httpx.Response, what: str,
     detail, lines = scrub(detail), [scrub(line) for line in lines]
     head = f"{what}: the registry answered {status} {response.reason_phrase}: {detail}"
     message = "\n".join([head, *(f"  {line}" for line in lines)])
-    data = {"status": status, "detail": detail, "fields": {k: scrub(str(v))
+    data = {"http_status": status, "detail": detail, "fields": {k: scrub(str(v))
                                                          for k, v in fields.items()},
             "url": redact_url(str(response.request.url)) if _has_request(response) else None}
     if 300 <= status < 400:
