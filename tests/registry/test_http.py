@@ -1,0 +1,89 @@
+"""registry.http: retry decisions, Retry-After, rate limits, status mapping, scrubbing."""
+
+from __future__ import annotations
+
+import email.utils
+
+import httpx
+import pytest
+import stamina
+
+from gopush.config.credentials import Credential, Secret
+from gopush.errors import AuthError, RegistryError, RegistryUnavailable, VersionExists
+from gopush.registry.http import (
+    RetryableStatus,
+    Session,
+    make_client,
+    raise_for_registry_status,
+    retry_after_seconds,
+    retry_wait,
+    user_agent,
+)
+
+KEY = "gpk_test_0123456789abcdef"
+
+
+def reply(status: int, **kwargs: object) -> httpx.Response:
+    """A response attached to a request, as httpx gives them."""
+    return httpx.Response(status, request=httpx.Request("GET", "https://r.test/x"), **kwargs)
+
+
+def test_retry_after_seconds_and_date() -> None:
+    """Retry-After in seconds or as an HTTP date becomes the wait, capped at 120 s."""
+    assert retry_after_seconds(reply(429, headers={"Retry-After": "2"})) == 2.0
+    assert retry_after_seconds(reply(429, headers={"Retry-After": "9999"})) == 120.0
+    date = email.utils.formatdate(1_000_010, usegmt=True)
+    assert retry_after_seconds(reply(503, headers={"Retry-After": date}), now=1_000_000) == 10
+    assert retry_after_seconds(reply(503)) is None
+
+
+def test_retry_wait_hook() -> None:
+    """stamina's hook: Retry-After wins, other 429/5xx and network errors retry, rest not."""
+    assert retry_wait(RetryableStatus(reply(429, headers={"Retry-After": "3"}))) == 3.0
+    assert retry_wait(RetryableStatus(reply(503))) is True
+    assert retry_wait(httpx.ConnectError("refused")) is True
+    assert retry_wait(ValueError("no")) is False
+
+
+@pytest.mark.parametrize(("status", "kind"), [
+    (401, AuthError), (403, AuthError), (404, RegistryError), (409, VersionExists),
+    (413, RegistryError), (422, RegistryError), (429, RegistryUnavailable),
+    (500, RegistryUnavailable), (503, RegistryUnavailable), (302, RegistryError)])
+def test_status_mapping(status: int, kind: type) -> None:
+    """Each status maps to the exception class that carries its documented exit code."""
+    with pytest.raises(kind) as caught:
+        raise_for_registry_status(reply(status, json={"detail": "nope"}), "do it")
+    assert caught.type is kind and caught.value.status == status
+
+
+def test_scrub_removes_key_from_server_messages() -> None:
+    """A server echoing the key in its error never gets it printed."""
+    session = Session(make_client("https://r.test"), credential=Credential(Secret(KEY), "t"))
+    with pytest.raises(AuthError) as caught:
+        raise_for_registry_status(reply(401, json={"detail": f"bad key {KEY}"}), "x",
+                                  session.scrub)
+    assert KEY not in str(caught.value) and "bad key ***" in str(caught.value)
+
+
+def test_rate_limit_interval_pauses(httpx_mock) -> None:
+    """X-RateLimit-Interval makes the session pause as long as asked."""
+    httpx_mock.add_response(headers={"X-RateLimit-Interval": "0.5"}, json={})
+    pauses: list[float] = []
+    session = Session(make_client("https://r.test"), sleep=pauses.append)
+    session.request("GET", "x/", what="read")
+    assert pauses == [0.5]
+
+
+def test_retries_are_bounded(httpx_mock) -> None:
+    """Connection errors are retried `attempts` times, then reported as unavailable."""
+    httpx_mock.add_exception(httpx.ConnectError("refused"), is_reusable=True)
+    with stamina.set_testing(True, attempts=3):
+        session = Session(make_client("https://r.test"), attempts=3)
+        with pytest.raises(RegistryUnavailable, match="cannot reach https://r.test"):
+            session.request("GET", "x/", what="read")
+    assert len(httpx_mock.get_requests()) == 3
+
+
+def test_user_agent() -> None:
+    """The User-Agent names gopush, Python and httpx versions."""
+    assert user_agent().startswith("gopush/") and "httpx/" in user_agent()
