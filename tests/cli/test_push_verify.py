@@ -1,0 +1,85 @@
+"""``gopush verify`` and ``gopush whoami`` end to end on a static GOPROXY directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gopush.cli.main import main
+from gopush.errors import ExitCode
+from gopush.modzip.create import create_zip
+from gopush.modzip.files import DataFile
+
+MODULE, VERSION = "example.com/hello", "v1.0.0"
+
+
+def make_zip(directory: Path, files: dict[str, bytes]) -> Path:
+    """Write a module zip of MODULE@VERSION with ``files`` plus go.mod."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{VERSION}.zip"
+    data = [DataFile("go.mod", f"module {MODULE}\n".encode())]
+    data += [DataFile(name, content) for name, content in files.items()]
+    create_zip(path, MODULE, VERSION, data, go_version="")
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run gopush; return exit code, stdout, stderr."""
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def published(tmp_path: Path, capsys) -> Path:
+    """A GOPROXY directory holding MODULE@VERSION with LF line endings and a LICENSE."""
+    proxy = tmp_path / "proxy"
+    zip_path = make_zip(tmp_path / "pub", {"a.go": b"package a\n\nvar A = 1\n",
+                                           "LICENSE": b"MIT\n"})
+    code, _, err = run(capsys, "push", "--to", f"dir:{proxy}", str(zip_path))
+    assert code == ExitCode.OK, err
+    return proxy
+
+
+def test_verify_identical(published: Path, tmp_path: Path, capsys) -> None:
+    """The same content verifies (exit 0) even from a freshly written zip."""
+    same = make_zip(tmp_path / "same", {"a.go": b"package a\n\nvar A = 1\n", "LICENSE": b"MIT\n"})
+    code, out, _ = run(capsys, "verify", "--to", f"dir:{published}", f"{MODULE}@{VERSION}",
+                       "--zip", str(same))
+    assert code == ExitCode.OK and "identical" in out
+
+
+def test_verify_explains_differences(published: Path, tmp_path: Path, capsys) -> None:
+    """Differences are listed file by file with named causes: CRLF, LICENSE, added files."""
+    other = make_zip(tmp_path / "other", {"a.go": b"package a\r\n\r\nvar A = 1\r\n",
+                                          "b.go": b"package a\n"})
+    code, out, _ = run(capsys, "verify", "--json", "--to", f"dir:{published}",
+                       f"{MODULE}@{VERSION}", "--zip", str(other))
+    doc = json.loads(out)
+    assert code == ExitCode.INVALID_MODULE and doc["ok"] is False
+    changes = {f["path"]: (f["change"], f["cause"]) for f in doc["files"]}
+    assert changes == {"a.go": ("changed", "line endings (CRLF vs LF)"),
+                       "b.go": ("added", None), "LICENSE": ("missing", "root LICENSE copy")}
+    assert any(c.startswith("line endings") for c in doc["causes"])
+    assert any(c.startswith("root LICENSE") for c in doc["causes"])
+    assert doc["published_sum"] != doc["local_sum"]
+
+
+def test_verify_unknown_version(published: Path, tmp_path: Path, capsys) -> None:
+    """Verifying a version that is not published exits 5 saying so."""
+    code, _, err = run(capsys, "verify", "--to", f"dir:{published}", f"{MODULE}@v9.9.9",
+                       "--zip", str(published / "x.zip"))
+    assert code == ExitCode.USAGE  # click: --zip must exist
+    zip_path = make_zip(tmp_path / "z", {"a.go": b"package a\n"})
+    code, _, err = run(capsys, "verify", "--to", f"dir:{published}", f"{MODULE}@v9.9.9",
+                       "--zip", str(zip_path))
+    assert code == ExitCode.REJECTED and "is not published" in err
+
+
+def test_whoami_missing_key_in_ci(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """whoami without a key in CI exits 3 naming the variable."""
+    monkeypatch.setenv("CI", "1")
+    code, _, err = run(capsys, "whoami", "--api-host", "http://127.0.0.1:9")
+    assert code == ExitCode.CONFIG and "GOPUSH_API_KEY" in err
