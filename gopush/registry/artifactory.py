@@ -11,19 +11,17 @@ its ``.info`` exists. Consumers use ``GOPROXY=https://HOST/artifactory/api/go/RE
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from gopush.gosem import proxypath
 from gopush.registry import streams
 from gopush.registry.artifact import ModuleArtifact
-from gopush.registry.base import ConsumerSetup, Existing, Progress, Published, Status
-from gopush.registry.goproxy import GoproxyReader, download_via
+from gopush.registry.base import Progress, Published, Status
+from gopush.registry.goproxy import GoproxyReader, ReadsBackThroughGoproxy
 from gopush.registry.http import Session
 
 
-class ArtifactoryRegistry:
+class ArtifactoryRegistry(ReadsBackThroughGoproxy):
     """One Artifactory Go repository (a local repository, to deploy into)."""
 
     def __init__(self, api: Session, goproxy: GoproxyReader) -> None:
@@ -32,18 +30,6 @@ class ArtifactoryRegistry:
     def describe(self) -> str:
         """Return the repository URL."""
         return f"{self.api.client.base_url} (Artifactory)"
-
-    def consumer_setup(self) -> ConsumerSetup:
-        """Return the repository's Go API URL and its host for .netrc."""
-        return ConsumerSetup(goproxy=self.goproxy.base,
-                             netrc_machine=urlsplit(self.goproxy.base).hostname,
-                             netrc_login="USERNAME")
-
-    def lookup(self, artifact: ModuleArtifact) -> Existing | None:
-        """Return the h1: Artifactory serves for module@version, or None."""
-        if self.goproxy.info(artifact.module, artifact.version) is None:
-            return None
-        return Existing(sum=self.goproxy.zip_sum(artifact.module, artifact.version))
 
     def validate(self, artifact: ModuleArtifact, *, republish: bool) -> None:
         """Check the repository exists and the credentials can read it."""
@@ -74,10 +60,6 @@ class ArtifactoryRegistry:
     def wait(self, published: Published, *, timeout: float, on_status: Status) -> Published:
         """Return at once: the files are served once stored."""
         return published
-
-    def download(self, module: str, version: str, dest: Path) -> str | None:
-        """Save the zip consumers get for module@version to ``dest``; return its h1:."""
-        return download_via(self.goproxy, module, version, dest)
 
     def whoami(self) -> dict[str, Any]:
         """Return the repository check as ``authenticated`` (Artifactory has no user call

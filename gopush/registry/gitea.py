@@ -9,19 +9,18 @@ use ``GOPROXY={base}/api/packages/{owner}/go``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from gopush.errors import RegistryError
 from gopush.registry import streams
 from gopush.registry.artifact import ModuleArtifact
-from gopush.registry.base import ConsumerSetup, Existing, Progress, Published, Status
-from gopush.registry.goproxy import GoproxyReader, download_via
+from gopush.registry.base import Progress, Published, Status
+from gopush.registry.goproxy import GoproxyReader, ReadsBackThroughGoproxy
 from gopush.registry.http import Session
 
 
-class GiteaRegistry:
+class GiteaRegistry(ReadsBackThroughGoproxy):
     """The Go packages of one Gitea/Forgejo owner (user or organization)."""
 
     def __init__(self, api: Session, owner: str, goproxy: GoproxyReader) -> None:
@@ -30,18 +29,6 @@ class GiteaRegistry:
     def describe(self) -> str:
         """Return ``owner at base (Gitea)``."""
         return f"{self.owner} at {self.api.client.base_url} (Gitea)"
-
-    def consumer_setup(self) -> ConsumerSetup:
-        """Return the owner's GOPROXY URL and its host for .netrc."""
-        return ConsumerSetup(goproxy=self.goproxy.base,
-                             netrc_machine=urlsplit(self.goproxy.base).hostname,
-                             netrc_login="USERNAME")
-
-    def lookup(self, artifact: ModuleArtifact) -> Existing | None:
-        """Return the h1: Gitea serves for module@version, or None."""
-        if self.goproxy.info(artifact.module, artifact.version) is None:
-            return None
-        return Existing(sum=self.goproxy.zip_sum(artifact.module, artifact.version))
 
     def validate(self, artifact: ModuleArtifact, *, republish: bool) -> None:
         """Check the credentials (``GET /api/v1/user``); Gitea has no upload validation."""
@@ -79,10 +66,6 @@ class GiteaRegistry:
     def wait(self, published: Published, *, timeout: float, on_status: Status) -> Published:
         """Return at once: Gitea serves a version as soon as the upload succeeded."""
         return published
-
-    def download(self, module: str, version: str, dest: Path) -> str | None:
-        """Save the zip consumers get for module@version to ``dest``; return its h1:."""
-        return download_via(self.goproxy, module, version, dest)
 
     def whoami(self) -> dict[str, Any]:
         """Return ``GET /api/v1/user`` as ``authenticated`` and ``slug`` (the login)."""

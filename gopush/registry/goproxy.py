@@ -10,9 +10,12 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from gopush.errors import RegistryError
 from gopush.gosem import dirhash, proxypath
+from gopush.registry.artifact import ModuleArtifact
+from gopush.registry.base import ConsumerSetup, Existing
 from gopush.registry.http import Session
 
 ABSENT = (404, 410)  # what GOPROXY servers answer for an unknown version
@@ -92,3 +95,26 @@ def download_via(reader: GoproxyReader, module: str, version: str, dest: Path) -
     if reader.info(module, version) is None:
         return None
     return reader.zip_sum(module, version, keep=dest)
+
+
+class ReadsBackThroughGoproxy:
+    """Mixin for registries whose published versions are read back through ``self.goproxy``
+    (Gitea, Artifactory): lookups, downloads and the consumer setup."""
+
+    goproxy: GoproxyReader
+
+    def consumer_setup(self) -> ConsumerSetup:
+        """Return the GOPROXY URL and its host for .netrc (login: the user's name)."""
+        return ConsumerSetup(goproxy=self.goproxy.base,
+                             netrc_machine=urlsplit(self.goproxy.base).hostname,
+                             netrc_login="USERNAME")
+
+    def lookup(self, artifact: ModuleArtifact) -> Existing | None:
+        """Return the h1: served for artifact's module@version, or None."""
+        if self.goproxy.info(artifact.module, artifact.version) is None:
+            return None
+        return Existing(sum=self.goproxy.zip_sum(artifact.module, artifact.version))
+
+    def download(self, module: str, version: str, dest: Path) -> str | None:
+        """Save the zip consumers get for module@version to ``dest``; return its h1:."""
+        return download_via(self.goproxy, module, version, dest)

@@ -269,7 +269,10 @@ def error_detail(response: httpx.Response) -> tuple[str, list[str], dict[str, An
     if not isinstance(body, dict):
         text = response.text.strip()[:500]
         return (text or response.reason_phrase), [], {}
-    detail = str(body.get("detail") or body.get("message") or body.get("error")
+    errors = body.get("errors")  # Artifactory: {"errors": [{"status", "message"}]}
+    listed = "; ".join(str(e.get("message", e)) for e in errors if isinstance(e, dict)) if (
+        isinstance(errors, list)) else ""
+    detail = str(body.get("detail") or body.get("message") or body.get("error") or listed
                  or response.reason_phrase)[:500]
     fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
     lines = []
