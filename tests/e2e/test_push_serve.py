@@ -1,0 +1,136 @@
+"""End to end: a real git module pushed to `gopush serve` on 127.0.0.1, fetched by real go.
+
+The server runs as a subprocess (`python -m gopush serve`), exactly as a user starts it.
+Hashes compared here come from the go command in the same run, never typed by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gitrepo import GitRepo
+from gotool import GoOracle
+
+from gopush.cli.main import main
+from gopush.errors import ExitCode
+from gopush.modzip.create import create_zip
+from gopush.modzip.files import DataFile
+
+KEY = "e2e-key-3b1f9c0d"
+MODULE = "example.com/hello"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve_argv(root: Path, port: int) -> list[str]:
+    """Return the `gopush serve` command line, using the storage/key flags it documents."""
+    help_text = subprocess.run([sys.executable, "-m", "gopush", "serve", "--help"],
+                               capture_output=True, text=True, check=True).stdout
+    argv = [sys.executable, "-m", "gopush", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    for flag in ("--root", "--data-dir", "--data", "--storage", "--dir"):
+        if f"{flag} " in help_text or f"{flag}=" in help_text:
+            argv += [flag, str(root)]
+            break
+    if "--api-key " in help_text:
+        argv += ["--api-key", KEY]
+    return argv
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """Start `gopush serve` on a free loopback port; yield its URL; stop it."""
+    port = _free_port()
+    env = {**os.environ, "GOPUSH_SERVE_API_KEY": KEY}
+    proc = subprocess.Popen(_serve_argv(tmp_path / "registry", port), env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"gopush serve exited: {proc.stderr.read().decode()[-2000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def client_env(server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point gopush at the server, with the key in the environment, in CI mode."""
+    monkeypatch.setenv("GOPUSH_API_HOST", server)
+    monkeypatch.setenv("GOPUSH_API_KEY", KEY)
+    monkeypatch.setenv("CI", "1")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    return f"{server}/go/acme/gomods/"
+
+
+def push(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict, str]:
+    """Run `gopush push go acme/gomods ... --json`; return code, JSON document, stderr."""
+    code = main(["push", "go", "acme/gomods", "--json", *args])
+    out, err = capsys.readouterr()
+    assert KEY not in out + err
+    return code, json.loads(out), err
+
+
+def test_push_repush_refuse_and_go_download(git_repo: GitRepo, client_env: str, go: GoOracle,
+                                            capsys, monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    """Build+push a tagged checkout; re-push is identical; another zip under the version is
+    refused; go downloads it through the server's GOPROXY with the pushed h1:."""
+    git_repo.commit("v1", {"go.mod": f"module {MODULE}\n\ngo 1.21\n",
+                           "hello.go": "package hello\n\nfunc Hello() string { return \"hi\" }\n",
+                           "LICENSE": "MIT\n"})
+    git_repo.git("tag", "v1.0.0")
+    monkeypatch.chdir(git_repo.path)
+    code, doc, err = push(capsys)
+    assert code == ExitCode.OK, err
+    assert (doc["module"], doc["version"], doc["status"]) == (MODULE, "v1.0.0", "published")
+    assert doc["goproxy"] == client_env and doc["package"]
+
+    code, again, err = push(capsys)
+    assert code == ExitCode.OK and again["status"] == "identical", err
+
+    other = tmp_path / "other" / "v1.0.0.zip"
+    other.parent.mkdir()
+    create_zip(other, MODULE, "v1.0.0", [DataFile("go.mod", f"module {MODULE}\n".encode()),
+                                         DataFile("hello.go", b"package hello\n// changed\n")],
+               go_version="")
+    code, refused, err = push(capsys, str(other))
+    assert code == ExitCode.REJECTED and refused["published_sum"] == doc["sum"]
+    assert "different content" in refused["error"]["message"]
+
+    info = go.download(MODULE, "v1.0.0", GOPROXY=client_env, GOSUMDB="off",
+                       NO_PROXY="127.0.0.1")
+    assert info["Sum"] == doc["sum"]
+
+
+@pytest.mark.slow
+def test_large_module_goes_in_parts(client_env: str, go: GoOracle, capsys,
+                                    tmp_path: Path) -> None:
+    """A module zip of >= 100 MiB is uploaded in parts and go downloads the same h1:."""
+    files = [DataFile("go.mod", b"module example.com/big\n")]
+    files += [DataFile(f"data/{n:02d}.bin", os.urandom(8 << 20)) for n in range(14)]
+    zip_path = tmp_path / "v1.0.0.zip"
+    create_zip(zip_path, "example.com/big", "v1.0.0", files, go_version="")
+    assert zip_path.stat().st_size >= 100 * 1024 * 1024
+    code, doc, err = push(capsys, str(zip_path), "-v")
+    assert code == ExitCode.OK, err
+    info = go.download("example.com/big", "v1.0.0", GOPROXY=client_env, GOSUMDB="off")
+    assert info["Sum"] == doc["sum"]
