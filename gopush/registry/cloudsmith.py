@@ -218,10 +218,10 @@ class CloudsmithRegistry:
             RegistryUnavailable: still not synchronised at the deadline.
         """
         deadline = self.clock() + timeout
-        what = "check the package status"
+        what, path = "check the package status", self._path("packages",
+                                                                f"{published.package}/status")
         for poll in itertools.count():
-            response = self.api.request("GET", self._path("packages", f"{published.package}/status"),
-                                        what=what)
+            response = self.api.request("GET", path, what=what)
             status = self.api.parse_json(response, what)
             progress = status.get("sync_progress")
             on_status(_describe_status(status), progress if isinstance(progress, int) else None)
