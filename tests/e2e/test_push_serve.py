@@ -36,8 +36,11 @@ def _free_port() -> int:
 
 def _serve_argv(root: Path, port: int) -> list[str]:
     """Return the `gopush serve` command line, using the storage/key flags it documents."""
-    help_text = subprocess.run([sys.executable, "-m", "gopush", "serve", "--help"],
-                               capture_output=True, text=True, check=True).stdout
+    shown = subprocess.run([sys.executable, "-m", "gopush", "serve", "--help"],
+                           capture_output=True, text=True)
+    if shown.returncode != 0:
+        pytest.fail(f"`gopush serve` is not available: {shown.stderr[-500:]}")
+    help_text = shown.stdout
     argv = [sys.executable, "-m", "gopush", "serve", "--host", "127.0.0.1", "--port", str(port)]
     for flag in ("--root", "--data-dir", "--data", "--storage", "--dir"):
         if f"{flag} " in help_text or f"{flag}=" in help_text:
