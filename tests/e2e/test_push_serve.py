@@ -37,7 +37,7 @@ def _free_port() -> int:
 def _serve_argv(root: Path, port: int) -> list[str]:
     """Return the `gopush serve` command line, using the storage/key flags it documents."""
     shown = subprocess.run([sys.executable, "-m", "gopush", "serve", "--help"],
-                           capture_output=True, text=True)
+                           check=False, capture_output=True, text=True)
     if shown.returncode != 0:
         pytest.fail(f"`gopush serve` is not available: {shown.stderr[-500:]}")
     help_text = shown.stdout
