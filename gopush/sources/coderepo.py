@@ -152,16 +152,21 @@ class CodeRepo:
         """Return the highest allowed tag among the commit's ancestors (go's RecentTag)."""
         tags = self.repo.merged_tags(commit.hash)
         if self.layout.pseudo_major or self._can_use_incompatible(commit, ""):
-            return self._highest(tags, self.layout.pseudo_major)
-        return self._highest(tags, "v1") or self._highest(tags, "v0")
+            return self._highest(tags, self.layout.pseudo_major, commit)
+        return self._highest(tags, "v1", commit) or self._highest(tags, "v0", commit)
 
-    def _highest(self, tags: list[str], major: str) -> str:
+    def _highest(self, tags: list[str], major: str, commit: Commit) -> str:
+        """Return the highest tag allowed for ``major`` ("" = any +incompatible-able major)."""
         prefix, highest = self.layout.tag_prefix, ""
         for tag in tags:
             if not tag.startswith(prefix):
                 continue
             version = tag[len(prefix):]
             if major and semver.major(version) != major or self._retracted(version):
+                continue
+            # Any major is allowed only where it could be +incompatible: not v5.0.0 when a
+            # v5/go.mod claims it (go.dev/issue/51324).
+            if not major and not self._can_use_incompatible(commit, version):
                 continue
             if semver.compare(version, highest) > 0:
                 highest = version
