@@ -264,7 +264,7 @@ def _upload(artifact: ModuleArtifact, registry: Registry, reporter: Reporter, st
 
 def _wait(published: Any, registry: Registry, reporter: Reporter, request: PushRequest,
           stage: _Stage) -> Any:
-    progress = reporter.progress(f"sync {published.package}", 100)
+    progress = reporter.progress(f"sync {published.package}", 100, unit="percent")
     seen = [0]
 
     def on_status(message: str, percent: int | None) -> None:

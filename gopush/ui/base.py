@@ -30,8 +30,12 @@ class Reporter(Protocol):
     def warn(self, message: str) -> None:
         """Report a warning; never suppressed by -q."""
 
-    def progress(self, description: str, total: int | None) -> Progress:
-        """Start a progress display for ``total`` units (bytes, files); None if unknown."""
+    def progress(self, description: str, total: int | None, *,
+                 unit: str = "bytes") -> Progress:
+        """Start a progress display for ``total`` units ("bytes", "files" or "percent").
+
+        ``total`` is None when unknown (a spinner instead of a bar).
+        """
 
     def table(self, title: str, headers: list[str], rows: list[list[str]]) -> None:
         """Show a table of results to people (stdout); JSON mode carries it in ``result``."""
@@ -65,7 +69,8 @@ class NullReporter:
     def warn(self, message: str) -> None:
         self.warnings.append(message)
 
-    def progress(self, description: str, total: int | None) -> Progress:
+    def progress(self, description: str, total: int | None, *,
+                 unit: str = "bytes") -> Progress:
         return _NullProgress()
 
     def table(self, title: str, headers: list[str], rows: list[list[str]]) -> None:

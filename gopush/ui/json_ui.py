@@ -32,7 +32,8 @@ class JsonReporter:
         self.warnings.append(message)
         print(f"warning: {message}", file=self._err, flush=True)
 
-    def progress(self, description: str, total: int | None) -> Progress:
+    def progress(self, description: str, total: int | None, *,
+                 unit: str = "bytes") -> Progress:
         return _NullProgress()
 
     def table(self, title: str, headers: list[str], rows: list[list[str]]) -> None:

@@ -11,14 +11,16 @@ from gopush.ui.base import Progress
 class _PlainProgress:
     """Prints a line at start and at the end; CI logs do not want a redrawn bar."""
 
-    def __init__(self, out: IO[str], description: str, total: int | None) -> None:
+    def __init__(self, out: IO[str], description: str, total: int | None, unit: str) -> None:
         self._out, self._description, self._total, self._done = out, description, total, 0
+        self._unit = unit
 
     def advance(self, amount: int) -> None:
         self._done += amount
 
     def close(self) -> None:
-        print(f"{self._description}: done ({self._done} of {self._total or '?'})", file=self._out)
+        print(f"{self._description}: done ({self._done} of {self._total or '?'} {self._unit})",
+              file=self._out)
 
 
 class PlainReporter:
@@ -41,13 +43,14 @@ class PlainReporter:
     def warn(self, message: str) -> None:
         print(f"warning: {message}", file=self._err, flush=True)
 
-    def progress(self, description: str, total: int | None) -> Progress:
+    def progress(self, description: str, total: int | None, *,
+                 unit: str = "bytes") -> Progress:
         if self.quiet:
             from gopush.ui.base import _NullProgress
 
             return _NullProgress()
         print(f"{description}...", file=self._err, flush=True)
-        return _PlainProgress(self._err, description, total)
+        return _PlainProgress(self._err, description, total, unit)
 
     def table(self, title: str, headers: list[str], rows: list[list[str]]) -> None:
         """Print one tab-separated line per row (easy to grep and cut)."""

@@ -50,8 +50,10 @@ class RichReporter:
         columns: list[Any] = [TextColumn("{task.description}"), BarColumn()]
         if unit == "bytes":
             columns += [DownloadColumn(), TransferSpeedColumn()]
+        elif unit == "percent":
+            columns += [TextColumn("{task.percentage:>3.0f}%")]
         else:
-            columns += [TextColumn("{task.completed}/{task.total} files")]
+            columns += [TextColumn(f"{{task.completed}}/{{task.total}} {unit}")]
         columns.append(TimeRemainingColumn())
         bars = RichProgress(*columns, console=self.err, transient=True)
         task = bars.add_task(description, total=total)
