@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from gotool import GoError, GoOracle, go_binary  # noqa: E402
+from gotool import GoError, GoOracle, go_binary
 
 
 def gopush(clone: Path, rev: str, subdir: str | None, out: Path) -> dict:
@@ -32,7 +32,7 @@ def gopush(clone: Path, rev: str, subdir: str | None, out: Path) -> dict:
             "--repo", str(clone)]
     if subdir:
         argv += ["--subdir", subdir]
-    proc = subprocess.run(argv, capture_output=True, text=True)
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     return json.loads(proc.stdout) if proc.stdout.strip() else {"ok": False, "error": proc.stderr}
 
 

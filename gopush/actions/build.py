@@ -270,8 +270,8 @@ def _tag_warnings(code: CodeRepo, commit: Commit, version: str,
     tag = code.layout.tag_prefix + version.removesuffix("+incompatible")
     target = code.repo.read_tag(tag)
     if target is None:
-        return [f"no tag {tag} in the repository: go cannot fetch {version} from it, only "
-                "from the registry you push to"]
+        return [(f"no tag {tag} in the repository: go cannot fetch {version} from it, only "
+                 "from the registry you push to")]
     if target != commit.hash:
         raise InvalidModule(
             f"tag {tag} points at {target[:12]}, but you are building {commit.short}",
@@ -286,8 +286,8 @@ def _dirty_warnings(repo: GitRepository, module_dir: str, rev: str, commit: Comm
     if not changed:
         return []
     shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
-    return [f"uncommitted changes are not in the zip (it is built from commit {commit.short}): "
-            f"{shown}"]
+    return [(f"uncommitted changes are not in the zip (it is built from commit {commit.short}): "
+             f"{shown}")]
 
 
 def _exclude(files: Sequence[SourceFile], patterns: tuple[str, ...]) -> list[SourceFile]:

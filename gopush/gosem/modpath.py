@@ -49,6 +49,11 @@ class PathKind(Enum):
     FILE = "file"
 
 
+# The ASCII characters each kind of path allows; anything else goes through _char_ok.
+_ALLOWED = {PathKind.MODULE: _MODULE_CHARS, PathKind.IMPORT: _IMPORT_CHARS,
+            PathKind.FILE: _FILE_CHARS}
+
+
 def check_module_path(path: str) -> None:
     """Check that ``path`` is a valid module path (``module.CheckPath``).
 
@@ -111,9 +116,11 @@ def element_problem(elem: str, kind: PathKind) -> str:
         return "leading dot in path element"
     if elem[-1] == ".":
         return "trailing dot in path element"
-    for c in elem:
-        if not _char_ok(c, kind):
-            return f"invalid char {quote_rune(c)}"
+    allowed = _ALLOWED[kind]
+    if not allowed.issuperset(elem):  # fast path: every char in the ASCII set
+        for c in elem:
+            if not _char_ok(c, kind):
+                return f"invalid char {quote_rune(c)}"
     short = elem.split(".", 1)[0]
     if short.isascii() and short.upper() in BAD_WINDOWS_NAMES:
         return f"{quote(short)} disallowed as path element component on Windows"
@@ -123,6 +130,7 @@ def element_problem(elem: str, kind: PathKind) -> str:
 
 
 def _char_ok(c: str, kind: PathKind) -> bool:
+    """Report whether ``c`` may appear in a path of ``kind`` (Go's modPathOK & co)."""
     if kind is PathKind.MODULE:
         return c in _MODULE_CHARS
     if kind is PathKind.IMPORT:

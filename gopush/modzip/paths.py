@@ -49,8 +49,9 @@ def clean(p: str) -> str:
 
 def fold_key(s: str) -> str:
     """Return a key such that ``fold_key(a) == fold_key(b)`` iff Go's ``EqualFold(a, b)``."""
-    if s.isascii() and not any("A" <= c <= "Z" for c in s):
-        return s  # the common case: nothing to fold
+    if s.isascii():
+        # ASCII folds by lower case alone: the Kelvin sign and long s fold to k and s too.
+        return s.lower()
     table = _fold_table()
     return "".join(table.get(c, c) for c in s)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-import tarfile
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from typing import BinaryIO
 
 from gopush.errors import SourceError
 from gopush.modzip.files import FileKind, FileStat
+from gopush.sources import tarstream
 from gopush.sources.gitcmd import GitRunner
 
 # Files at most this large are kept in memory while reading the archive; larger ones spill to
@@ -100,7 +100,7 @@ class GitRepository:
         proc = subprocess.run(
             ["git", "-C", str(path), "rev-parse", "--path-format=absolute", "--git-dir",
              "--is-bare-repository", "--show-toplevel"],
-            capture_output=True, env={**os.environ, "LC_ALL": "C"})
+            capture_output=True, env={**os.environ, "LC_ALL": "C"}, check=False)
         lines = proc.stdout.decode().splitlines()
         if proc.returncode != 0 and len(lines) < 2:
             raise SourceError(
@@ -217,11 +217,10 @@ class GitRepository:
             proc = runner.stream(*args, config=_ARCHIVE_CONFIG)
             try:
                 assert proc.stdout is not None
-                with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
-                    for member in tar:
-                        item = _archived(tar, member, prefix, spill_dir)
-                        if item is not None:
-                            yield item
+                for member, stream in tarstream.members(proc.stdout):
+                    item = _archived(member, stream, prefix, spill_dir)
+                    if item is not None:
+                        yield item
             finally:
                 GitRunner.finish(proc, args)
 
@@ -237,28 +236,44 @@ class GitRepository:
         return GitRunner(shadow)
 
 
-def _archived(tar: tarfile.TarFile, member: tarfile.TarInfo, prefix: str,
+def _archived(member: tarstream.Member, stream: BinaryIO, prefix: str,
               spill_dir: tempfile.TemporaryDirectory[str]) -> ArchivedFile | None:
-    """Turn one tar member into a file relative to the module root (None: not a file)."""
-    name = member.name
-    if not name.startswith(prefix) or member.isdir():
+    """Turn one tar member into a file relative to the module root (None: not a file).
+
+    Always consumes the member's data, so the stream is ready for the next header.
+    """
+    regular = member.type in (b"0", b"\0")
+    if not regular or member.size <= SPOOL_BYTES:
+        data = tarstream.read_data(stream, member.size)
+    else:
+        data = None
+    rel = member.name[len(prefix):] if member.name.startswith(prefix) else ""
+    if data is None:  # a large regular file: spill it to disk
+        target = Path(spill_dir.name) / f"{len(os.listdir(spill_dir.name))}"
+        _copy(stream, target, member.size)
+        tarstream.skip_padding(stream, member.size)
+        if not rel:
+            return None
+        return ArchivedFile(rel, FileKind.REGULAR, member.size, spill=target,
+                            keep_alive=spill_dir)
+    if not rel or member.type == b"5" or rel.endswith("/"):
         return None
-    rel = name[len(prefix):]
-    if not rel:
-        return None
-    if member.issym():
+    if member.type == b"2":
         return ArchivedFile(rel, FileKind.SYMLINK, len(member.linkname.encode()))
-    if not member.isfile():
+    if not regular:
         return ArchivedFile(rel, FileKind.OTHER, 0)
-    source = tar.extractfile(member)
-    assert source is not None
-    if member.size <= SPOOL_BYTES:
-        return ArchivedFile(rel, FileKind.REGULAR, member.size, data=source.read())
-    target = Path(spill_dir.name) / f"{member.offset_data}"
+    return ArchivedFile(rel, FileKind.REGULAR, member.size, data=data)
+
+
+def _copy(stream: BinaryIO, target: Path, size: int) -> None:
     with target.open("wb") as out:
-        while chunk := source.read(1 << 20):
+        left = size
+        while left:
+            chunk = stream.read(min(left, 1 << 20))
+            if not chunk:
+                raise SourceError("git archive output ended in the middle of a file")
             out.write(chunk)
-    return ArchivedFile(rel, FileKind.REGULAR, member.size, spill=target, keep_alive=spill_dir)
+            left -= len(chunk)
 
 
 def _in_memory(path: str, data: bytes) -> ArchivedFile:

@@ -36,14 +36,15 @@ class GitRunner:
             check: bool = True) -> bytes:
         """Run ``git [-c config]... args`` and return stdout; raise SourceError on failure."""
         proc = subprocess.run(self._argv(args, config), input=input, capture_output=True,
-                              env=self._env)
+                              env=self._env, check=False)
         if check and proc.returncode != 0:
             raise SourceError(_git_message(proc.stderr, args))
         return proc.stdout
 
     def ok(self, *args: str) -> bool:
         """Run git and report whether it exited 0 (for existence checks)."""
-        proc = subprocess.run(self._argv(args, ()), capture_output=True, env=self._env)
+        proc = subprocess.run(self._argv(args, ()), capture_output=True, env=self._env,
+                              check=False)
         return proc.returncode == 0
 
     def stream(self, *args: str, config: Sequence[str] = ()) -> subprocess.Popen[bytes]:

@@ -10,9 +10,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from gitrepo import GitRepo
 from gotool import GoOracle
+
 from gopush.actions.build import BuildRequest, BuiltModule, build
 from gopush.ui.base import NullReporter
 
@@ -270,7 +270,7 @@ def test_gitattributes_conversions_apply_export_attributes_do_not(
         "secret.txt": "kept\n", "subst.txt": "$Format:%H$\n", "run.bat": "echo a\necho b\n",
         "bin.dat": b"a\r\nb\n", "crlf.txt": b"stored\r\nwith crlf\r\n"})
     git_repo.tag("v1.0.0")
-    got, want = same_as_go(go, git_repo, tmp_path, "github.com/acme/attrs",
+    got, _ = same_as_go(go, git_repo, tmp_path, "github.com/acme/attrs",
                            url="https://github.com/acme/attrs")
     zf = zipfile.ZipFile(got.zip_path)
     assert zf.read("github.com/acme/attrs@v1.0.0/run.bat") == b"echo a\r\necho b\r\n"

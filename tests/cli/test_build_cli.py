@@ -8,8 +8,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from gitrepo import GitRepo
+
 from gopush.cli.main import main
 
 GO_MOD = "module {path}\n\ngo 1.22\n"
@@ -153,7 +153,7 @@ def test_worktree_of_plain_directory(capsys: pytest.CaptureFixture[str],
     (root / "build" / "out.bin").write_bytes(b"x")
     (root / "debug.log").write_text("x")
     (root / "notes.txt").write_text("x")
-    code, out, err = run(capsys, root, "build", "--worktree", "--version", "v0.1.0",
+    code, _, err = run(capsys, root, "build", "--worktree", "--version", "v0.1.0",
                          "--exclude", "notes.txt", "--out", str(tmp_path / "dist"))
     assert code == 0, err
     assert "working tree" in err

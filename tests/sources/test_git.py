@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from gitrepo import GitRepo
+
 from gopush.errors import SourceError
 from gopush.modzip.files import FileKind
 from gopush.sources.git import SPOOL_BYTES, GitRepository
@@ -115,3 +115,14 @@ def test_unknown_revision(git_repo: GitRepo) -> None:
     git_repo.commit(files={"a": "x"})
     with pytest.raises(SourceError, match="unknown revision 'nope'"):
         GitRepository.open(git_repo.path).commit("nope")
+
+
+def test_long_and_unicode_paths_survive_the_tar_stream(git_repo: GitRepo) -> None:
+    """Paths over 100 bytes (pax headers), non-ASCII names and empty files read back exactly."""
+    deep = "/".join(["directory-with-a-long-name"] * 6) + "/file.go"
+    git_repo.write({deep: "package deep\n", "ünïcødé/ファイル.txt": "u\n", "empty": b""})
+    git_repo.symlink("link", "/".join(["target"] * 30))
+    git_repo.commit()
+    got = contents(GitRepository.open(git_repo.path), "HEAD")
+    assert got == {deep: b"package deep\n", "ünïcødé/ファイル.txt": b"u\n", "empty": b"",
+                   "link": FileKind.SYMLINK}
