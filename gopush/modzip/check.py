@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 from gopush.errors import InvalidModule, InvalidModuleZip, InvalidPath
 from gopush.gosem import modpath
-from gopush.modzip import _gosem_shim as gosem
+from gopush.gosem.dirhash import hash1
 from gopush.modzip import zipfmt
 from gopush.modzip.create import check_module_version
 from gopush.modzip.paths import clean, fold_key
@@ -131,7 +131,7 @@ class _ZipChecker:
                 if name is not None:
                     self._read(entry, name)
         report = FileReport(tuple(self.valid), (), tuple(self.invalid), size_error)
-        h1 = gosem.hash1(self.digests) if report.ok else ""
+        h1 = hash1(self.digests) if report.ok else ""
         return ZipCheck(module, version, report, h1, self.gomod if report.ok else None)
 
     def _name_verdict(self, entry: zipfmt.Entry) -> str | FileIssue:

@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 from gopush.errors import InvalidModuleZip, InvalidVersion, SourceError
 from gopush.gosem import modpath
-from gopush.modzip import _gosem_shim as gosem
+from gopush.gosem.dirhash import hash1
 from gopush.modzip import zipfmt
 from gopush.modzip.files import SourceFile
 from gopush.modzip.report import FileReport
@@ -87,7 +87,7 @@ def create_zip(dest_path: str | os.PathLike[str], module: str, version: str,
     entries = sorted(valid_files(files, report), key=lambda f: f.path)
     with _AtomicFile(Path(dest_path)) as out:
         writer = _write_entries(out, f"{module}@{version}/", entries, progress)
-    return CreatedZip(report=report, sum=gosem.hash1(writer.digests), size=writer.size,
+    return CreatedZip(report=report, sum=hash1(writer.digests), size=writer.size,
                       files=len(entries))
 
 

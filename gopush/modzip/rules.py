@@ -34,8 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from gopush.errors import InvalidPath
-from gopush.gosem import modpath
-from gopush.modzip import _gosem_shim as gosem
+from gopush.gosem import gover, modpath
 from gopush.modzip.files import FileKind, FileStat, SourceFile
 from gopush.modzip.paths import clean, fold_key
 from gopush.modzip.report import FileIssue, FileReport, Invalid, Omit
@@ -76,7 +75,7 @@ def issue(path: str, reason: Omit | Invalid, detail: str | None = None) -> FileI
 def uses_fixed_vendor_rule(go_version: str) -> bool:
     """Tell whether a root go.mod with this ``go`` line gets the Go 1.24 vendor rule."""
     # go/version.Lang(v) >= go1.24 is the same as v >= 1.24: "1.24" is the lowest 1.24.x.
-    return gosem.go_version_compare(go_version, FIXED_VENDOR_RULE_GO) >= 0
+    return gover.compare(go_version, FIXED_VENDOR_RULE_GO) >= 0
 
 
 def is_vendored(path: str, *, fixed: bool) -> bool:
