@@ -11,8 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from gitrepo import GitRepo  # noqa: E402
-from gotool import GoOracle, go_binary  # noqa: E402
+from gitrepo import GitRepo
+from gotool import GoOracle, go_binary
 
 
 @pytest.fixture(autouse=True)

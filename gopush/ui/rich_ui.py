@@ -6,8 +6,14 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import (
-    BarColumn, DownloadColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn,
+    BarColumn,
+    DownloadColumn,
+    TextColumn,
+    TimeRemainingColumn,
     TransferSpeedColumn,
+)
+from rich.progress import (
+    Progress as RichProgress,
 )
 
 from gopush.ui.base import Progress, _NullProgress
