@@ -22,7 +22,12 @@ from gopush.gosem import dirhash, gomod, modpath, proxypath, pseudo, semver
 from gopush.modzip.create import create_zip
 from gopush.modzip.files import SourceFile
 from gopush.modzip.report import FileIssue
-from gopush.sources.coderepo import CodeRepo, layout_for
+from gopush.sources.coderepo import (
+    CodeRepo,
+    expected_module_prefix,
+    layout_for,
+    repo_root_from_remote,
+)
 from gopush.sources.directory import DiskFile, exclude_spec, files_from_dir
 from gopush.sources.git import Commit, GitRepository
 from gopush.ui.base import Reporter
@@ -147,10 +152,12 @@ def _plan_git(request: BuildRequest) -> Plan:
     go_mod_data = repo.read_file(commit.hash, _join(module_dir, "go.mod"), 16 << 20)
     path = _module_path(go_mod_data, request.module, module_dir)
     code = CodeRepo(repo, layout_for(path, module_dir))
+    mismatch = _path_mismatch(repo, code, go_mod_data, request.module)
     version = (code.check_version(request.version, commit) if request.version
                else code.version_of(commit))
     code.check_go_mod(commit, version)
-    warnings = _gomod_warnings(go_mod_data) + _tag_warnings(code, commit, version, request)
+    warnings = mismatch + _gomod_warnings(go_mod_data) + _tag_warnings(code, commit, version,
+                                                                       request)
     warnings += _dirty_warnings(repo, module_dir, request.rev, commit)
     files: Sequence[SourceFile] = code.files(commit)
     if request.excludes:
@@ -251,6 +258,39 @@ def _module_path(go_mod_data: bytes | None, insisted: str | None, module_dir: st
                             hint="pass --module PATH (e.g. --module github.com/OWNER/REPO)")
     modpath.check_module_path(path)
     return path
+
+
+def _path_mismatch(repo: GitRepository, code: CodeRepo, go_mod_data: bytes | None,
+                   insisted: str | None) -> list[str]:
+    """Check the module path against go.mod and the repository's origin remote.
+
+    A disagreement is an error, since go would refuse the module ("module declares its path
+    as ..."); --module insists, and then it is only a warning.
+
+    Raises:
+        InvalidModule: the path disagrees and --module was not given.
+    """
+    path = code.layout.path
+    declared = gomod.module_path(go_mod_data) if go_mod_data else ""
+    if insisted and declared and declared != insisted:
+        return [f"go.mod declares {declared}, but --module builds it as {insisted}: go would "
+                f"refuse it (module declares its path as: {declared})"]
+    remote = repo.remote_url()
+    root = repo_root_from_remote(remote) if remote else None
+    if root is None or path.split("/", 1)[0] != root.split("/", 1)[0]:
+        return []  # a vanity path, gopkg.in, or an unknown host: nothing to compare
+    expected = expected_module_prefix(code.layout, root)
+    prefix, _, _ = modpath.split_path_version(path)
+    if prefix == expected:
+        return []
+    if prefix.lower() == expected.lower():
+        return [f"module path {path} differs from the repository {root} in letter case only"]
+    message = (f"module path {path} does not match the repository: origin is {root}, so go "
+               f"expects {expected} here")
+    if insisted:
+        return [message]
+    raise InvalidModule(message, hint=f"fix the module line of go.mod, or pass --module {path} "
+                                      "to build it anyway")
 
 
 def _gomod_warnings(go_mod_data: bytes | None) -> list[str]:

@@ -58,6 +58,35 @@ def layout_for(module_path: str, module_dir: str) -> ModuleLayout:
     return ModuleLayout(module_path, module_dir, module_dir, path_major)
 
 
+# Hosts whose repository root is always HOST/OWNER/NAME (GitLab: HOST/GROUP/.../NAME).
+KNOWN_HOSTS = ("github.com", "gitlab.com", "bitbucket.org")
+
+
+def repo_root_from_remote(url: str) -> str | None:
+    """Return the import path of a repository from its remote URL, for well-known hosts.
+
+    ``https://github.com/Acme/Hello.git`` and ``git@github.com:Acme/Hello.git`` both give
+    ``github.com/Acme/Hello``; URLs of other hosts give None (their paths can be anything).
+    """
+    rest = url.strip()
+    for scheme in ("https://", "http://", "ssh://", "git://", "git+ssh://"):
+        rest = rest.removeprefix(scheme)
+    host, sep, path = rest.partition("/")
+    if ":" in host and not sep or ":" in host and "@" in host:  # scp-like git@host:owner/name
+        host, _, first = host.partition(":")
+        path = f"{first}/{path}" if sep else first
+    host = host.rpartition("@")[2].split(":", 1)[0].lower()
+    path = path.strip("/").removesuffix(".git")
+    if host not in KNOWN_HOSTS or path.count("/") < 1:
+        return None
+    return f"{host}/{path}"
+
+
+def expected_module_prefix(layout: ModuleLayout, root: str) -> str:
+    """Return the module path (without /vN) go expects for ``layout`` in repository ``root``."""
+    return f"{root}/{layout.code_dir}" if layout.code_dir else root
+
+
 class CodeRepo:
     """One module of a GitRepository, answering the questions go's codeRepo answers."""
 

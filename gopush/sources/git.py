@@ -159,6 +159,11 @@ class GitRepository:
                 dirs.append(name[: -len("go.mod")].rstrip("/"))
         return sorted(dirs)
 
+    def remote_url(self, name: str = "origin") -> str | None:
+        """Return the URL of remote ``name``, or None when there is no such remote."""
+        out = self.git.run("config", "--get", f"remote.{name}.url", check=False).strip()
+        return out.decode("utf-8", "replace") or None
+
     def read_tag(self, tag: str) -> str | None:
         """Return the commit hash ``tag`` peels to, or None if there is no such tag."""
         out = self.git.run("rev-parse", "--verify", "--quiet", "--end-of-options",

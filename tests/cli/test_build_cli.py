@@ -186,3 +186,28 @@ def test_all_builds_every_tagged_module(capsys: pytest.CaptureFixture[str],
     assert code == 0, err
     built = {(m["module"], m["version"]) for m in json.loads(out)["modules"]}
     assert built == {("github.com/acme/all", "v1.0.0"), ("github.com/acme/all/x", "v0.2.0")}
+
+
+def test_module_path_must_match_origin(capsys: pytest.CaptureFixture[str],
+                                       tagged: GitRepo) -> None:
+    """go.mod naming another repository than origin is an error unless --module insists."""
+    tagged.git("remote", "add", "origin", "git@github.com:acme/other.git")
+    code, _, err = run(capsys, tagged.path, "build")
+    assert code == 4
+    assert "origin is github.com/acme/other" in err and "--module" in err
+    code, out, err = run(capsys, tagged.path, "build", "--module", "github.com/acme/cli")
+    assert code == 0 and "does not match the repository" in err
+
+
+@pytest.mark.parametrize(("url", "root"), [
+    ("https://github.com/Acme/Hello.git", "github.com/Acme/Hello"),
+    ("git@github.com:acme/hello.git", "github.com/acme/hello"),
+    ("ssh://git@gitlab.com/group/sub/name.git", "gitlab.com/group/sub/name"),
+    ("https://git.example.test/acme/hello.git", None),
+    ("/srv/git/hello.git", None),
+])
+def test_repo_root_from_remote(url: str, root: str | None) -> None:
+    """Remote URLs of well-known hosts map to their import path; others to None."""
+    from gopush.sources.coderepo import repo_root_from_remote
+
+    assert repo_root_from_remote(url) == root
