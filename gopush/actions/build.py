@@ -273,8 +273,8 @@ def _path_mismatch(repo: GitRepository, code: CodeRepo, go_mod_data: bytes | Non
     path = code.layout.path
     declared = gomod.module_path(go_mod_data) if go_mod_data else ""
     if insisted and declared and declared != insisted:
-        return [f"go.mod declares {declared}, but --module builds it as {insisted}: go would "
-                f"refuse it (module declares its path as: {declared})"]
+        return [(f"go.mod declares {declared}, but --module builds it as {insisted}: go would "
+                 f"refuse it (module declares its path as: {declared})")]
     remote = repo.remote_url()
     root = repo_root_from_remote(remote) if remote else None
     if root is None or path.split("/", 1)[0] != root.split("/", 1)[0]:

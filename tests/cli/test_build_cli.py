@@ -195,7 +195,7 @@ def test_module_path_must_match_origin(capsys: pytest.CaptureFixture[str],
     code, _, err = run(capsys, tagged.path, "build")
     assert code == 4
     assert "origin is github.com/acme/other" in err and "--module" in err
-    code, out, err = run(capsys, tagged.path, "build", "--module", "github.com/acme/cli")
+    code, _, err = run(capsys, tagged.path, "build", "--module", "github.com/acme/cli")
     assert code == 0 and "does not match the repository" in err
 
 
