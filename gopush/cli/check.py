@@ -43,11 +43,13 @@ def command(app: App, target: Path | None, rev: str, subdir: str | None,
 
 def _show(app: App, result: Any) -> None:
     report = result.report
-    rows = [[path, "valid", ""] for path in report.valid]
-    rows += [[i.path, "omitted", _reason(i)] for i in report.omitted]
-    rows += [[i.path, "INVALID", _reason(i)] for i in report.invalid]
-    rows.sort()
-    app.reporter.table(f"{result.module}@{result.version}", ["file", "verdict", "reason"], rows)
+    # Problems first: people read the top of a long table.
+    rows = sorted([i.path, "INVALID", _reason(i)] for i in report.invalid)
+    rows += sorted([i.path, "omitted", _reason(i)] for i in report.omitted)
+    rows += sorted([path, "valid", ""] for path in report.valid)
+    title = (f"{result.module}@{result.version}: {len(report.valid)} valid, "
+             f"{len(report.omitted)} omitted, {len(report.invalid)} invalid")
+    app.reporter.table(title, ["file", "verdict", "reason"], rows)
     error = report.error()
     data = {"target": result.target, "module": result.module, "version": result.version,
             "sum": result.sum or None, "ok": error is None,
