@@ -9,8 +9,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from gitrepo import GitRepo
+
 from gopush.cli.main import main
 
 
@@ -39,8 +39,8 @@ def make_zip(path: Path, entries: dict[str, bytes]) -> Path:
 def test_check_revision_matches_build(capsys: pytest.CaptureFixture[str],
                                       git_repo: GitRepo) -> None:
     """check of a revision prints the same h1: that build writes to go.sum."""
-    git_repo.commit(files={"go.mod": "module github.com/acme/chk\n\ngo 1.24\n", "a.go": "package a\n",
-                           "vendor/modules.txt": "# x\n"})
+    git_repo.commit(files={"go.mod": "module github.com/acme/chk\n\ngo 1.24\n",
+                           "a.go": "package a\n", "vendor/modules.txt": "# x\n"})
     git_repo.tag("v1.0.0")
     code, out, err = run(capsys, git_repo.path, "check", "--json")
     assert code == 0, err
