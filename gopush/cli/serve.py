@@ -1,0 +1,138 @@
+"""``gopush serve``: run the embedded Go module registry (Cloudsmith upload API + GOPROXY)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gopush.cli.app import App, output_options, pass_app
+
+_REPO = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)/([A-Za-z0-9][A-Za-z0-9._-]*)$")
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    """Split repeated option values that may also hold comma/space separated lists (env)."""
+    return [part for value in values for part in re.split(r"[,\s]+", value) if part]
+
+
+def _repo_name(text: str, option: str) -> tuple[str, str]:
+    match = _REPO.match(text)
+    if not match:
+        raise click.BadParameter(f"{text!r} is not OWNER/REPO", param_hint=option)
+    return match.group(1), match.group(2)
+
+
+def _repo_setups(repos: tuple[str, ...], tokens: tuple[str, ...],
+                 upstreams: tuple[str, ...]) -> list[Any]:
+    """Turn --repo, --read-token and --upstream values into RepoSetup records."""
+    from gopush.server.run import RepoSetup
+
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for spec in _split(repos):
+        name, _, visibility = spec.partition(":")
+        if visibility not in ("", "public", "private"):
+            raise click.BadParameter(f"{spec!r}: visibility is public or private",
+                                     param_hint="--repo")
+        found.setdefault(_repo_name(name, "--repo"), {})["private"] = (
+            None if not visibility else visibility == "private")
+    for option, values, key in (("--read-token", tokens, "read_tokens"),
+                                ("--upstream", upstreams, "upstream")):
+        for spec in _split(values) if key == "read_tokens" else values:
+            name, sep, value = spec.partition("=")
+            if not sep or not value:
+                raise click.BadParameter(f"expected OWNER/REPO=VALUE, got {name!r}=…",
+                                         param_hint=option)
+            entry = found.setdefault(_repo_name(name, option), {})
+            if key == "read_tokens":
+                entry["read_tokens"] = (*entry.get("read_tokens", ()), value)
+            else:
+                entry["upstream"] = value
+    return [RepoSetup(owner, name, **fields) for (owner, name), fields in found.items()]
+
+
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    """Return the per-user data directory: $XDG_DATA_HOME/gopush or ~/.local/share/gopush."""
+    xdg = environ.get("XDG_DATA_HOME")
+    home = Path(environ.get("HOME") or Path.home())
+    return (Path(xdg) if xdg else home / ".local" / "share") / "gopush"
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (use 0.0.0.0 to accept other machines).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port to listen on; 0 picks a free port (printed).")
+@click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path),
+              help="Data directory [default: $XDG_DATA_HOME/gopush or ~/.local/share/gopush].")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="PEM certificate (chain) to serve HTTPS.")
+@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="PEM private key for --tls-cert.")
+@click.option("--api-key", "api_keys", multiple=True, metavar="KEY",
+              envvar=["GOPUSH_SERVE_API_KEYS", "GOPUSH_SERVE_API_KEY"],
+              help="API key allowed to upload and manage packages (repeatable; env "
+                   "GOPUSH_SERVE_API_KEYS, comma or space separated, keeps keys out of ps).")
+@click.option("--repo", "repos", multiple=True, metavar="OWNER/REPO[:private|:public]",
+              help="Create a repository at start, or set its visibility (repeatable).")
+@click.option("--read-token", "read_tokens", multiple=True, metavar="OWNER/REPO=TOKEN",
+              envvar="GOPUSH_SERVE_READ_TOKENS",
+              help="Allow TOKEN to read a repository via HTTP Basic token:TOKEN (repeatable; "
+                   "env GOPUSH_SERVE_READ_TOKENS). Tokens are stored as digests only.")
+@click.option("--upstream", "upstreams", multiple=True, metavar="OWNER/REPO=URL",
+              help="GOPROXY URL a repository fetches (verifies and caches) what it lacks.")
+@click.option("--new-repos", type=click.Choice(["public", "private"]), default="public",
+              show_default=True, help="Visibility of repositories created by a first push.")
+@click.option("--body-timeout", type=click.FloatRange(1), default=60.0, show_default=True,
+              help="Seconds an upload body may stall before it is given up (400).")
+@output_options
+@pass_app
+def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | None,
+            tls_key: Path | None, api_keys: tuple[str, ...], repos: tuple[str, ...],
+            read_tokens: tuple[str, ...], upstreams: tuple[str, ...], new_repos: str,
+            body_timeout: float) -> None:
+    """Run the embedded Go module registry until interrupted.
+
+    It speaks the Cloudsmith upload API (for `gopush push` and the official
+    `cloudsmith push go`; API host = the printed URL) and the GOPROXY protocol per
+    repository at URL/go/OWNER/REPO/. Repositories are created by the first push with
+    a valid API key, or at start with --repo. Private repositories need HTTP Basic
+    credentials: token:<TOKEN> (a --read-token) or any user with an API key as password.
+
+    \b
+    Examples:
+      GOPUSH_SERVE_API_KEYS=secret gopush serve --port 0 --repo acme/private:private \\
+          --read-token acme/private=reader-token
+      gopush serve --repo acme/mirror --upstream acme/mirror=https://proxy.golang.org
+    """
+    from gopush.server.run import bind, describe_repos, open_storage, run
+    from gopush.server.settings import ServeSettings
+
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    keys = tuple(_split(api_keys))
+    storage = open_storage(data or default_data_dir(app.environ),
+                           _repo_setups(repos, read_tokens, upstreams))
+    listening = bind(host, port, tls=tls_cert is not None)
+    _announce(app, listening.url, storage.root, describe_repos(storage, listening.url), keys)
+    settings = ServeSettings(api_keys=keys, body_timeout=body_timeout,
+                             new_repos_private=new_repos == "private")
+    run(storage, settings, listening, tls_cert=tls_cert, tls_key=tls_key,
+        access_log=app.verbose)
+
+
+def _announce(app: App, url: str, data: Path, repos: list[dict[str, object]],
+              keys: tuple[str, ...]) -> None:
+    """Print the base URL and each repository's GOPROXY URL (stdout), warnings (stderr)."""
+    if not keys:
+        app.reporter.warn("no API key given (--api-key or GOPUSH_SERVE_API_KEYS): "
+                          "uploads will be refused")
+    lines = [f"serving {url} (API host for gopush push / cloudsmith --api-host)",
+             f"data: {data}"]
+    lines += [f"GOPROXY {r['repository']} ({'private' if r['private'] else 'public'}): "
+              f"{r['goproxy']}" for r in repos]
+    app.reporter.result({"url": url, "data": str(data), "repositories": repos},
+                        "\n".join(lines))

@@ -1,0 +1,198 @@
+"""The ``files`` half of the upload API: validate, upload slots, form POSTs, parts, complete.
+
+A slot (``POST /files/{owner}/{repo}/``) names the file and its MD5. The bytes then arrive
+either as one presigned form POST to ``/_upload/{identifier}/`` (no API key: the slot's
+signature travels in the form fields, as S3's policy does) or as part PUTs to
+``/_upload/parts/{owner}/{repo}/?upload_id=…&part_number=…`` (API key required) followed by
+``complete``. Either way the bytes go to disk as they arrive and must match the declared MD5.
+The form POST never answers 5xx or 429: the official CLI would re-send it without a body.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gopush.modzip.rules import MAX_ZIP_BYTES
+from gopush.server.auth import require_key
+from gopush.server.blobs import Incoming
+from gopush.server.receive import receive_form, receive_raw
+from gopush.server.records import FileSlot, Repo
+from gopush.server.responses import ApiError, no_content, not_found
+from gopush.server.state import api_repo, base_url, json_body, state
+from gopush.server.storage import digest
+
+_MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
+FORM_LIMIT = MAX_ZIP_BYTES + (1 << 20)  # the largest module zip plus room for form fields
+MAX_PARTS = 10000
+
+
+def _file_request(body: dict[str, Any], *, create: bool) -> tuple[str, str, str]:
+    """Check a files validate/create body; return (filename, md5, method).
+
+    Raises:
+        ApiError: 422 naming each bad field.
+    """
+    fields: dict[str, list[str]] = {}
+    filename, md5 = body.get("filename"), body.get("md5_checksum")
+    method = body.get("method") or "post"
+    if not isinstance(filename, str) or not 1 <= len(filename) <= 255 or "/" in filename:
+        fields["filename"] = ["A file name of 1 to 255 characters, without '/', is required."]
+    if not isinstance(md5, str) or not _MD5.match(md5):
+        fields["md5_checksum"] = ["An MD5 checksum of 32 hex characters is required."]
+    if create and method not in ("post", "put_parts"):
+        fields["method"] = [f"Unsupported upload method {method!r}: use post or put_parts."]
+    if fields:
+        raise ApiError(422, "Invalid input.", fields)
+    return str(filename), str(md5).lower(), str(method)
+
+
+async def validate_file(request: Request) -> Response:
+    """``POST /files/{owner}/{repo}/validate/``: check file name and MD5 (204)."""
+    api_repo(request, create=True)
+    _file_request(await json_body(request), create=False)
+    return no_content()
+
+
+async def create_file(request: Request) -> Response:
+    """``POST /files/{owner}/{repo}/``: open an upload slot (202 with the upload URL)."""
+    repo = api_repo(request, create=True)
+    filename, md5, method = _file_request(await json_body(request), create=True)
+    slot, signature = state(request).storage.new_file(repo, filename, md5, method)
+    return JSONResponse(_slot_json(request, repo, slot, signature), status_code=202)
+
+
+def _slot_json(request: Request, repo: Repo, slot: FileSlot,
+               signature: str | None) -> dict[str, Any]:
+    base = base_url(request)
+    if slot.method == "put_parts":
+        url, fields = f"{base}/_upload/parts/{repo.owner}/{repo.name}/", {}
+    else:
+        url = f"{base}/_upload/{slot.identifier}/"
+        fields = {"key": f"incoming/{slot.identifier}/{slot.filename}"}
+        if signature is not None:
+            fields["signature"] = signature
+    return {"identifier": slot.identifier, "upload_url": url, "upload_fields": fields,
+            "upload_headers": {}, "upload_querystring": None}
+
+
+async def upload_form(request: Request) -> Response:
+    """``POST /_upload/{identifier}/``: receive the presigned form upload (204).
+
+    Every failure is a 4xx (never 5xx/429), and a stalled body ends in 400.
+    """
+    incoming: Incoming | None = None
+    try:
+        slot = state(request).storage.file(request.path_params["identifier"])
+        if slot is None:
+            raise ApiError(403, "Unknown or expired upload slot.")
+        incoming = state(request).storage.blobs.incoming("form")
+        await receive_form(request, incoming, state(request).settings.body_timeout,
+                           FORM_LIMIT, lambda fields: _check_signature(slot, fields))
+        await _store(request, slot, incoming)
+        return no_content()
+    except ApiError as err:
+        return err.response()
+    except Exception as err:  # noqa: BLE001 - a 5xx here would make the CLI hang (api doc §6.3)
+        return ApiError(400, f"Upload failed: {type(err).__name__}", close=True).response()
+    finally:
+        if incoming is not None:
+            incoming.discard()
+
+
+def _check_signature(slot: FileSlot, fields: dict[str, str]) -> None:
+    if digest(fields.get("signature", "")) != slot.signature_sha256:
+        raise ApiError(403, "The upload signature does not match this upload slot.")
+
+
+async def _store(request: Request, slot: FileSlot, incoming: Incoming) -> None:
+    """Check the received bytes against the slot's MD5 and keep them as the slot's blob."""
+    if incoming.md5 != slot.md5:
+        raise ApiError(400, f"The uploaded file's MD5 ({incoming.md5}) does not match the "
+                            f"md5_checksum declared for it ({slot.md5}); the file changed "
+                            "or was damaged in transit.", {"md5_checksum": ["Mismatch."]})
+    if slot.state == "complete":
+        return  # a repeated upload of the same bytes
+    await run_in_threadpool(state(request).storage.complete_file, slot, incoming)
+
+
+def _part_slot(request: Request, repo: Repo, identifier: str | None) -> FileSlot:
+    slot = state(request).storage.file(identifier or "")
+    if slot is None or (slot.owner, slot.name) != (repo.owner, repo.name):
+        raise not_found()
+    return slot
+
+
+async def upload_part(request: Request) -> Response:
+    """``PUT /_upload/parts/{owner}/{repo}/?upload_id=ID&part_number=N``: keep one part."""
+    repo = api_repo(request)
+    slot = _part_slot(request, repo, request.query_params.get("upload_id"))
+    number = request.query_params.get("part_number", "")
+    if not number.isdigit() or not 1 <= int(number) <= MAX_PARTS:
+        raise ApiError(422, "Invalid input.", {"part_number": [f"1 to {MAX_PARTS}."]})
+    st = state(request)
+    incoming = st.storage.blobs.incoming("part")
+    try:
+        await receive_raw(request, incoming, st.settings.body_timeout, MAX_ZIP_BYTES)
+        await run_in_threadpool(incoming.finish)
+        os.replace(incoming.path, st.storage.part_path(slot, int(number)))
+    finally:
+        incoming.discard()
+    return JSONResponse({"part_number": int(number), "size": incoming.size})
+
+
+async def complete_file(request: Request) -> Response:
+    """``POST /files/{owner}/{repo}/{identifier}/complete/``: join the parts (201)."""
+    repo = api_repo(request)
+    slot = _part_slot(request, repo, request.path_params["identifier"])
+    await json_body(request)  # {"upload_id", "complete"} or anything else: nothing to read
+    if slot.state != "complete":
+        await _join_parts(request, slot)
+    return JSONResponse(_slot_json(request, repo, slot, None), status_code=201)
+
+
+async def _join_parts(request: Request, slot: FileSlot) -> None:
+    storage = state(request).storage
+    parts = storage.part_paths(slot)
+    if not parts:
+        raise ApiError(400, "No parts were uploaded for this file.")
+    incoming = storage.blobs.incoming("joined")
+    try:
+        for part in parts:
+            await run_in_threadpool(incoming.copy_from, part)
+            if incoming.size > MAX_ZIP_BYTES:
+                raise ApiError(400, f"The parts exceed {MAX_ZIP_BYTES} bytes.")
+        await _store(request, slot, incoming)
+    finally:
+        incoming.discard()
+    for part in parts:
+        part.unlink(missing_ok=True)
+
+
+async def abort_file(request: Request) -> Response:
+    """``POST /files/{owner}/{repo}/{identifier}/abort/``: drop received parts (204)."""
+    repo = api_repo(request)
+    slot = _part_slot(request, repo, request.path_params["identifier"])
+    for part in state(request).storage.part_paths(slot):
+        part.unlink(missing_ok=True)
+    return no_content()
+
+
+async def file_info(request: Request) -> Response:
+    """``GET /files/{owner}/{repo}/{identifier}/info/``: where parts go (200)."""
+    repo = api_repo(request)
+    slot = _part_slot(request, repo, request.path_params["identifier"])
+    body = _slot_json(request, repo, slot, None)
+    query = f"upload_id={slot.identifier}&part_number={request.query_params.get('part_number', 1)}"
+    return JSONResponse({"identifier": slot.identifier, "upload_url": body["upload_url"],
+                         "upload_querystring": query})
+
+
+def require_api_key(request: Request) -> None:
+    """Refuse a call without a valid API key (for routes without a repository)."""
+    require_key(request, state(request).settings)

@@ -1,0 +1,156 @@
+"""The ``packages`` half of the upload API: validate, create a Go package, status, list, delete.
+
+``upload/go`` turns a finished upload into a package while it answers: the zip is checked
+(``server.validate``) and, if go would accept it, published as an immutable module version.
+An identical re-upload returns the existing package; other content for a published version is
+refused with 409; a zip go would refuse becomes a failed package whose ``status_reason``
+says why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gopush.errors import GopushError, InvalidModuleZip
+from gopush.server.package_json import package_json, status_json
+from gopush.server.query import compile_query
+from gopush.server.records import FileSlot, Package, Repo
+from gopush.server.responses import ApiError, error_for, no_content, not_found
+from gopush.server.state import api_repo, base_url, json_body, state
+from gopush.server.validate import check_upload
+
+MAX_PAGE_SIZE = 1000
+DEAD_END = ("This package should be deleted: the zip itself is invalid, so resyncing cannot "
+            "help; fix the module and upload it again.")
+
+
+def _package_file(body: dict[str, Any]) -> str:
+    value = body.get("package_file")
+    if not isinstance(value, str) or not value:
+        raise ApiError(422, "Invalid input.", {"package_file": ["This field is required."]})
+    return value
+
+
+async def validate_go(request: Request) -> Response:
+    """``POST /packages/{owner}/{repo}/validate-upload/go/`` (204).
+
+    ``package_file`` is the client's local path at this step, so only its presence is checked.
+    """
+    api_repo(request, create=True)
+    _package_file(await json_body(request))
+    return no_content()
+
+
+async def upload_go(request: Request) -> Response:
+    """``POST /packages/{owner}/{repo}/upload/go/``: create the package of an upload (201)."""
+    repo = api_repo(request, create=True)
+    body = await json_body(request)
+    slot = state(request).storage.file(_package_file(body))
+    if slot is None or (slot.owner, slot.name) != (repo.owner, repo.name):
+        raise ApiError(422, "Invalid input.",
+                       {"package_file": ["No upload with this identifier in this repository."]})
+    if slot.state != "complete":
+        raise ApiError(422, "Invalid input.",
+                       {"package_file": ["The upload of this file has not finished."]})
+    tags = body.get("tags") if isinstance(body.get("tags"), str) else ""
+    package = await run_in_threadpool(_create, request, repo, slot,
+                                      body.get("republish") is True, str(tags))
+    return JSONResponse(package_json(package, base_url(request)), status_code=201)
+
+
+def _create(request: Request, repo: Repo, slot: FileSlot, republish: bool, tags: str) -> Package:
+    storage = state(request).storage
+    done = storage.package_for_file(slot)
+    if done is not None:
+        return done  # the same upload/go again (a retried POST)
+    assert slot.blob_sha256 is not None
+    try:
+        checked = check_upload(storage.blobs.path(slot.blob_sha256))
+    except InvalidModuleZip as err:
+        hint = f" ({err.hint})" if err.hint else ""
+        return storage.fail_package(repo, slot, f"{err.message}{hint}. {DEAD_END}", tags)
+    try:
+        package, _ = storage.publish(repo, slot, checked, republish=republish, tags=tags)
+    except GopushError as err:
+        raise error_for(err) from None
+    return package
+
+
+def _package(request: Request, repo: Repo) -> Package:
+    package = state(request).storage.package(repo, request.path_params["pkg"])
+    if package is None:
+        raise not_found()
+    return package
+
+
+async def package_status(request: Request) -> Response:
+    """``GET /packages/{owner}/{repo}/{pkg}/status/`` (200)."""
+    repo = api_repo(request)
+    return JSONResponse(status_json(_package(request, repo), base_url(request)))
+
+
+async def resync(request: Request) -> Response:
+    """``POST /packages/{owner}/{repo}/{pkg}/resync/``: report the package again (200).
+
+    Processing is deterministic (the zip and the rules do not change), so a resync reports
+    the same verdict; a failed package stays failed and says it should be deleted.
+    """
+    repo = api_repo(request)
+    return JSONResponse(package_json(_package(request, repo), base_url(request)))
+
+
+async def read_package(request: Request) -> Response:
+    """``GET /packages/{owner}/{repo}/{pkg}/`` (200)."""
+    repo = api_repo(request)
+    return JSONResponse(package_json(_package(request, repo), base_url(request)))
+
+
+async def delete_package(request: Request) -> Response:
+    """``DELETE /packages/{owner}/{repo}/{pkg}/`` (204); the version is then gone (410)."""
+    repo = api_repo(request)
+    await run_in_threadpool(state(request).storage.delete_package, _package(request, repo))
+    return no_content()
+
+
+async def list_packages(request: Request) -> Response:
+    """``GET /packages/{owner}/{repo}/``: a page of packages, pagination in headers (200).
+
+    An unknown repository lists as empty (it is created by the first push).
+    """
+    try:
+        repo: Repo | None = api_repo(request)
+    except ApiError as err:
+        if err.status != 404:
+            raise
+        repo = None
+    page, size = _paging(request)
+    base = base_url(request)
+    found = [package_json(p, base) for p in state(request).storage.packages(repo)] if repo else []
+    wanted = compile_query(request.query_params.get("query", ""))
+    found = _sorted([p for p in found if wanted(p)], request.query_params.get("sort", ""))
+    pages = max(1, -(-len(found) // size))
+    if page > pages:
+        raise ApiError(404, "Invalid page.")
+    headers = {"X-Pagination-Count": str(len(found)), "X-Pagination-Page": str(page),
+               "X-Pagination-PageSize": str(size), "X-Pagination-PageTotal": str(pages)}
+    return JSONResponse(found[(page - 1) * size: page * size], headers=headers)
+
+
+def _paging(request: Request) -> tuple[int, int]:
+    page, size = request.query_params.get("page", "1"), request.query_params.get("page_size", "30")
+    if not (page.isdigit() and size.isdigit() and int(page) >= 1 and int(size) >= 1):
+        raise ApiError(422, "Invalid input.", {"page": ["page and page_size are positive integers."]})
+    return int(page), min(int(size), MAX_PAGE_SIZE)
+
+
+def _sorted(items: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+    key = sort.lstrip("-") or "date"
+    field = {"date": "uploaded_at", "name": "name", "version": "version",
+             "size": "size", "filename": "filename"}.get(key, "uploaded_at")
+    descending = sort.startswith("-") or not sort
+    return sorted(items, key=lambda p: (p.get(field) is None, str(p.get(field) or "")),
+                  reverse=descending)

@@ -1,0 +1,74 @@
+"""Who is calling: API keys for the upload API, Basic credentials for GOPROXY reads.
+
+The upload API takes the key as ``X-Api-Key`` (what the official CLI sends) or
+``Authorization: Bearer`` (SAML/OIDC style). GOPROXY reads of a private repository take HTTP
+Basic credentials, as the go command sends them from ``.netrc``: ``token:<TOKEN>`` with a read
+token of that repository, or any user name with an API key as the password. Failures never
+say which part was wrong, or whether a repository exists.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from starlette.requests import Request
+
+from gopush.server.records import Repo
+from gopush.server.responses import ApiError
+from gopush.server.settings import ServeSettings
+from gopush.server.storage import Storage
+
+
+def presented_key(request: Request) -> str | None:
+    """Return the API key the request carries (``X-Api-Key`` or Bearer), or None."""
+    key = request.headers.get("x-api-key")
+    if key:
+        return key.strip()
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def require_key(request: Request, settings: ServeSettings) -> None:
+    """Refuse the request unless it carries a valid API key.
+
+    Raises:
+        ApiError: 401, with the texts Cloudsmith uses.
+    """
+    key = presented_key(request)
+    if key is None:
+        raise ApiError(401, "Authentication credentials were not provided.")
+    if not settings.key_ok(key):
+        raise ApiError(401, "Invalid API key.")
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """Return the (user, password) of an HTTP Basic Authorization header, or None."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else None
+
+
+def may_read(request: Request, repo: Repo | None, storage: Storage,
+             settings: ServeSettings) -> bool:
+    """Tell whether the caller may read ``repo`` (None: unknown, readable only with a key)."""
+    if repo is not None and not repo.private:
+        return True
+    if settings.key_ok(presented_key(request)):
+        return True
+    creds = basic_credentials(request)
+    if creds is None:
+        return False
+    _, password = creds
+    if settings.key_ok(password):
+        return True
+    return repo is not None and bool(password) and storage.read_token_ok(
+        repo.owner, repo.name, password)

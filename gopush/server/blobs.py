@@ -1,0 +1,130 @@
+"""Content-addressed blob files: write once through a temporary file, then rename into place.
+
+A blob lives at ``blobs/sha256/<first two hex>/<sha256 hex>``. Bytes arrive in a
+``Incoming`` temporary file under ``tmp/`` (same file system, so the final rename is atomic),
+which hashes them (MD5 and SHA-256) as they are written. ``commit`` fsyncs the file, renames it
+to its address and fsyncs the directory, so after a crash a blob is either whole or absent;
+an interrupted upload leaves only a file in ``tmp/``, which ``BlobStore.sweep`` removes on the
+next start. Blobs are never modified; metadata elsewhere decides which of them are visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+_COPY_BYTES = 1 << 20
+
+
+class Incoming:
+    """A temporary file being filled, with running MD5 and SHA-256 digests."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.size = 0
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._sha256 = hashlib.sha256()
+        self._file: Any = path.open("xb")
+
+    def write(self, data: bytes | memoryview) -> None:
+        """Append ``data`` and fold it into the digests."""
+        self._file.write(data)
+        self._md5.update(data)
+        self._sha256.update(data)
+        self.size += len(data)
+
+    def copy_from(self, path: Path) -> None:
+        """Append the whole content of the file at ``path``."""
+        with path.open("rb") as source:
+            while chunk := source.read(_COPY_BYTES):
+                self.write(chunk)
+
+    @property
+    def md5(self) -> str:
+        """Return the lower-case hex MD5 of what was written so far."""
+        return self._md5.hexdigest()
+
+    @property
+    def sha256(self) -> str:
+        """Return the lower-case hex SHA-256 of what was written so far."""
+        return self._sha256.hexdigest()
+
+    def finish(self) -> None:
+        """Flush and fsync the file and close it (idempotent)."""
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+    def discard(self) -> None:
+        """Close and delete the temporary file."""
+        if not self._file.closed:
+            self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+class BlobStore:
+    """Blob files under ``root`` (``root/blobs`` and ``root/tmp``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.blobs = root / "blobs" / "sha256"
+        self.tmp = root / "tmp"
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def sweep(self) -> int:
+        """Delete temporary files left by an interrupted run; return how many were removed."""
+        removed = 0
+        for leftover in self.tmp.iterdir():
+            leftover.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+    def incoming(self, label: str = "upload") -> Incoming:
+        """Return a new, empty temporary file to fill."""
+        return Incoming(self.tmp / f"{label}-{secrets.token_hex(8)}")
+
+    def temp_path(self, label: str) -> Path:
+        """Return a fresh path under ``tmp/`` (the caller creates and removes it)."""
+        return self.tmp / f"{label}-{secrets.token_hex(8)}"
+
+    def path(self, sha256: str) -> Path:
+        """Return where the blob with this SHA-256 lives (it may not exist)."""
+        return self.blobs / sha256[:2] / sha256
+
+    def commit(self, incoming: Incoming) -> str:
+        """Move a finished temporary file to its address; return its SHA-256.
+
+        If the blob already exists (same bytes), the temporary file is dropped.
+        """
+        incoming.finish()
+        sha = incoming.sha256
+        dest = self.path(sha)
+        if dest.exists():
+            incoming.path.unlink(missing_ok=True)
+            return sha
+        dest.parent.mkdir(exist_ok=True)
+        os.replace(incoming.path, dest)
+        _fsync_dir(dest.parent)
+        return sha
+
+    def put_bytes(self, data: bytes, label: str = "small") -> str:
+        """Store small ``data`` (a go.mod) as a blob; return its SHA-256."""
+        incoming = self.incoming(label)
+        incoming.write(data)
+        return self.commit(incoming)
+
+    def read_bytes(self, sha256: str) -> bytes:
+        """Return the content of a small blob."""
+        return self.path(sha256).read_bytes()
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,133 @@
+"""The GOPROXY protocol per repository, at ``/go/{owner}/{repo}/`` (``go help goproxy``).
+
+- ``<module>/@v/list``: release and prerelease versions, never pseudo-versions;
+- ``<module>/@v/<v>.info`` / ``.mod`` / ``.zip``: one version (canonical versions only);
+- ``<module>/@latest``: the highest release, else prerelease, else pseudo-version;
+- ``sumdb/<name>/supported``: 404, so go checks sums with the checksum database directly.
+
+Paths arrive escaped (``!`` before lower-cased capitals) and are decoded by
+``gosem.proxypath``. "Not here" is 404 (410 once deleted), which lets a comma-separated GOPROXY
+list fall through to the next proxy. A private repository, or one that does not exist, answers
+401 to callers without valid credentials, identically, so neither existence nor contents leak.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+
+from gopush.errors import GopushError
+from gopush.gosem import pseudo, semver
+from gopush.gosem.proxypath import ProxyKind, ProxyPath, parse_proxy_path
+from gopush.server.auth import may_read
+from gopush.server.records import Repo, Version
+from gopush.server.state import is_slug, state
+from gopush.server.upstream import UpstreamError
+
+
+def _text(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return PlainTextResponse(message + "\n", status_code=status, headers=headers)
+
+
+def unauthorized() -> Response:
+    """Return the one 401 every refused read gets."""
+    return _text(401, "unauthorized: this repository needs credentials "
+                      "(HTTP Basic: token:<TOKEN>, or user:<API key>)",
+                 {"WWW-Authenticate": 'Basic realm="gopush"'})
+
+
+async def serve(request: Request) -> Response:
+    """Answer one GOPROXY request below a repository's base URL."""
+    owner, name = request.path_params["owner"], request.path_params["repo"]
+    rest: str = request.path_params["rest"]
+    if rest.startswith("sumdb/"):
+        return _text(404, "not found: this proxy does not serve checksum databases")
+    st = state(request)
+    repo = st.storage.repo(owner, name) if is_slug(owner) and is_slug(name) else None
+    if not may_read(request, repo, st.storage, st.settings):
+        return unauthorized()
+    if repo is None:
+        return _text(404, f"not found: no repository {owner}/{name}")
+    try:
+        wanted = parse_proxy_path(rest)
+    except GopushError as err:
+        return _text(404, f"not found: {err.message}")
+    try:
+        return await _answer(request, repo, wanted)
+    except UpstreamError as err:
+        return _text(502, f"bad gateway: {err}")
+
+
+async def _answer(request: Request, repo: Repo, wanted: ProxyPath) -> Response:
+    if wanted.kind is ProxyKind.LIST:
+        return _text(200, "\n".join(await _list(request, repo, wanted.module)).strip())
+    if wanted.kind is ProxyKind.LATEST:
+        return await _latest(request, repo, wanted.module)
+    found = await _find(request, repo, wanted.module, wanted.version)
+    if isinstance(found, Response):
+        return found
+    blobs = state(request).storage.blobs
+    if wanted.kind is ProxyKind.INFO:
+        return JSONResponse(_info(found))
+    if wanted.kind is ProxyKind.MOD:
+        return Response(blobs.read_bytes(found.mod_sha256), media_type="text/plain")
+    return FileResponse(blobs.path(found.zip_sha256), media_type="application/zip")
+
+
+async def _list(request: Request, repo: Repo, module: str) -> list[str]:
+    local = [v.version for v in state(request).storage.versions(repo, module)]
+    remote = await state(request).upstream.versions(repo, module) if repo.upstream else []
+    versions = {v for v in [*local, *remote]
+                if semver.is_valid(v) and not pseudo.is_pseudo_version(v)}
+    return semver.sort_versions(versions)
+
+
+async def _latest(request: Request, repo: Repo, module: str) -> Response:
+    local = state(request).storage.versions(repo, module)
+    if local:
+        return JSONResponse(_info(max(local, key=_latest_rank)))
+    if repo.upstream:
+        info = await state(request).upstream.latest(repo, module)
+        if info is not None:
+            return JSONResponse(info)
+    return _text(404, f"not found: {module} has no versions here")
+
+
+def _latest_rank(v: Version) -> tuple[int, Any]:
+    """Rank releases over prereleases over pseudo-versions, then by semver precedence."""
+    kind = 0 if pseudo.is_pseudo_version(v.version) else (1 if semver.prerelease(v.version)
+                                                          else 2)
+    return kind, _SemverKey(v.version)
+
+
+class _SemverKey:
+    """Orders version strings by ``semver.compare``."""
+
+    def __init__(self, v: str) -> None:
+        self.v = v
+
+    def __lt__(self, other: _SemverKey) -> bool:
+        return semver.compare(self.v, other.v) < 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _SemverKey) and semver.compare(self.v, other.v) == 0
+
+
+async def _find(request: Request, repo: Repo, module: str, version: str) -> Version | Response:
+    if semver.canonical(version) != version and not version.endswith("+incompatible"):
+        return _text(404, f"not found: {module}@{version}: not a canonical version")
+    storage = state(request).storage
+    found = storage.version(repo, module, version)
+    if found is None and storage.was_deleted(repo, module, version):
+        return _text(410, f"gone: {module}@{version} was deleted from {repo.full_name}")
+    if found is None and repo.upstream:
+        found = await state(request).upstream.fetch(repo, module, version)
+    if found is None:
+        return _text(404, f"not found: {module}@{version} is not in {repo.full_name}")
+    return found
+
+
+def _info(version: Version) -> dict[str, str]:
+    return {"Version": version.version, "Time": version.time}

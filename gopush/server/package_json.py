@@ -1,0 +1,62 @@
+"""JSON shapes of packages and their sync status, as cloudsmith-api.md §5.5 and §5.6 give them.
+
+Packages here are processed while ``upload/go`` is answered, so a package is either
+completed (its module version is served) or failed (``status_reason`` says why, and contains
+"package should be deleted" so the official CLI stops resyncing a zip that cannot change).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gopush.server.records import Package
+
+_STATES: dict[str, dict[str, Any]] = {
+    "completed": {"status": 4, "status_str": "Completed", "stage": 9,
+                  "stage_str": "Fully Synchronised", "sync_progress": 100,
+                  "is_sync_completed": True, "is_sync_failed": False},
+    "failed": {"status": 5, "status_str": "Sync Failed", "stage": 3,
+               "stage_str": "Validating Package", "sync_progress": 0,
+               "is_sync_completed": False, "is_sync_failed": True},
+}
+_FLAGS = {"is_sync_awaiting": False, "is_sync_in_progress": False, "is_sync_in_flight": False}
+
+
+def status_json(package: Package, base: str) -> dict[str, Any]:
+    """Return the ``/status/`` object of a package."""
+    state = _STATES.get(package.state, _STATES["failed"])
+    return {**_FLAGS, **state, "status_reason": package.reason,
+            "status_updated_at": package.updated_at, "stage_updated_at": package.updated_at,
+            "sync_finished_at": package.updated_at,
+            "self_url": _package_url(package, base) + "status/",
+            "is_deleteable": True, "is_resyncable": package.state == "failed",
+            "is_copyable": False, "is_moveable": False, "is_quarantinable": False}
+
+
+def package_json(package: Package, base: str) -> dict[str, Any]:
+    """Return the package object (``upload/go`` reply, ``list`` items, ``read``)."""
+    url = _package_url(package, base)
+    return {
+        "slug": package.slug, "slug_perm": package.slug_perm,
+        "identifier_perm": package.slug_perm,
+        "name": package.module, "version": package.version, "format": "go",
+        "package_type": 1, "filename": package.filename, "size": package.size,
+        "checksum_md5": package.md5, "checksum_sha256": package.blob_sha256,
+        "summary": package.sum, "description": None,
+        "namespace": package.owner, "repository": package.name,
+        "tags": _tags(package.tags), "uploaded_at": package.uploaded_at,
+        "self_url": url, "status_url": url + "status/",
+        **{k: v for k, v in status_json(package, base).items()
+           if k in ("status", "status_str", "stage", "stage_str", "sync_progress",
+                    "status_reason", "is_sync_awaiting", "is_sync_in_progress",
+                    "is_sync_in_flight", "is_sync_completed", "is_sync_failed")},
+    }
+
+
+def _package_url(package: Package, base: str) -> str:
+    return f"{base}/packages/{package.owner}/{package.name}/{package.slug}/"
+
+
+def _tags(tags: str) -> dict[str, list[str]]:
+    names = [t.strip() for t in tags.split(",") if t.strip()]
+    return {"info": names} if names else {}

@@ -1,0 +1,54 @@
+"""Cloudsmith-shaped replies: JSON bodies, and errors as ``{"detail", "fields"}``.
+
+Handlers raise ``ApiError`` (or a ``GopushError``, mapped by ``error_for``); the application's
+exception handler turns it into the body the official CLI reads: ``detail`` is its headline
+and each ``fields`` entry becomes a line of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from gopush.errors import AuthError, GopushError, InvalidModule, VersionExists
+
+
+class ApiError(Exception):
+    """An API failure with its HTTP status, headline and per-field messages."""
+
+    def __init__(self, status: int, detail: str, fields: dict[str, list[str]] | None = None,
+                 *, close: bool = False) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.fields = status, detail, fields or {}
+        self.close = close  # ask the client to drop the connection (unread body left)
+
+    def response(self) -> Response:
+        """Return the JSON error response."""
+        body: dict[str, Any] = {"detail": self.detail}
+        if self.fields:
+            body["fields"] = self.fields
+        headers = {"Connection": "close"} if self.close else None
+        return JSONResponse(body, status_code=self.status, headers=headers)
+
+
+def not_found() -> ApiError:
+    """Return the 404 Cloudsmith gives for unknown owners, repositories and packages."""
+    return ApiError(404, "Not found.")
+
+
+def error_for(err: GopushError, field: str = "package_file") -> ApiError:
+    """Map a gopush error to an API error: 409 for an existing version, 422 for a bad zip."""
+    hint = f" ({err.hint})" if err.hint else ""
+    if isinstance(err, VersionExists):
+        return ApiError(409, "A package with this version already exists.",
+                        {"non_field_errors": [err.message]})
+    if isinstance(err, AuthError):
+        return ApiError(401, err.message)
+    status = 422 if isinstance(err, InvalidModule) else 400
+    return ApiError(status, "Invalid input.", {field: [err.message + hint]})
+
+
+def no_content(status: int = 204) -> Response:
+    """Return an empty reply (204 unless told)."""
+    return Response(status_code=status)

@@ -1,0 +1,104 @@
+"""Start the server: open the data directory, bind the socket, run uvicorn until stopped.
+
+The socket is bound before uvicorn starts so that ``--port 0`` yields a real port that can be
+printed (with every repository's GOPROXY URL) before the first request arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+
+from gopush.errors import ConfigError
+from gopush.server.app import create_app
+from gopush.server.settings import ServeSettings
+from gopush.server.storage import Storage
+from gopush.server.upstream import redacted
+
+
+@dataclass(frozen=True)
+class RepoSetup:
+    """A repository to create or update at start (``--repo``, ``--read-token``, ``--upstream``)."""
+
+    owner: str
+    name: str
+    private: bool | None = None
+    upstream: str | None = None
+    read_tokens: tuple[str, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class Listening:
+    """A bound server socket and the URL clients use for it."""
+
+    sock: socket.socket
+    url: str
+
+
+def open_storage(data: Path, repos: list[RepoSetup]) -> Storage:
+    """Open (or create) the data directory, drop unfinished uploads, apply repository setup.
+
+    Raises:
+        ConfigError: the data directory cannot be created or written.
+    """
+    try:
+        storage = Storage(data)
+    except OSError as err:
+        raise ConfigError(f"cannot use data directory {data}: {err.strerror}",
+                          hint="pass --data DIR with a writable directory") from None
+    storage.recover()
+    for setup in repos:
+        storage.ensure_repo(setup.owner, setup.name, private=setup.private,
+                            upstream=setup.upstream)
+        for token in setup.read_tokens:
+            storage.add_read_token(setup.owner, setup.name, token)
+    return storage
+
+
+def bind(host: str, port: int, *, tls: bool) -> Listening:
+    """Bind a listening TCP socket on host:port (0 picks a free port).
+
+    Raises:
+        ConfigError: the address cannot be bound (in use, or not an address of this host).
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as err:
+        raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror or err}",
+                          hint="choose another --port (0 picks a free one)") from None
+    sock.listen(128)
+    shown_host = f"[{host}]" if ":" in host else host
+    scheme = "https" if tls else "http"
+    return Listening(sock, f"{scheme}://{shown_host}:{sock.getsockname()[1]}")
+
+
+def describe_repos(storage: Storage, url: str) -> list[dict[str, object]]:
+    """Return each repository's name, visibility, GOPROXY URL and (redacted) upstream."""
+    return [{"repository": r.full_name, "private": bool(r.private),
+             "goproxy": f"{url}/go/{r.owner}/{r.name}/",
+             "upstream": redacted(r.upstream) if r.upstream else None}
+            for r in storage.repos()]
+
+
+def run(storage: Storage, settings: ServeSettings, listening: Listening, *,
+        tls_cert: Path | None = None, tls_key: Path | None = None,
+        access_log: bool = False) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM stop it gracefully)."""
+    config = uvicorn.Config(create_app(storage, settings), log_level="info" if access_log
+                            else "warning", access_log=access_log, lifespan="on",
+                            ssl_certfile=str(tls_cert) if tls_cert else None,
+                            ssl_keyfile=str(tls_key) if tls_key else None,
+                            timeout_keep_alive=30, server_header=False)
+    logging.getLogger("gopush.server").setLevel(logging.INFO)
+    try:
+        uvicorn.Server(config).run(sockets=[listening.sock])
+    finally:
+        storage.db.close()

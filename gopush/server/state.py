@@ -1,0 +1,87 @@
+"""What every handler reaches through the request: storage, settings, upstream client."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+
+from gopush.server.auth import require_key
+from gopush.server.records import Repo
+from gopush.server.responses import ApiError, not_found
+from gopush.server.settings import ServeSettings
+from gopush.server.storage import Storage
+
+if TYPE_CHECKING:
+    from gopush.server.upstream import Upstream
+
+# Cloudsmith slugs: letters, digits, dot, dash, underscore; never starting with punctuation.
+_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+@dataclass
+class ServerState:
+    """The long-lived parts of a running server (``app.state.gopush``)."""
+
+    storage: Storage
+    settings: ServeSettings
+    upstream: Upstream
+
+
+def state(request: Request) -> ServerState:
+    """Return the server state of the application handling ``request``."""
+    found: ServerState = request.app.state.gopush
+    return found
+
+
+def base_url(request: Request) -> str:
+    """Return the server's base URL as the client addressed it (no trailing slash)."""
+    return str(request.base_url).rstrip("/")
+
+
+def api_repo(request: Request, *, create: bool = False) -> Repo:
+    """Authenticate an API call and return the repository it names.
+
+    With ``create``, a repository that does not exist yet is created (the first push).
+
+    Raises:
+        ApiError: 401 without a valid key; 404 for a bad or unknown owner/repository.
+    """
+    st = state(request)
+    require_key(request, st.settings)
+    owner, name = request.path_params["owner"], request.path_params["repo"]
+    if not (_SLUG.match(owner) and _SLUG.match(name)):
+        raise not_found()
+    repo = st.storage.repo(owner, name)
+    if repo is None and create:
+        repo = st.storage.ensure_repo(owner, name, private=st.settings.new_repos_private)
+    if repo is None:
+        raise not_found()
+    return repo
+
+
+async def json_body(request: Request) -> dict[str, object]:
+    """Return the JSON object of a small request body ({} when empty).
+
+    Raises:
+        ApiError: 400 when the body is not a JSON object.
+    """
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        import json
+
+        body = json.loads(raw)
+    except ValueError:
+        raise ApiError(400, "JSON parse error: the request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "Invalid input: expected a JSON object.")
+    return body
+
+
+def is_slug(text: str) -> bool:
+    """Tell whether ``text`` is a valid owner or repository slug."""
+    return bool(_SLUG.match(text))

@@ -1,0 +1,279 @@
+"""The registry's storage: SQLite metadata (``server.db``) plus content-addressed blobs.
+
+Everything the HTTP layer needs goes through ``Storage``. The rules that make it safe:
+
+- bytes are written to a temporary file, fsynced and renamed to their SHA-256 address before
+  any row points at them (``server.blobs``), so a crash leaves at most an unused blob;
+- a module version appears in one transaction (package row plus version row), whole or not
+  at all, and ``publish`` decides inside that transaction, so of two concurrent uploads of the
+  same module@version exactly one creates it and the other is told what happened;
+- versions are immutable: the same content again is a no-op, other content raises
+  ``VersionExists`` unless republishing was asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gopush.errors import VersionExists
+from gopush.server.blobs import BlobStore, Incoming
+from gopush.server.db import Database
+from gopush.server.records import FileSlot, Package, Repo, Version, from_row
+
+
+def now() -> str:
+    """Return the current UTC time as RFC 3339 with a ``Z`` (as Go's .info files use)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def digest(secret: str) -> str:
+    """Return the SHA-256 hex of a secret, the only form in which one is stored."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A module zip that passed validation: what ``publish`` records."""
+
+    module: str
+    version: str
+    sum: str
+    gomod: bytes
+    time: str
+
+
+class Storage:
+    """Repositories, upload slots, packages and module versions under one data directory."""
+
+    def __init__(self, root: Path) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        self.root = root
+        self.blobs = BlobStore(root)
+        self.db = Database(root / "registry.sqlite3")
+
+    def recover(self) -> int:
+        """Forget uploads a previous run did not finish; return the leftovers removed."""
+        with self.db.tx() as conn:
+            conn.execute("DELETE FROM files WHERE state = 'awaiting'")
+        return self.blobs.sweep()
+
+    # -- repositories ----------------------------------------------------------------------
+
+    def repo(self, owner: str, name: str) -> Repo | None:
+        """Return the repository ``owner/name``, or None."""
+        row = self.db.one("SELECT * FROM repos WHERE owner = ? AND name = ?", owner, name)
+        return from_row(Repo, row) if row else None
+
+    def repos(self) -> list[Repo]:
+        """Return every repository, by name."""
+        return [from_row(Repo, r) for r in self.db.all("SELECT * FROM repos ORDER BY owner, name")]
+
+    def ensure_repo(self, owner: str, name: str, *, private: bool | None = None,
+                    upstream: str | None = None) -> Repo:
+        """Create ``owner/name`` if missing (public unless told); update what is given."""
+        with self.db.tx() as conn:
+            conn.execute("INSERT OR IGNORE INTO repos (owner, name, private, created_at) "
+                         "VALUES (?, ?, ?, ?)", (owner, name, int(bool(private)), now()))
+            if private is not None:
+                conn.execute("UPDATE repos SET private = ? WHERE owner = ? AND name = ?",
+                             (int(private), owner, name))
+            if upstream is not None:
+                conn.execute("UPDATE repos SET upstream = ? WHERE owner = ? AND name = ?",
+                             (upstream or None, owner, name))
+        repo = self.repo(owner, name)
+        assert repo is not None
+        return repo
+
+    def add_read_token(self, owner: str, name: str, token: str) -> None:
+        """Allow ``token`` to read ``owner/name`` (stored as a digest)."""
+        with self.db.tx() as conn:
+            conn.execute("INSERT OR IGNORE INTO read_tokens VALUES (?, ?, ?)",
+                         (owner, name, digest(token)))
+
+    def read_token_ok(self, owner: str, name: str, token: str) -> bool:
+        """Tell whether ``token`` may read ``owner/name``."""
+        return self.db.one("SELECT 1 FROM read_tokens WHERE owner = ? AND name = ? AND "
+                           "token_sha256 = ?", owner, name, digest(token)) is not None
+
+    # -- upload slots ----------------------------------------------------------------------
+
+    def new_file(self, repo: Repo, filename: str, md5: str, method: str) -> tuple[FileSlot, str]:
+        """Open an upload slot; return it and the signature the upload must present."""
+        identifier, signature = secrets.token_urlsafe(9), secrets.token_urlsafe(24)
+        with self.db.tx() as conn:
+            conn.execute("INSERT INTO files (identifier, owner, name, filename, md5, method, "
+                         "signature_sha256, state, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                         (identifier, repo.owner, repo.name, filename, md5.lower(), method,
+                          digest(signature), "awaiting", now()))
+        slot = self.file(identifier)
+        assert slot is not None
+        return slot, signature
+
+    def file(self, identifier: str) -> FileSlot | None:
+        """Return the upload slot ``identifier``, or None."""
+        row = self.db.one("SELECT * FROM files WHERE identifier = ?", identifier)
+        return from_row(FileSlot, row) if row else None
+
+    def complete_file(self, slot: FileSlot, incoming: Incoming) -> FileSlot:
+        """Store the received bytes as a blob and mark the slot complete."""
+        sha = self.blobs.commit(incoming)
+        with self.db.tx() as conn:
+            conn.execute("UPDATE files SET state = 'complete', blob_sha256 = ?, size = ? "
+                         "WHERE identifier = ?", (sha, incoming.size, slot.identifier))
+        done = self.file(slot.identifier)
+        assert done is not None
+        return done
+
+    def part_path(self, slot: FileSlot, number: int) -> Path:
+        """Return where part ``number`` of a multipart upload is kept until ``complete``."""
+        return self.blobs.tmp / f"part-{slot.identifier}-{number:05d}"
+
+    def part_paths(self, slot: FileSlot) -> list[Path]:
+        """Return the parts received for ``slot``, in part-number order."""
+        return sorted(self.blobs.tmp.glob(f"part-{slot.identifier}-*"))
+
+    # -- packages --------------------------------------------------------------------------
+
+    def package(self, repo: Repo, slug: str) -> Package | None:
+        """Return a live package of ``repo`` by slug or slug_perm, or None."""
+        row = self.db.one("SELECT * FROM packages WHERE owner = ? AND name = ? AND "
+                          "(slug = ? OR slug_perm = ?) AND state != 'deleted'",
+                          repo.owner, repo.name, slug, slug)
+        return from_row(Package, row) if row else None
+
+    def package_for_file(self, slot: FileSlot) -> Package | None:
+        """Return the live package an upload slot already became, or None (idempotent POSTs)."""
+        row = self.db.one("SELECT * FROM packages WHERE file_identifier = ? AND "
+                          "state != 'deleted'", slot.identifier)
+        return from_row(Package, row) if row else None
+
+    def packages(self, repo: Repo) -> list[Package]:
+        """Return the live packages of ``repo``, newest first."""
+        rows = self.db.all("SELECT * FROM packages WHERE owner = ? AND name = ? AND "
+                           "state != 'deleted' ORDER BY uploaded_at DESC, rowid DESC",
+                           repo.owner, repo.name)
+        return [from_row(Package, r) for r in rows]
+
+    def fail_package(self, repo: Repo, slot: FileSlot, reason: str, tags: str) -> Package:
+        """Record an upload that cannot become a module version, with the reason."""
+        with self.db.tx() as conn:
+            perm = self._insert_package(conn, repo, slot, None, "failed", reason, tags)
+        return self._by_perm(perm)
+
+    def retry_package(self, package: Package, reason: str | None) -> None:
+        """Record the outcome of a resync of a failed package (the reason, or still failed)."""
+        with self.db.tx() as conn:
+            conn.execute("UPDATE packages SET reason = ?, updated_at = ? WHERE slug_perm = ?",
+                         (reason, now(), package.slug_perm))
+
+    def delete_package(self, package: Package) -> None:
+        """Delete a package; its module version stops being served (410 Gone)."""
+        with self.db.tx() as conn:
+            conn.execute("UPDATE packages SET state = 'deleted', updated_at = ? "
+                         "WHERE slug_perm = ?", (now(), package.slug_perm))
+            conn.execute("DELETE FROM versions WHERE package = ?", (package.slug_perm,))
+
+    def publish(self, repo: Repo, slot: FileSlot, checked: Checked, *, republish: bool,
+                tags: str = "") -> tuple[Package, bool]:
+        """Make a validated upload a module version; return its package and whether it is new.
+
+        Raises:
+            VersionExists: the version exists with other content and ``republish`` is false.
+        """
+        mod_sha = self.blobs.put_bytes(checked.gomod, "gomod")
+        with self.db.tx() as conn:
+            row = conn.execute("SELECT * FROM versions WHERE owner = ? AND name = ? AND "
+                               "module = ? AND version = ?",
+                               (repo.owner, repo.name, checked.module, checked.version)
+                               ).fetchone()
+            existing = from_row(Version, row) if row else None
+            if existing and existing.sum == checked.sum and existing.package:
+                return self._by_perm_in(conn, existing.package), False
+            if existing and existing.sum != checked.sum and not republish:
+                raise _version_exists(repo, checked, existing)
+            perm = self._insert_package(conn, repo, slot, checked, "completed", None, tags)
+            if existing and existing.package:
+                conn.execute("UPDATE packages SET state = 'deleted', updated_at = ? "
+                             "WHERE slug_perm = ?", (now(), existing.package))
+            conn.execute("INSERT OR REPLACE INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)",
+                         (repo.owner, repo.name, checked.module, checked.version,
+                          slot.blob_sha256, mod_sha, checked.sum, checked.time, "upload", perm))
+            return self._by_perm_in(conn, perm), True
+
+    def _insert_package(self, conn: object, repo: Repo, slot: FileSlot, checked: Checked | None,
+                        state: str, reason: str | None, tags: str) -> str:
+        perm = secrets.token_urlsafe(9).replace("-", "x").replace("_", "y")
+        label = f"{checked.module}-{checked.version}" if checked else slot.filename
+        slug = f"{_slugify(label)}-{perm[:4].lower()}"
+        stamp = now()
+        conn.execute(  # type: ignore[attr-defined]
+            "INSERT INTO packages (slug_perm, slug, owner, name, file_identifier, module, "
+            "version, filename, size, md5, blob_sha256, sum, state, reason, tags, uploaded_at, "
+            "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (perm, slug, repo.owner, repo.name, slot.identifier,
+             checked.module if checked else None, checked.version if checked else None,
+             slot.filename, slot.size, slot.md5, slot.blob_sha256,
+             checked.sum if checked else None, state, reason, tags, stamp, stamp))
+        return perm
+
+    def _by_perm(self, perm: str) -> Package:
+        row = self.db.one("SELECT * FROM packages WHERE slug_perm = ?", perm)
+        assert row is not None
+        return from_row(Package, row)
+
+    @staticmethod
+    def _by_perm_in(conn: object, perm: str) -> Package:
+        row = conn.execute(  # type: ignore[attr-defined]
+            "SELECT * FROM packages WHERE slug_perm = ?", (perm,)).fetchone()
+        return from_row(Package, row)
+
+    # -- module versions -------------------------------------------------------------------
+
+    def versions(self, repo: Repo, module: str) -> list[Version]:
+        """Return the versions of ``module`` that ``repo`` serves."""
+        rows = self.db.all("SELECT * FROM versions WHERE owner = ? AND name = ? AND module = ?",
+                           repo.owner, repo.name, module)
+        return [from_row(Version, r) for r in rows]
+
+    def version(self, repo: Repo, module: str, version: str) -> Version | None:
+        """Return ``module@version`` as ``repo`` serves it, or None."""
+        row = self.db.one("SELECT * FROM versions WHERE owner = ? AND name = ? AND module = ? "
+                          "AND version = ?", repo.owner, repo.name, module, version)
+        return from_row(Version, row) if row else None
+
+    def was_deleted(self, repo: Repo, module: str, version: str) -> bool:
+        """Tell whether ``module@version`` was published here and then deleted."""
+        return self.db.one("SELECT 1 FROM packages WHERE owner = ? AND name = ? AND "
+                           "module = ? AND version = ? AND state = 'deleted'",
+                           repo.owner, repo.name, module, version) is not None
+
+    def cache_version(self, repo: Repo, zip_incoming: Incoming, checked: Checked) -> Version:
+        """Keep a version fetched from the upstream GOPROXY (first writer wins)."""
+        zip_sha = self.blobs.commit(zip_incoming)
+        mod_sha = self.blobs.put_bytes(checked.gomod, "gomod")
+        with self.db.tx() as conn:
+            conn.execute("INSERT OR IGNORE INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)",
+                         (repo.owner, repo.name, checked.module, checked.version, zip_sha,
+                          mod_sha, checked.sum, checked.time, "upstream", None))
+        cached = self.version(repo, checked.module, checked.version)
+        assert cached is not None
+        return cached
+
+
+def _slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "package"
+
+
+def _version_exists(repo: Repo, checked: Checked, existing: Version) -> VersionExists:
+    return VersionExists(
+        f"{checked.module}@{checked.version} already exists in {repo.full_name} with different "
+        f"content ({existing.sum}; this upload is {checked.sum}). Versions are immutable: "
+        "consumers that already downloaded it would hit a checksum mismatch (go.sum / "
+        "sumdb). Publish a new version instead, or republish explicitly if no one can "
+        "have fetched it yet.",
+        status=409, data={"published_sum": existing.sum, "sum": checked.sum})

@@ -1,0 +1,152 @@
+"""Fetch what a repository does not hold from its upstream GOPROXY, verify it, cache it.
+
+Like a Cloudsmith repository with a proxy.golang.org upstream: a version asked for and not
+held locally is fetched whole (``.zip``, ``.mod``, ``.info``), checked with the same gate as
+uploads (``server.validate``; the upstream's ``.mod`` must equal the zip's go.mod), and only
+then stored, so a bad or truncated upstream answer is never served. Lists and ``@latest`` are
+passed through (merged with local versions by the caller) and not cached. Upstream URLs may
+carry credentials, so they never appear in messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from starlette.concurrency import run_in_threadpool
+
+from gopush.errors import GopushError
+from gopush.gosem import proxypath
+from gopush.server.records import Repo, Version
+from gopush.server.storage import Storage
+from gopush.server.validate import check_upload
+
+ABSENT = (404, 410)
+
+
+class UpstreamError(Exception):
+    """The upstream GOPROXY failed or served something go would refuse."""
+
+
+def redacted(url: str) -> str:
+    """Return ``url`` without user information (for messages)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+class Upstream:
+    """An HTTP client for upstream GOPROXY servers, shared by all repositories."""
+
+    def __init__(self, storage: Storage, timeout: float) -> None:
+        self.storage = storage
+        self.client = httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=True)
+        self._locks: dict[tuple[str, ...], asyncio.Lock] = {}
+
+    async def close(self) -> None:
+        """Close the HTTP client."""
+        await self.client.aclose()
+
+    def _url(self, repo: Repo, relative: str) -> str:
+        assert repo.upstream
+        return repo.upstream.rstrip("/") + "/" + relative
+
+    async def _get(self, repo: Repo, relative: str) -> httpx.Response | None:
+        """GET a proxy path: the response, None for 404/410; raise on anything else."""
+        try:
+            response = await self.client.get(self._url(repo, relative))
+        except httpx.HTTPError as err:
+            raise UpstreamError(f"upstream {redacted(repo.upstream or '')} failed: "
+                                f"{type(err).__name__}") from None
+        if response.status_code in ABSENT:
+            return None
+        if response.status_code != 200:
+            raise UpstreamError(f"upstream {redacted(repo.upstream or '')} answered "
+                                f"{response.status_code} for {relative}")
+        return response
+
+    async def versions(self, repo: Repo, module: str) -> list[str]:
+        """Return the upstream's version list (empty if it has none or cannot be reached)."""
+        try:
+            response = await self._get(repo, proxypath.list_path(module))
+        except UpstreamError:
+            return []  # the local versions still make a useful answer
+        return response.text.split() if response is not None else []
+
+    async def latest(self, repo: Repo, module: str) -> dict[str, Any] | None:
+        """Return the upstream's ``@latest`` info, or None."""
+        response = await self._get(repo, proxypath.latest_path(module))
+        if response is None:
+            return None
+        try:
+            info = response.json()
+        except ValueError:
+            raise UpstreamError("upstream @latest is not JSON") from None
+        return info if isinstance(info, dict) and isinstance(info.get("Version"), str) else None
+
+    async def fetch(self, repo: Repo, module: str, version: str) -> Version | None:
+        """Fetch, verify and cache module@version; None if the upstream does not have it.
+
+        Raises:
+            UpstreamError: the upstream failed, or its zip or go.mod would be refused.
+        """
+        key = (repo.owner, repo.name, module, version)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            cached = self.storage.version(repo, module, version)
+            if cached is not None:
+                return cached
+            return await self._fetch(repo, module, version)
+
+    async def _fetch(self, repo: Repo, module: str, version: str) -> Version | None:
+        info = await self._get(repo, proxypath.info_path(module, version))
+        mod = await self._get(repo, proxypath.mod_path(module, version)) if info else None
+        if info is None or mod is None:
+            return None
+        incoming = self.storage.blobs.incoming("upstream")
+        try:
+            if not await self._download_zip(repo, module, version, incoming):
+                return None
+            await run_in_threadpool(incoming.finish)
+            try:
+                checked = await run_in_threadpool(check_upload, incoming.path, module, version)
+            except GopushError as err:
+                raise UpstreamError(f"upstream zip refused: {err.message}") from None
+            if mod.content != checked.gomod:
+                raise UpstreamError(f"upstream {module}@{version}.mod differs from the go.mod "
+                                    "in its zip")
+            checked = _with_time(checked, info)
+            return await run_in_threadpool(self.storage.cache_version, repo, incoming, checked)
+        finally:
+            incoming.discard()
+
+    async def _download_zip(self, repo: Repo, module: str, version: str, incoming: Any) -> bool:
+        url = self._url(repo, proxypath.zip_path(module, version))
+        try:
+            async with self.client.stream("GET", url) as response:
+                if response.status_code in ABSENT:
+                    return False
+                if response.status_code != 200:
+                    raise UpstreamError(f"upstream {redacted(url)} answered "
+                                        f"{response.status_code}")
+                async for chunk in response.aiter_bytes():
+                    incoming.write(chunk)
+        except httpx.HTTPError as err:
+            raise UpstreamError(f"upstream {redacted(url)} failed: "
+                                f"{type(err).__name__}") from None
+        return True
+
+
+def _with_time(checked: Any, info: httpx.Response) -> Any:
+    """Keep the upstream's .info Time when it is a plausible RFC 3339 time."""
+    from dataclasses import replace
+
+    try:
+        when = json.loads(info.content).get("Time")
+    except (ValueError, AttributeError):
+        return checked
+    return replace(checked, time=when) if isinstance(when, str) and "T" in when else checked

@@ -1,0 +1,51 @@
+"""Accept an uploaded module zip only if the go command would accept it.
+
+``check_upload`` is the single gate every upload (and every zip fetched from an upstream
+GOPROXY) passes: ``modzip.check.check_zip`` (the same checker ``gopush check`` uses: paths,
+case-fold collisions, size lies, limits, the ``<module>@<version>/`` prefix, path/version
+agreement), plus the go.mod rules a proxy must enforce: a go.mod in the zip must declare the
+module path the zip is for; a zip without one is served with the synthesized
+``module <path>`` go.mod the go command expects.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gopush.errors import InvalidModuleZip
+from gopush.gosem import gomod, pseudo
+from gopush.modzip.check import check_zip
+from gopush.server.storage import Checked, now
+
+
+def check_upload(path: Path, module: str | None = None,
+                 version: str | None = None) -> Checked:
+    """Check the zip at ``path`` (for ``module@version`` when given); return what it holds.
+
+    Raises:
+        InvalidModuleZip: go would refuse the zip; the message lists every problem.
+    """
+    result = check_zip(path, module, version)
+    where = f"{result.module}@{result.version}"
+    error = result.report.error(where)
+    if error is not None:
+        raise error
+    data = result.gomod if result.gomod is not None else synthesized_gomod(result.module)
+    declared = gomod.module_path(data)
+    if declared != result.module:
+        raise InvalidModuleZip(
+            f"{where}: go.mod declares module {declared or '(none)'!s}, but the zip is for "
+            f"{result.module}", hint="fix the module line of go.mod, or the module path")
+    return Checked(result.module, result.version, result.sum, data, _info_time(result.version))
+
+
+def synthesized_gomod(module: str) -> bytes:
+    """Return the go.mod the go command assumes for a module without one."""
+    return f"module {module}\n".encode()
+
+
+def _info_time(version: str) -> str:
+    """Return the .info Time: a pseudo-version's own time, else the time of publication."""
+    if pseudo.is_pseudo_version(version):
+        return pseudo.pseudo_version_time(version).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return now()
