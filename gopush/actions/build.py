@@ -153,15 +153,16 @@ def _plan_git(request: BuildRequest) -> Plan:
     path = _module_path(go_mod_data, request.module, module_dir)
     code = CodeRepo(repo, layout_for(path, module_dir))
     mismatch = _path_mismatch(repo, code, go_mod_data, request.module)
-    version = (code.check_version(request.version, commit) if request.version
-               else code.version_of(commit))
+    named = request.version or code.version_named_by(request.rev)
+    version = code.check_version(named, commit) if named else code.version_of(commit)
     code.check_go_mod(commit, version)
     warnings = mismatch + _gomod_warnings(go_mod_data) + _tag_warnings(code, commit, version,
                                                                        request)
-    warnings += _dirty_warnings(repo, module_dir, request.rev, commit)
+    warnings += _dirty_warnings(repo, module_dir, request, commit)
     files: Sequence[SourceFile] = code.files(commit)
     if request.excludes:
         files, warnings = _exclude(files, request.excludes), warnings + [EXCLUDE_WARNING]
+    warnings = [f"{path}@{version}: {w}" for w in warnings]
     return Plan(path, version, commit.time, files, go_mod_data or _synthesized(path),
                  commit.hash, warnings)
 
@@ -214,7 +215,11 @@ def _worktree_version(repo: GitRepository | None, commit: Commit | None, path: s
 def _module_dir(repo: GitRepository, commit: Commit, request: BuildRequest) -> str:
     """Return the module's directory in the repository: --subdir, or the nearest go.mod."""
     if request.subdir is not None:
-        return request.subdir.strip("/")
+        subdir = request.subdir.strip("/")
+        if not repo.is_dir(commit.hash, subdir):
+            raise SourceError(f"no directory {subdir!r} at {commit.short}",
+                              hint="--subdir is relative to the repository root")
+        return subdir
     start = _prefix_in_repo(repo, Path(request.repo))
     parts = start.split("/") if start else []
     for depth in range(len(parts), -1, -1):
@@ -256,7 +261,14 @@ def _module_path(go_mod_data: bytes | None, insisted: str | None, module_dir: st
     if not path:
         raise InvalidModule("this module has no go.mod and no --module was given",
                             hint="pass --module PATH (e.g. --module github.com/OWNER/REPO)")
-    modpath.check_module_path(path)
+    try:
+        modpath.check_module_path(path)
+    except InvalidModule as err:
+        if insisted:
+            raise
+        raise InvalidModule(f"go.mod: {err.message}",
+                            hint="pass --module IMPORT/PATH: go serves such a module under the "
+                                 "path it is fetched by") from None
     return path
 
 
@@ -272,6 +284,12 @@ def _path_mismatch(repo: GitRepository, code: CodeRepo, go_mod_data: bytes | Non
     """
     path = code.layout.path
     declared = gomod.module_path(go_mod_data) if go_mod_data else ""
+    if insisted and declared and not _same_major(declared, code.layout.path_major):
+        raise InvalidModule(
+            f"go.mod declares {declared}, whose major version differs from {insisted}: go "
+            "refuses such a module (go.mod has post-v1 module path)",
+            hint=f"build it as {declared} (drop --module), or check out a revision whose "
+                 f"go.mod declares a path compatible with {insisted}")
     if insisted and declared and declared != insisted:
         return [(f"go.mod declares {declared}, but --module builds it as {insisted}: go would "
                  f"refuse it (module declares its path as: {declared})")]
@@ -291,6 +309,16 @@ def _path_mismatch(repo: GitRepository, code: CodeRepo, go_mod_data: bytes | Non
         return [message]
     raise InvalidModule(message, hint=f"fix the module line of go.mod, or pass --module {path} "
                                       "to build it anyway")
+
+
+def _same_major(declared: str, path_major: str) -> bool:
+    """Tell whether a go.mod path fits ``path_major`` as go's findDir requires (isMajor)."""
+    _, declared_major, ok = modpath.split_path_version(declared)
+    if not ok:
+        return not path_major  # go reads an invalid path's major as v0/v1
+    if not path_major:
+        return declared_major.lstrip("/.").removesuffix("-unstable") in ("", "v0", "v1")
+    return bool(declared_major) and declared_major[1:] == path_major[1:]
 
 
 def _gomod_warnings(go_mod_data: bytes | None) -> list[str]:
@@ -319,10 +347,14 @@ def _tag_warnings(code: CodeRepo, commit: Commit, version: str,
     return []
 
 
-def _dirty_warnings(repo: GitRepository, module_dir: str, rev: str, commit: Commit) -> list[str]:
-    if rev != "HEAD":
+def _dirty_warnings(repo: GitRepository, module_dir: str, request: BuildRequest,
+                    commit: Commit) -> list[str]:
+    if request.rev != "HEAD" or repo.toplevel is None:
         return []
-    changed = repo.changed_paths(module_dir)
+    out = Path(request.out).resolve()
+    top = repo.toplevel.resolve()
+    own = out.relative_to(top).as_posix() + "/" if out.is_relative_to(top) else None
+    changed = [p for p in repo.changed_paths(module_dir) if not (own and p.startswith(own))]
     if not changed:
         return []
     shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
@@ -392,6 +424,12 @@ def _update_list(list_path: Path, version: str) -> None:
     write_atomic(list_path, ("".join(f"{v}\n" for v in versions)).encode())
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file, fsync and rename."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -399,6 +437,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())  # mkstemp makes 0600
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:

@@ -93,6 +93,7 @@ class CodeRepo:
     def __init__(self, repo: GitRepository, layout: ModuleLayout) -> None:
         self.repo = repo
         self.layout = layout
+        self._files_seen: dict[tuple[str, str], bool] = {}
 
     # -- versions -------------------------------------------------------------------------
 
@@ -108,6 +109,20 @@ class CodeRepo:
         base, _ = self._tag_to_version(self._recent_tag(commit), commit)
         return pseudo.pseudo_version(self.layout.pseudo_major, base, commit.time, commit.short)
 
+    def version_named_by(self, rev: str) -> str | None:
+        """Return the version ``rev`` names when it is one of this module's version tags.
+
+        ``go mod download MODULE@v1.8.3`` means that tag even when v1.9.1 marks the same commit,
+        and even when v1.8.3 is retracted; so does ``gopush build --rev v1.8.3``.
+        """
+        prefix = self.layout.tag_prefix
+        if not rev.startswith(prefix) or self.repo.read_tag(rev) is None:
+            return None
+        version = rev[len(prefix):]
+        if semver.canonical(version) != version or pseudo.is_pseudo_version(version):
+            return None
+        return version
+
     def check_version(self, version: str, commit: Commit) -> str:
         """Validate an explicitly requested ``version`` for ``commit``; return it canonical.
 
@@ -118,7 +133,7 @@ class CodeRepo:
             InvalidVersion: not canonical, or the major version does not fit the module path.
         """
         if semver.canonical(version) != version.removesuffix("+incompatible"):
-            wanted = semver.canonical(version)
+            wanted = semver.canonical(version) or semver.canonical(f"v{version}")
             raise InvalidVersion(
                 f"{self.layout.path}@{version}: invalid version: not a canonical version",
                 hint=f"use {wanted!r}" if wanted else "versions look like v1.2.3 or v1.2.3-rc.1")
@@ -146,7 +161,7 @@ class CodeRepo:
                     f"inside the module), or release it as v1.x.y")
         return InvalidVersion(
             f"{self.layout.path}@{version}: invalid version: module contains a go.mod file, so "
-            f"major version must be compatible: should be v0 or v1, not {major}"
+            f"module path must match major version (\"{prefix}/{major}\")"
             if not self.layout.path_major else
             f"{self.layout.path}@{version}: invalid version: should be "
             f"{self.layout.path_major.lstrip('/.')}, not {major}", hint=hint)
@@ -191,7 +206,13 @@ class CodeRepo:
             if not tag.startswith(prefix):
                 continue
             version = tag[len(prefix):]
-            if major and semver.major(version) != major or self._retracted(version):
+            # go's tagAllowed: only tags its tagToVersion accepts (complete, canonical-prefixed,
+            # not pseudo-version shaped, not retracted) can be a pseudo-version base.
+            canonical = semver.canonical(version)
+            if (not canonical or not version.startswith(canonical)
+                    or pseudo.is_pseudo_version(tag) or self._retracted(canonical)):
+                continue
+            if major and semver.major(version) != major:
                 continue
             # Any major is allowed only where it could be +incompatible: not v5.0.0 when a
             # v5/go.mod claims it (go.dev/issue/51324).
@@ -202,16 +223,25 @@ class CodeRepo:
         return prefix + highest if highest else ""
 
     def _can_use_incompatible(self, commit: Commit, version: str) -> bool:
-        """Tell whether a v2+ tag may be used as +incompatible at ``commit``."""
+        """Tell whether a v2+ tag may be used as +incompatible at ``commit``.
+
+        Answers are remembered per (commit, major), as go's incompatibleOk map does: a
+        repository with hundreds of tags must not cost hundreds of git calls.
+        """
         if self.layout.code_dir or self.layout.path_major:
             return False
-        if self.repo.read_file(commit.hash, "go.mod", MAX_GO_MOD_BYTES) is not None:
+        if self._has_file(commit, "go.mod"):
             return False
         if version and not version.endswith("+incompatible"):
-            major_dir = semver.major(version)
-            if self.repo.read_file(commit.hash, f"{major_dir}/go.mod", MAX_GO_MOD_BYTES):
-                return False
+            return not self._has_file(commit, f"{semver.major(version)}/go.mod")
         return True
+
+    def _has_file(self, commit: Commit, path: str) -> bool:
+        key = (commit.hash, path)
+        if key not in self._files_seen:
+            found = self.repo.read_file(commit.hash, path, MAX_GO_MOD_BYTES) is not None
+            self._files_seen[key] = found
+        return self._files_seen[key]
 
     def check_go_mod(self, commit: Commit, version: str) -> None:
         """Check that go.mod exists, or may be absent, where go requires (go's findDir).

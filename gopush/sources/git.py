@@ -170,6 +170,13 @@ class GitRepository:
                            f"refs/tags/{tag}^{{commit}}", check=False).strip()
         return out.decode() or None
 
+    def is_dir(self, commit: str, path: str) -> bool:
+        """Tell whether ``path`` is a directory at ``commit`` ("" is the root)."""
+        if not path:
+            return True
+        kind = self.git.run("cat-file", "-t", f"{commit}:{path}", check=False).strip()
+        return kind == b"tree"
+
     def read_file(self, commit: str, path: str, max_size: int) -> bytes | None:
         """Return the raw blob at ``commit:path``; None if absent, not a file, or too large."""
         spec = f"{commit}:{path}"
@@ -185,8 +192,8 @@ class GitRepository:
         if self.toplevel is None:
             return []
         out = GitRunner(self.git_dir, env={"GIT_WORK_TREE": str(self.toplevel)}).run(
-            "status", "--porcelain=v1", "-z", "--untracked-files=normal", "--",
-            subdir or ".")
+            "-C", str(self.toplevel), "status", "--porcelain=v1", "-z",
+            "--untracked-files=normal", "--", subdir or ".")
         entries = [e for e in out.decode("utf-8", "replace").split("\0") if e]
         return [e[3:] for e in entries if len(e) > 3 and e[2] == " "]
 

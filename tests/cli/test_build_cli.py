@@ -86,7 +86,7 @@ def test_major_version_without_suffix(capsys: pytest.CaptureFixture[str],
     """--version v2.0.0 for a module without /v2 is refused with the fix named."""
     code, _, err = run(capsys, tagged.path, "build", "--version", "v2.0.0")
     assert code == 4
-    assert "should be v0 or v1, not v2" in err
+    assert "module path must match major version (\"github.com/acme/cli/v2\")" in err
     assert "github.com/acme/cli/v2" in err
 
 
@@ -211,3 +211,27 @@ def test_repo_root_from_remote(url: str, root: str | None) -> None:
     from gopush.sources.coderepo import repo_root_from_remote
 
     assert repo_root_from_remote(url) == root
+
+
+def test_outputs_are_world_readable_and_not_reported_dirty(
+        capsys: pytest.CaptureFixture[str], tagged: GitRepo) -> None:
+    """.mod/.info/list follow the umask like the zip; a second build does not flag dist/."""
+    assert run(capsys, tagged.path, "build")[0] == 0
+    for path in (tagged.path / "dist").rglob("*"):
+        if path.is_file():
+            assert path.stat().st_mode & 0o044 == 0o044, path
+    code, _, err = run(capsys, tagged.path, "build")
+    assert code == 0 and "uncommitted" not in err
+
+
+def test_subdir_that_does_not_exist(capsys: pytest.CaptureFixture[str], tagged: GitRepo) -> None:
+    """--subdir naming no directory at the revision says so."""
+    code, _, err = run(capsys, tagged.path, "build", "--subdir", "nope")
+    assert code == 4 and "no directory 'nope'" in err
+
+
+def test_version_without_v_suggests_the_fix(capsys: pytest.CaptureFixture[str],
+                                            tagged: GitRepo) -> None:
+    """--version 1.0.0 suggests v1.0.0."""
+    code, _, err = run(capsys, tagged.path, "build", "--version", "1.0.0")
+    assert code == 4 and "'v1.0.0'" in err
