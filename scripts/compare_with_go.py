@@ -5,11 +5,14 @@ it maps the module's import path to the clone with a git ``insteadOf`` rewrite
 (GOPROXY=direct, GOSUMDB=off, no network), then for each chosen revision compares the version,
 ``h1:`` and ``/go.mod h1:`` from both, and prints one line per revision.
 
-Run:  python scripts/compare_with_go.py CLONE URL [--subdir DIR] [--rev REV ...] [--last N]
+Run:  python scripts/compare_with_go.py CLONE URL [--subdir DIR] [--module PATH]
+                                         [--rev REV ...] [--last N] [--by-tag]
 
-URL is the https URL go would fetch (https://github.com/OWNER/NAME, https://gopkg.in/x.v2).
-Without --rev, the newest N tags of the module (default 5) are compared.
-Exit status 1 when any revision differs.
+URL is the https URL go would fetch (https://github.com/OWNER/NAME, https://gopkg.in/x.v2);
+hosts other than github.com are answered with a go-import meta tag by a loopback proxy.
+Without --rev, the newest N tags of the module (default 5) are compared. go is asked for
+MODULE@<commit>, or MODULE@<rev> with --by-tag (as `gopush build --rev TAG` promises).
+Exit status 1 when any revision differs; both refusing counts as agreement.
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from gotool import GoError, GoOracle, go_binary
 
 
-def gopush(clone: Path, rev: str, subdir: str | None, out: Path) -> dict:
+def gopush(clone: Path, rev: str, subdir: str | None, module: str | None, out: Path) -> dict:
     """Run gopush build --json and return its document (or the error document)."""
     argv = [sys.executable, "-m", "gopush", "build", "--json", "--rev", rev, "--out", str(out),
             "--repo", str(clone)]
     if subdir:
         argv += ["--subdir", subdir]
+    if module:
+        argv += ["--module", module]
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     return json.loads(proc.stdout) if proc.stdout.strip() else {"ok": False, "error": proc.stderr}
 
@@ -50,6 +55,8 @@ def main() -> int:
     parser.add_argument("clone", type=Path)
     parser.add_argument("url")
     parser.add_argument("--subdir")
+    parser.add_argument("--module")
+    parser.add_argument("--by-tag", action="store_true")
     parser.add_argument("--rev", action="append")
     parser.add_argument("--last", type=int, default=5)
     args = parser.parse_args()
@@ -59,25 +66,30 @@ def main() -> int:
     failures = 0
     with tempfile.TemporaryDirectory(prefix="gopush-compare-") as tmp:
         oracle = GoOracle(Path(tmp) / "go", go)
-        oracle.map_repo(args.clone, args.url)
+        if args.url.startswith("https://github.com/"):
+            oracle.map_repo(args.clone, args.url)
+        else:
+            oracle.map_vanity(args.url.removeprefix("https://"), args.clone)
         for rev in revs:
-            ours = gopush(args.clone, rev, args.subdir, Path(tmp) / "dist")
+            ours = gopush(args.clone, rev, args.subdir, args.module, Path(tmp) / "dist")
             commit = subprocess.run(["git", "-C", str(args.clone), "rev-parse",
                                      f"{rev}^{{commit}}"], capture_output=True, text=True,
                                     check=True).stdout.strip()
-            module = ours.get("module")
+            module = ours.get("module") or args.module
             try:
-                theirs = oracle.download(module, commit) if module else {}
+                theirs = oracle.download(module, rev if args.by_tag else commit) if module else {}
             except GoError as err:
                 theirs = {"Error": str(err).strip().splitlines()[-1]}
             same = (module and theirs.get("Version") == ours.get("version")
                     and theirs.get("Sum") == ours.get("sum")
                     and theirs.get("GoModSum") == ours.get("gomod_sum"))
-            if not same and not (theirs.get("Error") and not ours.get("ok", True)):
-                failures += 1
-            print(f"{'SAME' if same else 'DIFF'} {rev}: gopush {ours.get('version')} "
+            both_refused = bool(theirs.get("Error")) and not ours.get("ok", True)
+            failures += not (same or both_refused)
+            verdict = "SAME" if same else "BOTH-REFUSED" if both_refused else "DIFF"
+            print(f"{verdict} {rev}: gopush {ours.get('version')} "
                   f"{ours.get('sum')} | go {theirs.get('Version')} {theirs.get('Sum')} "
                   f"{theirs.get('Error', '')}{'' if ours.get('ok', True) else ours.get('error')}")
+        oracle.close()
     return 1 if failures else 0
 
 
