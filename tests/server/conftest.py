@@ -1,0 +1,265 @@
+"""Fixtures for the server tests: `gopush serve` as a real subprocess, modules built by
+`gopush build` from real git repositories, the official cloudsmith-cli in its own venv, and a
+test certificate authority for HTTPS."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gitrepo import GitRepo
+
+KEY = "serve-test-key-7c41d2"
+
+
+@dataclass
+class Served:
+    """A running `gopush serve` subprocess and what it printed at start."""
+
+    proc: subprocess.Popen[bytes]
+    data: Path
+    url: str
+    doc: dict[str, Any]
+    argv: list[str] = field(default_factory=list)
+
+    def goproxy(self, repo: str) -> str:
+        """Return the GOPROXY URL of ``repo`` (OWNER/REPO)."""
+        return f"{self.url}/go/{repo}/"
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL) and wait for it."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def stderr(self) -> str:
+        """Return what the server wrote to stderr (after it stopped)."""
+        assert self.proc.stderr is not None
+        return self.proc.stderr.read().decode(errors="replace")
+
+
+def start_serve(data: Path, *args: str, env: dict[str, str] | None = None,
+                port: int = 0) -> Served:
+    """Start `gopush serve --json` on a loopback port; return once it accepts connections."""
+    argv = [sys.executable, "-m", "gopush", "serve", "--json", "--port", str(port),
+            "--data", str(data), *args]
+    full_env = {**os.environ, "GOPUSH_SERVE_API_KEYS": KEY, **(env or {})}
+    proc = subprocess.Popen(argv, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    lines: list[bytes] = []
+    while not lines or lines[-1].rstrip() != b"}":
+        line = proc.stdout.readline()
+        if not line:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            pytest.fail(f"gopush serve exited before printing its URL: {err[-2000:]}")
+        lines.append(line)
+    doc = json.loads(b"".join(lines))
+    served = Served(proc, data, doc["url"], doc, argv)
+    _wait_connectable(served)
+    return served
+
+
+def _wait_connectable(served: Served) -> None:
+    host, port = served.url.rsplit("//", 1)[1].rsplit(":", 1)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail("gopush serve did not accept connections within 20 s")
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Any]:
+    """Return a starter of `gopush serve` subprocesses; all are stopped after the test."""
+    started: list[Served] = []
+
+    def start(*args: str, data: Path | None = None, env: dict[str, str] | None = None,
+              port: int = 0) -> Served:
+        served = start_serve(data or tmp_path / f"data{len(started)}", *args, env=env,
+                             port=port)
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        served.stop()
+
+
+# -- modules built by `gopush build` from real git repositories --------------------------------
+
+
+def gopush_build(repo: Path, rev: str, out: Path) -> dict[str, Any]:
+    """Run `gopush build --json` on a git revision; return its JSON document."""
+    proc = subprocess.run([sys.executable, "-m", "gopush", "build", "--repo", str(repo),
+                           "--rev", rev, "--out", str(out), "--json"],
+                          capture_output=True, text=True, check=False)
+    doc = json.loads(proc.stdout)
+    assert proc.returncode == 0 and doc["ok"], proc.stderr
+    return doc
+
+
+def tagged_module(path: Path, module: str, tags: list[str],
+                  extra: dict[str, str | bytes] | None = None) -> GitRepo:
+    """Create a git repository of ``module`` with one commit per tag, tagged."""
+    repo = GitRepo(path)
+    repo.git("config", "core.compression", "0")  # large random files: no point compressing
+    for n, tag in enumerate(tags):
+        files: dict[str, str | bytes] = {
+            "go.mod": f"module {module}\n\ngo 1.21\n",
+            "lib.go": f"package lib\n\n// Release is the tag this file was built for.\n"
+                      f"const Release = \"{tag}\"\nconst N = {n}\n",
+            "LICENSE": "MIT\n"}
+        if n == 0 and extra:
+            files.update(extra)
+        repo.commit(f"release {tag}", files)
+        repo.git("tag", tag)
+    return repo
+
+
+def seeded_bytes(seed: int, size: int) -> bytes:
+    """Return ``size`` incompressible bytes, the same for the same seed (fast)."""
+    import random
+
+    return random.Random(seed).randbytes(size)
+
+
+@pytest.fixture(scope="session")
+def big_module(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Build (once) a >= 100 MiB module zip with `gopush build`; return its JSON document."""
+    root = tmp_path_factory.mktemp("big")
+    extra: dict[str, str | bytes] = {f"assets/blob{n}.bin": seeded_bytes(n, 27 << 20)
+                                     for n in range(4)}
+    repo = tagged_module(root / "repo", "example.com/big", ["v1.0.0"], extra)
+    doc = gopush_build(repo.path, "v1.0.0", root / "dist")
+    assert Path(doc["zip"]).stat().st_size >= 100 * 1024 * 1024
+    return doc
+
+
+# -- the official cloudsmith-cli -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def cloudsmith_cli(request: pytest.FixtureRequest) -> Path:
+    """Install the official cloudsmith-cli from PyPI into its own venv (cached); return it."""
+    venv = Path(request.config.cache.mkdir("cloudsmith-cli-venv"))
+    exe = venv / "bin" / "cloudsmith"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        proc = subprocess.run([str(venv / "bin" / "pip"), "install", "-q",
+                               "--disable-pip-version-check", "cloudsmith-cli"],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            pytest.fail(f"pip install cloudsmith-cli failed: {proc.stderr[-2000:]}")
+    return exe
+
+
+def cloudsmith(exe: Path, served: Served, *args: str, key: str | None = KEY,
+               timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run the official CLI against ``served`` (API host and key via the environment)."""
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ["HOME"],
+           "NO_PROXY": "127.0.0.1,localhost", "CLOUDSMITH_API_HOST": served.url,
+           "CLOUDSMITH_NO_UPDATE_CHECK": "1", "CLOUDSMITH_NO_TELEMETRY": "1",
+           "DO_NOT_TRACK": "1", "CLOUDSMITH_NO_KEYRING": "1", "CI": "1", "LC_ALL": "C.UTF-8"}
+    if key is not None:
+        env["CLOUDSMITH_API_KEY"] = key
+    return subprocess.run([str(exe), *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+# -- a test certificate authority -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CertAuthority:
+    """A CA certificate file and a server certificate/key for 127.0.0.1 and localhost."""
+
+    ca_cert: Path
+    cert: Path
+    key: Path
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> CertAuthority:
+    """Generate a CA and a server certificate for 127.0.0.1/localhost with `cryptography`."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    root = tmp_path_factory.mktemp("ca")
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gopush test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - datetime.timedelta(hours=1))
+          .not_valid_after(now + datetime.timedelta(days=2))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
+                                       False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
+                         critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    san = x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                       x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(san, critical=False)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
+                           critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    (root / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (root / "cert.pem").write_bytes(cert.public_bytes(pem))
+    (root / "key.pem").write_bytes(key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return CertAuthority(root / "ca.pem", root / "cert.pem", root / "key.pem")
+
+
+# -- a minimal client of the upload API (the official CLI's calls, in-process) ----------------
+
+
+def api_push(url: str, repo: str, zip_path: str | Path, *, key: str = KEY,
+             republish: bool = False, verify: Any = True) -> Any:
+    """Upload a zip through files create + form POST + upload/go; return the last response."""
+    import hashlib
+
+    import httpx
+
+    data = Path(zip_path).read_bytes()
+    headers = {"X-Api-Key": key}
+    with httpx.Client(base_url=url, headers=headers, verify=verify, timeout=120) as client:
+        slot = client.post(f"/files/{repo}/", json={
+            "filename": Path(zip_path).name, "md5_checksum": hashlib.md5(data).hexdigest(),
+            "method": "post"})
+        assert slot.status_code == 202, slot.text
+        body = slot.json()
+        sent = httpx.post(body["upload_url"], data=body["upload_fields"],
+                          files={"file": (Path(zip_path).name, data)}, verify=verify)
+        assert sent.status_code == 204, sent.text
+        return client.post(f"/packages/{repo}/upload/go/",
+                           json={"package_file": body["identifier"], "republish": republish})
