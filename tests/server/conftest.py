@@ -243,23 +243,39 @@ def test_ca(tmp_path_factory: pytest.TempPathFactory) -> CertAuthority:
 # -- a minimal client of the upload API (the official CLI's calls, in-process) ----------------
 
 
-def api_push(url: str, repo: str, zip_path: str | Path, *, key: str = KEY,
-             republish: bool = False, verify: Any = True) -> Any:
-    """Upload a zip through files create + form POST + upload/go; return the last response."""
+def api_upload(url: str, repo: str, zip_path: str | Path, *, key: str = KEY,
+               verify: Any = True) -> str:
+    """Upload a zip through files create + the presigned form POST; return its identifier."""
     import hashlib
 
     import httpx
 
     data = Path(zip_path).read_bytes()
-    headers = {"X-Api-Key": key}
-    with httpx.Client(base_url=url, headers=headers, verify=verify, timeout=120) as client:
+    with httpx.Client(base_url=url, headers={"X-Api-Key": key}, verify=verify,
+                      timeout=120) as client:
         slot = client.post(f"/files/{repo}/", json={
             "filename": Path(zip_path).name, "md5_checksum": hashlib.md5(data).hexdigest(),
             "method": "post"})
         assert slot.status_code == 202, slot.text
         body = slot.json()
-        sent = httpx.post(body["upload_url"], data=body["upload_fields"],
+        sent = httpx.post(body["upload_url"], data=body["upload_fields"],  # no key: presigned
                           files={"file": (Path(zip_path).name, data)}, verify=verify)
         assert sent.status_code == 204, sent.text
-        return client.post(f"/packages/{repo}/upload/go/",
-                           json={"package_file": body["identifier"], "republish": republish})
+        return str(body["identifier"])
+
+
+def create_package(url: str, repo: str, identifier: str, *, key: str = KEY,
+                   republish: bool = False, verify: Any = True) -> Any:
+    """Call upload/go for an uploaded file; return the response."""
+    import httpx
+
+    return httpx.post(f"{url}/packages/{repo}/upload/go/", headers={"X-Api-Key": key},
+                      json={"package_file": identifier, "republish": republish},
+                      verify=verify, timeout=120)
+
+
+def api_push(url: str, repo: str, zip_path: str | Path, *, key: str = KEY,
+             republish: bool = False, verify: Any = True) -> Any:
+    """Upload a zip and create its package; return the upload/go response."""
+    identifier = api_upload(url, repo, zip_path, key=key, verify=verify)
+    return create_package(url, repo, identifier, key=key, republish=republish, verify=verify)
