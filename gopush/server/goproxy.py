@@ -62,7 +62,8 @@ async def serve(request: Request) -> Response:
 
 async def _answer(request: Request, repo: Repo, wanted: ProxyPath) -> Response:
     if wanted.kind is ProxyKind.LIST:
-        return _text(200, "\n".join(await _list(request, repo, wanted.module)).strip())
+        listed = "".join(f"{v}\n" for v in await _list(request, repo, wanted.module))
+        return PlainTextResponse(listed)
     if wanted.kind is ProxyKind.LATEST:
         return await _latest(request, repo, wanted.module)
     found = await _find(request, repo, wanted.module, wanted.version)

@@ -35,7 +35,7 @@ def test_latest_and_mixed_case_path(serve: Any, go: GoOracle, tmp_path: Path) ->
     assert (latest["Version"], latest["Sum"]) == ("v1.1.0", built["v1.1.0"]["sum"])
     pseudo = go.download(MIXED, pseudo_version, GOPROXY=proxy)
     assert pseudo["Sum"] == built["main"]["sum"]
-    assert httpx.get(proxy + "example.com/mixed/case/@v/list").text == "\n"
+    assert httpx.get(proxy + "example.com/mixed/case/@v/list").text == ""
 
 
 def test_latest_falls_back_to_prerelease_then_pseudo(serve: Any, go: GoOracle,

@@ -1,0 +1,208 @@
+"""The Cloudsmith-style upload API of the server, in process: paths, auth, error bodies,
+pagination, idempotent retries, republish and multipart assembly."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from gopush.modzip.create import create_zip
+from gopush.modzip.files import DataFile
+from gopush.server.app import create_app
+from gopush.server.run import bind
+from gopush.server.settings import ServeSettings
+from gopush.server.storage import Storage
+
+KEY = "api-test-key"
+AUTH = {"X-Api-Key": KEY}
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[httpx.Client]:
+    """Return a client of a fresh server with one API key, run by uvicorn in a thread."""
+    app = create_app(Storage(tmp_path / "data"), ServeSettings(api_keys=(KEY,)))
+    listening = bind("127.0.0.1", 0, tls=False)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening.sock]})
+    thread.start()
+    while not server.started and thread.is_alive():
+        time.sleep(0.01)
+    with httpx.Client(base_url=listening.url, timeout=30) as c:
+        yield c
+    server.should_exit = True
+    thread.join(10)
+
+
+def module_zip(tmp_path: Path, module: str, version: str, body: str = "") -> Path:
+    """Create a small module zip with create_zip; return its path."""
+    dest = tmp_path / f"{module.replace('/', '_')}-{version}-{len(body)}" / f"{version}.zip"
+    dest.parent.mkdir(parents=True)
+    files = [DataFile("lib.go", f"package lib\n{body}".encode())]
+    if not module.endswith("nomod"):
+        files.append(DataFile("go.mod", f"module {module}\n".encode()))
+    create_zip(dest, module, version, files, go_version="")
+    return dest
+
+
+def upload(client: httpx.Client, zip_path: Path, repo: str = "acme/mods") -> str:
+    """Upload a zip with the form POST; return the file identifier."""
+    data = zip_path.read_bytes()
+    slot = client.post(f"/files/{repo}/", headers=AUTH,
+                       json={"filename": zip_path.name, "method": "post",
+                             "md5_checksum": hashlib.md5(data).hexdigest()}).json()
+    sent = client.post(slot["upload_url"], data=slot["upload_fields"],
+                       files={"file": (zip_path.name, data)})
+    assert sent.status_code == 204, sent.text
+    return str(slot["identifier"])
+
+
+def create(client: httpx.Client, identifier: str, repo: str = "acme/mods",
+           **extra: object) -> object:
+    """Call upload/go; return the response."""
+    return client.post(f"/packages/{repo}/upload/go/", headers=AUTH,
+                       json={"package_file": identifier, **extra})
+
+
+@pytest.mark.parametrize("path", ["/packages/acme/mods/validate-upload/go/",
+                                  "/packages/acme/mods/validate-upload/go",
+                                  "/v1/packages/acme/mods/validate-upload/go/",
+                                  "/v1/packages/acme/mods/validate-upload/go"])
+def test_paths_bare_and_v1_with_or_without_slash(client: httpx.Client, path: str) -> None:
+    """Every API path answers bare and under /v1, with or without the slash, never redirecting."""
+    reply = client.post(path, headers=AUTH, json={"package_file": "/home/me/v1.0.0.zip"},
+                        follow_redirects=False)
+    assert reply.status_code == 204
+
+
+def test_auth_errors_use_cloudsmith_texts(client: httpx.Client) -> None:
+    """No key, a wrong key and a Bearer key get the documented answers."""
+    path = "/files/acme/mods/validate/"
+    body = {"filename": "v1.0.0.zip", "md5_checksum": "0" * 32}
+    assert client.post(path, json=body).json() == {
+        "detail": "Authentication credentials were not provided."}
+    wrong = client.post(path, json=body, headers={"X-Api-Key": "nope"})
+    assert (wrong.status_code, wrong.json()) == (401, {"detail": "Invalid API key."})
+    bearer = client.post(path, json=body, headers={"Authorization": f"Bearer {KEY}"})
+    assert bearer.status_code == 204
+
+
+def test_validation_errors_name_fields(client: httpx.Client) -> None:
+    """Bad file parameters get 422 with one message per field; an unknown package 404."""
+    reply = client.post("/files/acme/mods/validate/", headers=AUTH,
+                        json={"filename": "", "md5_checksum": "xyz"})
+    assert reply.status_code == 422
+    assert set(reply.json()["fields"]) == {"filename", "md5_checksum"}
+    missing = client.get("/packages/acme/mods/nothing/status/", headers=AUTH)
+    assert (missing.status_code, missing.json()) == (404, {"detail": "Not found."})
+    assert client.post("/packages/acme/mods/upload/go/", headers=AUTH,
+                       json={}).status_code == 422
+
+
+def test_user_self_and_service_check(client: httpx.Client) -> None:
+    """user/self is unauthenticated without a key, names the user with one; status is up."""
+    assert client.get("/user/self/").json()["authenticated"] is False
+    me = client.get("/v1/user/self/", headers=AUTH).json()
+    assert me["authenticated"] is True and me["slug"] == "gopush"
+    assert client.get("/user/self/", headers={"X-Api-Key": "x"}).status_code == 401
+    assert KEY not in client.get("/user/tokens/", headers=AUTH).text
+    assert client.get("/status/check/basic/").json()["detail"]
+
+
+def test_slots_for_post_and_parts(client: httpx.Client) -> None:
+    """Slots carry an absolute upload URL and an upload_fields object for both methods."""
+    for method in ("post", "put_parts"):
+        slot = client.post("/files/acme/mods/", headers=AUTH,
+                           json={"filename": "v1.0.0.zip", "md5_checksum": "a" * 32,
+                                 "method": method})
+        assert slot.status_code == 202
+        body = slot.json()
+        assert body["identifier"] and body["upload_url"].startswith(f"{client.base_url}")
+        assert isinstance(body["upload_fields"], dict)
+
+
+def test_list_query_and_pagination(client: httpx.Client, tmp_path: Path) -> None:
+    """The list is a bare array with pagination headers; the query finds one module version."""
+    for n in range(3):
+        assert create(client, upload(client, module_zip(tmp_path, f"example.com/m{n}",
+                                                        "v1.0.0"))).status_code == 201
+    page = client.get("/packages/acme/mods/", headers=AUTH, params={"page_size": 2})
+    assert len(page.json()) == 2
+    assert (page.headers["X-Pagination-Count"], page.headers["X-Pagination-PageTotal"]) == (
+        "3", "2")
+    found = client.get("/packages/acme/mods/", headers=AUTH, params={
+        "query": "format:go name:^example.com/m1$ version:^v1.0.0$"}).json()
+    assert [(p["name"], p["version"]) for p in found] == [("example.com/m1", "v1.0.0")]
+    assert client.get("/packages/acme/mods/", headers=AUTH,
+                      params={"page": 9}).status_code == 404
+    assert client.get("/packages/acme/unknown/", headers=AUTH).json() == []
+
+
+def test_retried_upload_go_returns_same_package(client: httpx.Client, tmp_path: Path) -> None:
+    """upload/go sent twice for one upload gives the same package (a retried POST)."""
+    identifier = upload(client, module_zip(tmp_path, "example.com/retry", "v1.0.0"))
+    first, second = create(client, identifier), create(client, identifier)
+    assert first.json()["slug_perm"] == second.json()["slug_perm"]
+
+
+def test_republish_replaces_only_when_asked(client: httpx.Client, tmp_path: Path) -> None:
+    """Other content for a version is 409 unless republish is true; then it replaces it."""
+    old = create(client, upload(client, module_zip(tmp_path, "example.com/re", "v1.0.0"))).json()
+    new_zip = module_zip(tmp_path, "example.com/re", "v1.0.0", body="// changed\n")
+    refused = create(client, upload(client, new_zip))
+    assert refused.status_code == 409
+    assert "checksum mismatch" in refused.json()["fields"]["non_field_errors"][0]
+    replaced = create(client, upload(client, new_zip), republish=True)
+    assert replaced.status_code == 201 and replaced.json()["summary"] != old["summary"]
+    zip_bytes = client.get("/go/acme/mods/example.com/re/@v/v1.0.0.zip").content
+    assert zip_bytes == new_zip.read_bytes()
+    listed = client.get("/packages/acme/mods/", headers=AUTH).json()
+    assert [p["slug"] for p in listed] == [replaced.json()["slug"]]
+
+
+def test_parts_join_in_order_and_check_md5(client: httpx.Client, tmp_path: Path) -> None:
+    """Parts (sent out of order, one re-sent) join in part order; complete is idempotent; a
+    wrong MD5 is refused."""
+    zip_path = module_zip(tmp_path, "example.com/parts", "v1.0.0", body="x" * 5000)
+    data = zip_path.read_bytes()
+    pieces = [data[:1000], data[1000:2000], data[2000:]]
+    slot = client.post("/files/acme/mods/", headers=AUTH, json={
+        "filename": "v1.0.0.zip", "md5_checksum": hashlib.md5(data).hexdigest(),
+        "method": "put_parts"}).json()
+    url = slot["upload_url"]
+    assert client.put(url, params={"upload_id": slot["identifier"], "part_number": 1},
+                      content=pieces[0]).status_code == 401
+    for number in (2, 1, 3, 3):
+        reply = client.put(url, headers=AUTH, content=pieces[number - 1],
+                           params={"upload_id": slot["identifier"], "part_number": number})
+        assert reply.status_code == 200
+    done = f"/files/acme/mods/{slot['identifier']}/complete/"
+    body = {"upload_id": slot["identifier"], "complete": True}
+    assert client.post(done, headers=AUTH, json=body).status_code == 201
+    assert client.post(done, headers=AUTH, json=body).status_code == 201
+    assert create(client, slot["identifier"]).json()["is_sync_completed"] is True
+    bad = client.post("/files/acme/mods/", headers=AUTH, json={
+        "filename": "v1.0.0.zip", "md5_checksum": "0" * 32, "method": "put_parts"}).json()
+    client.put(url, headers=AUTH, content=data,
+               params={"upload_id": bad["identifier"], "part_number": 1})
+    refused = client.post(f"/files/acme/mods/{bad['identifier']}/complete/", headers=AUTH)
+    assert refused.status_code == 400 and "MD5" in refused.json()["detail"]
+
+
+def test_goproxy_answers(client: httpx.Client, tmp_path: Path) -> None:
+    """.info/.mod/.zip have the right bodies; a module without go.mod gets the synthesized
+    go.mod; non-canonical versions are 404."""
+    create(client, upload(client, module_zip(tmp_path, "example.com/nomod", "v1.0.0")))
+    base = "/go/acme/mods/example.com/nomod/@v/"
+    info = client.get(base + "v1.0.0.info").json()
+    assert info["Version"] == "v1.0.0" and info["Time"].endswith("Z")
+    assert client.get(base + "v1.0.0.mod").text == "module example.com/nomod\n"
+    assert client.get(base + "v1.0.0.zip").headers["content-type"] == "application/zip"
+    assert client.get(base + "v1.0.info").status_code == 404
+    assert client.get(base + "list").text == "v1.0.0\n"

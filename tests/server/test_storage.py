@@ -1,0 +1,100 @@
+"""Storage rules: immutable versions decided atomically, crash leftovers swept, secrets kept
+only as digests."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from gopush.errors import VersionExists
+from gopush.server.storage import Checked, Storage
+
+
+def _upload(storage: Storage, data: bytes) -> object:
+    repo = storage.ensure_repo("acme", "mods")
+    slot, _ = storage.new_file(repo, "v1.0.0.zip", "0" * 32, "post")
+    incoming = storage.blobs.incoming()
+    incoming.write(data)
+    return storage.complete_file(slot, incoming)
+
+
+def _checked(sum_: str) -> Checked:
+    return Checked("example.com/m", "v1.0.0", sum_, b"module example.com/m\n",
+                   "2024-01-01T00:00:00Z")
+
+
+def test_concurrent_publish_has_one_winner(tmp_path: Path) -> None:
+    """Eight threads publish different content for one version: one creates it, the others
+    get VersionExists, and one version row remains."""
+    storage = Storage(tmp_path)
+    repo = storage.ensure_repo("acme", "mods")
+    slots = [_upload(storage, bytes([n]) * 10) for n in range(8)]
+    outcomes: list[object] = [None] * 8
+    barrier = threading.Barrier(8)
+
+    def publish(n: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[n] = storage.publish(repo, slots[n], _checked(f"h1:{n}"),  # type: ignore
+                                          republish=False)[1]
+        except VersionExists as err:
+            outcomes[n] = err
+
+    threads = [threading.Thread(target=publish, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(o is True for o in outcomes) == 1
+    assert sum(isinstance(o, VersionExists) for o in outcomes) == 7
+    assert len(storage.versions(repo, "example.com/m")) == 1
+
+
+def test_identical_publish_is_noop(tmp_path: Path) -> None:
+    """Publishing the same sum again returns the existing package, not a new one."""
+    storage = Storage(tmp_path)
+    repo = storage.ensure_repo("acme", "mods")
+    first, new = storage.publish(repo, _upload(storage, b"a"), _checked("h1:a"),  # type: ignore
+                                 republish=False)
+    again, new_again = storage.publish(repo, _upload(storage, b"a"),  # type: ignore
+                                       _checked("h1:a"), republish=False)
+    assert new and not new_again and again.slug_perm == first.slug_perm
+
+
+def test_recover_sweeps_unfinished_uploads(tmp_path: Path) -> None:
+    """After a crash, temporary files and unfinished slots are removed at start."""
+    storage = Storage(tmp_path)
+    repo = storage.ensure_repo("acme", "mods")
+    slot, _ = storage.new_file(repo, "v1.0.0.zip", "0" * 32, "post")
+    storage.blobs.incoming().write(b"half an upload")
+    storage.db.close()
+    reopened = Storage(tmp_path)
+    assert reopened.recover() == 1
+    assert reopened.file(slot.identifier) is None
+    assert list(reopened.blobs.tmp.iterdir()) == []
+
+
+def test_secrets_are_stored_as_digests(tmp_path: Path) -> None:
+    """Read tokens and upload signatures never reach the data directory in clear."""
+    storage = Storage(tmp_path)
+    repo = storage.ensure_repo("acme", "private", private=True)
+    storage.add_read_token("acme", "private", "token-in-clear-123")
+    _, signature = storage.new_file(repo, "v1.0.0.zip", "0" * 32, "post")
+    assert storage.read_token_ok("acme", "private", "token-in-clear-123")
+    assert not storage.read_token_ok("acme", "private", "other")
+    storage.db.close()
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            assert b"token-in-clear-123" not in content and signature.encode() not in content
+
+
+@pytest.mark.parametrize("visibility", [True, False])
+def test_ensure_repo_sets_visibility(tmp_path: Path, visibility: bool) -> None:
+    """ensure_repo creates a repository once and updates only what it is given."""
+    storage = Storage(tmp_path)
+    storage.ensure_repo("acme", "r", private=visibility, upstream="http://up/")
+    again = storage.ensure_repo("acme", "r")
+    assert (bool(again.private), again.upstream) == (visibility, "http://up/")
