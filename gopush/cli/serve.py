@@ -26,6 +26,18 @@ def _repo_name(text: str, option: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+def _pairs(values: list[str], option: str) -> list[tuple[tuple[str, str], str]]:
+    """Parse OWNER/REPO=VALUE option values."""
+    found = []
+    for spec in values:
+        name, sep, value = spec.partition("=")
+        if not sep or not value:
+            raise click.BadParameter(f"expected OWNER/REPO=VALUE, got {name!r}=…",
+                                     param_hint=option)
+        found.append((_repo_name(name, option), value))
+    return found
+
+
 def _repo_setups(repos: tuple[str, ...], tokens: tuple[str, ...],
                  upstreams: tuple[str, ...]) -> list[Any]:
     """Turn --repo, --read-token and --upstream values into RepoSetup records."""
@@ -39,18 +51,11 @@ def _repo_setups(repos: tuple[str, ...], tokens: tuple[str, ...],
                                      param_hint="--repo")
         found.setdefault(_repo_name(name, "--repo"), {})["private"] = (
             None if not visibility else visibility == "private")
-    for option, values, key in (("--read-token", tokens, "read_tokens"),
-                                ("--upstream", upstreams, "upstream")):
-        for spec in _split(values) if key == "read_tokens" else values:
-            name, sep, value = spec.partition("=")
-            if not sep or not value:
-                raise click.BadParameter(f"expected OWNER/REPO=VALUE, got {name!r}=…",
-                                         param_hint=option)
-            entry = found.setdefault(_repo_name(name, option), {})
-            if key == "read_tokens":
-                entry["read_tokens"] = (*entry.get("read_tokens", ()), value)
-            else:
-                entry["upstream"] = value
+    for repo, token in _pairs(_split(tokens), "--read-token"):
+        entry = found.setdefault(repo, {})
+        entry["read_tokens"] = (*entry.get("read_tokens", ()), token)
+    for repo, url in _pairs(list(upstreams), "--upstream"):
+        found.setdefault(repo, {})["upstream"] = url
     return [RepoSetup(owner, name, **fields) for (owner, name), fields in found.items()]
 
 

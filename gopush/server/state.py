@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from gopush.server.auth import require_key
+from gopush.server.receive import chunks
 from gopush.server.records import Repo
 from gopush.server.responses import ApiError, not_found
 from gopush.server.settings import ServeSettings
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from gopush.server.upstream import Upstream
 
 # Cloudsmith slugs: letters, digits, dot, dash, underscore; never starting with punctuation.
+MAX_JSON_BYTES = 1 << 20  # API request bodies are small JSON objects
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -68,12 +71,10 @@ async def json_body(request: Request) -> dict[str, object]:
     Raises:
         ApiError: 400 when the body is not a JSON object.
     """
-    raw = await request.body()
+    raw = b"".join([chunk async for chunk in chunks(request, 30.0, MAX_JSON_BYTES)])
     if not raw.strip():
         return {}
     try:
-        import json
-
         body = json.loads(raw)
     except ValueError:
         raise ApiError(400, "JSON parse error: the request body is not valid JSON.") from None

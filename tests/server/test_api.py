@@ -206,3 +206,11 @@ def test_goproxy_answers(client: httpx.Client, tmp_path: Path) -> None:
     assert client.get(base + "v1.0.0.zip").headers["content-type"] == "application/zip"
     assert client.get(base + "v1.0.info").status_code == 404
     assert client.get(base + "list").text == "v1.0.0\n"
+
+
+def test_oversized_json_body_is_refused(client: httpx.Client) -> None:
+    """An API body over 1 MiB is refused with 400 instead of being read into memory."""
+    reply = client.post("/files/acme/mods/validate/", headers={**AUTH, "Content-Type":
+                                                               "application/json"},
+                        content=b'{"filename": "' + b"x" * (2 << 20) + b'"}')
+    assert reply.status_code == 400 and "too large" in reply.json()["detail"]
