@@ -115,3 +115,14 @@ class Registry(Protocol):
 
     def close(self) -> None:
         """Release network resources."""
+
+
+def netrc_machine(url: str) -> str:
+    """Return the .netrc ``machine`` name go matches for ``url``: host, with its port if any.
+
+    go 1.27 compares the machine with the URL's host *including* a non-default port, so
+    ``machine 127.0.0.1`` sends nothing to http://127.0.0.1:8080 (seen in tests/server).
+    """
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).netloc.rpartition("@")[2]

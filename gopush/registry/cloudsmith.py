@@ -33,7 +33,7 @@ import httpx
 from gopush.errors import RegistryError, RegistryUnavailable
 from gopush.registry import streams
 from gopush.registry.artifact import ModuleArtifact
-from gopush.registry.base import ConsumerSetup, Existing, Progress, Published, Status
+from gopush.registry.base import ConsumerSetup, Existing, Progress, Published, Status, netrc_machine
 from gopush.registry.goproxy import GoproxyReader, download_via
 from gopush.registry.http import Session
 
@@ -59,7 +59,7 @@ class CloudsmithRegistry:
     def consumer_setup(self) -> ConsumerSetup:
         """Return the GOPROXY URL and the .netrc machine consumers need."""
         return ConsumerSetup(goproxy=self.goproxy.base,
-                             netrc_machine=urlsplit(self.goproxy.base).hostname)
+                             netrc_machine=netrc_machine(self.goproxy.base))
 
     # -- probing ---------------------------------------------------------------------------
 

@@ -10,12 +10,11 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
 
 from gopush.errors import RegistryError
 from gopush.gosem import dirhash, proxypath
 from gopush.registry.artifact import ModuleArtifact
-from gopush.registry.base import ConsumerSetup, Existing
+from gopush.registry.base import ConsumerSetup, Existing, netrc_machine
 from gopush.registry.http import Session
 
 ABSENT = (404, 410)  # what GOPROXY servers answer for an unknown version
@@ -106,7 +105,7 @@ class ReadsBackThroughGoproxy:
     def consumer_setup(self) -> ConsumerSetup:
         """Return the GOPROXY URL and its host for .netrc (login: the user's name)."""
         return ConsumerSetup(goproxy=self.goproxy.base,
-                             netrc_machine=urlsplit(self.goproxy.base).hostname,
+                             netrc_machine=netrc_machine(self.goproxy.base),
                              netrc_login="USERNAME")
 
     def lookup(self, artifact: ModuleArtifact) -> Existing | None:
