@@ -15,9 +15,9 @@ The rule, in our words:
   numerically, text in ASCII order, a longer list above its prefix). Build metadata is ignored.
   Every invalid string sorts below every valid version, and invalid strings are equal.
 
-Precedence is hand-written rather than delegated to the ``semver`` package: Go's grammar (the
-``v`` prefix, the shorthands) differs from SemVer's, so we would have to parse twice and
-rebuild a ``semver.Version`` only to run a ten-line comparison.
+Parsing is ours, because Go's grammar (the ``v`` prefix, the shorthands) is not SemVer's;
+precedence, where Go and SemVer 2.0.0 agree exactly, is delegated to the ``semver`` package
+through a ``semver.Version`` built from the already-parsed fields.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cmp_to_key
+
+import semver as semver_lib
 
 _NUM = r"0|[1-9][0-9]*"
 _PRE_IDENT = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
@@ -106,35 +108,13 @@ def compare(v: str, w: str) -> int:
     pv, pw = _parse(v), _parse(w)
     if pv is None or pw is None:
         return (pv is not None) - (pw is not None)
-    for x, y in ((pv.major, pw.major), (pv.minor, pw.minor), (pv.patch, pw.patch)):
-        if x != y:
-            return _sign(int(x) - int(y))
-    return _compare_prerelease(pv.prerelease, pw.prerelease)
+    return int(_semver(pv).compare(_semver(pw)))
 
 
-def _compare_prerelease(x: str, y: str) -> int:
-    if x == y:
-        return 0
-    if not x or not y:
-        return 1 if not x else -1  # a release sorts above its prereleases
-    xs, ys = x[1:].split("."), y[1:].split(".")
-    for dx, dy in zip(xs, ys):
-        if dx != dy:
-            return _compare_ident(dx, dy)
-    return _sign(len(xs) - len(ys))
-
-
-def _compare_ident(x: str, y: str) -> int:
-    x_num, y_num = x.isdigit(), y.isdigit()  # identifiers are ASCII here: _parse checked
-    if x_num and y_num:
-        return _sign(int(x) - int(y))
-    if x_num != y_num:
-        return -1 if x_num else 1
-    return -1 if x < y else 1
-
-
-def _sign(n: int) -> int:
-    return (n > 0) - (n < 0)
+def _semver(p: _Parsed) -> semver_lib.Version:
+    """Return the SemVer 2.0.0 version with ``p``'s precedence (build metadata dropped)."""
+    return semver_lib.Version(int(p.major), int(p.minor), int(p.patch),
+                              p.prerelease[1:] or None)
 
 
 def _sort_key(v: str) -> tuple[object, str]:
