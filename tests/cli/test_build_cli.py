@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import pytest
+from cli.conftest import Run
 from gitrepo import GitRepo
 
-from gopush.cli.main import main
-
 GO_MOD = "module {path}\n\ngo 1.22\n"
-
-
-def run(capsys: pytest.CaptureFixture[str], cwd: Path, *args: str) -> tuple[int, str, str]:
-    """Run gopush in ``cwd`` and return (exit code, stdout, stderr)."""
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        code = main(list(args))
-    finally:
-        os.chdir(old)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
@@ -36,9 +22,9 @@ def tagged(git_repo: GitRepo) -> GitRepo:
     return git_repo
 
 
-def test_prints_go_sum_lines(capsys: pytest.CaptureFixture[str], tagged: GitRepo) -> None:
+def test_prints_go_sum_lines(gopush_cli: Run, tagged: GitRepo) -> None:
     """stdout holds exactly the two go.sum lines; progress goes to stderr."""
-    code, out, err = run(capsys, tagged.path, "build")
+    code, out, err = gopush_cli(tagged.path, "build")
     assert code == 0, err
     lines = out.splitlines()
     assert len(lines) == 2
@@ -47,12 +33,12 @@ def test_prints_go_sum_lines(capsys: pytest.CaptureFixture[str], tagged: GitRepo
     assert "built github.com/acme/cli@v1.0.0" in err
 
 
-def test_json_document(capsys: pytest.CaptureFixture[str], tagged: GitRepo) -> None:
+def test_json_document(gopush_cli: Run, tagged: GitRepo) -> None:
     """--json prints one JSON object with paths, sums, file count and omitted files."""
     tagged.symlink("link.go", "c.go")
     tagged.commit()
     tagged.tag("v1.0.1")
-    code, out, _ = run(capsys, tagged.path, "build", "--json")
+    code, out, _ = gopush_cli(tagged.path, "build", "--json")
     assert code == 0
     doc = json.loads(out)
     assert doc["module"] == "github.com/acme/cli" and doc["version"] == "v1.0.1"
@@ -63,86 +49,86 @@ def test_json_document(capsys: pytest.CaptureFixture[str], tagged: GitRepo) -> N
         assert Path(tagged.path, doc[key]).exists()
 
 
-def test_zip_is_byte_reproducible(capsys: pytest.CaptureFixture[str], tagged: GitRepo,
+def test_zip_is_byte_reproducible(gopush_cli: Run, tagged: GitRepo,
                                   tmp_path: Path) -> None:
     """Two builds of the same revision give identical zip bytes."""
     for out in ("one", "two"):
-        assert run(capsys, tagged.path, "build", "--out", str(tmp_path / out))[0] == 0
+        assert gopush_cli(tagged.path, "build", "--out", str(tmp_path / out))[0] == 0
     first = next((tmp_path / "one").rglob("*.zip")).read_bytes()
     second = next((tmp_path / "two").rglob("*.zip")).read_bytes()
     assert first == second
 
 
-def test_no_go_mod_and_no_module(capsys: pytest.CaptureFixture[str], git_repo: GitRepo) -> None:
+def test_no_go_mod_and_no_module(gopush_cli: Run, git_repo: GitRepo) -> None:
     """Without go.mod and --module the error names both fixes; exit 4."""
     git_repo.commit(files={"a.go": "package a\n"})
-    code, out, err = run(capsys, git_repo.path, "build")
+    code, out, err = gopush_cli(git_repo.path, "build")
     assert code == 4 and out == ""
     assert "no go.mod" in err and "--module" in err
 
 
-def test_major_version_without_suffix(capsys: pytest.CaptureFixture[str],
+def test_major_version_without_suffix(gopush_cli: Run,
                                       tagged: GitRepo) -> None:
     """--version v2.0.0 for a module without /v2 is refused with the fix named."""
-    code, _, err = run(capsys, tagged.path, "build", "--version", "v2.0.0")
+    code, _, err = gopush_cli(tagged.path, "build", "--version", "v2.0.0")
     assert code == 4
     assert "module path must match major version (\"github.com/acme/cli/v2\")" in err
     assert "github.com/acme/cli/v2" in err
 
 
-def test_non_canonical_version(capsys: pytest.CaptureFixture[str], tagged: GitRepo) -> None:
+def test_non_canonical_version(gopush_cli: Run, tagged: GitRepo) -> None:
     """--version v1.2 is not canonical: refused, suggesting v1.2.0."""
-    code, _, err = run(capsys, tagged.path, "build", "--version", "v1.2")
+    code, _, err = gopush_cli(tagged.path, "build", "--version", "v1.2")
     assert code == 4
     assert "not a canonical version" in err and "v1.2.0" in err
 
 
-def test_non_canonical_tag_is_ignored(capsys: pytest.CaptureFixture[str],
+def test_non_canonical_tag_is_ignored(gopush_cli: Run,
                                       git_repo: GitRepo) -> None:
     """A tag like v1.2 does not name a version: the commit gets a pseudo-version, as in go."""
     git_repo.commit(files={"go.mod": GO_MOD.format(path="github.com/acme/nc"),
                            "a.go": "package a\n"})
     git_repo.tag("v1.2")
-    code, out, err = run(capsys, git_repo.path, "build")
+    code, out, err = gopush_cli(git_repo.path, "build")
     assert code == 0, err
     assert out.split()[1].startswith("v0.0.0-")
 
 
-def test_moved_tag_is_refused(capsys: pytest.CaptureFixture[str], tagged: GitRepo) -> None:
+def test_moved_tag_is_refused(gopush_cli: Run, tagged: GitRepo) -> None:
     """--version naming a tag that points elsewhere is refused, naming --rev."""
     tagged.commit(files={"d.go": "package cli\n"})
-    code, _, err = run(capsys, tagged.path, "build", "--version", "v1.0.0")
+    code, _, err = gopush_cli(tagged.path, "build", "--version", "v1.0.0")
     assert code == 4
     assert "points at" in err and "--rev v1.0.0" in err
 
 
-def test_uncommitted_changes_are_reported(capsys: pytest.CaptureFixture[str],
+def test_uncommitted_changes_are_reported(gopush_cli: Run,
                                           tagged: GitRepo) -> None:
     """Edits in the checkout are named in a warning: the zip comes from the commit."""
     (tagged.path / "c.go").write_text("package cli // edited\n")
-    code, out, err = run(capsys, tagged.path, "build")
+    code, out, err = gopush_cli(tagged.path, "build")
     assert code == 0
     assert "uncommitted changes" in err and "c.go" in err
     assert "v1.0.0" in out
 
 
-def test_unknown_revision(capsys: pytest.CaptureFixture[str], tagged: GitRepo) -> None:
+def test_unknown_revision(gopush_cli: Run, tagged: GitRepo) -> None:
     """A revision that does not exist: exit 4 and a hint about fetching tags."""
-    code, _, err = run(capsys, tagged.path, "build", "--rev", "v9.9.9")
+    code, _, err = gopush_cli(tagged.path, "build", "--rev", "v9.9.9")
     assert code == 4
     assert "unknown revision 'v9.9.9'" in err and "git fetch --tags" in err
 
 
-def test_not_a_git_repository(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_not_a_git_repository(gopush_cli: Run, tmp_path: Path) -> None:
     """A plain directory without --worktree: exit 4, naming --worktree."""
     (tmp_path / "plain").mkdir()
-    code, _, err = run(capsys, tmp_path / "plain", "build")
+    code, _, err = gopush_cli(tmp_path / "plain", "build")
     assert code == 4
     assert "is not a git repository" in err and "--worktree" in err
     assert "Traceback" not in err
 
 
-def test_worktree_of_plain_directory(capsys: pytest.CaptureFixture[str],
+def test_worktree_of_plain_directory(gopush_cli: Run,
                                      tmp_path: Path) -> None:
     """An unpacked tarball builds with --worktree --version; .gitignore and --exclude apply."""
     root = tmp_path / "tarball"
@@ -153,7 +139,7 @@ def test_worktree_of_plain_directory(capsys: pytest.CaptureFixture[str],
     (root / "build" / "out.bin").write_bytes(b"x")
     (root / "debug.log").write_text("x")
     (root / "notes.txt").write_text("x")
-    code, _, err = run(capsys, root, "build", "--worktree", "--version", "v0.1.0",
+    code, _, err = gopush_cli(root, "build", "--worktree", "--version", "v0.1.0",
                          "--exclude", "notes.txt", "--out", str(tmp_path / "dist"))
     assert code == 0, err
     assert "working tree" in err
@@ -163,15 +149,15 @@ def test_worktree_of_plain_directory(capsys: pytest.CaptureFixture[str],
     assert names == [prefix + n for n in (".gitignore", "go.mod", "t.go")]
 
 
-def test_plain_directory_needs_version(capsys: pytest.CaptureFixture[str],
+def test_plain_directory_needs_version(gopush_cli: Run,
                                        tmp_path: Path) -> None:
     """--worktree on a plain directory without --version says to pass one."""
     (tmp_path / "go.mod").write_text(GO_MOD.format(path="example.com/x"))
-    code, _, err = run(capsys, tmp_path, "build", "--worktree")
+    code, _, err = gopush_cli(tmp_path, "build", "--worktree")
     assert code == 4 and "--version" in err
 
 
-def test_all_builds_every_tagged_module(capsys: pytest.CaptureFixture[str],
+def test_all_builds_every_tagged_module(gopush_cli: Run,
                                         git_repo: GitRepo) -> None:
     """--all builds each module whose tag points at the revision, and only those."""
     git_repo.commit(files={"go.mod": GO_MOD.format(path="github.com/acme/all"),
@@ -182,20 +168,20 @@ def test_all_builds_every_tagged_module(capsys: pytest.CaptureFixture[str],
                            "y/y.go": "package y\n"})
     git_repo.tag("v1.0.0")
     git_repo.tag("x/v0.2.0")
-    code, out, err = run(capsys, git_repo.path, "build", "--all", "--json")
+    code, out, err = gopush_cli(git_repo.path, "build", "--all", "--json")
     assert code == 0, err
     built = {(m["module"], m["version"]) for m in json.loads(out)["modules"]}
     assert built == {("github.com/acme/all", "v1.0.0"), ("github.com/acme/all/x", "v0.2.0")}
 
 
-def test_module_path_must_match_origin(capsys: pytest.CaptureFixture[str],
+def test_module_path_must_match_origin(gopush_cli: Run,
                                        tagged: GitRepo) -> None:
     """go.mod naming another repository than origin is an error unless --module insists."""
     tagged.git("remote", "add", "origin", "git@github.com:acme/other.git")
-    code, _, err = run(capsys, tagged.path, "build")
+    code, _, err = gopush_cli(tagged.path, "build")
     assert code == 4
     assert "origin is github.com/acme/other" in err and "--module" in err
-    code, _, err = run(capsys, tagged.path, "build", "--module", "github.com/acme/cli")
+    code, _, err = gopush_cli(tagged.path, "build", "--module", "github.com/acme/cli")
     assert code == 0 and "does not match the repository" in err
 
 
@@ -214,24 +200,24 @@ def test_repo_root_from_remote(url: str, root: str | None) -> None:
 
 
 def test_outputs_are_world_readable_and_not_reported_dirty(
-        capsys: pytest.CaptureFixture[str], tagged: GitRepo) -> None:
+        gopush_cli: Run, tagged: GitRepo) -> None:
     """.mod/.info/list follow the umask like the zip; a second build does not flag dist/."""
-    assert run(capsys, tagged.path, "build")[0] == 0
+    assert gopush_cli(tagged.path, "build")[0] == 0
     for path in (tagged.path / "dist").rglob("*"):
         if path.is_file():
             assert path.stat().st_mode & 0o044 == 0o044, path
-    code, _, err = run(capsys, tagged.path, "build")
+    code, _, err = gopush_cli(tagged.path, "build")
     assert code == 0 and "uncommitted" not in err
 
 
-def test_subdir_that_does_not_exist(capsys: pytest.CaptureFixture[str], tagged: GitRepo) -> None:
+def test_subdir_that_does_not_exist(gopush_cli: Run, tagged: GitRepo) -> None:
     """--subdir naming no directory at the revision says so."""
-    code, _, err = run(capsys, tagged.path, "build", "--subdir", "nope")
+    code, _, err = gopush_cli(tagged.path, "build", "--subdir", "nope")
     assert code == 4 and "no directory 'nope'" in err
 
 
-def test_version_without_v_suggests_the_fix(capsys: pytest.CaptureFixture[str],
+def test_version_without_v_suggests_the_fix(gopush_cli: Run,
                                             tagged: GitRepo) -> None:
     """--version 1.0.0 suggests v1.0.0."""
-    code, _, err = run(capsys, tagged.path, "build", "--version", "1.0.0")
+    code, _, err = gopush_cli(tagged.path, "build", "--version", "1.0.0")
     assert code == 4 and "'v1.0.0'" in err

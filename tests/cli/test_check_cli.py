@@ -4,26 +4,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import pytest
+from cli.conftest import Run
 from gitrepo import GitRepo
-
-from gopush.cli.main import main
-
-
-def run(capsys: pytest.CaptureFixture[str], cwd: Path, *args: str) -> tuple[int, str, str]:
-    """Run gopush in ``cwd`` and return (exit code, stdout, stderr)."""
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        code = main(list(args))
-    finally:
-        os.chdir(old)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def make_zip(path: Path, entries: dict[str, bytes]) -> Path:
@@ -36,28 +22,28 @@ def make_zip(path: Path, entries: dict[str, bytes]) -> Path:
     return path
 
 
-def test_check_revision_matches_build(capsys: pytest.CaptureFixture[str],
+def test_check_revision_matches_build(gopush_cli: Run,
                                       git_repo: GitRepo) -> None:
     """check of a revision prints the same h1: that build writes to go.sum."""
     git_repo.commit(files={"go.mod": "module github.com/acme/chk\n\ngo 1.24\n",
                            "a.go": "package a\n", "vendor/modules.txt": "# x\n"})
     git_repo.tag("v1.0.0")
-    code, out, err = run(capsys, git_repo.path, "check", "--json")
+    code, out, err = gopush_cli(git_repo.path, "check", "--json")
     assert code == 0, err
     doc = json.loads(out)
     verdicts = {f["path"]: f["verdict"] for f in doc["files"]}
     assert verdicts == {"go.mod": "valid", "a.go": "valid", "vendor/modules.txt": "omitted"}
-    code, built, _ = run(capsys, git_repo.path, "build")
+    code, built, _ = gopush_cli(git_repo.path, "build")
     assert code == 0
     assert built.splitlines()[0].split()[2] == doc["sum"]
 
 
-def test_check_good_zip(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_check_good_zip(gopush_cli: Run, tmp_path: Path) -> None:
     """A well-formed zip: exit 0, tab-separated verdicts and the h1: line."""
     zip_path = make_zip(tmp_path / "v1.0.0.zip", {
         "example.com/m@v1.0.0/go.mod": b"module example.com/m\n",
         "example.com/m@v1.0.0/m.go": b"package m\n"})
-    code, out, _ = run(capsys, tmp_path, "check", str(zip_path))
+    code, out, _ = gopush_cli(tmp_path, "check", str(zip_path))
     assert code == 0
     assert "go.mod\tvalid" in out.replace("example.com/m@v1.0.0/", "")
     assert out.splitlines()[-1].startswith("example.com/m v1.0.0 h1:")
@@ -68,11 +54,11 @@ def test_check_good_zip(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     {"example.com/m@v1.0.0/A.go": b"x", "example.com/m@v1.0.0/a.go": b"y"},
     {"example.com/m@v1.0.0/a.go": b"x", "other.com/n@v1.0.0/b.go": b"y"},
 ])
-def test_check_hostile_zip(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+def test_check_hostile_zip(gopush_cli: Run, tmp_path: Path,
                            entries: dict[str, bytes]) -> None:
     """Hostile zips exit 4 with a JSON error document that still lists the verdicts."""
     zip_path = make_zip(tmp_path / "bad.zip", entries)
-    code, out, err = run(capsys, tmp_path, "check", "--json", str(zip_path))
+    code, out, err = gopush_cli(tmp_path, "check", "--json", str(zip_path))
     assert code == 4
     assert not (tmp_path / "example.com").exists()  # never extracted
     doc = json.loads(out)
