@@ -221,3 +221,19 @@ def test_version_without_v_suggests_the_fix(gopush_cli: Run,
     """--version 1.0.0 suggests v1.0.0."""
     code, _, err = gopush_cli(tagged.path, "build", "--version", "1.0.0")
     assert code == 4 and "'v1.0.0'" in err
+
+
+def test_worktree_of_git_checkout(gopush_cli: Run, tagged: GitRepo, tmp_path: Path) -> None:
+    """--worktree in a checkout zips tracked and untracked files, never ignored ones, and warns."""
+    tagged.write({".gitignore": "*.tmp\n", "new.go": "package cli\n", "scratch.tmp": "x"})
+    (tagged.path / "c.go").write_text("package cli // edited\n")
+    code, out, err = gopush_cli(tagged.path, "build", "--worktree", "--version", "v1.0.1",
+                                "--out", str(tmp_path / "dist"))
+    assert code == 0, err
+    assert "working tree" in err
+    zip_path = next((tmp_path / "dist").rglob("*.zip"))
+    zf = zipfile.ZipFile(zip_path)
+    prefix = "github.com/acme/cli@v1.0.1/"
+    assert sorted(zf.namelist()) == [prefix + n for n in (".gitignore", "c.go", "go.mod",
+                                                          "new.go")]
+    assert zf.read(prefix + "c.go") == b"package cli // edited\n"
