@@ -7,6 +7,7 @@ printed (with every repository's GOPROXY URL) before the first request arrives.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,9 +48,11 @@ def open_storage(data: Path, repos: list[RepoSetup]) -> Storage:
     """
     try:
         storage = Storage(data)
+        lock = _lock_data_dir(data)
     except OSError as err:
         raise ConfigError(f"cannot use data directory {data}: {err.strerror}",
                           hint="pass --data DIR with a writable directory") from None
+    storage.data_lock = lock  # held for the life of the process
     storage.recover()
     for setup in repos:
         storage.ensure_repo(setup.owner, setup.name, private=setup.private,
@@ -57,6 +60,26 @@ def open_storage(data: Path, repos: list[RepoSetup]) -> Storage:
         for token in setup.read_tokens:
             storage.add_read_token(setup.owner, setup.name, token)
     return storage
+
+
+def _lock_data_dir(data: Path) -> int:
+    """Take an exclusive lock on ``data`` so two servers never share it.
+
+    A second server would sweep the first one's uploads in progress as leftovers of a crash.
+
+    Raises:
+        ConfigError: another process holds the lock.
+    """
+    import fcntl
+
+    fd = os.open(data / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ConfigError(f"data directory {data} is in use by another gopush serve",
+                          hint="stop the other server, or pass another --data DIR") from None
+    return fd
 
 
 def bind(host: str, port: int, *, tls: bool) -> Listening:

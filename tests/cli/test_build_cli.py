@@ -227,8 +227,8 @@ def test_worktree_of_git_checkout(gopush_cli: Run, tagged: GitRepo, tmp_path: Pa
     """--worktree in a checkout zips tracked and untracked files, never ignored ones, and warns."""
     tagged.write({".gitignore": "*.tmp\n", "new.go": "package cli\n", "scratch.tmp": "x"})
     (tagged.path / "c.go").write_text("package cli // edited\n")
-    code, out, err = gopush_cli(tagged.path, "build", "--worktree", "--version", "v1.0.1",
-                                "--out", str(tmp_path / "dist"))
+    code, _, err = gopush_cli(tagged.path, "build", "--worktree", "--version", "v1.0.1",
+                              "--out", str(tmp_path / "dist"))
     assert code == 0, err
     assert "working tree" in err
     zip_path = next((tmp_path / "dist").rglob("*.zip"))
