@@ -19,7 +19,9 @@ class _PlainProgress:
         self._done += amount
 
     def close(self) -> None:
-        print(f"{self._description}: done ({self._done} of {self._total or '?'} {self._unit})",
+        finished = self._total is None or self._done >= self._total
+        state = "done" if finished else "stopped"
+        print(f"{self._description}: {state} ({self._done} of {self._total or '?'} {self._unit})",
               file=self._out)
 
 
