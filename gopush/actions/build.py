@@ -9,19 +9,18 @@ half-written file behind.
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from gopush.errors import InvalidModule, SourceError
-from gopush.gosem import dirhash, gomod, modpath, proxypath, pseudo, semver
+from gopush.gosem import dirhash, gomod, modpath, proxypath, pseudo
 from gopush.modzip.create import create_zip
 from gopush.modzip.files import SourceFile
 from gopush.modzip.report import FileIssue
+from gopush.proxydir import add_to_list, info_document, write_atomic
 from gopush.sources.coderepo import (
     CodeRepo,
     expected_module_prefix,
@@ -396,9 +395,8 @@ def _write(plan: Plan, out: Path, reporter: Reporter) -> BuiltModule:
     mod_path = out / proxypath.mod_path(plan.module, plan.version)
     info_path = out / proxypath.info_path(plan.module, plan.version)
     write_atomic(mod_path, plan.go_mod)
-    info = {"Version": plan.version, "Time": plan.time.strftime("%Y-%m-%dT%H:%M:%SZ")}
-    write_atomic(info_path, (json.dumps(info) + "\n").encode())
-    _update_list(out / proxypath.list_path(plan.module), plan.version)
+    write_atomic(info_path, info_document(plan.version, plan.time))
+    add_to_list(out / proxypath.list_path(plan.module), plan.version)
     return BuiltModule(
         module=plan.module, version=plan.version, zip_path=zip_path, mod_path=mod_path,
         info_path=info_path, sum=created.sum, gomod_sum=dirhash.hash_gomod(plan.go_mod),
@@ -411,35 +409,3 @@ def go_line(go_mod_data: bytes) -> str:
         return gomod.parse_lax(go_mod_data, "go.mod").go
     except InvalidModule:
         return ""
-
-
-def _update_list(list_path: Path, version: str) -> None:
-    """Add ``version`` to the GOPROXY list file (pseudo-versions are never listed)."""
-    if pseudo.is_pseudo_version(version):
-        if not list_path.exists():
-            write_atomic(list_path, b"")
-        return
-    known = list_path.read_text().split() if list_path.exists() else []
-    versions = semver.sort_versions(set(known) | {version})
-    write_atomic(list_path, ("".join(f"{v}\n" for v in versions)).encode())
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, fsync and rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), 0o666 & ~_umask())  # mkstemp makes 0600
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

@@ -8,16 +8,14 @@ Every file is written to a temporary name in its directory, fsynced and renamed;
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from gopush.errors import ConfigError, VersionExists
-from gopush.gosem import dirhash, proxypath, semver
+from gopush.gosem import dirhash, proxypath
+from gopush.proxydir import add_to_list, copy_atomic, write_atomic
 from gopush.registry.artifact import ModuleArtifact
 from gopush.registry.base import ConsumerSetup, Existing, Progress, Published, Status
 
@@ -71,19 +69,12 @@ class GoproxyDirRegistry:
         if existing is not None and existing.sum != artifact.sum and not republish:
             raise VersionExists(f"{artifact.ref} already exists in {self.root}")
         self.validate(artifact, republish=republish)
-        _copy_atomic(artifact.zip_path, self.root / proxypath.zip_path(module, version))
+        copy_atomic(artifact.zip_path, self.root / proxypath.zip_path(module, version))
         on_progress(artifact.size)
-        _write_atomic(self.root / proxypath.mod_path(module, version), artifact.gomod)
-        _write_atomic(self.root / proxypath.info_path(module, version), artifact.info)
-        self._add_to_list(module, version)
+        write_atomic(self.root / proxypath.mod_path(module, version), artifact.gomod)
+        write_atomic(self.root / proxypath.info_path(module, version), artifact.info)
+        add_to_list(self.root / proxypath.list_path(module), version)
         return Published()
-
-    def _add_to_list(self, module: str, version: str) -> None:
-        list_file = self.root / proxypath.list_path(module)
-        known = set(list_file.read_text().split()) if list_file.exists() else set()
-        known.add(version)
-        text = "".join(f"{v}\n" for v in semver.sort_versions(list(known)))
-        _write_atomic(list_file, text.encode())
 
     def wait(self, published: Published, *, timeout: float, on_status: Status) -> Published:
         """Return at once: files are visible as soon as they are renamed into place."""
@@ -104,35 +95,3 @@ class GoproxyDirRegistry:
 
     def close(self) -> None:
         """Nothing to release."""
-
-
-def info_document(version: str, time_rfc3339: str) -> bytes:
-    """Return a ``.info`` JSON document as go proxies serve it."""
-    return (json.dumps({"Version": version, "Time": time_rfc3339}) + "\n").encode()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    _atomic(path, lambda out: out.write(data))
-
-
-def _copy_atomic(source: Path, path: Path) -> None:
-    def copy(out: BinaryIO) -> None:
-        with source.open("rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
-
-    _atomic(path, copy)
-
-
-def _atomic(path: Path, fill: Callable[[BinaryIO], object]) -> None:
-    """Create ``path`` through a temporary file in its directory, fsync and rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            fill(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
