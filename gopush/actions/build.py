@@ -15,6 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gopush.actions.gomodcheck import (
+    gomod_warnings,
+    module_path,
+    path_mismatch,
+    tag_warnings,
+)
 from gopush.errors import InvalidModule, SourceError
 from gopush.gosem import dirhash, gomod, modpath, proxypath, pseudo
 from gopush.modzip.create import create_zip
@@ -23,9 +29,7 @@ from gopush.modzip.report import FileIssue
 from gopush.proxydir import add_to_list, info_document, write_atomic
 from gopush.sources.coderepo import (
     CodeRepo,
-    expected_module_prefix,
     layout_for,
-    repo_root_from_remote,
 )
 from gopush.sources.directory import DiskFile, exclude_spec, files_from_dir
 from gopush.sources.git import Commit, GitRepository
@@ -149,14 +153,15 @@ def _plan_git(request: BuildRequest) -> Plan:
     commit = repo.commit(request.rev)
     module_dir = _module_dir(repo, commit, request)
     go_mod_data = repo.read_file(commit.hash, _join(module_dir, "go.mod"), 16 << 20)
-    path = _module_path(go_mod_data, request.module, module_dir)
+    path = module_path(go_mod_data, request.module, module_dir)
     code = CodeRepo(repo, layout_for(path, module_dir))
-    mismatch = _path_mismatch(repo, code, go_mod_data, request.module)
+    mismatch = path_mismatch(repo, code, go_mod_data, request.module)
     named = request.version or code.version_named_by(request.rev)
     version = code.check_version(named, commit) if named else code.version_of(commit)
     code.check_go_mod(commit, version)
-    warnings = mismatch + _gomod_warnings(go_mod_data) + _tag_warnings(code, commit, version,
-                                                                       request)
+    warnings = mismatch + gomod_warnings(go_mod_data)
+    if request.version:  # a version tag named by --rev is known to point here
+        warnings += tag_warnings(code, commit, version)
     warnings += _dirty_warnings(repo, module_dir, request, commit)
     files: Sequence[SourceFile] = code.files(commit)
     if request.excludes:
@@ -176,11 +181,11 @@ def _plan_worktree(request: BuildRequest) -> Plan:
         (Path(repo.toplevel) if repo and repo.toplevel else root) / request.subdir)
     go_mod_path = module_root / "go.mod"
     go_mod_data = go_mod_path.read_bytes() if go_mod_path.is_file() else None
-    path = _module_path(go_mod_data, request.module, "")
+    path = module_path(go_mod_data, request.module, "")
     files, commit, time = _worktree_files(repo, module_root, request)
     version = request.version or _worktree_version(repo, commit, path, module_root)
     modpath.check(path, version)
-    warnings = [WORKTREE_WARNING] + _gomod_warnings(go_mod_data)
+    warnings = [WORKTREE_WARNING] + gomod_warnings(go_mod_data)
     return Plan(path, version, time, files, go_mod_data or _synthesized(path),
                  commit.hash if commit else None, warnings)
 
@@ -250,100 +255,14 @@ def _nearest_go_mod(start: Path, request: BuildRequest) -> Path:
                         hint="run `go mod init MODULE`, or pass --module PATH")
 
 
-def _module_path(go_mod_data: bytes | None, insisted: str | None, module_dir: str) -> str:
-    """Return the module path from go.mod, or from --module (which wins, with a check)."""
-    declared = gomod.module_path(go_mod_data) if go_mod_data is not None else ""
-    if go_mod_data is not None and not declared:
-        raise InvalidModule(f"{_join(module_dir, 'go.mod')} has no module line",
-                            hint="add `module PATH` as the first line of go.mod")
-    path = insisted or declared
-    if not path:
-        raise InvalidModule("this module has no go.mod and no --module was given",
-                            hint="pass --module PATH (e.g. --module github.com/OWNER/REPO)")
-    try:
-        modpath.check_module_path(path)
-    except InvalidModule as err:
-        if insisted:
-            raise
-        raise InvalidModule(f"go.mod: {err.message}",
-                            hint="pass --module IMPORT/PATH: go serves such a module under the "
-                                 "path it is fetched by") from None
-    return path
 
 
-def _path_mismatch(repo: GitRepository, code: CodeRepo, go_mod_data: bytes | None,
-                   insisted: str | None) -> list[str]:
-    """Check the module path against go.mod and the repository's origin remote.
-
-    A disagreement is an error, since go would refuse the module ("module declares its path
-    as ..."); --module insists, and then it is only a warning.
-
-    Raises:
-        InvalidModule: the path disagrees and --module was not given.
-    """
-    path = code.layout.path
-    declared = gomod.module_path(go_mod_data) if go_mod_data else ""
-    if insisted and declared and not _same_major(declared, code.layout.path_major):
-        raise InvalidModule(
-            f"go.mod declares {declared}, whose major version differs from {insisted}: go "
-            "refuses such a module (go.mod has post-v1 module path)",
-            hint=f"build it as {declared} (drop --module), or check out a revision whose "
-                 f"go.mod declares a path compatible with {insisted}")
-    if insisted and declared and declared != insisted:
-        return [(f"go.mod declares {declared}, but --module builds it as {insisted}: go would "
-                 f"refuse it (module declares its path as: {declared})")]
-    remote = repo.remote_url()
-    root = repo_root_from_remote(remote) if remote else None
-    if root is None or path.split("/", 1)[0] != root.split("/", 1)[0]:
-        return []  # a vanity path, gopkg.in, or an unknown host: nothing to compare
-    expected = expected_module_prefix(code.layout, root)
-    prefix, _, _ = modpath.split_path_version(path)
-    if prefix == expected:
-        return []
-    if prefix.lower() == expected.lower():
-        return [f"module path {path} differs from the repository {root} in letter case only"]
-    message = (f"module path {path} does not match the repository: origin is {root}, so go "
-               f"expects {expected} here")
-    if insisted:
-        return [message]
-    raise InvalidModule(message, hint=f"fix the module line of go.mod, or pass --module {path} "
-                                      "to build it anyway")
 
 
-def _same_major(declared: str, path_major: str) -> bool:
-    """Tell whether a go.mod path fits ``path_major`` as go's findDir requires (isMajor)."""
-    _, declared_major, ok = modpath.split_path_version(declared)
-    if not ok:
-        return not path_major  # go reads an invalid path's major as v0/v1
-    if not path_major:
-        return declared_major.lstrip("/.").removesuffix("-unstable") in ("", "v0", "v1")
-    return bool(declared_major) and declared_major[1:] == path_major[1:]
 
 
-def _gomod_warnings(go_mod_data: bytes | None) -> list[str]:
-    if go_mod_data is None:
-        return []
-    parsed = gomod.parse(go_mod_data, "go.mod")
-    found = [name for name, items in (("replace", parsed.replace), ("exclude", parsed.exclude))
-             if items]
-    return [f"go.mod has {name} directives: they apply only when this module is the main "
-            "module; consumers ignore them" for name in found]
 
 
-def _tag_warnings(code: CodeRepo, commit: Commit, version: str,
-                  request: BuildRequest) -> list[str]:
-    if request.version is None or pseudo.is_pseudo_version(version):
-        return []
-    tag = code.layout.tag_prefix + version.removesuffix("+incompatible")
-    target = code.repo.read_tag(tag)
-    if target is None:
-        return [(f"no tag {tag} in the repository: go cannot fetch {version} from it, only "
-                 "from the registry you push to")]
-    if target != commit.hash:
-        raise InvalidModule(
-            f"tag {tag} points at {target[:12]}, but you are building {commit.short}",
-            hint=f"build the tagged commit with --rev {tag}, or move the tag")
-    return []
 
 
 def _dirty_warnings(repo: GitRepository, module_dir: str, request: BuildRequest,
