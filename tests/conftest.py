@@ -11,6 +11,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from hypothesis import settings
+
+# No per-example deadline: CI machines are shared and slow at times; a property test should
+# fail on a wrong answer, never on a slow one. (Speed goals live in benchmarks/.)
+settings.register_profile("gopush", deadline=None)
+settings.load_profile("gopush")
+
 from gitrepo import GitRepo
 from gotool import GoOracle, go_binary
 
