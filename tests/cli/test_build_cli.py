@@ -237,3 +237,16 @@ def test_worktree_of_git_checkout(gopush_cli: Run, tagged: GitRepo, tmp_path: Pa
     assert sorted(zf.namelist()) == [prefix + n for n in (".gitignore", "c.go", "go.mod",
                                                           "new.go")]
     assert zf.read(prefix + "c.go") == b"package cli // edited\n"
+
+
+def test_exclude_on_a_revision_warns(gopush_cli: Run, tagged: GitRepo, tmp_path: Path) -> None:
+    """--exclude on a git revision drops the files and warns that go's hash will differ."""
+    tagged.commit(files={"docs/big.pdf": b"%PDF", "docs/keep.md": "k\n"})
+    tagged.tag("v1.1.0")
+    code, _, err = gopush_cli(tagged.path, "build", "--exclude", "*.pdf",
+                              "--out", str(tmp_path / "dist"))
+    assert code == 0, err
+    assert "--exclude drops files that go keeps" in err
+    names = zipfile.ZipFile(next((tmp_path / "dist").rglob("*.zip"))).namelist()
+    assert "github.com/acme/cli@v1.1.0/docs/keep.md" in names
+    assert not any(n.endswith(".pdf") for n in names)
