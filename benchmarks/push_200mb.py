@@ -3,12 +3,24 @@ official cloudsmith-cli, in the same run; report wall time and peak RSS of each,
 time of a small push.
 
 Usage:
-    python benchmarks/push_200mb.py [--size-mb 200] [--cloudsmith PATH-TO-cloudsmith]
+    python benchmarks/push_200mb.py [--size-mb 200] [--rounds 3] [--cloudsmith PATH]
 
 The official CLI runs from its own virtualenv (default: /tmp/cs-venv/bin/cloudsmith; create
 it with `python -m venv /tmp/cs-venv && /tmp/cs-venv/bin/pip install cloudsmith-cli`).
-Both clients push to the same `gopush serve` on 127.0.0.1, each to its own repository, so
-neither sees the other's version. Peak RSS is the child's ru_maxrss from wait4().
+All clients push to the same `gopush serve` on 127.0.0.1; every push gets its own freshly
+written zip (distinct random content) and its own repository, so no push can skip work
+because an earlier one stored the same bytes. Each round runs, in this order: gopush with
+its defaults, the official CLI with its defaults (`--wait-interval 5`), and the official CLI
+with `-I 0.2` (a faster sync polling than its users get). Medians are reported, and every
+run.
+
+How peak RSS is measured: Linux keeps ``ru_maxrss`` across fork+exec, so a child started
+straight from this script would report this script's own peak. Every client therefore
+starts from a tiny launcher (``python -I -S``, about 9 MB) that forks, execs the client and
+reports the child's ``ru_maxrss`` from ``wait4()`` and the wall time; the launcher's size is
+the floor of the measurement, and ``baseline_python_pass`` (the same launcher running
+``python -c pass``) shows it. Zips are written by a separate process, so this script stays
+small too.
 """
 
 from __future__ import annotations
@@ -18,17 +30,28 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
-
-from gopush.modzip.create import create_zip
-from gopush.modzip.files import DataFile
+from typing import Any
 
 KEY = "bench-key-not-secret"
+
+# Forks, execs argv[2:], waits; writes "<wall seconds> <ru_maxrss kB> <exit code>" to argv[1].
+LAUNCHER = """\
+import os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+with open(sys.argv[1], "w") as out:
+    out.write(f"{wall} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
 
 
 def free_port() -> int:
@@ -38,26 +61,36 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def server_ready(port: int) -> bool:
+    """Tell whether something answers HTTP on 127.0.0.1:port (no urllib: it weighs 10 MB)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.sendall(b"GET /status/check/basic/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            return s.recv(16).startswith(b"HTTP/")
+    except OSError:
+        return False
+
+
 def start_server(root: Path) -> tuple[subprocess.Popen[bytes], str]:
     """Start `gopush serve` on a free port; return the process and its base URL."""
     port = free_port()
-    env = {**os.environ, "GOPUSH_SERVE_API_KEY": KEY}
     proc = subprocess.Popen([sys.executable, "-m", "gopush", "serve", "--host", "127.0.0.1",
-                             "--port", str(port), "--root", str(root), "--api-key", KEY],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"{url}/status/check/basic/", timeout=0.5)
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
+                             "--port", str(port), "--data", str(root), "--api-key", KEY],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(200):
+        if server_ready(port):
+            return proc, f"http://127.0.0.1:{port}"
+        time.sleep(0.05)
     proc.kill()
-    raise SystemExit(f"gopush serve did not start: {proc.stderr.read().decode()[-2000:]}")
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    raise SystemExit(f"gopush serve did not start: {stderr[-2000:]}")
 
 
 def make_module(directory: Path, module: str, version: str, size: int) -> Path:
     """Write a module zip with ``size`` incompressible bytes (split in 8 MiB files)."""
+    from gopush.modzip.create import create_zip
+    from gopush.modzip.files import DataFile
+
     directory.mkdir(parents=True, exist_ok=True)
     files = [DataFile("go.mod", f"module {module}\n".encode())]
     chunk, left, n = 8 << 20, size, 0
@@ -69,56 +102,98 @@ def make_module(directory: Path, module: str, version: str, size: int) -> Path:
     return path
 
 
-def measure(argv: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
-    """Run argv; return (wall seconds, peak RSS in MB, exit code, tail of output)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out = proc.stdout.read() if proc.stdout else b""
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024, code, out.decode(errors="replace")[-600:]
+def make_in_child(directory: Path, module: str, size: int) -> Path:
+    """Write a module zip (v1.0.0) from another process, so this one never holds its bytes."""
+    subprocess.run([sys.executable, __file__, "--make", str(directory), module, str(size)],
+                   check=True)
+    return directory / "v1.0.0.zip"
+
+
+def measure(argv: list[str], env: dict[str, str], work: Path) -> dict[str, Any]:
+    """Run argv through the launcher; return wall seconds, peak RSS (MB), exit code, output."""
+    report = work / "launcher.out"
+    launcher = [sys.executable, "-I", "-S", "-c", LAUNCHER, str(report)]
+    done = subprocess.run([*launcher, shutil.which(argv[0]) or argv[0], *argv[1:]], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+    wall, maxrss_kb, code = report.read_text().split()
+    output = done.stdout.decode(errors="replace")[-600:] if int(code) else ""
+    return {"wall_s": round(float(wall), 3), "peak_rss_mb": round(int(maxrss_kb) / 1024, 1),
+            "exit": int(code), **({"output": output} if output else {})}
+
+
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return the median wall time and peak RSS of ``runs``, and the runs themselves."""
+    return {"median_wall_s": round(statistics.median(r["wall_s"] for r in runs), 3),
+            "median_peak_rss_mb": round(statistics.median(r["peak_rss_mb"] for r in runs), 1),
+            "exits": sorted({r["exit"] for r in runs}), "runs": runs}
+
+
+def client_env(url: str) -> dict[str, str]:
+    """Return the environment both clients run with (same host and key, CI mode)."""
+    return {**os.environ, "GOPUSH_API_HOST": url, "GOPUSH_API_KEY": KEY, "CI": "1",
+            "NO_PROXY": "127.0.0.1,localhost", "CLOUDSMITH_API_HOST": url,
+            "CLOUDSMITH_API_KEY": KEY, "CLOUDSMITH_NO_UPDATE_CHECK": "1",
+            "CLOUDSMITH_NO_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
 
 
 def main() -> None:
     """Run the benchmark and print a JSON summary."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mb", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--small-runs", type=int, default=5)
     parser.add_argument("--cloudsmith", default="/tmp/cs-venv/bin/cloudsmith")
+    parser.add_argument("--make", nargs=3, metavar=("DIR", "MODULE", "SIZE"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.make:
+        make_module(Path(args.make[0]), args.make[1], "v1.0.0", int(args.make[2]))
+        return
     work = Path(tempfile.mkdtemp(prefix="gopush-bench-"))
     server, url = start_server(work / "registry")
     try:
-        size = args.size_mb * 1000 * 1000
-        ours = make_module(work / "a", "example.com/bench/gopush", "v1.0.0", size)
-        theirs = make_module(work / "b", "example.com/bench/cloudsmith", "v1.0.0", size)
-        small = make_module(work / "c", "example.com/bench/small", "v1.0.0", 2000)
-        env = {**os.environ, "GOPUSH_API_HOST": url, "GOPUSH_API_KEY": KEY, "CI": "1",
-               "NO_PROXY": "127.0.0.1,localhost", "CLOUDSMITH_API_HOST": url,
-               "CLOUDSMITH_API_KEY": KEY, "CLOUDSMITH_NO_UPDATE_CHECK": "1",
-               "CLOUDSMITH_NO_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
-        gopush = [sys.executable, "-m", "gopush", "push", "go"]
-        results = {"size_bytes": ours.stat().st_size, "server": url}
-        wall, rss, code, tail = measure([*gopush, "acme/gopush", str(ours), "-q"], env)
-        results["gopush"] = {"wall_s": round(wall, 2), "peak_rss_mb": round(rss, 1),
-                             "exit": code, "output": tail if code else ""}
-        if shutil.which(args.cloudsmith) or Path(args.cloudsmith).exists():
-            wall, rss, code, tail = measure([args.cloudsmith, "push", "go", "acme/official",
-                                             str(theirs), "-I", "0.2"], env)
-            results["cloudsmith_cli"] = {"wall_s": round(wall, 2), "peak_rss_mb": round(rss, 1),
-                                         "exit": code, "output": tail if code else ""}
-            if code == 0 and results["gopush"]["exit"] == 0:
-                results["wall_ratio_gopush_over_cli"] = round(
-                    results["gopush"]["wall_s"] / results["cloudsmith_cli"]["wall_s"], 3)
-        wall, rss, code, _ = measure([*gopush, "acme/gopush", str(small), "-q"], env)
-        results["small_push_process"] = {"wall_s": round(wall, 3), "peak_rss_mb": round(rss, 1),
-                                         "exit": code}
-        results["small_push_in_process_s"] = small_push_in_process(url, work)
+        results = run(args, url, work)
         print(json.dumps(results, indent=2))
     finally:
         server.terminate()
         server.wait(10)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, url: str, work: Path) -> dict[str, Any]:
+    """Push with every client, round after round; return the figures."""
+    env = client_env(url)
+    size = args.size_mb * 1000 * 1000
+    gopush = [sys.executable, "-m", "gopush", "push", "go"]
+    official = shutil.which(args.cloudsmith) or (
+        args.cloudsmith if Path(args.cloudsmith).exists() else None)
+    clients: dict[str, list[str]] = {"gopush": [*gopush, "{repo}", "{zip}", "-q"]}
+    if official:
+        clients["cloudsmith_cli_default"] = [official, "push", "go", "{repo}", "{zip}"]
+        clients["cloudsmith_cli_I0.2"] = [official, "push", "go", "{repo}", "{zip}", "-I", "0.2"]
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in clients}
+    for round_ in range(args.rounds):
+        for name, template in clients.items():
+            repo = f"acme/{name.replace('.', '')}-{round_}"
+            zip_path = make_in_child(work / f"{name}-{round_}", f"example.com/bench/r{round_}",
+                                     size)
+            argv = [a.format(repo=repo, zip=zip_path) for a in template]
+            runs[name].append(measure(argv, env, work))
+            zip_path.unlink()
+    results: dict[str, Any] = {"size_bytes": size, "server": url,
+                               "baseline_python_pass": measure([sys.executable, "-c", "pass"],
+                                                               env, work)}
+    results.update({name: summary(r) for name, r in runs.items()})
+    for name in clients:
+        if name != "gopush":
+            results[f"wall_ratio_gopush_over_{name}"] = round(
+                results["gopush"]["median_wall_s"] / results[name]["median_wall_s"], 3)
+    small = [measure([*gopush, f"acme/small-{i}",
+                      str(make_in_child(work / f"small-{i}", "example.com/bench/small", 2000)),
+                      "-q"], env, work) for i in range(args.small_runs)]
+    results["small_push_process"] = summary(small)
+    results["small_push_in_process_s"] = small_push_in_process(url, work)
+    return results
 
 
 def small_push_in_process(url: str, work: Path) -> float:
@@ -129,8 +204,8 @@ def small_push_in_process(url: str, work: Path) -> float:
     from gopush.registry.factory import open_registry
     from gopush.ui.base import NullReporter
 
-    zip_path = make_module(work / "d", "example.com/bench/tiny", "v1.0.0", 2000)
-    settings = Settings(target=Target(kind="cloudsmith", location=url, repository="acme/gopush"),
+    zip_path = make_in_child(work / "tiny", "example.com/bench/tiny", 2000)
+    settings = Settings(target=Target(kind="cloudsmith", location=url, repository="acme/tiny"),
                         credential=Credential(Secret(KEY), "bench"))
     registry = open_registry(settings)
     started = time.perf_counter()
