@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +32,8 @@ from gopush.modzip.check import check_zip
 from gopush.registry.artifact import ModuleArtifact
 from gopush.registry.base import Existing, Registry
 from gopush.ui.base import Reporter
+
+READ_SIZE = 1 << 20  # bytes per read when hashing the rest of a zip
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +106,11 @@ def load_artifact(path: Path, reporter: Reporter | None = None) -> ModuleArtifac
         raise InvalidModule(f"cannot read {path}: {err.strerror}") from None
     with handle:
         hashing = HashingReader(handle)
-        checked = check_zip(hashing)
-        md5, sha256 = hashing.finish()
+        try:
+            checked = check_zip(hashing)
+            md5, sha256 = hashing.finish()
+        finally:
+            hashing.close()
     error = checked.report.error(f"{path}")
     if error is not None:
         raise error
@@ -121,13 +128,21 @@ class HashingReader:
     """A seekable reader that hashes the file while another reader walks through it.
 
     Bytes are fed to MD5 and SHA-256 whenever a read continues where the hashes stopped,
-    which is how a zip checker walks entries in order; ``finish`` hashes whatever was
-    skipped (typically only the central directory), so the file is read about once.
+    which is how a zip checker walks entries in order. A read that starts a little past that
+    point (after the checker skipped a local header's file name and extra field) first
+    hashes the skipped bytes, so hashing keeps pace; ``finish`` hashes whatever is left
+    (typically only the central directory). The file is read about once.
+
+    MD5, the slowest hash, runs in a worker thread (hashlib releases the GIL), so it overlaps
+    with the SHA-256 and CRC-32 work of this thread on a second core (measured: 0.34 s instead
+    of 0.62 s for 200 MB, which the old two-pass read also cost). Call ``close`` to stop it.
     """
+
+    MAX_GAP = 64 * 1024  # a local header's name and extra field; never a whole entry
 
     def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
-        self.md5, self.sha256 = hashlib.md5(), hashlib.sha256()
+        self.md5, self.sha256 = _ThreadedDigests(hashlib.md5()), hashlib.sha256()
         self.hashed = 0
         self.bytes_read = 0
         self.size = os.fstat(raw.fileno()).st_size
@@ -135,7 +150,14 @@ class HashingReader:
     def read(self, n: int = -1) -> bytes:
         """Read like the wrapped file, hashing bytes that extend the hashed prefix."""
         position = self.raw.tell()
+        if self.hashed < position <= self.hashed + self.MAX_GAP:
+            self._hash(self.hashed, os.pread(self.raw.fileno(), position - self.hashed,
+                                             self.hashed))
         data = self.raw.read(n)
+        self._hash(position, data)
+        return data
+
+    def _hash(self, position: int, data: bytes) -> None:
         self.bytes_read += len(data)
         end = position + len(data)
         if position <= self.hashed < end:
@@ -143,7 +165,6 @@ class HashingReader:
             self.md5.update(piece)
             self.sha256.update(piece)
             self.hashed = end
-        return data
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         """Seek the wrapped file."""
@@ -164,11 +185,51 @@ class HashingReader:
     def finish(self) -> tuple[str, str]:
         """Hash the rest of the file; return the MD5 and SHA-256 hex digests."""
         self.raw.seek(self.hashed)
-        while True:
-            self.read(1 << 20)
-            if self.hashed >= self.size or self.raw.tell() >= self.size:
-                break
-        return self.md5.hexdigest(), self.sha256.hexdigest()
+        while self.hashed < self.size and self.read(READ_SIZE):
+            pass
+        (md5,) = self.md5.hexdigests()
+        return md5, self.sha256.hexdigest()
+
+    def close(self) -> None:
+        """Stop the hashing worker (idempotent); the digests are unusable afterwards."""
+        self.md5.close()
+
+
+class _ThreadedDigests:
+    """hashlib objects fed from one worker thread, in order, with a bounded backlog.
+
+    ``update`` queues the bytes (at most ``BACKLOG`` pieces wait, so memory stays bounded);
+    ``hexdigests`` waits for the queue to drain. The caller must not change a buffer it
+    handed over (bytes and memoryviews of bytes are immutable).
+    """
+
+    BACKLOG = 8
+
+    def __init__(self, *digests: Any) -> None:
+        self._digests = digests
+        self._queue: queue.Queue[bytes | memoryview | None] = queue.Queue(self.BACKLOG)
+        self._worker = threading.Thread(target=self._run, name="gopush-hash", daemon=True)
+        self._worker.start()
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
+            for digest in self._digests:
+                digest.update(data)
+
+    def update(self, data: bytes | memoryview) -> None:
+        """Queue ``data`` for hashing."""
+        self._queue.put(data)
+
+    def hexdigests(self) -> list[str]:
+        """Return the hex digests of everything queued (the worker then stops)."""
+        self.close()
+        return [str(digest.hexdigest()) for digest in self._digests]
+
+    def close(self) -> None:
+        """Stop the worker after what is queued; idempotent."""
+        if self._worker.is_alive():
+            self._queue.put(None)
+            self._worker.join()
 
 
 def _info(zip_path: Path, version: str) -> bytes:
