@@ -22,6 +22,7 @@ from __future__ import annotations
 import email.utils
 import json
 import platform
+import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -103,7 +104,39 @@ def make_client(base_url: str, *, transport: httpx.BaseTransport | None = None) 
     """Return an httpx client with the house defaults (timeouts, UA, no redirects)."""
     return httpx.Client(base_url=base_url, timeout=TIMEOUT, follow_redirects=False,
                         headers={"User-Agent": user_agent(), "Accept": "application/json"},
-                        transport=transport or httpx.HTTPTransport(retries=2))
+                        transport=transport or LazyTlsTransport(retries=2))
+
+
+class LazyTlsTransport(httpx.BaseTransport):
+    """``httpx.HTTPTransport`` behaviour, with TLS set up only when an https URL is asked for.
+
+    ``HTTPTransport`` builds its SSL context (loading the CA bundle: about 20 ms, twice per
+    push since the API and GOPROXY sessions each have one) when it is created, even for a
+    plain-http registry such as ``gopush serve`` on 127.0.0.1. Here the https transport is
+    made at its first request, verifying as httpx does by default (``SSL_CERT_FILE`` /
+    ``SSL_CERT_DIR`` honoured); the plain-http one holds a context with no trusted
+    certificates, which it never uses and which could verify nothing if it did.
+    """
+
+    def __init__(self, *, retries: int) -> None:
+        self._retries = retries
+        self._transports: dict[str, httpx.HTTPTransport] = {}
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` through the transport for its scheme."""
+        scheme = "https" if request.url.scheme == "https" else "http"
+        transport = self._transports.get(scheme)
+        if transport is None:
+            verify: ssl.SSLContext | bool = (
+                True if scheme == "https" else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+            transport = httpx.HTTPTransport(verify=verify, retries=self._retries)
+            self._transports[scheme] = transport
+        return transport.handle_request(request)
+
+    def close(self) -> None:
+        """Close the transports made so far."""
+        for transport in self._transports.values():
+            transport.close()
 
 
 @dataclass
