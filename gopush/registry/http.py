@@ -120,23 +120,23 @@ class LazyTlsTransport(httpx.BaseTransport):
 
     def __init__(self, *, retries: int) -> None:
         self._retries = retries
-        self._transports: dict[str, httpx.HTTPTransport] = {}
+        self._plain = httpx.HTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT),
+                                          retries=retries)
+        self._tls: httpx.HTTPTransport | None = None
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` through the transport for its scheme."""
-        scheme = "https" if request.url.scheme == "https" else "http"
-        transport = self._transports.get(scheme)
-        if transport is None:
-            verify: ssl.SSLContext | bool = (
-                True if scheme == "https" else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
-            transport = httpx.HTTPTransport(verify=verify, retries=self._retries)
-            self._transports[scheme] = transport
-        return transport.handle_request(request)
+        if request.url.scheme != "https":
+            return self._plain.handle_request(request)
+        if self._tls is None:
+            self._tls = httpx.HTTPTransport(verify=True, retries=self._retries)
+        return self._tls.handle_request(request)
 
     def close(self) -> None:
         """Close the transports made so far."""
-        for transport in self._transports.values():
-            transport.close()
+        self._plain.close()
+        if self._tls is not None:
+            self._tls.close()
 
 
 @dataclass
