@@ -79,6 +79,13 @@ def _raw_name(info: zipfile.ZipInfo) -> bytes:
 
 
 def _entry_digest(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
+    if info.orig_filename.endswith("/"):
+        # Go's archive/zip reads a directory entry as empty, and refuses one that declares
+        # uncompressed data (a compressed size alone is tolerated, as jar tools write it).
+        if info.file_size:
+            raise InvalidModuleZip(f"zip: directory entry {quote(info.orig_filename)} "
+                                   "has data: not a valid zip file")
+        return hashlib.sha256(b"").hexdigest()
     digest = hashlib.sha256()
     with archive.open(info) as entry:
         while chunk := entry.read(_CHUNK):

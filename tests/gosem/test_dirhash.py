@@ -51,14 +51,30 @@ def test_hash1_refuses_newline_names() -> None:
 @given(zip_files, st.booleans())
 def test_hash_zip_agrees_with_go(goref: GoRef, tmp_path_factory: pytest.TempPathFactory,
                                  tree: dict[str, bytes], stored: bool) -> None:
-    """hash_zip on a zip written by Python equals Go's HashZip on the same file."""
+    """hash_zip on a zip written by Python equals Go's HashZip, or refuses it where Go does."""
     path = tmp_path_factory.mktemp("zip") / "m.zip"
     method = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
     with zipfile.ZipFile(path, "w", method) as archive:
         for name, data in tree.items():
             archive.writestr(name, data)
+    out, err = goref.call("dirhash.HashZip", str(path))
     with path.open("rb") as handle:
-        assert dirhash.hash_zip(handle) == goref.call("dirhash.HashZip", str(path))[0][0]
+        if err:  # e.g. a directory entry ("x/") carrying data: Go's zip reader refuses it
+            with pytest.raises(InvalidModuleZip):
+                dirhash.hash_zip(handle)
+        else:
+            assert dirhash.hash_zip(handle) == out[0]
+
+
+def test_hash_zip_refuses_directory_entry_with_data(goref: GoRef, tmp_path: Path) -> None:
+    """A directory entry that declares data is refused by Go's HashZip and by ours."""
+    path = tmp_path / "m.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("m@v1.0.0/dir/", b"\x00")
+    _, err = goref.call("dirhash.HashZip", str(path))
+    assert err
+    with path.open("rb") as handle, pytest.raises(InvalidModuleZip, match="has data"):
+        dirhash.hash_zip(handle)
 
 
 def test_hash_zip_raw_cp437_names(goref: GoRef, tmp_path: Path) -> None:
