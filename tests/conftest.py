@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -15,8 +16,10 @@ from hypothesis import settings
 
 # No per-example deadline: CI machines are shared and slow at times; a property test should
 # fail on a wrong answer, never on a slow one. (Speed goals live in benchmarks/.)
+# In CI the examples are derandomized, so a run is repeatable; locally they explore afresh.
 settings.register_profile("gopush", deadline=None)
-settings.load_profile("gopush")
+settings.register_profile("gopush-ci", deadline=None, derandomize=True)
+settings.load_profile("gopush-ci" if os.environ.get("CI") else "gopush")
 
 from gitrepo import GitRepo
 from gotool import GoOracle, go_binary
@@ -31,7 +34,6 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    import os
 
     for name in list(os.environ):
         if name.startswith(("GOPUSH_", "CLOUDSMITH_")):

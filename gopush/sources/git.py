@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import tempfile
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,6 +55,24 @@ class Commit:
         return self.hash[:12]
 
 
+class SpillDir:
+    """A temporary directory for large archived files, removed once nothing refers to it.
+
+    Files read from an archive live as long as the caller keeps them, so the directory is
+    tied to their lifetime (each spilled file keeps a reference) rather than to a ``with``.
+    """
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="gopush-spill-"))
+        self._count = 0
+        weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
+
+    def new_path(self) -> Path:
+        """Return a fresh file path inside the directory."""
+        self._count += 1
+        return self.path / str(self._count)
+
+
 class ArchivedFile:
     """A file read from ``git archive``: bytes in memory, or a spill file for large ones.
 
@@ -66,7 +86,7 @@ class ArchivedFile:
         self._stat = FileStat(size=size, kind=kind)
         self._data = data
         self._spill = spill
-        self._keep_alive = keep_alive  # the TemporaryDirectory holding ``spill``
+        self._keep_alive = keep_alive  # the SpillDir holding ``spill``
 
     def stat(self) -> FileStat:
         return self._stat
@@ -222,7 +242,7 @@ class GitRepository:
         return files
 
     def _archive(self, commit: str, subdir: str, prefix: str) -> Iterator[ArchivedFile]:
-        spill_dir = tempfile.TemporaryDirectory(prefix="gopush-spill-")
+        spill_dir = SpillDir()
         with tempfile.TemporaryDirectory(prefix="gopush-git-") as shadow:
             runner = self._shadow(Path(shadow))
             args = ["archive", "--format=tar", commit] + (["--", subdir] if subdir else [])
@@ -249,7 +269,7 @@ class GitRepository:
 
 
 def _archived(member: tarstream.Member, stream: BinaryIO, prefix: str,
-              spill_dir: tempfile.TemporaryDirectory[str]) -> ArchivedFile | None:
+              spill_dir: SpillDir) -> ArchivedFile | None:
     """Turn one tar member into a file relative to the module root (None: not a file).
 
     Always consumes the member's data, so the stream is ready for the next header.
@@ -261,7 +281,7 @@ def _archived(member: tarstream.Member, stream: BinaryIO, prefix: str,
         data = None
     rel = member.name[len(prefix):] if member.name.startswith(prefix) else ""
     if data is None:  # a large regular file: spill it to disk
-        target = Path(spill_dir.name) / f"{len(os.listdir(spill_dir.name))}"
+        target = spill_dir.new_path()
         _copy(stream, target, member.size)
         tarstream.skip_padding(stream, member.size)
         if not rel:

@@ -57,6 +57,9 @@ class GitRunner:
         """Wait for a streamed git and raise SourceError if it failed."""
         stderr: IO[bytes] | None = proc.stderr
         err = stderr.read() if stderr else b""
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
         if proc.wait() != 0:
             raise SourceError(_git_message(err, args))
 
