@@ -5,7 +5,6 @@ Also home of the registry options and ``connect`` shared by ``verify`` and ``who
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,7 +56,6 @@ def connect(app: App, options: dict[str, Any], repository: str | None = None,
     Raises:
         ConfigError: settings are invalid, or no key is set where gopush may not prompt.
     """
-    skip_httpx_cli()
     from gopush.config.credentials import Credential, make_secret, missing_key_error
     from gopush.config.settings import SettingsInput, load_settings
     from gopush.registry.factory import open_registry
@@ -81,17 +79,6 @@ def connect(app: App, options: dict[str, Any], repository: str | None = None,
                         f"(host from {settings.sources.get('api_host', 'the target')}, key from "
                         f"{settings.sources.get('api_key', 'nowhere')})")
     return open_registry(settings, trace=_tracer(app), debug=app.debug)
-
-
-def skip_httpx_cli() -> None:
-    """Keep ``import httpx`` from importing httpx's own command-line client.
-
-    httpx imports ``httpx._main`` (rich, pygments: about 30 ms of a 0.2 s push) whenever those
-    are installed, and falls back to a stub ``httpx.main`` when that import fails; a None
-    entry in ``sys.modules`` makes it fail. gopush never runs httpx's CLI. No effect once
-    httpx is imported.
-    """
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
 def _tracer(app: App) -> Callable[[str], None]:
