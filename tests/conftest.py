@@ -57,3 +57,13 @@ def go(tmp_path: Path) -> Iterator[GoOracle]:
     oracle = GoOracle(tmp_path / "go", binary)
     yield oracle
     oracle.close()
+
+
+@pytest.fixture
+def no_backoff() -> Iterator[None]:
+    """Retry as in production, but without sleeping between tries (stamina's test mode)."""
+    import stamina
+
+    stamina.set_testing(True, attempts=6)
+    yield
+    stamina.set_testing(False)

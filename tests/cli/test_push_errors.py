@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import stamina
 from registry.fakeapi import HOST, KEY, SLUG, FakeApi
 
 from gopush.cli.main import main
@@ -22,12 +21,7 @@ from gopush.modzip.files import DataFile
 MODULE, VERSION = "example.com/hello", "v1.0.0"
 
 
-@pytest.fixture(autouse=True)
-def no_backoff() -> None:
-    """Retry as in production, but without sleeping between tries."""
-    stamina.set_testing(True, attempts=6)
-    yield
-    stamina.set_testing(False)
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 
 @pytest.fixture

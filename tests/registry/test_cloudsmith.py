@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import stamina
 from registry.fakeapi import HOST, KEY, SLOT, FakeApi
 
 from gopush.actions.push import load_artifact
@@ -22,12 +21,7 @@ from gopush.registry.factory import open_registry
 MODULE, VERSION = "example.com/hello", "v1.0.0"
 
 
-@pytest.fixture(autouse=True)
-def no_backoff() -> None:
-    """Retry without sleeping."""
-    stamina.set_testing(True, attempts=6)
-    yield
-    stamina.set_testing(False)
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 
 @pytest.fixture
