@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gopush.modzip.rules import MAX_ZIP_BYTES
+from gopush.server.assembly import Assembly
 from gopush.server.auth import require_key
 from gopush.server.blobs import Incoming
 from gopush.server.receive import receive_form, receive_raw
@@ -129,17 +131,25 @@ def _part_slot(request: Request, repo: Repo, identifier: str | None) -> FileSlot
 
 
 async def upload_part(request: Request) -> Response:
-    """``PUT /_upload/parts/{owner}/{repo}/?upload_id=ID&part_number=N``: keep one part."""
+    """``PUT /_upload/parts/{owner}/{repo}/?upload_id=ID&part_number=N``: keep one part.
+
+    A part that continues the join in order is appended to it (``server.assembly``); any
+    other part is kept in a file of its own until ``complete``.
+    """
     repo = api_repo(request)
     slot = _part_slot(request, repo, request.query_params.get("upload_id"))
     number = request.query_params.get("part_number", "")
     if not number.isdigit() or not 1 <= int(number) <= MAX_PARTS:
         raise ApiError(422, "Invalid input.", {"part_number": [f"1 to {MAX_PARTS}."]})
     st = state(request)
+    assembly = st.assemblies.start(slot.identifier, lambda: st.storage.blobs.incoming("joined"))
+    if assembly.takes(int(number)):
+        async with assembly.appending(int(number)) as joined:
+            size = await receive_raw(request, joined, st.settings.body_timeout, MAX_ZIP_BYTES)
+            return JSONResponse({"part_number": int(number), "size": size})
     incoming = st.storage.blobs.incoming("part")
     try:
         await receive_raw(request, incoming, st.settings.body_timeout, MAX_ZIP_BYTES)
-        await run_in_threadpool(incoming.finish)
         os.replace(incoming.path, st.storage.part_path(slot, int(number)))
     finally:
         incoming.discard()
@@ -157,29 +167,63 @@ async def complete_file(request: Request) -> Response:
 
 
 async def _join_parts(request: Request, slot: FileSlot) -> None:
-    storage = state(request).storage
-    parts = storage.part_paths(slot)
-    if not parts:
-        raise ApiError(400, "No parts were uploaded for this file.")
-    incoming = storage.blobs.incoming("joined")
-    try:
-        for part in parts:
-            await run_in_threadpool(incoming.copy_from, part)
-            if incoming.size > MAX_ZIP_BYTES:
-                raise ApiError(400, f"The parts exceed {MAX_ZIP_BYTES} bytes.")
-        await _store(request, slot, incoming)
-    finally:
-        incoming.discard()
-    for part in parts:
-        part.unlink(missing_ok=True)
+    """Store the joined parts as the slot's blob (MD5 checked); forget the parts either way.
+
+    Raises:
+        ApiError: 400 without parts, beyond the size limit, or for an MD5 mismatch.
+    """
+    st = state(request)
+    assembly = st.assemblies.start(slot.identifier, lambda: st.storage.blobs.incoming("joined"))
+    async with assembly.lock:
+        files = st.storage.part_files(slot)
+        if _completed(st.storage.file(slot.identifier)):
+            return  # a concurrent complete finished while this one waited
+        try:
+            if not assembly.ranges and not files:
+                raise ApiError(400, "No parts were uploaded for this file.")
+            if assembly.in_order_with(files):
+                joined = assembly.joined
+                for number in sorted(files):
+                    await run_in_threadpool(joined.copy_from, files[number])
+            else:
+                joined = st.storage.blobs.incoming("rejoined")
+                await run_in_threadpool(_rejoin, assembly, files, joined)
+            try:
+                if joined.size > MAX_ZIP_BYTES:
+                    raise ApiError(400, f"The parts exceed {MAX_ZIP_BYTES} bytes.")
+                await _store(request, slot, joined)
+            finally:
+                joined.discard()
+        finally:
+            st.assemblies.drop(slot.identifier)
+            for path in files.values():
+                path.unlink(missing_ok=True)
+
+
+def _completed(slot: FileSlot | None) -> bool:
+    return slot is not None and slot.state == "complete"
+
+
+def _rejoin(assembly: Assembly, files: dict[int, Path], into: Incoming) -> None:
+    """Join every part in part order: a part's own file if it has one, else its range."""
+    for number in sorted(files.keys() | assembly.ranges.keys()):
+        if number in files:
+            into.copy_from(files[number])
+        else:
+            assembly.copy_range(number, into)
 
 
 async def abort_file(request: Request) -> Response:
     """``POST /files/{owner}/{repo}/{identifier}/abort/``: drop received parts (204)."""
     repo = api_repo(request)
     slot = _part_slot(request, repo, request.path_params["identifier"])
-    for part in state(request).storage.part_paths(slot):
-        part.unlink(missing_ok=True)
+    st = state(request)
+    assembly = st.assemblies.get(slot.identifier)
+    if assembly is not None:
+        async with assembly.lock:
+            st.assemblies.drop(slot.identifier)
+    for path in st.storage.part_files(slot).values():
+        path.unlink(missing_ok=True)
     return no_content()
 
 

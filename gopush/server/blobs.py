@@ -27,11 +27,13 @@ class Incoming:
         self.size = 0
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha256 = hashlib.sha256()
-        self._file: Any = path.open("xb")
+        self._file: Any = path.open("xb", buffering=0)  # callers write large buffers already
 
-    def write(self, data: bytes | memoryview) -> None:
-        """Append ``data`` and fold it into the digests."""
-        self._file.write(data)
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Append ``data`` and fold it into the digests; readers of ``path`` see it at once."""
+        view = memoryview(data)
+        while view:
+            view = view[self._file.write(view):]
         self._md5.update(data)
         self._sha256.update(data)
         self.size += len(data)
@@ -55,7 +57,6 @@ class Incoming:
     def finish(self) -> None:
         """Flush and fsync the file and close it (idempotent)."""
         if not self._file.closed:
-            self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
 

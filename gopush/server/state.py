@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
+from gopush.server.assembly import Assemblies
 from gopush.server.auth import require_key
 from gopush.server.receive import chunks
 from gopush.server.records import Repo
@@ -31,6 +32,7 @@ class ServerState:
     storage: Storage
     settings: ServeSettings
     upstream: Upstream
+    assemblies: Assemblies = field(default_factory=Assemblies)
 
 
 def state(request: Request) -> ServerState:

@@ -133,9 +133,11 @@ class Storage:
         """Return where part ``number`` of a multipart upload is kept until ``complete``."""
         return self.blobs.tmp / f"part-{slot.identifier}-{number:05d}"
 
-    def part_paths(self, slot: FileSlot) -> list[Path]:
-        """Return the parts received for ``slot``, in part-number order."""
-        return sorted(self.blobs.tmp.glob(f"part-{slot.identifier}-*"))
+    def part_files(self, slot: FileSlot) -> dict[int, Path]:
+        """Return the parts kept in files of their own for ``slot``, by part number."""
+        prefix = f"part-{slot.identifier}-"
+        return {int(p.name.removeprefix(prefix)): p
+                for p in self.blobs.tmp.glob(f"{prefix}*") if p.name.removeprefix(prefix).isdigit()}
 
     # -- packages --------------------------------------------------------------------------
 

@@ -1,0 +1,107 @@
+"""Join the parts of a multipart upload as they arrive, so ``complete`` has little left to do.
+
+Clients send parts 1, 2, 3, … one after the other. Each part that continues the join in
+order is appended straight to one temporary file, whose MD5 and SHA-256 run as it grows;
+``complete`` then only fsyncs, checks the MD5 and renames it into the blob store, instead of
+copying and re-hashing every byte a second time (0.7–1.0 s for 200 MB).
+
+Anything else is still joined correctly, on the slow path: a part that arrives out of order
+or while another part is being appended, a part sent again, or any part after an append that
+failed half-way is kept in a file of its own (``Storage.part_path``), and ``complete``
+rebuilds the join from the good ranges of the joined file and those files, in part order.
+
+An ``Assembly`` lives in memory for one upload slot of one server process; its files live
+under ``tmp/``, which a restart sweeps along with the unfinished slot (``Storage.recover``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gopush.server.blobs import Incoming
+
+_COPY_BYTES = 1 << 20
+
+
+@dataclass
+class Assembly:
+    """The in-order join of one upload's parts, and what the slow path must know about it.
+
+    ``ranges`` maps each part appended to ``joined`` to its (offset, size) there; only those
+    bytes are trusted, since a failed append may leave a torn tail after them.
+    """
+
+    joined: Incoming
+    ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
+    busy: bool = False  # a part is being appended right now
+    torn: bool = False  # an append failed: later parts go to files of their own
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # held by complete and appends
+
+    @property
+    def next_number(self) -> int:
+        """Return the part number that would continue the join in order."""
+        return len(self.ranges) + 1
+
+    def takes(self, number: int) -> bool:
+        """Tell whether part ``number`` can be appended to the join now (the fast path)."""
+        return not self.busy and not self.torn and number == self.next_number
+
+    @asynccontextmanager
+    async def appending(self, number: int) -> AsyncIterator[Incoming]:
+        """Append part ``number``: yield the joined file; record the part if the body succeeds.
+
+        Raises:
+            Whatever the body raises; the join is then marked torn.
+        """
+        self.busy = True
+        start = self.joined.size
+        try:
+            async with self.lock:
+                yield self.joined
+            self.ranges[number] = (start, self.joined.size - start)
+        except BaseException:
+            self.torn = True
+            raise
+        finally:
+            self.busy = False
+
+    def in_order_with(self, part_files: dict[int, Path]) -> bool:
+        """Tell whether ``part_files`` only continue the join (no re-sent or earlier parts)."""
+        return not self.torn and all(n > len(self.ranges) for n in part_files)
+
+    def copy_range(self, number: int, into: Incoming) -> None:
+        """Append the bytes part ``number`` occupies in the joined file to ``into``."""
+        offset, size = self.ranges[number]
+        with self.joined.path.open("rb") as source:
+            source.seek(offset)
+            while size > 0 and (chunk := source.read(min(_COPY_BYTES, size))):
+                into.write(chunk)
+                size -= len(chunk)
+
+
+class Assemblies:
+    """The assemblies of a server process, by upload slot identifier."""
+
+    def __init__(self) -> None:
+        self._by_slot: dict[str, Assembly] = {}
+
+    def get(self, identifier: str) -> Assembly | None:
+        """Return the assembly of an upload slot, or None if no part was appended."""
+        return self._by_slot.get(identifier)
+
+    def start(self, identifier: str, new_file: Callable[[], Incoming]) -> Assembly:
+        """Return the slot's assembly, starting one that joins into ``new_file()`` if none."""
+        found = self._by_slot.get(identifier)
+        if found is None:
+            self._by_slot[identifier] = found = Assembly(new_file())
+        return found
+
+    def drop(self, identifier: str) -> None:
+        """Forget a slot's assembly and delete its joined file (after complete or abort)."""
+        found = self._by_slot.pop(identifier, None)
+        if found is not None:
+            found.joined.discard()
