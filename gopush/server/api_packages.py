@@ -1,14 +1,17 @@
 """The ``packages`` half of the upload API: validate, create a Go package, status, list, delete.
 
-``upload/go`` turns a finished upload into a package while it answers: the zip is checked
-(``server.validate``) and, if go would accept it, published as an immutable module version.
-An identical re-upload returns the existing package; other content for a published version is
-refused with 409; a zip go would refuse becomes a failed package whose ``status_reason``
-says why.
+``upload/go`` turns a finished upload into a package. A new module version is queued and
+answered at once; ``server.sync`` then checks its zip as go would and publishes it or fails it
+(the status endpoint tells which), as Cloudsmith's synchronisation does. An upload for a
+version that is already published is decided while answering, so the client hears at once:
+identical content returns the existing package, other content is refused with 409 (or
+replaces it with ``republish``), and a zip go would refuse becomes a failed package whose
+``status_reason`` says why.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -21,11 +24,12 @@ from gopush.server.query import compile_query
 from gopush.server.records import FileSlot, Package, Repo
 from gopush.server.responses import ApiError, error_for, no_content, not_found
 from gopush.server.state import api_repo, base_url, json_body, state
-from gopush.server.validate import check_upload
+from gopush.server.storage import Storage
+from gopush.server.sync import DEAD_END
+from gopush.server.validate import check_upload, peek_module_version
 
 MAX_PAGE_SIZE = 1000
-DEAD_END = ("This package should be deleted: the zip itself is invalid, so resyncing cannot "
-            "help; fix the module and upload it again.")
+BUSY_WAIT = 60.0  # seconds: processing one zip of the 500 MB maximum takes about 1 s
 
 
 def _package_file(body: dict[str, Any]) -> str:
@@ -63,10 +67,34 @@ async def upload_go(request: Request) -> Response:
 
 
 def _create(request: Request, repo: Repo, slot: FileSlot, republish: bool, tags: str) -> Package:
-    storage = state(request).storage
-    done = storage.package_for_file(slot)
+    st = state(request)
+    done = st.storage.package_for_file(slot)
     if done is not None:
         return done  # the same upload/go again (a retried POST)
+    assert slot.blob_sha256 is not None
+    named = peek_module_version(st.storage.blobs.path(slot.blob_sha256))
+    package, new = st.storage.queue_package(repo, slot, named, tags)
+    if new:
+        assert package is not None
+        st.sync.submit(package, republish=republish)
+    if package is not None:
+        return package
+    assert named is not None
+    _wait_while_busy(st.storage, repo, *named)
+    return _decide_now(st.storage, repo, slot, republish, tags)
+
+
+def _wait_while_busy(storage: Storage, repo: Repo, module: str, version: str) -> None:
+    """Wait (at most BUSY_WAIT seconds) until no other package of module@version is processed;
+    ``publish`` decides correctly either way, this only lets the answer be definite."""
+    deadline = time.monotonic() + BUSY_WAIT
+    while storage.version_busy(repo, module, version) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _decide_now(storage: Storage, repo: Repo, slot: FileSlot, republish: bool,
+                tags: str) -> Package:
+    """Check and publish an upload for a version that exists (or fail it), while answering."""
     assert slot.blob_sha256 is not None
     try:
         checked = check_upload(storage.blobs.path(slot.blob_sha256))
@@ -94,13 +122,17 @@ async def package_status(request: Request) -> Response:
 
 
 async def resync(request: Request) -> Response:
-    """``POST /packages/{owner}/{repo}/{pkg}/resync/``: report the package again (200).
+    """``POST /packages/{owner}/{repo}/{pkg}/resync/``: process a failed package again (200).
 
-    Processing is deterministic (the zip and the rules do not change), so a resync reports
-    the same verdict; a failed package stays failed and says it should be deleted.
+    Only a failure of the server itself is queued again; a zip go refuses, or a duplicate
+    version, fails the same way every time, so that package stays failed and says it should
+    be deleted.
     """
     repo = api_repo(request)
-    return JSONResponse(package_json(_package(request, repo), base_url(request)))
+    package = _package(request, repo)
+    if state(request).sync.requeue(package):
+        package = _package(request, repo)
+    return JSONResponse(package_json(package, base_url(request)))
 
 
 async def read_package(request: Request) -> Response:

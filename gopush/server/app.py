@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -24,6 +25,7 @@ from gopush.server.responses import ApiError
 from gopush.server.settings import ServeSettings
 from gopush.server.state import ServerState
 from gopush.server.storage import Storage
+from gopush.server.sync import Synchroniser
 from gopush.server.upstream import Upstream
 
 log = logging.getLogger("gopush.server")
@@ -87,15 +89,20 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 def create_app(storage: Storage, settings: ServeSettings) -> ASGIApp:
     """Return the ASGI application serving ``storage`` with ``settings``."""
     upstream = Upstream(storage, settings.upstream_timeout)
+    sync = Synchroniser(storage)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await upstream.close()
+        sync.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(sync.stop)
+            await upstream.close()
 
     app = Starlette(routes=ROUTES, lifespan=lifespan,
                     exception_handlers={ApiError: _api_error, 404: _not_found,
                                         Exception: _unexpected})
     app.router.redirect_slashes = False
-    app.state.gopush = ServerState(storage, settings, upstream)
+    app.state.gopush = ServerState(storage, settings, upstream, sync)
     return StripTrailingSlash(app)

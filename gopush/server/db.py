@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS packages (
     module TEXT, version TEXT,
     filename TEXT NOT NULL, size INTEGER, md5 TEXT, blob_sha256 TEXT,
     sum TEXT,
-    state TEXT NOT NULL,            -- completed, failed, deleted
+    state TEXT NOT NULL,            -- queued, syncing, completed, failed, deleted
     reason TEXT,
     tags TEXT NOT NULL DEFAULT '',
     uploaded_at TEXT NOT NULL,

@@ -1,8 +1,8 @@
 """JSON shapes of packages and their sync status, as cloudsmith-api.md §5.5 and §5.6 give them.
 
-Packages here are processed while ``upload/go`` is answered, so a package is either
-completed (its module version is served) or failed (``status_reason`` says why, and contains
-"package should be deleted" so the official CLI stops resyncing a zip that cannot change).
+A package is queued by ``upload/go``, syncing while ``server.sync`` checks its zip, then
+completed (its module version is served) or failed (``status_reason`` says why; a failure
+resyncing cannot fix contains "package should be deleted", so the official CLI stops retrying).
 """
 
 from __future__ import annotations
@@ -12,6 +12,13 @@ from typing import Any
 from gopush.server.records import Package
 
 _STATES: dict[str, dict[str, Any]] = {
+    "queued": {"status": 1, "status_str": "Awaiting Synchronisation", "stage": 0,
+               "stage_str": "Unknown", "sync_progress": 0, "is_sync_awaiting": True,
+               "is_sync_in_flight": True, "is_sync_completed": False, "is_sync_failed": False},
+    "syncing": {"status": 2, "status_str": "Sync In Progress", "stage": 3,
+                "stage_str": "Processing Package", "sync_progress": 50,
+                "is_sync_in_progress": True, "is_sync_in_flight": True,
+                "is_sync_completed": False, "is_sync_failed": False},
     "completed": {"status": 4, "status_str": "Completed", "stage": 9,
                   "stage_str": "Fully Synchronised", "sync_progress": 100,
                   "is_sync_completed": True, "is_sync_failed": False},
@@ -27,7 +34,8 @@ def status_json(package: Package, base: str) -> dict[str, Any]:
     state = _STATES.get(package.state, _STATES["failed"])
     return {**_FLAGS, **state, "status_reason": package.reason,
             "status_updated_at": package.updated_at, "stage_updated_at": package.updated_at,
-            "sync_finished_at": package.updated_at,
+            "sync_finished_at": package.updated_at if package.state in ("completed", "failed")
+            else None,
             "self_url": _package_url(package, base) + "status/",
             "is_deleteable": True, "is_resyncable": package.state == "failed",
             "is_copyable": False, "is_moveable": False, "is_quarantinable": False}

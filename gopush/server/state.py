@@ -16,6 +16,7 @@ from gopush.server.records import Repo
 from gopush.server.responses import ApiError, not_found
 from gopush.server.settings import ServeSettings
 from gopush.server.storage import Storage
+from gopush.server.sync import Synchroniser
 
 if TYPE_CHECKING:
     from gopush.server.upstream import Upstream
@@ -32,6 +33,7 @@ class ServerState:
     storage: Storage
     settings: ServeSettings
     upstream: Upstream
+    sync: Synchroniser
     assemblies: Assemblies = field(default_factory=Assemblies)
 
 

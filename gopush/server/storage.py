@@ -19,6 +19,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from gopush.errors import VersionExists
 from gopush.server.blobs import BlobStore, Incoming
@@ -164,14 +165,69 @@ class Storage:
     def fail_package(self, repo: Repo, slot: FileSlot, reason: str, tags: str) -> Package:
         """Record an upload that cannot become a module version, with the reason."""
         with self.db.tx() as conn:
-            perm = self._insert_package(conn, repo, slot, None, "failed", reason, tags)
+            perm = self._insert_package(conn, repo, slot, "failed", reason, tags)
         return self._by_perm(perm)
 
-    def retry_package(self, package: Package, reason: str | None) -> None:
-        """Record the outcome of a resync of a failed package (the reason, or still failed)."""
+    def queue_package(self, repo: Repo, slot: FileSlot, named: tuple[str, str] | None,
+                      tags: str) -> tuple[Package | None, bool]:
+        """Record an upload waiting to be processed (queued), named for what its zip claims;
+        return the package and whether it is new.
+
+        If the upload already became a package (a retried upload/go), that package is
+        returned, not new. If the version it names is published, or another package for it
+        is being processed, nothing is queued and (None, False) is returned: the caller
+        decides such an upload itself, after the other one, so that of two uploads of one
+        version the second hears at once whether it was identical or refused.
+        """
+        module, version = named if named else (None, None)
         with self.db.tx() as conn:
-            conn.execute("UPDATE packages SET reason = ?, updated_at = ? WHERE slug_perm = ?",
-                         (reason, now(), package.slug_perm))
+            row = conn.execute("SELECT slug_perm FROM packages WHERE file_identifier = ? AND "
+                               "state != 'deleted'", (slot.identifier,)).fetchone()
+            if row:
+                return self._by_perm_in(conn, row[0]), False
+            if named and self._version_busy(conn, repo, *named):
+                return None, False
+            perm = self._insert_package(conn, repo, slot, "queued", None, tags,
+                                        module=module, version=version)
+            return self._by_perm_in(conn, perm), True
+
+    @staticmethod
+    def _version_busy(conn: Any, repo: Repo, module: str, version: str) -> bool:
+        """Tell whether module@version is published, or a package for it is in processing."""
+        where = (repo.owner, repo.name, module, version)
+        return bool(conn.execute("SELECT 1 FROM versions WHERE owner = ? AND name = ? AND "
+                                 "module = ? AND version = ?", where).fetchone()
+                    or conn.execute("SELECT 1 FROM packages WHERE owner = ? AND name = ? AND "
+                                    "module = ? AND version = ? AND state IN "
+                                    "('queued', 'syncing')", where).fetchone())
+
+    def version_busy(self, repo: Repo, module: str, version: str) -> bool:
+        """Tell whether a package for module@version is still being processed."""
+        return self.db.one("SELECT 1 FROM packages WHERE owner = ? AND name = ? AND "
+                           "module = ? AND version = ? AND state IN ('queued', 'syncing')",
+                           repo.owner, repo.name, module, version) is not None
+
+    def pending_packages(self) -> list[Package]:
+        """Return the packages still to process (queued, or interrupted while syncing)."""
+        rows = self.db.all("SELECT * FROM packages WHERE state IN ('queued', 'syncing') "
+                           "ORDER BY rowid")
+        return [from_row(Package, r) for r in rows]
+
+    def package_by_perm(self, perm: str) -> Package | None:
+        """Return a package by its slug_perm, whatever its state, or None."""
+        row = self.db.one("SELECT * FROM packages WHERE slug_perm = ?", perm)
+        return from_row(Package, row) if row else None
+
+    def set_package_state(self, package: Package, state: str, *, was: tuple[str, ...],
+                          reason: str | None = None) -> bool:
+        """Move a package to ``state`` (with ``reason``) if it is in one of the ``was`` states;
+        return whether it moved (it may have been deleted or processed meanwhile)."""
+        marks = ",".join("?" * len(was))
+        with self.db.tx() as conn:
+            moved = conn.execute(f"UPDATE packages SET state = ?, reason = ?, updated_at = ? "
+                                 f"WHERE slug_perm = ? AND state IN ({marks})",
+                                 (state, reason, now(), package.slug_perm, *was)).rowcount
+        return bool(moved)
 
     def delete_package(self, package: Package) -> None:
         """Delete a package; its module version stops being served (410 Gone)."""
@@ -181,11 +237,16 @@ class Storage:
             conn.execute("DELETE FROM versions WHERE package = ?", (package.slug_perm,))
 
     def publish(self, repo: Repo, slot: FileSlot, checked: Checked, *, republish: bool,
-                tags: str = "") -> tuple[Package, bool]:
+                tags: str = "", queued: Package | None = None) -> tuple[Package, bool]:
         """Make a validated upload a module version; return its package and whether it is new.
 
+        Without ``queued`` a new package row is made (or, for content already published, the
+        existing package is returned); with it, that queued package becomes the version's
+        package, unless it was deleted meanwhile (then it is returned unchanged).
+
         Raises:
-            VersionExists: the version exists with other content and ``republish`` is false.
+            VersionExists: the version exists with other content and ``republish`` is false,
+                or (for a queued package) with the same content under another package.
         """
         mod_sha = self.blobs.put_bytes(checked.gomod, "gomod")
         with self.db.tx() as conn:
@@ -195,10 +256,19 @@ class Storage:
                                ).fetchone()
             existing = from_row(Version, row) if row else None
             if existing and existing.sum == checked.sum and existing.package:
-                return self._by_perm_in(conn, existing.package), False
+                if queued is None:
+                    return self._by_perm_in(conn, existing.package), False
+                raise _duplicate(repo, checked, self._by_perm_in(conn, existing.package))
             if existing and existing.sum != checked.sum and not republish:
                 raise _version_exists(repo, checked, existing)
-            perm = self._insert_package(conn, repo, slot, checked, "completed", None, tags)
+            if queued is None:
+                perm = self._insert_package(conn, repo, slot, "completed", None, tags,
+                                            module=checked.module, version=checked.version,
+                                            summary=checked.sum)
+            elif not self._complete_queued(conn, queued, checked):
+                return self._by_perm_in(conn, queued.slug_perm), False
+            else:
+                perm = queued.slug_perm
             if existing and existing.package:
                 conn.execute("UPDATE packages SET state = 'deleted', updated_at = ? "
                              "WHERE slug_perm = ?", (now(), existing.package))
@@ -207,20 +277,27 @@ class Storage:
                           slot.blob_sha256, mod_sha, checked.sum, checked.time, "upload", perm))
             return self._by_perm_in(conn, perm), True
 
-    def _insert_package(self, conn: object, repo: Repo, slot: FileSlot, checked: Checked | None,
-                        state: str, reason: str | None, tags: str) -> str:
+    @staticmethod
+    def _complete_queued(conn: object, queued: Package, checked: Checked) -> bool:
+        return bool(conn.execute(  # type: ignore[attr-defined]
+            "UPDATE packages SET state = 'completed', reason = NULL, module = ?, version = ?, "
+            "sum = ?, updated_at = ? WHERE slug_perm = ? AND state IN ('queued', 'syncing')",
+            (checked.module, checked.version, checked.sum, now(), queued.slug_perm)).rowcount)
+
+    def _insert_package(self, conn: object, repo: Repo, slot: FileSlot, state: str,
+                        reason: str | None, tags: str, *, module: str | None = None,
+                        version: str | None = None, summary: str | None = None) -> str:
         perm = secrets.token_urlsafe(9).replace("-", "x").replace("_", "y")
-        label = f"{checked.module}-{checked.version}" if checked else slot.filename
+        label = f"{module}-{version}" if module and version else slot.filename
         slug = f"{_slugify(label)}-{perm[:4].lower()}"
         stamp = now()
         conn.execute(  # type: ignore[attr-defined]
             "INSERT INTO packages (slug_perm, slug, owner, name, file_identifier, module, "
             "version, filename, size, md5, blob_sha256, sum, state, reason, tags, uploaded_at, "
             "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (perm, slug, repo.owner, repo.name, slot.identifier,
-             checked.module if checked else None, checked.version if checked else None,
-             slot.filename, slot.size, slot.md5, slot.blob_sha256,
-             checked.sum if checked else None, state, reason, tags, stamp, stamp))
+            (perm, slug, repo.owner, repo.name, slot.identifier, module, version,
+             slot.filename, slot.size, slot.md5, slot.blob_sha256, summary, state, reason,
+             tags, stamp, stamp))
         return perm
 
     def _by_perm(self, perm: str) -> Package:
@@ -279,3 +356,10 @@ def _version_exists(repo: Repo, checked: Checked, existing: Version) -> VersionE
         "sumdb). Publish a new version instead, or republish explicitly if no one can "
         "have fetched it yet.",
         status=409, data={"published_sum": existing.sum, "sum": checked.sum})
+
+
+def _duplicate(repo: Repo, checked: Checked, published: Package) -> VersionExists:
+    return VersionExists(
+        f"{checked.module}@{checked.version} is already published in {repo.full_name} with "
+        f"the same content ({checked.sum}) as package {published.slug}; this upload is a "
+        "duplicate of it.", status=409, data={"published_sum": checked.sum, "sum": checked.sum})

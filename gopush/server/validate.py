@@ -10,10 +10,12 @@ module path the zip is for; a zip without one is served with the synthesized
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from gopush.errors import InvalidModuleZip
 from gopush.gosem import gomod, pseudo
+from gopush.modzip import zipfmt
 from gopush.modzip.check import check_zip
 from gopush.server.storage import Checked, now
 
@@ -37,6 +39,24 @@ def check_upload(path: Path, module: str | None = None,
             f"{where}: go.mod declares module {declared or '(none)'!s}, but the zip is for "
             f"{result.module}", hint="fix the module line of go.mod, or the module path")
     return Checked(result.module, result.version, result.sum, data, _info_time(result.version))
+
+
+def peek_module_version(path: Path) -> tuple[str, str] | None:
+    """Return the module@version a zip is named for (its first entry's prefix), or None.
+
+    Only the central directory is read, so this is cheap enough to answer ``upload/go`` with;
+    it proves nothing: ``check_upload`` decides whether the zip is what it claims.
+    """
+    try:
+        with path.open("rb") as f:
+            entries = zipfmt.read_directory(f, os.fstat(f.fileno()).st_size)
+    except (zipfmt.ZipFormatError, OSError):
+        return None
+    first = entries[0].raw_name.decode("utf-8", "replace") if entries else ""
+    module, at, rest = first.partition("@")
+    if not module or not at or "/" not in rest:
+        return None
+    return module, rest.split("/", 1)[0]
 
 
 def synthesized_gomod(module: str) -> bytes:

@@ -264,18 +264,61 @@ def api_upload(url: str, repo: str, zip_path: str | Path, *, key: str = KEY,
         return str(body["identifier"])
 
 
-def create_package(url: str, repo: str, identifier: str, *, key: str = KEY,
-                   republish: bool = False, verify: Any = True) -> Any:
-    """Call upload/go for an uploaded file; return the response."""
+@dataclass
+class Settled:
+    """An upload/go reply, with the package as it stands once the server processed it."""
+
+    status_code: int
+    package: dict[str, Any]
+    text: str
+
+    def json(self) -> dict[str, Any]:
+        """Return the settled package (or the error body of a refused upload/go)."""
+        return self.package
+
+
+def settle(reply: Any, url: str, *, key: str = KEY, verify: Any = True,
+           timeout: float = 60) -> Settled:
+    """Wait until the package an upload/go reply created is completed or failed.
+
+    A refused upload/go (not 201) is returned as it is.
+    """
     import httpx
 
-    return httpx.post(f"{url}/packages/{repo}/upload/go/", headers={"X-Api-Key": key},
-                      json={"package_file": identifier, "republish": republish},
-                      verify=verify, timeout=120)
+    body = reply.json()
+    if reply.status_code != 201:
+        return Settled(reply.status_code, body, reply.text)
+    deadline = time.monotonic() + timeout
+    path = f"{url}/packages/{body['namespace']}/{body['repository']}/{body['slug']}/"
+    while body["is_sync_in_flight"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+        body = httpx.get(path, headers={"X-Api-Key": key}, verify=verify, timeout=30).json()
+    assert not body["is_sync_in_flight"], f"package still processing after {timeout}s: {body}"
+    return Settled(reply.status_code, body, reply.text)
+
+
+def create_package(url: str, repo: str, identifier: str, *, key: str = KEY,
+                   republish: bool = False, verify: Any = True) -> Settled:
+    """Call upload/go for an uploaded file; return the reply once the package settled."""
+    import httpx
+
+    reply = httpx.post(f"{url}/packages/{repo}/upload/go/", headers={"X-Api-Key": key},
+                       json={"package_file": identifier, "republish": republish},
+                       verify=verify, timeout=120)
+    return settle(reply, url, key=key, verify=verify)
 
 
 def api_push(url: str, repo: str, zip_path: str | Path, *, key: str = KEY,
-             republish: bool = False, verify: Any = True) -> Any:
-    """Upload a zip and create its package; return the upload/go response."""
+             republish: bool = False, verify: Any = True) -> Settled:
+    """Upload a zip and create its package; return the reply once the package settled."""
     identifier = api_upload(url, repo, zip_path, key=key, verify=verify)
     return create_package(url, repo, identifier, key=key, republish=republish, verify=verify)
+
+
+def stored_upload(storage: Any, data: bytes) -> Any:
+    """Store ``data`` as a finished form upload to acme/mods in ``storage``; return its slot."""
+    repo = storage.ensure_repo("acme", "mods")
+    slot, _ = storage.new_file(repo, "v1.0.0.zip", "0" * 32, "post")
+    incoming = storage.blobs.incoming()
+    incoming.write(data)
+    return storage.complete_file(slot, incoming)

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from conftest import Settled, settle
 
 from gopush.modzip.create import create_zip
 from gopush.modzip.files import DataFile
@@ -67,10 +68,11 @@ def upload(client: httpx.Client, zip_path: Path, repo: str = "acme/mods") -> str
 
 
 def create(client: httpx.Client, identifier: str, repo: str = "acme/mods",
-           **extra: object) -> object:
-    """Call upload/go; return the response."""
-    return client.post(f"/packages/{repo}/upload/go/", headers=AUTH,
-                       json={"package_file": identifier, **extra})
+           **extra: object) -> Settled:
+    """Call upload/go; return the reply once the server processed the package."""
+    reply = client.post(f"/packages/{repo}/upload/go/", headers=AUTH,
+                        json={"package_file": identifier, **extra})
+    return settle(reply, str(client.base_url).rstrip("/"), key=KEY)
 
 
 @pytest.mark.parametrize("path", ["/packages/acme/mods/validate-upload/go/",
@@ -145,6 +147,24 @@ def test_list_query_and_pagination(client: httpx.Client, tmp_path: Path) -> None
     assert client.get("/packages/acme/mods/", headers=AUTH,
                       params={"page": 9}).status_code == 404
     assert client.get("/packages/acme/unknown/", headers=AUTH).json() == []
+
+
+def test_new_version_is_queued_then_synchronised(client: httpx.Client, tmp_path: Path) -> None:
+    """upload/go answers a new version with a queued package (not yet served), which the
+    server then processes to completed; the status endpoint follows it."""
+    identifier = upload(client, module_zip(tmp_path, "example.com/queued", "v1.0.0"))
+    reply = client.post("/packages/acme/mods/upload/go/", headers=AUTH,
+                        json={"package_file": identifier})
+    assert reply.status_code == 201
+    queued = reply.json()
+    assert (queued["status_str"], queued["is_sync_awaiting"], queued["is_sync_in_flight"],
+            queued["is_sync_completed"]) == ("Awaiting Synchronisation", True, True, False)
+    assert (queued["name"], queued["version"]) == ("example.com/queued", "v1.0.0")
+    done = settle(reply, str(client.base_url).rstrip("/"), key=KEY).json()
+    assert done["slug"] == queued["slug"] and done["is_sync_completed"] is True
+    status = client.get(f"/packages/acme/mods/{queued['slug']}/status/", headers=AUTH).json()
+    assert (status["status_str"], status["stage_str"]) == ("Completed", "Fully Synchronised")
+    assert client.get("/go/acme/mods/example.com/queued/@v/list").text == "v1.0.0\n"
 
 
 def test_retried_upload_go_returns_same_package(client: httpx.Client, tmp_path: Path) -> None:

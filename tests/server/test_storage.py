@@ -7,17 +7,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import stored_upload
 
 from gopush.errors import VersionExists
 from gopush.server.storage import Checked, Storage
-
-
-def _upload(storage: Storage, data: bytes) -> object:
-    repo = storage.ensure_repo("acme", "mods")
-    slot, _ = storage.new_file(repo, "v1.0.0.zip", "0" * 32, "post")
-    incoming = storage.blobs.incoming()
-    incoming.write(data)
-    return storage.complete_file(slot, incoming)
 
 
 def _checked(sum_: str) -> Checked:
@@ -30,7 +23,7 @@ def test_concurrent_publish_has_one_winner(tmp_path: Path) -> None:
     get VersionExists, and one version row remains."""
     storage = Storage(tmp_path)
     repo = storage.ensure_repo("acme", "mods")
-    slots = [_upload(storage, bytes([n]) * 10) for n in range(8)]
+    slots = [stored_upload(storage, bytes([n]) * 10) for n in range(8)]
     outcomes: list[object] = [None] * 8
     barrier = threading.Barrier(8)
 
@@ -56,9 +49,9 @@ def test_identical_publish_is_noop(tmp_path: Path) -> None:
     """Publishing the same sum again returns the existing package, not a new one."""
     storage = Storage(tmp_path)
     repo = storage.ensure_repo("acme", "mods")
-    first, new = storage.publish(repo, _upload(storage, b"a"), _checked("h1:a"),  # type: ignore
+    first, new = storage.publish(repo, stored_upload(storage, b"a"), _checked("h1:a"),  # type: ignore
                                  republish=False)
-    again, new_again = storage.publish(repo, _upload(storage, b"a"),  # type: ignore
+    again, new_again = storage.publish(repo, stored_upload(storage, b"a"),  # type: ignore
                                        _checked("h1:a"), republish=False)
     assert new and not new_again and again.slug_perm == first.slug_perm
 

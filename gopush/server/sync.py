@@ -1,0 +1,104 @@
+"""Process queued packages in the background, as Cloudsmith's synchronisation does.
+
+``upload/go`` answers as soon as a new module version's package is recorded (queued); a
+worker thread then checks the zip as go would (``server.validate.check_upload``) and either
+publishes it (completed: the GOPROXY endpoint serves it) or fails it with the reason, which
+clients read from the status endpoint. Packages are processed one at a time, in the order
+they were queued, and a package still queued or syncing when the server stopped is processed
+again on the next start (processing is idempotent: the zip and the rules do not change).
+
+A failure that resyncing cannot fix says "package should be deleted" (cloudsmith-api.md
+§5.6), so the official CLI stops retrying; only a failure of the server itself (an I/O
+error) is worth a resync, which ``requeue`` grants.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+from gopush.errors import InvalidModuleZip, VersionExists
+from gopush.server.records import Package
+from gopush.server.storage import Storage
+from gopush.server.validate import check_upload
+
+log = logging.getLogger("gopush.server")
+
+DEAD_END = ("This package should be deleted: the zip itself is invalid, so resyncing cannot "
+            "help; fix the module and upload it again.")
+DUPLICATE = "This package should be deleted: versions are immutable, so resyncing cannot help."
+RETRYABLE = "The server could not process this package ({error}); resync it to try again."
+
+
+class Synchroniser:
+    """One worker thread turning queued packages into module versions, in order."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self._queue: queue.Queue[tuple[str, bool] | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the worker; queue again what a previous run left unprocessed."""
+        for package in self.storage.pending_packages():
+            self._queue.put((package.slug_perm, False))
+        self._worker = threading.Thread(target=self._run, name="gopush-sync", daemon=True)
+        self._worker.start()
+
+    def submit(self, package: Package, *, republish: bool) -> None:
+        """Queue a package recorded by ``Storage.queue_package``."""
+        self._queue.put((package.slug_perm, republish))
+
+    def requeue(self, package: Package) -> bool:
+        """Queue a failed package again if resyncing can help; return whether it was queued."""
+        if DEAD_END in (package.reason or "") or DUPLICATE in (package.reason or ""):
+            return False
+        if not self.storage.set_package_state(package, "queued", was=("failed",)):
+            return False
+        self._queue.put((package.slug_perm, False))
+        return True
+
+    def stop(self) -> None:
+        """Finish the package being processed, then stop (queued ones wait for a restart)."""
+        if self._worker is not None and self._worker.is_alive():
+            self._queue.put(None)
+            self._worker.join()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            perm, republish = item
+            try:
+                self.process(perm, republish=republish)
+            except Exception:  # one bad package must not stop the queue
+                log.exception("processing package %s failed", perm)
+
+    def process(self, perm: str, *, republish: bool) -> None:
+        """Check one queued package's zip and publish it, or fail it with the reason."""
+        package = self.storage.package_by_perm(perm)
+        if package is None or not self.storage.set_package_state(
+                package, "syncing", was=("queued", "syncing")):
+            return  # deleted, or processed already
+        try:
+            reason = self._publish(package, republish)
+        except OSError as err:
+            reason = RETRYABLE.format(error=err.strerror or type(err).__name__)
+        if reason is not None:
+            self.storage.set_package_state(package, "failed", was=("syncing",), reason=reason)
+
+    def _publish(self, package: Package, republish: bool) -> str | None:
+        """Publish the package's zip; return why it failed, or None."""
+        slot = self.storage.file(package.file_identifier or "")
+        repo = self.storage.repo(package.owner, package.name)
+        if slot is None or slot.blob_sha256 is None or repo is None:
+            return f"The upload of this package is gone. {DEAD_END}"
+        try:
+            checked = check_upload(self.storage.blobs.path(slot.blob_sha256))
+        except InvalidModuleZip as err:
+            hint = f" ({err.hint})" if err.hint else ""
+            return f"{err.message}{hint}. {DEAD_END}"
+        try:
+            self.storage.publish(repo, slot, checked, republish=republish, queued=package)
+        except VersionExists as err:
+            return f"{err.message} {DUPLICATE}"
+        return None

@@ -1,0 +1,124 @@
+"""Background processing of packages: queued at upload/go, then completed or failed by the
+synchroniser, picked up again after a restart, and resynced only when that can help."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from conftest import stored_upload
+
+from gopush.modzip.create import create_zip
+from gopush.modzip.files import DataFile
+from gopush.server.records import Package
+from gopush.server.storage import Storage
+from gopush.server.sync import DEAD_END, RETRYABLE, Synchroniser
+
+
+def _module_zip(path: Path, module: str, version: str, gomod: str | None = None) -> bytes:
+    files = [DataFile("lib.go", b"package lib\n"),
+             DataFile("go.mod", (gomod or f"module {module}\n").encode())]
+    create_zip(path, module, version, files, go_version="")
+    return path.read_bytes()
+
+
+def _queued(storage: Storage, data: bytes, named: tuple[str, str]) -> Package:
+    repo = storage.ensure_repo("acme", "mods")
+    package, new = storage.queue_package(repo, stored_upload(storage, data), named, "")
+    assert new and package is not None and package.state == "queued"
+    return package
+
+
+def _settled(storage: Storage, package: Package, timeout: float = 30) -> Package:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = storage.package_by_perm(package.slug_perm)
+        assert now is not None
+        if now.state not in ("queued", "syncing"):
+            return now
+        time.sleep(0.01)
+    raise AssertionError(f"package {package.slug} still processing after {timeout}s")
+
+
+def test_queued_package_left_by_a_stopped_server_is_processed_at_start(tmp_path: Path) -> None:
+    """A package queued (or syncing) when the server stopped is published on the next start,
+    and only then does its version exist."""
+    storage = Storage(tmp_path / "data")
+    data = _module_zip(tmp_path / "v1.0.0.zip", "example.com/later", "v1.0.0")
+    package = _queued(storage, data, ("example.com/later", "v1.0.0"))
+    storage.set_package_state(package, "syncing", was=("queued",))  # killed mid-processing
+    repo = storage.ensure_repo("acme", "mods")
+    assert storage.version(repo, "example.com/later", "v1.0.0") is None
+    storage.db.close()
+    reopened = Storage(tmp_path / "data")
+    sync = Synchroniser(reopened)
+    sync.start()
+    try:
+        done = _settled(reopened, package)
+    finally:
+        sync.stop()
+    assert done.state == "completed" and done.sum and done.sum.startswith("h1:")
+    version = reopened.version(repo, "example.com/later", "v1.0.0")
+    assert version is not None and version.package == package.slug_perm
+
+
+def test_invalid_zip_fails_for_good_and_resync_does_not_requeue(tmp_path: Path) -> None:
+    """A zip whose go.mod names another module fails with a reason saying the package should
+    be deleted; a resync leaves it failed."""
+    storage = Storage(tmp_path / "data")
+    data = _module_zip(tmp_path / "v1.0.0.zip", "example.com/a", "v1.0.0",
+                       gomod="module example.com/b\n")
+    sync = Synchroniser(storage)
+    sync.start()
+    try:
+        package = _queued(storage, data, ("example.com/a", "v1.0.0"))
+        sync.submit(package, republish=False)
+        failed = _settled(storage, package)
+        assert failed.state == "failed" and DEAD_END in (failed.reason or "")
+        assert "example.com/b" in (failed.reason or "")
+        assert sync.requeue(failed) is False
+        assert storage.package_by_perm(package.slug_perm).state == "failed"  # type: ignore
+    finally:
+        sync.stop()
+
+
+def test_resync_after_a_server_failure_publishes(tmp_path: Path) -> None:
+    """A package that failed because the server could not read its blob is queued again by a
+    resync and, once the blob is readable, completes."""
+    storage = Storage(tmp_path / "data")
+    data = _module_zip(tmp_path / "v1.0.0.zip", "example.com/retry", "v1.0.0")
+    package = _queued(storage, data, ("example.com/retry", "v1.0.0"))
+    slot = storage.file(package.file_identifier or "")
+    assert slot is not None and slot.blob_sha256
+    blob = storage.blobs.path(slot.blob_sha256)
+    hidden = blob.with_name("hidden")
+    blob.rename(hidden)  # the blob is unreadable (say, a disk error) during processing
+    sync = Synchroniser(storage)
+    sync.start()
+    try:
+        sync.submit(package, republish=False)
+        failed = _settled(storage, package)
+        assert failed.state == "failed"
+        assert (failed.reason or "").startswith(RETRYABLE.split("(", 1)[0])
+        hidden.rename(blob)
+        assert sync.requeue(failed) is True
+        assert _settled(storage, package).state == "completed"
+    finally:
+        sync.stop()
+
+
+def test_second_upload_of_a_version_in_processing_is_not_queued(tmp_path: Path) -> None:
+    """While a package of module@version is queued, another upload of that version is not
+    queued beside it (upload/go decides it after the first), and a retried upload/go of the
+    same upload returns the same package."""
+    storage = Storage(tmp_path / "data")
+    data = _module_zip(tmp_path / "v1.0.0.zip", "example.com/busy", "v1.0.0")
+    first = _queued(storage, data, ("example.com/busy", "v1.0.0"))
+    repo = storage.ensure_repo("acme", "mods")
+    other, new = storage.queue_package(repo, stored_upload(storage, data),
+                                       ("example.com/busy", "v1.0.0"), "")
+    assert (other, new) == (None, False)
+    slot = storage.file(first.file_identifier or "")
+    assert slot is not None
+    again, new_again = storage.queue_package(repo, slot, ("example.com/busy", "v1.0.0"), "")
+    assert again is not None and again.slug_perm == first.slug_perm and not new_again
