@@ -84,6 +84,15 @@ class BlobStore:
             removed += 1
         return removed
 
+    def sweep_unreferenced(self, keep: set[str]) -> int:
+        """Delete every blob whose SHA-256 is not in ``keep``; return how many were removed."""
+        removed = 0
+        for blob in self.blobs.glob("??/*"):
+            if blob.name not in keep:
+                blob.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def incoming(self, label: str = "upload") -> Incoming:
         """Return a new, empty temporary file to fill."""
         return Incoming(self.tmp / f"{label}-{secrets.token_hex(8)}")

@@ -58,10 +58,27 @@ class Storage:
         self.db = Database(root / "registry.sqlite3")
 
     def recover(self) -> int:
-        """Forget uploads a previous run did not finish; return the leftovers removed."""
+        """Forget uploads a previous run did not finish, and delete blobs nothing needs any
+        more; return how many files were removed.
+
+        Only call this before serving (the data-directory lock guarantees no other writer):
+        a blob stored by a running upload is not referenced until its transaction commits.
+        """
         with self.db.tx() as conn:
             conn.execute("DELETE FROM files WHERE state = 'awaiting'")
-        return self.blobs.sweep()
+        return self.blobs.sweep() + self.blobs.sweep_unreferenced(self._referenced_blobs())
+
+    def _referenced_blobs(self) -> set[str]:
+        """Return the SHA-256 of every blob a version, a live package or a finished upload
+        that is not a deleted package's needs (what a crash between storing a blob and
+        committing its row, or a deletion, leaves out is garbage)."""
+        rows = self.db.all(
+            "SELECT zip_sha256 FROM versions UNION SELECT mod_sha256 FROM versions "
+            "UNION SELECT blob_sha256 FROM packages WHERE state != 'deleted' "
+            "UNION SELECT f.blob_sha256 FROM files f WHERE f.state = 'complete' AND NOT "
+            "EXISTS (SELECT 1 FROM packages p WHERE p.file_identifier = f.identifier "
+            "AND p.state = 'deleted')")
+        return {row[0] for row in rows if row[0]}
 
     # -- repositories ----------------------------------------------------------------------
 

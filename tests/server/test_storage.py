@@ -91,3 +91,27 @@ def test_ensure_repo_sets_visibility(tmp_path: Path, visibility: bool) -> None:
     storage.ensure_repo("acme", "r", private=visibility, upstream="http://up/")
     again = storage.ensure_repo("acme", "r")
     assert (bool(again.private), again.upstream) == (visibility, "http://up/")
+
+
+def test_recover_deletes_blobs_nothing_needs(tmp_path: Path) -> None:
+    """At start, a blob left by a crash before its row was committed and the blob of a
+    deleted package are removed; the blobs of live versions, failed packages and finished
+    uploads stay."""
+    storage = Storage(tmp_path)
+    repo = storage.ensure_repo("acme", "mods")
+    live, _ = storage.publish(repo, stored_upload(storage, b"live"), _checked("h1:live"),
+                              republish=False)
+    failed = storage.fail_package(repo, stored_upload(storage, b"bad"), "invalid", "")
+    waiting = stored_upload(storage, b"uploaded, no package yet")
+    gone, _ = storage.publish(repo, stored_upload(storage, b"gone"),
+                              Checked("example.com/gone", "v1.0.0", "h1:gone",
+                                      b"module example.com/gone\n", "2024-01-01T00:00:00Z"),
+                              republish=False)
+    storage.delete_package(gone)
+    orphan = storage.blobs.put_bytes(b"stored, then the server died", "crash")
+    storage.db.close()
+    reopened = Storage(tmp_path)
+    assert reopened.recover() == 3  # the orphan, and the deleted version's zip and go.mod
+    kept = {p.name for p in reopened.blobs.blobs.glob("??/*")}
+    assert {live.blob_sha256, failed.blob_sha256, waiting.blob_sha256} <= kept
+    assert gone.blob_sha256 not in kept and orphan not in kept
