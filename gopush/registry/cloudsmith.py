@@ -21,7 +21,6 @@ Consumers read modules through the GOPROXY endpoint: ``https://dl.cloudsmith.io/
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +40,7 @@ PART_SIZE = 100 * 1024 * 1024  # 104,857,600 bytes: the official CLI's CHUNK_SIZ
 # Seconds between status polls, the last one repeating: small packages are processed in tens
 # of milliseconds and big ones in seconds, so polls start close together and spread out
 # (about 10 polls in the first 10 s, then one every 5 s, as the official CLI's default).
+SYNC_ATTEMPTS = 3  # a failed sync is resynced twice at most, as the official CLI's default
 POLL_INTERVALS = (0.02, 0.05, 0.08, 0.12, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0, 3.0, 5.0)
 
 
@@ -216,32 +216,48 @@ class CloudsmithRegistry:
     def wait(self, published: Published, *, timeout: float, on_status: Status) -> Published:
         """Poll the package status until it is synchronised, failed, or ``timeout`` passed.
 
+        A failure the registry may recover from (its reason does not say the package should
+        be deleted) is answered with a resync, up to ``SYNC_ATTEMPTS`` attempts in all, as
+        the official CLI does.
+
         Raises:
-            RegistryError: the registry reports that synchronisation failed (with its reason).
+            RegistryError: synchronisation failed for good, or on every attempt (with the
+                registry's reason).
             RegistryUnavailable: still not synchronised at the deadline.
         """
         deadline = self.clock() + timeout
         what, path = "check the package status", self._path("packages",
                                                                 f"{published.package}/status")
-        for poll in itertools.count():
-            response = self.api.request("GET", path, what=what)
-            status = self.api.parse_json(response, what)
+        attempts, poll = 1, 0
+        while True:
+            status = self.api.parse_json(self.api.request("GET", path, what=what), what)
             progress = status.get("sync_progress")
             on_status(_describe_status(status), progress if isinstance(progress, int) else None)
             if status.get("is_sync_completed"):
                 return Published(published.package, published.package_id, synced=True)
             if status.get("is_sync_failed"):
-                raise _sync_failed(published, status)
+                if attempts >= SYNC_ATTEMPTS or _for_good(status):
+                    raise _sync_failed(published, status)
+                attempts, poll = attempts + 1, 0
+                self._resync(published, status, on_status)
+                continue
             pause = POLL_INTERVALS[min(poll, len(POLL_INTERVALS) - 1)]
             if self.clock() + pause > deadline:
                 break
             self.api.sleep(pause)
+            poll += 1
         raise RegistryUnavailable(
             f"package {published.package} was not synchronised within {timeout:g}s",
             data={"package": published.package},
             hint="the upload is complete and the registry is still processing it; run the "
                  "same command again later to check (it will not upload twice), or raise "
                  "--timeout")
+
+    def _resync(self, published: Published, status: dict[str, Any], on_status: Status) -> None:
+        reason = status.get("status_reason") or "no reason given"
+        on_status(f"failed ({reason}); asking the registry to resync", None)
+        self.api.request("POST", self._path("packages", f"{published.package}/resync"),
+                         what="ask the registry to resync the package")
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -291,11 +307,17 @@ def _describe_status(status: dict[str, Any]) -> str:
     return " - ".join(parts) or "waiting"
 
 
+def _for_good(status: dict[str, Any]) -> bool:
+    """Tell whether a failed sync says resyncing cannot help (cloudsmith-api.md §5.6)."""
+    return "package should be deleted" in str(status.get("status_reason") or "").lower()
+
+
 def _sync_failed(published: Published, status: dict[str, Any]) -> RegistryError:
     reason = status.get("status_reason") or "no reason given"
     hint = ("the registry will not retry this package: delete it, or push with --republish"
-            if "package should be deleted" in str(reason) else
-            "ask the registry to resync the package, or push again with --republish")
+            if _for_good(status) else
+            f"the registry failed it {SYNC_ATTEMPTS} times; delete the package and push "
+            "again, or ask the registry's operators")
     return RegistryError(f"the registry failed to process package {published.package}: {reason}",
                          data={"package": published.package, "status_reason": str(reason)},
                          hint=hint)

@@ -203,6 +203,34 @@ def test_sync_failure(api: FakeApi, module_zip: Path, capsys) -> None:
     code, _, err = push(capsys, module_zip)
     assert code == ExitCode.REJECTED
     assert "go.mod does not match" in err and f"package {SLUG}" in err
+    assert "resync" not in api.steps()
+
+
+def _failed_sync(reason: str) -> httpx.Response:
+    return httpx.Response(200, json={"is_sync_completed": False, "is_sync_failed": True,
+                                     "sync_progress": 40, "status_reason": reason})
+
+
+def test_sync_failure_is_resynced_then_succeeds(api: FakeApi, module_zip: Path,
+                                                capsys) -> None:
+    """A failure the registry may recover from is answered with a resync, then the push
+    succeeds once the package synchronises."""
+    api.on("status", _failed_sync("Storage backend timed out"))
+    code, out, err = push(capsys, module_zip, "-v")
+    assert code == ExitCode.OK, err
+    assert "published" in out
+    assert api.steps()[-3:] == ["status", "resync", "status"]
+    assert "Storage backend timed out" in err and "resync" in err
+
+
+def test_sync_failing_every_attempt_gives_up(api: FakeApi, module_zip: Path, capsys) -> None:
+    """A package that fails on every attempt is resynced twice, then the push exits 5 with
+    the reason; a failure that says the package should be deleted is never resynced."""
+    api.on("status", *[_failed_sync("Storage backend timed out")] * 3)
+    code, _, err = push(capsys, module_zip)
+    assert code == ExitCode.REJECTED
+    assert api.steps().count("resync") == 2 and "Storage backend timed out" in err
+    assert "failed it 3 times" in err
 
 
 def test_sync_never_ends_hits_deadline(api: FakeApi, module_zip: Path, capsys) -> None:

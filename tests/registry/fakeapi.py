@@ -2,7 +2,7 @@
 
 ``FakeApi`` is installed as one reusable pytest-httpx callback. Each request is named by its
 step ("list", "info", "zip", "validate_pkg", "validate_file", "slot", "upload", "part",
-"complete", "create", "status", "whoami"); a test queues replacement answers (responses,
+"complete", "create", "status", "resync", "whoami"); a test queues replacement answers (responses,
 exceptions, or callables) for a step, and every request is recorded with its body.
 """
 
@@ -32,6 +32,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("POST", rf"/files/acme/gomods/{SLOT}/complete/$", "complete"),
     ("POST", r"/packages/acme/gomods/upload/go/$", "create"),
     ("GET", rf"/packages/acme/gomods/{SLUG}/status/$", "status"),
+    ("POST", rf"/packages/acme/gomods/{SLUG}/resync/$", "resync"),
     ("GET", r"/user/self/$", "whoami"),
 ]
 
