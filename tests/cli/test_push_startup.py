@@ -29,3 +29,14 @@ def test_ci_push_does_not_import_httpx_cli_or_rich(tmp_path: Path) -> None:
     assert code == ExitCode.INVALID_MODULE
     assert {"httpx", "gopush.registry.http", "gopush.actions.push"} <= modules
     assert not {"rich", "pygments"} & modules  # httpx._main is listed: a failed import
+
+
+def test_ci_push_to_cloudsmith_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """A CI push to a Cloudsmith-style registry leaves out the zip writer, the other
+    targets, the TOML parser (no config file) and the semver package (no comparison)."""
+    code, modules = imported_by_push(tmp_path)
+    assert code == ExitCode.INVALID_MODULE
+    assert {"gopush.registry.cloudsmith", "gopush.modzip.check"} <= modules
+    unused = {"gopush.modzip.create", "gopush.registry.artifactory", "gopush.registry.gitea",
+              "gopush.registry.goproxy_dir", "tomllib", "semver", "gopush.actions.build"}
+    assert not unused & modules
