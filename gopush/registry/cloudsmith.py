@@ -209,7 +209,9 @@ class CloudsmithRegistry:
         if not isinstance(slug, str) or not slug:
             raise RegistryUnavailable(f"{what}: the reply has no package slug",
                                       hint="the registry does not speak the Cloudsmith API")
-        return Published(package=slug, package_id=package.get("slug_perm"), synced=False)
+        # a registry that processed the package already says so: no status poll needed
+        return Published(package=slug, package_id=package.get("slug_perm"),
+                         synced=package.get("is_sync_completed") is True)
 
     # -- waiting ---------------------------------------------------------------------------
 

@@ -243,6 +243,17 @@ def test_sync_never_ends_hits_deadline(api: FakeApi, module_zip: Path, capsys) -
     assert "not synchronised within 1s" in err and "run the same command again" in err
 
 
+def test_package_created_synchronised_needs_no_status_poll(api: FakeApi, module_zip: Path,
+                                                           capsys) -> None:
+    """A registry whose create reply says the package is already synchronised is taken at
+    its word: the push succeeds without a status poll."""
+    api.on("create", httpx.Response(201, json={"slug": SLUG, "slug_perm": "AbCdEf123456",
+                                               "is_sync_completed": True}))
+    code, out, err = push(capsys, module_zip)
+    assert code == ExitCode.OK, err
+    assert "status" not in api.steps() and "published" in out
+
+
 def test_no_wait_skips_status(api: FakeApi, module_zip: Path, capsys) -> None:
     """--no-wait returns after creating the package, reporting it as processing."""
     code, out, _ = push(capsys, module_zip, "--no-wait")
