@@ -176,9 +176,9 @@ async def _join_parts(request: Request, slot: FileSlot) -> None:
     assembly = st.assemblies.start(slot.identifier, lambda: st.storage.blobs.incoming("joined"))
     async with assembly.lock:
         files = st.storage.part_files(slot)
-        if _completed(st.storage.file(slot.identifier)):
-            return  # a concurrent complete finished while this one waited
         try:
+            if _completed(st.storage.file(slot.identifier)):
+                return  # a concurrent complete finished while this one waited
             if not assembly.ranges and not files:
                 raise ApiError(400, "No parts were uploaded for this file.")
             if assembly.in_order_with(files):
