@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import stamina
 
 from gopush import __version__
 from gopush.config.credentials import Credential, redact_url
@@ -167,18 +166,30 @@ class Session:
             AuthError, VersionExists, RegistryError: the registry refused (4xx).
             RegistryUnavailable: no 2xx after the retries, or the network failed.
         """
+        started = time.monotonic()
         try:
+            try:  # the first try: most calls need no other, and stamina need not be loaded
+                return self._send_once(method, url, what, json_body, body, params, send_key,
+                                       sink)
+            except (RetryableStatus, httpx.TransportError) as exc:
+                first = exc
+            import stamina  # with tenacity, about 10 ms of a push's start-up
+
+            budget = max(0.0, RETRY_BUDGET - (time.monotonic() - started))
             for attempt in stamina.retry_context(on=retry_wait, attempts=self.attempts,
-                                                 timeout=RETRY_BUDGET, wait_initial=1.0,
+                                                 timeout=budget, wait_initial=1.0,
                                                  wait_max=30.0, wait_jitter=1.0):
                 with attempt:
-                    if attempt.num > 1:
-                        self._note(f"retry {attempt.num - 1}/{self.attempts - 1}: {what}")
-                        if rewind is not None:
-                            rewind()
-                        if landed is not None and (done := landed()) is not None:
-                            self._note(f"{what}: the earlier try had landed")
-                            return done
+                    if attempt.num == 1:
+                        # stamina's first try replays the real one's failure, so its policy
+                        # (give up, or back off / honour Retry-After) starts from that failure
+                        raise first
+                    self._note(f"retry {attempt.num - 1}/{self.attempts - 1}: {what}")
+                    if rewind is not None:
+                        rewind()
+                    if landed is not None and (done := landed()) is not None:
+                        self._note(f"{what}: the earlier try had landed")
+                        return done
                     return self._send_once(method, url, what, json_body, body, params,
                                            send_key, sink)
         except RetryableStatus as exc:

@@ -87,3 +87,32 @@ def test_retries_are_bounded(httpx_mock) -> None:
 def test_user_agent() -> None:
     """The User-Agent names gopush, Python and httpx versions."""
     assert user_agent().startswith("gopush/") and "httpx/" in user_agent()
+
+
+def test_first_failure_drives_the_backoff(httpx_mock, monkeypatch) -> None:
+    """The first try runs before stamina is involved; its failure still sets the first wait:
+    a Retry-After is waited exactly, a network error backs off 1 s plus up to 1 s of jitter."""
+    waits: list[float] = []
+    monkeypatch.setattr("time.sleep", waits.append)  # tenacity sleeps through time.sleep
+    httpx_mock.add_response(status_code=429, headers={"Retry-After": "7"})
+    httpx_mock.add_response(json={"ok": True})
+    session = Session(make_client("https://r.test"))
+    assert session.request("GET", "x/", what="read").json() == {"ok": True}
+    assert waits == [7.0]
+
+    waits.clear()
+    httpx_mock.add_exception(httpx.ReadError("reset"))
+    httpx_mock.add_response(json={"ok": True})
+    assert session.request("GET", "y/", what="read").json() == {"ok": True}
+    assert len(waits) == 1 and 1.0 <= waits[0] <= 2.0
+    assert len(httpx_mock.get_requests()) == 4
+
+
+def test_a_call_that_landed_is_not_sent_again(httpx_mock, monkeypatch) -> None:
+    """After a lost reply, ``landed()`` is asked before the non-idempotent call is re-sent."""
+    monkeypatch.setattr("time.sleep", lambda _: None)
+    httpx_mock.add_exception(httpx.ReadError("reply lost"), method="POST")
+    session = Session(make_client("https://r.test"))
+    done = session.request("POST", "create/", what="create", json_body={},
+                           landed=lambda: httpx.Response(201, json={"slug": "p"}))
+    assert done.json() == {"slug": "p"} and len(httpx_mock.get_requests()) == 1
