@@ -21,10 +21,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from gopush.errors import GopushError, Interrupted, InvalidModule, VersionExists
 from gopush.modzip.check import check_zip
@@ -35,8 +34,7 @@ from gopush.ui.base import Reporter
 READ_SIZE = 1 << 20  # bytes per read when hashing the rest of a zip
 
 
-@dataclass(frozen=True, slots=True)
-class PushRequest:
+class PushRequest(NamedTuple):
     """What to push and how; fields mirror the ``gopush push`` options."""
 
     inputs: tuple[Path, ...] = ()
@@ -48,8 +46,7 @@ class PushRequest:
     subdir: str | None = None  # with no inputs: the module's directory in the repository
 
 
-@dataclass(frozen=True, slots=True)
-class PushResult:
+class PushResult(NamedTuple):
     """The outcome for one module version (the JSON document's fields)."""
 
     module: str
@@ -61,7 +58,6 @@ class PushResult:
     zip: str
     size: int
     seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """Return the fields for the JSON document."""

@@ -20,7 +20,7 @@ value is only available through ``reveal()``, which only ``gopush.registry.http`
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from gopush.errors import ConfigError
@@ -58,8 +58,7 @@ class Secret:
         raise TypeError("a Secret is not serializable")
 
 
-@dataclass(frozen=True, slots=True)
-class Credential:
+class Credential(NamedTuple):
     """A key and where it came from (shown by ``whoami``; never the value)."""
 
     key: Secret

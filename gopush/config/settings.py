@@ -18,11 +18,11 @@ CLI passes the environment in, so tests never touch the real one.
 
 from __future__ import annotations
 
-import configparser
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from gopush.config import paths
@@ -34,8 +34,7 @@ KINDS = ("cloudsmith", "dir", "gitea", "artifactory")
 TRUSTED_CWD_SUFFIXES = (".cloudsmith.io", ".cloudsmith.com")
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """Where modules go: the kind of registry and its location."""
 
     kind: str  # one of KINDS
@@ -51,13 +50,12 @@ class Target:
         return f"{where}{self.location}"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Settings:
+class Settings(NamedTuple):
     """Everything a command needs to reach the registry."""
 
     target: Target
     credential: Credential | None
-    sources: dict[str, str] = field(default_factory=dict)  # setting -> where it came from
+    sources: Mapping[str, str] = MappingProxyType({})  # setting -> where it came from
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -163,6 +161,8 @@ def read_cloudsmith_ini(environ: Mapping[str, str], cwd: Path,
 def _ini_values(path: Path, profile: str) -> dict[str, str]:
     if not path.is_file():
         return {}
+    import configparser  # only where the official CLI's files exist: a push starts faster
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(path, encoding="utf-8")

@@ -18,7 +18,7 @@ The module zip vendor rule asks ``compare(go_line, "1.24") >= 0``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _NUM = r"0|[1-9][0-9]*"
 _VERSION_RE = re.compile(
@@ -27,8 +27,7 @@ _VERSION_RE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class GoVersion:
+class GoVersion(NamedTuple):
     """A parsed Go version; numbers are decimal strings, "" where absent."""
 
     major: str

@@ -16,8 +16,8 @@ layer's job; these functions see the decoded path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from gopush.errors import InvalidPath
 from gopush.gosem.escape import escape_path, escape_version, unescape_path, unescape_version
@@ -36,8 +36,7 @@ class ProxyKind(StrEnum):
     LATEST = "@latest"
 
 
-@dataclass(frozen=True)
-class ProxyPath:
+class ProxyPath(NamedTuple):
     """A parsed proxy request: unescaped module path, kind, and version ("" for list/latest)."""
 
     module: str

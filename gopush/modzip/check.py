@@ -19,8 +19,7 @@ import os
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from gopush.errors import InvalidModule, InvalidModuleZip, InvalidPath
 from gopush.gosem import modpath
@@ -41,8 +40,7 @@ CONTENTS_TOO_LARGE = ("total uncompressed size of module contents too large "
                       f"(max size is {MAX_ZIP_BYTES} bytes)")
 
 
-@dataclass(frozen=True, slots=True)
-class ZipCheck:
+class ZipCheck(NamedTuple):
     """What a module zip holds: its module@version, verdicts, h1: sum and go.mod bytes.
 
     ``sum`` is "" unless the zip is valid; ``gomod`` is None when the zip has no go.mod.

@@ -10,9 +10,8 @@ LICENSE copied into a subdirectory module) use ``DataFile``.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import BinaryIO, NamedTuple, Protocol, runtime_checkable
 
 
 class FileKind(StrEnum):
@@ -24,8 +23,7 @@ class FileKind(StrEnum):
     OTHER = "other"  # device, socket, fifo, submodule placeholder, ...
 
 
-@dataclass(frozen=True, slots=True)
-class FileStat:
+class FileStat(NamedTuple):
     """The size in bytes and the kind of a file; ``size`` is the declared size."""
 
     size: int
@@ -49,8 +47,7 @@ class SourceFile(Protocol):
     def open(self) -> BinaryIO: ...
 
 
-@dataclass(frozen=True, slots=True)
-class DataFile:
+class DataFile(NamedTuple):
     """A file held in memory: a regular file with ``data``, or another ``kind`` (no data)."""
 
     path: str

@@ -8,8 +8,8 @@ invalid files). Reasons are small string enums, so JSON output and tests match o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from gopush.errors import InvalidModuleZip
 
@@ -46,8 +46,7 @@ class Invalid(StrEnum):
     UNREADABLE = "unreadable"  # stat/open failed, corrupt entry, bad checksum, bad method
 
 
-@dataclass(frozen=True, slots=True)
-class FileIssue:
+class FileIssue(NamedTuple):
     """One omitted or invalid file: its path, the reason, and the go command's wording."""
 
     path: str
@@ -66,8 +65,7 @@ class InvalidZipFiles(InvalidModuleZip):
         self.report = report
 
 
-@dataclass(frozen=True, slots=True)
-class FileReport:
+class FileReport(NamedTuple):
     """Verdicts for a set of files: ``valid`` paths in zip order, ``omitted``, ``invalid``.
 
     ``size_error`` is set when the valid files together (or the zip itself) exceed the limits.

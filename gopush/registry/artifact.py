@@ -8,12 +8,11 @@ registry holds) are computed in one read of the file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class ModuleArtifact:
+class ModuleArtifact(NamedTuple):
     """A checked module zip and the facts registries need about it."""
 
     zip_path: Path

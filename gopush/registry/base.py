@@ -9,9 +9,8 @@ report through the callbacks they are given.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from gopush.registry.artifact import ModuleArtifact
 
@@ -19,8 +18,7 @@ Progress = Callable[[int], None]
 Status = Callable[[str, int | None], None]  # (message, percent or None)
 
 
-@dataclass(frozen=True, slots=True)
-class Existing:
+class Existing(NamedTuple):
     """What a registry already holds for a module version."""
 
     sum: str | None  # h1: served to consumers; None when it cannot be read back yet
@@ -29,8 +27,7 @@ class Existing:
     state: str = "available"  # "available", or e.g. "syncing", "failed"
 
 
-@dataclass(frozen=True, slots=True)
-class Published:
+class Published(NamedTuple):
     """The outcome of ``publish`` (and of ``wait``)."""
 
     package: str | None = None  # Cloudsmith slug, or None where registries have none
@@ -38,18 +35,15 @@ class Published:
     synced: bool = True  # consumers can fetch it now
 
 
-@dataclass(frozen=True, slots=True)
-class ConsumerSetup:
+class ConsumerSetup(NamedTuple):
     """How consumers reach the registry: GOPROXY URL and, if private, the .netrc machine."""
 
     goproxy: str
     netrc_machine: str | None = None
     netrc_login: str = "token"
-    notes: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class ConsumerGuide:
+class ConsumerGuide(NamedTuple):
     """What a consumer sets to fetch the pushed modules."""
 
     goproxy: str

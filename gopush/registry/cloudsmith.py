@@ -41,7 +41,7 @@ PART_SIZE = 100 * 1024 * 1024  # 104,857,600 bytes: the official CLI's CHUNK_SIZ
 # of milliseconds and big ones in seconds, so polls start close together and spread out
 # (about 10 polls in the first 10 s, then one every 5 s, as the official CLI's default).
 SYNC_ATTEMPTS = 3  # a failed sync is resynced twice at most, as the official CLI's default
-POLL_INTERVALS = (0.02, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0, 3.0, 5.0)
+POLL_INTERVALS = (0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0, 3.0, 5.0)
 
 
 class CloudsmithRegistry:
