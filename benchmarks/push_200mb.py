@@ -23,7 +23,9 @@ straight from this script would report this script's own peak. Every client ther
 starts from a tiny launcher (``python -I -S``, about 9 MB) that forks, execs the client and
 reports the child's ``ru_maxrss`` from ``wait4()`` and the wall time; the launcher's size is
 the floor of the measurement, and ``baseline_python_pass`` (the same launcher running
-``python -c pass``) shows it. Zips are written by a separate process, so this script stays
+``python -c pass``) shows it. The small push is compared with ``dependency_floor_process``:
+a process that only starts Python, imports click and httpx and makes a client, measured in
+the same run, since that floor moves with the machine's speed. Zips are written by a separate process, so this script stays
 small too.
 """
 
@@ -43,6 +45,16 @@ from pathlib import Path
 from typing import Any
 
 KEY = "bench-key-not-secret"
+
+# The start-up a small push cannot go below: the interpreter, then importing click and httpx
+# (with what httpx needs for a request) and making a client, as gopush does for a
+# plain-http registry (httpx's own CLI left out, as gopush leaves it out).
+DEPENDENCY_FLOOR = """\
+import sys
+sys.modules["httpx._main"] = None
+import click, httpx, httpcore, h11, ssl
+httpx.Client(transport=httpx.HTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)))
+"""
 
 # Forks, execs argv[2:], waits; writes "<wall seconds> <ru_maxrss kB> <exit code>" to argv[1].
 LAUNCHER = """\
@@ -144,7 +156,8 @@ def main() -> None:
     """Run the benchmark and print a JSON summary."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mb", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="200 MB rounds (0: only the small pushes)")
     parser.add_argument("--small-runs", type=int, default=5)
     parser.add_argument("--cloudsmith", default="/tmp/cs-venv/bin/cloudsmith")
     parser.add_argument("--gopush-python", default=sys.executable,
@@ -170,7 +183,7 @@ def run(args: argparse.Namespace, url: str, work: Path) -> dict[str, Any]:
     """Push with every client, round after round; return the figures."""
     env = client_env(url)
     size = args.size_mb * 1000 * 1000
-    gopush = [args.gopush_python, "-m", "gopush", "push", "go"]
+    gopush = [*gopush_command(args.gopush_python), "push", "go"]
     official = shutil.which(args.cloudsmith) or (
         args.cloudsmith if Path(args.cloudsmith).exists() else None)
     clients: dict[str, list[str]] = {"gopush": [*gopush, "{repo}", "{zip}", "-q"]}
@@ -178,10 +191,13 @@ def run(args: argparse.Namespace, url: str, work: Path) -> dict[str, Any]:
         clients["cloudsmith_cli_default"] = [official, "push", "go", "{repo}", "{zip}"]
         clients["cloudsmith_cli_I0.2"] = [official, "push", "go", "{repo}", "{zip}", "-I", "0.2"]
     # small pushes first: after the big rounds the disk is still writing back ~1 GB, and the
-    # server's fsyncs would wait for it, which is not what a small push costs
-    small = [measure([*gopush, f"acme/small-{i}",
-                      str(make_in_child(work / f"small-{i}", "example.com/bench/small", 2000)),
-                      "-q"], env, work) for i in range(args.small_runs)]
+    # server's fsyncs would wait for it, which is not what a small push costs. Each is
+    # followed by a run of the dependency floor, so both see the machine in the same state.
+    small, floor = [], []
+    for i in range(args.small_runs):
+        zip_path = make_in_child(work / f"small-{i}", "example.com/bench/small", 2000)
+        small.append(measure([*gopush, f"acme/small-{i}", str(zip_path), "-q"], env, work))
+        floor.append(measure([args.gopush_python, "-c", DEPENDENCY_FLOOR], env, work))
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in clients}
     for round_ in range(args.rounds):
         for name, template in clients.items():
@@ -195,14 +211,25 @@ def run(args: argparse.Namespace, url: str, work: Path) -> dict[str, Any]:
                                "gopush_python": args.gopush_python,
                                "baseline_python_pass": measure([sys.executable, "-c", "pass"],
                                                                env, work)}
-    results.update({name: summary(r) for name, r in runs.items()})
+    results.update({name: summary(r) for name, r in runs.items() if r})  # --rounds 0: none
     for name in clients:
-        if name != "gopush":
+        if name != "gopush" and runs[name]:
             results[f"wall_ratio_gopush_over_{name}"] = round(
                 results["gopush"]["median_wall_s"] / results[name]["median_wall_s"], 3)
     results["small_push_process"] = summary(small)
+    results["dependency_floor_process"] = summary(floor)
+    results["small_push_over_dependency_floor"] = round(
+        results["small_push_process"]["median_wall_s"]
+        / results["dependency_floor_process"]["median_wall_s"], 2)
     results["small_push_in_process_s"] = small_push_in_process(url, work)
     return results
+
+
+def gopush_command(python: str) -> list[str]:
+    """Return how users start gopush from that Python's environment: its ``gopush`` console
+    script (no ``runpy``), or ``python -m gopush`` where the script is missing."""
+    script = Path(python).parent / "gopush"
+    return [str(script)] if script.exists() else [python, "-m", "gopush"]
 
 
 def small_push_in_process(url: str, work: Path) -> float:
