@@ -93,12 +93,15 @@ def default_data_dir(environ: Mapping[str, str]) -> Path:
               show_default=True, help="Visibility of repositories created by a first push.")
 @click.option("--body-timeout", type=click.FloatRange(1), default=60.0, show_default=True,
               help="Seconds an upload body may stall before it is given up (400).")
+@click.option("--upload-expiry", type=click.FloatRange(0, min_open=True), default=24.0,
+              show_default=True, metavar="HOURS",
+              help="Hours an upload slot stays open; unfinished uploads are then deleted.")
 @output_options
 @pass_app
 def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | None,
             tls_key: Path | None, api_keys: tuple[str, ...], repos: tuple[str, ...],
             read_tokens: tuple[str, ...], upstreams: tuple[str, ...], new_repos: str,
-            body_timeout: float) -> None:
+            body_timeout: float, upload_expiry: float) -> None:
     """Run the embedded Go module registry until interrupted.
 
     It speaks the Cloudsmith upload API (for `gopush push` and the official
@@ -120,11 +123,13 @@ def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | 
         raise click.UsageError("--tls-cert and --tls-key go together")
     keys = tuple(_split(api_keys))
     storage = open_storage(data or default_data_dir(app.environ),
-                           _repo_setups(repos, read_tokens, upstreams))
+                           _repo_setups(repos, read_tokens, upstreams),
+                           upload_expiry=upload_expiry * 3600)
     listening = bind(host, port, tls=tls_cert is not None)
     _announce(app, listening.url, storage.root, describe_repos(storage, listening.url), keys)
     settings = ServeSettings(api_keys=keys, body_timeout=body_timeout,
-                             new_repos_private=new_repos == "private")
+                             new_repos_private=new_repos == "private",
+                             upload_expiry=upload_expiry * 3600)
     run(storage, settings, listening, tls_cert=tls_cert, tls_key=tls_key,
         access_log=app.verbose)
 

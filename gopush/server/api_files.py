@@ -65,6 +65,7 @@ async def create_file(request: Request) -> Response:
     """``POST /files/{owner}/{repo}/``: open an upload slot (202 with the upload URL)."""
     repo = api_repo(request, create=True)
     filename, md5, method = _file_request(await json_body(request), create=True)
+    state(request).expiry.sweep()  # abandoned uploads go before a new one starts
     slot, signature = state(request).storage.new_file(repo, filename, md5, method)
     return JSONResponse(_slot_json(request, repo, slot, signature), status_code=202)
 

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS files (
     blob_sha256 TEXT, size INTEGER,
     created_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS files_by_state ON files (state, created_at);
 CREATE TABLE IF NOT EXISTS packages (
     slug_perm TEXT PRIMARY KEY,
     slug TEXT NOT NULL,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import uvicorn
 from gopush.errors import ConfigError
 from gopush.server.app import create_app
 from gopush.server.settings import ServeSettings
-from gopush.server.storage import Storage
+from gopush.server.storage import Storage, rfc3339
 from gopush.server.upstream import redacted
 
 
@@ -40,8 +41,11 @@ class Listening:
     url: str
 
 
-def open_storage(data: Path, repos: list[RepoSetup]) -> Storage:
-    """Open (or create) the data directory, drop unfinished uploads, apply repository setup.
+def open_storage(data: Path, repos: list[RepoSetup], *,
+                 upload_expiry: float | None = None) -> Storage:
+    """Open (or create) the data directory, drop unfinished uploads (and, with
+    ``upload_expiry`` seconds, finished ones older than that which no package used), apply
+    repository setup.
 
     Raises:
         ConfigError: the data directory cannot be created or written.
@@ -53,7 +57,8 @@ def open_storage(data: Path, repos: list[RepoSetup]) -> Storage:
         raise ConfigError(f"cannot use data directory {data}: {err.strerror}",
                           hint="pass --data DIR with a writable directory") from None
     storage.data_lock = lock  # held for the life of the process
-    storage.recover()
+    storage.recover(unused_before=None if upload_expiry is None else
+                    rfc3339(time.time() - upload_expiry))
     for setup in repos:
         storage.ensure_repo(setup.owner, setup.name, private=setup.private,
                             upstream=setup.upstream)

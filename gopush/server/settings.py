@@ -15,6 +15,7 @@ class ServeSettings:
     body_timeout: float = 60.0  # seconds without a byte before an upload is given up
     new_repos_private: bool = False  # visibility of repositories created by a first push
     upstream_timeout: float = 60.0
+    upload_expiry: float = 24 * 3600.0  # seconds an upload slot stays open (server.expiry)
 
     def key_ok(self, key: str | None) -> bool:
         """Tell whether ``key`` is one of the API keys (constant-time per key)."""

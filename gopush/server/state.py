@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from gopush.server.assembly import Assemblies
 from gopush.server.auth import require_key
+from gopush.server.expiry import SlotExpiry
 from gopush.server.receive import chunks
 from gopush.server.records import Repo
 from gopush.server.responses import ApiError, not_found
@@ -35,6 +36,10 @@ class ServerState:
     upstream: Upstream
     sync: Synchroniser
     assemblies: Assemblies = field(default_factory=Assemblies)
+    expiry: SlotExpiry = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.expiry = SlotExpiry(self.storage, self.assemblies, self.settings.upload_expiry)
 
 
 def state(request: Request) -> ServerState:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +30,12 @@ from gopush.server.records import FileSlot, Package, Repo, Version, from_row
 
 def now() -> str:
     """Return the current UTC time as RFC 3339 with a ``Z`` (as Go's .info files use)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(time.time())
+
+
+def rfc3339(timestamp: float) -> str:
+    """Return a Unix time as RFC 3339 UTC text with a ``Z``, to the second."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def digest(secret: str) -> str:
@@ -57,15 +63,22 @@ class Storage:
         self.blobs = BlobStore(root)
         self.db = Database(root / "registry.sqlite3")
 
-    def recover(self) -> int:
+    def recover(self, *, unused_before: str | None = None) -> int:
         """Forget uploads a previous run did not finish, and delete blobs nothing needs any
         more; return how many files were removed.
+
+        With ``unused_before`` (RFC 3339 UTC), finished uploads opened before it that no
+        package was made from are forgotten too, so their blobs go.
 
         Only call this before serving (the data-directory lock guarantees no other writer):
         a blob stored by a running upload is not referenced until its transaction commits.
         """
         with self.db.tx() as conn:
             conn.execute("DELETE FROM files WHERE state = 'awaiting'")
+            if unused_before is not None:
+                conn.execute("DELETE FROM files WHERE created_at < ? AND NOT EXISTS (SELECT 1 "
+                             "FROM packages p WHERE p.file_identifier = files.identifier)",
+                             (unused_before,))
         return self.blobs.sweep() + self.blobs.sweep_unreferenced(self._referenced_blobs())
 
     def _referenced_blobs(self) -> set[str]:
@@ -146,6 +159,21 @@ class Storage:
         done = self.file(slot.identifier)
         assert done is not None
         return done
+
+    def unfinished_slots(self, *, opened_before: str) -> list[FileSlot]:
+        """Return the upload slots still awaiting their bytes that were opened before
+        ``opened_before`` (RFC 3339 UTC, as ``now()`` writes)."""
+        rows = self.db.all("SELECT * FROM files WHERE state = 'awaiting' AND created_at < ?",
+                           opened_before)
+        return [from_row(FileSlot, row) for row in rows]
+
+    def forget_slot(self, slot: FileSlot) -> None:
+        """Delete an upload slot and the part files kept for it (not its blob, if any: see
+        ``recover``)."""
+        with self.db.tx() as conn:
+            conn.execute("DELETE FROM files WHERE identifier = ?", (slot.identifier,))
+        for path in self.part_files(slot).values():
+            path.unlink(missing_ok=True)
 
     def part_path(self, slot: FileSlot, number: int) -> Path:
         """Return where part ``number`` of a multipart upload is kept until ``complete``."""

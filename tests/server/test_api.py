@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from gopush.server.app import create_app
 from gopush.server.receive import FLUSH_BYTES
 from gopush.server.run import bind
 from gopush.server.settings import ServeSettings
-from gopush.server.storage import Storage
+from gopush.server.storage import Storage, rfc3339
 
 KEY = "api-test-key"
 AUTH = {"X-Api-Key": KEY}
@@ -308,3 +309,25 @@ def test_oversized_json_body_is_refused(client: httpx.Client) -> None:
                                                                "application/json"},
                         content=b'{"filename": "' + b"x" * (2 << 20) + b'"}')
     assert reply.status_code == 400 and "too large" in reply.json()["detail"]
+
+
+def test_abandoned_multipart_upload_expires(client: httpx.Client, tmp_path: Path) -> None:
+    """A multipart upload left half-way is deleted, joined file included, once its slot is
+    older than the expiry (24 h) and another upload starts; its parts then get 404."""
+    data = module_zip(tmp_path, "example.com/abandoned", "v1.0.0",
+                      body=secrets.token_hex(8000)).read_bytes()
+    half = len(data) // 2
+    url, identifier = _parts_slot(client, data)
+    _put_part(client, url, identifier, 1, data[:half])
+    tmp = tmp_path / "data" / "tmp"
+    assert sum(p.stat().st_size for p in tmp.iterdir()) == half
+    with sqlite3.connect(tmp_path / "data" / "registry.sqlite3") as db:  # 25 hours ago
+        db.execute("UPDATE files SET created_at = ? WHERE identifier = ?",
+                   (rfc3339(time.time() - 25 * 3600), identifier))
+    _parts_slot(client, b"another upload")
+    assert list(tmp.iterdir()) == []
+    late = client.put(url, headers=AUTH, content=data[half:],
+                      params={"upload_id": identifier, "part_number": 2})
+    assert late.status_code == 404
+    done = client.post(f"/files/acme/mods/{identifier}/complete/", headers=AUTH, json={})
+    assert done.status_code == 404

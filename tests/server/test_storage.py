@@ -115,3 +115,32 @@ def test_recover_deletes_blobs_nothing_needs(tmp_path: Path) -> None:
     kept = {p.name for p in reopened.blobs.blobs.glob("??/*")}
     assert {live.blob_sha256, failed.blob_sha256, waiting.blob_sha256} <= kept
     assert gone.blob_sha256 not in kept and orphan not in kept
+
+
+def _age(storage: Storage, identifier: str, created_at: str) -> None:
+    with storage.db.tx() as conn:
+        conn.execute("UPDATE files SET created_at = ? WHERE identifier = ?",
+                     (created_at, identifier))
+
+
+def test_recover_forgets_old_uploads_no_package_used(tmp_path: Path) -> None:
+    """With an expiry, a finished upload older than it that no package was made from goes,
+    with its blob; a newer one, and an old one a package uses, stay."""
+    storage = Storage(tmp_path)
+    repo = storage.ensure_repo("acme", "mods")
+    unused_old = stored_upload(storage, b"uploaded, then the client gave up")
+    unused_new = stored_upload(storage, b"uploaded a minute ago")
+    used_old, _ = storage.publish(repo, stored_upload(storage, b"published"),
+                                  _checked("h1:p"), republish=False)
+    _age(storage, unused_old.identifier, "2026-01-01T00:00:00Z")
+    _age(storage, str(used_old.file_identifier), "2026-01-01T00:00:00Z")
+    _age(storage, unused_new.identifier, "2026-01-03T00:00:00Z")
+    storage.db.close()
+    reopened = Storage(tmp_path)
+    assert reopened.recover(unused_before="2026-01-02T00:00:00Z") == 1  # the unused blob
+    assert reopened.file(unused_old.identifier) is None
+    assert reopened.file(unused_new.identifier) is not None
+    assert reopened.file(str(used_old.file_identifier)) is not None
+    kept = {p.name for p in reopened.blobs.blobs.glob("??/*")}
+    assert unused_old.blob_sha256 not in kept
+    assert {unused_new.blob_sha256, used_old.blob_sha256} <= kept

@@ -1,0 +1,68 @@
+"""server.expiry: unfinished upload slots are forgotten after the expiry, with their files,
+unless a request is working on them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from gopush.server.assembly import Assemblies
+from gopush.server.expiry import SlotExpiry
+from gopush.server.storage import Storage, rfc3339
+
+DAY = 24 * 3600.0
+
+
+def test_expired_unfinished_slots_go_with_their_files(tmp_path: Path) -> None:
+    """A day-old slot with a joined file and a part file of its own is forgotten with both;
+    a younger slot and a finished upload of the same age stay."""
+    storage = Storage(tmp_path)
+    repo = storage.ensure_repo("acme", "mods")
+    assemblies = Assemblies()
+    old, _ = storage.new_file(repo, "v1.0.0.zip", "0" * 32, "put_parts")
+    joined = assemblies.start(old.identifier, lambda: storage.blobs.incoming("joined")).joined
+    joined.write(b"part one")
+    storage.part_path(old, 3).write_bytes(b"part three")
+    finished, _ = storage.new_file(repo, "v1.0.1.zip", "0" * 32, "post")
+    storage.complete_file(finished, _incoming(storage, b"done"))
+    for slot in (old, finished):
+        with storage.db.tx() as conn:
+            conn.execute("UPDATE files SET created_at = ? WHERE identifier = ?",
+                         (rfc3339(time.time() - DAY - 60), slot.identifier))
+    young, _ = storage.new_file(repo, "v1.0.2.zip", "0" * 32, "put_parts")
+    expiry = SlotExpiry(storage, assemblies, DAY)
+
+    assert expiry.sweep() == 1
+    assert storage.file(old.identifier) is None and assemblies.get(old.identifier) is None
+    assert not joined.path.exists() and storage.part_files(old) == {}
+    assert storage.file(young.identifier) is not None
+    assert storage.file(finished.identifier) is not None
+    assert expiry.sweep() == 0
+
+
+def test_a_slot_in_use_is_left_for_the_next_sweep(tmp_path: Path) -> None:
+    """An expired slot whose part is being appended, or whose complete holds the lock, stays."""
+    storage = Storage(tmp_path)
+    repo = storage.ensure_repo("acme", "mods")
+    assemblies = Assemblies()
+    slot, _ = storage.new_file(repo, "v1.0.0.zip", "0" * 32, "put_parts")
+    assembly = assemblies.start(slot.identifier, lambda: storage.blobs.incoming("joined"))
+    expiry = SlotExpiry(storage, assemblies, 60.0, clock=lambda: 4_000_000_000.0)
+
+    assembly.busy = True
+    assert expiry.sweep() == 0 and storage.file(slot.identifier) is not None
+    assembly.busy = False
+
+    async def complete_running() -> int:
+        async with assembly.lock:
+            return expiry.sweep()
+
+    assert asyncio.run(complete_running()) == 0 and storage.file(slot.identifier) is not None
+    assert expiry.sweep() == 1 and storage.file(slot.identifier) is None
+
+
+def _incoming(storage: Storage, data: bytes):  # type: ignore[no-untyped-def]
+    incoming = storage.blobs.incoming("form")
+    incoming.write(data)
+    return incoming
