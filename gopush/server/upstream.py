@@ -39,6 +39,17 @@ def redacted(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def _failed(url: str, err: httpx.HTTPError) -> UpstreamError:
+    """Name a failed request and why (a certificate that does not verify says so), with the
+    upstream's credentials, if its URL holds any, left out."""
+    reason = str(err).replace(url, redacted(url))
+    password = urlsplit(url).password
+    if password:
+        reason = reason.replace(password, "***")
+    return UpstreamError(f"upstream {redacted(url)} failed: {type(err).__name__}"
+                         + (f": {reason}" if reason else ""))
+
+
 class Upstream:
     """An HTTP client for upstream GOPROXY servers, shared by all repositories."""
 
@@ -60,8 +71,7 @@ class Upstream:
         try:
             response = await self.client.get(self._url(repo, relative))
         except httpx.HTTPError as err:
-            raise UpstreamError(f"upstream {redacted(repo.upstream or '')} failed: "
-                                f"{type(err).__name__}") from None
+            raise _failed(repo.upstream or "", err) from None
         if response.status_code in ABSENT:
             return None
         if response.status_code != 200:
@@ -136,8 +146,7 @@ class Upstream:
                 async for chunk in response.aiter_bytes():
                     incoming.write(chunk)
         except httpx.HTTPError as err:
-            raise UpstreamError(f"upstream {redacted(url)} failed: "
-                                f"{type(err).__name__}") from None
+            raise _failed(url, err) from None
         return True
 
 

@@ -111,6 +111,27 @@ def test_private_repo_over_https_with_netrc(serve: Any, go: GoOracle, tmp_path: 
     assert httpx.get(info, verify=ca, auth=("anyone", KEY)).status_code == 200
 
 
+def test_https_upstream_is_verified_against_ssl_cert_file(serve: Any, tmp_path: Path,
+                                                          test_ca: CertAuthority) -> None:
+    """An upstream served over HTTPS by a private CA is trusted when SSL_CERT_FILE names the
+    CA (as go and httpx do), and refused without it: the certificate is really checked."""
+    upstream = serve("--tls-cert", str(test_ca.cert), "--tls-key", str(test_ca.key),
+                     "--repo", "acme/origin")
+    repo = tagged_module(tmp_path / "repo", "example.com/tlsup", ["v1.0.0"])
+    built = gopush_build(repo.path, "v1.0.0", tmp_path / "dist")
+    ca = ssl.create_default_context(cafile=str(test_ca.ca_cert))
+    assert api_push(upstream.url, "acme/origin", built["zip"], verify=ca).status_code == 201
+    link = f"acme/mirror={upstream.goproxy('acme/origin')}"
+    trusting = serve("--repo", "acme/mirror", "--upstream", link,
+                     env={"SSL_CERT_FILE": str(test_ca.ca_cert)})
+    info = "example.com/tlsup/@v/v1.0.0.info"
+    assert httpx.get(trusting.goproxy("acme/mirror") + info).status_code == 200
+    distrusting = serve("--repo", "acme/mirror", "--upstream", link,
+                        env={"SSL_CERT_FILE": "", "SSL_CERT_DIR": ""})
+    refused = httpx.get(distrusting.goproxy("acme/mirror") + info)
+    assert refused.status_code == 502 and "CERTIFICATE_VERIFY_FAILED" in refused.text
+
+
 def test_upstream_fallback_fetches_verifies_and_caches(serve: Any, go: GoOracle,
                                                        tmp_path: Path) -> None:
     """A repository with an upstream serves a module held only by a second instance; the copy
