@@ -87,18 +87,26 @@ def _opened(path_or_file: str | os.PathLike[str] | BinaryIO) -> Iterator[BinaryI
         yield path_or_file
 
 
+def named_module_version(entries: list[zipfmt.Entry]) -> tuple[str, str] | None:
+    """Return the module@version the first entry's name is under, or None (unchecked)."""
+    first = entries[0].raw_name.decode("utf-8", "replace") if entries else ""
+    head, at, rest = first.partition("@")
+    if not head or not at or "/" not in rest:
+        return None
+    return head, rest.split("/", 1)[0]
+
+
 def _module_version(entries: list[zipfmt.Entry], module: str | None,
                     version: str | None) -> tuple[str, str]:
     """Return module@version as given, else read from the first entry's name; check both."""
     if module is None or version is None:
-        first = entries[0].raw_name.decode("utf-8", "replace") if entries else ""
-        head, at, rest = first.partition("@")
-        if not at or "/" not in rest:
+        named = named_module_version(entries)
+        if named is None:
             raise InvalidModuleZip(
                 "cannot tell the module and version: the first entry is not under "
                 "<module>@<version>/", hint="pass the module path and version explicitly")
-        module = module if module is not None else head
-        version = version if version is not None else rest.split("/", 1)[0]
+        module = module if module is not None else named[0]
+        version = version if version is not None else named[1]
     try:
         modpath.check_module_version(module, version)
     except InvalidModule as err:

@@ -16,7 +16,7 @@ from pathlib import Path
 from gopush.errors import InvalidModuleZip
 from gopush.gosem import gomod, pseudo
 from gopush.modzip import zipfmt
-from gopush.modzip.check import check_zip
+from gopush.modzip.check import check_zip, named_module_version
 from gopush.server.storage import Checked, now
 
 
@@ -52,11 +52,7 @@ def peek_module_version(path: Path) -> tuple[str, str] | None:
             entries = zipfmt.read_directory(f, os.fstat(f.fileno()).st_size)
     except (zipfmt.ZipFormatError, OSError):
         return None
-    first = entries[0].raw_name.decode("utf-8", "replace") if entries else ""
-    module, at, rest = first.partition("@")
-    if not module or not at or "/" not in rest:
-        return None
-    return module, rest.split("/", 1)[0]
+    return named_module_version(entries)
 
 
 def synthesized_gomod(module: str) -> bytes:
