@@ -74,14 +74,20 @@ def test_ctrl_c_during_upload(tmp_path: Path) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), SlowUploadApi)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = {**os.environ, "GOPUSH_API_KEY": KEY, "CI": "true", "NO_PROXY": "127.0.0.1",
-           "GOPUSH_API_HOST": f"http://127.0.0.1:{server.server_address[1]}"}
+           "GOPUSH_API_HOST": f"http://127.0.0.1:{server.server_address[1]}",
+           "PYTHONFAULTHANDLER": "1"}  # a hang is reported with every thread's stack
     proc = subprocess.Popen([sys.executable, "-m", "gopush", "push", "go", "acme/gomods",
                              str(zip_path)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         assert SlowUploadApi.upload_started.wait(60), "the upload never started"
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)  # faulthandler prints where each thread waits
+            _, err = proc.communicate(timeout=30)
+            raise AssertionError(f"gopush push did not stop after SIGINT:\n{err}") from None
     finally:
         proc.kill()
         server.shutdown()
