@@ -37,11 +37,14 @@ from gopush.registry.goproxy import GoproxyReader, download_via
 from gopush.registry.http import Session
 
 PART_SIZE = 100 * 1024 * 1024  # 104,857,600 bytes: the official CLI's CHUNK_SIZE
-# Seconds between status polls, the last one repeating: small packages are processed in tens
-# of milliseconds and big ones in seconds, so polls start close together and spread out
-# (about 10 polls in the first 10 s, then one every 5 s, as the official CLI's default).
+# Seconds to wait before each status poll, the last one repeating. A package is never
+# processed the instant it is created, so the first poll waits too. Small packages take a
+# few milliseconds (gopush serve: 2-5 ms for a 2 kB zip) and big ones seconds, so polls
+# start close together and spread out: 16 polls in the first 10 s, then one every 5 s, as
+# the official CLI's default.
 SYNC_ATTEMPTS = 3  # a failed sync is resynced twice at most, as the official CLI's default
-POLL_INTERVALS = (0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0, 3.0, 5.0)
+POLL_INTERVALS = (0.003, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3, 0.5, 0.8, 1.2,
+                  2.0, 3.0, 5.0)
 
 
 class CloudsmithRegistry:
@@ -232,6 +235,11 @@ class CloudsmithRegistry:
                                                                 f"{published.package}/status")
         attempts, poll = 1, 0
         while True:
+            pause = POLL_INTERVALS[min(poll, len(POLL_INTERVALS) - 1)]
+            if self.clock() + pause > deadline:
+                break
+            self.api.sleep(pause)
+            poll += 1
             status = self.api.parse_json(self.api.request("GET", path, what=what), what)
             progress = status.get("sync_progress")
             on_status(_describe_status(status), progress if isinstance(progress, int) else None)
@@ -242,12 +250,6 @@ class CloudsmithRegistry:
                     raise _sync_failed(published, status)
                 attempts, poll = attempts + 1, 0
                 self._resync(published, status, on_status)
-                continue
-            pause = POLL_INTERVALS[min(poll, len(POLL_INTERVALS) - 1)]
-            if self.clock() + pause > deadline:
-                break
-            self.api.sleep(pause)
-            poll += 1
         raise RegistryUnavailable(
             f"package {published.package} was not synchronised within {timeout:g}s",
             data={"package": published.package},

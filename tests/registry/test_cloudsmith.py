@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from registry.fakeapi import HOST, KEY, SLOT, FakeApi
+from registry.fakeapi import HOST, KEY, SLOT, SLUG, FakeApi
 
 from gopush.actions.push import load_artifact
 from gopush.config.credentials import Credential, Secret
@@ -129,3 +129,19 @@ def test_default_goproxy() -> None:
             == "https://dl.cloudsmith.io/basic/acme/r/go/")
     assert (cloudsmith.default_goproxy("http://127.0.0.1:8080/v1", "acme", "r")
             == "http://127.0.0.1:8080/go/acme/r/")
+
+
+def test_status_polls_wait_first_then_spread_out(api: FakeApi) -> None:
+    """The first poll waits a few milliseconds (a package is never processed at once), and
+    each later one waits longer, from ``POLL_INTERVALS``, until the package is synchronised."""
+    busy = httpx.Response(200, json={"is_sync_completed": False, "is_sync_failed": False,
+                                     "sync_progress": 50, "status_str": "Sync In Progress"})
+    api.on("status", busy, busy, busy)
+    registry = open_fake()
+    pauses: list[float] = []
+    registry.api.sleep = pauses.append
+    done = registry.wait(cloudsmith.Published(package=SLUG),
+                         timeout=60, on_status=lambda message, percent: None)
+    assert done.synced and api.steps().count("status") == 4
+    assert pauses == list(cloudsmith.POLL_INTERVALS[:4])
+    assert pauses == sorted(pauses) and pauses[0] <= 0.005
