@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import zipfile
 from collections.abc import Iterable
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from gopush.errors import InvalidModuleZip, InvalidPath
 from gopush.gosem.goquote import quote
+
+if TYPE_CHECKING:
+    import zipfile
 
 _CHUNK = 1 << 20  # bytes read at a time when hashing zip entries
 _UTF8_FLAG = 0x800  # zip general-purpose flag bit 11: the entry name is UTF-8
@@ -53,6 +55,9 @@ def hash_zip(fileobj: IO[bytes]) -> str:
         InvalidPath: an entry name contains a newline.
         InvalidModuleZip: ``fileobj`` is not a readable zip.
     """
+    import zipfile  # with shutil, bz2 and lzma, ~4 ms that a push, which hashes entries
+    # as it checks them (modzip.check), does not need
+
     try:
         return _hash_archive(fileobj)
     except (zipfile.BadZipFile, UnicodeDecodeError, EOFError) as err:
@@ -61,6 +66,8 @@ def hash_zip(fileobj: IO[bytes]) -> str:
 
 
 def _hash_archive(fileobj: IO[bytes]) -> str:
+    import zipfile
+
     with zipfile.ZipFile(fileobj) as archive:
         digests: dict[bytes, str] = {}
         names = []

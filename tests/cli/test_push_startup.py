@@ -34,11 +34,12 @@ def test_ci_push_does_not_import_httpx_cli_or_rich(tmp_path: Path) -> None:
 def test_ci_push_to_cloudsmith_imports_only_what_it_uses(tmp_path: Path) -> None:
     """A CI push to a Cloudsmith-style registry leaves out the zip writer, the other
     targets, the TOML and INI parsers (no config file), the semver package (no comparison)
-    and the retry library (loaded at a call's first failure)."""
+    and the retry library (loaded at a call's first failure), nor zipfile (the checker reads
+    zips itself)."""
     code, modules = imported_by_push(tmp_path)
     assert code == ExitCode.INVALID_MODULE
     assert {"gopush.registry.cloudsmith", "gopush.modzip.check"} <= modules
     unused = {"gopush.modzip.create", "gopush.registry.artifactory", "gopush.registry.gitea",
               "gopush.registry.goproxy_dir", "tomllib", "semver", "gopush.actions.build",
-              "stamina", "tenacity", "configparser"}
+              "stamina", "tenacity", "configparser", "zipfile"}
     assert not unused & modules
