@@ -74,6 +74,10 @@ class SourceError(GopushError):
     exit_code = ExitCode.INVALID_MODULE
 
 
+class NotARepository(SourceError):
+    """A directory that should be a git checkout is not inside one."""
+
+
 class RegistryError(GopushError):
     """The registry refused a request (4xx)."""
 

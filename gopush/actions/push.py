@@ -25,7 +25,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from gopush.errors import GopushError, Interrupted, InvalidModule, VersionExists
+from gopush.errors import (
+    GopushError,
+    Interrupted,
+    InvalidModule,
+    NotARepository,
+    VersionExists,
+)
 from gopush.modzip.check import check_zip
 from gopush.registry.artifact import ModuleArtifact
 from gopush.registry.base import Existing, Registry
@@ -266,7 +272,12 @@ def _build_checkout(request: PushRequest, reporter: Reporter) -> Path:
     from gopush.actions.build import BuildRequest, build
 
     out = Path(tempfile.mkdtemp(prefix="gopush-push-"))
-    built = build(BuildRequest(rev=request.rev, subdir=request.subdir, out=out), reporter)
+    try:
+        built = build(BuildRequest(rev=request.rev, subdir=request.subdir, out=out), reporter)
+    except NotARepository as err:  # the source layer's hint names `gopush build` options
+        err.hint = ("with no ZIP, gopush push builds the git checkout it runs in: run it "
+                    "there, or pass module zips or the --out directory of `gopush build`")
+        raise
     reporter.step(f"built {built.module}@{built.version} from the checkout ({built.sum})")
     return built.zip_path
 

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from gopush.errors import SourceError
+from gopush.errors import NotARepository, SourceError
 from gopush.modzip.files import FileKind, FileStat
 from gopush.sources import tarstream
 from gopush.sources.gitcmd import GitRunner
@@ -123,7 +123,7 @@ class GitRepository:
             capture_output=True, env={**os.environ, "LC_ALL": "C"}, check=False)
         lines = proc.stdout.decode().splitlines()
         if proc.returncode != 0 and len(lines) < 2:
-            raise SourceError(
+            raise NotARepository(
                 f"{path.resolve()} is not a git repository",
                 hint="run gopush inside a git checkout, pass --repo PATH, or build a plain "
                      "directory with --worktree --version vX.Y.Z")

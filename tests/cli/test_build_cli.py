@@ -250,3 +250,16 @@ def test_exclude_on_a_revision_warns(gopush_cli: Run, tagged: GitRepo, tmp_path:
     names = zipfile.ZipFile(next((tmp_path / "dist").rglob("*.zip"))).namelist()
     assert "github.com/acme/cli@v1.1.0/docs/keep.md" in names
     assert not any(n.endswith(".pdf") for n in names)
+
+
+def test_push_without_zip_outside_a_checkout(gopush_cli: Run, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """`gopush push go OWNER/REPO` with no zip in a plain directory: exit 4, and the hint
+    names what push accepts (not build's --worktree); nothing is sent."""
+    monkeypatch.setenv("GOPUSH_API_KEY", "key-for-a-push-that-never-starts")
+    monkeypatch.setenv("GOPUSH_API_HOST", "http://127.0.0.1:9")
+    (tmp_path / "plain").mkdir()
+    code, _, err = gopush_cli(tmp_path / "plain", "push", "go", "acme/mods")
+    assert code == 4
+    assert "is not a git repository" in err and "gopush build" in err
+    assert "--worktree" not in err and "Traceback" not in err
