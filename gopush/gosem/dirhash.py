@@ -55,26 +55,25 @@ def hash_zip(fileobj: IO[bytes]) -> str:
         InvalidPath: an entry name contains a newline.
         InvalidModuleZip: ``fileobj`` is not a readable zip.
     """
-    import zipfile  # with shutil, bz2 and lzma, ~4 ms that a push, which hashes entries
-    # as it checks them (modzip.check), does not need
+    # zipfile is imported here, not at the top: a push hashes entries as modzip.check reads
+    # them and never calls this, and zipfile is ~2 ms of its start-up
+    import zipfile
 
     try:
-        return _hash_archive(fileobj)
+        with zipfile.ZipFile(fileobj) as archive:
+            return _hash_archive(archive)
     except (zipfile.BadZipFile, UnicodeDecodeError, EOFError) as err:
         raise InvalidModuleZip(f"not a readable zip file: {err}",
                                hint="check that the upload or download completed") from err
 
 
-def _hash_archive(fileobj: IO[bytes]) -> str:
-    import zipfile
-
-    with zipfile.ZipFile(fileobj) as archive:
-        digests: dict[bytes, str] = {}
-        names = []
-        for info in archive.infolist():
-            name = _raw_name(info)
-            names.append(name)
-            digests[name] = _entry_digest(archive, info)
+def _hash_archive(archive: zipfile.ZipFile) -> str:
+    digests: dict[bytes, str] = {}
+    names = []
+    for info in archive.infolist():
+        name = _raw_name(info)
+        names.append(name)
+        digests[name] = _entry_digest(archive, info)
     return _summary_hash((name, digests[name]) for name in names)
 
 

@@ -24,8 +24,10 @@ class SlotExpiry:
 
     def __init__(self, storage: Storage, assemblies: Assemblies, expiry: float,
                  clock: Callable[[], float] = time.time) -> None:
-        self.storage, self.assemblies, self.expiry, self.clock = (storage, assemblies, expiry,
-                                                                  clock)
+        self.storage = storage
+        self.assemblies = assemblies
+        self.expiry = expiry  # seconds
+        self.clock = clock
 
     def sweep(self) -> int:
         """Forget the expired unfinished slots no request is working on; return how many.
