@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +58,30 @@ def test_start_prints_urls_and_hides_secrets(serve: Any) -> None:
     served.stop()
     printed = str(served.doc) + served.stderr()
     assert KEY not in printed and "tok-visible-nowhere" not in printed
+
+
+def test_upload_expiry_must_be_positive(tmp_path: Path) -> None:
+    """--upload-expiry 0 would delete every upload as it starts: a usage error."""
+    proc = run_serve("--data", str(tmp_path), "--upload-expiry", "0")
+    assert proc.returncode == 2 and "--upload-expiry" in proc.stderr
+
+
+def test_upload_expiry_deletes_an_abandoned_upload(serve: Any, tmp_path: Path) -> None:
+    """With --upload-expiry 0.0005 (1.8 s), a multipart upload left after one part is gone,
+    temporary file included, once a later upload starts after that time."""
+    served = serve("--upload-expiry", "0.0005", data=tmp_path / "data")
+    auth = {"X-Api-Key": KEY}
+    slot = httpx.post(f"{served.url}/files/acme/mods/", headers=auth, json={
+        "filename": "v1.0.0.zip", "md5_checksum": "0" * 32, "method": "put_parts"}).json()
+    part = httpx.put(slot["upload_url"], headers=auth, content=b"x" * 5000,
+                     params={"upload_id": slot["identifier"], "part_number": 1})
+    assert part.status_code == 200
+    tmp = tmp_path / "data" / "tmp"
+    assert sum(p.stat().st_size for p in tmp.iterdir()) == 5000
+    time.sleep(3.2)  # the expiry, plus the database's whole-second timestamps
+    httpx.post(f"{served.url}/files/acme/mods/", headers=auth, json={
+        "filename": "v1.0.1.zip", "md5_checksum": "0" * 32, "method": "put_parts"})
+    assert list(tmp.iterdir()) == []
+    late = httpx.put(slot["upload_url"], headers=auth, content=b"y",
+                     params={"upload_id": slot["identifier"], "part_number": 2})
+    assert late.status_code == 404
