@@ -97,3 +97,21 @@ def test_ctrl_c_during_upload(tmp_path: Path) -> None:
     assert "stopped (" in err  # the progress line does not claim "done"
     assert "Traceback" not in err
     assert KEY not in out + err
+
+
+def test_ctrl_c_while_the_cli_loads() -> None:
+    """A Ctrl-C that lands while the CLI is still being imported (click, here) exits 130
+    with one line, as later ones do, not with a traceback from the import machinery."""
+    interrupt_on_click = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'click':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from gopush.__main__ import run\n"
+        "sys.exit(run())\n")
+    done = subprocess.run([sys.executable, "-c", interrupt_on_click, "push", "go", "acme/x"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip() == "interrupted (nothing was done yet)"
