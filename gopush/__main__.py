@@ -7,14 +7,14 @@ a traceback from the import machinery.
 
 import sys
 
-from gopush.errors import ExitCode
-
 
 def run() -> int:
     """Import and run the CLI; return the process exit code."""
     try:
         from gopush.cli.main import main
     except KeyboardInterrupt:
+        from gopush.errors import ExitCode
+
         print("\ninterrupted (nothing was done yet)", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     return main()
