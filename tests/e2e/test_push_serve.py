@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -137,3 +138,65 @@ def test_large_module_goes_in_parts(client_env: str, go: GoOracle, capsys,
     assert code == ExitCode.OK, err
     info = go.download("example.com/big", "v1.0.0", GOPROXY=client_env, GOSUMDB="off")
     assert info["Sum"] == doc["sum"]
+
+
+def _run_on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run argv with stdin, stdout and stderr on a pseudo-terminal; return exit code, output."""
+    import pty
+
+    main_fd, tty_fd = pty.openpty()
+    proc = subprocess.Popen(argv, env=env, stdin=tty_fd, stdout=tty_fd, stderr=tty_fd,
+                            close_fds=True)
+    os.close(tty_fd)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:  # EIO: the terminal's other end is closed, the process is done
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main_fd)
+    return proc.wait(30), b"".join(chunks).decode("utf-8", "replace")
+
+
+def _push_on_a_terminal(server: str, tmp_path: Path, repo: str,
+                        extra_env: dict[str, str]) -> tuple[int, str]:
+    zip_path = tmp_path / repo / "v1.0.0.zip"
+    zip_path.parent.mkdir()
+    create_zip(zip_path, "example.com/tty", "v1.0.0",
+               [DataFile("go.mod", b"module example.com/tty\n"),
+                DataFile("data.bin", os.urandom(300_000))], go_version="")
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR", "TERM")}
+    env.update({"GOPUSH_API_HOST": server, "GOPUSH_API_KEY": KEY, "TERM": "xterm-256color",
+                "COLUMNS": "120", "NO_PROXY": "127.0.0.1", **extra_env})
+    code, shown = _run_on_a_terminal(
+        [sys.executable, "-m", "gopush", "push", "go", f"acme/{repo}", str(zip_path)], env)
+    assert KEY not in shown
+    return code, shown
+
+
+def test_push_on_a_terminal_draws_progress(server: str, tmp_path: Path) -> None:
+    """On a terminal (no CI), push marks steps with a green ✓, draws progress bars for the
+    upload and the sync, and prints the result and the consumer setup."""
+    code, shown = _push_on_a_terminal(server, tmp_path, "tty", {})
+    assert code == ExitCode.OK, shown
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown)
+    assert "\x1b[1;32m✓" in shown  # bold green
+    assert "✓ validated example.com/tty@v1.0.0" in text
+    assert re.search(r"upload v1\.0\.0\.zip ━+ +[0-9.]+/[0-9.]+ kB", text)  # bytes sent
+    assert re.search(r"sync \S+ ━+ +100%", text) and "✓ package" in text
+    assert "published example.com/tty@v1.0.0 h1:" in text
+    assert "go get example.com/tty@v1.0.0" in text
+
+
+def test_push_on_a_terminal_with_no_color_prints_plain_lines(server: str,
+                                                             tmp_path: Path) -> None:
+    """NO_COLOR on a terminal: the same steps as plain lines, no escape sequences at all."""
+    code, shown = _push_on_a_terminal(server, tmp_path, "nocolor", {"NO_COLOR": "1"})
+    assert code == ExitCode.OK, shown
+    assert "\x1b[" not in shown
+    assert "validated example.com/tty@v1.0.0" in shown
+    assert "upload v1.0.0.zip: done" in shown
+    assert "published example.com/tty@v1.0.0 h1:" in shown
