@@ -86,7 +86,11 @@ def push(request: PushRequest, registry: Registry, reporter: Reporter) -> list[P
         with stage.during("checking the module zips locally (nothing sent yet)"):
             zips = _zips(request, reporter)
             artifacts = [load_artifact(path, reporter) for path in zips]
-        return [_push_one(a, request, registry, reporter, stage) for a in artifacts]
+        # every zip is sent before any wait: the registry processes the packages while the
+        # later ones upload, so a release of N modules waits about as long as its slowest
+        sent = [_send_one(a, request, registry, reporter, stage) for a in artifacts]
+        return [_settle(item, sent, registry, reporter, stage, request.timeout)
+                for item in sent]
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted while {stage.now}", data=stage.data()) from None
     except GopushError as err:
@@ -282,8 +286,20 @@ def _build_checkout(request: PushRequest, reporter: Reporter) -> Path:
     return built.zip_path
 
 
-def _push_one(artifact: ModuleArtifact, request: PushRequest, registry: Registry,
-              reporter: Reporter, stage: _Stage) -> PushResult:
+class _Sent(NamedTuple):
+    """A package uploaded and accepted by the registry, not yet processed by it."""
+
+    artifact: ModuleArtifact
+    published: Any
+    status: str  # what it becomes once processed: published or republished
+    goproxy: str
+    started: float
+
+
+def _send_one(artifact: ModuleArtifact, request: PushRequest, registry: Registry,
+              reporter: Reporter, stage: _Stage) -> PushResult | _Sent:
+    """Decide what to do with one zip and do it, up to the upload: return the final result,
+    or what was sent when the registry still has to process it (and --wait is on)."""
     started = time.monotonic()
     setup = registry.consumer_setup()
     stage.artifact = artifact
@@ -308,11 +324,35 @@ def _push_one(artifact: ModuleArtifact, request: PushRequest, registry: Registry
                        setup.goproxy, started)
     published = _upload(artifact, registry, reporter, stage, republish)
     status = "republished" if republish else "published"
-    if published.synced is False:
-        if not request.wait:
-            return _result(artifact, "uploaded", published.package, setup.goproxy, started)
-        published = _wait(published, registry, reporter, request, stage)
-    return _result(artifact, status, published.package, setup.goproxy, started)
+    if published.synced is not False:
+        return _result(artifact, status, published.package, setup.goproxy, started)
+    if not request.wait:
+        return _result(artifact, "uploaded", published.package, setup.goproxy, started)
+    return _Sent(artifact, published, status, setup.goproxy, started)
+
+
+def _settle(item: PushResult | _Sent, sent: list[PushResult | _Sent], registry: Registry,
+            reporter: Reporter, stage: _Stage, timeout: float) -> PushResult:
+    """Wait, ``timeout`` seconds at most, for a sent package to be processed; return its result.
+
+    Raises:
+        RegistryError, RegistryUnavailable: processing failed or outlasted ``timeout``; the
+            error names the other packages of this run still being processed.
+    """
+    if isinstance(item, PushResult):
+        return item
+    stage.artifact, stage.package = item.artifact, item.published.package
+    try:
+        published = _wait(item.published, registry, reporter, timeout, stage)
+    except GopushError as err:
+        others = [o.artifact.ref for o in sent if isinstance(o, _Sent) and o is not item]
+        if others:
+            err.data = {**err.data, "also_sent": others}
+            err.hint = ((err.hint + "; ") if err.hint else "") + (
+                f"also uploaded in this run, and processed by the registry without us: "
+                f"{', '.join(others)}")
+        raise
+    return _result(item.artifact, item.status, published.package, item.goproxy, item.started)
 
 
 def _upload(artifact: ModuleArtifact, registry: Registry, reporter: Reporter, stage: _Stage,
@@ -331,7 +371,7 @@ def _upload(artifact: ModuleArtifact, registry: Registry, reporter: Reporter, st
     return published
 
 
-def _wait(published: Any, registry: Registry, reporter: Reporter, request: PushRequest,
+def _wait(published: Any, registry: Registry, reporter: Reporter, timeout: float,
           stage: _Stage) -> Any:
     progress = reporter.progress(f"sync {published.package}", 100, unit="percent")
     seen = [0]
@@ -346,7 +386,7 @@ def _wait(published: Any, registry: Registry, reporter: Reporter, request: PushR
     try:
         with stage.during(f"waiting for the registry to process package {published.package}: "
                           "the upload is complete and processing continues without us"):
-            done = registry.wait(published, timeout=request.timeout, on_status=on_status)
+            done = registry.wait(published, timeout=timeout, on_status=on_status)
     finally:
         progress.close()
     reporter.step(f"package {published.package} is synchronised")

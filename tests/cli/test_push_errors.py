@@ -324,3 +324,38 @@ def test_invalid_zip_sends_nothing(api: FakeApi, tmp_path: Path, capsys) -> None
     code, _, err = push(capsys, bad)
     assert code == ExitCode.INVALID_MODULE and api.seen == []
     assert "bad.zip" in err or "zip" in err
+
+
+def _second_version(tmp_path: Path) -> Path:
+    path = tmp_path / "second" / "v1.1.0.zip"
+    path.parent.mkdir()
+    create_zip(path, MODULE, "v1.1.0", [DataFile("go.mod", f"module {MODULE}\n".encode()),
+                                        DataFile("hello.go", b"package hello\n")],
+               go_version="")
+    return path
+
+
+def test_several_zips_are_all_sent_before_any_wait(api: FakeApi, module_zip: Path,
+                                                   tmp_path: Path, capsys) -> None:
+    """Two zips in one push are both uploaded and created before the first status poll, so
+    the registry processes them together; the JSON document lists both, published."""
+    code, out, err = push(capsys, module_zip, str(_second_version(tmp_path)), "--json")
+    assert code == ExitCode.OK, err
+    steps = api.steps()
+    assert steps.count("create") == 2 and steps.count("status") == 2
+    assert max(i for i, step in enumerate(steps) if step == "create") < steps.index("status")
+    doc = json.loads(out)
+    assert [(m["version"], m["status"]) for m in doc["modules"]] == [
+        ("v1.0.0", "published"), ("v1.1.0", "published")]
+
+
+def test_failed_sync_names_the_other_packages_sent(api: FakeApi, module_zip: Path,
+                                                   tmp_path: Path, capsys) -> None:
+    """When the first of two packages fails processing, the error says the second was
+    uploaded too and is processed by the registry without gopush."""
+    api.on("status", _failed_sync("go.mod does not match. This package should be deleted"))
+    code, out, err = push(capsys, module_zip, str(_second_version(tmp_path)), "--json")
+    assert code == ExitCode.REJECTED
+    doc = json.loads(out)
+    assert doc["also_sent"] == [f"{MODULE}@v1.1.0"]
+    assert "also uploaded in this run" in doc["error"]["hint"]

@@ -200,3 +200,25 @@ def test_push_on_a_terminal_with_no_color_prints_plain_lines(server: str,
     assert "validated example.com/tty@v1.0.0" in shown
     assert "upload v1.0.0.zip: done" in shown
     assert "published example.com/tty@v1.0.0 h1:" in shown
+
+
+def test_several_modules_in_one_push(client_env: str, go: GoOracle, capsys,
+                                     tmp_path: Path) -> None:
+    """Three module zips pushed by one command are all published, and go downloads each
+    with the h1: the JSON document reports."""
+    zips = []
+    for name in ("alpha", "beta", "gamma"):
+        path = tmp_path / name / "v1.2.0.zip"
+        path.parent.mkdir()
+        create_zip(path, f"example.com/{name}", "v1.2.0",
+                   [DataFile("go.mod", f"module example.com/{name}\n".encode()),
+                    DataFile(f"{name}.go", f"package {name}\n".encode())], go_version="")
+        zips.append(str(path))
+    code, doc, err = push(capsys, *zips)
+    assert code == ExitCode.OK, err
+    published = {m["module"]: m for m in doc["modules"]}
+    assert sorted(published) == ["example.com/alpha", "example.com/beta", "example.com/gamma"]
+    for module, result in published.items():
+        assert result["status"] == "published"
+        got = go.download(module, "v1.2.0", GOPROXY=client_env, GOSUMDB="off")
+        assert got["Sum"] == result["sum"]
