@@ -354,7 +354,7 @@ def test_failed_sync_names_the_other_packages_sent(api: FakeApi, module_zip: Pat
     """When the first of two packages fails processing, the error says the second was
     uploaded too and is processed by the registry without gopush."""
     api.on("status", _failed_sync("go.mod does not match. This package should be deleted"))
-    code, out, err = push(capsys, module_zip, str(_second_version(tmp_path)), "--json")
+    code, out, _ = push(capsys, module_zip, str(_second_version(tmp_path)), "--json")
     assert code == ExitCode.REJECTED
     doc = json.loads(out)
     assert doc["also_sent"] == [f"{MODULE}@v1.1.0"]
