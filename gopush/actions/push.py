@@ -89,13 +89,15 @@ def push(request: PushRequest, registry: Registry, reporter: Reporter) -> list[P
         # every zip is sent before any wait: the registry processes the packages while the
         # later ones upload, so a release of N modules waits about as long as its slowest
         sent = [_send_one(a, request, registry, reporter, stage) for a in artifacts]
-        return [_settle(item, sent, registry, reporter, stage, request.timeout)
-                for item in sent]
+        return [_settle(item, registry, reporter, stage, request.timeout) for item in sent]
     except KeyboardInterrupt:
-        raise Interrupted(f"interrupted while {stage.now}", data=stage.data()) from None
+        raise Interrupted(f"interrupted while {stage.now}{stage.others_note('; ')}",
+                          data=stage.data()) from None
     except GopushError as err:
         if stage.artifact is not None:  # say which module failed, in JSON too
             err.data = {**stage.data("failed"), "sum": stage.artifact.sum, **err.data}
+            if stage.others():
+                err.hint = (f"{err.hint}; " if err.hint else "") + stage.others_note()
         raise
 
 
@@ -328,30 +330,22 @@ def _send_one(artifact: ModuleArtifact, request: PushRequest, registry: Registry
         return _result(artifact, status, published.package, setup.goproxy, started)
     if not request.wait:
         return _result(artifact, "uploaded", published.package, setup.goproxy, started)
+    stage.sent.append(artifact.ref)
     return _Sent(artifact, published, status, setup.goproxy, started)
 
 
-def _settle(item: PushResult | _Sent, sent: list[PushResult | _Sent], registry: Registry,
-            reporter: Reporter, stage: _Stage, timeout: float) -> PushResult:
+def _settle(item: PushResult | _Sent, registry: Registry, reporter: Reporter, stage: _Stage,
+            timeout: float) -> PushResult:
     """Wait, ``timeout`` seconds at most, for a sent package to be processed; return its result.
 
     Raises:
-        RegistryError, RegistryUnavailable: processing failed or outlasted ``timeout``; the
-            error names the other packages of this run still being processed.
+        RegistryError, RegistryUnavailable: processing failed or outlasted ``timeout``.
     """
     if isinstance(item, PushResult):
         return item
     stage.artifact, stage.package = item.artifact, item.published.package
-    try:
-        published = _wait(item.published, registry, reporter, timeout, stage)
-    except GopushError as err:
-        others = [o.artifact.ref for o in sent if isinstance(o, _Sent) and o is not item]
-        if others:
-            err.data = {**err.data, "also_sent": others}
-            err.hint = ((err.hint + "; ") if err.hint else "") + (
-                f"also uploaded in this run, and processed by the registry without us: "
-                f"{', '.join(others)}")
-        raise
+    published = _wait(item.published, registry, reporter, timeout, stage)
+    stage.sent.remove(item.artifact.ref)
     return _result(item.artifact, item.status, published.package, item.goproxy, item.started)
 
 
@@ -432,6 +426,7 @@ class _Stage:
         self.now = now
         self.artifact: ModuleArtifact | None = None
         self.package: str | None = None
+        self.sent: list[str] = []  # module@version uploaded, not yet seen processed
 
     @contextmanager
     def during(self, description: str) -> Iterator[None]:
@@ -440,6 +435,18 @@ class _Stage:
 
     def data(self, status: str = "interrupted") -> dict[str, Any]:
         art = self.artifact
-        return {"module": art.module if art else None, "version": art.version if art else None,
+        data = {"module": art.module if art else None, "version": art.version if art else None,
                 "package": self.package, "status": status}
+        return {**data, "also_sent": self.others()} if self.others() else data
+
+    def others(self) -> list[str]:
+        """Return the other module versions of this run uploaded and still in processing."""
+        return [ref for ref in self.sent if self.artifact is None or ref != self.artifact.ref]
+
+    def others_note(self, prefix: str = "") -> str:
+        """Return a sentence naming ``others()``, after ``prefix``; "" when there are none."""
+        if not self.others():
+            return ""
+        return (f"{prefix}also uploaded in this run, and processed by the registry without "
+                f"us: {', '.join(self.others())}")
 

@@ -359,3 +359,17 @@ def test_failed_sync_names_the_other_packages_sent(api: FakeApi, module_zip: Pat
     doc = json.loads(out)
     assert doc["also_sent"] == [f"{MODULE}@v1.1.0"]
     assert "also uploaded in this run" in doc["error"]["hint"]
+
+
+def test_upload_refused_after_another_was_sent(api: FakeApi, module_zip: Path,
+                                               tmp_path: Path, capsys) -> None:
+    """When the registry refuses the second zip, the first (already uploaded, not yet waited
+    for) is named as processed by the registry without gopush."""
+    api.on("create", httpx.Response(201, json={"slug": SLUG, "slug_perm": "AbCdEf123456"}),
+           error(422, "Invalid package.", fields={"package_file": ["Not a zip."]}))
+    code, out, _ = push(capsys, module_zip, str(_second_version(tmp_path)), "--json")
+    assert code == ExitCode.REJECTED
+    doc = json.loads(out)
+    assert doc["version"] == "v1.1.0" and doc["also_sent"] == [f"{MODULE}@v1.0.0"]
+    assert "also uploaded in this run" in doc["error"]["hint"]
+    assert "status" not in api.steps()
