@@ -143,21 +143,28 @@ def test_large_module_goes_in_parts(client_env: str, go: GoOracle, capsys,
 def _run_on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
     """Run argv with stdin, stdout and stderr on a pseudo-terminal; return exit code, output."""
     import pty
+    import select
 
     main_fd, tty_fd = pty.openpty()
     proc = subprocess.Popen(argv, env=env, stdin=tty_fd, stdout=tty_fd, stderr=tty_fd,
                             close_fds=True)
     os.close(tty_fd)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(main_fd, 65536)
-        except OSError:  # EIO: the terminal's other end is closed, the process is done
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(main_fd)
+    chunks, deadline = [], time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([main_fd], [], [], 1)[0]:
+                continue
+            try:
+                chunk = os.read(main_fd, 65536)
+            except OSError:  # EIO: the terminal's other end is closed, the process is done
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(main_fd)
+        if proc.poll() is None and time.monotonic() >= deadline:
+            proc.kill()
     return proc.wait(30), b"".join(chunks).decode("utf-8", "replace")
 
 
