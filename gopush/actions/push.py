@@ -96,8 +96,8 @@ def push(request: PushRequest, registry: Registry, reporter: Reporter) -> list[P
     except GopushError as err:
         if stage.artifact is not None:  # say which module failed, in JSON too
             err.data = {**stage.data("failed"), "sum": stage.artifact.sum, **err.data}
-            if stage.others():
-                err.hint = (f"{err.hint}; " if err.hint else "") + stage.others_note()
+            if note := stage.others_note():
+                err.hint = (f"{err.hint}; " if err.hint else "") + note
         raise
 
 
@@ -435,9 +435,12 @@ class _Stage:
 
     def data(self, status: str = "interrupted") -> dict[str, Any]:
         art = self.artifact
-        data = {"module": art.module if art else None, "version": art.version if art else None,
-                "package": self.package, "status": status}
-        return {**data, "also_sent": self.others()} if self.others() else data
+        data: dict[str, Any] = {"module": art.module if art else None,
+                                "version": art.version if art else None,
+                                "package": self.package, "status": status}
+        if others := self.others():
+            data["also_sent"] = others
+        return data
 
     def others(self) -> list[str]:
         """Return the other module versions of this run uploaded and still in processing."""
@@ -445,8 +448,9 @@ class _Stage:
 
     def others_note(self, prefix: str = "") -> str:
         """Return a sentence naming ``others()``, after ``prefix``; "" when there are none."""
-        if not self.others():
+        others = self.others()
+        if not others:
             return ""
         return (f"{prefix}also uploaded in this run, and processed by the registry without "
-                f"us: {', '.join(self.others())}")
+                f"us: {', '.join(others)}")
 
