@@ -61,7 +61,7 @@ class PushResult(NamedTuple):
     status: str  # published, republished, identical, uploaded (not yet synced), dry-run
     package: str | None
     goproxy: str
-    zip: str
+    zip: str | None  # None when built from the checkout for this push only
     size: int
     seconds: float = 0.0
 
@@ -82,9 +82,21 @@ def push(request: PushRequest, registry: Registry, reporter: Reporter) -> list[P
         Interrupted: Ctrl-C; the message says what was left where.
     """
     stage = _Stage("checking the module zips locally (nothing sent yet)")
+    if not request.inputs:  # the zip built from the checkout lives only as long as the push
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="gopush-push-") as built_into:
+            results = _push(request, registry, reporter, stage, Path(built_into))
+        return [r._replace(zip=None) for r in results]  # that zip is gone now
+    return _push(request, registry, reporter, stage, None)
+
+
+def _push(request: PushRequest, registry: Registry, reporter: Reporter, stage: _Stage,
+          built_into: Path | None) -> list[PushResult]:
+    """Do the work of `push`; with no inputs, build the checkout into ``built_into``."""
     try:
         with stage.during("checking the module zips locally (nothing sent yet)"):
-            zips = _zips(request, reporter)
+            zips = _zips(request, reporter, built_into)
             artifacts = [load_artifact(path, reporter) for path in zips]
         # every zip is sent before any wait: the registry processes the packages while the
         # later ones upload, so a release of N modules waits about as long as its slowest
@@ -252,10 +264,11 @@ def _info(zip_path: Path, version: str) -> bytes:
     return (json.dumps({"Version": version, "Time": now}) + "\n").encode()
 
 
-def _zips(request: PushRequest, reporter: Reporter) -> list[Path]:
-    """Return the zips to push: the given files, zips under given directories, or a build."""
-    if not request.inputs:
-        return [_build_checkout(request, reporter)]
+def _zips(request: PushRequest, reporter: Reporter, built_into: Path | None) -> list[Path]:
+    """Return the zips to push: the given files, zips under given directories, or a build
+    of the checkout written under ``built_into``."""
+    if built_into is not None:
+        return [_build_checkout(request, reporter, built_into)]
     found: list[Path] = []
     for item in request.inputs:
         if item.is_dir():
@@ -272,12 +285,9 @@ def _zips(request: PushRequest, reporter: Reporter) -> list[Path]:
     return found
 
 
-def _build_checkout(request: PushRequest, reporter: Reporter) -> Path:
-    import tempfile
-
+def _build_checkout(request: PushRequest, reporter: Reporter, out: Path) -> Path:
     from gopush.actions.build import BuildRequest, build
 
-    out = Path(tempfile.mkdtemp(prefix="gopush-push-"))
     try:
         built = build(BuildRequest(rev=request.rev, subdir=request.subdir, out=out), reporter)
     except NotARepository as err:  # the source layer's hint names `gopush build` options

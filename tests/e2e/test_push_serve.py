@@ -12,6 +12,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,10 +104,15 @@ def test_push_repush_refuse_and_go_download(git_repo: GitRepo, client_env: str, 
                            "LICENSE": "MIT\n"})
     git_repo.git("tag", "v1.0.0")
     monkeypatch.chdir(git_repo.path)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     code, doc, err = push(capsys)
     assert code == ExitCode.OK, err
     assert (doc["module"], doc["version"], doc["status"]) == (MODULE, "v1.0.0", "published")
     assert doc["goproxy"] == client_env and doc["package"]
+    # the zip built for the push is not left behind in the temporary directory
+    assert doc["zip"] is None and list(scratch.iterdir()) == []
 
     code, again, err = push(capsys)
     assert code == ExitCode.OK and again["status"] == "identical", err
