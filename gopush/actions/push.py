@@ -135,8 +135,8 @@ def load_artifact(path: Path, reporter: Reporter | None = None) -> ModuleArtifac
         raise error
     if reporter is not None:
         reporter.detail(f"checked {path}: {checked.module}@{checked.version} {checked.sum} "
-                        f"({len(checked.report.valid)} files, read {hashing.bytes_read} of "
-                        f"{hashing.size} bytes)")
+                        f"({len(checked.report.valid)} files, {hashing.size} bytes; "
+                        f"{hashing.bytes_read} bytes read in all to check and hash it)")
     return ModuleArtifact(
         zip_path=path, module=checked.module, version=checked.version, sum=checked.sum,
         gomod=checked.gomod or f"module {checked.module}\n".encode(),
@@ -270,7 +270,7 @@ def _zips(request: PushRequest, reporter: Reporter, built_into: Path | None) -> 
     if built_into is not None:
         return [_build_checkout(request, reporter, built_into)]
     found: list[Path] = []
-    for item in request.inputs:
+    for item in (path for given in request.inputs for path in _expand(given)):
         if item.is_dir():
             inside = sorted(p for p in item.rglob("*.zip") if p.parent.name == "@v")
             if not inside:
@@ -283,6 +283,27 @@ def _zips(request: PushRequest, reporter: Reporter, built_into: Path | None) -> 
         else:
             raise InvalidModule(f"{item}: no such file or directory")
     return found
+
+
+def _expand(given: Path) -> list[Path]:
+    """Return the paths a glob pattern such as ``dist/**/*.zip`` matches (sorted), or
+    ``[given]`` itself when it exists or holds no pattern.
+
+    A shell leaves a pattern that matches nothing as typed, and bash matches ``**`` like
+    ``*`` unless globstar is on (GitHub Actions' default shell): gopush expands the pattern
+    itself, as twine does, so ``dist/**/*.zip`` finds a GOPROXY layout's zips either way.
+    """
+    text = str(given)
+    if given.exists() or not any(c in text for c in "*?["):
+        return [given]
+    import glob
+
+    matched = sorted(glob.glob(text, recursive=True))
+    if not matched:
+        raise InvalidModule(f"{text}: no file matches this pattern",
+                            hint="check the path; gopush build writes <module>/@v/<version>.zip "
+                                 "under its --out directory")
+    return [Path(m) for m in matched]
 
 
 def _build_checkout(request: PushRequest, reporter: Reporter, out: Path) -> Path:

@@ -62,3 +62,19 @@ def test_dir_push_of_build_layout(tmp_path: Path, go: GoOracle, capsys) -> None:
     code, doc = push_json(capsys, "--to", f"dir:{proxy}", str(tmp_path / "dist"))
     assert code == ExitCode.OK and doc["module"] == MODULE
     assert go.download(MODULE, VERSION, GOPROXY=proxy.as_uri())["Sum"] == doc["sum"]
+
+
+def test_glob_pattern_left_by_the_shell(tmp_path: Path, go: GoOracle, capsys,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dist/**/*.zip` reaches gopush as typed when bash (no globstar) matches nothing:
+    gopush expands it itself; a pattern matching nothing is an invalid-input error."""
+    make_zip(tmp_path / "dist" / "example.com" / "!hello" / "@v")
+    monkeypatch.chdir(tmp_path)
+    proxy = tmp_path / "proxy"
+    code, doc = push_json(capsys, "--to", f"dir:{proxy}", "dist/**/*.zip")
+    assert code == ExitCode.OK and (doc["module"], doc["status"]) == (MODULE, "published")
+    assert go.download(MODULE, VERSION, GOPROXY=proxy.as_uri())["Sum"] == doc["sum"]
+
+    code, doc = push_json(capsys, "--to", f"dir:{proxy}", "dist/**/*.zap")
+    assert code == ExitCode.INVALID_MODULE
+    assert "dist/**/*.zap: no file matches" in doc["error"]["message"]
