@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gopush.actions.push import load_artifact
+from gopush.actions.artifact import load_artifact
 from gopush.errors import InvalidModule, RegistryError
 from gopush.registry.base import Registry
 from gopush.ui.base import Reporter

@@ -1,6 +1,6 @@
 """ModuleArtifact: what every registry receives for one module version.
 
-It is made once per zip by ``gopush.actions.push`` after the zip passed the same checks as
+It is made once per zip by ``gopush.actions.artifact`` after the zip passed the same checks as
 ``gopush check``: the module path and version come from the zip itself, and the hashes
 (``h1:`` for consumers, MD5 for the Cloudsmith upload, SHA-256 for comparing with what a
 registry holds) are computed in one read of the file.

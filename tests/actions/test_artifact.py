@@ -1,4 +1,4 @@
-"""actions.push.load_artifact and HashingReader: check and hash a zip in one read."""
+"""actions.artifact: load_artifact and HashingReader: check and hash a zip in one read."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gopush.actions.push import HashingReader, load_artifact
+from gopush.actions.artifact import HashingReader, load_artifact
 from gopush.errors import InvalidModule
 from gopush.modzip.check import check_zip
 from gopush.modzip.create import create_zip
