@@ -1,14 +1,16 @@
 """``gopush push``: check module zips locally, then publish each one idempotently.
 
 For every zip: check it with the same checker as ``gopush check`` (module and version come
-from the zip), hashing it in the same read (h1: for go, MD5 for the upload, SHA-256 to compare
-with the registry); ask the registry what it holds for module@version; identical content is
-success ("already published, identical") and different content is refused with the checksum
-mismatch consumers would meet, unless ``republish`` was asked; then validate, upload, and wait
-until consumers can fetch it. Ctrl-C raises ``Interrupted`` saying what state the registry is in.
+from the zip), hashing it in the same read (``gopush.actions.artifact``: h1: for go, MD5 for
+the upload, SHA-256 to compare with the registry); ask the registry what it holds for
+module@version; identical content is success ("already published, identical") and different
+content is refused with the checksum mismatch consumers would meet, unless ``republish`` was
+asked; then validate, upload, and wait until consumers can fetch it. Ctrl-C raises
+``Interrupted`` saying what state the registry is in.
 
-Inputs are zips, GOPROXY layout directories (as ``gopush build`` writes), or nothing: then the
-module of the current checkout is built first, through ``gopush.actions.build``.
+Inputs are zips, GOPROXY layout directories (as ``gopush build`` writes), glob patterns of
+either, or nothing: then the module of the current checkout is built first, through
+``gopush.actions.build``, into a temporary directory removed when the push ends.
 """
 
 from __future__ import annotations
