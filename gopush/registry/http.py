@@ -99,6 +99,18 @@ class KeyAuth(httpx.Auth):
         yield request
 
 
+def _stamina() -> Any:
+    """Import stamina (with tenacity, about 10 ms of a push's start-up: only at a call's first
+    failure) with its retry hooks off: its default hook logs each retry through ``logging``,
+    which prints bare ``stamina.retry_scheduled`` lines on stderr, past ``-q`` and ``--json``;
+    gopush reports retries itself (``retry 1/5: ...`` with ``-v``)."""
+    import stamina
+    import stamina.instrumentation
+
+    stamina.instrumentation.set_on_retry_hooks([])
+    return stamina
+
+
 def make_client(base_url: str, *, transport: httpx.BaseTransport | None = None) -> httpx.Client:
     """Return an httpx client with the house defaults (timeouts, UA, no redirects)."""
     return httpx.Client(base_url=base_url, timeout=TIMEOUT, follow_redirects=False,
@@ -173,7 +185,7 @@ class Session:
                                        sink)
             except (RetryableStatus, httpx.TransportError) as exc:
                 first = exc
-            import stamina  # with tenacity, about 10 ms of a push's start-up
+            stamina = _stamina()
 
             budget = max(0.0, RETRY_BUDGET - (time.monotonic() - started))
             for attempt in stamina.retry_context(on=retry_wait, attempts=self.attempts,
