@@ -89,8 +89,10 @@ def _push(request: PushRequest, registry: Registry, reporter: Reporter, stage: _
           built_into: Path | None) -> list[PushResult]:
     """Do the work of `push`; with no inputs, build the checkout into ``built_into``."""
     try:
-        with stage.during("checking the module zips locally (nothing sent yet)"):
+        with stage.during("building the checkout's module (nothing sent yet)"
+                          if built_into else "finding the module zips (nothing sent yet)"):
             zips = _zips(request, reporter, built_into)
+        with stage.during("checking the module zips locally (nothing sent yet)"):
             artifacts = [load_artifact(path, reporter) for path in zips]
         # every zip is sent before any wait: the registry processes the packages while the
         # later ones upload, so a release of N modules waits about as long as its slowest

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from gopush import __version__
+from gopush.cli import signals
 from gopush.cli.app import App, output_options
 from gopush.errors import ExitCode, GopushError
 
@@ -64,12 +65,18 @@ def cli() -> None:
     \b
     Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 config or credentials,
     4 invalid module or source, 5 rejected by the registry, 6 registry unavailable,
-    130 interrupted.
+    130 interrupted (Ctrl-C), 143 terminated (SIGTERM; cleaned up as after Ctrl-C).
     """
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the process exit code (never raises)."""
+    signals.raise_on_sigterm()
+    code = _run(argv)
+    return int(ExitCode.TERMINATED) if signals.received else code
+
+
+def _run(argv: list[str] | None) -> int:
     app = App()
     try:
         cli.main(args=argv, prog_name="gopush", obj=app, standalone_mode=False)
@@ -81,8 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as err:
         err.show()
         return int(err.exit_code)
-    except (KeyboardInterrupt, click.Abort):
-        print("\ninterrupted", file=sys.stderr)
+    except (KeyboardInterrupt, click.Abort):  # click turns a KeyboardInterrupt into Abort
+        print("\nterminated (SIGTERM)" if signals.received else "\ninterrupted",
+              file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     except Exception as err:  # noqa: BLE001 - the one place unexpected errors are rendered
         if app.debug:

@@ -253,8 +253,10 @@ class GitRepository:
                     item = _archived(member, stream, prefix, spill_dir)
                     if item is not None:
                         yield item
-            finally:
-                GitRunner.finish(proc, args)
+            except BaseException:  # Ctrl-C, SIGTERM, a bad stream, or the consumer stopped
+                GitRunner.abandon(proc)
+                raise
+            GitRunner.finish(proc, args)
 
     def _shadow(self, shadow: Path) -> GitRunner:
         """Create a bare repository borrowing our objects, with export attributes off."""

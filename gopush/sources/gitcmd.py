@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -37,6 +38,7 @@ class GitRunner:
         """Run ``git [-c config]... args`` and return stdout; raise SourceError on failure."""
         proc = subprocess.run(self._argv(args, config), input=input, capture_output=True,
                               env=self._env, check=False)
+        _raise_if_interrupted(proc.returncode)
         if check and proc.returncode != 0:
             raise SourceError(_git_message(proc.stderr, args))
         return proc.stdout
@@ -54,20 +56,46 @@ class GitRunner:
 
     @staticmethod
     def finish(proc: subprocess.Popen[bytes], args: Sequence[str]) -> None:
-        """Wait for a streamed git and raise SourceError if it failed."""
+        """Wait for a streamed git whose output was read to the end; raise SourceError if it
+        failed, KeyboardInterrupt if a Ctrl-C stopped it."""
         stderr: IO[bytes] | None = proc.stderr
         err = stderr.read() if stderr else b""
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
+        _close_pipes(proc)
         if proc.wait() != 0:
+            _raise_if_interrupted(proc.returncode)
             raise SourceError(_git_message(err, args))
+
+    @staticmethod
+    def abandon(proc: subprocess.Popen[bytes]) -> None:
+        """Stop a streamed git whose reader gave up early (an error, Ctrl-C, SIGTERM).
+
+        git may be blocked writing a full pipe that nobody will read again, so it is killed,
+        not waited for; raises KeyboardInterrupt if a Ctrl-C had already stopped it (the
+        reader then saw a truncated stream, which is not the error to report).
+        """
+        if proc.poll() is None:
+            proc.kill()
+        _close_pipes(proc)
+        _raise_if_interrupted(proc.wait())
 
     def _argv(self, args: Sequence[str], config: Sequence[str]) -> list[str]:
         argv = [self.exe, f"--git-dir={self.git_dir}"]
         for item in config:
             argv += ["-c", item]
         return argv + list(args)
+
+
+def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+def _raise_if_interrupted(returncode: int) -> None:
+    """A Ctrl-C reaches git with gopush (one process group): report the interruption, not
+    git's failure, even when git's exit is seen before Python's own KeyboardInterrupt."""
+    if returncode == -signal.SIGINT:
+        raise KeyboardInterrupt
 
 
 def _git_message(stderr: bytes, args: Sequence[str]) -> str:

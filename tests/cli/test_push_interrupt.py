@@ -15,6 +15,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+
 from gopush.modzip.create import create_zip
 from gopush.modzip.files import DataFile
 
@@ -65,8 +67,11 @@ class SlowUploadApi(BaseHTTPRequestHandler):
         pass
 
 
-def test_ctrl_c_during_upload(tmp_path: Path) -> None:
-    """SIGINT mid-upload: exit 130, the state named (nothing published), no traceback, no key."""
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_during_upload(tmp_path: Path, sig: signal.Signals, code: int) -> None:
+    """SIGINT (Ctrl-C) or SIGTERM (a CI cancel) mid-upload: exit 130 or 143, the state named
+    (nothing published), no traceback, no key."""
+    SlowUploadApi.upload_started.clear()
     zip_path = tmp_path / "v1.0.0.zip"
     create_zip(zip_path, "example.com/slow", "v1.0.0",
                [DataFile("go.mod", b"module example.com/slow\n"),
@@ -81,18 +86,18 @@ def test_ctrl_c_during_upload(tmp_path: Path) -> None:
                             stderr=subprocess.PIPE, text=True)
     try:
         assert SlowUploadApi.upload_started.wait(60), "the upload never started"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         try:  # generous: on a machine busy with disk writes, loading the error path is slow
             out, err = proc.communicate(timeout=120)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGABRT)  # faulthandler prints where each thread waits
             _, err = proc.communicate(timeout=30)
-            raise AssertionError(f"gopush push did not stop after SIGINT:\n{err}") from None
+            raise AssertionError(f"gopush push did not stop after {sig.name}:\n{err}") from None
     finally:
         proc.kill()
         server.shutdown()
         server.server_close()
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     assert "interrupted while uploading" in err and "no new package" in err
     assert "stopped (" in err  # the progress line does not claim "done"
     assert "Traceback" not in err

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -126,3 +129,37 @@ def test_long_and_unicode_paths_survive_the_tar_stream(git_repo: GitRepo) -> Non
     got = contents(GitRepository.open(git_repo.path), "HEAD")
     assert got == {deep: b"package deep\n", "ünïcødé/ファイル.txt": b"u\n", "empty": b"",
                    "link": FileKind.SYMLINK}
+
+
+def _stop_early(repo: GitRepository, commit: str, stop: BaseException) -> None:
+    """Read the first archived file, then fail as a Ctrl-C or a bad stream would."""
+    files = repo._archive(commit, "", "")  # the generator archive_files drains
+    next(files)
+    files.throw(stop)
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt(), SourceError("a bad stream")])
+def test_reader_giving_up_stops_git_instead_of_waiting(git_repo: GitRepo,
+                                                      stop: BaseException) -> None:
+    """When the reader stops early, git, blocked writing a full pipe, is stopped: no hang,
+    the reader's own exception propagates, and the temporary directories are gone."""
+    git_repo.commit(files={"a.txt": "first\n", "b.bin": os.urandom(4 << 20)})
+    repo = GitRepository.open(git_repo.path)
+    commit = repo.commit("HEAD").hash
+    before = set(Path(tempfile.gettempdir()).glob("gopush-*"))
+    raised: list[type[BaseException]] = []
+
+    def run() -> None:
+        try:
+            _stop_early(repo, commit, stop)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            raised.append(type(exc))  # not exc: its traceback would keep the spill files
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "stopping the archive reader hung (git blocked on its pipe)"
+    assert raised == [type(stop)]
+    stop.__traceback__ = None
+    gc.collect()  # spill directories go with the last file that refers to them
+    assert set(Path(tempfile.gettempdir()).glob("gopush-*")) <= before
