@@ -5,9 +5,12 @@ entry cannot be read back (unsupported method, corrupt deflate data, CRC mismatc
 longer or shorter than declared), or when ``modzip.Unzip``'s checks fail: unclean or invalid
 file paths, case-fold collisions, duplicates, a path both file and directory, a go.mod below
 the root or in another case, go.mod or LICENSE over 16 MiB, more than 500 MiB declared in
-total, or a zip file over 500 MiB. Directory entries are allowed (and hashed as empty files,
-as ``dirhash.HashZip`` does). Entry data is inflated with a hard limit of its declared size,
-so a zip that lies about sizes costs at most the 500 MiB it is allowed.
+total, or a zip file over 500 MiB. A go.mod whose module line names another path is refused
+too: ``go mod download`` takes it, but go refuses the module when it loads it ("module
+declares its path as"), so no registry should serve it. Directory entries are allowed (and
+hashed as empty files, as ``dirhash.HashZip`` does). Entry data is inflated with a hard
+limit of its declared size, so a zip that lies about sizes costs at most the 500 MiB it is
+allowed.
 
 Every entry gets a verdict; problems are reported together, not one at a time.
 """
@@ -22,7 +25,7 @@ from contextlib import contextmanager
 from typing import BinaryIO, NamedTuple
 
 from gopush.errors import InvalidModule, InvalidModuleZip, InvalidPath
-from gopush.gosem import modpath
+from gopush.gosem import gomod, modpath
 from gopush.gosem.dirhash import hash1
 from gopush.modzip import zipfmt
 from gopush.modzip.paths import clean, fold_key
@@ -135,6 +138,13 @@ class _ZipChecker:
             for entry, name in named:
                 if name is not None:
                     self._read(entry, name)
+        if self.gomod is not None and (declared := gomod.module_path(self.gomod)) != module:
+            self.invalid.append(FileIssue("go.mod", Invalid.GO_MOD_MODULE_PATH, (
+                f"go.mod declares module {declared}, but the zip is for {module}: go would "
+                f"refuse it (module declares its path as: {declared} but was required as: "
+                f"{module})" if declared else
+                "go.mod has no module line: go would refuse it (parsing go.mod: missing "
+                "module line)")))
         report = FileReport(tuple(self.valid), (), tuple(self.invalid), size_error)
         h1 = hash1(self.digests) if report.ok else ""
         return ZipCheck(module, version, report, h1, self.gomod if report.ok else None)

@@ -41,6 +41,7 @@ class Invalid(StrEnum):
     GO_MOD_CASE = "go-mod-case"  # GO.MOD and friends at the root
     GO_MOD_NOT_ROOT = "go-mod-not-root"  # a go.mod entry below the root of a zip
     GO_MOD_TOO_LARGE = "go-mod-too-large"
+    GO_MOD_MODULE_PATH = "go-mod-module-path"  # go.mod's module line names another module
     LICENSE_TOO_LARGE = "license-too-large"
     SIZE_MISMATCH = "size-mismatch"  # content larger (or smaller) than the declared size
     UNREADABLE = "unreadable"  # stat/open failed, corrupt entry, bad checksum, bad method

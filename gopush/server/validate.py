@@ -3,9 +3,8 @@
 ``check_upload`` is the single gate every upload (and every zip fetched from an upstream
 GOPROXY) passes: ``modzip.check.check_zip`` (the same checker ``gopush check`` uses: paths,
 case-fold collisions, size lies, limits, the ``<module>@<version>/`` prefix, path/version
-agreement), plus the go.mod rules a proxy must enforce: a go.mod in the zip must declare the
-module path the zip is for; a zip without one is served with the synthesized
-``module <path>`` go.mod the go command expects.
+agreement, and a go.mod that must declare the module path the zip is for); a zip without a
+go.mod is served with the synthesized ``module <path>`` go.mod the go command expects.
 """
 
 from __future__ import annotations
@@ -13,8 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gopush.errors import InvalidModuleZip
-from gopush.gosem import gomod, pseudo
+from gopush.gosem import pseudo
 from gopush.modzip import zipfmt
 from gopush.modzip.check import check_zip, named_module_version
 from gopush.server.storage import Checked, now
@@ -33,11 +31,6 @@ def check_upload(path: Path, module: str | None = None,
     if error is not None:
         raise error
     data = result.gomod if result.gomod is not None else synthesized_gomod(result.module)
-    declared = gomod.module_path(data)
-    if declared != result.module:
-        raise InvalidModuleZip(
-            f"{where}: go.mod declares module {declared or '(none)'!s}, but the zip is for "
-            f"{result.module}", hint="fix the module line of go.mod, or the module path")
     return Checked(result.module, result.version, result.sum, data, _info_time(result.version))
 
 

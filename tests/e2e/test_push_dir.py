@@ -78,3 +78,18 @@ def test_glob_pattern_left_by_the_shell(tmp_path: Path, go: GoOracle, capsys,
     code, doc = push_json(capsys, "--to", f"dir:{proxy}", "dist/**/*.zap")
     assert code == ExitCode.INVALID_MODULE
     assert "dist/**/*.zap: no file matches" in doc["error"]["message"]
+
+
+def test_zip_whose_go_mod_names_another_module_is_refused_before_sending(
+        tmp_path: Path, capsys) -> None:
+    """The local check is the registry's: a go.mod naming another module stops the push
+    before anything is written (exit 4), instead of a package that fails processing."""
+    bad = tmp_path / "bad" / f"{VERSION}.zip"
+    bad.parent.mkdir()
+    create_zip(bad, MODULE, VERSION, [DataFile("go.mod", b"module example.com/other\n"),
+                                      DataFile("a.go", b"package a\n")], go_version="")
+    proxy = tmp_path / "proxy"
+    code, doc = push_json(capsys, "--to", f"dir:{proxy}", str(bad))
+    assert code == ExitCode.INVALID_MODULE
+    assert "go.mod declares module example.com/other" in doc["error"]["message"]
+    assert not proxy.exists() or not list(proxy.rglob("*.zip"))

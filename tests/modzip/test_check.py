@@ -213,3 +213,29 @@ def test_every_problem_is_reported() -> None:
     assert [i.reason for i in report.invalid] == [
         Invalid.OUTSIDE_PREFIX, Invalid.CASE_COLLISION, Invalid.BAD_PATH]
     assert report.valid == (P + "go.mod", P + "a.go")
+
+
+def test_go_mod_naming_another_module_is_refused_like_go_get(go: GoOracle,
+                                                             tmp_path: Path) -> None:
+    """go mod download takes a zip whose go.mod names another module, but go get refuses
+    the module ("declares its path as"); check_zip refuses it, naming both paths."""
+    other = b"module example.com/other\n"
+    data = build([(P + "go.mod", other), (P + "a.go", b"package a\n")])
+    proxy = tmp_path / "proxy" / MODULE / "@v"
+    proxy.mkdir(parents=True)
+    (proxy / "list").write_text(VERSION + "\n")
+    (proxy / f"{VERSION}.info").write_text(json.dumps({"Version": VERSION}))
+    (proxy / f"{VERSION}.mod").write_bytes(other)
+    (proxy / f"{VERSION}.zip").write_bytes(data)
+    consumer = GoOracle(tmp_path / "go", go.go)
+    (consumer.work / "go.mod").write_text("module example.com/consumer\n\ngo 1.21\n")
+    got = consumer.run(["get", f"{MODULE}@{VERSION}"],
+                       GOPROXY=(tmp_path / "proxy").as_uri())
+    assert got.returncode != 0, got.stderr
+    assert "declares its path as: example.com/other" in got.stderr
+
+    report = check_zip(io.BytesIO(data), MODULE, VERSION).report
+    assert [(i.path, i.reason) for i in report.invalid] == [("go.mod",
+                                                             Invalid.GO_MOD_MODULE_PATH)]
+    assert "declares its path as: example.com/other" in report.message()
+    assert ours(build(GOOD)) is not None  # the module line naming the module itself is fine
