@@ -185,7 +185,12 @@ def _send_one(artifact: ModuleArtifact, request: PushRequest, registry: Registry
                       "(nothing sent yet)"):
         existing = registry.lookup(artifact)
     republish = False
-    if existing is not None:
+    if existing is not None and existing.state == "failed":
+        # consumers never got it, so replacing it cannot break a go.sum: no --republish needed
+        republish = True
+        reporter.warn(f"{artifact.ref} exists as package {existing.package}, which the "
+                      "registry failed to process (never served); replacing it")
+    elif existing is not None:
         if _identical(existing, artifact):
             reporter.step(f"{artifact.ref} is already published, identical ({artifact.sum})")
             return _result(artifact, "identical", existing.package, setup.goproxy, started)
@@ -201,7 +206,9 @@ def _send_one(artifact: ModuleArtifact, request: PushRequest, registry: Registry
         return _result(artifact, "dry-run", existing.package if existing else None,
                        setup.goproxy, started)
     published = _upload(artifact, registry, reporter, stage, republish)
-    status = "republished" if republish else "published"
+    # replacing a package that was never served publishes the version for the first time
+    replaced_failed = existing is not None and existing.state == "failed"
+    status = "republished" if republish and not replaced_failed else "published"
     if published.synced is not False:
         return _result(artifact, status, published.package, setup.goproxy, started)
     if not request.wait:

@@ -72,8 +72,10 @@ class CloudsmithRegistry:
     def lookup(self, artifact: ModuleArtifact) -> Existing | None:
         """Return what the repository holds for artifact's module@version, or None.
 
-        A package whose stored zip has the same SHA-256 is identical without a download;
-        otherwise the zip is read back through the GOPROXY endpoint and hashed as go would.
+        A package whose processing failed is reported as such (state "failed"): it was never
+        served, whatever it holds. A package whose stored zip has the same SHA-256 is
+        identical without a download; otherwise the zip is read back through the GOPROXY
+        endpoint and hashed as go would.
 
         Raises:
             AuthError, RegistryError, RegistryUnavailable: the registry refused or failed.
@@ -81,6 +83,8 @@ class CloudsmithRegistry:
         package = self.find_package(artifact.module, artifact.version)
         slug = package.get("slug") if package else None
         sha = package.get("checksum_sha256") if package else None
+        if package is not None and _state(package) == "failed":  # never served, whatever it holds
+            return Existing(sum=None, package=slug, sha256=sha, state="failed")
         if sha and sha == artifact.sha256:
             return Existing(sum=artifact.sum, package=slug, sha256=sha)
         if self.goproxy.info(artifact.module, artifact.version) is None:
@@ -318,10 +322,10 @@ def _for_good(status: dict[str, Any]) -> bool:
 
 def _sync_failed(published: Published, status: dict[str, Any]) -> RegistryError:
     reason = status.get("status_reason") or "no reason given"
-    hint = ("the registry will not retry this package: delete it, or push with --republish"
-            if _for_good(status) else
-            f"the registry failed it {SYNC_ATTEMPTS} times; delete the package and push "
-            "again, or ask the registry's operators")
+    hint = ("the registry will not retry this package; a later push of this version "
+            "replaces it (it was never served)" if _for_good(status) else
+            f"the registry failed it {SYNC_ATTEMPTS} times; push again to replace it (it was "
+            "never served), or ask the registry's operators")
     return RegistryError(f"the registry failed to process package {published.package}: {reason}",
                          data={"package": published.package, "status_reason": str(reason)},
                          hint=hint)

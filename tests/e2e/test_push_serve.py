@@ -6,6 +6,7 @@ Hashes compared here come from the go command in the same run, never typed by ha
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -22,9 +23,13 @@ from gitrepo import GitRepo
 from gotool import GoOracle
 
 from gopush.cli.main import main
-from gopush.errors import ExitCode
+from gopush.config.credentials import Credential, Secret
+from gopush.config.settings import Settings, Target
+from gopush.errors import ExitCode, RegistryError
 from gopush.modzip.create import create_zip
 from gopush.modzip.files import DataFile
+from gopush.registry.artifact import ModuleArtifact
+from gopush.registry.factory import open_registry
 
 KEY = "e2e-key-3b1f9c0d"
 MODULE = "example.com/hello"
@@ -235,3 +240,42 @@ def test_several_modules_in_one_push(client_env: str, go: GoOracle, capsys,
         assert result["status"] == "published"
         got = go.download(module, "v1.2.0", GOPROXY=client_env, GOSUMDB="off")
         assert got["Sum"] == result["sum"]
+
+
+def test_a_package_that_failed_processing_is_replaced(client_env: str, server: str,
+                                                      go: GoOracle, capsys,
+                                                      tmp_path: Path) -> None:
+    """A version whose package the registry failed (uploaded by a client without gopush's
+    local check) was never served: pushing that version again is not "identical" success,
+    and a fixed zip replaces it without --republish; go then downloads the fixed one."""
+    bad = tmp_path / "bad" / "v1.0.0.zip"
+    bad.parent.mkdir()
+    create_zip(bad, MODULE, "v1.0.0", [DataFile("go.mod", b"module example.com/other\n"),
+                                       DataFile("hello.go", b"package hello\n")], go_version="")
+    data = bad.read_bytes()
+    artifact = ModuleArtifact(zip_path=bad, module=MODULE, version="v1.0.0", sum="h1:unused",
+                              gomod=b"module example.com/other\n", info=b"{}", size=len(data),
+                              md5=hashlib.md5(data).hexdigest(),
+                              sha256=hashlib.sha256(data).hexdigest())
+    settings = Settings(target=Target(kind="cloudsmith", location=server,
+                                      repository="acme/gomods"),
+                        credential=Credential(Secret(KEY), "test"))
+    registry = open_registry(settings)
+    try:
+        sent = registry.publish(artifact, republish=False, on_progress=lambda n: None)
+        with pytest.raises(RegistryError, match="failed to process"):
+            registry.wait(sent, timeout=60, on_status=lambda *a: None)
+    finally:
+        registry.close()
+
+    good = tmp_path / "good" / "v1.0.0.zip"
+    good.parent.mkdir()
+    create_zip(good, MODULE, "v1.0.0", [DataFile("go.mod", f"module {MODULE}\n".encode()),
+                                        DataFile("hello.go", b"package hello\n")],
+               go_version="")
+    code, doc, err = push(capsys, str(good))
+    assert code == ExitCode.OK, err
+    assert doc["status"] == "published" and "failed to process (never served)" in err
+    info = go.download(MODULE, "v1.0.0", GOPROXY=client_env, GOSUMDB="off",
+                       NO_PROXY="127.0.0.1")
+    assert info["Sum"] == doc["sum"]

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from registry.fakeapi import HOST, KEY, SLOT, SLUG, FakeApi
 
-from gopush.actions.push import load_artifact
+from gopush.actions.artifact import load_artifact
 from gopush.config.credentials import Credential, Secret
 from gopush.config.settings import Settings, Target
 from gopush.modzip.create import create_zip
@@ -107,6 +107,16 @@ def test_lookup_identical_by_sha256_needs_no_download(api: FakeApi, tmp_path: Pa
     existing = open_fake().lookup(artifact)
     assert existing is not None and existing.sum == artifact.sum and existing.package == "s1"
     assert api.steps() == ["list"]
+
+
+def test_lookup_of_a_failed_package_is_not_identical(api: FakeApi, tmp_path: Path) -> None:
+    """A package whose processing failed was never served: the same SHA-256 does not make
+    it an identical, published version."""
+    artifact = load_artifact(big_zip(tmp_path, 100))
+    api.packages.append({"name": MODULE, "version": VERSION, "slug": "s1",
+                         "checksum_sha256": artifact.sha256, "is_sync_failed": True})
+    existing = open_fake().lookup(artifact)
+    assert existing is not None and (existing.state, existing.sum) == ("failed", None)
 
 
 def test_lookup_reads_back_h1_through_goproxy(api: FakeApi, tmp_path: Path) -> None:
