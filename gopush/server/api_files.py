@@ -27,7 +27,7 @@ from gopush.server.receive import receive_form, receive_raw
 from gopush.server.records import FileSlot, Repo
 from gopush.server.responses import ApiError, no_content, not_found
 from gopush.server.state import api_repo, base_url, json_body, state
-from gopush.server.storage import digest
+from gopush.server.storage import SlotGone, digest
 
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
 FORM_LIMIT = MAX_ZIP_BYTES + (1 << 20)  # the largest module zip plus room for form fields
@@ -93,7 +93,7 @@ async def upload_form(request: Request) -> Response:
     try:
         slot = state(request).storage.file(request.path_params["identifier"])
         if slot is None:
-            raise ApiError(403, "Unknown or expired upload slot.")
+            raise _expired()
         incoming = state(request).storage.blobs.incoming("form")
         await receive_form(request, incoming, state(request).settings.body_timeout,
                            FORM_LIMIT, lambda fields: _check_signature(slot, fields))
@@ -121,7 +121,14 @@ async def _store(request: Request, slot: FileSlot, incoming: Incoming) -> None:
                             "or was damaged in transit.", {"md5_checksum": ["Mismatch."]})
     if slot.state == "complete":
         return  # a repeated upload of the same bytes
-    await run_in_threadpool(state(request).storage.complete_file, slot, incoming)
+    try:
+        await run_in_threadpool(state(request).storage.complete_file, slot, incoming)
+    except SlotGone:
+        raise _expired() from None
+
+
+def _expired() -> ApiError:
+    return ApiError(403, "Unknown or expired upload slot.")
 
 
 def _part_slot(request: Request, repo: Repo, identifier: str | None) -> FileSlot:
@@ -135,13 +142,17 @@ async def upload_part(request: Request) -> Response:
     """``PUT /_upload/parts/{owner}/{repo}/?upload_id=ID&part_number=N``: keep one part.
 
     A part that continues the join in order is appended to it (``server.assembly``); any
-    other part is kept in a file of its own until ``complete``.
+    other part is kept in a file of its own until ``complete``. A part for an upload that is
+    already complete is refused (409): nothing would ever read or delete it.
     """
     repo = api_repo(request)
     slot = _part_slot(request, repo, request.query_params.get("upload_id"))
     number = request.query_params.get("part_number", "")
     if not number.isdigit() or not 1 <= int(number) <= MAX_PARTS:
         raise ApiError(422, "Invalid input.", {"part_number": [f"1 to {MAX_PARTS}."]})
+    if slot.state == "complete":
+        raise ApiError(409, "This upload is already complete; its parts cannot change. "
+                            "Open a new upload to send other bytes.", close=True)
     st = state(request)
     assembly = st.assemblies.start(slot.identifier, lambda: st.storage.blobs.incoming("joined"))
     if assembly.takes(int(number)):

@@ -24,7 +24,7 @@ from gopush.server.query import compile_query
 from gopush.server.records import FileSlot, Package, Repo
 from gopush.server.responses import ApiError, error_for, no_content, not_found
 from gopush.server.state import api_repo, base_url, json_body, state
-from gopush.server.storage import Storage
+from gopush.server.storage import SlotGone, Storage
 from gopush.server.sync import DEAD_END
 from gopush.server.validate import check_upload, peek_module_version
 
@@ -61,8 +61,11 @@ async def upload_go(request: Request) -> Response:
         raise ApiError(422, "Invalid input.",
                        {"package_file": ["The upload of this file has not finished."]})
     tags = body.get("tags") if isinstance(body.get("tags"), str) else ""
-    package = await run_in_threadpool(_create, request, repo, slot,
-                                      body.get("republish") is True, str(tags))
+    try:
+        package = await run_in_threadpool(_create, request, repo, slot,
+                                          body.get("republish") is True, str(tags))
+    except SlotGone as err:  # it expired while this request was deciding
+        raise ApiError(422, "Invalid input.", {"package_file": [err.message]}) from None
     return JSONResponse(package_json(package, base_url(request)), status_code=201)
 
 
@@ -103,6 +106,8 @@ def _decide_now(storage: Storage, repo: Repo, slot: FileSlot, republish: bool,
         return storage.fail_package(repo, slot, f"{err.message}{hint}. {DEAD_END}", tags)
     try:
         package, _ = storage.publish(repo, slot, checked, republish=republish, tags=tags)
+    except SlotGone:
+        raise
     except GopushError as err:
         raise error_for(err) from None
     return package

@@ -9,6 +9,8 @@ form upload target, which handles its own errors (it must never answer 5xx).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gopush.server import api_files, api_packages, api_user, goproxy
+from gopush.server.expiry import SlotExpiry
 from gopush.server.responses import ApiError
 from gopush.server.settings import ServeSettings
 from gopush.server.state import ServerState
@@ -90,13 +93,18 @@ def create_app(storage: Storage, settings: ServeSettings) -> ASGIApp:
     """Return the ASGI application serving ``storage`` with ``settings``."""
     upstream = Upstream(storage, settings.upstream_timeout)
     sync = Synchroniser(storage)
+    server_state = ServerState(storage, settings, upstream, sync)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         sync.start()
+        sweeping = asyncio.create_task(_sweep_periodically(server_state.expiry))
         try:
             yield
         finally:
+            sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeping
             await run_in_threadpool(sync.stop)
             await upstream.close()
 
@@ -104,5 +112,16 @@ def create_app(storage: Storage, settings: ServeSettings) -> ASGIApp:
                     exception_handlers={ApiError: _api_error, 404: _not_found,
                                         Exception: _unexpected})
     app.router.redirect_slashes = False
-    app.state.gopush = ServerState(storage, settings, upstream, sync)
+    app.state.gopush = server_state
     return StripTrailingSlash(app)
+
+
+async def _sweep_periodically(expiry: SlotExpiry) -> None:
+    """Forget expired upload slots every ``expiry.interval`` seconds, on the event loop (as
+    ``SlotExpiry.sweep`` requires), so a server no one uploads to frees their disk too."""
+    while True:
+        await asyncio.sleep(expiry.interval)
+        try:
+            expiry.sweep()
+        except Exception:  # a full disk or a locked database must not end the checks
+            log.exception("forgetting expired uploads failed; trying again later")

@@ -5,10 +5,15 @@ order is appended straight to one temporary file, whose MD5 and SHA-256 run as i
 ``complete`` then only fsyncs, checks the MD5 and renames it into the blob store, instead of
 copying and re-hashing every byte a second time (0.7–1.0 s for 200 MB).
 
+An append that fails half-way (the client closed the connection, or the body stalled) is cut
+off the joined file at once, digests included: those bytes are of no use to anyone (the
+client sends the whole part again) and a large part can leave hundreds of MB. The re-sent part
+then continues the join in order. Only if that cut fails is the join marked torn.
+
 Anything else is still joined correctly, on the slow path: a part that arrives out of order
-or while another part is being appended, a part sent again, or any part after an append that
-failed half-way is kept in a file of its own (``Storage.part_path``), and ``complete``
-rebuilds the join from the good ranges of the joined file and those files, in part order.
+or while another part is being appended, a part sent again, or any part after a torn join is
+kept in a file of its own (``Storage.part_path``), and ``complete`` rebuilds the join from the
+good ranges of the joined file and those files, in part order.
 
 An ``Assembly`` lives in memory for one upload slot of one server process; its files live
 under ``tmp/``, which a restart sweeps along with the unfinished slot (``Storage.recover``).
@@ -21,6 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gopush.server.blobs import Incoming
 
@@ -38,7 +44,7 @@ class Assembly:
     joined: Incoming
     ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     busy: bool = False  # a part is being appended right now
-    torn: bool = False  # an append failed: later parts go to files of their own
+    torn: bool = False  # an append failed and could not be cut off: later parts go to files
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # held by complete and appends
 
     @property
@@ -52,22 +58,33 @@ class Assembly:
 
     @asynccontextmanager
     async def appending(self, number: int) -> AsyncIterator[Incoming]:
-        """Append part ``number``: yield the joined file; record the part if the body succeeds.
+        """Append part ``number``: yield the joined file; record the part if the body succeeds,
+        else cut what it wrote off the joined file.
+
+        The body must not leave a write in flight when it ends (``receive.Pipe`` does not).
 
         Raises:
-            Whatever the body raises; the join is then marked torn.
+            Whatever the body raises.
         """
         self.busy = True
-        start = self.joined.size
         try:
             async with self.lock:
-                yield self.joined
-            self.ranges[number] = (start, self.joined.size - start)
-        except BaseException:
-            self.torn = True
-            raise
+                mark = self.joined.mark()
+                try:
+                    yield self.joined
+                except BaseException:
+                    self._cut(mark)
+                    raise
+                self.ranges[number] = (mark[0], self.joined.size - mark[0])
         finally:
             self.busy = False
+
+    def _cut(self, mark: tuple[int, Any, Any]) -> None:
+        """Drop a failed append from the joined file; mark the join torn if that fails."""
+        try:
+            self.joined.rewind(mark)
+        except (OSError, ValueError):  # ValueError: the file was closed (the slot was dropped)
+            self.torn = True
 
     def in_order_with(self, part_files: dict[int, Path]) -> bool:
         """Tell whether ``part_files`` only continue the join (no re-sent or earlier parts)."""

@@ -44,6 +44,20 @@ class Incoming:
             while chunk := source.read(_COPY_BYTES):
                 self.write(chunk)
 
+    def mark(self) -> tuple[int, Any, Any]:
+        """Return where the file stands now, for ``rewind`` (size and copies of the digests)."""
+        return self.size, self._md5.copy(), self._sha256.copy()
+
+    def rewind(self, mark: tuple[int, Any, Any]) -> None:
+        """Drop everything written since ``mark``: truncate the file, restore the digests.
+
+        Only call it when no write is in flight (``receive.Pipe.abandon`` waits for that).
+        """
+        size, md5, sha256 = mark
+        self._file.truncate(size)
+        self._file.seek(size)
+        self.size, self._md5, self._sha256 = size, md5, sha256
+
     @property
     def md5(self) -> str:
         """Return the lower-case hex MD5 of what was written so far."""

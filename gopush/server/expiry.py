@@ -1,13 +1,19 @@
-"""Forget upload slots nobody finished, so a long-running server does not keep their files.
+"""Forget upload slots that did not become a package in time, so a long-running server does
+not keep their bytes.
 
 An upload slot (``POST /files/…``) stays open for ``ServeSettings.upload_expiry`` seconds
-(24 h by default), far longer than any upload takes. After that an unfinished slot is
-forgotten with what it holds on disk: its joined file and the parts kept in files of their
-own (a multipart upload abandoned half-way can hold hundreds of MB). The check runs whenever
-a slot is opened, so a busy server never lets abandoned uploads pile up; it is one indexed
-query over unfinished slots. A slot whose part or ``complete`` is running right now is left
-for the next check. Finished uploads no package was made from are forgotten at the next
-start (``Storage.recover``), where their blobs can be deleted safely.
+(24 h by default), far longer than any upload takes: the client may send its parts, complete
+them and call ``upload/go`` (again, say with ``republish``) until then. After that a slot that
+did not become a live package is forgotten with what it holds on disk: an unfinished one with
+its joined file and the parts kept in files of their own (a multipart upload abandoned
+half-way can hold hundreds of MB), a finished one (never used, or refused with 409 because
+the version exists) with its blob, unless another row needs the same bytes.
+
+The check runs whenever a slot is opened and, so that a quiet server frees its disk too, every
+``interval`` seconds. Each check examines the unfinished slots (one indexed query) and the
+finished ones that expired since the previous check; older ones were examined then, or at
+start by ``Storage.recover``. A slot whose part or ``complete`` is running right now is left
+for the next check.
 """
 
 from __future__ import annotations
@@ -18,9 +24,12 @@ from collections.abc import Callable
 from gopush.server.assembly import Assemblies
 from gopush.server.storage import Storage, rfc3339
 
+MAX_INTERVAL = 3600.0  # seconds between two periodic checks, whatever the expiry
+
 
 class SlotExpiry:
-    """Forgets unfinished upload slots opened more than ``expiry`` seconds ago."""
+    """Forgets upload slots opened more than ``expiry`` seconds ago that did not become a
+    live package."""
 
     def __init__(self, storage: Storage, assemblies: Assemblies, expiry: float,
                  clock: Callable[[], float] = time.time) -> None:
@@ -28,20 +37,32 @@ class SlotExpiry:
         self.assemblies = assemblies
         self.expiry = expiry  # seconds
         self.clock = clock
+        # Finished slots opened before this were examined (at start, by Storage.recover).
+        self._examined_until = rfc3339(clock() - expiry)
+
+    @property
+    def interval(self) -> float:
+        """Return the seconds between periodic checks: half the expiry, at most an hour, so
+        an expired slot goes at most that late."""
+        return min(self.expiry / 2, MAX_INTERVAL)
 
     def sweep(self) -> int:
-        """Forget the expired unfinished slots no request is working on; return how many.
+        """Forget the expired slots no request is working on; return how many.
 
         Call it from the event loop: a part or ``complete`` marks its assembly busy or takes
-        its lock before its first ``await``, so a slot in use is never pulled from under it.
+        its lock before its first ``await``, so a slot in use is never pulled from under it;
+        a slot that became a package meanwhile is kept (``Storage.forget_slot`` checks).
         """
-        forgotten = 0
-        for slot in self.storage.unfinished_slots(opened_before=rfc3339(self.clock()
-                                                                         - self.expiry)):
+        cutoff = rfc3339(self.clock() - self.expiry)
+        examined_until, forgotten = cutoff, 0
+        for slot in self.storage.expired_slots(opened_before=cutoff,
+                                               finished_since=self._examined_until):
             assembly = self.assemblies.get(slot.identifier)
             if assembly is not None and (assembly.busy or assembly.lock.locked()):
+                # It may finish without becoming a package: examine it again next time.
+                examined_until = min(examined_until, slot.created_at)
                 continue
             self.assemblies.drop(slot.identifier)
-            self.storage.forget_slot(slot)
-            forgotten += 1
+            forgotten += self.storage.forget_slot(slot)
+        self._examined_until = examined_until
         return forgotten

@@ -45,6 +45,7 @@ class FileSlot:
     state: str
     blob_sha256: str | None = None
     size: int | None = None
+    created_at: str = ""  # RFC 3339 UTC, when the slot was opened (server.expiry)
 
 
 @dataclass(frozen=True)

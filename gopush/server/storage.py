@@ -8,7 +8,11 @@ Everything the HTTP layer needs goes through ``Storage``. The rules that make it
   at all, and ``publish`` decides inside that transaction, so of two concurrent uploads of the
   same module@version exactly one creates it and the other is told what happened;
 - versions are immutable: the same content again is a no-op, other content raises
-  ``VersionExists`` unless republishing was asked for.
+  ``VersionExists`` unless republishing was asked for;
+- a running server deletes a blob (``forget_slot``) only inside a transaction that found no
+  row needing it, and every write that makes a row need a blob puts the blob in place (or
+  finds it there) inside the transaction that writes the row; transactions are serialised,
+  so no row ever points at a blob that was deleted.
 """
 
 from __future__ import annotations
@@ -22,10 +26,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gopush.errors import VersionExists
+from gopush.errors import GopushError, VersionExists
 from gopush.server.blobs import BlobStore, Incoming
 from gopush.server.db import Database
 from gopush.server.records import FileSlot, Package, Repo, Version, from_row
+
+# A finished upload's bytes are needed while the upload may still become a package, or is one;
+# a package's upload is no longer needed once the package is deleted.
+_NEEDED_BLOBS = (
+    "SELECT zip_sha256 AS sha FROM versions UNION SELECT mod_sha256 FROM versions "
+    "UNION SELECT blob_sha256 FROM packages WHERE state != 'deleted' "
+    "UNION SELECT f.blob_sha256 FROM files f WHERE f.state = 'complete' AND NOT "
+    "EXISTS (SELECT 1 FROM packages p WHERE p.file_identifier = f.identifier "
+    "AND p.state = 'deleted')")
+# An upload slot that did not become a live package (for ``FROM files``).
+_NO_LIVE_PACKAGE = ("NOT EXISTS (SELECT 1 FROM packages p WHERE p.file_identifier = "
+                    "files.identifier AND p.state != 'deleted')")
+
+
+class SlotGone(GopushError):
+    """The upload slot was forgotten (it expired) while a request was using it."""
 
 
 def now() -> str:
@@ -67,17 +87,19 @@ class Storage:
         """Forget uploads a previous run did not finish, and delete blobs nothing needs any
         more; return how many files were removed.
 
-        With ``unused_before`` (RFC 3339 UTC), finished uploads opened before it that no
-        package was made from are forgotten too, so their blobs go.
+        With ``unused_before`` (RFC 3339 UTC), finished uploads opened before it that did not
+        become a live package (never used, refused, or their package was deleted) are
+        forgotten too, so their blobs go: the same rule ``server.expiry`` applies while
+        serving.
 
         Only call this before serving (the data-directory lock guarantees no other writer):
-        a blob stored by a running upload is not referenced until its transaction commits.
+        it deletes every temporary file, and the blobs no row needs, without the care
+        ``forget_slot`` takes.
         """
         with self.db.tx() as conn:
             conn.execute("DELETE FROM files WHERE state = 'awaiting'")
             if unused_before is not None:
-                conn.execute("DELETE FROM files WHERE created_at < ? AND NOT EXISTS (SELECT 1 "
-                             "FROM packages p WHERE p.file_identifier = files.identifier)",
+                conn.execute(f"DELETE FROM files WHERE created_at < ? AND {_NO_LIVE_PACKAGE}",
                              (unused_before,))
         return self.blobs.sweep() + self.blobs.sweep_unreferenced(self._referenced_blobs())
 
@@ -85,13 +107,12 @@ class Storage:
         """Return the SHA-256 of every blob a version, a live package or a finished upload
         that is not a deleted package's needs (what a crash between storing a blob and
         committing its row, or a deletion, leaves out is garbage)."""
-        rows = self.db.all(
-            "SELECT zip_sha256 FROM versions UNION SELECT mod_sha256 FROM versions "
-            "UNION SELECT blob_sha256 FROM packages WHERE state != 'deleted' "
-            "UNION SELECT f.blob_sha256 FROM files f WHERE f.state = 'complete' AND NOT "
-            "EXISTS (SELECT 1 FROM packages p WHERE p.file_identifier = f.identifier "
-            "AND p.state = 'deleted')")
-        return {row[0] for row in rows if row[0]}
+        return {row[0] for row in self.db.all(_NEEDED_BLOBS) if row[0]}
+
+    @staticmethod
+    def _blob_needed(conn: Any, sha256: str) -> bool:
+        return conn.execute(f"SELECT 1 FROM ({_NEEDED_BLOBS}) WHERE sha = ? LIMIT 1",
+                            (sha256,)).fetchone() is not None
 
     # -- repositories ----------------------------------------------------------------------
 
@@ -151,29 +172,59 @@ class Storage:
         return from_row(FileSlot, row) if row else None
 
     def complete_file(self, slot: FileSlot, incoming: Incoming) -> FileSlot:
-        """Store the received bytes as a blob and mark the slot complete."""
-        sha = self.blobs.commit(incoming)
+        """Store the received bytes as a blob and mark the slot complete.
+
+        Raises:
+            SlotGone: the slot was forgotten meanwhile (it expired); the bytes are dropped.
+        """
+        incoming.finish()  # fsync a large file before taking the database lock
         with self.db.tx() as conn:
+            if not self._slot_exists(conn, slot.identifier):
+                incoming.discard()
+                raise _slot_gone()
+            sha = self.blobs.commit(incoming)  # in the transaction: see the module docstring
             conn.execute("UPDATE files SET state = 'complete', blob_sha256 = ?, size = ? "
                          "WHERE identifier = ?", (sha, incoming.size, slot.identifier))
         done = self.file(slot.identifier)
         assert done is not None
         return done
 
-    def unfinished_slots(self, *, opened_before: str) -> list[FileSlot]:
-        """Return the upload slots still awaiting their bytes that were opened before
-        ``opened_before`` (RFC 3339 UTC, as ``now()`` writes)."""
-        rows = self.db.all("SELECT * FROM files WHERE state = 'awaiting' AND created_at < ?",
-                           opened_before)
+    @staticmethod
+    def _slot_exists(conn: Any, identifier: str) -> bool:
+        return conn.execute("SELECT 1 FROM files WHERE identifier = ?",
+                            (identifier,)).fetchone() is not None
+
+    def expired_slots(self, *, opened_before: str, finished_since: str) -> list[FileSlot]:
+        """Return the upload slots opened before ``opened_before`` (RFC 3339 UTC, as
+        ``now()`` writes) that did not become a live package: every unfinished one, and the
+        finished ones opened at or after ``finished_since``.
+
+        The caller examines each stretch of time once (``server.expiry``), so the cost is
+        two index range scans over the slots that expired since, not one over every upload
+        ever made.
+        """
+        rows = self.db.all(
+            "SELECT * FROM files WHERE state = 'awaiting' AND created_at < ? UNION ALL "
+            "SELECT * FROM files WHERE state = 'complete' AND created_at >= ? AND "
+            f"created_at < ? AND {_NO_LIVE_PACKAGE} ORDER BY created_at",
+            opened_before, finished_since, opened_before)
         return [from_row(FileSlot, row) for row in rows]
 
-    def forget_slot(self, slot: FileSlot) -> None:
-        """Delete an upload slot and the part files kept for it (not its blob, if any: see
-        ``recover``)."""
+    def forget_slot(self, slot: FileSlot) -> bool:
+        """Delete an upload slot that did not become a live package, the part files kept for
+        it, and its blob unless a row still needs the same bytes; return whether it was
+        forgotten (not when it became a package meanwhile)."""
         with self.db.tx() as conn:
+            row = conn.execute(f"SELECT blob_sha256 FROM files WHERE identifier = ? AND "
+                               f"{_NO_LIVE_PACKAGE}", (slot.identifier,)).fetchone()
+            if row is None:
+                return False
             conn.execute("DELETE FROM files WHERE identifier = ?", (slot.identifier,))
+            if row[0] and not self._blob_needed(conn, row[0]):
+                self.blobs.path(row[0]).unlink(missing_ok=True)  # in the transaction, as above
         for path in self.part_files(slot).values():
             path.unlink(missing_ok=True)
+        return True
 
     def part_path(self, slot: FileSlot, number: int) -> Path:
         """Return where part ``number`` of a multipart upload is kept until ``complete``."""
@@ -293,7 +344,17 @@ class Storage:
             VersionExists: the version exists with other content and ``republish`` is false,
                 or (for a queued package) with the same content under another package.
         """
-        mod_sha = self.blobs.put_bytes(checked.gomod, "gomod")
+        gomod = self.blobs.incoming("gomod")
+        try:
+            gomod.write(checked.gomod)
+            gomod.finish()
+            return self._publish(repo, slot, checked, gomod, republish=republish, tags=tags,
+                                 queued=queued)
+        finally:
+            gomod.discard()  # a no-op once committed (renamed into place)
+
+    def _publish(self, repo: Repo, slot: FileSlot, checked: Checked, gomod: Incoming, *,
+                 republish: bool, tags: str, queued: Package | None) -> tuple[Package, bool]:
         with self.db.tx() as conn:
             row = conn.execute("SELECT * FROM versions WHERE owner = ? AND name = ? AND "
                                "module = ? AND version = ?",
@@ -317,6 +378,7 @@ class Storage:
             if existing and existing.package:
                 conn.execute("UPDATE packages SET state = 'deleted', updated_at = ? "
                              "WHERE slug_perm = ?", (now(), existing.package))
+            mod_sha = self.blobs.commit(gomod)  # in the transaction: see the module docstring
             conn.execute("INSERT OR REPLACE INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)",
                          (repo.owner, repo.name, checked.module, checked.version,
                           slot.blob_sha256, mod_sha, checked.sum, checked.time, "upload", perm))
@@ -332,6 +394,8 @@ class Storage:
     def _insert_package(self, conn: object, repo: Repo, slot: FileSlot, state: str,
                         reason: str | None, tags: str, *, module: str | None = None,
                         version: str | None = None, summary: str | None = None) -> str:
+        if not self._slot_exists(conn, slot.identifier):
+            raise _slot_gone()  # its blob may be deleted already: no package may point at it
         perm = secrets.token_urlsafe(9).replace("-", "x").replace("_", "y")
         label = f"{module}-{version}" if module and version else slot.filename
         slug = f"{_slugify(label)}-{perm[:4].lower()}"
@@ -378,15 +442,26 @@ class Storage:
 
     def cache_version(self, repo: Repo, zip_incoming: Incoming, checked: Checked) -> Version:
         """Keep a version fetched from the upstream GOPROXY (first writer wins)."""
-        zip_sha = self.blobs.commit(zip_incoming)
-        mod_sha = self.blobs.put_bytes(checked.gomod, "gomod")
-        with self.db.tx() as conn:
-            conn.execute("INSERT OR IGNORE INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)",
-                         (repo.owner, repo.name, checked.module, checked.version, zip_sha,
-                          mod_sha, checked.sum, checked.time, "upstream", None))
+        gomod = self.blobs.incoming("gomod")
+        try:
+            gomod.write(checked.gomod)
+            for incoming in (zip_incoming, gomod):
+                incoming.finish()  # fsync before taking the database lock
+            with self.db.tx() as conn:  # blobs put in place in it: see the module docstring
+                zip_sha, mod_sha = self.blobs.commit(zip_incoming), self.blobs.commit(gomod)
+                conn.execute("INSERT OR IGNORE INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)",
+                             (repo.owner, repo.name, checked.module, checked.version,
+                              zip_sha, mod_sha, checked.sum, checked.time, "upstream", None))
+        finally:
+            gomod.discard()  # a no-op once committed
         cached = self.version(repo, checked.module, checked.version)
         assert cached is not None
         return cached
+
+
+def _slot_gone() -> SlotGone:
+    return SlotGone("This upload expired (--upload-expiry) and was deleted; upload the file "
+                    "again.")
 
 
 def _slugify(text: str) -> str:

@@ -7,6 +7,8 @@ import asyncio
 import time
 from pathlib import Path
 
+from conftest import stored_upload
+
 from gopush.server.assembly import Assemblies
 from gopush.server.expiry import SlotExpiry
 from gopush.server.storage import Storage, rfc3339
@@ -66,3 +68,43 @@ def _incoming(storage: Storage, data: bytes):  # type: ignore[no-untyped-def]
     incoming = storage.blobs.incoming("form")
     incoming.write(data)
     return incoming
+
+
+def test_finished_uploads_without_a_package_expire_while_serving(tmp_path: Path) -> None:
+    """Finished uploads that expire after the start and did not become a live package are
+    forgotten with their blob, unless another upload holds the same bytes; one a package
+    was made from stays; one that was being completed when it expired is examined again."""
+    storage = Storage(tmp_path)
+    repo = storage.ensure_repo("acme", "mods")
+    assemblies = Assemblies()
+    now = [time.time()]
+    expiry = SlotExpiry(storage, assemblies, 60.0, clock=lambda: now[0])
+    unused = stored_upload(storage, b"uploaded, then refused with 409")
+    twin = stored_upload(storage, b"same bytes twice")
+    twin_young, _ = storage.new_file(repo, "v1.0.0.zip", "0" * 32, "post")
+    used = stored_upload(storage, b"became a package")
+    storage.fail_package(repo, used, "invalid zip", "")
+    completing, _ = storage.new_file(repo, "v1.0.1.zip", "0" * 32, "put_parts")
+    assembly = assemblies.start(completing.identifier, lambda: storage.blobs.incoming("j"))
+    assembly.busy = True
+
+    now[0] += 120  # every slot above is now two minutes old, past the 60 s expiry
+    storage.complete_file(twin_young, _incoming(storage, b"same bytes twice"))
+    _age(storage, twin_young.identifier, rfc3339(now[0]))
+    assert expiry.sweep() == 2  # unused and twin; completing is busy
+    blobs = {p.name for p in storage.blobs.blobs.glob("??/*")}
+    assert unused.blob_sha256 not in blobs and storage.file(unused.identifier) is None
+    assert twin.blob_sha256 in blobs  # twin_young, still open, has the same bytes
+    assert used.blob_sha256 in blobs and storage.file(used.identifier) is not None
+
+    assembly.busy = False
+    assemblies.drop(completing.identifier)
+    storage.complete_file(completing, _incoming(storage, b"finished after it expired"))
+    now[0] += 1
+    assert expiry.sweep() == 1 and storage.file(completing.identifier) is None
+
+
+def _age(storage: Storage, identifier: str, created_at: str) -> None:
+    with storage.db.tx() as conn:
+        conn.execute("UPDATE files SET created_at = ? WHERE identifier = ?",
+                     (created_at, identifier))

@@ -213,3 +213,61 @@ def test_upload_target_answers_4xx_never_5xx(serve: Any, tmp_path: Path) -> None
     never_done = create_package(served.url, "acme/gomods", slot["identifier"])
     assert never_done.status_code == 422
     assert "not finished" in str(never_done.json()["fields"])
+
+
+def _tmp_bytes(served: Served) -> int:
+    return sum(p.stat().st_size for p in (served.data / "tmp").iterdir())
+
+
+def _wait_tmp_bytes(served: Served, size: int) -> int:
+    """Return the bytes under tmp/ once they are ``size`` (or whatever they are after 10 s)."""
+    deadline = time.monotonic() + 10
+    while (found := _tmp_bytes(served)) != size and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def _cut_part(served: Served, identifier: str, number: int, declared: int, sent: bytes) -> None:
+    """Send ``sent`` of a part PUT declaring ``declared`` bytes, wait until the server has
+    written some of it, then close the connection (a client's Ctrl-C)."""
+    path = f"/_upload/parts/acme/mods/?upload_id={identifier}&part_number={number}"
+    before = _tmp_bytes(served)
+    with _connect(served) as conn:
+        conn.sendall(f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: {KEY}\r\n"
+                     f"Content-Length: {declared}\r\n\r\n".encode() + sent)
+        deadline = time.monotonic() + 10
+        while _tmp_bytes(served) <= before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _tmp_bytes(served) > before, "the body should be streaming to disk"
+
+
+def test_cut_off_part_bodies_leave_no_bytes_behind(serve: Any, tmp_path: Path) -> None:
+    """A part whose client hangs up mid-body leaves none of its bytes on disk: a cut first
+    part leaves nothing, a cut second part leaves exactly the first. The re-sent part then
+    joins to exactly the upload; a part sent after complete is refused (409), not kept."""
+    served = serve(data=tmp_path / "registry")
+    data = seeded_bytes(11, 6 << 20)
+    first, second = data[: 2 << 20], data[2 << 20:]
+    auth = {"X-Api-Key": KEY}
+    slots = [httpx.post(f"{served.url}/files/acme/mods/", headers=auth, json={
+        "filename": f"{n}.zip", "md5_checksum": hashlib.md5(data).hexdigest(),
+        "method": "put_parts"}).json() for n in range(2)]
+    url = slots[0]["upload_url"]
+
+    _cut_part(served, slots[0]["identifier"], 1, len(first), first[: 1536 * 1024])
+    assert _wait_tmp_bytes(served, 0) == 0
+
+    ident = slots[1]["identifier"]
+    assert httpx.put(url, headers=auth, content=first,
+                     params={"upload_id": ident, "part_number": 1}).status_code == 200
+    _cut_part(served, ident, 2, len(second), second[: 3 << 20])
+    assert _wait_tmp_bytes(served, len(first)) == len(first)
+
+    assert httpx.put(url, headers=auth, content=second,
+                     params={"upload_id": ident, "part_number": 2}).status_code == 200
+    done = httpx.post(f"{served.url}/files/acme/mods/{ident}/complete/", headers=auth, json={})
+    assert done.status_code == 201, done.text  # the server's MD5 of the join matched
+    late = httpx.put(url, headers=auth, content=b"late" * 1000,
+                     params={"upload_id": ident, "part_number": 3})
+    assert late.status_code == 409
+    assert _tmp_bytes(served) == 0

@@ -124,21 +124,26 @@ def _age(storage: Storage, identifier: str, created_at: str) -> None:
 
 
 def test_recover_forgets_old_uploads_no_package_used(tmp_path: Path) -> None:
-    """With an expiry, a finished upload older than it that no package was made from goes,
-    with its blob; a newer one, and an old one a package uses, stay."""
+    """With an expiry, a finished upload older than it that did not become a live package
+    goes (with its blob), as does an old one whose package was deleted; a newer one, and an
+    old one a package uses, stay."""
     storage = Storage(tmp_path)
     repo = storage.ensure_repo("acme", "mods")
     unused_old = stored_upload(storage, b"uploaded, then the client gave up")
     unused_new = stored_upload(storage, b"uploaded a minute ago")
     used_old, _ = storage.publish(repo, stored_upload(storage, b"published"),
                                   _checked("h1:p"), republish=False)
+    deleted = storage.fail_package(repo, stored_upload(storage, b"bad"), "invalid", "")
+    storage.delete_package(deleted)
     _age(storage, unused_old.identifier, "2026-01-01T00:00:00Z")
     _age(storage, str(used_old.file_identifier), "2026-01-01T00:00:00Z")
+    _age(storage, str(deleted.file_identifier), "2026-01-01T00:00:00Z")
     _age(storage, unused_new.identifier, "2026-01-03T00:00:00Z")
     storage.db.close()
     reopened = Storage(tmp_path)
-    assert reopened.recover(unused_before="2026-01-02T00:00:00Z") == 1  # the unused blob
+    assert reopened.recover(unused_before="2026-01-02T00:00:00Z") == 2  # the unused blobs
     assert reopened.file(unused_old.identifier) is None
+    assert reopened.file(str(deleted.file_identifier)) is None
     assert reopened.file(unused_new.identifier) is not None
     assert reopened.file(str(used_old.file_identifier)) is not None
     kept = {p.name for p in reopened.blobs.blobs.glob("??/*")}
