@@ -95,14 +95,15 @@ def default_data_dir(environ: Mapping[str, str]) -> Path:
               help="Seconds an upload body may stall before it is given up (400).")
 @click.option("--upload-expiry", type=click.FloatRange(0, min_open=True), default=24.0,
               show_default=True, metavar="HOURS",
-              help="Hours an upload slot stays open; unfinished uploads are then deleted.")
+              help="Hours an upload slot stays open; an upload that has not become a "
+                   "package by then (unfinished, or refused) is deleted with its files.")
 @output_options
 @pass_app
 def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | None,
             tls_key: Path | None, api_keys: tuple[str, ...], repos: tuple[str, ...],
             read_tokens: tuple[str, ...], upstreams: tuple[str, ...], new_repos: str,
             body_timeout: float, upload_expiry: float) -> None:
-    """Run the embedded Go module registry until interrupted.
+    """Run the embedded Go module registry until stopped.
 
     It speaks the Cloudsmith upload API (for `gopush push` and the official
     `cloudsmith push go`; API host = the printed URL) and the GOPROXY protocol per
@@ -110,22 +111,33 @@ def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | 
     a valid API key, or at start with --repo. Private repositories need HTTP Basic
     credentials: token:<TOKEN> (a --read-token) or any user with an API key as password.
 
+    Ctrl-C (SIGINT) and SIGTERM (systemd, docker stop, CI runners) stop it cleanly: no
+    new connections, requests in flight finish (a stalled body is given up after
+    --body-timeout), the package being processed is finished (queued ones are processed
+    at the next start), the database is closed and the data directory released. Exit
+    status: 0 after SIGTERM, 130 after Ctrl-C (as every gopush command), 3 when it cannot
+    start (port in use, data directory not writable or used by another server, unusable
+    TLS files), and then it has created nothing on disk.
+
     \b
     Examples:
       GOPUSH_SERVE_API_KEYS=secret gopush serve --port 0 --repo acme/private:private \\
           --read-token acme/private=reader-token
       gopush serve --repo acme/mirror --upstream acme/mirror=https://proxy.golang.org
     """
-    from gopush.server.run import bind, describe_repos, open_storage, run
+    from gopush.server.run import bind, check_tls, describe_repos, open_storage, run
     from gopush.server.settings import ServeSettings
 
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
     keys = tuple(_split(api_keys))
-    storage = open_storage(data or default_data_dir(app.environ),
-                           _repo_setups(repos, read_tokens, upstreams),
-                           upload_expiry=upload_expiry * 3600)
+    setups = _repo_setups(repos, read_tokens, upstreams)
+    if tls_cert is not None and tls_key is not None:
+        check_tls(tls_cert, tls_key)
+    # Everything that can refuse the start is checked before the data directory is made.
     listening = bind(host, port, tls=tls_cert is not None)
+    storage = open_storage(data or default_data_dir(app.environ), setups,
+                           upload_expiry=upload_expiry * 3600)
     _announce(app, listening.url, storage.root, describe_repos(storage, listening.url), keys)
     settings = ServeSettings(api_keys=keys, body_timeout=body_timeout,
                              new_repos_private=new_repos == "private",

@@ -1,14 +1,24 @@
-"""Start the server: open the data directory, bind the socket, run uvicorn until stopped.
+"""Start the server: bind the socket, open the data directory, run uvicorn until stopped.
 
 The socket is bound before uvicorn starts so that ``--port 0`` yields a real port that can be
-printed (with every repository's GOPROXY URL) before the first request arrives.
+printed (with every repository's GOPROXY URL) before the first request arrives, and before
+the data directory is opened so that a start that fails (port in use, unreadable TLS files)
+leaves nothing on disk.
+
+Ctrl-C (SIGINT) and SIGTERM stop the server the same way (uvicorn's graceful shutdown, then
+the database is closed); they differ only in how the process ends: ``KeyboardInterrupt``
+(exit 130, as for every gopush command) or a normal return (exit 0, what service managers
+expect of a server they asked to stop).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
+import signal
 import socket
+import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +30,11 @@ from gopush.server.app import create_app
 from gopush.server.settings import ServeSettings
 from gopush.server.storage import Storage, rfc3339
 from gopush.server.upstream import redacted
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived while uvicorn was not handling it (a BaseException, like
+    KeyboardInterrupt, so no ``except Exception`` on the way swallows it)."""
 
 
 @dataclass(frozen=True)
@@ -48,11 +63,13 @@ def open_storage(data: Path, repos: list[RepoSetup], *,
     repository setup.
 
     Raises:
-        ConfigError: the data directory cannot be created or written.
+        ConfigError: the data directory cannot be created or written, or another server
+            uses it.
     """
     try:
+        data.mkdir(parents=True, exist_ok=True)
+        lock = _lock_data_dir(data)  # before Storage: a second server must not touch the db
         storage = Storage(data)
-        lock = _lock_data_dir(data)
     except OSError as err:
         raise ConfigError(f"cannot use data directory {data}: {err.strerror}",
                           hint="pass --data DIR with a writable directory") from None
@@ -108,6 +125,30 @@ def bind(host: str, port: int, *, tls: bool) -> Listening:
     return Listening(sock, f"{scheme}://{shown_host}:{sock.getsockname()[1]}")
 
 
+def check_tls(cert: Path, key: Path) -> None:
+    """Load the certificate chain and its key as uvicorn will, so that bad files stop the
+    start before anything is printed or created.
+
+    Raises:
+        ConfigError: a file is not PEM, or the key does not match the certificate.
+    """
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+    except ssl.SSLError as err:
+        # OpenSSL's own words ("PEM lib", "key values mismatch") are terse: say what it means.
+        detail = err.reason or re.sub(r"^\[\w+\] | \(_ssl\.c:\d+\)$", "", str(err.strerror))
+        raise _tls_error(cert, key, f"not a PEM certificate (chain) and its private key "
+                                    f"(OpenSSL: {detail})") from None
+    except OSError as err:
+        raise _tls_error(cert, key, err.strerror or str(err)) from None
+
+
+def _tls_error(cert: Path, key: Path, reason: str) -> ConfigError:
+    return ConfigError(f"cannot use --tls-cert {cert} with --tls-key {key}: {reason}",
+                       hint="pass a PEM certificate (chain) and the PEM private key it was "
+                            "issued for")
+
+
 def describe_repos(storage: Storage, url: str) -> list[dict[str, object]]:
     """Return each repository's name, visibility, GOPROXY URL and (redacted) upstream."""
     return [{"repository": r.full_name, "private": bool(r.private),
@@ -119,14 +160,32 @@ def describe_repos(storage: Storage, url: str) -> list[dict[str, object]]:
 def run(storage: Storage, settings: ServeSettings, listening: Listening, *,
         tls_cert: Path | None = None, tls_key: Path | None = None,
         access_log: bool = False) -> None:
-    """Serve until interrupted (Ctrl-C or SIGTERM stop it gracefully)."""
+    """Serve until stopped; return after SIGTERM, raise KeyboardInterrupt after Ctrl-C.
+
+    Either signal stops it the same way: no new connections, requests in flight finish (a
+    stalled body is given up after ``settings.body_timeout``), the package being processed
+    is finished (queued ones wait for the next start), and the database is closed.
+    """
     config = uvicorn.Config(create_app(storage, settings), log_level="info" if access_log
                             else "warning", access_log=access_log, lifespan="on",
                             ssl_certfile=str(tls_cert) if tls_cert else None,
                             ssl_keyfile=str(tls_key) if tls_key else None,
                             timeout_keep_alive=30, server_header=False)
     logging.getLogger("gopush.server").setLevel(logging.INFO)
+    # uvicorn handles SIGTERM while it serves, then re-raises it once it has shut down, into
+    # the handler that was in place before it: without this one, the default handler kills
+    # the process (status -15) before the database is closed.
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         uvicorn.Server(config).run(sockets=[listening.sock])
+    except _Terminated:
+        pass  # a requested stop: return normally (exit 0)
     finally:
         storage.db.close()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    """Stop the server once: further SIGTERMs while it stops are ignored (SIGKILL forces)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise _Terminated

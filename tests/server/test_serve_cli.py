@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import signal
 import socket
 import subprocess
 import sys
@@ -10,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from conftest import KEY
+from badzips import write_zip
+from conftest import KEY, api_upload, create_package
 
 
 def run_serve(*args: str) -> subprocess.CompletedProcess[str]:
@@ -36,14 +39,59 @@ def test_tls_options_go_together(tmp_path: Path) -> None:
 
 
 def test_taken_port_is_a_config_error(tmp_path: Path) -> None:
-    """A port already in use exits 3 with a hint instead of a traceback."""
+    """A port already in use exits 3 with a hint instead of a traceback, and creates
+    nothing on disk (the data directory included)."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
-        proc = run_serve("--data", str(tmp_path), "--port", str(taken.getsockname()[1]))
+        proc = run_serve("--data", str(tmp_path / "data"),
+                         "--port", str(taken.getsockname()[1]))
     assert proc.returncode == 3
     assert "cannot listen" in proc.stderr and "hint:" in proc.stderr
     assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_unusable_tls_files_are_a_config_error(tmp_path: Path) -> None:
+    """A certificate/key that is not PEM exits 3 before printing a URL or creating the data
+    directory (it used to print the URL, make the directory, then fail with exit 1)."""
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    proc = run_serve("--data", str(tmp_path / "data"), "--port", "0",
+                     "--tls-cert", str(junk), "--tls-key", str(junk))
+    assert proc.returncode == 3, proc.stderr
+    assert "cannot use --tls-cert" in proc.stderr and "PEM" in proc.stderr
+    assert proc.stdout == "" and "Traceback" not in proc.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def _part_head(identifier: str, number: int, length: int) -> bytes:
+    path = f"/_upload/parts/acme/mods/?upload_id={identifier}&part_number={number}"
+    return (f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: {KEY}\r\n"
+            f"Content-Length: {length}\r\n\r\n").encode()
+
+
+def test_sigterm_stops_cleanly_with_exit_0(serve: Any, tmp_path: Path) -> None:
+    """SIGTERM (systemd, docker stop) while a part is being received: the part is still
+    received and answered, then the server exits 0 with its database closed (no SQLite
+    write-ahead log left) and the data directory free for the next server."""
+    served = serve(data=tmp_path / "data")
+    slot = httpx.post(f"{served.url}/files/acme/mods/", headers={"X-Api-Key": KEY}, json={
+        "filename": "v1.0.0.zip", "md5_checksum": "0" * 32, "method": "put_parts"}).json()
+    host, port = served.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(_part_head(slot["identifier"], 1, 200_000) + b"a" * 100_000)
+        time.sleep(0.3)
+        served.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        conn.sendall(b"b" * 100_000)
+        reply = conn.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 200"), reply
+    assert served.proc.wait(20) == 0
+    assert "Traceback" not in served.stderr()
+    assert not (tmp_path / "data" / "registry.sqlite3-wal").exists()
+    again = serve(data=tmp_path / "data")  # the lock was released
+    assert httpx.get(f"{again.url}/status/check/basic/").status_code == 200
 
 
 def test_start_prints_urls_and_hides_secrets(serve: Any) -> None:
@@ -85,3 +133,31 @@ def test_upload_expiry_deletes_an_abandoned_upload(serve: Any, tmp_path: Path) -
     late = httpx.put(slot["upload_url"], headers=auth, content=b"y",
                      params={"upload_id": slot["identifier"], "part_number": 2})
     assert late.status_code == 404
+
+
+def test_upload_expiry_deletes_refused_and_unused_uploads(serve: Any, tmp_path: Path) -> None:
+    """With --upload-expiry 0.0005 (1.8 s), and no other upload starting: an upload refused
+    with 409 (the version exists) and one no package was made from are deleted with their
+    blobs while the server runs; the published version's zip and go.mod stay and serve."""
+    served = serve("--upload-expiry", "0.0005", data=tmp_path / "data")
+    zips = [write_zip(tmp_path / f"z{n}.zip", "example.com/m@v1.0.0/", {
+        "go.mod": b"module example.com/m\n", "m.go": f"package m // {n}\n".encode()})
+        for n in range(3)]
+    published = create_package(served.url, "acme/mods", api_upload(served.url, "acme/mods",
+                                                                   zips[0]))
+    refused = api_upload(served.url, "acme/mods", zips[1])
+    assert create_package(served.url, "acme/mods", refused).status_code == 409
+    api_upload(served.url, "acme/mods", zips[2])  # never made a package
+    blobs = tmp_path / "data" / "blobs" / "sha256"
+    assert len(list(blobs.glob("??/*"))) == 4  # 3 zips, 1 go.mod
+    deadline = time.monotonic() + 15
+    while len(list(blobs.glob("??/*"))) > 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    kept = {p.name for p in blobs.glob("??/*")}
+    assert kept == {published.package["checksum_sha256"],
+                    hashlib.sha256(b"module example.com/m\n").hexdigest()}
+    proxy = served.goproxy("acme/mods") + "example.com/m/@v/v1.0.0.zip"
+    assert httpx.get(proxy).content == zips[0].read_bytes()
+    again = httpx.post(f"{served.url}/packages/acme/mods/upload/go/", headers={
+        "X-Api-Key": KEY}, json={"package_file": refused, "republish": True})
+    assert again.status_code == 422
