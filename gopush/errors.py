@@ -41,6 +41,12 @@ class GopushError(Exception):
         return self.message
 
 
+class UsageError(GopushError):
+    """The command line names something that is not there (a file, a pattern's matches)."""
+
+    exit_code = ExitCode.USAGE
+
+
 class ConfigError(GopushError):
     """Settings or credentials are missing or invalid."""
 

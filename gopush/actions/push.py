@@ -27,6 +27,7 @@ from gopush.errors import (
     Interrupted,
     InvalidModule,
     NotARepository,
+    UsageError,
     VersionExists,
 )
 from gopush.registry.artifact import ModuleArtifact
@@ -125,8 +126,11 @@ def _zips(request: PushRequest, reporter: Reporter, built_into: Path | None) -> 
             found += inside
         elif item.is_file():
             found.append(item)
+        elif item.exists():
+            raise UsageError(f"{item}: not a regular file or directory",
+                             hint="pass module zips, or the --out directory of `gopush build`")
         else:
-            raise InvalidModule(f"{item}: no such file or directory")
+            raise UsageError(f"{item}: no such file or directory")
     return found
 
 
@@ -145,7 +149,7 @@ def _expand(given: Path) -> list[Path]:
 
     matched = sorted(glob.glob(text, recursive=True))
     if not matched:
-        raise InvalidModule(f"{text}: no file matches this pattern",
+        raise UsageError(f"{text}: no file matches this pattern",
                             hint="check the path; gopush build writes <module>/@v/<version>.zip "
                                  "under its --out directory")
     return [Path(m) for m in matched]

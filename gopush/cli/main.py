@@ -8,6 +8,7 @@ them (``error: …`` and ``hint: …``) and returns the class's documented exit 
 from __future__ import annotations
 
 import importlib
+import itertools
 import sys
 import traceback
 from typing import Any
@@ -87,10 +88,14 @@ def _run(argv: list[str] | None) -> int:
         return int(done.exit_code)
     except click.ClickException as err:
         err.show()
+        if _wants_json(app, argv):  # the document is promised for usage errors too
+            _json_error(err.format_message(), "see `gopush COMMAND --help`", "usage-error")
         return int(err.exit_code)
     except (KeyboardInterrupt, click.Abort):  # click turns a KeyboardInterrupt into Abort
-        print("\nterminated (SIGTERM)" if signals.received else "\ninterrupted",
-              file=sys.stderr)
+        said = "terminated (SIGTERM)" if signals.received else "interrupted"
+        print(f"\n{said}", file=sys.stderr)
+        if _wants_json(app, argv):
+            _json_error(said, None, "interrupted")
         return int(ExitCode.INTERRUPTED)
     except Exception as err:  # noqa: BLE001 - the one place unexpected errors are rendered
         if app.debug:
@@ -99,6 +104,22 @@ def _run(argv: list[str] | None) -> int:
                 "run again with --debug for a traceback, and report it", {})
         return int(ExitCode.FAILURE)
     return int(ExitCode.OK)
+
+
+def _wants_json(app: App, argv: list[str] | None) -> bool:
+    """Tell whether --json (or --output json) was asked for, even if parsing stopped early."""
+    args = sys.argv[1:] if argv is None else argv
+    args = args[:args.index("--")] if "--" in args else args
+    return app.output == "json" or "--json" in args or "--output=json" in args or any(
+        pair == ("--output", "json") for pair in itertools.pairwise(args))
+
+
+def _json_error(message: str, hint: str | None, status: str) -> None:
+    """Print the one JSON document of a run that ended before a command could report."""
+    import json
+
+    doc = {"ok": False, "status": status, "error": {"message": message, "hint": hint}}
+    print(json.dumps(doc, indent=2), flush=True)
 
 
 def _report(app: App, message: str, hint: str | None, data: dict[str, Any]) -> None:

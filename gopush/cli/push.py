@@ -99,15 +99,26 @@ def _warn_plain_http(app: App, location: str) -> None:
 def _split_target(args: tuple[str, ...], options: dict[str, Any]) -> tuple[str | None,
                                                                            tuple[Path, ...]]:
     """Return OWNER/REPO (for ``push go OWNER/REPO ...``) and the inputs."""
+    from gopush.config.settings import check_repository
+    from gopush.errors import ConfigError
+
     if args[:1] == ("go",):
         if len(args) < 2:
             raise click.UsageError("missing OWNER/REPO after `go`")
+        try:
+            check_repository(args[1])
+        except ConfigError as err:  # typed on the command line: a usage error, not config
+            raise click.UsageError(err.message) from None
         return args[1], tuple(Path(a) for a in args[2:])
     if options["to"] or options["registry_name"]:
         return None, tuple(Path(a) for a in args)
     if args and "/" in args[0] and not Path(args[0]).exists():
         raise click.UsageError(f"unknown package format {args[0]!r}: write "
                                f"`gopush push go {args[0]} ...`")
+    if len(args) >= 2 and args[0].isidentifier() and "/" in args[1] \
+            and not any(Path(a).exists() for a in args[:2]):
+        raise click.UsageError(f"unknown package format {args[0]!r}: gopush pushes Go "
+                               f"modules, `gopush push go {args[1]} ...`")
     return None, tuple(Path(a) for a in args)  # a default registry from the config file
 
 

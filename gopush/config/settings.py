@@ -85,7 +85,12 @@ def load_settings(given: SettingsInput, *, need_key: bool = True) -> Settings:
         ConfigError: a config file is unreadable, a registry name is unknown, or a value is
             invalid.
     """
-    config = read_gopush_config(paths.gopush_config_file(given.environ, given.config_file))
+    named = given.config_file or given.environ.get("GOPUSH_CONFIG")
+    config_path = paths.gopush_config_file(given.environ, given.config_file)
+    if named and not config_path.exists():  # a file asked for by name must be there
+        raise ConfigError(f"config file {config_path} does not exist",
+                          hint="check the path given to --config (or GOPUSH_CONFIG)")
+    config = read_gopush_config(config_path)
     profile = (given.profile or given.environ.get("GOPUSH_PROFILE")
                or given.environ.get("CLOUDSMITH_PROFILE") or "default")
     ini = read_cloudsmith_ini(given.environ, given.cwd, profile)
@@ -111,7 +116,12 @@ def normalize_host(host: str) -> str:
     host = host.strip().rstrip("/")
     if "://" not in host:
         host = f"https://{host}"
-    parts = urlsplit(host)
+    try:
+        parts = urlsplit(host)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as err:  # e.g. "http://[::1" (an unclosed IPv6 address)
+        raise ConfigError(f"invalid API host {host!r}: {err}",
+                          hint="expected http(s)://HOST[:PORT][/v1]") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"invalid API host {host!r}: expected http(s)://HOST[:PORT][/v1]")
     return host

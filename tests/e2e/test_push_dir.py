@@ -67,7 +67,7 @@ def test_dir_push_of_build_layout(tmp_path: Path, go: GoOracle, capsys) -> None:
 def test_glob_pattern_left_by_the_shell(tmp_path: Path, go: GoOracle, capsys,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """`dist/**/*.zip` reaches gopush as typed when bash (no globstar) matches nothing:
-    gopush expands it itself; a pattern matching nothing is an invalid-input error."""
+    gopush expands it itself; a pattern matching nothing is a usage error."""
     make_zip(tmp_path / "dist" / "example.com" / "!hello" / "@v")
     monkeypatch.chdir(tmp_path)
     proxy = tmp_path / "proxy"
@@ -76,7 +76,7 @@ def test_glob_pattern_left_by_the_shell(tmp_path: Path, go: GoOracle, capsys,
     assert go.download(MODULE, VERSION, GOPROXY=proxy.as_uri())["Sum"] == doc["sum"]
 
     code, doc = push_json(capsys, "--to", f"dir:{proxy}", "dist/**/*.zap")
-    assert code == ExitCode.INVALID_MODULE
+    assert code == ExitCode.USAGE
     assert "dist/**/*.zap: no file matches" in doc["error"]["message"]
 
 
