@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from gopush.errors import InvalidModule
+from gopush.errors import InvalidModule, InvalidModuleZip
 from gopush.modzip.check import check_zip
 from gopush.registry.artifact import ModuleArtifact
 from gopush.ui.base import Reporter
@@ -40,6 +40,9 @@ def load_artifact(path: Path, reporter: Reporter | None = None) -> ModuleArtifac
         try:
             checked = check_zip(hashing)
             md5, sha256 = hashing.finish()
+        except InvalidModuleZip as err:  # not a zip at all: say which of the inputs
+            err.message = f"{path}: {err.message}"
+            raise
         finally:
             hashing.close()
     error = checked.report.error(f"{path}")

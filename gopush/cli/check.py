@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from gopush.cli.app import App, output_options, pass_app
-from gopush.errors import InvalidModuleZip
+from gopush.errors import InvalidModuleZip, NotARepository
 
 
 @click.command("check")
@@ -37,7 +37,12 @@ def command(app: App, target: Path | None, rev: str, subdir: str | None,
         request = BuildRequest(repo=target or Path("."), rev=rev, subdir=subdir,
                                module=module_path, version=version,
                                worktree=target is not None, excludes=excludes)
-        result = check_source(request, app.reporter)
+        try:
+            result = check_source(request, app.reporter)
+        except NotARepository as err:  # the source layer's hint names `gopush build` options
+            err.hint = ("run it in a git checkout, or pass a module zip, or a directory to "
+                        "check as it is on disk (with --version vX.Y.Z)")
+            raise
     _show(app, result)
 
 

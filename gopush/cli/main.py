@@ -101,6 +101,7 @@ def _run(argv: list[str] | None) -> int:
         if app.debug:
             traceback.print_exc()
         _report(app, f"unexpected {type(err).__name__}: {err}",
+                "please report it with the traceback above" if app.debug else
                 "run again with --debug for a traceback, and report it", {})
         return int(ExitCode.FAILURE)
     return int(ExitCode.OK)

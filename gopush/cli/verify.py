@@ -29,6 +29,7 @@ def command(app: App, args: tuple[str, ...], zip_path: Path | None, rev: str | N
     Exits 0 when identical, 4 when they differ.
     """
     from gopush.actions.verify import ModuleMismatch, VerifyRequest, verify
+    from gopush.errors import NotARepository
 
     repository, ref = _parse(args)
     module, _, version = ref.partition("@")
@@ -36,7 +37,12 @@ def command(app: App, args: tuple[str, ...], zip_path: Path | None, rev: str | N
     registry = connect(app, options, repository)
     try:
         request = VerifyRequest(module, version, zip_path, rev, subdir, worktree)
-        result = verify(request, registry, app.reporter)
+        try:
+            result = verify(request, registry, app.reporter)
+        except NotARepository as err:  # the source layer's hint names `gopush build` options
+            err.hint = ("run it in the module's git checkout, or compare with a zip: --zip "
+                        "FILE (--worktree builds the current directory as it is on disk)")
+            raise
     finally:
         registry.close()
     data = _as_json(result)

@@ -107,7 +107,8 @@ def _module_version(entries: list[zipfmt.Entry], module: str | None,
         if named is None:
             raise InvalidModuleZip(
                 "cannot tell the module and version: the first entry is not under "
-                "<module>@<version>/", hint="pass the module path and version explicitly")
+                "<module>@<version>/", hint="a module zip's entries are all under "
+                "<module>@<version>/, as `gopush build` and the go command write them")
         module = module if module is not None else named[0]
         version = version if version is not None else named[1]
     try:

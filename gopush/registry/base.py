@@ -56,7 +56,8 @@ class ConsumerGuide(NamedTuple):
         out = ["# consumers:", f"export GOPROXY={self.goproxy}",
                f"export GONOSUMDB={self.gonosumdb}  # private modules are not in sum.golang.org"]
         if self.netrc:
-            out += ["# private repository: add to ~/.netrc (never commit it)", self.netrc]
+            out += ["# if the repository is private: add to ~/.netrc (never commit it)",
+                    self.netrc]
         return out + self.go_get
 
     def as_json(self) -> dict[str, Any]:

@@ -76,10 +76,40 @@ def retry_after_seconds(response: httpx.Response, now: float | None = None) -> f
 
 
 def retry_wait(exc: Exception) -> bool | float:
-    """Decide whether ``exc`` is worth another try, and how long to wait (stamina hook)."""
+    """Decide whether ``exc`` is worth another try, and how long to wait (stamina hook).
+
+    A TLS failure is not retried: a certificate that does not verify, or a server speaking
+    plain http, gives the same answer every time.
+    """
     if isinstance(exc, RetryableStatus):
         return exc.retry_after if exc.retry_after is not None else True
-    return isinstance(exc, httpx.TransportError)
+    return isinstance(exc, httpx.TransportError) and tls_failure(exc) is None
+
+
+def tls_failure(exc: BaseException) -> ssl.SSLError | None:
+    """Return the TLS error behind a transport error (httpx chains httpcore's, which chains
+    the ssl module's), or None when the failure was not TLS."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # a short chain; never loop on a cycle
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _tls_hint(err: ssl.SSLError) -> str:
+    reason = err.reason or ""
+    if reason == "CERTIFICATE_VERIFY_FAILED":
+        return ("the server's certificate does not verify; if a private CA signed it, set "
+                "SSL_CERT_FILE to that CA's certificate (PEM)")
+    if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
+                  "HTTP_REQUEST"):
+        return ("the server does not speak TLS here: if it serves plain http (as "
+                "`gopush serve` without --tls-cert does), write the API host as "
+                "http://HOST:PORT (a host without a scheme means https)")
+    return "the TLS handshake failed (not retried); check the API host's scheme and port"
 
 
 class KeyAuth(httpx.Auth):
@@ -207,10 +237,12 @@ class Session:
         except RetryableStatus as exc:
             raise_for_registry_status(exc.response, what, self.scrub, retried=True)
         except httpx.TransportError as exc:
+            tls = tls_failure(exc)
             raise RegistryUnavailable(
                 f"{what}: cannot reach {_origin(url, self.client)}: "
                 f"{self.scrub(type(exc).__name__ + ': ' + str(exc))}",
-                hint=f"tried {self.attempts} times; check the network and the API host") from None
+                hint=_tls_hint(tls) if tls is not None else
+                f"tried {self.attempts} times; check the network and the API host") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send_once(self, method: str, url: str, what: str, json_body: Any, body: Body | None,
@@ -341,6 +373,15 @@ def error_detail(response: httpx.Response) -> tuple[str, list[str], dict[str, An
     return detail, lines, fields
 
 
+def _scrubbed(value: Any, scrub: Callable[[str], str]) -> Any:
+    """Return a field's JSON value with the same shape (lists stay lists), strings scrubbed."""
+    if isinstance(value, list):
+        return [_scrubbed(item, scrub) for item in value]
+    if isinstance(value, dict):
+        return {str(k): _scrubbed(v, scrub) for k, v in value.items()}
+    return scrub(str(value))
+
+
 def raise_for_registry_status(response: httpx.Response, what: str,
                               scrub: Callable[[str], str] = lambda s: s,
                               *, retried: bool = False) -> None:
@@ -357,8 +398,8 @@ def raise_for_registry_status(response: httpx.Response, what: str,
     detail, lines = scrub(detail), [scrub(line) for line in lines]
     head = f"{what}: the registry answered {status} {response.reason_phrase}: {detail}"
     message = "\n".join([head, *(f"  {line}" for line in lines)])
-    data = {"http_status": status, "detail": detail, "fields": {k: scrub(str(v))
-                                                         for k, v in fields.items()},
+    data = {"http_status": status, "detail": detail,
+            "fields": {str(k): _scrubbed(v, scrub) for k, v in fields.items()},
             "url": redact_url(str(response.request.url)) if _has_request(response) else None}
     if 300 <= status < 400:
         where = redact_url(response.headers.get("location", "?"))

@@ -68,3 +68,12 @@ def test_refused_zip_stops_the_hashing_worker(tmp_path: Path) -> None:
     with pytest.raises(InvalidModule):
         load_artifact(path)
     assert hash_threads() == []
+
+
+def test_a_file_that_is_no_zip_is_named_in_the_error(tmp_path: Path) -> None:
+    """With several inputs, the user must see which one is not a zip."""
+    junk = tmp_path / "v1.0.0.zip"
+    junk.write_bytes(os.urandom(4096))
+    with pytest.raises(InvalidModule) as err:
+        load_artifact(junk)
+    assert err.value.message.startswith(f"{junk}: ") and "not a valid zip" in err.value.message

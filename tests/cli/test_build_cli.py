@@ -263,3 +263,23 @@ def test_push_without_zip_outside_a_checkout(gopush_cli: Run, tmp_path: Path,
     assert code == 4
     assert "is not a git repository" in err and "gopush build" in err
     assert "--worktree" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("argv", "named"), [
+    (["check"], "pass a module zip"),
+    (["verify", "acme/mods", "example.com/x@v1.0.0", "--to", "dir:proxy"], "--zip FILE"),
+])
+def test_not_a_repository_hints_name_the_commands_own_options(
+        gopush_cli: Run, tmp_path: Path, argv: list[str], named: str) -> None:
+    """Outside a checkout, check and verify hint at what they accept, not at build's --repo."""
+    plain = tmp_path / "plain"
+    proxy = plain / "proxy" / "example.com" / "x" / "@v"
+    proxy.mkdir(parents=True)
+    (proxy / "v1.0.0.info").write_text('{"Version": "v1.0.0"}')
+    (proxy / "v1.0.0.mod").write_text("module example.com/x\n")
+    with zipfile.ZipFile(proxy / "v1.0.0.zip", "w") as z:
+        z.writestr("example.com/x@v1.0.0/go.mod", "module example.com/x\n")
+    code, _, err = gopush_cli(plain, *argv)
+    assert code == 4, err
+    assert "is not a git repository" in err and named in err
+    assert "--repo" not in err and "Traceback" not in err

@@ -120,7 +120,7 @@ def test_422_shows_detail_and_fields(api: FakeApi, module_zip: Path, capsys) -> 
     doc = json.loads(out)
     assert code == ExitCode.REJECTED and doc["ok"] is False
     assert doc["status"] == "failed" and doc["module"] == MODULE and doc["version"] == VERSION
-    assert doc["fields"]["package_file"] == "['The zip is not a Go module archive.']"
+    assert doc["fields"]["package_file"] == ["The zip is not a Go module archive."]
 
 
 def test_429_with_retry_after_is_retried(api: FakeApi, module_zip: Path, capsys) -> None:

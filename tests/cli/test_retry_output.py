@@ -71,3 +71,17 @@ def test_a_retry_prints_no_library_log_lines(busy_once: str, tmp_path: Path,
         assert done.stderr == ""
     if flags == ["--json"]:
         assert json.loads(done.stdout)["username"] == "ci-bot"
+
+
+def test_https_to_a_plain_http_server_is_not_retried(busy_once: str, tmp_path: Path) -> None:
+    """A host written without a scheme means https; against a plain-http server the TLS
+    handshake fails the same way every time: one try, and a hint to write http://."""
+    env = {**os.environ, "CI": "1", "GOPUSH_API_KEY": "retry-key-5c1e", "HOME": str(tmp_path),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "NO_PROXY": "127.0.0.1"}
+    done = subprocess.run([sys.executable, "-m", "gopush", "-v", "whoami", "acme/repo",
+                           "--api-host", busy_once.removeprefix("http://")], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == ExitCode.UNAVAILABLE, done.stderr
+    assert "WRONG_VERSION_NUMBER" in done.stderr or "SSL" in done.stderr
+    assert "write the API host as http://HOST:PORT" in done.stderr
+    assert "retry 1/" not in done.stderr
