@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,3 +30,17 @@ def gopush_cli(capsys: pytest.CaptureFixture[str]) -> Run:
         return code, out, err
 
     return run
+
+
+def stop_with(proc: subprocess.Popen[str], sig: signal.Signals,
+              timeout: float = 120) -> tuple[str, str]:
+    """Send ``sig`` to ``proc`` (started with PYTHONFAULTHANDLER=1 and text pipes) and
+    return its stdout and stderr once it exits; if it does not within ``timeout`` (generous:
+    a busy disk slows the error path's imports), fail with every thread's stack."""
+    proc.send_signal(sig)
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)  # faulthandler prints where each thread waits
+        _, err = proc.communicate(timeout=30)
+        raise AssertionError(f"{proc.args} did not stop after {sig.name}:\n{err}") from None

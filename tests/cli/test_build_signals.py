@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cli.conftest import stop_with
 from gitrepo import GitRepo
 
 
@@ -46,13 +47,7 @@ def test_signal_mid_archive_stops_and_cleans_up(git_repo: GitRepo, tmp_path: Pat
             assert time.monotonic() < deadline, "gopush never started reading the archive"
             time.sleep(0.005)
         assert proc.poll() is None, f"the build ended before the signal: {proc.stderr.read()}"
-        proc.send_signal(sig)
-        try:
-            _, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGABRT)  # faulthandler prints where each thread waits
-            _, err = proc.communicate(timeout=30)
-            raise AssertionError(f"gopush build hung after {sig.name}:\n{err}") from None
+        _, err = stop_with(proc, sig)
     finally:
         proc.kill()
     assert proc.returncode == code, err

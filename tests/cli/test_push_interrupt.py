@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from cli.conftest import stop_with
 
 from gopush.modzip.create import create_zip
 from gopush.modzip.files import DataFile
@@ -86,13 +87,7 @@ def test_ctrl_c_during_upload(tmp_path: Path, sig: signal.Signals, code: int) ->
                             stderr=subprocess.PIPE, text=True)
     try:
         assert SlowUploadApi.upload_started.wait(60), "the upload never started"
-        proc.send_signal(sig)
-        try:  # generous: on a machine busy with disk writes, loading the error path is slow
-            out, err = proc.communicate(timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGABRT)  # faulthandler prints where each thread waits
-            _, err = proc.communicate(timeout=30)
-            raise AssertionError(f"gopush push did not stop after {sig.name}:\n{err}") from None
+        out, err = stop_with(proc, sig)
     finally:
         proc.kill()
         server.shutdown()
