@@ -72,8 +72,8 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the process exit code (never raises)."""
-    signals.raise_on_sigterm()
-    code = _run(argv)
+    with signals.sigterm_raises():
+        code = _run(argv)
     return int(ExitCode.TERMINATED) if signals.received else code
 
 

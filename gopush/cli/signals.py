@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 
@@ -21,12 +23,21 @@ class Terminated(KeyboardInterrupt):
 received = False  # a SIGTERM arrived in this process: the exit code is 143, not 130
 
 
-def raise_on_sigterm() -> None:
-    """Make SIGTERM raise ``Terminated`` in the main thread (if nobody else handles it)."""
-    if threading.current_thread() is not threading.main_thread():
-        return  # signal handlers can only be set from the main thread (tests, embedding)
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _terminate)
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """Within the block, SIGTERM raises ``Terminated`` in the main thread (unless someone
+    else already handles SIGTERM); ``received`` tells afterwards whether one arrived."""
+    global received
+    received = False
+    if (threading.current_thread() is not threading.main_thread()  # tests, embedding
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
