@@ -22,7 +22,7 @@ from gopush.actions.gomodcheck import (
     tag_warnings,
 )
 from gopush.errors import InvalidModule, SourceError
-from gopush.gosem import dirhash, gomod, modpath, proxypath, pseudo
+from gopush.gosem import dirhash, gomod, modpath, proxypath, pseudo, semver
 from gopush.modzip.create import create_zip
 from gopush.modzip.files import SourceFile
 from gopush.modzip.report import FileIssue
@@ -217,13 +217,17 @@ def _worktree_version(repo: GitRepository | None, commit: Commit | None, path: s
 
 
 def _module_dir(repo: GitRepository, commit: Commit, request: BuildRequest) -> str:
-    """Return the module's directory in the repository: --subdir, or the nearest go.mod."""
+    """Return the module's directory in the repository: --subdir, the module a version tag
+    named by --rev releases, or the nearest go.mod."""
     if request.subdir is not None:
         subdir = request.subdir.strip("/")
         if not repo.is_dir(commit.hash, subdir):
             raise SourceError(f"no directory {subdir!r} at {commit.short}",
                               hint="--subdir is relative to the repository root")
         return subdir
+    tagged = _tagged_module_dir(repo, commit, request.rev)
+    if tagged is not None:
+        return tagged
     start = _prefix_in_repo(repo, Path(request.repo))
     parts = start.split("/") if start else []
     for depth in range(len(parts), -1, -1):
@@ -236,6 +240,29 @@ def _module_dir(repo: GitRepository, commit: Commit, request: BuildRequest) -> s
         f"no go.mod in {start or 'the repository root'} or its parents at {commit.short}",
         hint="commit a go.mod (`go mod init MODULE`), pass --subdir DIR for a module elsewhere "
              "in the repository, or pass --module PATH for a repository without go.mod")
+
+
+def _tagged_module_dir(repo: GitRepository, commit: Commit, rev: str) -> str | None:
+    """Return the directory of the module that version tag ``rev`` releases, or None.
+
+    go names a module's versions by tags prefixed with its directory: ``sub/v1.2.0`` is
+    v1.2.0 of the module in ``sub/``, whatever directory gopush runs in. From v2 on, the
+    module may live in ``DIR/vN/`` ("major subdirectory") when ``DIR``'s own go.mod (if any)
+    is not the /vN module ("major branch"). None: ``rev`` is no version tag with a go.mod
+    where it points, so the directory comes from where gopush runs.
+    """
+    prefix, _, version = rev.rpartition("/")
+    if semver.canonical(version) != version or repo.read_tag(rev) is None:
+        return None
+    candidates = [prefix]
+    if (major := semver.major(version)) not in ("v0", "v1"):
+        own = repo.read_file(commit.hash, _join(prefix, "go.mod"), 16 << 20)
+        if not (own and gomod.module_path(own).endswith(f"/{major}")):
+            candidates.insert(0, _join(prefix, major))
+    for candidate in candidates:
+        if repo.read_file(commit.hash, _join(candidate, "go.mod"), 16 << 20) is not None:
+            return candidate
+    return None
 
 
 def _prefix_in_repo(repo: GitRepository, where: Path) -> str:

@@ -333,3 +333,27 @@ def test_vanity_import_path(go: GoOracle, git_repo: GitRepo, tmp_path: Path) -> 
     log, _ = same_as_go(go, git_repo, tmp_path / "log", "go.example.test/kit/log",
                         url="https://go.example.test/kit", subdir="log")
     assert (root.version, log.version) == ("v0.9.0", "v0.2.0")
+
+
+@pytest.mark.parametrize(("files", "tag", "module_path"), [
+    ({"go.mod": GO_MOD.format(path="github.com/acme/nest", go="1.21"), "a.go": "package a\n",
+      "sub/go.mod": GO_MOD.format(path="github.com/acme/nest/sub", go="1.21"),
+      "sub/s.go": "package sub\n"}, "sub/v1.1.0", "github.com/acme/nest/sub"),
+    ({"go.mod": GO_MOD.format(path="github.com/acme/nest", go="1.21"), "a.go": "package a\n",
+      "v2/go.mod": GO_MOD.format(path="github.com/acme/nest/v2", go="1.21"),
+      "v2/a.go": "package a\n"}, "v2.0.0", "github.com/acme/nest/v2"),
+    ({"go.mod": GO_MOD.format(path="github.com/acme/nest", go="1.21"), "a.go": "package a\n",
+      "sub/go.mod": GO_MOD.format(path="github.com/acme/nest/sub/v3", go="1.21"),
+      "sub/s.go": "package sub\n"}, "sub/v3.0.1", "github.com/acme/nest/sub/v3"),
+])
+def test_a_version_tag_names_its_module_wherever_gopush_runs(
+        go: GoOracle, git_repo: GitRepo, tmp_path: Path, files: dict[str, str], tag: str,
+        module_path: str) -> None:
+    """`--rev sub/v1.1.0` at the repository root builds the module in sub/ (go's tag prefix
+    rule), and `--rev v2.0.0` the /v2 module of a major subdirectory; not the root module
+    under a pseudo-version (what CI on a `*/v*` tag did)."""
+    git_repo.commit(files=files)
+    git_repo.tag(tag)
+    got, _ = same_as_go(go, git_repo, tmp_path, module_path, url="https://github.com/acme/nest",
+                        query=tag.rpartition("/")[2], rev=tag)
+    assert got.version == tag.rpartition("/")[2]
