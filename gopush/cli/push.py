@@ -60,6 +60,10 @@ def connect(app: App, options: dict[str, Any], repository: str | None = None,
     from gopush.config.settings import SettingsInput, load_settings
     from gopush.registry.factory import open_registry
 
+    named = [what for what, given_ in (("OWNER/REPO", repository), ("--to", options["to"]),
+                                       ("--registry", options["registry_name"])) if given_]
+    if len(named) > 1:  # one would silently win: the push could land somewhere unmeant
+        raise click.UsageError(f"{' and '.join(named)} each name a target: give one")
     given = SettingsInput(
         environ=app.environ, cwd=Path.cwd(), api_host=options["api_host"],
         api_key=options["api_key"], profile=options["profile"],

@@ -18,6 +18,7 @@ CLI passes the environment in, so tests never touch the real one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,8 @@ def load_settings(given: SettingsInput, *, need_key: bool = True) -> Settings:
     entry, name = _registry_entry(config, given)
     sources: dict[str, str] = {}
     target = _target(given, config, entry, name, ini, sources)
+    if target.goproxy:
+        _no_credentials_in(target.goproxy, "the GOPROXY URL")
     credential = None
     if need_key and target.kind != "dir":
         file_keys = _file_keys(config, entry, name, ini)
@@ -120,11 +123,33 @@ def normalize_host(host: str) -> str:
         parts = urlsplit(host)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError as err:  # e.g. "http://[::1" (an unclosed IPv6 address)
-        raise ConfigError(f"invalid API host {host!r}: {err}",
+        raise ConfigError(f"invalid API host {_shown(host)!r}: {err}",
                           hint="expected http(s)://HOST[:PORT][/v1]") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"invalid API host {host!r}: expected http(s)://HOST[:PORT][/v1]")
+        raise ConfigError(f"invalid API host {_shown(host)!r}: expected "
+                          "http(s)://HOST[:PORT][/v1]")
+    _no_credentials_in(host, "the API host")
     return host
+
+
+def _shown(url: str) -> str:
+    """Return ``url`` fit for a message: anything before an @ in its authority masked."""
+    return re.sub(r"(//)[^/@]*@", r"\1***@", url, count=1)
+
+
+def _no_credentials_in(url: str, what: str) -> None:
+    """Refuse a URL that carries a user or password: gopush prints its URLs (``-v``, the
+    consumer setup, JSON), and a key belongs in GOPUSH_API_KEY, never in a URL.
+
+    Raises:
+        ConfigError: naming ``what``, never the URL itself (it holds the secret).
+    """
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(f"{what} carries credentials (USER:PASSWORD@); gopush prints its "
+                          "URLs, so it refuses to hold a secret in one",
+                          hint="drop them from the URL; pass the key as GOPUSH_API_KEY (or "
+                               "--api-key), and give consumers a ~/.netrc line instead")
 
 
 def read_gopush_config(path: Path) -> dict[str, Any]:

@@ -267,7 +267,7 @@ def test_push_without_zip_outside_a_checkout(gopush_cli: Run, tmp_path: Path,
 
 @pytest.mark.parametrize(("argv", "named"), [
     (["check"], "pass a module zip"),
-    (["verify", "acme/mods", "example.com/x@v1.0.0", "--to", "dir:proxy"], "--zip FILE"),
+    (["verify", "example.com/x@v1.0.0", "--to", "dir:proxy"], "--zip FILE"),
 ])
 def test_not_a_repository_hints_name_the_commands_own_options(
         gopush_cli: Run, tmp_path: Path, argv: list[str], named: str) -> None:

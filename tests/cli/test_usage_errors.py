@@ -57,3 +57,34 @@ def test_mistake_with_json_prints_one_document(argv: list[str], code: int, said:
     out, _ = capsys.readouterr()
     doc = json.loads(out)  # exactly one document: json.loads refuses trailing data
     assert doc["ok"] is False and said in doc["error"]["message"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["push", "go", "acme/gomods", "--api-host", "http://u:urlsecret99@127.0.0.1:9", "x.zip"],
+    ["push", "go", "acme/gomods", "--api-host", "http://u:urlsecret99@[::1", "x.zip"],
+    ["push", "go", "acme/gomods", "--goproxy", "https://u:urlsecret99@proxy.test/", "x.zip"],
+    ["whoami", "acme/gomods", "-v", "--api-host", "https://urlsecret99@127.0.0.1:9"],
+])
+def test_a_url_carrying_credentials_is_refused_without_showing_them(
+        argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """gopush prints its URLs (-v, the consumer setup, JSON): a secret in one is refused
+    (exit 3) before anything is printed or sent, and never echoed."""
+    for json_flag in ([], ["--json"]):
+        assert main([*json_flag, *argv]) == ExitCode.CONFIG
+        out, err = capsys.readouterr()
+        assert "urlsecret99" not in out + err
+        assert "credentials" in err or "invalid API host" in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["push", "go", "acme/two", "--to", "dir:proxy", "x.zip"],
+    ["push", "go", "acme/two", "--registry", "local", "x.zip"],
+    ["push", "--to", "dir:proxy", "--registry", "local", "x.zip"],
+    ["whoami", "acme/two", "--to", "dir:proxy"],
+])
+def test_two_targets_are_a_usage_error(argv: list[str],
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Naming the target twice (OWNER/REPO, --to, --registry) is refused: one would
+    silently win, and the push would land where the user did not mean."""
+    assert main(argv) == ExitCode.USAGE
+    assert "each name a target: give one" in capsys.readouterr().err
