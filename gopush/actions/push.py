@@ -31,7 +31,7 @@ from gopush.errors import (
     VersionExists,
 )
 from gopush.registry.artifact import ModuleArtifact
-from gopush.registry.base import Existing, Registry
+from gopush.registry.base import Existing, Published, Registry
 from gopush.ui.base import Reporter
 
 
@@ -195,6 +195,16 @@ def _send_one(artifact: ModuleArtifact, request: PushRequest, registry: Registry
         reporter.warn(f"{artifact.ref} exists as package {existing.package}, which the "
                       "registry failed to process (never served); replacing it")
     elif existing is not None:
+        if _identical(existing, artifact) and existing.state == "syncing":
+            # an earlier push (--no-wait, or a parallel job) uploaded it: consumers cannot
+            # fetch it yet, so wait for it as for a package of our own
+            reporter.step(f"{artifact.ref} is already uploaded, identical, and still being "
+                          f"processed as package {existing.package}")
+            if request.wait and not request.dry_run:
+                stage.sent.append(artifact.ref)
+                return _Sent(artifact, Published(existing.package, synced=False), "identical",
+                             setup.goproxy, started)
+            return _result(artifact, "identical", existing.package, setup.goproxy, started)
         if _identical(existing, artifact):
             reporter.step(f"{artifact.ref} is already published, identical ({artifact.sum})")
             return _result(artifact, "identical", existing.package, setup.goproxy, started)

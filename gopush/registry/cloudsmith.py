@@ -86,7 +86,7 @@ class CloudsmithRegistry:
         if package is not None and _state(package) == "failed":  # never served, whatever it holds
             return Existing(sum=None, package=slug, sha256=sha, state="failed")
         if sha and sha == artifact.sha256:
-            return Existing(sum=artifact.sum, package=slug, sha256=sha)
+            return Existing(sum=artifact.sum, package=slug, sha256=sha, state=_state(package))
         if self.goproxy.info(artifact.module, artifact.version) is None:
             if package is None:
                 return None

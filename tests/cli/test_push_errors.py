@@ -373,3 +373,27 @@ def test_upload_refused_after_another_was_sent(api: FakeApi, module_zip: Path,
     assert doc["version"] == "v1.1.0" and doc["also_sent"] == [f"{MODULE}@v1.0.0"]
     assert "also uploaded in this run" in doc["error"]["hint"]
     assert "status" not in api.steps()
+
+
+def test_repush_of_a_package_still_processing_waits_for_it(api: FakeApi, module_zip: Path,
+                                                           capsys) -> None:
+    """The same zip, uploaded earlier (--no-wait, a parallel job) and still processing: the
+    re-push uploads nothing, but waits until consumers can fetch it before saying so; with
+    --no-wait it says it is still being processed."""
+    import hashlib
+
+    api.packages.append({"name": MODULE, "version": VERSION, "slug": SLUG,
+                         "checksum_sha256": hashlib.sha256(module_zip.read_bytes()).hexdigest(),
+                         "is_sync_completed": False, "is_sync_failed": False})
+    api.on("status", httpx.Response(200, json={"is_sync_completed": False, "sync_progress": 40,
+                                               "status_str": "Sync In Progress"}))
+    code, out, err = push(capsys, module_zip, "--json")
+    assert code == ExitCode.OK, err
+    assert json.loads(out)["status"] == "identical"
+    assert api.steps().count("status") == 2  # in progress, then completed
+    assert not {"upload", "create", "slot"} & set(api.steps())
+
+    api.seen.clear()
+    code, out, err = push(capsys, module_zip, "--no-wait")
+    assert code == ExitCode.OK and "still being processed" in err
+    assert "status" not in api.steps()
