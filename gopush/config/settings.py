@@ -167,10 +167,41 @@ def read_gopush_config(path: Path) -> dict[str, Any]:
     import tomllib  # only when a config file exists
 
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        config = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         # the decoder's message names a position only, never the values (no key leaks)
         raise ConfigError(f"{path}: invalid TOML: {err}") from None
+    _check_shape(config, path)
+    return config
+
+
+# the keys gopush reads from [default] and [registries.NAME]; all hold strings
+CONFIG_KEYS = frozenset({"registry", "type", "url", "path", "owner", "repository", "api_host",
+                         "api_key", "goproxy", "username"})
+
+
+def _check_shape(config: dict[str, Any], path: Path) -> None:
+    """Check that config.toml has the documented shape: ``[default]`` and each
+    ``[registries.NAME]`` are tables of strings. Keys gopush does not know are left alone.
+
+    Raises:
+        ConfigError: naming the key and the type found, never the value (it may be a key).
+    """
+    tables = [("[default]", config.get("default", {}))]
+    registries = config.get("registries", {})
+    if not isinstance(registries, dict):
+        raise ConfigError(f"{path}: 'registries' must be a table of [registries.NAME] tables, "
+                          f"not a {type(registries).__name__}")
+    tables += [(f"[registries.{name}]", entry) for name, entry in registries.items()]
+    for where, table in tables:
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: {where} must be a table, not a {type(table).__name__}",
+                              hint="see the README's config.toml example")
+        for key, value in table.items():
+            if key in CONFIG_KEYS and not isinstance(value, str):
+                raise ConfigError(f"{path}: {where} {key} must be a string, not a "
+                                  f"{type(value).__name__}", hint="quote the value (see the "
+                                                                  "README's config.toml example)")
 
 
 def read_cloudsmith_ini(environ: Mapping[str, str], cwd: Path,
@@ -240,6 +271,8 @@ def _target(given: SettingsInput, config: dict[str, Any], entry: dict[str, Any],
         location = entry.get("path") or entry.get("url") or ""
         if not location:
             raise ConfigError(f"registry {name!r} needs a 'url' (or 'path' for type dir)")
+        if kind != "dir":  # as for --to: an http(s) URL, with no credentials in it
+            location = normalize_host(location)
         return Target(kind=kind, location=location, repository=entry.get("owner", ""),
                       goproxy=given.goproxy or entry.get("goproxy"), name=name,
                       username=given.username or entry.get("username"))

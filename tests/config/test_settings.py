@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,37 @@ def test_secret_never_prints() -> None:
     assert str(secret) == repr(secret) == f"{secret}" == "***"
     assert "hunter2" not in json.dumps({"k": secret}, default=str)
     assert redact_url("https://u:hunter2@h.test/x") == "https://***@h.test/x"
+
+
+def test_the_readme_config_example_loads(tmp_path: Path) -> None:
+    """The config.toml shown in the README is valid, and each table names the target it says."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    config = tmp_path / "config.toml"
+    config.write_text(example)
+    env = {"GOPUSH_API_KEY": "k"}
+    kinds = {name: settings(tmp_path, env, registry=name, config_file=config,
+                            repository=None).target.kind
+             for name in ("releases", "mirror", "forge", "jfrog")}
+    assert kinds == {"releases": "cloudsmith", "mirror": "dir", "forge": "gitea",
+                     "jfrog": "artifactory"}
+    default = settings(tmp_path, env, config_file=config, repository=None).target
+    assert (default.name, default.repository) == ("releases", "acme/gomods")
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("[default]\napi_key = 5\n", "[default] api_key must be a string, not a int"),
+    ("[default]\napi_host = 5\n", "[default] api_host must be a string"),
+    ("registries = 5\n", "'registries' must be a table"),
+    ("[registries]\nx = 5\n", "[registries.x] must be a table"),
+    ('[registries.d]\ntype = "dir"\npath = ["a"]\n', "[registries.d] path must be a string"),
+])
+def test_config_values_of_the_wrong_type_are_config_errors(tmp_path: Path, text: str,
+                                                           said: str) -> None:
+    """A wrong type in config.toml is a configuration error naming the key (exit 3), not an
+    unexpected failure; the value itself is not repeated (it may be a key)."""
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(said)):
+        settings(tmp_path, {"GOPUSH_API_KEY": "k"}, config_file=config, repository=None,
+                 registry="d" if "registries.d" in text else None)
