@@ -15,8 +15,10 @@ from gopush.cli.push import connect, registry_options
 @click.argument("args", nargs=-1, required=True, metavar="[OWNER/REPO] MODULE@VERSION")
 @click.option("--zip", "zip_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Compare with this zip instead of a build of the checkout.")
-@click.option("--rev", help="Revision to build (default: the tag named like the version).")
-@click.option("--subdir", help="Module directory inside the repository.")
+@click.option("--rev", help="Revision to build (default: where go reads the version: its "
+                           "tag, sub/ prefix included, or a pseudo-version's commit).")
+@click.option("--subdir", help="Module directory inside the repository (default: the one "
+                               "whose go.mod declares the module).")
 @click.option("--worktree", is_flag=True, help="Build the working tree instead of a revision.")
 @registry_options
 @output_options
@@ -26,14 +28,14 @@ def command(app: App, args: tuple[str, ...], zip_path: Path | None, rev: str | N
     """Download MODULE@VERSION through the registry's GOPROXY and compare its h1: with a
     local build (or --zip); explain any difference file by file.
 
-    Exits 0 when identical, 4 when they differ.
+    Exits 0 when identical, 4 when they differ, 5 when the registry does not serve
+    MODULE@VERSION.
     """
     from gopush.actions.verify import ModuleMismatch, VerifyRequest, verify
     from gopush.errors import NotARepository
 
     repository, ref = _parse(args)
     module, _, version = ref.partition("@")
-    rev = rev or (f"{subdir.strip('/')}/{version}" if subdir else version)
     registry = connect(app, options, repository)
     try:
         request = VerifyRequest(module, version, zip_path, rev, subdir, worktree)

@@ -83,3 +83,40 @@ def test_whoami_missing_key_in_ci(capsys, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("CI", "1")
     code, _, err = run(capsys, "whoami", "--api-host", "http://127.0.0.1:9")
     assert code == ExitCode.CONFIG and "GOPUSH_API_KEY" in err
+
+
+GO_MOD = "module {}\n\ngo 1.21\n"
+
+
+@pytest.mark.parametrize(("files", "tag", "module", "version"), [
+    ({"go.mod": GO_MOD.format("github.com/acme/vf"),
+      "sub/go.mod": GO_MOD.format("github.com/acme/vf/sub"), "sub/s.go": "package sub\n"},
+     "sub/v1.0.0", "github.com/acme/vf/sub", "v1.0.0"),
+    ({"go.mod": GO_MOD.format("github.com/acme/maj"),
+      "v2/go.mod": GO_MOD.format("github.com/acme/maj/v2"), "v2/a.go": "package a\n"},
+     "v2.0.0", "github.com/acme/maj/v2", "v2.0.0"),
+    ({"a.go": "package a\n"}, "v2.0.0", "github.com/acme/inc", "v2.0.0+incompatible"),
+    ({"go.mod": GO_MOD.format("github.com/acme/pse"), "a.go": "package a\n"}, None,
+     "github.com/acme/pse", None),
+])
+def test_verify_finds_where_go_reads_the_version(
+        git_repo, go, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch,
+        files: dict[str, str], tag: str | None, module: str, version: str | None) -> None:
+    """With no --rev or --subdir, verify builds what go reads for module@version: the sub/
+    tag and its directory, a v2/ major subdirectory, the tag of a +incompatible version, the
+    commit of a pseudo-version; the published side comes from go's own download."""
+    git_repo.commit(files=files)
+    if tag:
+        git_repo.tag(tag)
+    go.map_repo(git_repo.path, "https://" + module.removesuffix("/v2").removesuffix("/sub"))
+    query = version or git_repo.git("rev-parse", "HEAD").strip()
+    want = go.download(module, query)
+    version = want["Version"]
+    proxy = tmp_path / "proxy"
+    code, _, err = run(capsys, "push", "--to", f"dir:{proxy}", want["Zip"])
+    assert code == ExitCode.OK, err
+    git_repo.commit(files={"later.txt": "after the release\n"})  # HEAD is not the release
+    monkeypatch.chdir(git_repo.path)
+    code, out, err = run(capsys, "verify", "--to", f"dir:{proxy}", f"{module}@{version}")
+    assert code == ExitCode.OK, err
+    assert f"identical: {module}@{version} {want['Sum']}" in out
