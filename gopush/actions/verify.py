@@ -81,7 +81,13 @@ def verify(request: VerifyRequest, registry: Registry, reporter: Reporter) -> Ve
                                 hint="check the module path, the version and the repository")
         reporter.step(f"published {request.module}@{request.version}: {published_sum}")
         local_zip, local = _local_side(request, Path(scratch), reporter)
-        local_sum = load_artifact(local_zip).sum
+        local_art = load_artifact(local_zip)
+        if (local_art.module, local_art.version) != (request.module, request.version):
+            raise InvalidModule(f"{local} holds {local_art.module}@{local_art.version}, not "
+                                f"{request.module}@{request.version}: nothing to compare",
+                                hint="pass the zip of that version, or verify the version "
+                                     "the zip holds")
+        local_sum = local_art.sum
         result = VerifyResult(request.module, request.version, published_sum, local_sum, local)
         if result.identical:
             return result
@@ -146,8 +152,10 @@ def _declaring(repo: Any, commit: str, module: str, gomod: Any) -> str | None:
 def compare_zips(published: Path, local: Path, prefix: str) -> list[FileDiff]:
     """Return the files that differ between two module zips, with a per-file cause."""
     theirs, ours = _digests(published, prefix), _digests(local, prefix)
-    diffs = [FileDiff(p, "added", _file_cause(p)) for p in sorted(ours.keys() - theirs.keys())]
-    diffs += [FileDiff(p, "missing", _file_cause(p)) for p in sorted(theirs.keys() - ours.keys())]
+    diffs = [FileDiff(p, "added", _file_cause(p, "added"))
+             for p in sorted(ours.keys() - theirs.keys())]
+    diffs += [FileDiff(p, "missing", _file_cause(p, "missing"))
+              for p in sorted(theirs.keys() - ours.keys())]
     for path in sorted(ours.keys() & theirs.keys()):
         if ours[path] != theirs[path]:
             same_lf = _normalized(published, prefix + path) == _normalized(local, prefix + path)
@@ -160,10 +168,11 @@ def name_causes(diffs: list[FileDiff], *, worktree: bool, built: bool) -> list[s
     """Return the likely causes of ``diffs``, most specific first."""
     causes = []
     if any(d.cause and d.cause.startswith("line endings") for d in diffs):
-        causes.append("line endings: files differ only in CRLF vs LF; go zips what git "
-                      "archive gives with core.autocrlf=input - check .gitattributes and "
-                      "the tool that built the published zip")
-    if any(d.path == "LICENSE" for d in diffs):
+        causes.append("line endings: files differ only in CRLF vs LF; go zips the bytes git "
+                      "stores (.gitattributes eol rules applied), so either a tool converted "
+                      "them when it built one side, or the file's line endings changed in git "
+                      "after publishing (a moved tag)")
+    if any(d.cause == LICENSE_COPY for d in diffs):
         causes.append("root LICENSE: go copies the repository's root LICENSE into a module "
                       "in a subdirectory that has none; one side was built without that rule")
     if any(d.path.startswith("vendor/") or "/vendor/" in d.path for d in diffs):
@@ -174,15 +183,22 @@ def name_causes(diffs: list[FileDiff], *, worktree: bool, built: bool) -> list[s
                       "ignored files; build from the tag instead (drop --worktree)")
     unexplained = [d for d in diffs if d.cause is None]
     if built and not worktree and unexplained:
-        causes.append("moved tag: source files differ although both sides name this version; "
-                      "the tag was probably moved or re-created after publishing - go and "
-                      "every proxy keep the first content forever, so publish a new version")
+        causes.append("other content under the same version: the published zip was made "
+                      "from other files than this tag holds - the tag was moved or re-created "
+                      "after publishing, or the zip was made from a working tree (uncommitted "
+                      "or untracked files); go and every proxy keep the first content "
+                      "forever, so publish a new version")
     return causes
 
 
-def _file_cause(path: str) -> str | None:
-    if path == "LICENSE":
-        return "root LICENSE copy"
+LICENSE_COPY = "root LICENSE copy"
+
+
+def _file_cause(path: str, change: str = "changed") -> str | None:
+    # go's rule adds or leaves out a whole LICENSE; a LICENSE on both sides that differs is
+    # a content change like any other
+    if path == "LICENSE" and change != "changed":
+        return LICENSE_COPY
     if path.startswith("vendor/") or "/vendor/" in path:
         return "vendor rule"
     return None

@@ -120,3 +120,39 @@ def test_verify_finds_where_go_reads_the_version(
     code, out, err = run(capsys, "verify", "--to", f"dir:{proxy}", f"{module}@{version}")
     assert code == ExitCode.OK, err
     assert f"identical: {module}@{version} {want['Sum']}" in out
+
+
+def test_a_license_changed_on_both_sides_is_not_blamed_on_the_copy_rule(
+        git_repo, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A root module's LICENSE whose text changed under a moved tag: a content change (the
+    copy rule only adds or leaves out a whole LICENSE), and the cause says other content
+    was published under the version (a moved tag, or a working-tree zip)."""
+    git_repo.commit(files={"go.mod": GO_MOD.format(MODULE), "LICENSE": "MIT\n",
+                           "a.go": "package a\n"})
+    git_repo.tag(VERSION)
+    proxy = tmp_path / "proxy"
+    monkeypatch.chdir(git_repo.path)
+    code, _, err = run(capsys, "push", "--to", f"dir:{proxy}")
+    assert code == ExitCode.OK, err
+    git_repo.commit(files={"LICENSE": "Apache-2.0\n"})
+    git_repo.git("tag", "-f", VERSION)
+    code, out, _ = run(capsys, "verify", "--json", "--to", f"dir:{proxy}", f"{MODULE}@{VERSION}")
+    doc = json.loads(out)
+    assert code == ExitCode.INVALID_MODULE
+    assert [(f["path"], f["change"], f["cause"]) for f in doc["files"]] == [
+        ("LICENSE", "changed", None)]
+    assert not any(c.startswith("root LICENSE") for c in doc["causes"])
+    assert any("tag was moved" in c and "working tree" in c for c in doc["causes"])
+
+
+def test_a_zip_of_another_version_is_refused_not_compared(published: Path, tmp_path: Path,
+                                                          capsys) -> None:
+    """--zip holding v1.1.0 for v1.0.0: said plainly (exit 4), not "every file missing"."""
+    other = tmp_path / "other" / "v1.1.0.zip"
+    other.parent.mkdir()
+    create_zip(other, MODULE, "v1.1.0", [DataFile("go.mod", f"module {MODULE}\n".encode())],
+               go_version="")
+    code, _, err = run(capsys, "verify", "--to", f"dir:{published}", f"{MODULE}@{VERSION}",
+                       "--zip", str(other))
+    assert code == ExitCode.INVALID_MODULE
+    assert f"holds {MODULE}@v1.1.0, not {MODULE}@{VERSION}" in err
