@@ -33,5 +33,5 @@ def command(app: App, repository: str | None, **options: Any) -> None:
     who = user.get("slug") or user.get("name") or "?"
     data = {"authenticated": True, "username": user.get("slug"), "name": user.get("name"),
             "email": user.get("email"), "registry": registry.describe()}
-    app.reporter.result(data, f"{who} ({user.get('name') or ''} {user.get('email') or ''})"
-                        .replace(" ()", "").replace("( ", "(").replace(" )", ")"))
+    details = [str(v) for v in (user.get("name"), user.get("email")) if v and v != who]
+    app.reporter.result(data, f"{who} ({' '.join(details)})" if details else who)

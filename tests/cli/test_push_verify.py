@@ -156,3 +156,19 @@ def test_a_zip_of_another_version_is_refused_not_compared(published: Path, tmp_p
                        "--zip", str(other))
     assert code == ExitCode.INVALID_MODULE
     assert f"holds {MODULE}@v1.1.0, not {MODULE}@{VERSION}" in err
+
+
+@pytest.mark.parametrize(("user", "line"), [
+    ({"authenticated": True, "slug": "dev", "name": "Dev Example", "email": "d@x.test"},
+     "dev (Dev Example d@x.test)"),
+    ({"authenticated": True, "slug": "dev"}, "dev"),
+    ({"authenticated": True, "slug": None, "name": "local directory"}, "local directory"),
+])
+def test_whoami_line_names_each_fact_once(user: dict, line: str, capsys,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """whoami's line: who, then the name and email it has, each once (no "x (x)")."""
+    from gopush.registry.goproxy_dir import GoproxyDirRegistry
+
+    monkeypatch.setattr(GoproxyDirRegistry, "whoami", lambda self: user)
+    code, out, _ = run(capsys, "whoami", "--to", "dir:proxy")
+    assert code == ExitCode.OK and out.strip() == line
