@@ -127,8 +127,10 @@ class GitRepository:
                 f"{path.resolve()} is not a git repository",
                 hint="run gopush inside a git checkout, pass --repo PATH, or build a plain "
                      "directory with --worktree --version vX.Y.Z")
-        bare = lines[1] == "true"
-        return cls(Path(lines[0]), None if bare else Path(lines[2]))
+        # inside a checkout's .git directory git names no work tree (--show-toplevel fails):
+        # read it like a bare repository, from its commits only
+        in_work_tree = lines[1] != "true" and len(lines) > 2
+        return cls(Path(lines[0]), Path(lines[2]) if in_work_tree else None)
 
     def commit(self, rev: str) -> Commit:
         """Resolve ``rev`` (tag, branch, hash, HEAD~2, ...) to a commit.

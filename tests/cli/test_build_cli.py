@@ -283,3 +283,19 @@ def test_not_a_repository_hints_name_the_commands_own_options(
     assert code == 4, err
     assert "is not a git repository" in err and named in err
     assert "--repo" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("where", ["repo option", "cwd"])
+def test_a_checkouts_git_directory_builds_like_the_checkout(gopush_cli: Run, tagged: GitRepo,
+                                                            tmp_path: Path, where: str) -> None:
+    """`--repo CHECKOUT/.git` (or running inside .git) reads the repository like a bare
+    one: the same go.sum lines as from the checkout, not an unexpected IndexError."""
+    code, want, err = gopush_cli(tagged.path, "build", "--rev", "v1.0.0", "--out",
+                                 str(tmp_path / "a"))
+    assert code == 0, err
+    git_dir = tagged.path / ".git"
+    args = ["--repo", str(git_dir)] if where == "repo option" else []
+    code, got, err = gopush_cli(git_dir if where == "cwd" else tmp_path, "build", *args,
+                                "--rev", "v1.0.0", "--out", str(tmp_path / "b"))
+    assert code == 0, err
+    assert got == want
