@@ -62,8 +62,10 @@ async def serve(request: Request) -> Response:
 
 async def _answer(request: Request, repo: Repo, wanted: ProxyPath) -> Response:
     if wanted.kind is ProxyKind.LIST:
-        listed = "".join(f"{v}\n" for v in await _list(request, repo, wanted.module))
-        return PlainTextResponse(listed)
+        listed = await _list(request, repo, wanted.module)
+        if listed is None:  # 404, not an empty 200: go then asks the next GOPROXY entry
+            return _text(404, f"not found: {wanted.module} has no versions here")
+        return PlainTextResponse("".join(f"{v}\n" for v in listed))
     if wanted.kind is ProxyKind.LATEST:
         return await _latest(request, repo, wanted.module)
     found = await _find(request, repo, wanted.module, wanted.version)
@@ -77,9 +79,13 @@ async def _answer(request: Request, repo: Repo, wanted: ProxyPath) -> Response:
     return FileResponse(blobs.path(found.zip_sha256), media_type="application/zip")
 
 
-async def _list(request: Request, repo: Repo, module: str) -> list[str]:
+async def _list(request: Request, repo: Repo, module: str) -> list[str] | None:
+    """Return the versions ``list`` shows (no pseudo-versions), or None when the module has
+    no version here at all (a module with only pseudo-versions lists none, but exists)."""
     local = [v.version for v in state(request).storage.versions(repo, module)]
     remote = await state(request).upstream.versions(repo, module) if repo.upstream else []
+    if not local and not remote:
+        return None
     versions = {v for v in [*local, *remote]
                 if semver.is_valid(v) and not pseudo.is_pseudo_version(v)}
     return semver.sort_versions(versions)

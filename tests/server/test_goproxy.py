@@ -35,7 +35,7 @@ def test_latest_and_mixed_case_path(serve: Any, go: GoOracle, tmp_path: Path) ->
     assert (latest["Version"], latest["Sum"]) == ("v1.1.0", built["v1.1.0"]["sum"])
     pseudo = go.download(MIXED, pseudo_version, GOPROXY=proxy)
     assert pseudo["Sum"] == built["main"]["sum"]
-    assert httpx.get(proxy + "example.com/mixed/case/@v/list").text == ""
+    assert httpx.get(proxy + "example.com/mixed/case/@v/list").status_code == 404  # not held
 
 
 def test_latest_falls_back_to_prerelease_then_pseudo(serve: Any, go: GoOracle,
@@ -65,6 +65,10 @@ def test_not_here_falls_through_and_sumdb_is_not_proxied(serve: Any, go: GoOracl
     proxy = served.goproxy("acme/empty")
     chain = f"{proxy},file://{tmp_path / 'dist'}"
     assert go.download("example.com/elsewhere", "v1.0.0", GOPROXY=chain)["Sum"] == built["sum"]
+    # a version-less query asks list and @latest first: both must let go move on
+    assert httpx.get(proxy + "example.com/elsewhere/@v/list").status_code == 404
+    latest = go.download("example.com/elsewhere", "latest", GOPROXY=chain)
+    assert (latest["Version"], latest["Sum"]) == ("v1.0.0", built["sum"])
     assert httpx.get(proxy + "sumdb/sum.golang.org/supported").status_code == 404
     assert httpx.get(proxy + "example.com/elsewhere/@v/v1.0.0.info").status_code == 404
     assert httpx.get(proxy + "example.com/elsewhere/@latest").status_code == 404
