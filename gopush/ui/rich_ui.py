@@ -67,7 +67,13 @@ class RichReporter:
         return _RichTask(bars, task)
 
     def table(self, title: str, headers: list[str], rows: list[list[str]]) -> None:
-        """Draw a table on stdout."""
+        """Draw a table on stdout; when stdout is a pipe or file (progress still drawn on a
+        terminal's stderr), print tab-separated lines as in plain mode."""
+        if not self.out.is_terminal:
+            for row in rows:  # straight to the file: rich would expand the tabs
+                self.out.file.write("\t".join(row) + "\n")
+            self.out.file.flush()
+            return
         from rich.table import Table
 
         grid = Table(title=title, header_style="bold")
