@@ -5,8 +5,8 @@ Every registry call goes through ``Session.request``. The policy, visible in one
 - explicit timeouts on every request (``TIMEOUT``); redirects are never followed (a
   redirect would carry the key to another host);
 - retries, through ``stamina``, with exponential backoff and jitter on connection and read
-  errors and on 429/500/502/503/504, at most ``ATTEMPTS`` tries within ``RETRY_BUDGET``
-  seconds; a ``Retry-After`` header (seconds or HTTP date) replaces the backoff for that try;
+  errors and on 429/500/502/503/504, at most ``ATTEMPTS`` tries, none started after
+  ``RETRY_BUDGET`` seconds (a try may then run to its own timeout); a ``Retry-After`` header (seconds or HTTP date) replaces the backoff for that try;
 - each try rebuilds its request, so a streamed body is read again from the file (never a
   drained one-shot stream, the official CLI's hang);
 - before re-sending a non-idempotent call, ``landed()`` is asked whether the first one already
@@ -84,6 +84,12 @@ def retry_wait(exc: Exception) -> bool | float:
     if isinstance(exc, RetryableStatus):
         return exc.retry_after if exc.retry_after is not None else True
     return isinstance(exc, httpx.TransportError) and tls_failure(exc) is None
+
+
+def _tried(tries: int, seconds: float) -> str:
+    """Say how hard gopush tried: the tries made, not the most it would make (the retry
+    budget stops new tries, and a try can end by its own read timeout)."""
+    return f"tried {tries} time{'s' if tries != 1 else ''} over {seconds:.0f} s"
 
 
 def tls_failure(exc: BaseException) -> ssl.SSLError | None:
@@ -208,16 +214,17 @@ class Session:
             AuthError, VersionExists, RegistryError: the registry refused (4xx).
             RegistryUnavailable: no 2xx after the retries, or the network failed.
         """
-        started = time.monotonic()
+        started, tries = time.monotonic(), 1
         try:
             try:  # the first try: most calls need no other, and stamina need not be loaded
                 return self._send_once(method, url, what, json_body, body, params, send_key,
                                        sink)
             except (RetryableStatus, httpx.TransportError) as exc:
                 first = exc
+            budget = RETRY_BUDGET - (time.monotonic() - started)
+            if budget <= 0 or retry_wait(first) is False:  # budget spent, or not retryable
+                raise first
             stamina = _stamina()
-
-            budget = max(0.0, RETRY_BUDGET - (time.monotonic() - started))
             for attempt in stamina.retry_context(on=retry_wait, attempts=self.attempts,
                                                  timeout=budget, wait_initial=1.0,
                                                  wait_max=30.0, wait_jitter=1.0):
@@ -226,6 +233,7 @@ class Session:
                         # stamina's first try replays the real one's failure, so its policy
                         # (give up, or back off / honour Retry-After) starts from that failure
                         raise first
+                    tries = attempt.num
                     self._note(f"retry {attempt.num - 1}/{self.attempts - 1}: {what}")
                     if rewind is not None:
                         rewind()
@@ -242,7 +250,8 @@ class Session:
                 f"{what}: cannot reach {_origin(url, self.client)}: "
                 f"{self.scrub(type(exc).__name__ + ': ' + str(exc))}",
                 hint=_tls_hint(tls) if tls is not None else
-                f"tried {self.attempts} times; check the network and the API host") from None
+                f"{_tried(tries, time.monotonic() - started)}; check the network and the API "
+                "host") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send_once(self, method: str, url: str, what: str, json_body: Any, body: Body | None,

@@ -79,9 +79,25 @@ def test_retries_are_bounded(httpx_mock) -> None:
     httpx_mock.add_exception(httpx.ConnectError("refused"), is_reusable=True)
     with stamina.set_testing(True, attempts=3):
         session = Session(make_client("https://r.test"), attempts=3)
-        with pytest.raises(RegistryUnavailable, match="cannot reach https://r.test"):
+        with pytest.raises(RegistryUnavailable, match="cannot reach https://r.test") as err:
             session.request("GET", "x/", what="read")
     assert len(httpx_mock.get_requests()) == 3
+    assert err.value.hint.startswith("tried 3 times over ")  # the tries made, said so
+
+
+def test_the_hint_counts_the_tries_made_when_the_budget_stops_them(httpx_mock,
+                                                                   monkeypatch) -> None:
+    """When the retry budget ends the retries early (tries that each waited long for an
+    answer), the hint says how many tries were made, not how many were allowed."""
+    from gopush.registry import http
+
+    monkeypatch.setattr(http, "RETRY_BUDGET", 0.0)  # no try starts once the first failed
+    httpx_mock.add_exception(httpx.ReadTimeout("no answer"), is_reusable=True)
+    session = Session(make_client("https://r.test"), sleep=lambda s: None)
+    with pytest.raises(RegistryUnavailable) as err:
+        session.request("GET", "x/", what="read")
+    assert len(httpx_mock.get_requests()) == 1
+    assert err.value.hint.startswith("tried 1 time over ")
 
 
 def test_user_agent() -> None:
