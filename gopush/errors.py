@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     REJECTED = 5  # the registry refused: exists with other content, forbidden, invalid
     UNAVAILABLE = 6  # network failure, timeout, 5xx after retries
     INTERRUPTED = 130  # Ctrl-C
+    PIPE_CLOSED = 141  # stdout's reader went away (`| head`): 128 + SIGPIPE, as shells say
     TERMINATED = 143  # SIGTERM (CI cancel, timeout, container stop), after the same cleanup
 
 

@@ -66,7 +66,8 @@ def cli() -> None:
     \b
     Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 config or credentials,
     4 invalid module or source, 5 rejected by the registry, 6 registry unavailable,
-    130 interrupted (Ctrl-C), 143 terminated (SIGTERM; cleaned up as after Ctrl-C).
+    130 interrupted (Ctrl-C), 141 output pipe closed, 143 terminated (SIGTERM; cleaned
+    up as after Ctrl-C).
     """
 
 
@@ -91,6 +92,11 @@ def _run(argv: list[str] | None) -> int:
         if _wants_json(app, argv):  # the document is promised for usage errors too
             _json_error(err.format_message(), "see `gopush COMMAND --help`", "usage-error")
         return int(err.exit_code)
+    except (BrokenPipeError, SystemExit):
+        # the reader of stdout went away (`gopush build --all | head -1`); click answers
+        # that EPIPE itself with sys.exit(1), the only exit it raises outside standalone mode
+        _silence_stdout()
+        return int(ExitCode.PIPE_CLOSED)
     except (KeyboardInterrupt, click.Abort):  # click turns a KeyboardInterrupt into Abort
         said = "terminated (SIGTERM)" if signals.received else "interrupted"
         print(f"\n{said}", file=sys.stderr)
@@ -105,6 +111,19 @@ def _run(argv: list[str] | None) -> int:
                 "run again with --debug for a traceback, and report it", {})
         return int(ExitCode.FAILURE)
     return int(ExitCode.OK)
+
+
+def _silence_stdout() -> None:
+    """Point stdout (and stderr, often the same pipe) at /dev/null, so that the flush at
+    exit does not fail a second time with a message nobody can read."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):  # not a real file (tests capture the streams)
+            pass
 
 
 def _wants_json(app: App, argv: list[str] | None) -> bool:

@@ -28,3 +28,28 @@ def test_rich_mode_draws_a_table_on_a_terminal() -> None:
     reporter.table("example.com/m@v1.0.0", ["file", "verdict", "reason"], ROWS)
     drawn = screen.getvalue()
     assert "┃ file" in drawn and "example.com/m@v1.0.0" in drawn
+
+
+def test_a_reader_closing_stdout_ends_gopush_quietly(tmp_path) -> None:
+    """`gopush check BIG.zip | head -1`: once the reader is gone, gopush stops with 141
+    (128 + SIGPIPE, what shells report) and no "unexpected" error or traceback."""
+    import os
+    import subprocess
+    import sys
+
+    from gopush.modzip.create import create_zip
+    from gopush.modzip.files import DataFile
+
+    zip_path = tmp_path / "v1.0.0.zip"
+    files = [DataFile("go.mod", b"module example.com/many\n")]
+    files += [DataFile(f"pkg/file_{n:05d}.go", b"package pkg\n") for n in range(6000)]
+    create_zip(zip_path, "example.com/many", "v1.0.0", files, go_version="")
+    env = {**os.environ, "CI": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "gopush", "check", str(zip_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(100)  # like head: read a little, then go away
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert "unexpected" not in err and "Traceback" not in err and "Exception" not in err
