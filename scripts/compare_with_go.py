@@ -42,11 +42,16 @@ def gopush(clone: Path, rev: str, subdir: str | None, module: str | None, out: P
 
 
 def module_tags(clone: Path, subdir: str | None, last: int) -> list[str]:
-    """Return the newest ``last`` tags of the module (by creator date)."""
+    """Return the newest ``last`` version tags of the module (by creator date); tags whose
+    version is not canonical semver (``v1.2``, ``v1.0.0+meta``) are left out, as go ignores
+    them."""
+    from gopush.gosem import semver
+
     out = subprocess.run(["git", "-C", str(clone), "tag", "--sort=-creatordate"],
                          capture_output=True, text=True, check=True).stdout.split()
     prefix = f"{subdir}/" if subdir else ""
-    picked = [t for t in out if t.startswith(prefix + "v") and "/" not in t[len(prefix):]]
+    picked = [t for t in out if t.startswith(prefix + "v") and "/" not in t[len(prefix):]
+              and semver.canonical(t[len(prefix):]) == t[len(prefix):]]
     return picked[:last]
 
 

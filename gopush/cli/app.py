@@ -69,7 +69,7 @@ def output_options(f: F) -> F:
                      expose_value=False, is_eager=True, callback=_set("output"),
                      help="Output style; auto = rich on a terminal, plain in CI or pipes."),
         click.option("-q", "--quiet", is_flag=True, expose_value=False, is_eager=True,
-                     callback=_set("quiet"), help="Only results and errors."),
+                     callback=_set("quiet"), help="Only results, warnings and errors."),
         click.option("-v", "--verbose", is_flag=True, expose_value=False, is_eager=True,
                      callback=_set("verbose"), help="More detail about each step."),
         click.option("--debug", is_flag=True, expose_value=False, is_eager=True,
