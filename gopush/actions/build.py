@@ -203,7 +203,10 @@ def _worktree_files(repo: GitRepository | None, module_root: Path,
         rel = full[len(prefix) + 1:] if prefix else full
         if os.path.lexists(repo.toplevel / full) and not excluded.match_file(rel):
             files.append(DiskFile(rel, repo.toplevel / full))
-    commit = repo.commit("HEAD")
+    try:
+        commit = repo.commit("HEAD")
+    except SourceError:  # a repository with no commit yet: files as on disk, time now
+        return files, None, datetime.now(UTC).replace(microsecond=0)
     return files, commit, commit.time
 
 

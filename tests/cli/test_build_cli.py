@@ -299,3 +299,15 @@ def test_a_checkouts_git_directory_builds_like_the_checkout(gopush_cli: Run, tag
                                 "--rev", "v1.0.0", "--out", str(tmp_path / "b"))
     assert code == 0, err
     assert got == want
+
+
+def test_worktree_of_a_repository_with_no_commit_yet(gopush_cli: Run, tmp_path: Path) -> None:
+    """`git init` and no commit: --worktree --version builds the files on disk (was
+    "unknown revision 'HEAD'")."""
+    repo = GitRepo(tmp_path / "fresh")
+    (repo.path / "go.mod").write_text("module example.com/fresh\n")
+    (repo.path / "f.go").write_text("package fresh\n")
+    code, out, err = gopush_cli(repo.path, "build", "--worktree", "--version", "v0.1.0",
+                                "--out", str(tmp_path / "dist"))
+    assert code == 0, err
+    assert out.startswith("example.com/fresh v0.1.0 h1:")
