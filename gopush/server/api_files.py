@@ -26,7 +26,7 @@ from gopush.server.blobs import Incoming
 from gopush.server.receive import receive_form, receive_raw
 from gopush.server.records import FileSlot, Repo
 from gopush.server.responses import ApiError, no_content, not_found
-from gopush.server.state import api_repo, base_url, json_body, state
+from gopush.server.state import api_repo, api_repo_or_new, base_url, json_body, new_repo, state
 from gopush.server.storage import SlotGone, digest
 
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
@@ -56,15 +56,16 @@ def _file_request(body: dict[str, Any], *, create: bool) -> tuple[str, str, str]
 
 async def validate_file(request: Request) -> Response:
     """``POST /files/{owner}/{repo}/validate/``: check file name and MD5 (204)."""
-    api_repo(request, create=True)
+    api_repo_or_new(request)
     _file_request(await json_body(request), create=False)
     return no_content()
 
 
 async def create_file(request: Request) -> Response:
     """``POST /files/{owner}/{repo}/``: open an upload slot (202 with the upload URL)."""
-    repo = api_repo(request, create=True)
+    repo = api_repo_or_new(request)
     filename, md5, method = _file_request(await json_body(request), create=True)
+    repo = repo or new_repo(request)  # the first valid push creates the repository
     state(request).expiry.sweep()  # abandoned uploads go before a new one starts
     slot, signature = state(request).storage.new_file(repo, filename, md5, method)
     return JSONResponse(_slot_json(request, repo, slot, signature), status_code=202)
@@ -148,7 +149,7 @@ async def upload_part(request: Request) -> Response:
     repo = api_repo(request)
     slot = _part_slot(request, repo, request.query_params.get("upload_id"))
     number = request.query_params.get("part_number", "")
-    if not number.isdigit() or not 1 <= int(number) <= MAX_PARTS:
+    if not (number.isascii() and number.isdecimal()) or not 1 <= int(number) <= MAX_PARTS:
         raise ApiError(422, "Invalid input.", {"part_number": [f"1 to {MAX_PARTS}."]})
     if slot.state == "complete":
         raise ApiError(409, "This upload is already complete; its parts cannot change. "

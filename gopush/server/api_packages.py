@@ -23,7 +23,7 @@ from gopush.server.package_json import package_json, status_json
 from gopush.server.query import compile_query
 from gopush.server.records import FileSlot, Package, Repo
 from gopush.server.responses import ApiError, error_for, no_content, not_found
-from gopush.server.state import api_repo, base_url, json_body, state
+from gopush.server.state import api_repo, api_repo_or_new, base_url, json_body, state
 from gopush.server.storage import SlotGone, Storage
 from gopush.server.sync import DEAD_END
 from gopush.server.validate import check_upload, peek_module_version
@@ -44,17 +44,17 @@ async def validate_go(request: Request) -> Response:
 
     ``package_file`` is the client's local path at this step, so only its presence is checked.
     """
-    api_repo(request, create=True)
+    api_repo_or_new(request)
     _package_file(await json_body(request))
     return no_content()
 
 
 async def upload_go(request: Request) -> Response:
     """``POST /packages/{owner}/{repo}/upload/go/``: create the package of an upload (201)."""
-    repo = api_repo(request, create=True)
+    repo = api_repo_or_new(request)  # an upload slot created it: none, no upload to use
     body = await json_body(request)
     slot = state(request).storage.file(_package_file(body))
-    if slot is None or (slot.owner, slot.name) != (repo.owner, repo.name):
+    if repo is None or slot is None or (slot.owner, slot.name) != (repo.owner, repo.name):
         raise ApiError(422, "Invalid input.",
                        {"package_file": ["No upload with this identifier in this repository."]})
     if slot.state != "complete":
@@ -179,9 +179,14 @@ async def list_packages(request: Request) -> Response:
 
 def _paging(request: Request) -> tuple[int, int]:
     page, size = request.query_params.get("page", "1"), request.query_params.get("page_size", "30")
-    if not (page.isdigit() and size.isdigit() and int(page) >= 1 and int(size) >= 1):
+    if not (_number(page) and _number(size) and int(page) >= 1 and int(size) >= 1):
         raise ApiError(422, "Invalid input.", {"page": ["page and page_size are positive integers."]})
     return int(page), min(int(size), MAX_PAGE_SIZE)
+
+
+def _number(text: str) -> bool:
+    """Tell whether ``text`` is digits int() reads (str.isdigit also takes "²")."""
+    return text.isascii() and text.isdecimal()
 
 
 def _sorted(items: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:

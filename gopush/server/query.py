@@ -53,7 +53,7 @@ def _term(word: str) -> Matcher:
 def _pattern(value: str) -> Callable[[str], bool]:
     try:
         regex = re.compile(value, re.IGNORECASE)
-    except re.error:
+    except (re.error, RecursionError):  # not a regex (or nested too deep for Python's parser)
         lowered = value.lower()
         return lambda text: lowered in text.lower()
     return lambda text: regex.search(text) is not None

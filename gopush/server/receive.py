@@ -113,7 +113,8 @@ async def receive_raw(request: Request, incoming: Incoming, timeout: float, limi
     finally:
         await pipe.abandon()
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) != received:
+    if declared is not None and declared.isascii() and declared.isdecimal() \
+            and int(declared) != received:
         raise incomplete()
     return received
 

@@ -53,25 +53,39 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def api_repo(request: Request, *, create: bool = False) -> Repo:
+def api_repo(request: Request) -> Repo:
     """Authenticate an API call and return the repository it names.
-
-    With ``create``, a repository that does not exist yet is created (the first push).
 
     Raises:
         ApiError: 401 without a valid key; 404 for a bad or unknown owner/repository.
+    """
+    repo = api_repo_or_new(request)
+    if repo is None:
+        raise not_found()
+    return repo
+
+
+def api_repo_or_new(request: Request) -> Repo | None:
+    """Authenticate an API call and return the repository it names, or None when a push
+    may create it (``new_repo`` does, once the request proved valid: a refused or merely
+    validated upload creates nothing).
+
+    Raises:
+        ApiError: 401 without a valid key; 404 for a bad owner/repository name.
     """
     st = state(request)
     require_key(request, st.settings)
     owner, name = request.path_params["owner"], request.path_params["repo"]
     if not (_SLUG.match(owner) and _SLUG.match(name)):
         raise not_found()
-    repo = st.storage.repo(owner, name)
-    if repo is None and create:
-        repo = st.storage.ensure_repo(owner, name, private=st.settings.new_repos_private)
-    if repo is None:
-        raise not_found()
-    return repo
+    return st.storage.repo(owner, name)
+
+
+def new_repo(request: Request) -> Repo:
+    """Create the repository a valid first push names (``api_repo_or_new`` checked it)."""
+    st = state(request)
+    return st.storage.ensure_repo(request.path_params["owner"], request.path_params["repo"],
+                                  private=st.settings.new_repos_private)
 
 
 async def json_body(request: Request) -> dict[str, object]:
@@ -85,8 +99,11 @@ async def json_body(request: Request) -> dict[str, object]:
         return {}
     try:
         body = json.loads(raw)
-    except ValueError:
-        raise ApiError(400, "JSON parse error: the request body is not valid JSON.") from None
+        # a lone surrogate ("\\ud800") is valid JSON but no text: nothing can store or print it
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+        raise ApiError(400, "JSON parse error: the request body is not valid JSON text "
+                            "(or nests too deep).") from None
     if not isinstance(body, dict):
         raise ApiError(400, "Invalid input: expected a JSON object.")
     return body

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from gopush.errors import GopushError, InvalidModuleZip
 from gopush.gosem import pseudo
 from gopush.modzip import zipfmt
 from gopush.modzip.check import check_zip, named_module_version
@@ -31,7 +32,11 @@ def check_upload(path: Path, module: str | None = None,
     if error is not None:
         raise error
     data = result.gomod if result.gomod is not None else synthesized_gomod(result.module)
-    return Checked(result.module, result.version, result.sum, data, _info_time(result.version))
+    try:
+        info_time = _info_time(result.version)
+    except GopushError as err:  # a pseudo-version whose time is no time (month 13, ...)
+        raise InvalidModuleZip(f"{where}: {err.message}", hint=err.hint) from None
+    return Checked(result.module, result.version, result.sum, data, info_time)
 
 
 def peek_module_version(path: Path) -> tuple[str, str] | None:

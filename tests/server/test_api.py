@@ -331,3 +331,65 @@ def test_abandoned_multipart_upload_expires(client: httpx.Client, tmp_path: Path
     assert late.status_code == 404
     done = client.post(f"/files/acme/mods/{identifier}/complete/", headers=AUTH, json={})
     assert done.status_code == 404
+
+
+@pytest.mark.parametrize(("method", "path", "content"), [
+    ("POST", "/files/acme/mods/", b"[" * 100_000 + b"]" * 100_000),  # nests too deep
+    ("POST", "/files/acme/mods/",
+     b'{"filename": "\\ud800.zip", "md5_checksum": "00000000000000000000000000000000"}'),
+    ("POST", "/packages/acme/mods/upload/go/", b'{"package_file": "\\ud800"}'),
+])
+def test_json_that_is_no_text_is_a_400(client: httpx.Client, method: str, path: str,
+                                       content: bytes) -> None:
+    """JSON nested past Python's recursion limit, or holding a lone surrogate (valid JSON,
+    but no text anything can store): 400 with a reason, not a 500 and a traceback."""
+    reply = client.request(method, path, content=content,
+                           headers={**AUTH, "Content-Type": "application/json"})
+    assert reply.status_code == 400, reply.text
+    assert "JSON" in reply.json()["detail"]
+    assert client.get("/packages/acme/mods/", headers=AUTH).status_code in (200, 404)
+
+
+@pytest.mark.parametrize(("query", "status"), [("page=%C2%B2", 422), ("page_size=%C2%B2", 422),
+                                             ("query=" + "(" * 13000, 200)])
+def test_odd_query_parameters_are_answered(client: httpx.Client, tmp_path: Path, query: str,
+                                           status: int) -> None:
+    """A superscript digit (str.isdigit says yes, int() says no) is an invalid page (422);
+    a search term nested too deep for a regex is searched as text (200); never a 500."""
+    assert create(client, upload(client, module_zip(tmp_path, "example.com/q", "v1.0.0"))
+                  ).status_code == 201
+    reply = client.get(f"/packages/acme/mods/?{query}", headers=AUTH)
+    assert reply.status_code == status, reply.text
+
+
+def test_a_pseudo_version_whose_time_is_no_time_fails_with_the_reason(
+        client: httpx.Client, tmp_path: Path) -> None:
+    """v0.0.0-20991399999999-...: month 13. The package fails at once with the reason (it
+    used to stay "Sync In Progress" forever), and uploading the version again is answered
+    at once, not after a minute with a 500."""
+    version = "v0.0.0-20991399999999-abcdefabcdef"
+    zip_path = module_zip(tmp_path, "example.com/when", version)
+    first = create(client, upload(client, zip_path))
+    assert first.package["is_sync_failed"], first.package
+    assert "malformed time" in first.package["status_reason"]
+    started = time.monotonic()
+    again = create(client, upload(client, zip_path))
+    assert again.status_code < 500 and time.monotonic() - started < 20, again.text
+
+
+def test_only_a_valid_upload_creates_a_repository(client: httpx.Client, tmp_path: Path) -> None:
+    """Validation calls (all a --dry-run makes) and refused requests create no repository
+    (a misspelled name would linger and be listed at every start); the first upload slot
+    does."""
+    body = {"filename": "v1.0.0.zip", "md5_checksum": "0" * 32}
+    assert client.post("/files/acme/typo/validate/", headers=AUTH, json=body).status_code == 204
+    assert client.post("/packages/acme/typo/validate-upload/go/", headers=AUTH,
+                       json={"package_file": "v1.0.0.zip"}).status_code == 204
+    assert client.post("/files/acme/typo/", headers=AUTH, json={}).status_code == 422
+    assert client.post("/packages/acme/typo/upload/go/", headers=AUTH,
+                       json={"package_file": "nope"}).status_code == 422
+    probe = "/go/acme/typo/example.com/r/@v/list"
+    assert "no repository acme/typo" in client.get(probe, auth=("me", KEY)).text  # none yet
+    assert create(client, upload(client, module_zip(tmp_path, "example.com/r", "v1.0.0"),
+                                 repo="acme/typo"), repo="acme/typo").status_code == 201
+    assert client.get(probe, auth=("me", KEY)).text == "v1.0.0\n"
