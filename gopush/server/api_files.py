@@ -156,17 +156,44 @@ async def upload_part(request: Request) -> Response:
                             "Open a new upload to send other bytes.", close=True)
     st = state(request)
     assembly = st.assemblies.start(slot.identifier, lambda: st.storage.blobs.incoming("joined"))
+    room = _room_left(st.storage.part_files(slot), assembly, int(number))
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdecimal() and int(declared) > room:
+        raise _too_large(room)  # refused before a byte is read
     if assembly.takes(int(number)):
         async with assembly.appending(int(number)) as joined:
-            size = await receive_raw(request, joined, st.settings.body_timeout, MAX_ZIP_BYTES)
+            size = await receive_raw(request, joined, st.settings.body_timeout, room)
             return JSONResponse({"part_number": int(number), "size": size})
     incoming = st.storage.blobs.incoming("part")
     try:
-        await receive_raw(request, incoming, st.settings.body_timeout, MAX_ZIP_BYTES)
+        await receive_raw(request, incoming, st.settings.body_timeout, room)
         os.replace(incoming.path, st.storage.part_path(slot, int(number)))
     finally:
         incoming.discard()
     return JSONResponse({"part_number": int(number), "size": incoming.size})
+
+
+def _room_left(part_files: dict[int, Path], assembly: Any, number: int) -> int:
+    """Return how many bytes part ``number`` may have: a module zip is at most MAX_ZIP_BYTES,
+    so the parts held so far (joined, or in files of their own; a re-sent part replaces its
+    earlier bytes) leave only the rest. Without this, one slot could fill the disk with
+    parts that can never make a valid zip."""
+    held = sum(size for n, (_, size) in assembly.ranges.items() if n != number)
+    held += sum(_size(path) for n, path in part_files.items()
+                if n != number and n not in assembly.ranges)
+    return max(0, MAX_ZIP_BYTES - held)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # joined or forgotten meanwhile: no longer held apart
+        return 0
+
+
+def _too_large(room: int) -> ApiError:
+    return ApiError(413, f"The parts would exceed the {MAX_ZIP_BYTES} bytes a module zip may "
+                         f"have ({room} bytes left for this part).", close=True)
 
 
 async def complete_file(request: Request) -> Response:

@@ -393,3 +393,23 @@ def test_only_a_valid_upload_creates_a_repository(client: httpx.Client, tmp_path
     assert create(client, upload(client, module_zip(tmp_path, "example.com/r", "v1.0.0"),
                                  repo="acme/typo"), repo="acme/typo").status_code == 201
     assert client.get(probe, auth=("me", KEY)).text == "v1.0.0\n"
+
+
+def test_parts_past_what_a_module_zip_may_hold_are_refused(
+        client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts can never add up to more than a module zip may have (500 MiB; 1 MiB here):
+    a part that would pass it is refused (413) from its Content-Length, before its body is
+    read, whether it continues the join or waits in a file; a re-sent part replaces its
+    earlier bytes, so it still fits."""
+    from gopush.server import api_files
+
+    monkeypatch.setattr(api_files, "MAX_ZIP_BYTES", 1 << 20)
+    piece = b"p" * (600 << 10)
+    url, identifier = _parts_slot(client, piece * 2)
+    _put_part(client, url, identifier, 1, piece)
+    _put_part(client, url, identifier, 1, piece)  # the same part again: replaces, still fits
+    for number in (2, 5):  # next in order, and out of order
+        reply = client.put(url, headers=AUTH, content=piece,
+                           params={"upload_id": identifier, "part_number": number})
+        assert reply.status_code == 413 and "bytes a module zip may have" in reply.text
+    _put_part(client, url, identifier, 2, b"q" * (400 << 10))  # what is left still fits
