@@ -97,12 +97,16 @@ def default_data_dir(environ: Mapping[str, str]) -> Path:
               show_default=True, metavar="HOURS",
               help="Hours an upload slot stays open; an upload that has not become a "
                    "package by then (unfinished, or refused) is deleted with its files.")
+@click.option("--stop-timeout", type=click.FloatRange(0), default=30.0, show_default=True,
+              metavar="SECONDS",
+              help="On Ctrl-C or SIGTERM, seconds requests in flight get to finish; then "
+                   "they are cut off (a client trickling a body cannot hold the stop).")
 @output_options
 @pass_app
 def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | None,
             tls_key: Path | None, api_keys: tuple[str, ...], repos: tuple[str, ...],
             read_tokens: tuple[str, ...], upstreams: tuple[str, ...], new_repos: str,
-            body_timeout: float, upload_expiry: float) -> None:
+            body_timeout: float, upload_expiry: float, stop_timeout: float) -> None:
     """Run the embedded Go module registry until stopped.
 
     It speaks the Cloudsmith upload API (for `gopush push` and the official
@@ -113,7 +117,7 @@ def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | 
 
     Ctrl-C (SIGINT) and SIGTERM (systemd, docker stop, CI runners) stop it cleanly: no
     new connections, requests in flight finish (a stalled body is given up after
-    --body-timeout), the package being processed is finished (queued ones are processed
+    --body-timeout; any request still running after --stop-timeout is cut off), the package being processed is finished (queued ones are processed
     at the next start), the database is closed and the data directory released. Exit
     status: 0 after SIGTERM, 130 after Ctrl-C (as every gopush command), 3 when it cannot
     start (port in use, data directory not writable or used by another server, unusable
@@ -143,7 +147,7 @@ def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | 
                              new_repos_private=new_repos == "private",
                              upload_expiry=upload_expiry * 3600)
     run(storage, settings, listening, tls_cert=tls_cert, tls_key=tls_key,
-        access_log=app.verbose)
+        access_log=app.verbose, stop_timeout=stop_timeout)
 
 
 def _announce(app: App, url: str, data: Path, repos: list[dict[str, object]],

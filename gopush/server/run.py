@@ -159,18 +159,20 @@ def describe_repos(storage: Storage, url: str) -> list[dict[str, object]]:
 
 def run(storage: Storage, settings: ServeSettings, listening: Listening, *,
         tls_cert: Path | None = None, tls_key: Path | None = None,
-        access_log: bool = False) -> None:
+        access_log: bool = False, stop_timeout: float = 30.0) -> None:
     """Serve until stopped; return after SIGTERM, raise KeyboardInterrupt after Ctrl-C.
 
     Either signal stops it the same way: no new connections, requests in flight finish (a
-    stalled body is given up after ``settings.body_timeout``), the package being processed
-    is finished (queued ones wait for the next start), and the database is closed.
+    stalled body is given up after ``settings.body_timeout``; whatever still runs after
+    ``stop_timeout`` seconds is cancelled), the package being processed is finished (queued
+    ones wait for the next start), and the database is closed.
     """
     config = uvicorn.Config(create_app(storage, settings), log_level="info" if access_log
                             else "warning", access_log=access_log, lifespan="on",
                             ssl_certfile=str(tls_cert) if tls_cert else None,
                             ssl_keyfile=str(tls_key) if tls_key else None,
-                            timeout_keep_alive=30, server_header=False)
+                            timeout_keep_alive=30, server_header=False,
+                            timeout_graceful_shutdown=stop_timeout)
     logging.getLogger("gopush.server").setLevel(logging.INFO)
     # uvicorn handles SIGTERM while it serves, then re-raises it once it has shut down, into
     # the handler that was in place before it: without this one, the default handler kills

@@ -94,6 +94,30 @@ def test_sigterm_stops_cleanly_with_exit_0(serve: Any, tmp_path: Path) -> None:
     assert httpx.get(f"{again.url}/status/check/basic/").status_code == 200
 
 
+def test_a_trickling_body_cannot_hold_the_stop(serve: Any, tmp_path: Path) -> None:
+    """A client sending a part one byte at a time never stalls long enough for
+    --body-timeout; --stop-timeout bounds the stop anyway: SIGTERM, and the server is gone
+    within seconds (exit 0, database closed), not when the client gives up."""
+    served = serve("--stop-timeout", "1", data=tmp_path / "data")
+    slot = httpx.post(f"{served.url}/files/acme/mods/", headers={"X-Api-Key": KEY}, json={
+        "filename": "v1.0.0.zip", "md5_checksum": "0" * 32, "method": "put_parts"}).json()
+    host, port = served.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(_part_head(slot["identifier"], 1, 1_000_000) + b"a" * 1000)
+        time.sleep(0.3)
+        served.proc.send_signal(signal.SIGTERM)
+        stopped_at, deadline = time.monotonic(), time.monotonic() + 20
+        while served.proc.poll() is None and time.monotonic() < deadline:
+            try:
+                conn.sendall(b"b")  # a byte every 0.2 s: never stalled
+            except OSError:
+                pass
+            time.sleep(0.2)
+    assert served.proc.poll() == 0, "the server still waited for the trickling client"
+    assert time.monotonic() - stopped_at < 10
+    assert not (tmp_path / "data" / "registry.sqlite3-wal").exists()
+
+
 def test_start_prints_urls_and_hides_secrets(serve: Any) -> None:
     """The start document has the base URL and each repository's GOPROXY URL; neither the
     API key nor read tokens are printed."""
