@@ -23,7 +23,7 @@ from gopush.modzip.rules import MAX_ZIP_BYTES
 from gopush.server.assembly import Assembly
 from gopush.server.auth import require_key
 from gopush.server.blobs import Incoming
-from gopush.server.receive import receive_form, receive_raw
+from gopush.server.receive import is_number, receive_form, receive_raw
 from gopush.server.records import FileSlot, Repo
 from gopush.server.responses import ApiError, no_content, not_found
 from gopush.server.state import api_repo, api_repo_or_new, base_url, json_body, new_repo, state
@@ -149,7 +149,7 @@ async def upload_part(request: Request) -> Response:
     repo = api_repo(request)
     slot = _part_slot(request, repo, request.query_params.get("upload_id"))
     number = request.query_params.get("part_number", "")
-    if not (number.isascii() and number.isdecimal()) or not 1 <= int(number) <= MAX_PARTS:
+    if not is_number(number) or not 1 <= int(number) <= MAX_PARTS:
         raise ApiError(422, "Invalid input.", {"part_number": [f"1 to {MAX_PARTS}."]})
     if slot.state == "complete":
         raise ApiError(409, "This upload is already complete; its parts cannot change. "
@@ -157,8 +157,8 @@ async def upload_part(request: Request) -> Response:
     st = state(request)
     assembly = st.assemblies.start(slot.identifier, lambda: st.storage.blobs.incoming("joined"))
     room = _room_left(st.storage.part_files(slot), assembly, int(number))
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdecimal() and int(declared) > room:
+    declared = request.headers.get("content-length")
+    if is_number(declared) and int(declared) > room:
         raise _too_large(room)  # refused before a byte is read
     if assembly.takes(int(number)):
         async with assembly.appending(int(number)) as joined:

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from gopush.errors import GopushError, InvalidModuleZip
 from gopush.server.package_json import package_json, status_json
 from gopush.server.query import compile_query
+from gopush.server.receive import is_number
 from gopush.server.records import FileSlot, Package, Repo
 from gopush.server.responses import ApiError, error_for, no_content, not_found
 from gopush.server.state import api_repo, api_repo_or_new, base_url, json_body, state
@@ -179,14 +180,9 @@ async def list_packages(request: Request) -> Response:
 
 def _paging(request: Request) -> tuple[int, int]:
     page, size = request.query_params.get("page", "1"), request.query_params.get("page_size", "30")
-    if not (_number(page) and _number(size) and int(page) >= 1 and int(size) >= 1):
+    if not (is_number(page) and is_number(size) and int(page) >= 1 and int(size) >= 1):
         raise ApiError(422, "Invalid input.", {"page": ["page and page_size are positive integers."]})
     return int(page), min(int(size), MAX_PAGE_SIZE)
-
-
-def _number(text: str) -> bool:
-    """Tell whether ``text`` is digits int() reads (str.isdigit also takes "²")."""
-    return text.isascii() and text.isdecimal()
 
 
 def _sorted(items: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:

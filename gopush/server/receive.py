@@ -97,6 +97,12 @@ class Pipe:
                 await asyncio.shield(writing)
 
 
+def is_number(text: str | None) -> bool:
+    """Tell whether ``text`` is ASCII digits, what int() reads from a header or parameter
+    (str.isdigit alone also takes "²", which int() refuses)."""
+    return text is not None and text.isascii() and text.isdecimal()
+
+
 async def receive_raw(request: Request, incoming: Incoming, timeout: float, limit: int) -> int:
     """Append the whole raw body to ``incoming``; return its size, checked against its
     Content-Length.
@@ -113,8 +119,7 @@ async def receive_raw(request: Request, incoming: Incoming, timeout: float, limi
     finally:
         await pipe.abandon()
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isascii() and declared.isdecimal() \
-            and int(declared) != received:
+    if is_number(declared) and int(declared) != received:
         raise incomplete()
     return received
 

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,17 +73,25 @@ def _part_head(identifier: str, number: int, length: int) -> bytes:
             f"Content-Length: {length}\r\n\r\n").encode()
 
 
+@contextmanager
+def _part_upload(served: Any, length: int, first: bytes) -> Iterator[socket.socket]:
+    """Open a multipart upload and start sending part 1 (``length`` bytes, ``first`` of
+    them now) on a raw connection; yield it once the server is reading the body."""
+    slot = httpx.post(f"{served.url}/files/acme/mods/", headers={"X-Api-Key": KEY}, json={
+        "filename": "v1.0.0.zip", "md5_checksum": "0" * 32, "method": "put_parts"}).json()
+    host, port = served.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(_part_head(slot["identifier"], 1, length) + first)
+        time.sleep(0.3)
+        yield conn
+
+
 def test_sigterm_stops_cleanly_with_exit_0(serve: Any, tmp_path: Path) -> None:
     """SIGTERM (systemd, docker stop) while a part is being received: the part is still
     received and answered, then the server exits 0 with its database closed (no SQLite
     write-ahead log left) and the data directory free for the next server."""
     served = serve(data=tmp_path / "data")
-    slot = httpx.post(f"{served.url}/files/acme/mods/", headers={"X-Api-Key": KEY}, json={
-        "filename": "v1.0.0.zip", "md5_checksum": "0" * 32, "method": "put_parts"}).json()
-    host, port = served.url.removeprefix("http://").rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=30) as conn:
-        conn.sendall(_part_head(slot["identifier"], 1, 200_000) + b"a" * 100_000)
-        time.sleep(0.3)
+    with _part_upload(served, 200_000, b"a" * 100_000) as conn:
         served.proc.send_signal(signal.SIGTERM)
         time.sleep(0.3)
         conn.sendall(b"b" * 100_000)
@@ -99,12 +109,7 @@ def test_a_trickling_body_cannot_hold_the_stop(serve: Any, tmp_path: Path) -> No
     --body-timeout; --stop-timeout bounds the stop anyway: SIGTERM, and the server is gone
     within seconds (exit 0, database closed), not when the client gives up."""
     served = serve("--stop-timeout", "1", data=tmp_path / "data")
-    slot = httpx.post(f"{served.url}/files/acme/mods/", headers={"X-Api-Key": KEY}, json={
-        "filename": "v1.0.0.zip", "md5_checksum": "0" * 32, "method": "put_parts"}).json()
-    host, port = served.url.removeprefix("http://").rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=30) as conn:
-        conn.sendall(_part_head(slot["identifier"], 1, 1_000_000) + b"a" * 1000)
-        time.sleep(0.3)
+    with _part_upload(served, 1_000_000, b"a" * 1000) as conn:
         served.proc.send_signal(signal.SIGTERM)
         stopped_at, deadline = time.monotonic(), time.monotonic() + 20
         while served.proc.poll() is None and time.monotonic() < deadline:
