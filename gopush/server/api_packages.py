@@ -158,9 +158,10 @@ async def list_packages(request: Request) -> Response:
     """``GET /packages/{owner}/{repo}/``: a page of packages, pagination in headers (200).
 
     The query is read and matched in a worker thread (``server.query``), so a long list never
-    holds the event loop. An unknown repository is 404, as Cloudsmith answers it.
+    holds the event loop. An unknown repository is 404, as Cloudsmith answers it, unless a
+    push may create it (``--new-repos``): then it lists as empty.
     """
-    repo = api_repo(request)
+    repo = api_repo_or_new(request)
     page, size = _paging(request)
     try:
         wanted = compile_query(request.query_params.get("query", ""))
@@ -175,10 +176,11 @@ async def list_packages(request: Request) -> Response:
     return JSONResponse(found[(page - 1) * size: page * size], headers=headers)
 
 
-def _matching(request: Request, repo: Repo, wanted: Matcher) -> list[dict[str, Any]]:
+def _matching(request: Request, repo: Repo | None, wanted: Matcher) -> list[dict[str, Any]]:
     """Return the package objects of ``repo`` that ``wanted`` selects, sorted as asked."""
     base = base_url(request)
-    found = [package_json(p, base) for p in state(request).storage.packages(repo)]
+    packages = state(request).storage.packages(repo) if repo is not None else []
+    found = [package_json(p, base) for p in packages]
     return _sorted([p for p in found if wanted(p)], request.query_params.get("sort", ""))
 
 

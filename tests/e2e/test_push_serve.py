@@ -139,6 +139,27 @@ def test_push_repush_refuse_and_go_download(git_repo: GitRepo, client_env: str, 
 
 
 @pytest.mark.slow
+def test_an_incompatible_version_is_found_by_the_existence_lookup(
+        client_env: str, go: GoOracle, capsys, tmp_path: Path) -> None:
+    """A +incompatible version (a v2 tag of a module without go.mod) pushed once is found by
+    the next push's lookup in the package list ('+' is an ordinary character of the query):
+    the re-push is identical and names the same package (it used to miss it and fall back
+    to downloading the zip, with no package to name)."""
+    version = "v2.0.0+incompatible"
+    zip_path = tmp_path / "incompatible" / f"{version}.zip"
+    zip_path.parent.mkdir()
+    create_zip(zip_path, MODULE, version, [DataFile("hello.go", b"package hello\n")],
+               go_version="")
+    code, doc, err = push(capsys, str(zip_path))
+    assert code == ExitCode.OK and doc["status"] == "published", err
+    code, again, err = push(capsys, str(zip_path))
+    assert code == ExitCode.OK and again["status"] == "identical", err
+    assert again["package"] == doc["package"] and doc["package"]
+    info = go.download(MODULE, version, GOPROXY=client_env, GOSUMDB="off",
+                       NO_PROXY="127.0.0.1")
+    assert info["Sum"] == doc["sum"]
+
+
 def test_large_module_goes_in_parts(client_env: str, go: GoOracle, capsys,
                                     tmp_path: Path) -> None:
     """A module zip of >= 100 MiB is uploaded in parts and go downloads the same h1:."""
