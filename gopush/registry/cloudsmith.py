@@ -140,17 +140,18 @@ class CloudsmithRegistry:
             listed = self.api.request("GET", f"repos/{self.owner}/",
                                       what=f"list the repositories of {self.owner}").json()
         except RegistryError as err:
-            if err.status != 404:
+            if err.status != 404:  # a 404 is an owner with no repository this key can see
                 return None
             listed = []
         except ValueError:
             return None
         names = sorted(f"{self.owner}/{r['slug']}" for r in listed if isinstance(r, dict)
                        and isinstance(r.get("slug"), str)) if isinstance(listed, list) else []
-        known = (f"the repositories of {self.owner} this key can see: {', '.join(names)}"
-                 if names else f"this key can see no repository of {self.owner}")
-        return (f"there is no repository {self.owner}/{self.repo}; {known} (on gopush serve, "
-                "declare it with --repo, or start it with --new-repos)")
+        known = (f"the repositories of {self.owner} it can see: {', '.join(names)}" if names
+                 else f"it can see no repository of {self.owner}")
+        return (f"{self.owner}/{self.repo} does not exist or is not visible to this key; "
+                f"{known} (on gopush serve, declare it with --repo, or start it with "
+                "--new-repos)")
 
     # -- publishing ------------------------------------------------------------------------
 
