@@ -13,7 +13,8 @@ two forms Cloudsmith documents:
 
 Anything else (another user name with a valid token or key, a key as a read token) is
 refused with the same 401 as no credentials at all: a refusal never says which part was wrong,
-or whether the repository exists. Both checks always run and compare in constant time.
+or whether the repository exists. Both forms are checked for every request, comparing in
+constant time.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from gopush.server.records import Repo
 from gopush.server.responses import ApiError
 from gopush.server.settings import ServeSettings
 from gopush.server.storage import Storage
+
+READ_TOKEN_USER = "token"  # the user name that goes with a read token (Cloudsmith's form)
 
 
 def presented_key(request: Request) -> str | None:
@@ -83,9 +86,6 @@ def may_read(request: Request, repo: Repo | None, storage: Storage,
         repo is not None and bool(password)
         and storage.read_token_ok(repo.owner, repo.name, password))
     return as_user or as_token
-
-
-READ_TOKEN_USER = "token"  # the user name that goes with a read token (Cloudsmith's form)
 
 
 def _same(given: str, expected: str) -> bool:

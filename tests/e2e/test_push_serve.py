@@ -140,24 +140,27 @@ def test_push_repush_refuse_and_go_download(git_repo: GitRepo, client_env: str, 
 
 @pytest.mark.slow
 def test_an_incompatible_version_is_found_by_the_existence_lookup(
-        client_env: str, go: GoOracle, capsys, tmp_path: Path) -> None:
-    """A +incompatible version (a v2 tag of a module without go.mod) pushed once is found by
-    the next push's lookup in the package list ('+' is an ordinary character of the query):
-    the re-push is identical and names the same package (it used to miss it and fall back
-    to downloading the zip, with no package to name)."""
-    version = "v2.0.0+incompatible"
-    zip_path = tmp_path / "incompatible" / f"{version}.zip"
-    zip_path.parent.mkdir()
-    create_zip(zip_path, MODULE, version, [DataFile("hello.go", b"package hello\n")],
-               go_version="")
-    code, doc, err = push(capsys, str(zip_path))
-    assert code == ExitCode.OK and doc["status"] == "published", err
-    code, again, err = push(capsys, str(zip_path))
+        git_repo: GitRepo, client_env: str, go: GoOracle, capsys, tmp_path: Path) -> None:
+    """A +incompatible version (a v2.0.0 tag of a module without go.mod, built by `gopush
+    build`) pushed once is found by the next push's lookup in the package list ('+' is an
+    ordinary character of the query): the re-push is identical and names the same package
+    (it used to miss it and fall back to downloading the zip, with no package to name)."""
+    git_repo.commit("v2 without go.mod", {"hello.go": "package hello\n", "LICENSE": "MIT\n"})
+    git_repo.git("tag", "v2.0.0")
+    built = subprocess.run([sys.executable, "-m", "gopush", "build", "--repo", str(git_repo.path),
+                            "--rev", "v2.0.0", "--module", MODULE, "--out",
+                            str(tmp_path / "dist"), "--json"],
+                           capture_output=True, text=True, check=False)
+    doc = json.loads(built.stdout)
+    assert built.returncode == 0 and doc["version"] == "v2.0.0+incompatible", built.stderr
+    code, pushed, err = push(capsys, doc["zip"])
+    assert code == ExitCode.OK and pushed["status"] == "published", err
+    code, again, err = push(capsys, doc["zip"])
     assert code == ExitCode.OK and again["status"] == "identical", err
-    assert again["package"] == doc["package"] and doc["package"]
-    info = go.download(MODULE, version, GOPROXY=client_env, GOSUMDB="off",
+    assert again["package"] == pushed["package"] and pushed["package"]
+    info = go.download(MODULE, "v2.0.0+incompatible", GOPROXY=client_env, GOSUMDB="off",
                        NO_PROXY="127.0.0.1")
-    assert info["Sum"] == doc["sum"]
+    assert info["Sum"] == doc["sum"] == pushed["sum"]
 
 
 def test_large_module_goes_in_parts(client_env: str, go: GoOracle, capsys,
