@@ -91,7 +91,8 @@ def start_server(root: Path) -> tuple[subprocess.Popen[bytes], str]:
     """Start `gopush serve` on a free port; return the process and its base URL."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "gopush", "serve", "--host", "127.0.0.1",
-                             "--port", str(port), "--data", str(root), "--api-key", KEY],
+                             "--port", str(port), "--data", str(root), "--api-key", KEY,
+                             "--new-repos"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     for _ in range(200):
         if server_ready(port):

@@ -28,7 +28,7 @@ KEY = "bench-key-not-secret"
 def gopush_serve(data: Path, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """Run `gopush serve --port 0` on ``data``; yield the process and its URL."""
     proc = subprocess.Popen([sys.executable, "-m", "gopush", "serve", "--json", "--port", "0",
-                             "--data", str(data), *args],
+                             "--data", str(data), "--new-repos", *args],
                             env={**os.environ, "GOPUSH_SERVE_API_KEYS": KEY},
                             stdout=subprocess.PIPE)
     assert proc.stdout is not None

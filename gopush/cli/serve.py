@@ -89,8 +89,11 @@ def default_data_dir(environ: Mapping[str, str]) -> Path:
                    "env GOPUSH_SERVE_READ_TOKENS). Tokens are stored as digests only.")
 @click.option("--upstream", "upstreams", multiple=True, metavar="OWNER/REPO=URL",
               help="GOPROXY URL a repository fetches (verifies and caches) what it lacks.")
-@click.option("--new-repos", type=click.Choice(["public", "private"]), default="public",
-              show_default=True, help="Visibility of repositories created by a first push.")
+@click.option("--new-repos", type=click.Choice(["off", "public", "private"]), default="off",
+              is_flag=False, flag_value="public", show_default=True,
+              help="Let a push create the repository it names, public (a bare --new-repos) "
+                   "or private. Off: only --repo declares repositories and a push to any "
+                   "other is refused (404), so a mistyped OWNER/REPO creates nothing.")
 @click.option("--body-timeout", type=click.FloatRange(1), default=60.0, show_default=True,
               help="Seconds an upload body may stall before it is given up (400).")
 @click.option("--upload-expiry", type=click.FloatRange(0, min_open=True), default=24.0,
@@ -111,9 +114,9 @@ def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | 
 
     It speaks the Cloudsmith upload API (for `gopush push` and the official
     `cloudsmith push go`; API host = the printed URL) and the GOPROXY protocol per
-    repository at URL/go/OWNER/REPO/. Repositories are created by the first push with
-    a valid API key, or at start with --repo. Private repositories need HTTP Basic
-    credentials: token:<TOKEN> (a --read-token) or any user with an API key as password.
+    repository at URL/go/OWNER/REPO/. Repositories are declared with --repo (or, with
+    --new-repos, created by the first push with a valid API key). Private repositories
+    need HTTP Basic credentials: token:<TOKEN> (a --read-token) or gopush:<API key>.
 
     Ctrl-C (SIGINT) and SIGTERM (systemd, docker stop, CI runners) stop it cleanly: no
     new connections, requests in flight finish (a stalled body is given up after
@@ -127,6 +130,7 @@ def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | 
     Examples:
       GOPUSH_SERVE_API_KEYS=secret gopush serve --port 0 --repo acme/private:private \\
           --read-token acme/private=reader-token
+      gopush serve --new-repos private    # any push creates its repository, private
       gopush serve --repo acme/mirror --upstream acme/mirror=https://proxy.golang.org
     """
     from gopush.server.run import bind, check_tls, describe_repos, open_storage, run
@@ -144,6 +148,7 @@ def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | 
                            upload_expiry=upload_expiry * 3600)
     _announce(app, listening.url, storage.root, describe_repos(storage, listening.url), keys)
     settings = ServeSettings(api_keys=keys, body_timeout=body_timeout,
+                             new_repos=new_repos != "off",
                              new_repos_private=new_repos == "private",
                              upload_expiry=upload_expiry * 3600)
     run(storage, settings, listening, tls_cert=tls_cert, tls_key=tls_key,

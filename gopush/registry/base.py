@@ -57,6 +57,7 @@ class ConsumerGuide(NamedTuple):
                f"export GONOSUMDB={self.gonosumdb}  # private modules are not in sum.golang.org"]
         if self.netrc:
             out += ["# if the repository is private: add to ~/.netrc (never commit it)",
+                    "# (or, with an API key: login USERNAME password KEY, the key's user)",
                     self.netrc]
         return out + self.go_get
 
@@ -74,8 +75,8 @@ def consumer_guide(setup: ConsumerSetup, modules: list[tuple[str, str]]) -> Cons
     paths = sorted({module for module, _ in modules})
     netrc = None
     if setup.netrc_machine:
-        netrc = (f"machine {setup.netrc_machine} login {setup.netrc_login} "
-                 "password <API key or read token>")
+        secret = "<read token>" if setup.netrc_login == "token" else "<API key or password>"
+        netrc = f"machine {setup.netrc_machine} login {setup.netrc_login} password {secret}"
     return ConsumerGuide(goproxy=goproxy, gonosumdb=",".join(paths), netrc=netrc,
                          go_get=[f"go get {m}@{v}" for m, v in modules])
 

@@ -95,11 +95,21 @@ class CloudsmithRegistry:
                         package=slug, sha256=sha)
 
     def find_package(self, module: str, version: str) -> dict[str, Any] | None:
-        """Return the package object for module@version from the package list, or None."""
-        response = self.api.request(
-            "GET", self._path("packages"), what="look up existing packages",
-            params={"query": f"format:go name:{module} version:{version}",
-                    "page_size": "100"})
+        """Return the package object for module@version from the package list, or None.
+
+        The query names the module exactly and the version up to a ``+incompatible`` suffix
+        (how a registry reads ``+`` in a query is its own business); the exact match is
+        picked from the results.
+
+        Raises:
+            RegistryError: 404 when the repository does not exist, with a hint naming the
+                owner's repositories this key can see.
+        """
+        release, plus, _ = version.partition("+")
+        wanted = f"version:^{release}" if plus else f"version:^{version}$"
+        response = self._in_repo("GET", self._path("packages"), what="look up existing packages",
+                                 params={"query": f"format:go name:^{module}$ {wanted}",
+                                         "page_size": "100"})
         try:
             items = response.json()
         except ValueError:
@@ -112,6 +122,37 @@ class CloudsmithRegistry:
                 return item
         return None
 
+    def _in_repo(self, method: str, path: str, *, what: str, **options: Any) -> httpx.Response:
+        """Send an API call about the repository; a 404 (no such repository) says which
+        repositories the owner has, so a mistyped OWNER/REPO is obvious."""
+        try:
+            return self.api.request(method, path, what=what, **options)
+        except RegistryError as err:
+            if err.status != 404:
+                raise
+            err.hint = self._unknown_repo_hint() or err.hint
+            raise
+
+    def _unknown_repo_hint(self) -> str | None:
+        """Return a hint naming the owner's repositories (``GET /repos/{owner}/``), or None
+        when the registry does not say."""
+        try:
+            listed = self.api.request("GET", f"repos/{self.owner}/",
+                                      what=f"list the repositories of {self.owner}").json()
+        except RegistryError as err:
+            if err.status != 404:  # a 404 is an owner with no repository this key can see
+                return None
+            listed = []
+        except ValueError:
+            return None
+        names = sorted(f"{self.owner}/{r['slug']}" for r in listed if isinstance(r, dict)
+                       and isinstance(r.get("slug"), str)) if isinstance(listed, list) else []
+        known = (f"the repositories of {self.owner} it can see: {', '.join(names)}" if names
+                 else f"it can see no repository of {self.owner}")
+        return (f"{self.owner}/{self.repo} does not exist or is not visible to this key; "
+                f"{known} (on gopush serve, declare it with --repo, or start it with "
+                "--new-repos)")
+
     # -- publishing ------------------------------------------------------------------------
 
     def validate(self, artifact: ModuleArtifact, *, republish: bool) -> None:
@@ -120,10 +161,10 @@ class CloudsmithRegistry:
         Raises:
             AuthError, RegistryError, RegistryUnavailable: the registry refused or failed.
         """
-        self.api.request("POST", self._path("packages", "validate-upload/go"),
-                         what="validate the package parameters",
-                         json_body={"package_file": str(artifact.zip_path.resolve()),
-                                    "republish": republish})
+        self._in_repo("POST", self._path("packages", "validate-upload/go"),
+                      what="validate the package parameters",
+                      json_body={"package_file": str(artifact.zip_path.resolve()),
+                                 "republish": republish})
         self.api.request("POST", self._path("files", "validate"),
                          what="validate the file parameters",
                          json_body={"filename": artifact.filename,

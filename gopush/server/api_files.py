@@ -10,6 +10,7 @@ The form POST never answers 5xx or 429: the official CLI would re-send it withou
 
 from __future__ import annotations
 
+import hmac
 import os
 import re
 from pathlib import Path
@@ -97,7 +98,7 @@ async def upload_form(request: Request) -> Response:
             raise _expired()
         incoming = state(request).storage.blobs.incoming("form")
         await receive_form(request, incoming, state(request).settings.body_timeout,
-                           FORM_LIMIT, lambda fields: _check_signature(slot, fields))
+                           FORM_LIMIT, lambda fields, at_file: _authorise(slot, fields, at_file))
         await _store(request, slot, incoming)
         return no_content()
     except ApiError as err:
@@ -109,9 +110,16 @@ async def upload_form(request: Request) -> Response:
             incoming.discard()
 
 
-def _check_signature(slot: FileSlot, fields: dict[str, str]) -> None:
-    if digest(fields.get("signature", "")) != slot.signature_sha256:
-        raise ApiError(403, "The upload signature does not match this upload slot.")
+def _authorise(slot: FileSlot, fields: dict[str, str], at_file: bool) -> None:
+    """Refuse a form upload as soon as its ``signature`` field is known to be wrong, or when
+    the file part comes without one (the form's other fields are capped in size meanwhile,
+    ``receive.MAX_FORM_META_BYTES``)."""
+    if "signature" not in fields and not at_file:
+        return
+    given = digest(fields.get("signature", "")).encode()
+    if not hmac.compare_digest(given, slot.signature_sha256.encode()):
+        raise ApiError(403, "The upload signature does not match this upload slot.",
+                       close=True)
 
 
 async def _store(request: Request, slot: FileSlot, incoming: Incoming) -> None:
@@ -129,7 +137,7 @@ async def _store(request: Request, slot: FileSlot, incoming: Incoming) -> None:
 
 
 def _expired() -> ApiError:
-    return ApiError(403, "Unknown or expired upload slot.")
+    return ApiError(403, "Unknown or expired upload slot.", close=True)  # body left unread
 
 
 def _part_slot(request: Request, repo: Repo, identifier: str | None) -> FileSlot:

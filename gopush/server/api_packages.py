@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from gopush.errors import GopushError, InvalidModuleZip
 from gopush.server.package_json import package_json, status_json
-from gopush.server.query import compile_query
+from gopush.server.query import Matcher, QueryError, compile_query
 from gopush.server.receive import is_number
 from gopush.server.records import FileSlot, Package, Repo
 from gopush.server.responses import ApiError, error_for, no_content, not_found
@@ -157,25 +157,31 @@ async def delete_package(request: Request) -> Response:
 async def list_packages(request: Request) -> Response:
     """``GET /packages/{owner}/{repo}/``: a page of packages, pagination in headers (200).
 
-    An unknown repository lists as empty (it is created by the first push).
+    The query is read and matched in a worker thread (``server.query``), so a long list never
+    holds the event loop. An unknown repository is 404, as Cloudsmith answers it, unless a
+    push may create it (``--new-repos``): then it lists as empty.
     """
-    try:
-        repo: Repo | None = api_repo(request)
-    except ApiError as err:
-        if err.status != 404:
-            raise
-        repo = None
+    repo = api_repo_or_new(request)
     page, size = _paging(request)
-    base = base_url(request)
-    found = [package_json(p, base) for p in state(request).storage.packages(repo)] if repo else []
-    wanted = compile_query(request.query_params.get("query", ""))
-    found = _sorted([p for p in found if wanted(p)], request.query_params.get("sort", ""))
+    try:
+        wanted = compile_query(request.query_params.get("query", ""))
+    except QueryError as err:
+        raise ApiError(400, "Invalid input.", {"query": [str(err)]}) from None
+    found = await run_in_threadpool(_matching, request, repo, wanted)
     pages = max(1, -(-len(found) // size))
     if page > pages:
         raise ApiError(404, "Invalid page.")
     headers = {"X-Pagination-Count": str(len(found)), "X-Pagination-Page": str(page),
                "X-Pagination-PageSize": str(size), "X-Pagination-PageTotal": str(pages)}
     return JSONResponse(found[(page - 1) * size: page * size], headers=headers)
+
+
+def _matching(request: Request, repo: Repo | None, wanted: Matcher) -> list[dict[str, Any]]:
+    """Return the package objects of ``repo`` that ``wanted`` selects, sorted as asked."""
+    base = base_url(request)
+    packages = state(request).storage.packages(repo) if repo is not None else []
+    found = [package_json(p, base) for p in packages]
+    return _sorted([p for p in found if wanted(p)], request.query_params.get("sort", ""))
 
 
 def _paging(request: Request) -> tuple[int, int]:

@@ -1,4 +1,5 @@
-"""Account and service calls: ``user/self``, ``user/tokens``, ``status/check/basic``, rates."""
+"""Account and service calls: ``user/self``, ``user/tokens``, ``repos``, ``status/check/basic``,
+rates."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from starlette.responses import JSONResponse, Response
 
 from gopush import __version__
 from gopush.server.auth import presented_key, require_key
-from gopush.server.responses import ApiError
-from gopush.server.state import base_url, state
+from gopush.server.records import Repo
+from gopush.server.responses import ApiError, not_found
+from gopush.server.state import base_url, is_slug, state
 
 
 async def user_self(request: Request) -> Response:
@@ -33,6 +35,30 @@ async def user_tokens(request: Request) -> Response:
     require_key(request, state(request).settings)
     return JSONResponse([{"slug_perm": "api-key", "created": None, "key": None,
                           "description": "API key given to gopush serve"}])
+
+
+async def list_repos(request: Request) -> Response:
+    """``GET /repos/{owner}/``: the repositories of a namespace (200; 404 for one with none),
+    or ``GET /repos/``: all of them. Every API key sees every repository."""
+    require_key(request, state(request).settings)
+    owner = request.path_params.get("owner")
+    repos = [r for r in state(request).storage.repos() if owner in (None, r.owner)]
+    if owner is not None and (not is_slug(owner) or not repos):
+        raise not_found()
+    base = base_url(request)
+    return JSONResponse([_repo_json(r, base) for r in repos],
+                        headers={"X-Pagination-Count": str(len(repos)),
+                                 "X-Pagination-Page": "1",
+                                 "X-Pagination-PageSize": str(max(1, len(repos))),
+                                 "X-Pagination-PageTotal": "1"})
+
+
+def _repo_json(repo: Repo, base: str) -> dict[str, object]:
+    """Return the repository object of Cloudsmith's repos API (the fields a client reads)."""
+    kind = "Private" if repo.private else "Public"
+    return {"name": repo.name, "slug": repo.name, "slug_perm": repo.full_name,
+            "namespace": repo.owner, "repository_type_str": kind,
+            "self_url": f"{base}/repos/{repo.owner}/{repo.name}/"}
 
 
 async def status_check(request: Request) -> Response:

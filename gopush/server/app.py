@@ -49,6 +49,8 @@ API_ROUTES = [
     Route(f"/files{_REPO}", api_files.create_file, methods=["POST"]),
     Route("/user/self", api_user.user_self, methods=["GET"]),
     Route("/user/tokens", api_user.user_tokens, methods=["GET"]),
+    Route("/repos/{owner}", api_user.list_repos, methods=["GET"]),
+    Route("/repos", api_user.list_repos, methods=["GET"]),
     Route("/status/check/basic", api_user.status_check, methods=["GET"]),
     Route("/rates/limits", api_user.rate_limits, methods=["GET"]),
 ]

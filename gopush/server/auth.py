@@ -2,15 +2,26 @@
 
 The upload API takes the key as ``X-Api-Key`` (what the official CLI sends) or
 ``Authorization: Bearer`` (SAML/OIDC style). GOPROXY reads of a private repository take HTTP
-Basic credentials, as the go command sends them from ``.netrc``: ``token:<TOKEN>`` with a read
-token of that repository, or any user name with an API key as the password. Failures never
-say which part was wrong, or whether a repository exists.
+Basic credentials, as the go command sends them from ``.netrc`` or ``GOAUTH``, in exactly the
+two forms Cloudsmith documents:
+
+- ``token:<TOKEN>``: the user name is the word ``token`` and the password a read token of
+  that repository (``--read-token``);
+- ``USERNAME:API-KEY``: the server's one user (``ServeSettings.user``, what ``/user/self/``
+  names) with one of its API keys. The server has no passwords of its own, so the API key is
+  the user's password.
+
+Anything else (another user name with a valid token or key, a key as a read token) is
+refused with the same 401 as no credentials at all: a refusal never says which part was wrong,
+or whether the repository exists. Both forms are checked for every request, comparing in
+constant time.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 
 from starlette.requests import Request
 
@@ -18,6 +29,8 @@ from gopush.server.records import Repo
 from gopush.server.responses import ApiError
 from gopush.server.settings import ServeSettings
 from gopush.server.storage import Storage
+
+READ_TOKEN_USER = "token"  # the user name that goes with a read token (Cloudsmith's form)
 
 
 def presented_key(request: Request) -> str | None:
@@ -67,8 +80,14 @@ def may_read(request: Request, repo: Repo | None, storage: Storage,
     creds = basic_credentials(request)
     if creds is None:
         return False
-    _, password = creds
-    if settings.key_ok(password):
-        return True
-    return repo is not None and bool(password) and storage.read_token_ok(
-        repo.owner, repo.name, password)
+    user, password = creds
+    as_user = _same(user, settings.user) & settings.key_ok(password)
+    as_token = _same(user, READ_TOKEN_USER) & (
+        repo is not None and bool(password)
+        and storage.read_token_ok(repo.owner, repo.name, password))
+    return as_user or as_token
+
+
+def _same(given: str, expected: str) -> bool:
+    """Compare a user name in constant time (the time never tells how much was right)."""
+    return hmac.compare_digest(given.encode(), expected.encode())

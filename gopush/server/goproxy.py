@@ -34,7 +34,7 @@ def _text(status: int, message: str, headers: dict[str, str] | None = None) -> R
 def unauthorized() -> Response:
     """Return the one 401 every refused read gets."""
     return _text(401, "unauthorized: this repository needs credentials "
-                      "(HTTP Basic: token:<TOKEN>, or user:<API key>)",
+                      "(HTTP Basic: token:<TOKEN>, or USERNAME:API-KEY)",
                  {"WWW-Authenticate": 'Basic realm="gopush"'})
 
 

@@ -23,7 +23,11 @@ from starlette.requests import ClientDisconnect, Request
 from gopush.server.blobs import Incoming
 from gopush.server.responses import ApiError
 
-MAX_FIELD_BYTES = 64 * 1024  # text fields of a form POST (the presigned-upload fields)
+MAX_FIELD_BYTES = 8 * 1024  # one text field of a form POST (a presigned-upload field)
+# Everything but the file's bytes in a form POST: every part's headers and every text field.
+# A presigned upload's fields are under 200 bytes; without this bound a form of many small
+# fields, sent to a bare upload URL, was kept whole in memory before it was refused.
+MAX_FORM_META_BYTES = 64 * 1024
 FLUSH_BYTES = 1 << 20  # a worker-thread hop costs ~50 µs: worth it per MiB, not per 64 KiB chunk
 
 
@@ -125,13 +129,19 @@ async def receive_raw(request: Request, incoming: Incoming, timeout: float, limi
 
 
 class _FormSink:
-    """python-multipart callbacks: text fields into a dict, the ``file`` part to disk."""
+    """python-multipart callbacks: text fields into a dict, the ``file`` part to disk.
 
-    def __init__(self, before_file: Callable[[dict[str, str]], None]) -> None:
-        self.before_file = before_file
+    ``authorise(fields, at_file)`` runs after each text field and before the file part; it
+    raises to refuse the upload as soon as the fields say so (a wrong signature ends the
+    request at once). Part headers and text fields together stay within MAX_FORM_META_BYTES.
+    """
+
+    def __init__(self, authorise: Callable[[dict[str, str], bool], None]) -> None:
+        self.authorise = authorise
         self.file_data = bytearray()  # file bytes parsed from the last chunk, for the pipe
         self.fields: dict[str, str] = {}
         self.got_file = False
+        self._meta = 0  # bytes of part headers and text fields so far
         self._header_field = b""
         self._header_value = b""
         self._headers: dict[bytes, bytes] = {}
@@ -146,13 +156,21 @@ class _FormSink:
                 "on_headers_finished": self._headers_done, "on_part_data": self._data,
                 "on_part_end": self._part_end}
 
+    def _count(self, size: int) -> None:
+        self._meta += size
+        if self._meta > MAX_FORM_META_BYTES:
+            raise ApiError(400, f"The form's fields and part headers exceed "
+                                f"{MAX_FORM_META_BYTES} bytes.", close=True)
+
     def _part_begin(self) -> None:
         self._headers, self._value, self._is_file = {}, bytearray(), False
 
     def _field(self, data: bytes, start: int, end: int) -> None:
+        self._count(end - start)
         self._header_field += data[start:end]
 
     def _value_data(self, data: bytes, start: int, end: int) -> None:
+        self._count(end - start)
         self._header_value += data[start:end]
 
     def _header_end(self) -> None:
@@ -165,29 +183,34 @@ class _FormSink:
         self._is_file = self._name == "file"
         if self._is_file:
             if self.got_file:
-                raise ApiError(400, "More than one file part in the form.")
-            self.before_file(self.fields)
+                raise ApiError(400, "More than one file part in the form.", close=True)
+            self.authorise(self.fields, True)
             self.got_file = True
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         if self._is_file:
             self.file_data += memoryview(data)[start:end]
             return
+        self._count(end - start)
         self._value += data[start:end]
         if len(self._value) > MAX_FIELD_BYTES:
-            raise ApiError(400, f"Form field {self._name!r} is too large.")
+            raise ApiError(400, f"Form field {self._name!r} is too large (limit "
+                                f"{MAX_FIELD_BYTES} bytes).", close=True)
 
     def _part_end(self) -> None:
         if not self._is_file:
             self.fields[self._name] = self._value.decode("utf-8", "replace")
+            self.authorise(self.fields, False)
 
 
 async def receive_form(request: Request, incoming: Incoming, timeout: float, limit: int,
-                       before_file: Callable[[dict[str, str]], None]) -> dict[str, str]:
+                       authorise: Callable[[dict[str, str], bool], None]) -> dict[str, str]:
     """Parse a multipart/form-data body; stream its ``file`` part into ``incoming``.
 
-    ``before_file`` sees the text fields that came before the file part (the presigned
-    upload's signature) and raises to refuse the upload before any file byte is written.
+    ``authorise(fields, at_file)`` sees the text fields after each one ends (``at_file``
+    False) and before the file part (True): it raises to refuse the upload as soon as the
+    presigned upload's signature is wrong, and before any file byte is written when it is
+    missing. At most MAX_FORM_META_BYTES of fields and part headers are ever held.
 
     Raises:
         ApiError: 400 for a body that is not a form, has no file part, stalls or is cut off;
@@ -197,7 +220,7 @@ async def receive_form(request: Request, incoming: Incoming, timeout: float, lim
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
         raise ApiError(400, "Expected a multipart/form-data body with a 'file' part.")
-    sink = _FormSink(before_file)
+    sink = _FormSink(authorise)
     parser = MultipartParser(boundary, sink.callbacks())  # type: ignore[arg-type]
     pipe = Pipe(incoming)
     try:

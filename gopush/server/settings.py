@@ -13,6 +13,7 @@ class ServeSettings:
     api_keys: tuple[str, ...] = field(default=(), repr=False)
     user: str = "gopush"  # the account every API key belongs to (``/user/self/``)
     body_timeout: float = 60.0  # seconds without a byte before an upload is given up
+    new_repos: bool = False  # may a push create the repository it names (``--new-repos``)?
     new_repos_private: bool = False  # visibility of repositories created by a first push
     upstream_timeout: float = 60.0
     upload_expiry: float = 24 * 3600.0  # seconds an upload slot stays open (server.expiry)

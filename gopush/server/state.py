@@ -66,19 +66,24 @@ def api_repo(request: Request) -> Repo:
 
 
 def api_repo_or_new(request: Request) -> Repo | None:
-    """Authenticate an API call and return the repository it names, or None when a push
-    may create it (``new_repo`` does, once the request proved valid: a refused or merely
-    validated upload creates nothing).
+    """Authenticate an API call and return the repository it names, or None when it does not
+    exist and the server was started to let a push create it (``--new-repos``; ``new_repo``
+    does, once the request proved valid: a refused or merely validated upload creates
+    nothing).
 
     Raises:
-        ApiError: 401 without a valid key; 404 for a bad owner/repository name.
+        ApiError: 401 without a valid key; 404 for a bad or unknown owner/repository (unless
+            pushes may create it).
     """
     st = state(request)
     require_key(request, st.settings)
     owner, name = request.path_params["owner"], request.path_params["repo"]
     if not (_SLUG.match(owner) and _SLUG.match(name)):
         raise not_found()
-    return st.storage.repo(owner, name)
+    repo = st.storage.repo(owner, name)
+    if repo is None and not st.settings.new_repos:
+        raise not_found()
+    return repo
 
 
 def new_repo(request: Request) -> Repo:

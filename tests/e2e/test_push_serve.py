@@ -55,6 +55,8 @@ def _serve_argv(root: Path, port: int) -> list[str]:
             break
     if "--api-key " in help_text:
         argv += ["--api-key", KEY]
+    if "--new-repos" in help_text:  # the tests push to repositories they never declare
+        argv += ["--new-repos"]
     return argv
 
 
@@ -137,6 +139,30 @@ def test_push_repush_refuse_and_go_download(git_repo: GitRepo, client_env: str, 
 
 
 @pytest.mark.slow
+def test_an_incompatible_version_is_found_by_the_existence_lookup(
+        git_repo: GitRepo, client_env: str, go: GoOracle, capsys, tmp_path: Path) -> None:
+    """A +incompatible version (a v2.0.0 tag of a module without go.mod, built by `gopush
+    build`) pushed once is found by the next push's lookup in the package list ('+' is an
+    ordinary character of the query): the re-push is identical and names the same package
+    (it used to miss it and fall back to downloading the zip, with no package to name)."""
+    git_repo.commit("v2 without go.mod", {"hello.go": "package hello\n", "LICENSE": "MIT\n"})
+    git_repo.git("tag", "v2.0.0")
+    built = subprocess.run([sys.executable, "-m", "gopush", "build", "--repo", str(git_repo.path),
+                            "--rev", "v2.0.0", "--module", MODULE, "--out",
+                            str(tmp_path / "dist"), "--json"],
+                           capture_output=True, text=True, check=False)
+    doc = json.loads(built.stdout)
+    assert built.returncode == 0 and doc["version"] == "v2.0.0+incompatible", built.stderr
+    code, pushed, err = push(capsys, doc["zip"])
+    assert code == ExitCode.OK and pushed["status"] == "published", err
+    code, again, err = push(capsys, doc["zip"])
+    assert code == ExitCode.OK and again["status"] == "identical", err
+    assert again["package"] == pushed["package"] and pushed["package"]
+    info = go.download(MODULE, "v2.0.0+incompatible", GOPROXY=client_env, GOSUMDB="off",
+                       NO_PROXY="127.0.0.1")
+    assert info["Sum"] == doc["sum"] == pushed["sum"]
+
+
 def test_large_module_goes_in_parts(client_env: str, go: GoOracle, capsys,
                                     tmp_path: Path) -> None:
     """A module zip of >= 100 MiB is uploaded in parts and go downloads the same h1:."""

@@ -34,6 +34,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("GET", rf"/packages/acme/gomods/{SLUG}/status/$", "status"),
     ("POST", rf"/packages/acme/gomods/{SLUG}/resync/$", "resync"),
     ("GET", r"/user/self/$", "whoami"),
+    ("GET", r"/repos/acme/$", "repos"),
 ]
 
 Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
@@ -101,6 +102,9 @@ class FakeApi:
         if step == "status":
             return httpx.Response(200, json={"is_sync_completed": True, "is_sync_failed": False,
                                              "sync_progress": 100, "status_str": "Completed"})
+        if step == "repos":
+            return httpx.Response(200, json=[{"name": "gomods", "slug": "gomods",
+                                              "namespace": "acme"}])
         if step == "whoami":
             return httpx.Response(200, json={"authenticated": True, "slug": "dev",
                                              "name": "Dev Example", "email": "dev@example.test"})

@@ -29,10 +29,12 @@ KEY = "api-test-key"
 AUTH = {"X-Api-Key": KEY}
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[httpx.Client]:
-    """Return a client of a fresh server with one API key, run by uvicorn in a thread."""
-    app = create_app(Storage(tmp_path / "data"), ServeSettings(api_keys=(KEY,)))
+def _served(tmp_path: Path, settings: ServeSettings) -> Iterator[httpx.Client]:
+    """Run a fresh server (repository acme/mods declared, as --repo does) by uvicorn in a
+    thread; yield a client of it."""
+    storage = Storage(tmp_path / "data")
+    storage.ensure_repo("acme", "mods")
+    app = create_app(storage, settings)
     listening = bind("127.0.0.1", 0, tls=False)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listening.sock]})
@@ -43,6 +45,18 @@ def client(tmp_path: Path) -> Iterator[httpx.Client]:
         yield c
     server.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[httpx.Client]:
+    """Return a client of a fresh server with one API key and the repository acme/mods."""
+    yield from _served(tmp_path, ServeSettings(api_keys=(KEY,)))
+
+
+@pytest.fixture
+def client_new_repos(tmp_path: Path) -> Iterator[httpx.Client]:
+    """Return a client of a fresh server whose pushes may create repositories (--new-repos)."""
+    yield from _served(tmp_path, ServeSettings(api_keys=(KEY,), new_repos=True))
 
 
 def module_zip(tmp_path: Path, module: str, version: str, body: str = "") -> Path:
@@ -147,7 +161,8 @@ def test_list_query_and_pagination(client: httpx.Client, tmp_path: Path) -> None
     assert [(p["name"], p["version"]) for p in found] == [("example.com/m1", "v1.0.0")]
     assert client.get("/packages/acme/mods/", headers=AUTH,
                       params={"page": 9}).status_code == 404
-    assert client.get("/packages/acme/unknown/", headers=AUTH).json() == []
+    unknown = client.get("/packages/acme/unknown/", headers=AUTH)
+    assert (unknown.status_code, unknown.json()) == (404, {"detail": "Not found."})
 
 
 def test_new_version_is_queued_then_synchronised(client: httpx.Client, tmp_path: Path) -> None:
@@ -351,11 +366,11 @@ def test_json_that_is_no_text_is_a_400(client: httpx.Client, method: str, path: 
 
 
 @pytest.mark.parametrize(("query", "status"), [("page=%C2%B2", 422), ("page_size=%C2%B2", 422),
-                                             ("query=" + "(" * 13000, 200)])
+                                             ("query=" + "(" * 13000, 400)])
 def test_odd_query_parameters_are_answered(client: httpx.Client, tmp_path: Path, query: str,
                                            status: int) -> None:
     """A superscript digit (str.isdigit says yes, int() says no) is an invalid page (422);
-    a search term nested too deep for a regex is searched as text (200); never a 500."""
+    a query past the length limit is a 400 naming it; never a 500."""
     assert create(client, upload(client, module_zip(tmp_path, "example.com/q", "v1.0.0"))
                   ).status_code == 201
     reply = client.get(f"/packages/acme/mods/?{query}", headers=AUTH)
@@ -377,10 +392,12 @@ def test_a_pseudo_version_whose_time_is_no_time_fails_with_the_reason(
     assert again.status_code < 500 and time.monotonic() - started < 20, again.text
 
 
-def test_only_a_valid_upload_creates_a_repository(client: httpx.Client, tmp_path: Path) -> None:
-    """Validation calls (all a --dry-run makes) and refused requests create no repository
-    (a misspelled name would linger and be listed at every start); the first upload slot
-    does."""
+def test_only_a_valid_upload_creates_a_repository(client_new_repos: httpx.Client,
+                                                  tmp_path: Path) -> None:
+    """With --new-repos, validation calls (all a --dry-run makes) and refused requests create
+    no repository (a misspelled name would linger and be listed at every start); the first
+    upload slot does."""
+    client = client_new_repos
     body = {"filename": "v1.0.0.zip", "md5_checksum": "0" * 32}
     assert client.post("/files/acme/typo/validate/", headers=AUTH, json=body).status_code == 204
     assert client.post("/packages/acme/typo/validate-upload/go/", headers=AUTH,
@@ -389,10 +406,10 @@ def test_only_a_valid_upload_creates_a_repository(client: httpx.Client, tmp_path
     assert client.post("/packages/acme/typo/upload/go/", headers=AUTH,
                        json={"package_file": "nope"}).status_code == 422
     probe = "/go/acme/typo/example.com/r/@v/list"
-    assert "no repository acme/typo" in client.get(probe, auth=("me", KEY)).text  # none yet
+    assert "no repository acme/typo" in client.get(probe, auth=("gopush", KEY)).text  # none yet
     assert create(client, upload(client, module_zip(tmp_path, "example.com/r", "v1.0.0"),
                                  repo="acme/typo"), repo="acme/typo").status_code == 201
-    assert client.get(probe, auth=("me", KEY)).text == "v1.0.0\n"
+    assert client.get(probe, auth=("gopush", KEY)).text == "v1.0.0\n"
 
 
 def test_parts_past_what_a_module_zip_may_hold_are_refused(

@@ -112,7 +112,7 @@ def test_private_repo_over_https_with_netrc(serve: Any, go: GoOracle, tmp_path: 
     machine = served.url.removeprefix("https://")
     env["NETRC"] = str(_netrc(tmp_path / "netrc", machine, token))
     assert go.download("example.com/secret", "v1.0.0", **env)["Sum"] == built["sum"]
-    assert httpx.get(info, verify=ca, auth=("anyone", KEY)).status_code == 200
+    assert httpx.get(info, verify=ca, auth=("gopush", KEY)).status_code == 200
 
 
 def test_https_upstream_is_verified_against_ssl_cert_file(serve: Any, tmp_path: Path,
