@@ -46,8 +46,8 @@ def registry_options(f: F) -> F:
         click.option("--request-timeout", type=click.FloatRange(min=0.1, max=86400),
                      metavar="SECONDS",
                      help="Deadline of each HTTP request, reply included, plus 1 s per 64 KiB "
-                          "moved; not retried once overrun [env: GOPUSH_REQUEST_TIMEOUT; "
-                          "default: 300]."),
+                          "uploaded or downloaded; not retried once overrun "
+                          "[env: GOPUSH_REQUEST_TIMEOUT; default: 300]."),
     ]
     for opt in reversed(opts):
         f = opt(f)

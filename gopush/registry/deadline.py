@@ -6,13 +6,15 @@ read, write and connect made while a request runs is bounded by that request's d
 as well:
 
     a request must end (connection, request sent, reply's head and body read) within
-    ``seconds`` plus one second per ``MIN_RATE`` bytes it has moved so far.
+    ``seconds`` plus one second per ``MIN_RATE`` bytes of request body sent so far (and,
+    for a download, of reply received so far).
 
 The allowance grows only with bytes actually moved, so a 100 MiB part on a slow link gets
 the time it needs as long as the link averages ``MIN_RATE`` (a link slower than that is cut
-off), while a trickle of a few bytes a second gets ``seconds`` and no more. An endless
-reply at full speed is bounded by the size caps of the callers (``http.MAX_JSON_BYTES``,
-the 500 MiB of a module zip), so the time of any request is bounded too.
+off), while a trickle of a few bytes a second gets ``seconds`` and no more. A reply kept in
+memory (JSON, at most ``http.MAX_JSON_BYTES``) earns no allowance: it ends within
+``seconds``. A download earns it, and is bounded by its own size cap (the 500 MiB of a
+module zip), so the time of any request is bounded.
 
 The deadline belongs to the thread that sends the request (``running``), and the network
 backend of the HTTP transport (``DeadlineBackend``) consults it on each socket operation.
@@ -34,8 +36,9 @@ MIN_RATE = 64 * 1024  # bytes per second a transfer must average beyond the base
 class Deadline:
     """The time left to one request; ``expired`` tells whether it ran out."""
 
-    def __init__(self, seconds: float, clock: Any = time.monotonic) -> None:
-        self.seconds, self.clock = seconds, clock
+    def __init__(self, seconds: float, *, downloads: bool = False,
+                 clock: Any = time.monotonic) -> None:
+        self.seconds, self.clock, self.downloads = seconds, clock, downloads
         self.started = clock()
         self.moved = 0
         self.expired = False
@@ -49,8 +52,8 @@ class Deadline:
         return self.seconds + self.moved / MIN_RATE
 
     def bound(self, timeout: float | None) -> float:
-        """Return ``timeout`` capped by the time left, marking the deadline expired (and
-        raising the timeout ``kind``) when none is left."""
+        """Return ``timeout`` capped by the time left; when none is left, mark the deadline
+        expired and raise ``httpcore.ReadTimeout`` (httpx maps it to its own)."""
         left = self.left()
         if left <= 0:
             self.expired = True
@@ -62,9 +65,10 @@ _current = threading.local()
 
 
 @contextmanager
-def running(seconds: float) -> Iterator[Deadline]:
-    """Bound every socket operation of this thread by one new deadline while in the block."""
-    deadline = Deadline(seconds)
+def running(seconds: float, *, downloads: bool = False) -> Iterator[Deadline]:
+    """Bound every socket operation of this thread by one new deadline while in the block;
+    with ``downloads``, bytes received earn time as bytes sent do."""
+    deadline = Deadline(seconds, downloads=downloads)
     outer = getattr(_current, "deadline", None)
     _current.deadline = deadline
     try:
@@ -89,7 +93,8 @@ class DeadlineStream(httpcore.NetworkStream):
         if deadline is None:
             return self._inner.read(max_bytes, timeout)
         data = _bounded(deadline, lambda t: self._inner.read(max_bytes, t), timeout)
-        deadline.moved += len(data)
+        if deadline.downloads:
+            deadline.moved += len(data)
         return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:

@@ -3,8 +3,8 @@
 Every registry call goes through ``Session.request``. The policy, visible in one place:
 
 - an overall deadline per request, the connection, the request and the whole reply
-  included (``Session.timeout`` seconds plus one second per 64 KiB moved; see
-  ``gopush.registry.deadline``), beside httpx's per-operation timeouts (``TIMEOUT``). A
+  included (``Session.timeout`` seconds, plus one second per 64 KiB of request body or
+  download moved; see ``gopush.registry.deadline``), beside httpx's per-operation timeouts (``TIMEOUT``). A
   request that overruns it is not tried again: a registry that trickled or sent without
   end once will do it again;
 - a reply is read streaming and at most ``MAX_JSON_BYTES`` of it are kept (zip downloads go
@@ -289,7 +289,7 @@ class Session:
                    params: dict[str, str] | None, send_key: bool,
                    sink: Callable[[Iterator[bytes]], None] | None) -> httpx.Response:
         """Send one try, following redirects within the origin, under one deadline."""
-        with deadline.running(self.timeout) as limit:
+        with deadline.running(self.timeout, downloads=sink is not None) as limit:
             try:
                 request = self._build(method, url, json_body, body, params)
                 for _ in range(MAX_REDIRECTS):
@@ -400,7 +400,8 @@ class Session:
             target = None
         shown = redact_url(str(target) if target is not None else location)
         if target is None or target.userinfo or _origin_of(target) != _origin_of(source):
-            why = ("it carries credentials" if target is not None and target.userinfo else
+            why = ("it carries credentials" if target is not None and target.userinfo
+                   and _origin_of(target) == _origin_of(source) else
                    f"it leaves {_origin_of(source)}")
             raise RegistryError(
                 f"{what}: the registry redirected ({response.status_code}) to {shown}; "
@@ -414,7 +415,7 @@ class Session:
         return RegistryUnavailable(
             f"{what}: {_origin(url, self.client)} did not finish within the request deadline "
             f"({limit.allowed():.1f} s: {self.timeout:g} s, plus 1 s per "
-            f"{deadline.MIN_RATE // 1024} KiB moved)",
+            f"{deadline.MIN_RATE // 1024} KiB of upload or download moved)",
             hint="the registry (or a proxy in between) answered too slowly or without end; "
                  "the deadline is --request-timeout (GOPUSH_REQUEST_TIMEOUT); a request that "
                  "overran it is not tried again")
