@@ -4,9 +4,9 @@ Every registry call goes through ``Session.request``. The policy, visible in one
 
 - an overall deadline per request, the connection, the request and the whole reply
   included (``Session.timeout`` seconds, plus one second per 64 KiB of request body or
-  download moved; see ``gopush.registry.deadline``), beside httpx's per-operation timeouts (``TIMEOUT``). A
-  request that overruns it is not tried again: a registry that trickled or sent without
-  end once will do it again;
+  download moved; see ``gopush.registry.deadline``), beside httpx's per-operation
+  timeouts (``TIMEOUT``). A request that overruns it is not tried again: a registry that
+  trickled or sent without end once will do it again;
 - a reply is read streaming and at most ``MAX_JSON_BYTES`` of it are kept (zip downloads go
   to a ``sink`` that bounds them itself); compressed replies are not asked for, and refused
   (a few kB of gzip can inflate to gigabytes);
@@ -174,8 +174,8 @@ def _with_deadlines(transport: httpx.HTTPTransport) -> httpx.HTTPTransport:
     """Give ``transport``'s connection pool the deadline-bound network backend.
 
     httpx builds the pool itself and offers no way to pass httpcore's public
-    ``network_backend``, so it is set on the pool it built (the endless-reply tests in
-    tests/registry/test_http_deadline.py fail if a new httpx moves it).
+    ``network_backend``, so it is set on the pool it built (tests/registry/
+    test_http_deadline.py fails if a new httpx moves it).
     """
     pool = transport._pool
     pool._network_backend = deadline.DeadlineBackend(pool._network_backend)
@@ -340,7 +340,7 @@ class Session:
             response.close()
         self._trace_request(request)  # after auth ran, so the trace shows it hidden
         self.note(f"{request.method} {redact_url(str(request.url))} -> "
-                   f"{response.status_code} ({time.monotonic() - started:.2f}s)")
+                  f"{response.status_code} ({time.monotonic() - started:.2f}s)")
         return response
 
     def _refuse_encoded(self, response: httpx.Response, what: str) -> None:
@@ -360,7 +360,8 @@ class Session:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_JSON_BYTES:
             raise self._too_large(response, what, f"{int(declared):,} bytes (declared)")
-        kept, size = [], 0
+        kept: list[bytes] = []
+        size = 0
         for chunk in response.iter_raw(1 << 16):
             size += len(chunk)
             if size > MAX_JSON_BYTES:
@@ -373,8 +374,8 @@ class Session:
 
     def _too_large(self, response: httpx.Response, what: str, size: str) -> RegistryUnavailable:
         return RegistryUnavailable(
-            f"{what}: {self._origin(response)} sent a reply of {size}; gopush reads at most "
-            f"{MAX_JSON_BYTES:,} bytes of a reply ({response.status_code}), so it stopped",
+            f"{what}: {self._origin(response)} sent a reply ({response.status_code}) of {size}; "
+            f"gopush reads at most {MAX_JSON_BYTES:,} bytes of a reply and stopped there",
             data={"http_status": response.status_code},
             hint="a registry's replies are far smaller: a proxy or a wrong API host may be "
                  "answering; check the API host")

@@ -1,12 +1,14 @@
-"""End to end: `gopush serve` killed and restarted in the middle of a multipart push.
+"""End to end: `gopush serve` killed and restarted in the middle of a push.
 
-A real `gopush serve` on a fixed loopback port; `gopush push --part-size 5` (a subprocess)
-reaches it through a small relay that passes the client's bytes at 2 MiB/s, so the upload
-of a 12 MiB zip (three parts) lasts long enough for the restart to land inside it. The
-server is killed (SIGKILL) during the second part and started again on the same data
-directory and port: it forgets the unfinished upload, so the part is answered 404. The push
-must start a new upload by itself and end with exit 0, and go must download the module
-with the pushed h1:.
+A real `gopush serve` on a fixed loopback port; `gopush push` (a subprocess) reaches it
+through a small relay that passes the client's bytes at 2 MiB/s, so the upload of a 12 MiB
+zip lasts long enough for the restart to land inside it: as three parts
+(`--part-size 5`), or as one form POST (the default part size, 100 MiB). The server is
+killed (SIGKILL) 7 MiB into the upload and started again on the same data directory and
+port: it forgets the unfinished upload, so the retried part is answered 404 (the form POST
+403, "Unknown or expired upload slot.", which gopush used to report as a key without write
+access, exit 3). The push must start a new upload by itself and end with exit 0, and go
+must download the module with the pushed h1:.
 """
 
 from __future__ import annotations
@@ -127,8 +129,11 @@ def link_to_serve(tmp_path: Path) -> Iterator[tuple[SlowLink, Path, int, list]]:
             proc.wait(10)
 
 
+@pytest.mark.parametrize(("options", "gone"), [(["--part-size", "5"], 404), ([], 403)],
+                         ids=["parts", "form"])
 def test_push_survives_a_registry_restart_mid_upload(link_to_serve: tuple, tmp_path: Path,
-                                                     go: GoOracle) -> None:
+                                                     go: GoOracle, options: list[str],
+                                                     gone: int) -> None:
     link, data, port, procs = link_to_serve
     blob = random.Random(10).randbytes(12 * MIB)  # incompressible: the zip is about 12 MiB
     files = [DataFile("go.mod", f"module {MODULE}\n\ngo 1.21\n".encode()),
@@ -139,11 +144,11 @@ def test_push_survives_a_registry_restart_mid_upload(link_to_serve: tuple, tmp_p
            "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config"),
            "NO_PROXY": "127.0.0.1"}
     push = subprocess.Popen([sys.executable, "-m", "gopush", "-v", "push", "go", "acme/gomods",
-                             str(tmp_path / "v1.0.0.zip"), "--part-size", "5"],
+                             str(tmp_path / "v1.0.0.zip"), *options],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         stop = time.monotonic() + 120
-        while link.sent < 7 * MIB:  # inside the second part (parts of 5 MiB)
+        while link.sent < 7 * MIB:  # inside the second part, or the form POST
             assert push.poll() is None and time.monotonic() < stop, "the push ended early"
             time.sleep(0.02)
         procs[0].send_signal(signal.SIGKILL)
@@ -157,7 +162,7 @@ def test_push_survives_a_registry_restart_mid_upload(link_to_serve: tuple, tmp_p
     text = err.decode()
     print(text)  # the trace of the push: the retries, the lost slot, the new upload
     assert push.returncode == ExitCode.OK, text
-    assert "the upload slot is gone (404)" in text and "starting a new upload (1/2)" in text
+    assert f"the upload slot is gone ({gone})" in text and "starting a new upload (1/2)" in text
     assert f"published {MODULE}@v1.0.0 {created.sum}" in out.decode()
     downloaded = go.download(MODULE, "v1.0.0", GOPROXY=f"http://127.0.0.1:{port}/go/acme/gomods/")
     assert downloaded["Sum"] == created.sum
