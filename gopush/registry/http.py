@@ -53,7 +53,9 @@ RETRY_BUDGET = 300.0  # seconds across all tries of one call
 MAX_RETRY_AFTER = 120.0
 MAX_PAUSE = 60.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-MAX_JSON_BYTES = 4 * 1024 * 1024  # a reply gopush keeps; its largest, a package list, is far below
+# The most of a reply gopush keeps. Its largest reply, a package list, is far below; parsed,
+# JSON can take 25 times its size (2 MiB of "{}," is 50 MB of dicts), so the cap stays small.
+MAX_JSON_BYTES = 2 * 1024 * 1024
 MAX_REDIRECTS = 5
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 Body = Callable[[], tuple[bytes | Iterable[bytes], dict[str, str]]]

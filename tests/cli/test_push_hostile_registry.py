@@ -26,6 +26,7 @@ import pytest
 from gopush.errors import ExitCode
 from gopush.modzip.create import create_zip
 from gopush.modzip.files import DataFile
+from gopush.registry.http import MAX_JSON_BYTES
 
 KEY = "hostile-test-key-5e8a01"
 DEADLINE = 2.0  # GOPUSH_REQUEST_TIMEOUT in these tests
@@ -213,15 +214,34 @@ def test_slow_or_endless_reply_ends_at_the_deadline(registry: Callable[[Answer],
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
 def test_30_mb_json_reply_is_cut_at_the_cap(registry: Callable[[Answer], str], declared: bool,
                                             module_zip: Path, tmp_path: Path) -> None:
-    """30 MB of valid JSON: reading stops past 4 MiB (or at once, when the size is
+    """30 MB of valid JSON: reading stops past 2 MiB (or at once, when the size is
     declared), exit 6 naming the registry and the size; the client stays under 100 MB."""
     url = registry(lambda handler: json_30mb(handler, declared=declared))
     ran = push(url, module_zip, tmp_path)
     assert ran.code == ExitCode.UNAVAILABLE, ran.err
-    size = f"{JSON_SIZE:,} bytes (declared)" if declared else "more than 4,"
+    size = f"{JSON_SIZE:,} bytes (declared)" if declared else "more than 2,"
     assert f"{url} sent a reply (200) of {size}" in ran.err
     assert ran.peak_mb < 100, f"peak RSS {ran.peak_mb:.0f} MB"
     assert ran.seconds < DEADLINE + START_UP
+    _assert_no_key(ran)
+
+
+def dense_json(handler: BaseHTTPRequestHandler) -> None:
+    """A reply just under the 2 MiB cap that parses into the most objects: ``[{},{},...]``."""
+    body = b"[" + b"{}," * (MAX_JSON_BYTES // 3 - 1) + b"{}]"
+    _write(handler, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+
+
+def test_the_densest_json_under_the_cap_stays_under_100_mb(
+        registry: Callable[[Answer], str], module_zip: Path, tmp_path: Path) -> None:
+    """Kept and parsed (the package list is a list: no match; the .info is not an object:
+    exit 6), the reply that costs most memory per byte leaves the client under 100 MB."""
+    url = registry(dense_json)
+    ran = push(url, module_zip, tmp_path)
+    assert ran.code == ExitCode.UNAVAILABLE, ran.err
+    assert "not a JSON object" in ran.err
+    assert ran.peak_mb < 100, f"peak RSS {ran.peak_mb:.0f} MB"
     _assert_no_key(ran)
 
 
