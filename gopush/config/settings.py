@@ -62,7 +62,7 @@ class Target(NamedTuple):
     def describe(self) -> str:
         """Return a short human name such as ``acme/gomods at http://127.0.0.1:8080``."""
         where = f"{self.repository} at " if self.repository else ""
-        return f"{where}{self.location}"
+        return f"{where}{redact_url(self.location)}"
 
 
 class Settings(NamedTuple):
