@@ -43,6 +43,11 @@ def registry_options(f: F) -> F:
         click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
                      help="gopush config file [env: GOPUSH_CONFIG; default: "
                           "~/.config/gopush/config.toml]."),
+        click.option("--request-timeout", type=click.FloatRange(min=0.1, max=86400),
+                     metavar="SECONDS",
+                     help="Deadline of each HTTP request, reply included, plus 1 s per 64 KiB "
+                          "uploaded or downloaded; not retried once overrun "
+                          "[env: GOPUSH_REQUEST_TIMEOUT; default: 300]."),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -69,7 +74,8 @@ def connect(app: App, options: dict[str, Any], repository: str | None = None,
         api_key=options["api_key"], profile=options["profile"],
         registry=options["registry_name"], to=options["to"], repository=repository,
         goproxy=options["goproxy_url"], username=options["username"],
-        config_file=options["config_file"], require_repository=require_repository)
+        config_file=options["config_file"], request_timeout=options["request_timeout"],
+        part_size=options.get("part_size"), require_repository=require_repository)
     settings = load_settings(given, need_key=need_key)
     if need_key and settings.credential is None and settings.target.kind != "dir":
         if not app.interactive:
@@ -139,6 +145,9 @@ def _split_target(args: tuple[str, ...], options: dict[str, Any]) -> tuple[str |
               help="Wait until the registry has processed the package.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
               metavar="SECONDS", help="Give up waiting for processing after this long.")
+@click.option("--part-size", type=click.IntRange(min=5, max=100), metavar="MIB",
+              help="Upload zips of at least this size in parts of this size (Cloudsmith "
+                   "API) [env: GOPUSH_PART_SIZE; default: 100].")
 @click.option("--rev", default="HEAD", show_default=True,
               help="With no ZIP: the git revision of the checkout to build and push.")
 @click.option("--subdir", help="With no ZIP: the module directory inside the repository.")

@@ -1,4 +1,5 @@
-"""API keys: the ``Secret`` type, URL redaction, and the one credentials precedence.
+"""API keys: the ``Secret`` type, the one redaction (``redact``), and the one credentials
+precedence.
 
 Precedence (first hit wins), the same for every registry:
 
@@ -19,9 +20,9 @@ value is only available through ``reveal()``, which only ``gopush.registry.http`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
-from urllib.parse import urlsplit, urlunsplit
 
 from gopush.errors import ConfigError
 
@@ -129,12 +130,35 @@ def keyring_lookup(service: str, username: str) -> Callable[[], str | None]:
     return lookup
 
 
+# Query parameters whose values are secrets in the URLs registries hand out (presigned
+# uploads, tokens in redirects): any name holding one of these words, case-insensitively.
+_SECRET_PARAM_WORDS = ("key", "token", "secret", "signature", "sig", "password", "passwd",
+                       "auth", "credential", "session")
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@'\"<>]*@")
+_PARAM = re.compile(r"([?&;])([^=&#\s'\"<>]*)=([^&#\s'\"<>]*)")
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Return ``text`` fit for output: the one redaction for everything gopush prints.
+
+    Each of ``secrets`` (the API key) becomes ``***``; so does the user information of any
+    URL in the text (``https://***@host/``) and the value of any query parameter whose
+    name holds a secret-like word (``api_key``, ``X-Amz-Signature``, ``token``...). The
+    text may be a URL, a message quoting URLs, or a registry's reply.
+    """
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    text = _USERINFO.sub(r"\1***@", text)
+    return _PARAM.sub(_mask_param, text)
+
+
+def _mask_param(match: re.Match[str]) -> str:
+    sep, name, value = match.groups()
+    secret = any(word in name.lower() for word in _SECRET_PARAM_WORDS)
+    return f"{sep}{name}={'***' if secret and value else value}"
+
+
 def redact_url(url: str) -> str:
-    """Return ``url`` with any user:password replaced by ``***`` (for logs and errors)."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+    """Return ``url`` without its credentials (see ``redact``), for logs and errors."""
+    return redact(url)

@@ -11,6 +11,13 @@
 - Target: ``gopush push go OWNER/REPO`` (Cloudsmith API) or ``--to KIND:LOCATION`` or
   ``--registry NAME`` (a ``[registries.NAME]`` table) > ``[default] registry``.
 - API key: see ``gopush.config.credentials``.
+- Request deadline (seconds): ``--request-timeout`` > ``GOPUSH_REQUEST_TIMEOUT`` > the chosen
+  registry's ``request_timeout`` in ``config.toml`` > ``[default] request_timeout`` > 300.
+  Each HTTP request must end (sent, answered, reply read) within it, plus one second per
+  ``MIN_RATE`` bytes moved (``gopush.registry.http``).
+- Upload part size (MiB, ``MIN_PART_MIB`` to ``MAX_PART_MIB``): ``--part-size`` >
+  ``GOPUSH_PART_SIZE`` > ``part_size`` of the registry, then of ``[default]`` > 100 (the
+  official CLI's). Zips of at least that size go up in parts of that size.
 
 Nothing outside ``gopush.config`` reads environment variables or configuration files; the
 CLI passes the environment in, so tests never touch the real one.
@@ -18,7 +25,6 @@ CLI passes the environment in, so tests never touch the real one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +33,20 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from gopush.config import paths
-from gopush.config.credentials import Credential, keyring_lookup, resolve_api_key
+from gopush.config.credentials import (
+    Credential,
+    keyring_lookup,
+    redact_url,
+    resolve_api_key,
+)
 from gopush.errors import ConfigError
 
 DEFAULT_API_HOST = "https://api.cloudsmith.io"
 KINDS = ("cloudsmith", "dir", "gitea", "artifactory")
 TRUSTED_CWD_SUFFIXES = (".cloudsmith.io", ".cloudsmith.com")
+DEFAULT_REQUEST_TIMEOUT = 300.0  # seconds; as long as the retry budget
+MIN_PART_MIB, MAX_PART_MIB = 5, 100  # S3-style part stores refuse parts below 5 MiB
+MIB = 1024 * 1024
 
 
 class Target(NamedTuple):
@@ -48,7 +62,7 @@ class Target(NamedTuple):
     def describe(self) -> str:
         """Return a short human name such as ``acme/gomods at http://127.0.0.1:8080``."""
         where = f"{self.repository} at " if self.repository else ""
-        return f"{where}{self.location}"
+        return f"{where}{redact_url(self.location)}"
 
 
 class Settings(NamedTuple):
@@ -57,6 +71,8 @@ class Settings(NamedTuple):
     target: Target
     credential: Credential | None
     sources: Mapping[str, str] = MappingProxyType({})  # setting -> where it came from
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT  # seconds per request (see above)
+    part_size: int | None = None  # bytes per uploaded part; None: the client's own (100 MiB)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -74,6 +90,8 @@ class SettingsInput:
     goproxy: str | None = None
     username: str | None = None
     config_file: Path | None = None
+    request_timeout: float | None = None  # seconds
+    part_size: int | None = None  # MiB
     require_repository: bool = True  # False for commands that need only the host (whoami)
 
 
@@ -107,7 +125,43 @@ def load_settings(given: SettingsInput, *, need_key: bool = True) -> Settings:
                                      keyring_lookup("gopush", target.location))
     if credential is not None:
         sources["api_key"] = credential.source
-    return Settings(target=target, credential=credential, sources=sources)
+    timeout = _number("request_timeout", given.request_timeout, "GOPUSH_REQUEST_TIMEOUT",
+                      given, config, entry, sources, DEFAULT_REQUEST_TIMEOUT, 0.1, 86400)
+    part_mib = _number("part_size", given.part_size, "GOPUSH_PART_SIZE", given, config,
+                       entry, sources, 0, MIN_PART_MIB, MAX_PART_MIB)
+    if part_mib != int(part_mib):
+        raise ConfigError(f"part_size from {sources['part_size']} must be a whole number "
+                          "of MiB")
+    return Settings(target=target, credential=credential, sources=sources,
+                    request_timeout=float(timeout), part_size=int(part_mib) * MIB or None)
+
+
+def _number(name: str, flag: float | None, env_name: str, given: SettingsInput,
+            config: dict[str, Any], entry: dict[str, Any], sources: dict[str, str],
+            default: float, low: float, high: float) -> float:
+    """Return setting ``name`` by the documented precedence, checked to lie in [low, high].
+
+    Raises:
+        ConfigError: the value is not a number in range (naming where it came from).
+    """
+    choices: list[tuple[str, Any]] = [
+        (f"--{name.replace('_', '-')}", flag), (env_name, given.environ.get(env_name)),
+        ("config.toml registry", entry.get(name)),
+        ("config.toml [default]", config.get("default", {}).get(name))]
+    for source, value in choices:
+        if value is None or value == "":
+            continue
+        sources[name] = source
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not low <= number <= high:  # also refuses nan
+            raise ConfigError(f"{name} from {source} must be a number from {low:g} to "
+                              f"{high:g}, not {str(value)[:40]!r}")
+        return number
+    sources[name] = "default"
+    return default
 
 
 def normalize_host(host: str) -> str:
@@ -123,18 +177,13 @@ def normalize_host(host: str) -> str:
         parts = urlsplit(host)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError as err:  # e.g. "http://[::1" (an unclosed IPv6 address)
-        raise ConfigError(f"invalid API host {_shown(host)!r}: {err}",
+        raise ConfigError(f"invalid API host {redact_url(host)!r}: {err}",
                           hint="expected http(s)://HOST[:PORT][/v1]") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"invalid API host {_shown(host)!r}: expected "
+        raise ConfigError(f"invalid API host {redact_url(host)!r}: expected "
                           "http(s)://HOST[:PORT][/v1]")
     _no_credentials_in(host, "the API host")
     return host
-
-
-def _shown(url: str) -> str:
-    """Return ``url`` fit for a message: anything before an @ in its authority masked."""
-    return re.sub(r"(//)[^/@]*@", r"\1***@", url, count=1)
 
 
 def _no_credentials_in(url: str, what: str) -> None:
@@ -178,6 +227,7 @@ def read_gopush_config(path: Path) -> dict[str, Any]:
 # the keys gopush reads from [default] and [registries.NAME]; all hold strings
 CONFIG_KEYS = frozenset({"registry", "type", "url", "path", "owner", "repository", "api_host",
                          "api_key", "goproxy", "username"})
+NUMBER_KEYS = frozenset({"request_timeout", "part_size"})  # these hold numbers
 
 
 def _check_shape(config: dict[str, Any], path: Path) -> None:
@@ -198,6 +248,10 @@ def _check_shape(config: dict[str, Any], path: Path) -> None:
             raise ConfigError(f"{path}: {where} must be a table, not a {type(table).__name__}",
                               hint="see the README's config.toml example")
         for key, value in table.items():
+            if key in NUMBER_KEYS and (isinstance(value, bool)
+                                       or not isinstance(value, int | float)):
+                raise ConfigError(f"{path}: {where} {key} must be a number, not a "
+                                  f"{type(value).__name__}")
             if key in CONFIG_KEYS and not isinstance(value, str):
                 raise ConfigError(f"{path}: {where} {key} must be a string, not a "
                                   f"{type(value).__name__}", hint="quote the value (see the "

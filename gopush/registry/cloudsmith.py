@@ -6,10 +6,16 @@ The calls, all relative to the API host (with or without ``/v1``), as documented
 1. ``POST /packages/{owner}/{repo}/validate-upload/go/`` (package parameters);
 2. ``POST /files/{owner}/{repo}/validate/`` (file name and MD5);
 3. ``POST /files/{owner}/{repo}/`` asks for an upload slot, ``method`` ``post`` below
-   ``PART_SIZE`` bytes and ``put_parts`` at or above;
+   the part size (``PART_SIZE`` unless the settings say otherwise) and ``put_parts`` at or
+   above;
 4. a streamed form POST to the presigned ``upload_url`` (no key sent: it authorises itself),
-   or one streamed ``PUT upload_url?upload_id=ID&part_number=N`` per ``PART_SIZE`` bytes and
-   ``POST /files/{owner}/{repo}/{id}/complete/``;
+   or one streamed ``PUT upload_url?upload_id=ID&part_number=N`` per part and
+   ``POST /files/{owner}/{repo}/{id}/complete/``. A slot that disappears meanwhile (the
+   registry restarted, or the slot expired) is answered 403, 404 or 410 by the upload URL
+   (``gopush serve``: 403 "Unknown or expired upload slot." for a form POST, 404 for a part
+   or ``complete``; S3-style stores: 403 for an expired POST policy, 404 for an unknown
+   multipart upload): a new slot is then asked for and the upload starts over, at most
+   ``SLOT_RENEWALS`` times;
 5. ``POST /packages/{owner}/{repo}/upload/go/`` creates the package (before re-sending it,
    the package list is asked whether the first try landed);
 6. ``GET /packages/{owner}/{repo}/{slug}/status/`` until synchronised, failed, or the deadline.
@@ -37,6 +43,8 @@ from gopush.registry.goproxy import GoproxyReader, download_via
 from gopush.registry.http import Session
 
 PART_SIZE = 100 * 1024 * 1024  # 104,857,600 bytes: the official CLI's CHUNK_SIZE
+SLOT_RENEWALS = 2  # new uploads started after the upload slot disappeared
+SLOT_GONE = frozenset({403, 404, 410})  # what an upload URL answers for a slot it lost
 # Seconds to wait before each status poll, the last one repeating. A package is never
 # processed the instant it is created, so the first poll waits too. Small packages take a
 # few milliseconds (gopush serve: 2-5 ms for a 2 kB zip) and big ones seconds, so polls
@@ -51,9 +59,11 @@ class CloudsmithRegistry:
     """A Cloudsmith repository (or anything speaking its API, such as ``gopush serve``)."""
 
     def __init__(self, api: Session, owner: str, repo: str, goproxy: GoproxyReader,
-                 *, clock: Callable[[], float] = time.monotonic) -> None:
+                 *, clock: Callable[[], float] = time.monotonic,
+                 part_size: int | None = None) -> None:
         self.api, self.owner, self.repo, self.goproxy = api, owner, repo, goproxy
         self.clock = clock
+        self.part_size = part_size or PART_SIZE
 
     # -- describing ------------------------------------------------------------------------
 
@@ -175,19 +185,44 @@ class CloudsmithRegistry:
         """Upload the zip and create the Go package; return its slug (sync not awaited).
 
         Raises:
-            AuthError, VersionExists, RegistryError, RegistryUnavailable: as the steps fail.
+            AuthError, VersionExists, RegistryError, RegistryUnavailable: as the steps fail
+                (RegistryUnavailable when the upload slot disappeared ``SLOT_RENEWALS`` + 1
+                times).
         """
-        method = "put_parts" if artifact.size >= PART_SIZE else "post"
-        slot = self._request_slot(artifact, method)
-        identifier = str(slot["identifier"])
+        method = "put_parts" if artifact.size >= self.part_size else "post"
+        sent = [0]
+
+        def counting(n: int) -> None:
+            sent[0] += n
+            on_progress(n)
+
+        for renewal in range(SLOT_RENEWALS + 1):
+            slot = self._request_slot(artifact, method)
+            try:
+                self._upload(artifact, slot, method, counting)
+                break
+            except RegistryError as err:
+                if err.status not in SLOT_GONE or isinstance(err, RegistryUnavailable):
+                    raise
+                if renewal == SLOT_RENEWALS:
+                    raise _slot_lost(err) from None
+                self.api.note(f"the upload slot is gone ({err.status}): the registry "
+                              f"restarted or expired it; starting a new upload "
+                              f"({renewal + 1}/{SLOT_RENEWALS})")
+                _rewinder(sent, on_progress)()
+        return self._create_package(artifact, str(slot["identifier"]), republish)
+
+    def _upload(self, artifact: ModuleArtifact, slot: dict[str, Any], method: str,
+                on_progress: Progress) -> None:
+        """Send the zip's bytes into ``slot``: one form POST, or parts and ``complete``."""
         if method == "post":
             self._upload_form(artifact, slot, on_progress)
-        else:
-            self._upload_parts(artifact, slot, on_progress)
-            self.api.request("POST", self._path("files", f"{identifier}/complete"),
-                             what="complete the multipart upload",
-                             json_body={"upload_id": identifier, "complete": True})
-        return self._create_package(artifact, identifier, republish)
+            return
+        identifier = str(slot["identifier"])
+        self._upload_parts(artifact, slot, on_progress)
+        self.api.request("POST", self._path("files", f"{identifier}/complete"),
+                         what="complete the multipart upload",
+                         json_body={"upload_id": identifier, "complete": True})
 
     def _request_slot(self, artifact: ModuleArtifact, method: str) -> dict[str, Any]:
         what = "request an upload slot"
@@ -221,8 +256,8 @@ class CloudsmithRegistry:
                       on_progress: Progress) -> None:
         url, identifier = slot["upload_url"], str(slot["identifier"])
         send_key = self._same_site(url)
-        for number, offset in enumerate(range(0, artifact.size, PART_SIZE), start=1):
-            length = min(PART_SIZE, artifact.size - offset)
+        for number, offset in enumerate(range(0, artifact.size, self.part_size), start=1):
+            length = min(self.part_size, artifact.size - offset)
             sent = [0]
 
             def counting(n: int, sent: list[int] = sent) -> None:
@@ -342,6 +377,14 @@ def _rewinder(sent: list[int], on_progress: Progress) -> Callable[[], None]:
             sent[0] = 0
 
     return rewind
+
+
+def _slot_lost(err: RegistryError) -> RegistryUnavailable:
+    return RegistryUnavailable(
+        f"{err.message}\n(the upload slot disappeared {SLOT_RENEWALS + 1} times: gopush "
+        f"started a new upload {SLOT_RENEWALS} times)", status=err.status, data=err.data,
+        hint="the registry keeps losing uploads (restarting, or expiring upload slots "
+             "early); run the same command again later (it resumes safely)")
 
 
 def _state(package: dict[str, Any]) -> str:

@@ -34,7 +34,8 @@ def open_registry(settings: Settings, *, trace: Trace | None = None, debug: bool
 
     def session(base: str, style: str) -> Session:
         made = Session(make_client(base, transport=transport), credential=settings.credential,
-                       auth_style=style, username=target.username, trace=trace, debug=debug)
+                       auth_style=style, username=target.username, trace=trace, debug=debug,
+                       timeout=settings.request_timeout)
         if sleep is not None:
             made.sleep = sleep
         return made
@@ -58,7 +59,7 @@ def open_registry(settings: Settings, *, trace: Trace | None = None, debug: bool
     api = session(target.location, "x-api-key")
     return cloudsmith.CloudsmithRegistry(api, owner, repo,
                                          GoproxyReader(_goproxy_session(api, goproxy, session),
-                                                       goproxy))
+                                                       goproxy), part_size=settings.part_size)
 
 
 def _goproxy_session(api: Session, goproxy: str,

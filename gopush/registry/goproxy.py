@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from gopush.errors import RegistryError
+from gopush.errors import RegistryError, RegistryUnavailable
 from gopush.gosem import dirhash, proxypath
+from gopush.modzip.rules import MAX_ZIP_BYTES
 from gopush.registry.artifact import ModuleArtifact
 from gopush.registry.base import ConsumerSetup, Existing, netrc_machine
 from gopush.registry.http import Session
@@ -53,17 +54,27 @@ class GoproxyReader:
 
         Raises:
             RegistryError: the proxy does not have it (status 404/410) or refused.
-            RegistryUnavailable: the proxy kept failing.
+            RegistryUnavailable: the proxy kept failing, or sent more than a module zip may
+                hold (``MAX_ZIP_BYTES``; reading stops there).
         """
+        what = f"download {module}@{version}.zip"
+
         def sink(chunks: Iterator[bytes]) -> None:
             dest.seek(0)
             dest.truncate()
+            size = 0
             for chunk in chunks:
+                size += len(chunk)
+                if size > MAX_ZIP_BYTES:
+                    raise RegistryUnavailable(
+                        f"{what}: {self.base} sent more than the {MAX_ZIP_BYTES:,} bytes a "
+                        "module zip may hold; gopush stopped reading",
+                        hint="the GOPROXY is broken or hostile; check the GOPROXY URL")
                 dest.write(chunk)
                 on_progress(len(chunk))
 
         self.session.request("GET", self.url(proxypath.zip_path(module, version)),
-                             what=f"download {module}@{version}.zip", sink=sink)
+                             what=what, sink=sink)
         dest.flush()
 
     def zip_sum(self, module: str, version: str, keep: Path | None = None) -> str:

@@ -2,8 +2,17 @@
 
 Every registry call goes through ``Session.request``. The policy, visible in one place:
 
-- explicit timeouts on every request (``TIMEOUT``); redirects are never followed (a
-  redirect would carry the key to another host);
+- an overall deadline per request, the connection, the request and the whole reply
+  included (``Session.timeout`` seconds, plus one second per 64 KiB of request body or
+  download moved; see ``gopush.registry.deadline``), beside httpx's per-operation
+  timeouts (``TIMEOUT``). A request that overruns it is not tried again: a registry that
+  trickled or sent without end once will do it again;
+- a reply is read streaming and at most ``MAX_JSON_BYTES`` of it are kept (zip downloads go
+  to a ``sink`` that bounds them itself); compressed replies are not asked for, and refused
+  (a few kB of gzip can inflate to gigabytes);
+- redirects are followed only within the origin (scheme, host, port) of the request, at
+  most ``MAX_REDIRECTS`` times, and never to a URL carrying credentials: a redirect
+  elsewhere is refused and named without its credentials;
 - retries, through ``stamina``, with exponential backoff and jitter on connection and read
   errors and on 429/500/502/503/504, at most ``ATTEMPTS`` tries, none started after
   ``RETRY_BUDGET`` seconds (a try may then run to its own timeout); a ``Retry-After`` header (seconds or HTTP date) replaces the backoff for that try;
@@ -14,7 +23,8 @@ Every registry call goes through ``Session.request``. The policy, visible in one
 - after each call, ``X-RateLimit-Interval`` (seconds to pause) and an exhausted
   ``X-RateLimit-Remaining`` with ``X-RateLimit-Reset`` are honoured, capped at ``MAX_PAUSE``;
 - statuses map to exceptions by cause in ``raise_for_registry_status``, and every text that
-  leaves this module is scrubbed of the API key.
+  leaves this module passes ``config.credentials.redact`` (the API key, URL user
+  information and key-like query parameters masked).
 """
 
 from __future__ import annotations
@@ -32,8 +42,10 @@ from typing import Any
 import httpx
 
 from gopush import __version__
-from gopush.config.credentials import Credential, redact_url
+from gopush.config.credentials import Credential, redact, redact_url
+from gopush.config.settings import DEFAULT_REQUEST_TIMEOUT
 from gopush.errors import AuthError, GopushError, RegistryError, RegistryUnavailable, VersionExists
+from gopush.registry import deadline
 
 TIMEOUT = httpx.Timeout(connect=15.0, read=120.0, write=120.0, pool=15.0)
 ATTEMPTS = 6
@@ -41,6 +53,11 @@ RETRY_BUDGET = 300.0  # seconds across all tries of one call
 MAX_RETRY_AFTER = 120.0
 MAX_PAUSE = 60.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# The most of a reply gopush keeps. Its largest reply, a package list, is far below; parsed,
+# JSON can take 25 times its size (2 MiB of "{}," is 50 MB of dicts), so the cap stays small.
+MAX_JSON_BYTES = 2 * 1024 * 1024
+MAX_REDIRECTS = 5
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 Body = Callable[[], tuple[bytes | Iterable[bytes], dict[str, str]]]
 Trace = Callable[[str], None]
 
@@ -150,8 +167,21 @@ def _stamina() -> Any:
 def make_client(base_url: str, *, transport: httpx.BaseTransport | None = None) -> httpx.Client:
     """Return an httpx client with the house defaults (timeouts, UA, no redirects)."""
     return httpx.Client(base_url=base_url, timeout=TIMEOUT, follow_redirects=False,
-                        headers={"User-Agent": user_agent(), "Accept": "application/json"},
+                        headers={"User-Agent": user_agent(), "Accept": "application/json",
+                                 "Accept-Encoding": "identity"},
                         transport=transport or LazyTlsTransport(retries=2))
+
+
+def _with_deadlines(transport: httpx.HTTPTransport) -> httpx.HTTPTransport:
+    """Give ``transport``'s connection pool the deadline-bound network backend.
+
+    httpx builds the pool itself and offers no way to pass httpcore's public
+    ``network_backend``, so it is set on the pool it built (tests/registry/
+    test_http_deadline.py fails if a new httpx moves it).
+    """
+    pool = transport._pool
+    pool._network_backend = deadline.DeadlineBackend(pool._network_backend)
+    return transport
 
 
 class LazyTlsTransport(httpx.BaseTransport):
@@ -167,8 +197,8 @@ class LazyTlsTransport(httpx.BaseTransport):
 
     def __init__(self, *, retries: int) -> None:
         self._retries = retries
-        self._plain = httpx.HTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT),
-                                          retries=retries)
+        self._plain = _with_deadlines(httpx.HTTPTransport(
+            verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), retries=retries))
         self._tls: httpx.HTTPTransport | None = None
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -176,7 +206,7 @@ class LazyTlsTransport(httpx.BaseTransport):
         if request.url.scheme != "https":
             return self._plain.handle_request(request)
         if self._tls is None:
-            self._tls = httpx.HTTPTransport(verify=True, retries=self._retries)
+            self._tls = _with_deadlines(httpx.HTTPTransport(verify=True, retries=self._retries))
         return self._tls.handle_request(request)
 
     def close(self) -> None:
@@ -198,6 +228,7 @@ class Session:
     debug: bool = False
     sleep: Callable[[float], None] = time.sleep
     attempts: int = ATTEMPTS
+    timeout: float = DEFAULT_REQUEST_TIMEOUT  # the base of each request's deadline
 
     def request(self, method: str, url: str, *, what: str, json_body: Any = None,
                 body: Body | None = None, params: dict[str, str] | None = None,
@@ -211,8 +242,10 @@ class Session:
         try; ``landed`` is asked before re-sending a non-idempotent call.
 
         Raises:
-            AuthError, VersionExists, RegistryError: the registry refused (4xx).
-            RegistryUnavailable: no 2xx after the retries, or the network failed.
+            AuthError, VersionExists, RegistryError: the registry refused (4xx), or
+                redirected elsewhere.
+            RegistryUnavailable: no 2xx after the retries, the network failed, the request
+                overran its deadline, or the reply is larger than ``MAX_JSON_BYTES``.
         """
         started, tries = time.monotonic(), 1
         try:
@@ -234,11 +267,11 @@ class Session:
                         # (give up, or back off / honour Retry-After) starts from that failure
                         raise first
                     tries = attempt.num
-                    self._note(f"retry {attempt.num - 1}/{self.attempts - 1}: {what}")
+                    self.note(f"retry {attempt.num - 1}/{self.attempts - 1}: {what}")
                     if rewind is not None:
                         rewind()
                     if landed is not None and (done := landed()) is not None:
-                        self._note(f"{what}: the earlier try had landed")
+                        self.note(f"{what}: the earlier try had landed")
                         return done
                     return self._send_once(method, url, what, json_body, body, params,
                                            send_key, sink)
@@ -257,6 +290,31 @@ class Session:
     def _send_once(self, method: str, url: str, what: str, json_body: Any, body: Body | None,
                    params: dict[str, str] | None, send_key: bool,
                    sink: Callable[[Iterator[bytes]], None] | None) -> httpx.Response:
+        """Send one try, following redirects within the origin, under one deadline."""
+        with deadline.running(self.timeout, downloads=sink is not None) as limit:
+            try:
+                request = self._build(method, url, json_body, body, params)
+                for _ in range(MAX_REDIRECTS):
+                    response = self._exchange(request, what, send_key, sink)
+                    target = self._redirect_target(response, what)
+                    if target is None:
+                        break
+                    request = self._build(method, target, json_body, body, None)
+                else:
+                    response = self._exchange(request, what, send_key, sink)
+            except httpx.TimeoutException:
+                if limit.expired:
+                    raise self._overran(url, what, limit) from None
+                raise
+        if response.status_code in RETRY_STATUSES:
+            raise RetryableStatus(response)
+        self._honour_rate_limit(response)
+        if not 200 <= response.status_code < 300:
+            raise_for_registry_status(response, what, self.scrub)
+        return response
+
+    def _build(self, method: str, url: str, json_body: Any, body: Body | None,
+               params: dict[str, str] | None) -> httpx.Request:
         headers: dict[str, str] = {}
         content: Any = None
         if body is not None:
@@ -264,28 +322,109 @@ class Session:
         elif json_body is not None:
             content = json.dumps(json_body, separators=(",", ":")).encode()
             headers["Content-Type"] = "application/json"
-        request = self.client.build_request(method, url, content=content, headers=headers,
-                                            params=params)
+        return self.client.build_request(method, url, content=content, headers=headers,
+                                         params=params)
+
+    def _exchange(self, request: httpx.Request, what: str, send_key: bool,
+                  sink: Callable[[Iterator[bytes]], None] | None) -> httpx.Response:
+        """Send ``request`` and read its reply: into ``sink`` (a 2xx), else kept, capped."""
         auth = self._auth() if send_key else None
         started = time.monotonic()
         response = self.client.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT,
-                                    stream=sink is not None)
+                                    stream=True)
         try:
+            self._refuse_encoded(response, what)
             if sink is not None and 200 <= response.status_code < 300:
-                sink(response.iter_bytes(1 << 20))
+                sink(response.iter_raw(1 << 20))
             else:
-                response.read()
+                response = self._read_capped(response, what)
         finally:
             response.close()
-        self._trace_request(response.request)  # after auth ran, so the trace shows it hidden
-        self._note(f"{method} {redact_url(str(request.url))} -> {response.status_code} "
-                   f"({time.monotonic() - started:.2f}s)")
-        if response.status_code in RETRY_STATUSES:
-            raise RetryableStatus(response)
-        self._honour_rate_limit(response)
-        if not 200 <= response.status_code < 300:
-            raise_for_registry_status(response, what, self.scrub)
+        self._trace_request(request)  # after auth ran, so the trace shows it hidden
+        self.note(f"{request.method} {redact_url(str(request.url))} -> "
+                  f"{response.status_code} ({time.monotonic() - started:.2f}s)")
         return response
+
+    def _refuse_encoded(self, response: httpx.Response, what: str) -> None:
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise RegistryUnavailable(
+                f"{what}: {self._origin(response)} sent a {encoding}-compressed reply, which "
+                "gopush did not ask for (it reads replies uncompressed, to bound them)",
+                hint="a proxy in between may be compressing replies; check the API host")
+
+    def _read_capped(self, response: httpx.Response, what: str) -> httpx.Response:
+        """Return a copy of ``response`` holding its body, read up to ``MAX_JSON_BYTES``.
+
+        Raises:
+            RegistryUnavailable: the reply declares or sends more (reading stops there).
+        """
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_JSON_BYTES:
+            raise self._too_large(response, what, f"{int(declared):,} bytes (declared)")
+        kept: list[bytes] = []
+        size = 0
+        for chunk in response.iter_raw(1 << 16):
+            size += len(chunk)
+            if size > MAX_JSON_BYTES:
+                raise self._too_large(response, what, f"more than {size:,} bytes")
+            kept.append(chunk)
+        reason = {k: v for k, v in response.extensions.items() if k == "reason_phrase"}
+        return httpx.Response(response.status_code, headers=response.headers,
+                              content=b"".join(kept), request=response.request,
+                              extensions=reason)
+
+    def _too_large(self, response: httpx.Response, what: str, size: str) -> RegistryUnavailable:
+        return RegistryUnavailable(
+            f"{what}: {self._origin(response)} sent a reply ({response.status_code}) of {size}; "
+            f"gopush reads at most {MAX_JSON_BYTES:,} bytes of a reply and stopped there",
+            data={"http_status": response.status_code},
+            hint="a registry's replies are far smaller: a proxy or a wrong API host may be "
+                 "answering; check the API host")
+
+    def _redirect_target(self, response: httpx.Response, what: str) -> str | None:
+        """Return where a redirect within the origin leads, None for any other reply.
+
+        A 301/302/303 is followed for GET and HEAD only (others would turn into a GET);
+        307/308 for any method, with the body built afresh.
+
+        Raises:
+            RegistryError: the redirect leads to another origin or carries credentials.
+        """
+        location = response.headers.get("location")
+        if response.status_code not in REDIRECTS or not location:
+            return None
+        if response.status_code < 307 and response.request.method not in ("GET", "HEAD"):
+            return None  # refused by raise_for_registry_status as any other redirect
+        source = response.request.url
+        try:
+            target = source.join(location)
+        except httpx.InvalidURL:
+            target = None
+        shown = redact_url(str(target) if target is not None else location)
+        if target is None or target.userinfo or _origin_of(target) != _origin_of(source):
+            why = ("it carries credentials" if target is not None and target.userinfo
+                   and _origin_of(target) == _origin_of(source) else
+                   f"it leaves {_origin_of(source)}")
+            raise RegistryError(
+                f"{what}: the registry redirected ({response.status_code}) to {shown}; "
+                f"gopush did not follow: {why}", status=response.status_code,
+                data={"http_status": response.status_code, "location": shown},
+                hint=_REDIRECT_HINT)
+        self.note(f"{what}: following a redirect ({response.status_code}) to {shown}")
+        return str(target)
+
+    def _overran(self, url: str, what: str, limit: deadline.Deadline) -> RegistryUnavailable:
+        return RegistryUnavailable(
+            f"{what}: {_origin(url, self.client)} did not finish within the request deadline "
+            f"({limit.allowed():.1f} s: {self.timeout:g} s, plus 1 s per "
+            f"{deadline.MIN_RATE // 1024} KiB of upload or download moved)",
+            hint="the registry (or a proxy in between) answered too slowly or without end; "
+                 "the deadline is --request-timeout (GOPUSH_REQUEST_TIMEOUT); a request that "
+                 "overran it is not tried again")
+
+    def _origin(self, response: httpx.Response) -> str:
+        return _origin_of(response.request.url)
 
     def _auth(self) -> httpx.Auth | None:
         if self.credential is None:
@@ -300,7 +439,7 @@ class Session:
                 pause = max(pause, reset - datetime.now(UTC).timestamp())
         if pause > 0:
             pause = min(pause, MAX_PAUSE)
-            self._note(f"rate limit: pausing {pause:.1f}s as the registry asks")
+            self.note(f"rate limit: pausing {pause:.1f}s as the registry asks")
             self.sleep(pause)
 
     def _trace_request(self, request: httpx.Request) -> None:
@@ -310,15 +449,15 @@ class Session:
                 hidden = name.lower() in ("x-api-key", "authorization", "cookie")
                 self.trace(f"> {name}: {'***' if hidden else value}")
 
-    def _note(self, message: str) -> None:
+    def note(self, message: str) -> None:
+        """Pass ``message``, redacted, to the trace hook (shown with -v)."""
         if self.trace is not None:
             self.trace(self.scrub(message))
 
     def scrub(self, text: str) -> str:
-        """Return ``text`` with the API key (if any) replaced by ``***``."""
-        if self.credential is not None:
-            text = text.replace(self.credential.key.reveal(), "***")
-        return text
+        """Return ``text`` redacted (``config.credentials.redact``), the API key included."""
+        key = self.credential.key.reveal() if self.credential is not None else ""
+        return redact(text, (key,))
 
     def parse_json(self, response: httpx.Response, what: str) -> dict[str, Any]:
         """Return the JSON object of a reply.
@@ -353,8 +492,12 @@ def _float(value: str | None) -> float:
 
 def _origin(url: str, client: httpx.Client) -> str:
     full = client.base_url.join(url) if not url.startswith(("http://", "https://")) else url
-    parts = httpx.URL(str(full))
-    return f"{parts.scheme}://{parts.host}" + (f":{parts.port}" if parts.port else "")
+    return _origin_of(httpx.URL(str(full)))
+
+
+def _origin_of(url: httpx.URL) -> str:
+    """Return ``scheme://host[:port]`` (the port only when not the scheme's default)."""
+    return f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
 
 
 def error_detail(response: httpx.Response) -> tuple[str, list[str], dict[str, Any]]:
@@ -411,7 +554,7 @@ def raise_for_registry_status(response: httpx.Response, what: str,
             "fields": {str(k): _scrubbed(v, scrub) for k, v in fields.items()},
             "url": redact_url(str(response.request.url)) if _has_request(response) else None}
     if 300 <= status < 400:
-        where = redact_url(response.headers.get("location", "?"))
+        where = scrub(redact_url(response.headers.get("location", "?")))
         message = f"{what}: unexpected redirect ({status}) to {where}"
     cls, hint = _BY_STATUS.get(status, (None, ""))
     if cls is None:
@@ -424,8 +567,8 @@ def raise_for_registry_status(response: httpx.Response, what: str,
     raise error
 
 
-_REDIRECT_HINT = ("point --api-host at the final address (redirects are not followed, so the "
-                  "key never leaves the host)")
+_REDIRECT_HINT = ("point --api-host at the final address (redirects are followed only "
+                  "within the same scheme, host and port, so the key never leaves the host)")
 _HINT_401 = "the API key was refused; check GOPUSH_API_KEY / --api-key (`gopush whoami` tests it)"
 _HINT_403 = "the key is valid but may not do this: it needs write access to the repository"
 _HINT_404 = ("the owner or repository does not exist or is not visible to this key; check "

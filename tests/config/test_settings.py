@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gopush.config.credentials import Secret, redact_url
+from gopush.config.credentials import Secret, redact, redact_url
 from gopush.config.settings import SettingsInput, load_settings
 from gopush.errors import ConfigError
 
@@ -145,3 +145,61 @@ def test_config_values_of_the_wrong_type_are_config_errors(tmp_path: Path, text:
     with pytest.raises(ConfigError, match=re.escape(said)):
         settings(tmp_path, {"GOPUSH_API_KEY": "k"}, config_file=config, repository=None,
                  registry="d" if "registries.d" in text else None)
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("https://u:hunter2@h.test/x", "https://***@h.test/x"),
+    ("see http://user:hunter2@127.0.0.1:99/a?page=2&api_key=hunter2 now",
+     "see http://***@127.0.0.1:99/a?page=2&api_key=*** now"),
+    ("https://s3.test/b?X-Amz-Signature=abc&X-Amz-Credential=k%2Fday&acl=private",
+     "https://s3.test/b?X-Amz-Signature=***&X-Amz-Credential=***&acl=private"),
+    ("https://h.test/go/?token=t0k&session_id=s", "https://h.test/go/?token=***&session_id=***"),
+    ("http://[::1/x", "http://[::1/x"),  # not a valid URL: left as it is, never an error
+])
+def test_one_redaction_for_urls_and_messages(text: str, shown: str) -> None:
+    """User information and key-like query values are masked wherever a URL appears."""
+    assert redact_url(text) == shown
+
+
+def test_redact_masks_the_secrets_given() -> None:
+    """The key itself goes wherever it appears, URLs or not."""
+    assert redact("key K3Y in text and ?q=K3Y", ("K3Y",)) == "key *** in text and ?q=***"
+
+
+def test_request_timeout_and_part_size_precedence(tmp_path: Path) -> None:
+    """flag > environment > config file > default, and each value's source is recorded."""
+    write(tmp_path / "home/.config/gopush/config.toml",
+          "[default]\nrequest_timeout = 45\npart_size = 20\n")
+    from_file = settings(tmp_path)
+    assert (from_file.request_timeout, from_file.part_size) == (45.0, 20 * 1024 * 1024)
+    assert from_file.sources["request_timeout"] == "config.toml [default]"
+    env = settings(tmp_path, {"GOPUSH_REQUEST_TIMEOUT": "7.5", "GOPUSH_PART_SIZE": "5"})
+    assert (env.request_timeout, env.part_size) == (7.5, 5 * 1024 * 1024)
+    flag = settings(tmp_path, {"GOPUSH_REQUEST_TIMEOUT": "7.5"}, request_timeout=2.0)
+    assert flag.request_timeout == 2.0 and flag.sources["request_timeout"] == "--request-timeout"
+
+
+def test_request_timeout_and_part_size_defaults(tmp_path: Path) -> None:
+    """300 s per request; the part size is left to the registry client (100 MiB)."""
+    resolved = settings(tmp_path)
+    assert (resolved.request_timeout, resolved.part_size) == (300.0, None)
+
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"GOPUSH_REQUEST_TIMEOUT": "soon"}, "request_timeout from GOPUSH_REQUEST_TIMEOUT"),
+    ({"GOPUSH_REQUEST_TIMEOUT": "0"}, "must be a number from 0.1 to 86400"),
+    ({"GOPUSH_PART_SIZE": "1"}, "part_size from GOPUSH_PART_SIZE must be a number from 5"),
+    ({"GOPUSH_PART_SIZE": "5.5"}, "whole number of MiB"),
+])
+def test_bad_request_timeout_or_part_size(tmp_path: Path, environ: dict[str, str],
+                                          message: str) -> None:
+    """Out of range or not a number: a ConfigError naming the setting and its source."""
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        settings(tmp_path, environ)
+
+
+def test_number_settings_in_config_must_be_numbers(tmp_path: Path) -> None:
+    """A quoted number in config.toml is refused with the key named."""
+    write(tmp_path / "home/.config/gopush/config.toml", '[default]\nrequest_timeout = "45"\n')
+    with pytest.raises(ConfigError, match="request_timeout must be a number, not a str"):
+        settings(tmp_path)
