@@ -94,8 +94,8 @@ def test_ensure_repo_sets_visibility(tmp_path: Path, visibility: bool) -> None:
 
 
 def test_recover_deletes_blobs_nothing_needs(tmp_path: Path) -> None:
-    """At start, a blob left by a crash before its row was committed and the blob of a
-    deleted package are removed; the blobs of live versions, failed packages and finished
+    """At start, a blob left by a crash before its row was committed is removed, and the
+    blobs of a deleted package are gone (deleted with it); the blobs of live versions, failed packages and finished
     uploads stay."""
     storage = Storage(tmp_path)
     repo = storage.ensure_repo("acme", "mods")
@@ -107,11 +107,11 @@ def test_recover_deletes_blobs_nothing_needs(tmp_path: Path) -> None:
                               Checked("example.com/gone", "v1.0.0", "h1:gone",
                                       b"module example.com/gone\n", "2024-01-01T00:00:00Z"),
                               republish=False)
-    storage.delete_package(gone)
+    storage.delete_package(gone)  # deletes the version's zip and go.mod blobs at once
     orphan = storage.blobs.put_bytes(b"stored, then the server died", "crash")
     storage.db.close()
     reopened = Storage(tmp_path)
-    assert reopened.recover() == 3  # the orphan, and the deleted version's zip and go.mod
+    assert reopened.recover() == 1  # the orphan
     kept = {p.name for p in reopened.blobs.blobs.glob("??/*")}
     assert {live.blob_sha256, failed.blob_sha256, waiting.blob_sha256} <= kept
     assert gone.blob_sha256 not in kept and orphan not in kept
@@ -134,14 +134,15 @@ def test_recover_forgets_old_uploads_no_package_used(tmp_path: Path) -> None:
     used_old, _ = storage.publish(repo, stored_upload(storage, b"published"),
                                   _checked("h1:p"), republish=False)
     deleted = storage.fail_package(repo, stored_upload(storage, b"bad"), "invalid", "")
-    storage.delete_package(deleted)
+    storage.delete_package(deleted)  # its blob goes at once
+    assert deleted.blob_sha256 not in storage.blobs.names()
     _age(storage, unused_old.identifier, "2026-01-01T00:00:00Z")
     _age(storage, str(used_old.file_identifier), "2026-01-01T00:00:00Z")
     _age(storage, str(deleted.file_identifier), "2026-01-01T00:00:00Z")
     _age(storage, unused_new.identifier, "2026-01-03T00:00:00Z")
     storage.db.close()
     reopened = Storage(tmp_path)
-    assert reopened.recover(unused_before="2026-01-02T00:00:00Z") == 2  # the unused blobs
+    assert reopened.recover(unused_before="2026-01-02T00:00:00Z") == 1  # the unused blob
     assert reopened.file(unused_old.identifier) is None
     assert reopened.file(str(deleted.file_identifier)) is None
     assert reopened.file(unused_new.identifier) is not None
