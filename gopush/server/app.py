@@ -114,8 +114,7 @@ class WriteGate:
     """ASGI middleware: in read-only mode (a full disk), answer each POST and PUT 507 before
     its body is read, unless a probe finds space again (``Space.writable``: the rule in
     ``server.space``). DELETE is let through: deleting a package frees space. Other
-    requests, reads included, pass untouched; nothing is asked of a writable server but a
-    ``statvfs``."""
+    requests, reads included, pass untouched, and so does everything while writable."""
 
     WRITES = frozenset({"POST", "PUT", "PATCH"})
 
@@ -125,7 +124,7 @@ class WriteGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] == "http" and scope["method"] in self.WRITES
-                and not await run_in_threadpool(self.space.writable)):
+                and self.space.read_only and not await run_in_threadpool(self.space.writable)):
             await out_of_space().response()(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -179,8 +178,8 @@ def create_app(storage: Storage, settings: ServeSettings) -> ASGIApp:
 async def _sweep_periodically(expiry: SlotExpiry, storage: Storage) -> None:
     """Every ``expiry.interval`` seconds: delete the blobs no row needs
     (``Storage.sweep_orphans``, in a worker thread), forget expired upload slots (on the
-    event loop, as ``SlotExpiry.sweep`` requires), and in read-only mode probe for space, so
-    a server no one uploads to frees its disk and leaves read-only mode too."""
+    event loop, as ``SlotExpiry.sweep`` requires), and probe for space (``Space.check``), so
+    a server no one uploads to frees its disk, and notices a full disk or its end, too."""
     while True:
         await asyncio.sleep(expiry.interval)
         try:
@@ -192,5 +191,4 @@ async def _sweep_periodically(expiry: SlotExpiry, storage: Storage) -> None:
         except Exception:  # a locked database must not end the checks
             log.exception("sweeping unused blobs and expired uploads failed; trying again "
                           "later")
-        if storage.space.read_only:
-            await run_in_threadpool(storage.space.writable)
+        await run_in_threadpool(storage.space.check)  # enters or leaves read-only mode

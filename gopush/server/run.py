@@ -88,7 +88,7 @@ def open_storage(data: Path, repos: list[RepoSetup], *,
                     rfc3339(time.time() - upload_expiry))
     for setup in repos:
         _set_up(storage, setup)
-    storage.space.writable()  # a full disk the start did not write to is logged now
+    storage.space.check()  # a full disk the start did not write to is noticed (and logged)
     return storage
 
 

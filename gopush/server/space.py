@@ -15,14 +15,15 @@ failure to ``Space.full``, which logs the path, raises ``DiskFull`` and puts the
   temporary files are deleted, its transaction rolled back);
 - ``/readyz`` answers 503 with the reason; the log says when the mode starts and ends.
 
-**The rule for leaving it**: the server is writable while at least ``PROBE_BYTES`` are free
-for it. While read-only, each write request, each ``/readyz`` and the periodic sweep
-(``app._sweep_periodically``) *probe*: write ``PROBE_BYTES`` to a new file under ``tmp/``,
-fsync it and delete it. The first probe that succeeds ends read-only mode, so the next
-upload after space is freed simply works, without a restart. A probe on a full disk fails at
-its first write, so probing on every request costs next to nothing; once writes work no
-probe runs, except that ``writable`` also probes when ``statvfs`` shows less than
-``PROBE_BYTES`` free (a disk filled by another process is noticed before an upload fails).
+**The rule.** A *probe* writes ``PROBE_BYTES`` (1 MiB) to a new file under ``tmp/``, fsyncs
+and deletes it. Read-only mode begins when a write fails for lack of space, or when a probe
+fails: at start, and at each periodic sweep (``app._sweep_periodically``, every
+``--upload-expiry``/2 and at least hourly), so a disk filled by something else is noticed
+too. It ends at the first probe that succeeds: while read-only, each write request, each
+``/readyz`` and each periodic sweep probes, so the first upload after space is freed simply
+works, without a restart. A probe on a full disk fails at its first write, so probing on
+every request while read-only costs next to nothing; a writable server does not probe on
+requests at all.
 """
 
 from __future__ import annotations
@@ -99,8 +100,8 @@ class Space:
             self._reason = f"{OUT_OF_SPACE} ({_why(cause)})"
         if entering:
             log.warning("data directory %s is out of disk space (%s, writing %s): serving "
-                        "reads only; uploads get 507 until at least %d bytes are free",
-                        self.root, _why(cause), path, PROBE_BYTES)
+                        "reads only; uploads get 507 until space is freed (a %d-byte test "
+                        "write must succeed)", self.root, _why(cause), path, PROBE_BYTES)
         return DiskFull(path, cause)
 
     @contextmanager
@@ -122,11 +123,12 @@ class Space:
         return code is not None and code & 0xFF == _SQLITE_IOERR and self.probe() is not None
 
     def writable(self) -> bool:
-        """Tell whether writes may go ahead now, probing when read-only or nearly full (the
-        rule in the module docstring); a failed probe enters read-only mode, a good one
-        ends it."""
-        if not self.read_only and self._free() >= PROBE_BYTES:
-            return True
+        """Tell whether writes may go ahead now: yes unless read-only, and then only if a
+        probe succeeds (which ends read-only mode)."""
+        return not self.read_only or self.check()
+
+    def check(self) -> bool:
+        """Probe and return whether the disk took it; enter or leave read-only mode."""
         failure = self.probe()
         if failure is not None:
             self.full(self.probe_dir, failure)
@@ -149,13 +151,6 @@ class Space:
         finally:
             path.unlink(missing_ok=True)
         return None
-
-    def _free(self) -> int:
-        try:
-            found = os.statvfs(self.probe_dir)
-        except OSError:
-            return 0
-        return found.f_bavail * found.f_frsize
 
     def _resume(self) -> None:
         with self._lock:

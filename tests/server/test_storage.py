@@ -150,3 +150,47 @@ def test_recover_forgets_old_uploads_no_package_used(tmp_path: Path) -> None:
     kept = {p.name for p in reopened.blobs.blobs.glob("??/*")}
     assert unused_old.blob_sha256 not in kept
     assert {unused_new.blob_sha256, used_old.blob_sha256} <= kept
+
+
+def test_sweep_orphans_while_serving_keeps_what_rows_need(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The running server's sweep deletes a blob no row needs, but not one a row came to
+    need between the listing and the sweep's transaction (an upload of the same bytes
+    completed meanwhile), nor an upload still being received (a file under tmp/)."""
+    storage = Storage(tmp_path)
+    orphan = storage.blobs.put_bytes(b"no row needs this", "crash")
+    reused = storage.blobs.put_bytes(b"an upload of these bytes completes meanwhile", "crash")
+    receiving = storage.blobs.incoming()
+    receiving.write(b"half of a body")
+    listing = storage.blobs.names
+
+    def names_then_upload() -> list[str]:
+        listed = listing()
+        stored_upload(storage, b"an upload of these bytes completes meanwhile")
+        return listed
+
+    monkeypatch.setattr(storage.blobs, "names", names_then_upload)
+    assert storage.sweep_orphans() == 1
+    assert set(listing()) == {reused}
+    assert orphan not in listing() and receiving.path.exists()
+
+
+def test_a_rolled_back_transaction_takes_back_the_blob_it_placed(tmp_path: Path) -> None:
+    """A blob put in place for a row whose transaction rolls back (as a full disk at COMMIT
+    does) is removed again; a blob that was there before stays."""
+    import sqlite3
+
+    storage = Storage(tmp_path)
+    before = stored_upload(storage, b"already stored")
+    with storage.db.tx() as conn:
+        conn.execute("CREATE TRIGGER refuse BEFORE UPDATE ON files "
+                     "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    for data in (b"new bytes", b"already stored"):
+        repo = storage.ensure_repo("acme", "mods")
+        slot, _ = storage.new_file(repo, "v1.0.0.zip", "0" * 32, "post")
+        incoming = storage.blobs.incoming()
+        incoming.write(data)
+        with pytest.raises(sqlite3.IntegrityError):
+            storage.complete_file(slot, incoming)
+    assert storage.blobs.names() == [before.blob_sha256]
+    assert storage.file(slot.identifier).state == "awaiting"  # type: ignore[union-attr]
