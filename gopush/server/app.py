@@ -31,7 +31,7 @@ from gopush.server.expiry import SlotExpiry
 from gopush.server.responses import ApiError, out_of_space
 from gopush.server.settings import ServeSettings
 from gopush.server.space import DiskFull, Space
-from gopush.server.state import ServerState
+from gopush.server.state import ServerState, state
 from gopush.server.storage import Storage
 from gopush.server.sync import Synchroniser
 from gopush.server.upstream import Upstream
@@ -67,8 +67,7 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     """``GET /readyz``: 200 when the database can be read and the data directory takes
     writes; 503 with the reason otherwise (read-only on a full disk: reads still work)."""
-    storage: Storage = request.app.state.gopush.storage
-    status, reason = await run_in_threadpool(_readiness, storage)
+    status, reason = await run_in_threadpool(_readiness, state(request).storage)
     return JSONResponse({"status": status, "reason": reason},
                         status_code=200 if status == "ready" else 503)
 

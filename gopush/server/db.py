@@ -26,7 +26,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from gopush.server.space import Space
+from gopush.server.space import DiskFull, Space
 
 log = logging.getLogger("gopush.server")
 
@@ -96,15 +96,11 @@ class Database:
         try:
             self._conn = _connect(path, exclusive=False)
         except sqlite3.Error as err:
-            if not space.explains(err):
+            cause = space.full_cause(err)
+            if cause is None:
                 raise
-            space.full(path, err)  # read-only mode; the log says why
-            try:
-                self._conn = _connect(path, exclusive=True)
-            except sqlite3.Error as again:
-                if space.explains(again):
-                    raise space.full(path, again) from again
-                raise
+            self._conn = _connect_when_full(path, space, err)
+            space.full(path, cause)  # read-only mode; the log says why
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
@@ -127,9 +123,10 @@ class Database:
                     raise
                 self._run_after(committed=True)
             except sqlite3.Error as err:
-                if self._space.explains(err):
-                    raise self._space.full(self.path, err) from err
-                raise
+                cause = self._space.full_cause(err)
+                if cause is None:
+                    raise
+                raise self._space.full(self.path, cause) from err
 
     def on_commit(self, action: Callable[[], None]) -> None:
         """Run ``action`` once the current transaction has committed, before the next one
@@ -166,6 +163,21 @@ class Database:
         """Close the connection."""
         with self._lock:
             self._conn.close()
+
+
+def _connect_when_full(path: Path, space: Space, first: sqlite3.Error) -> sqlite3.Connection:
+    """Open the database in exclusive locking mode after ``first`` said the disk is full.
+
+    Raises:
+        DiskFull: even so it cannot be opened (a new database needs room).
+    """
+    try:
+        return _connect(path, exclusive=True)
+    except sqlite3.Error as err:
+        cause = space.full_cause(err)
+        if cause is None:
+            raise
+        raise DiskFull(path, cause) from first
 
 
 def _connect(path: Path, *, exclusive: bool) -> sqlite3.Connection:

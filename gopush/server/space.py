@@ -114,13 +114,17 @@ class Space:
                 raise self.full(path, err) from err
             raise
 
-    def explains(self, err: sqlite3.Error) -> bool:
-        """Tell whether a SQLite error means the disk is full: SQLITE_FULL, or an I/O error
-        (a quota, the shared-memory index) while a probe cannot write either."""
+    def full_cause(self, err: sqlite3.Error) -> BaseException | None:
+        """Return why a SQLite error means the disk is full, or None when it does not:
+        SQLITE_FULL itself, or for an I/O error (a quota, the shared-memory index) the
+        ENOSPC/EDQUOT a probe then gets."""
         code = getattr(err, "sqlite_errorcode", None)
         if code == _SQLITE_FULL or "database or disk is full" in str(err):
-            return True
-        return code is not None and code & 0xFF == _SQLITE_IOERR and self.probe() is not None
+            return err
+        if code is not None and code & 0xFF == _SQLITE_IOERR:
+            failure = self.probe()
+            return failure if failure is not None and is_full_errno(failure) else None
+        return None
 
     def writable(self) -> bool:
         """Tell whether writes may go ahead now: yes unless read-only, and then only if a

@@ -226,3 +226,14 @@ def test_official_cli_stops_at_once_on_a_full_disk(small_disk: Path, tmp_path: P
     assert seconds < 20, f"the official CLI took {seconds:.1f} s"
     assert served.proc.stdout is not None
     assert served.proc.stdout.read().decode().count('" 507') == 1
+
+
+def test_a_new_registry_on_a_full_disk_is_refused_clearly(small_disk: Path) -> None:
+    """A data directory that does not exist yet cannot be created on a full disk: exit 3
+    naming the disk, no traceback (there is nothing to serve read-only)."""
+    _fill(small_disk / "filler")
+    proc = subprocess.run([sys.executable, "-m", "gopush", "serve", "--port", "0", "--data",
+                           str(small_disk / "data")], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == ExitCode.CONFIG, proc.stderr
+    assert "its disk is full" in proc.stderr and "Traceback" not in proc.stderr
