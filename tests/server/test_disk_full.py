@@ -237,3 +237,48 @@ def test_a_new_registry_on_a_full_disk_is_refused_clearly(small_disk: Path) -> N
                           timeout=60, check=False)
     assert proc.returncode == ExitCode.CONFIG, proc.stderr
     assert "its disk is full" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_part_that_does_not_fit_is_507_and_cut_off(small_disk: Path, tmp_path: Path) -> None:
+    """Multipart: a part the disk cannot hold is answered 507 at once (not a 500 the
+    client retries) and its bytes are cut off the joined file; once space is freed the
+    same part is sent again, completes and publishes, without a restart."""
+    served = _start(small_disk / "data", "--repo", "acme/gomods")
+    try:
+        data = _zip(tmp_path, 3).read_bytes()
+        half = len(data) // 2
+        with httpx.Client(base_url=served.url, headers={"X-Api-Key": KEY}, timeout=60) as api:
+            slot = api.post("/files/acme/gomods/", json={
+                "filename": "v1.0.0.zip", "md5_checksum": hashlib.md5(data).hexdigest(),
+                "method": "put_parts"}).json()
+            _fill(small_disk / "filler", leave=MODULE_BYTES // 4)
+
+            def put(number: int, content: bytes) -> httpx.Response:
+                return api.put(slot["upload_url"], content=content,
+                               params={"upload_id": slot["identifier"],
+                                       "part_number": number})
+
+            refused = put(1, data[:half])
+            assert refused.status_code == 507, refused.text
+            assert refused.json() == {"detail": "The registry is out of disk space."}
+            tmp = small_disk / "data" / "tmp"
+            assert sum(p.stat().st_size for p in tmp.iterdir()) == 0  # cut off
+            assert put(1, data[:half]).status_code == 507  # read-only: refused at once
+            (small_disk / "filler").unlink()
+            assert put(1, data[:half]).status_code == 200
+            assert put(2, data[half:]).status_code == 200
+            done = api.post(f"/files/acme/gomods/{slot['identifier']}/complete/",
+                            json={"upload_id": slot["identifier"], "complete": True})
+            assert done.status_code == 201, done.text
+            created = api.post("/packages/acme/gomods/upload/go/",
+                               json={"package_file": slot["identifier"]})
+            assert created.status_code == 201, created.text
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                got = api.get(f"{served.goproxy('acme/gomods')}example.com/fill3/@v/v1.0.0.zip")
+                if got.status_code == 200:
+                    break
+                time.sleep(0.05)
+            assert got.content == data
+    finally:
+        served.stop()
