@@ -42,7 +42,8 @@ from gopush.errors import GopushError
 
 log = logging.getLogger("gopush.server")
 
-OUT_OF_SPACE = "The registry is out of disk space."
+_OUT = "The registry is out of disk space"
+OUT_OF_SPACE = f"{_OUT}."  # the 507's detail
 PROBE_BYTES = 1 << 20  # one receive buffer (receive.FLUSH_BYTES): the least an upload needs
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 _SQLITE_FULL = 13
@@ -97,7 +98,7 @@ class Space:
         ``DiskFull`` to raise. The path goes to the log only."""
         with self._lock:
             entering = self._reason is None
-            self._reason = f"{OUT_OF_SPACE} ({_why(cause)})"
+            self._reason = f"{_OUT} ({_why(cause)})"
         if entering:
             log.warning("data directory %s is out of disk space (%s, writing %s): serving "
                         "reads only; uploads get 507 until space is freed (a %d-byte test "
