@@ -17,9 +17,9 @@ Everything the HTTP layer needs goes through ``Storage``. The rules that make it
   points at a blob that was deleted.
 
 Blobs no row needs are deleted while serving, not only at start (``sweep_orphans``): those
-a crash left between renaming a blob into place and committing its row, those of deleted
-packages (also deleted with the package), of versions republished with other content, and
-of expired uploads. An upload in progress is never one of them: until its transaction
+a crash left between renaming a blob into place and committing its row, and any other a
+deletion missed. A deleted package's blobs, a republished version's old ones and an expired
+upload's are deleted at once, in the transaction that drops the last row needing them. An upload in progress is never one of them: until its transaction
 commits, its bytes are a file under ``tmp/``, which only a start sweeps.
 
 A full disk raises ``space.DiskFull`` from any write (``server.space``); nothing
@@ -439,6 +439,8 @@ class Storage:
             conn.execute("INSERT OR REPLACE INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)",
                          (repo.owner, repo.name, checked.module, checked.version,
                           slot.blob_sha256, mod_sha, checked.sum, checked.time, "upload", perm))
+            if existing:  # republished: the replaced version's blobs, unless still needed
+                self._delete_unneeded(conn, [existing.zip_sha256, existing.mod_sha256])
             return self._by_perm_in(conn, perm), True
 
     @staticmethod

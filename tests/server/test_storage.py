@@ -194,3 +194,18 @@ def test_a_rolled_back_transaction_takes_back_the_blob_it_placed(tmp_path: Path)
             storage.complete_file(slot, incoming)
     assert storage.blobs.names() == [before.blob_sha256]
     assert storage.file(slot.identifier).state == "awaiting"  # type: ignore[union-attr]
+
+
+def test_a_republished_version_drops_the_old_zip_keeps_a_shared_go_mod(tmp_path: Path) -> None:
+    """Republishing a version deletes the replaced zip's blob at once; the go.mod blob both
+    versions share stays, since the new version row needs it."""
+    storage = Storage(tmp_path)
+    repo = storage.ensure_repo("acme", "mods")
+    old, _ = storage.publish(repo, stored_upload(storage, b"old zip"), _checked("h1:old"),
+                             republish=False)
+    new, _ = storage.publish(repo, stored_upload(storage, b"new zip"), _checked("h1:new"),
+                             republish=True)
+    version = storage.version(repo, "example.com/m", "v1.0.0")
+    assert version is not None and version.zip_sha256 == new.blob_sha256
+    assert set(storage.blobs.names()) == {new.blob_sha256, version.mod_sha256}
+    assert old.blob_sha256 not in storage.blobs.names()
