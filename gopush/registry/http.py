@@ -542,7 +542,8 @@ def raise_for_registry_status(response: httpx.Response, what: str,
     Raises:
         AuthError: 401 or 403.
         VersionExists: 409.
-        RegistryUnavailable: 429 or 5xx (after the retries).
+        RegistryUnavailable: 429 or 5xx (after the retries); 507, the registry's disk is
+            full, at once (not retried).
         RegistryError: any other non-2xx (400, 404, 413, 422, redirects...).
     """
     status = response.status_code
@@ -575,11 +576,14 @@ _HINT_404 = ("the owner or repository does not exist or is not visible to this k
              "OWNER/REPO and the API host")
 _HINT_409 = "the version exists; pass --republish to overwrite it"
 _HINT_413 = "the registry's size limit is below this file (go accepts module zips up to 500 MiB)"
+_HINT_507 = ("the registry has no room to store this (nothing of it was kept); once its "
+             "operators free disk space, run the same command again")
 _BY_STATUS: dict[int, tuple[type[RegistryError], str]] = {
     301: (RegistryError, _REDIRECT_HINT), 302: (RegistryError, _REDIRECT_HINT),
     307: (RegistryError, _REDIRECT_HINT), 308: (RegistryError, _REDIRECT_HINT),
     401: (AuthError, _HINT_401), 403: (AuthError, _HINT_403), 404: (RegistryError, _HINT_404),
     409: (VersionExists, _HINT_409), 413: (RegistryError, _HINT_413),
+    507: (RegistryUnavailable, _HINT_507),
 }
 
 

@@ -5,7 +5,8 @@ either as one presigned form POST to ``/_upload/{identifier}/`` (no API key: the
 signature travels in the form fields, as S3's policy does) or as part PUTs to
 ``/_upload/parts/{owner}/{repo}/?upload_id=…&part_number=…`` (API key required) followed by
 ``complete``. Either way the bytes go to disk as they arrive and must match the declared MD5.
-The form POST never answers 5xx or 429: the official CLI would re-send it without a body.
+The form POST never answers a status the official CLI retries (5xx but 507, 429): it would
+re-send it without a body. A full disk is a 507 everywhere (``server.space``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from gopush.server.auth import require_key
 from gopush.server.blobs import Incoming
 from gopush.server.receive import is_number, receive_form, receive_raw
 from gopush.server.records import FileSlot, Repo
-from gopush.server.responses import ApiError, no_content, not_found
+from gopush.server.responses import ApiError, no_content, not_found, out_of_space
+from gopush.server.space import DiskFull
 from gopush.server.state import api_repo, api_repo_or_new, base_url, json_body, new_repo, state
 from gopush.server.storage import SlotGone, digest
 
@@ -89,7 +91,8 @@ def _slot_json(request: Request, repo: Repo, slot: FileSlot,
 async def upload_form(request: Request) -> Response:
     """``POST /_upload/{identifier}/``: receive the presigned form upload (204).
 
-    Every failure is a 4xx (never 5xx/429), and a stalled body ends in 400.
+    Every failure is a 4xx (never 429 or a retried 5xx), a full disk a 507 (not retried),
+    and a stalled body ends in 400.
     """
     incoming: Incoming | None = None
     try:
@@ -103,6 +106,8 @@ async def upload_form(request: Request) -> Response:
         return no_content()
     except ApiError as err:
         return err.response()
+    except DiskFull:  # the partial file is deleted below
+        return out_of_space().response()
     except Exception as err:  # noqa: BLE001 - a 5xx here would make the CLI hang (api doc §6.3)
         return ApiError(400, f"Upload failed: {type(err).__name__}", close=True).response()
     finally:

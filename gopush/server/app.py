@@ -3,8 +3,12 @@ upload targets, and the GOPROXY endpoint per repository. Handlers live in their 
 
 Paths are matched with or without a trailing slash and never redirected (the official CLI
 must not see a redirect on a POST). Errors raised as ``ApiError`` become ``{"detail",
-"fields"}`` bodies; anything unexpected becomes a 500 with no internal detail, except on the
-form upload target, which handles its own errors (it must never answer 5xx).
+"fields"}`` bodies; a full disk (``DiskFull``) becomes a 507 (``server.space``); anything
+unexpected becomes a 500 with no internal detail, except on the form upload target, which
+handles its own errors (it never answers a status the official CLI retries).
+
+``/healthz`` answers 200 while the process serves; ``/readyz`` answers 200 when the
+database can be read and the data directory takes writes, else 503, with the reason.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gopush.server import api_files, api_packages, api_user, goproxy
 from gopush.server.expiry import SlotExpiry
-from gopush.server.responses import ApiError
+from gopush.server.responses import ApiError, out_of_space
 from gopush.server.settings import ServeSettings
-from gopush.server.state import ServerState
+from gopush.server.space import DiskFull, Space
+from gopush.server.state import ServerState, state
 from gopush.server.storage import Storage
 from gopush.server.sync import Synchroniser
 from gopush.server.upstream import Upstream
@@ -54,7 +59,36 @@ API_ROUTES = [
     Route("/status/check/basic", api_user.status_check, methods=["GET"]),
     Route("/rates/limits", api_user.rate_limits, methods=["GET"]),
 ]
+
+
+async def healthz(request: Request) -> Response:
+    """``GET /healthz``: the process is up and its event loop answers (200)."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """``GET /readyz``: 200 when the database can be read and the data directory takes
+    writes; 503 with the reason otherwise (read-only on a full disk: reads still work)."""
+    status, reason = await run_in_threadpool(_readiness, state(request).storage)
+    return JSONResponse({"status": status, "reason": reason},
+                        status_code=200 if status == "ready" else 503)
+
+
+def _readiness(storage: Storage) -> tuple[str, str | None]:
+    try:
+        storage.db.one("SELECT 1")
+    except Exception as err:  # noqa: BLE001 - whatever it is, the registry is not ready
+        log.warning("readiness: the database cannot be read: %s", err)
+        return "unavailable", "The registry's database cannot be read; see the server log."
+    if not storage.space.writable():
+        return "read-only", (f"{storage.space.reason}: serving reads only; uploads get 507 "
+                             "until space is freed.")
+    return "ready", None
+
+
 ROUTES = [
+    Route("/healthz", healthz, methods=["GET", "HEAD"]),
+    Route("/readyz", readyz, methods=["GET", "HEAD"]),
     Route("/go/{owner}/{repo}/{rest:path}", goproxy.serve, methods=["GET", "HEAD"]),
     Route("/_upload/parts" + _REPO, api_files.upload_part, methods=["PUT"]),
     Route("/_upload/{identifier}", api_files.upload_form, methods=["POST"]),
@@ -75,6 +109,30 @@ class StripTrailingSlash:
             scope = {**scope, "path": path.rstrip("/") or "/",
                      "raw_path": scope.get("raw_path", b"").rstrip(b"/") or b"/"}
         await self.app(scope, receive, send)
+
+
+class WriteGate:
+    """ASGI middleware: in read-only mode (a full disk), answer each POST and PUT 507 before
+    its body is read, unless a probe finds space again (``Space.writable``: the rule in
+    ``server.space``). DELETE is let through: deleting a package frees space. Other
+    requests, reads included, pass untouched, and so does everything while writable."""
+
+    WRITES = frozenset({"POST", "PUT", "PATCH"})
+
+    def __init__(self, app: ASGIApp, space: Space) -> None:
+        self.app = app
+        self.space = space
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] == "http" and scope["method"] in self.WRITES
+                and self.space.read_only and not await run_in_threadpool(self.space.writable)):
+            await out_of_space().response()(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _disk_full(request: Request, exc: Exception) -> Response:
+    return out_of_space().response()  # Space logged the path when read-only mode began
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -100,7 +158,7 @@ def create_app(storage: Storage, settings: ServeSettings) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         sync.start()
-        sweeping = asyncio.create_task(_sweep_periodically(server_state.expiry))
+        sweeping = asyncio.create_task(_sweep_periodically(server_state.expiry, storage))
         try:
             yield
         finally:
@@ -111,19 +169,27 @@ def create_app(storage: Storage, settings: ServeSettings) -> ASGIApp:
             await upstream.close()
 
     app = Starlette(routes=ROUTES, lifespan=lifespan,
-                    exception_handlers={ApiError: _api_error, 404: _not_found,
-                                        Exception: _unexpected})
+                    exception_handlers={ApiError: _api_error, DiskFull: _disk_full,
+                                        404: _not_found, Exception: _unexpected})
     app.router.redirect_slashes = False
     app.state.gopush = server_state
-    return StripTrailingSlash(app)
+    return StripTrailingSlash(WriteGate(app, storage.space))
 
 
-async def _sweep_periodically(expiry: SlotExpiry) -> None:
-    """Forget expired upload slots every ``expiry.interval`` seconds, on the event loop (as
-    ``SlotExpiry.sweep`` requires), so a server no one uploads to frees their disk too."""
+async def _sweep_periodically(expiry: SlotExpiry, storage: Storage) -> None:
+    """Every ``expiry.interval`` seconds: delete the blobs no row needs
+    (``Storage.sweep_orphans``, in a worker thread), forget expired upload slots (on the
+    event loop, as ``SlotExpiry.sweep`` requires), and probe for space (``Space.check``), so
+    a server no one uploads to frees its disk, and notices a full disk or its end, too."""
     while True:
         await asyncio.sleep(expiry.interval)
         try:
+            # orphans first: deleting them frees space, and it only reads the database
+            await run_in_threadpool(storage.sweep_orphans)
             expiry.sweep()
-        except Exception:  # a full disk or a locked database must not end the checks
-            log.exception("forgetting expired uploads failed; trying again later")
+        except DiskFull:
+            pass  # read-only mode, logged when it began; the next check tries again
+        except Exception:  # a locked database must not end the checks
+            log.exception("sweeping unused blobs and expired uploads failed; trying again "
+                          "later")
+        await run_in_threadpool(storage.space.check)  # enters or leaves read-only mode

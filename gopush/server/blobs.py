@@ -6,6 +6,10 @@ which hashes them (MD5 and SHA-256) as they are written. ``commit`` fsyncs the f
 to its address and fsyncs the directory, so after a crash a blob is either whole or absent;
 an interrupted upload leaves only a file in ``tmp/``, which ``BlobStore.sweep`` removes on the
 next start. Blobs are never modified; metadata elsewhere decides which of them are visible.
+
+Every write here runs under ``Space.guard``: a full disk (ENOSPC, EDQUOT) raises
+``space.DiskFull`` and puts the server in read-only mode (``server.space``); the caller
+deletes the temporary file as on any other failure.
 """
 
 from __future__ import annotations
@@ -16,24 +20,33 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from gopush.server.space import Space
+
 _COPY_BYTES = 1 << 20
 
 
 class Incoming:
     """A temporary file being filled, with running MD5 and SHA-256 digests."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, space: Space) -> None:
         self.path = path
         self.size = 0
+        self._space = space
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha256 = hashlib.sha256()
-        self._file: Any = path.open("xb", buffering=0)  # callers write large buffers already
+        with space.guard(path):
+            self._file: Any = path.open("xb", buffering=0)  # callers write large buffers
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Append ``data`` and fold it into the digests; readers of ``path`` see it at once."""
+        """Append ``data`` and fold it into the digests; readers of ``path`` see it at once.
+
+        Raises:
+            DiskFull: the disk is full; what was appended since ``mark`` is not trusted.
+        """
         view = memoryview(data)
-        while view:
-            view = view[self._file.write(view):]
+        with self._space.guard(self.path):
+            while view:
+                view = view[self._file.write(view):]
         self._md5.update(data)
         self._sha256.update(data)
         self.size += len(data)
@@ -71,7 +84,8 @@ class Incoming:
     def finish(self) -> None:
         """Flush and fsync the file and close it (idempotent)."""
         if not self._file.closed:
-            os.fsync(self._file.fileno())
+            with self._space.guard(self.path):  # some file systems report ENOSPC only here
+                os.fsync(self._file.fileno())
             self._file.close()
 
     def discard(self) -> None:
@@ -84,9 +98,10 @@ class Incoming:
 class BlobStore:
     """Blob files under ``root`` (``root/blobs`` and ``root/tmp``)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, space: Space) -> None:
         self.blobs = root / "blobs" / "sha256"
         self.tmp = root / "tmp"
+        self.space = space
         self.blobs.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
 
@@ -98,18 +113,19 @@ class BlobStore:
             removed += 1
         return removed
 
-    def sweep_unreferenced(self, keep: set[str]) -> int:
-        """Delete every blob whose SHA-256 is not in ``keep``; return how many were removed."""
-        removed = 0
-        for blob in self.blobs.glob("??/*"):
-            if blob.name not in keep:
-                blob.unlink(missing_ok=True)
-                removed += 1
-        return removed
+    def names(self) -> list[str]:
+        """Return the SHA-256 of every blob on disk (the file names under ``blobs/``)."""
+        return [blob.name for blob in self.blobs.glob("??/*")]
+
+    def delete(self, sha256s: list[str]) -> None:
+        """Delete these blobs (the caller decided, holding the database lock, that no row
+        needs them)."""
+        for sha in sha256s:
+            self.path(sha).unlink(missing_ok=True)
 
     def incoming(self, label: str = "upload") -> Incoming:
         """Return a new, empty temporary file to fill."""
-        return Incoming(self.tmp / f"{label}-{secrets.token_hex(8)}")
+        return Incoming(self.tmp / f"{label}-{secrets.token_hex(8)}", self.space)
 
     def temp_path(self, label: str) -> Path:
         """Return a fresh path under ``tmp/`` (the caller creates and removes it)."""
@@ -119,27 +135,29 @@ class BlobStore:
         """Return where the blob with this SHA-256 lives (it may not exist)."""
         return self.blobs / sha256[:2] / sha256
 
-    def commit(self, incoming: Incoming) -> str:
-        """Move a finished temporary file to its address; return its SHA-256.
+    def commit(self, incoming: Incoming) -> tuple[str, bool]:
+        """Move a finished temporary file to its address; return its SHA-256 and whether
+        this call put it there.
 
-        If the blob already exists (same bytes), the temporary file is dropped.
+        If the blob already exists (same bytes), the temporary file is dropped (not new).
         """
         incoming.finish()
         sha = incoming.sha256
         dest = self.path(sha)
         if dest.exists():
             incoming.path.unlink(missing_ok=True)
-            return sha
-        dest.parent.mkdir(exist_ok=True)
-        os.replace(incoming.path, dest)
-        _fsync_dir(dest.parent)
-        return sha
+            return sha, False
+        with self.space.guard(dest):
+            dest.parent.mkdir(exist_ok=True)
+            os.replace(incoming.path, dest)
+            _fsync_dir(dest.parent)
+        return sha, True
 
     def put_bytes(self, data: bytes, label: str = "small") -> str:
         """Store small ``data`` (a go.mod) as a blob; return its SHA-256."""
         incoming = self.incoming(label)
         incoming.write(data)
-        return self.commit(incoming)
+        return self.commit(incoming)[0]
 
     def read_bytes(self, sha256: str) -> bytes:
         """Return the content of a small blob."""

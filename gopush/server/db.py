@@ -6,16 +6,29 @@ serialises transactions across the server's worker threads. A module version bec
 in the same transaction that records its package, after its blobs are already on disk, so
 a reader never sees a version whose bytes are missing. Secrets are never stored: read tokens
 are kept as SHA-256 digests and API keys are not written at all.
+
+A full disk (SQLITE_FULL) raises ``space.DiskFull`` from ``tx`` after the transaction was
+rolled back, COMMIT included (SQLite may have rolled it back itself, or left it open: either
+way the connection is usable for the next transaction). A database opened on a full disk
+cannot create its shared-memory index (``-shm``, 32 KiB), and SQLite then refuses even to
+read; the database is then opened in exclusive locking mode, which keeps that index in the
+process's memory (one connection in one process, under the data-directory lock, is all a
+server has), so the registry still serves reads (``server.space``, read-only mode).
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+
+from gopush.server.space import DiskFull, Space
+
+log = logging.getLogger("gopush.server")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS repos (
@@ -68,27 +81,72 @@ CREATE TABLE IF NOT EXISTS versions (
 
 
 class Database:
-    """The metadata database at ``path``; use ``tx()`` for every read and write."""
+    """The metadata database at ``path``; use ``tx()`` for every read and write.
 
-    def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
+    Raises (when opened):
+        DiskFull: the database does not exist yet and the disk is full.
+        sqlite3.Error: the file is not a database, or cannot be read.
+    """
+
+    def __init__(self, path: Path, space: Space) -> None:
+        self.path = path
+        self._space = space
         self._lock = threading.Lock()
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(SCHEMA)
+        self._after: list[tuple[bool, Callable[[], None]]] = []
+        try:
+            self._conn = _connect(path, exclusive=False)
+        except sqlite3.Error as err:
+            cause = space.full_cause(err)
+            if cause is None:
+                raise
+            self._conn = _connect_when_full(path, space, err)
+            space.full(path, cause)  # read-only mode; the log says why
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        """Run a block as one immediate transaction: committed on success, else rolled back."""
+        """Run a block as one immediate transaction: committed on success, else rolled back.
+
+        Raises:
+            DiskFull: the disk is full (the transaction was rolled back).
+        """
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._after = []
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    with suppress(sqlite3.Error):  # "no transaction is active": SQLite did it
+                        self._conn.execute("ROLLBACK")
+                    self._run_after(committed=False)
+                    raise
+                self._run_after(committed=True)
+            except sqlite3.Error as err:
+                cause = self._space.full_cause(err)
+                if cause is None:
+                    raise
+                raise self._space.full(self.path, cause) from err
+
+    def on_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once the current transaction has committed, before the next one
+        starts (call it inside ``tx``): file deletions that must not happen if the rows
+        that allowed them are rolled back."""
+        self._after.append((True, action))
+
+    def on_rollback(self, action: Callable[[], None]) -> None:
+        """Run ``action`` if the current transaction rolls back, before the next one starts
+        (call it inside ``tx``): undo a file placed for rows that were not written."""
+        self._after.append((False, action))
+
+    def _run_after(self, *, committed: bool) -> None:
+        actions, self._after = self._after, []
+        for when, action in actions:
+            if when == committed:
+                try:
+                    action()
+                except OSError as err:  # a file left behind is swept later; never fail a tx
+                    log.warning("cleaning up after a transaction failed: %s", err)
 
     def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
         """Return the first row of a read-only query, or None."""
@@ -105,3 +163,34 @@ class Database:
         """Close the connection."""
         with self._lock:
             self._conn.close()
+
+
+def _connect_when_full(path: Path, space: Space, first: sqlite3.Error) -> sqlite3.Connection:
+    """Open the database in exclusive locking mode after ``first`` said the disk is full.
+
+    Raises:
+        DiskFull: even so it cannot be opened (a new database needs room).
+    """
+    try:
+        return _connect(path, exclusive=True)
+    except sqlite3.Error as err:
+        cause = space.full_cause(err)
+        if cause is None:
+            raise
+        raise DiskFull(path, cause) from first
+
+
+def _connect(path: Path, *, exclusive: bool) -> sqlite3.Connection:
+    """Open the database in WAL mode with ``synchronous=FULL`` and the schema in place."""
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    try:
+        conn.row_factory = sqlite3.Row
+        if exclusive:  # before the first access: no shared-memory index file (-shm)
+            conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.executescript(SCHEMA)
+    except BaseException:
+        conn.close()
+        raise
+    return conn

@@ -13,7 +13,8 @@ The check runs whenever a slot is opened and, so that a quiet server frees its d
 ``interval`` seconds. Each check examines the unfinished slots (one indexed query) and the
 finished ones that expired since the previous check; older ones were examined then, or at
 start by ``Storage.recover``. A slot whose part or ``complete`` is running right now is left
-for the next check.
+for the next check. The periodic task (``app._sweep_periodically``) also deletes the blobs no
+row needs (``Storage.sweep_orphans``) and probes for disk space (``server.space``).
 """
 
 from __future__ import annotations

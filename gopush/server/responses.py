@@ -12,6 +12,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from gopush.errors import AuthError, GopushError, InvalidModule, VersionExists
+from gopush.server.space import OUT_OF_SPACE
 
 
 class ApiError(Exception):
@@ -35,6 +36,16 @@ class ApiError(Exception):
 def not_found() -> ApiError:
     """Return the 404 Cloudsmith gives for unknown owners, repositories and packages."""
     return ApiError(404, "Not found.")
+
+
+def out_of_space() -> ApiError:
+    """Return the 507 for a write the disk has no room for (``server.space``).
+
+    The connection is closed, since the body may be unread. 507 is not among the statuses
+    the official CLI retries, so it never re-sends a form POST without its body
+    (cloudsmith-api.md §6.3), and gopush reports it at once (exit 6).
+    """
+    return ApiError(507, OUT_OF_SPACE, close=True)
 
 
 def error_for(err: GopushError, field: str = "package_file") -> ApiError:

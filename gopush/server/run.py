@@ -28,8 +28,11 @@ import uvicorn
 from gopush.errors import ConfigError
 from gopush.server.app import create_app
 from gopush.server.settings import ServeSettings
+from gopush.server.space import DiskFull
 from gopush.server.storage import Storage, rfc3339
 from gopush.server.upstream import redacted
+
+log = logging.getLogger("gopush.server")
 
 
 class _Terminated(BaseException):
@@ -62,9 +65,13 @@ def open_storage(data: Path, repos: list[RepoSetup], *,
     ``upload_expiry`` seconds, finished ones older than that which no package used), apply
     repository setup.
 
+    On a full disk an existing data directory opens in read-only mode (``server.space``):
+    every published module is served, uploads get 507, the log and ``/readyz`` say so, and
+    repository setup that needs a write waits for a start with space (the log names it).
+
     Raises:
-        ConfigError: the data directory cannot be created or written, or another server
-            uses it.
+        ConfigError: the data directory cannot be created or written (a new one on a full
+            disk included), or another server uses it.
     """
     try:
         data.mkdir(parents=True, exist_ok=True)
@@ -73,15 +80,29 @@ def open_storage(data: Path, repos: list[RepoSetup], *,
     except OSError as err:
         raise ConfigError(f"cannot use data directory {data}: {err.strerror}",
                           hint="pass --data DIR with a writable directory") from None
+    except DiskFull:
+        raise ConfigError(f"cannot create a registry in {data}: its disk is full",
+                          hint="free disk space, or pass --data DIR on another disk") from None
     storage.data_lock = lock  # held for the life of the process
     storage.recover(unused_before=None if upload_expiry is None else
                     rfc3339(time.time() - upload_expiry))
     for setup in repos:
+        _set_up(storage, setup)
+    storage.space.check()  # a full disk the start did not write to is noticed (and logged)
+    return storage
+
+
+def _set_up(storage: Storage, setup: RepoSetup) -> None:
+    """Apply one ``--repo``/``--read-token``/``--upstream`` setup; on a full disk, log what
+    could not be written and go on (read-only mode)."""
+    try:
         storage.ensure_repo(setup.owner, setup.name, private=setup.private,
                             upstream=setup.upstream)
         for token in setup.read_tokens:
             storage.add_read_token(setup.owner, setup.name, token)
-    return storage
+    except DiskFull:
+        log.warning("repository setup of %s/%s not applied: out of disk space (it is "
+                    "applied at the next start with space)", setup.owner, setup.name)
 
 
 def _lock_data_dir(data: Path) -> int:

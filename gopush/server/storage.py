@@ -9,10 +9,21 @@ Everything the HTTP layer needs goes through ``Storage``. The rules that make it
   same module@version exactly one creates it and the other is told what happened;
 - versions are immutable: the same content again is a no-op, other content raises
   ``VersionExists`` unless republishing was asked for;
-- a running server deletes a blob (``forget_slot``) only inside a transaction that found no
-  row needing it, and every write that makes a row need a blob puts the blob in place (or
-  finds it there) inside the transaction that writes the row; transactions are serialised,
-  so no row ever points at a blob that was deleted.
+- every write that makes a row need a blob puts the blob in place (or finds it there)
+  inside the transaction that writes the row, and removes it again if that transaction
+  rolls back and the blob was not there before (``_place``); a running server deletes a
+  blob only after a transaction that found no row needing it has committed, before the next
+  transaction starts (``Database.on_commit``). Transactions are serialised, so no row ever
+  points at a blob that was deleted.
+
+Blobs no row needs are deleted while serving, not only at start (``sweep_orphans``): those
+a crash left between renaming a blob into place and committing its row, and any other a
+deletion missed. A deleted package's blobs, a republished version's old ones and an expired
+upload's are deleted at once, in the transaction that drops the last row needing them. An upload in progress is never one of them: until its transaction
+commits, its bytes are a file under ``tmp/``, which only a start sweeps.
+
+A full disk raises ``space.DiskFull`` from any write (``server.space``); nothing
+half-written remains: temporary files are deleted by their callers, transactions roll back.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from gopush.errors import GopushError, VersionExists
 from gopush.server.blobs import BlobStore, Incoming
 from gopush.server.db import Database
 from gopush.server.records import FileSlot, Package, Repo, Version, from_row
+from gopush.server.space import DiskFull, Space
 
 # A finished upload's bytes are needed while the upload may still become a package, or is one;
 # a package's upload is no longer needed once the package is deleted.
@@ -80,8 +92,9 @@ class Storage:
     def __init__(self, root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
-        self.blobs = BlobStore(root)
-        self.db = Database(root / "registry.sqlite3")
+        self.space = Space(root, root / "tmp")
+        self.blobs = BlobStore(root, self.space)
+        self.db = Database(root / "registry.sqlite3", self.space)
 
     def recover(self, *, unused_before: str | None = None) -> int:
         """Forget uploads a previous run did not finish, and delete blobs nothing needs any
@@ -93,21 +106,39 @@ class Storage:
         serving.
 
         Only call this before serving (the data-directory lock guarantees no other writer):
-        it deletes every temporary file, and the blobs no row needs, without the care
-        ``forget_slot`` takes.
+        it deletes every temporary file without the care ``forget_slot`` takes. On a full
+        disk the temporary files go first (they may free enough); if the database still
+        cannot take the deletions, they wait for the next start and the server starts in
+        read-only mode (``server.space``).
         """
-        with self.db.tx() as conn:
-            conn.execute("DELETE FROM files WHERE state = 'awaiting'")
-            if unused_before is not None:
-                conn.execute(f"DELETE FROM files WHERE created_at < ? AND {_NO_LIVE_PACKAGE}",
-                             (unused_before,))
-        return self.blobs.sweep() + self.blobs.sweep_unreferenced(self._referenced_blobs())
+        removed = self.blobs.sweep()
+        try:
+            with self.db.tx() as conn:
+                conn.execute("DELETE FROM files WHERE state = 'awaiting'")
+                if unused_before is not None:
+                    conn.execute(f"DELETE FROM files WHERE created_at < ? AND "
+                                 f"{_NO_LIVE_PACKAGE}", (unused_before,))
+        except DiskFull:
+            pass  # read-only start: logged by Space; awaiting slots hold no blob
+        return removed + self.sweep_orphans()
 
-    def _referenced_blobs(self) -> set[str]:
-        """Return the SHA-256 of every blob a version, a live package or a finished upload
-        that is not a deleted package's needs (what a crash between storing a blob and
-        committing its row, or a deletion, leaves out is garbage)."""
-        return {row[0] for row in self.db.all(_NEEDED_BLOBS) if row[0]}
+    def sweep_orphans(self) -> int:
+        """Delete the blobs no row needs (see the module docstring); return how many.
+
+        Safe while serving: the blobs on disk are listed first, without the lock; then, in
+        one transaction, those that no version, live package or finished upload (that is
+        not a deleted package's) needs are deleted once it commits. A blob put in place
+        after the listing is not looked at; one that a row came to need meanwhile is kept,
+        since that row committed before this transaction began.
+        """
+        on_disk = self.blobs.names()
+        if not on_disk:
+            return 0
+        with self.db.tx() as conn:
+            needed = {row[0] for row in conn.execute(_NEEDED_BLOBS) if row[0]}
+            orphans = [sha for sha in on_disk if sha not in needed]
+            self.db.on_commit(lambda: self.blobs.delete(orphans))
+        return len(orphans)
 
     @staticmethod
     def _blob_needed(conn: Any, sha256: str) -> bool:
@@ -127,7 +158,15 @@ class Storage:
 
     def ensure_repo(self, owner: str, name: str, *, private: bool | None = None,
                     upstream: str | None = None) -> Repo:
-        """Create ``owner/name`` if missing (public unless told); update what is given."""
+        """Create ``owner/name`` if missing (public unless told); update what is given.
+
+        A repository that already is as asked is not written (a restart on a full disk
+        with the same ``--repo`` options must not need space).
+        """
+        found = self.repo(owner, name)
+        if found is not None and (private is None or bool(found.private) == private) and (
+                upstream is None or (found.upstream or "") == upstream):
+            return found
         with self.db.tx() as conn:
             conn.execute("INSERT OR IGNORE INTO repos (owner, name, private, created_at) "
                          "VALUES (?, ?, ?, ?)", (owner, name, int(bool(private)), now()))
@@ -182,7 +221,7 @@ class Storage:
             if not self._slot_exists(conn, slot.identifier):
                 incoming.discard()
                 raise _slot_gone()
-            sha = self.blobs.commit(incoming)  # in the transaction: see the module docstring
+            sha = self._place(incoming)  # in the transaction: see the module docstring
             conn.execute("UPDATE files SET state = 'complete', blob_sha256 = ?, size = ? "
                          "WHERE identifier = ?", (sha, incoming.size, slot.identifier))
         done = self.file(slot.identifier)
@@ -220,8 +259,7 @@ class Storage:
             if row is None:
                 return False
             conn.execute("DELETE FROM files WHERE identifier = ?", (slot.identifier,))
-            if row[0] and not self._blob_needed(conn, row[0]):
-                self.blobs.path(row[0]).unlink(missing_ok=True)  # in the transaction, as above
+            self._delete_unneeded(conn, [row[0]])
         for path in self.part_files(slot).values():
             path.unlink(missing_ok=True)
         return True
@@ -326,11 +364,30 @@ class Storage:
         return bool(moved)
 
     def delete_package(self, package: Package) -> None:
-        """Delete a package; its module version stops being served (410 Gone)."""
+        """Delete a package; its module version stops being served (410 Gone), and its zip
+        and go.mod blobs are deleted unless another row needs the same bytes."""
         with self.db.tx() as conn:
+            blobs = [package.blob_sha256, *(row[0] for row in conn.execute(
+                "SELECT mod_sha256 FROM versions WHERE package = ?", (package.slug_perm,)))]
             conn.execute("UPDATE packages SET state = 'deleted', updated_at = ? "
                          "WHERE slug_perm = ?", (now(), package.slug_perm))
             conn.execute("DELETE FROM versions WHERE package = ?", (package.slug_perm,))
+            self._delete_unneeded(conn, blobs)
+
+    def _delete_unneeded(self, conn: Any, sha256s: list[str | None]) -> None:
+        """Delete, once the transaction commits, those of these blobs no row needs then."""
+        unneeded = [sha for sha in sha256s if sha and not self._blob_needed(conn, sha)]
+        if unneeded:
+            self.db.on_commit(lambda: self.blobs.delete(unneeded))
+
+    def _place(self, incoming: Incoming) -> str:
+        """Put a finished upload in place as a blob, inside the current transaction; return
+        its SHA-256. Should the transaction roll back (a full disk at COMMIT), a blob this
+        call put there is removed again: it was absent, so no committed row needs it."""
+        sha, new = self.blobs.commit(incoming)
+        if new:
+            self.db.on_rollback(lambda: self.blobs.delete([sha]))
+        return sha
 
     def publish(self, repo: Repo, slot: FileSlot, checked: Checked, *, republish: bool,
                 tags: str = "", queued: Package | None = None) -> tuple[Package, bool]:
@@ -378,10 +435,12 @@ class Storage:
             if existing and existing.package:
                 conn.execute("UPDATE packages SET state = 'deleted', updated_at = ? "
                              "WHERE slug_perm = ?", (now(), existing.package))
-            mod_sha = self.blobs.commit(gomod)  # in the transaction: see the module docstring
+            mod_sha = self._place(gomod)  # in the transaction: see the module docstring
             conn.execute("INSERT OR REPLACE INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)",
                          (repo.owner, repo.name, checked.module, checked.version,
                           slot.blob_sha256, mod_sha, checked.sum, checked.time, "upload", perm))
+            if existing:  # republished: the replaced version's blobs, unless still needed
+                self._delete_unneeded(conn, [existing.zip_sha256, existing.mod_sha256])
             return self._by_perm_in(conn, perm), True
 
     @staticmethod
@@ -448,7 +507,7 @@ class Storage:
             for incoming in (zip_incoming, gomod):
                 incoming.finish()  # fsync before taking the database lock
             with self.db.tx() as conn:  # blobs put in place in it: see the module docstring
-                zip_sha, mod_sha = self.blobs.commit(zip_incoming), self.blobs.commit(gomod)
+                zip_sha, mod_sha = self._place(zip_incoming), self._place(gomod)
                 conn.execute("INSERT OR IGNORE INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)",
                              (repo.owner, repo.name, checked.module, checked.version,
                               zip_sha, mod_sha, checked.sum, checked.time, "upstream", None))

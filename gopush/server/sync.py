@@ -9,7 +9,8 @@ again on the next start (processing is idempotent: the zip and the rules do not 
 
 A failure that resyncing cannot fix says "package should be deleted" (cloudsmith-api.md
 §5.6), so the official CLI stops retrying; only a failure of the server itself (an I/O
-error) is worth a resync, which ``requeue`` grants.
+error, a full disk) is worth a resync, which ``requeue`` grants. If even the failure cannot
+be recorded (the disk is full), the package is processed again once space returns.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import threading
 
 from gopush.errors import InvalidModuleZip, VersionExists
 from gopush.server.records import Package
+from gopush.server.space import DiskFull
 from gopush.server.storage import Storage
 from gopush.server.validate import check_upload
 
@@ -38,6 +40,8 @@ class Synchroniser:
         self.storage = storage
         self._queue: queue.Queue[tuple[str, bool] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
+        self._stalled: list[tuple[str, bool]] = []  # not even failed: the disk was full
+        storage.space.when_writable(self.resume)
 
     def start(self) -> None:
         """Start the worker; queue again what a previous run left unprocessed."""
@@ -59,6 +63,12 @@ class Synchroniser:
         self._queue.put((package.slug_perm, False))
         return True
 
+    def resume(self) -> None:
+        """Queue again the packages left unprocessed because the disk was full."""
+        stalled, self._stalled = self._stalled, []
+        for item in stalled:
+            self._queue.put(item)
+
     def stop(self) -> None:
         """Finish the package being processed, then stop (queued ones wait for a restart)."""
         if self._worker is not None and self._worker.is_alive():
@@ -70,6 +80,8 @@ class Synchroniser:
             perm, republish = item
             try:
                 self.process(perm, republish=republish)
+            except DiskFull:  # not even failed: processed again when space returns
+                self._stalled.append(item)
             except Exception:  # one bad package must not stop the queue
                 log.exception("processing package %s failed", perm)
 
@@ -81,6 +93,8 @@ class Synchroniser:
             return  # deleted, or processed already
         try:
             reason = self._publish(package, republish)
+        except DiskFull:
+            reason = RETRYABLE.format(error="the registry is out of disk space")
         except OSError as err:
             reason = RETRYABLE.format(error=err.strerror or type(err).__name__)
         if reason is not None:

@@ -56,6 +56,23 @@ def test_status_mapping(status: int, kind: type) -> None:
     assert caught.type is kind and caught.value.status == status
 
 
+def test_a_full_registry_disk_is_reported_at_once(httpx_mock) -> None:
+    """507 (the registry is out of disk space) is sent once, never retried, and ends in
+    exit 6 with the registry's words and what to do."""
+    from gopush.errors import ExitCode
+
+    httpx_mock.add_response(status_code=507,
+                            json={"detail": "The registry is out of disk space."})
+    session = Session(make_client("https://r.test"))
+    with pytest.raises(RegistryUnavailable) as caught:
+        session.request("POST", "x/", what="upload m.zip")
+    assert len(httpx_mock.get_requests()) == 1
+    assert caught.value.exit_code == ExitCode.UNAVAILABLE
+    assert str(caught.value) == ("upload m.zip: the registry answered 507 Insufficient "
+                                 "Storage: The registry is out of disk space.")
+    assert "free disk space" in (caught.value.hint or "")
+
+
 def test_scrub_removes_key_from_server_messages() -> None:
     """A server echoing the key in its error never gets it printed."""
     session = Session(make_client("https://r.test"), credential=Credential(Secret(KEY), "t"))

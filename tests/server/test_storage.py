@@ -94,8 +94,8 @@ def test_ensure_repo_sets_visibility(tmp_path: Path, visibility: bool) -> None:
 
 
 def test_recover_deletes_blobs_nothing_needs(tmp_path: Path) -> None:
-    """At start, a blob left by a crash before its row was committed and the blob of a
-    deleted package are removed; the blobs of live versions, failed packages and finished
+    """At start, a blob left by a crash before its row was committed is removed, and the
+    blobs of a deleted package are gone (deleted with it); the blobs of live versions, failed packages and finished
     uploads stay."""
     storage = Storage(tmp_path)
     repo = storage.ensure_repo("acme", "mods")
@@ -107,11 +107,11 @@ def test_recover_deletes_blobs_nothing_needs(tmp_path: Path) -> None:
                               Checked("example.com/gone", "v1.0.0", "h1:gone",
                                       b"module example.com/gone\n", "2024-01-01T00:00:00Z"),
                               republish=False)
-    storage.delete_package(gone)
+    storage.delete_package(gone)  # deletes the version's zip and go.mod blobs at once
     orphan = storage.blobs.put_bytes(b"stored, then the server died", "crash")
     storage.db.close()
     reopened = Storage(tmp_path)
-    assert reopened.recover() == 3  # the orphan, and the deleted version's zip and go.mod
+    assert reopened.recover() == 1  # the orphan
     kept = {p.name for p in reopened.blobs.blobs.glob("??/*")}
     assert {live.blob_sha256, failed.blob_sha256, waiting.blob_sha256} <= kept
     assert gone.blob_sha256 not in kept and orphan not in kept
@@ -134,14 +134,15 @@ def test_recover_forgets_old_uploads_no_package_used(tmp_path: Path) -> None:
     used_old, _ = storage.publish(repo, stored_upload(storage, b"published"),
                                   _checked("h1:p"), republish=False)
     deleted = storage.fail_package(repo, stored_upload(storage, b"bad"), "invalid", "")
-    storage.delete_package(deleted)
+    storage.delete_package(deleted)  # its blob goes at once
+    assert deleted.blob_sha256 not in storage.blobs.names()
     _age(storage, unused_old.identifier, "2026-01-01T00:00:00Z")
     _age(storage, str(used_old.file_identifier), "2026-01-01T00:00:00Z")
     _age(storage, str(deleted.file_identifier), "2026-01-01T00:00:00Z")
     _age(storage, unused_new.identifier, "2026-01-03T00:00:00Z")
     storage.db.close()
     reopened = Storage(tmp_path)
-    assert reopened.recover(unused_before="2026-01-02T00:00:00Z") == 2  # the unused blobs
+    assert reopened.recover(unused_before="2026-01-02T00:00:00Z") == 1  # the unused blob
     assert reopened.file(unused_old.identifier) is None
     assert reopened.file(str(deleted.file_identifier)) is None
     assert reopened.file(unused_new.identifier) is not None
@@ -149,3 +150,62 @@ def test_recover_forgets_old_uploads_no_package_used(tmp_path: Path) -> None:
     kept = {p.name for p in reopened.blobs.blobs.glob("??/*")}
     assert unused_old.blob_sha256 not in kept
     assert {unused_new.blob_sha256, used_old.blob_sha256} <= kept
+
+
+def test_sweep_orphans_while_serving_keeps_what_rows_need(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The running server's sweep deletes a blob no row needs, but not one a row came to
+    need between the listing and the sweep's transaction (an upload of the same bytes
+    completed meanwhile), nor an upload still being received (a file under tmp/)."""
+    storage = Storage(tmp_path)
+    orphan = storage.blobs.put_bytes(b"no row needs this", "crash")
+    reused = storage.blobs.put_bytes(b"an upload of these bytes completes meanwhile", "crash")
+    receiving = storage.blobs.incoming()
+    receiving.write(b"half of a body")
+    listing = storage.blobs.names
+
+    def names_then_upload() -> list[str]:
+        listed = listing()
+        stored_upload(storage, b"an upload of these bytes completes meanwhile")
+        return listed
+
+    monkeypatch.setattr(storage.blobs, "names", names_then_upload)
+    assert storage.sweep_orphans() == 1
+    assert set(listing()) == {reused}
+    assert orphan not in listing() and receiving.path.exists()
+
+
+def test_a_rolled_back_transaction_takes_back_the_blob_it_placed(tmp_path: Path) -> None:
+    """A blob put in place for a row whose transaction rolls back (as a full disk at COMMIT
+    does) is removed again; a blob that was there before stays."""
+    import sqlite3
+
+    storage = Storage(tmp_path)
+    before = stored_upload(storage, b"already stored")
+    with storage.db.tx() as conn:
+        conn.execute("CREATE TRIGGER refuse BEFORE UPDATE ON files "
+                     "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    for data in (b"new bytes", b"already stored"):
+        repo = storage.ensure_repo("acme", "mods")
+        slot, _ = storage.new_file(repo, "v1.0.0.zip", "0" * 32, "post")
+        incoming = storage.blobs.incoming()
+        incoming.write(data)
+        with pytest.raises(sqlite3.IntegrityError):
+            storage.complete_file(slot, incoming)
+    assert storage.blobs.names() == [before.blob_sha256]
+    assert storage.file(slot.identifier).state == "awaiting"  # type: ignore[union-attr]
+
+
+def test_a_republished_version_drops_the_old_zip_keeps_a_shared_go_mod(tmp_path: Path) -> None:
+    """Republishing a version deletes the replaced zip's blob at once; the go.mod blob both
+    versions share stays, since the new version row needs it."""
+    storage = Storage(tmp_path)
+    repo = storage.ensure_repo("acme", "mods")
+    old, _ = storage.publish(repo, stored_upload(storage, b"old zip"), _checked("h1:old"),
+                             republish=False)
+    new, _ = storage.publish(repo, stored_upload(storage, b"new zip"), _checked("h1:new"),
+                             republish=True)
+    version = storage.version(repo, "example.com/m", "v1.0.0")
+    assert version is not None and version.zip_sha256 == new.blob_sha256
+    assert set(storage.blobs.names()) == {new.blob_sha256, version.mod_sha256}
+    assert old.blob_sha256 not in storage.blobs.names()

@@ -122,3 +122,47 @@ def test_second_upload_of_a_version_in_processing_is_not_queued(tmp_path: Path) 
     assert slot is not None
     again, new_again = storage.queue_package(repo, slot, ("example.com/busy", "v1.0.0"), "")
     assert again is not None and again.slug_perm == first.slug_perm and not new_again
+
+
+def test_a_full_disk_while_processing_is_retryable_or_waits_for_space(
+        tmp_path: Path, monkeypatch) -> None:
+    """A package whose publishing runs out of disk space fails with a reason resync can
+    help; if even that failure cannot be written, it stays in processing and is processed
+    again as soon as space returns (no restart)."""
+    import errno
+
+    storage = Storage(tmp_path / "data")
+    publish, set_state = storage.publish, storage.set_package_state
+    full = OSError(errno.ENOSPC, "No space left on device")
+
+    def no_space(*args: object, **kwargs: object) -> object:
+        raise storage.space.full(tmp_path / "data" / "tmp" / "gomod", full)
+
+    monkeypatch.setattr(storage, "publish", no_space)
+    first = _queued(storage, _module_zip(tmp_path / "a.zip", "example.com/a", "v1.0.0"),
+                    ("example.com/a", "v1.0.0"))
+    sync = Synchroniser(storage)
+    sync.start()
+    try:
+        failed = _settled(storage, first)
+        assert failed.state == "failed"
+        assert failed.reason == RETRYABLE.format(error="the registry is out of disk space")
+        assert storage.space.read_only
+
+        def no_space_to_fail(package: Package, state: str, **kwargs: object) -> bool:
+            if state == "failed":
+                no_space()
+            return set_state(package, state, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(storage, "set_package_state", no_space_to_fail)
+        second = _queued(storage, _module_zip(tmp_path / "b.zip", "example.com/b", "v1.0.0"),
+                         ("example.com/b", "v1.0.0"))
+        sync.submit(second, republish=False)
+        time.sleep(0.3)
+        stalled = storage.package_by_perm(second.slug_perm)
+        assert stalled is not None and stalled.state == "syncing"
+        monkeypatch.setattr(storage, "publish", publish)
+        assert storage.space.check()  # space returned: read-only mode ends
+        assert _settled(storage, second).state == "completed"
+    finally:
+        sync.stop()
