@@ -9,6 +9,7 @@ code point 0..U+10FFFF is compared, through ``gounicode`` and through the path c
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from pathlib import Path
 
@@ -16,7 +17,8 @@ import pytest
 from gen_unicode_tables import TABLE_MODULE, GoTables, render
 from goref import GoRef
 
-from gopush.gosem import unicodetables
+from gopush.errors import GoModError
+from gopush.gosem import gomod, unicodetables
 from gopush.gosem.gounicode import is_letter, is_print
 from gopush.gosem.modpath import PathKind, check_file_path, path_problem
 
@@ -94,6 +96,23 @@ def test_error_texts_quote_new_runes_as_go(go_unicode_tables: GoTables, goref: G
         with pytest.raises(Exception) as caught:
             check_file_path(path)
         assert str(caught.value) == goref.call("module.CheckFilePath", path)[1], f"U+{cp:04X}"
+
+
+def test_go_mod_identifiers_take_go_printable_runes(go_unicode_tables: GoTables,
+                                                    goref: GoRef) -> None:
+    """modfile's lexer reads any rune ``unicode.IsPrint`` accepts into an identifier: a
+    ``replace`` line naming such a path parses as x/mod parses it (or fails as it fails),
+    for each rune where Python's tables are older."""
+    for cp in python_differs(flags(go_unicode_tables.print), "isprintable"):
+        text = f"module m\nreplace a{chr(cp)} => ./b\n".encode()
+        out, err = goref.call("modfile.Parse", text)
+        try:
+            got = [[r.old_path, r.new_path] for r in gomod.parse(text).replace]
+        except GoModError as exc:
+            assert exc.message == err, f"U+{cp:04X}"
+            continue
+        assert not err, f"U+{cp:04X}: gopush parsed what x/mod refuses: {err}"
+        assert got == [[row[0], row[2]] for row in json.loads(out[0])["replace"]], f"U+{cp:04X}"
 
 
 def test_python_tables_alone_would_differ(go_unicode_tables: GoTables) -> None:
