@@ -1,8 +1,9 @@
 """Go's answers to "is this rune a letter" and "is this rune printable", by Go's Unicode tables.
 
 golang.org/x/mod/module allows a non-ASCII rune in a file path when ``unicode.IsLetter`` says
-it is a letter (``fileNameOK``), and Go's ``%q`` leaves a rune unescaped when
-``strconv.IsPrint`` says it is printable. Both follow the Unicode version of the go release
+it is a letter (``fileNameOK``); Go's ``%q`` leaves a rune unescaped, and x/mod's go.mod lexer
+takes it into an identifier, when ``strconv.IsPrint`` (the same set as ``unicode.IsPrint``)
+says it is printable. Both follow the Unicode version of the go release
 (go1.27: Unicode 17), which is newer than the interpreter's (Python 3.11: Unicode 14), so
 ``str.isalpha`` and ``str.isprintable``, though defined over the same general categories,
 refuse runes Go accepts (13,916 letters and 15,097 printable runes between those versions).
