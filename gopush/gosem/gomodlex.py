@@ -3,10 +3,11 @@
 Spaces, tabs and carriage returns separate tokens. Tokens are the newline, the punctuation
 ``( ) [ ] { } ,``, strings in double quotes (backslash escapes) or back quotes (one line
 either way), ``//`` comments (whole-line ``COMMENT`` or end-of-line ``EOL_COMMENT``, both
-swallowing their newline) and identifiers: runs of any other printable characters. ``/*`` is
-refused. Errors read ``go.mod:LINE:COL: message`` (column left out when it is 1). Positions
-count characters; bytes that are not UTF-8 arrive as surrogateescape characters, count as one
-column each and act as identifier characters, as Go's U+FFFD replacement does.
+swallowing their newline) and identifiers: runs of any other characters printable by Go's
+Unicode tables (``gounicode.is_print``; Python's are older). ``/*`` is refused. Errors read
+``go.mod:LINE:COL: message`` (column left out when it is 1). Positions count characters;
+bytes that are not UTF-8 arrive as surrogateescape characters, count as one column each and
+act as identifier characters, as Go's U+FFFD replacement does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import NamedTuple
 
 from gopush.errors import GoModError
 from gopush.gosem.goquote import printable, quote_rune, trim_space
+from gopush.gosem.gounicode import is_print
 
 EOF, EOL_COMMENT, IDENT, STRING, COMMENT = "EOF", "EOL_COMMENT", "IDENT", "STRING", "COMMENT"
 _PUNCTUATION = "\n()[]{},"
@@ -52,7 +54,7 @@ def is_ident(c: str) -> bool:
     """Report whether ``c`` may be part of an identifier token."""
     if c in _NOT_IDENT or not c:
         return False
-    return c.isprintable() or "\udc80" <= c <= "\udcff"  # undecodable bytes act as U+FFFD
+    return is_print(c) or "\udc80" <= c <= "\udcff"  # undecodable bytes act as U+FFFD
 
 
 class Lexer:

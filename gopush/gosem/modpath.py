@@ -6,7 +6,9 @@ Mirrors golang.org/x/mod/module (module.go). The rules, in our words:
   slash, no ``//``, valid UTF-8, not empty. Import and module paths may not start with ``-``.
 - An element is not all dots, does not end with a dot and, in module paths, does not start with
   one. Module path elements use ASCII letters, digits and ``- . _ ~``; import paths also allow
-  ``+``; file paths allow every Unicode letter, ASCII digits, space and ``!#$%&()+,-.=@[]^_{}~``.
+  ``+``; file paths allow ASCII letters and digits, space, ``!#$%&()+,-.=@[]^_{}~`` and every
+  rune Go's ``unicode.IsLetter`` calls a letter, by Go's Unicode version (go1.27: 17), not
+  Python's (3.11: 14, which lacks some 14,000 letters): see ``gounicode``.
 - The part of an element before its first dot must not be a reserved Windows device name
   (CON, PRN, AUX, NUL, COM1-9, LPT1-9, any case), and, except in file paths, must not end in a
   tilde followed by digits (a Windows 8.3 short name such as ``PROGRA~1``).
@@ -28,6 +30,7 @@ from enum import Enum
 from gopush.errors import InvalidPath, InvalidVersion
 from gopush.gosem import semver
 from gopush.gosem.goquote import quote, quote_rune
+from gopush.gosem.gounicode import is_letter
 
 BAD_WINDOWS_NAMES = frozenset(
     ["CON", "PRN", "AUX", "NUL"]
@@ -135,7 +138,7 @@ def _char_ok(c: str, kind: PathKind) -> bool:
         return c in _MODULE_CHARS
     if kind is PathKind.IMPORT:
         return c in _IMPORT_CHARS
-    return c in _FILE_CHARS or (c >= "\x80" and c.isalpha())
+    return c in _FILE_CHARS or is_letter(c)
 
 
 def _is_short_name(short: str) -> bool:

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
@@ -89,6 +90,8 @@ func answer(op string, a []string) ([]string, error) {
 		return nil, module.CheckImportPath(a[0])
 	case "module.CheckFilePath":
 		return nil, module.CheckFilePath(a[0])
+	case "module.CheckFilePathRunes":
+		return filePathRunes(a[0], a[1]), nil
 	case "module.SplitPathVersion":
 		p, m, ok := module.SplitPathVersion(a[0])
 		return []string{p, m, boolStr(ok)}, nil
@@ -146,6 +149,24 @@ func answer(op string, a []string) ([]string, error) {
 		return []string{modfile.ModulePath([]byte(a[0]))}, nil
 	}
 	return nil, fmt.Errorf("oracle: unknown op %q", op)
+}
+
+// filePathRunes returns the runes r for which CheckFilePath(prefix+string(r)+suffix) succeeds,
+// as half-open ranges "<first> <end>" in hex, in increasing order.
+func filePathRunes(prefix, suffix string) []string {
+	var out []string
+	start := rune(-1)
+	for r := rune(0); r <= unicode.MaxRune+1; r++ {
+		ok := r <= unicode.MaxRune && module.CheckFilePath(prefix+string(r)+suffix) == nil
+		switch {
+		case ok && start < 0:
+			start = r
+		case !ok && start >= 0:
+			out = append(out, fmt.Sprintf("%x %x", start, r))
+			start = -1
+		}
+	}
+	return out
 }
 
 // hash1 hashes files given as alternating name, content arguments.
