@@ -27,13 +27,28 @@ class Incoming:
         self.size = 0
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha256 = hashlib.sha256()
+        self._finished = False
         self._file: Any = path.open("xb", buffering=0)  # callers write large buffers already
+
+    def park(self) -> None:
+        """Close the descriptor until the next write or ``rewind`` reopens the file (an
+        upload waiting for its next part, perhaps forever, holds none)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def _open(self) -> Any:
+        """Return the open file, reopening a parked one at its end (never recreating it)."""
+        if self._file is None:
+            self._file = self.path.open("r+b", buffering=0)
+            self._file.seek(self.size)
+        return self._file
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Append ``data`` and fold it into the digests; readers of ``path`` see it at once."""
-        view = memoryview(data)
+        view, file = memoryview(data), self._open()
         while view:
-            view = view[self._file.write(view):]
+            view = view[file.write(view):]
         self._md5.update(data)
         self._sha256.update(data)
         self.size += len(data)
@@ -54,8 +69,9 @@ class Incoming:
         Only call it when no write is in flight (``receive.Pipe.abandon`` waits for that).
         """
         size, md5, sha256 = mark
-        self._file.truncate(size)
-        self._file.seek(size)
+        file = self._open()
+        file.truncate(size)
+        file.seek(size)
         self.size, self._md5, self._sha256 = size, md5, sha256
 
     @property
@@ -70,14 +86,17 @@ class Incoming:
 
     def finish(self) -> None:
         """Flush and fsync the file and close it (idempotent)."""
-        if not self._file.closed:
-            os.fsync(self._file.fileno())
-            self._file.close()
+        if not self._finished:
+            file = self._open()
+            os.fsync(file.fileno())
+            file.close()
+            self._finished = True
 
     def discard(self) -> None:
         """Close and delete the temporary file."""
-        if not self._file.closed:
+        if self._file is not None and not self._file.closed:
             self._file.close()
+        self._finished = True
         self.path.unlink(missing_ok=True)
 
 
