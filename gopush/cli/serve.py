@@ -85,11 +85,12 @@ def _limit_options(command: Any) -> Any:
                      help="Connections open at once; beyond it the longest-idle one is "
                           "closed, or the new one gets 503 [default: from the file "
                           "descriptor limit: (ulimit -n - 128) / 2, at most 10000]."),
-        click.option("--max-header-bytes", type=click.IntRange(1024), default=Default.max_header_bytes,
-                     show_default=True, metavar="BYTES",
-                     help="Size of a request line and its header fields (400 beyond)."),
-        click.option("--max-headers", type=click.IntRange(1), default=Default.max_headers, show_default=True,
-                     metavar="N", help="Header fields in one request (431 beyond)."),
+        click.option("--max-header-bytes", type=click.IntRange(1024), show_default=True,
+                     default=Default.max_header_bytes, metavar="BYTES",
+                     help="Size of a request line and its header fields (431 beyond)."),
+        click.option("--max-headers", type=click.IntRange(1), default=Default.max_headers,
+                     show_default=True, metavar="N",
+                     help="Header fields in one request (431 beyond)."),
         click.option("--min-body-rate", type=click.FloatRange(0), default=Default.min_body_rate,
                      show_default=True, metavar="BYTES/S",
                      help="Average rate a request body must keep once --body-timeout "

@@ -5,15 +5,17 @@ graceful stop; the rest is here, each rule at the place where the resource is sp
 
 - **Descriptors.** ``Listener.accept`` is where a connection takes a file descriptor, so the
   connection limit is enforced there: below the limit a connection is accepted; at the limit
-  the connection that has waited longest for a request head (new, or idle between requests)
-  is closed to make room, since it costs the registry nothing to lose; if every connection is
+  the connection that has waited longest for a request head is closed to make room (one
+  that never sent a request before one kept alive after a request), since it costs the
+  registry nothing to lose; if every connection is
   busy with a request, the new one gets ``503`` with ``Retry-After`` and is closed at once.
   The default limit is derived from ``RLIMIT_NOFILE`` (``max_connections_for``), leaving room
   for the file each request may have open and for the database, logs and upstream fetches.
 - **Heads.** A request head must be complete ``head_timeout`` seconds after the connection
   opened, or after its first byte on a kept-alive connection (whose idle wait is uvicorn's
   keep-alive timeout); else the connection is closed (``408`` if part of a head came).
-  Heads are at most ``max_header_bytes`` (h11 answers 400) and ``max_headers`` fields (431).
+  Heads are at most ``max_header_bytes`` and ``max_headers`` fields (431; an incomplete head
+  beyond the size gets h11's 400).
 - **Bodies.** ``BodyRate``: after ``grace`` seconds a body must have averaged ``min_rate``
   bytes/s, else ``408`` and the connection is closed (``receive.chunks`` also gives up a body
   that stalls for ``--body-timeout``).
@@ -26,6 +28,7 @@ graceful stop; the rest is here, each rule at the place where the resource is sp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import json
 import logging
@@ -45,6 +48,8 @@ FDS_PER_CONNECTION = 2  # its socket, and the blob or upload file a request may 
 MAX_CONNECTIONS_CEILING = 10_000  # a derived limit stops here: memory, not descriptors
 _OUT_OF_DESCRIPTORS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 _ACCEPT_RETRY = 1.0  # seconds asyncio waits before accepting again after EMFILE
+SETTLE = 0.5  # seconds an accepted connection may take to reach its protocol (TLS handshake)
+SLACK = 32  # connections past the limit while those evicted to make room are being closed
 
 
 def max_connections_for(nofile: int) -> int:
@@ -53,42 +58,73 @@ def max_connections_for(nofile: int) -> int:
 
 
 class Connections:
-    """The server's open connections, counted from accept to close, and which of them are
-    idle (waiting for a request head), oldest first."""
+    """The server's open connections, counted from accept to close: which of them are idle
+    (waiting for a request head) and since when, and which have no protocol yet (accepted
+    moments ago, or in their TLS handshake)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._sockets: set[socket.socket] = set()
-        self._idle: dict[GuardedH11Protocol, None] = {}  # insertion order: oldest first
+        self._open: dict[int, socket.socket] = {}  # by descriptor, as accepted
+        self._unmade: dict[int, float] = {}  # descriptor -> when accepted, until connection_made
+        # Idle connections -> since when, oldest first; those that never sent a request go
+        # before kept-alive ones, which proved to be clients.
+        self._fresh: dict[GuardedH11Protocol, float] = {}
+        self._kept: dict[GuardedH11Protocol, float] = {}
 
-    def has_room(self) -> bool:
-        """Tell whether one more connection stays within the limit (closed ones are
-        forgotten here: asyncio closes the socket objects ``accept`` returned)."""
-        if len(self._sockets) >= self.limit:
-            self._sockets = {s for s in self._sockets if s.fileno() != -1}
-        return len(self._sockets) < self.limit
+    def has_room(self, extra: int = 0) -> bool:
+        """Tell whether one more connection stays within the limit (plus ``extra``); closed
+        ones are forgotten here (asyncio closes the socket objects ``accept`` returned)."""
+        if len(self._open) >= self.limit + extra:
+            for fd, sock in list(self._open.items()):
+                if sock.fileno() == -1:
+                    del self._open[fd]
+                    self._unmade.pop(fd, None)
+        return len(self._open) < self.limit + extra
 
     def add(self, sock: socket.socket) -> None:
         """Count an accepted connection."""
-        self._sockets.add(sock)
+        self._open[sock.fileno()] = sock
+        self._unmade[sock.fileno()] = time.monotonic()
 
-    def idle(self, protocol: GuardedH11Protocol) -> None:
-        """Record that ``protocol`` waits for a request head (it may be evicted)."""
-        self._idle.pop(protocol, None)
-        self._idle[protocol] = None
+    def made(self, fd: int) -> None:
+        """Record that the connection on descriptor ``fd`` has its protocol."""
+        self._unmade.pop(fd, None)
+
+    def idle(self, protocol: GuardedH11Protocol, *, kept: bool) -> None:
+        """Record that ``protocol`` waits for a request head (it may be evicted); ``kept``:
+        it has served a request before."""
+        self.busy(protocol)
+        (self._kept if kept else self._fresh)[protocol] = time.monotonic()
 
     def busy(self, protocol: GuardedH11Protocol) -> None:
         """Record that ``protocol`` serves a request, or is gone."""
-        self._idle.pop(protocol, None)
+        self._fresh.pop(protocol, None)
+        self._kept.pop(protocol, None)
 
-    def evict_oldest(self) -> bool:
-        """Close the connection idle the longest; tell whether there was one."""
-        oldest = next(iter(self._idle), None)
-        if oldest is None:
-            return False
-        self.busy(oldest)
-        oldest.transport.abort()  # no graceful TLS close: its descriptor is wanted now
-        return True
+    def make_room(self, *, idle_for: float) -> bool:
+        """Close the connection idle the longest if it has been idle ``idle_for`` seconds
+        (one that never sent a request first), or one whose TLS handshake has taken over
+        ``SETTLE`` seconds; tell whether room is on its way (also when connections accepted
+        just now may turn out idle and ``idle_for`` is 0)."""
+        for idle in (self._fresh, self._kept):
+            oldest = next(iter(idle.items()), None)
+            if oldest is not None:
+                if time.monotonic() - oldest[1] < idle_for:
+                    return False
+                self.busy(oldest[0])
+                oldest[0].transport.abort()  # no graceful TLS close: the descriptor is wanted
+                return True
+        for fd, accepted in list(self._unmade.items()):
+            if self._open[fd].fileno() == -1:
+                del self._unmade[fd]
+            elif time.monotonic() - accepted < SETTLE:
+                return idle_for == 0
+            else:  # shut down under asyncio's feet: its transport sees the end and closes
+                del self._unmade[fd]
+                with contextlib.suppress(OSError):
+                    self._open[fd].shutdown(socket.SHUT_RDWR)
+                return True
+        return False
 
 
 def _refusal() -> bytes:
@@ -96,6 +132,9 @@ def _refusal() -> bytes:
     return (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
             b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
             % (len(body), body.encode()))
+
+
+_REFUSAL = _refusal()
 
 
 class Listener(socket.socket):
@@ -113,7 +152,7 @@ class Listener(socket.socket):
         return listener
 
     def accept(self) -> tuple[socket.socket, Any]:
-        """Accept a connection within the limit (evicting the oldest idle one if need be).
+        """Accept a connection within the limit, making room for it if need be.
 
         Raises:
             BlockingIOError: nothing to accept now; asyncio ends this round of accepts.
@@ -122,13 +161,12 @@ class Listener(socket.socket):
         while True:
             if time.monotonic() < self._resume_at:
                 raise BlockingIOError  # asyncio would retry accept() after EMFILE up to 2048x
-            if self.connections.has_room():
-                conn, address = self._accept_counting()
+            if not self.connections.has_room(extra=SLACK):
+                raise BlockingIOError  # next round, once the connections evicted are closed
+            conn, address = self._accept_counting()
+            if self.connections.has_room() or self._room_for(conn):
                 self.connections.add(conn)
                 return conn, address
-            if self.connections.evict_oldest():
-                raise BlockingIOError  # accept next round, once the evicted socket is closed
-            self._refuse(self._accept_counting()[0])
 
     def _accept_counting(self) -> tuple[socket.socket, Any]:
         try:
@@ -138,19 +176,34 @@ class Listener(socket.socket):
                 self._resume_at = time.monotonic() + _ACCEPT_RETRY
             raise
 
-    def _refuse(self, conn: socket.socket) -> None:
-        """Answer 503 (plain HTTP; a TLS client just sees the close) and close at once."""
+    def _room_for(self, conn: socket.socket) -> bool:
+        """At the limit: make room for ``conn`` or turn it away (closed, 503 if plain HTTP).
+
+        A connection whose request already arrived displaces the connection idle the
+        longest. One that has sent nothing displaces only a connection idle for ``SETTLE``
+        seconds: else, when idle sockets are closed and reopened as fast as the server can
+        go, each would displace another, and the request queued behind them would wait.
+        """
         try:
-            conn.setblocking(False)
-            if not self.tls:
-                conn.send(_REFUSAL)
+            sent = conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            sent = None
+        except OSError:
+            sent = b""
+        if sent != b"" and self.connections.make_room(idle_for=SETTLE if sent is None else 0):
+            return True
+        try:
+            if sent:
+                conn.recv(65536, socket.MSG_DONTWAIT)  # unread bytes would turn close into RST
+            if sent != b"" and not self.tls:
+                conn.send(_REFUSAL, socket.MSG_DONTWAIT)
         except OSError:
             pass
         finally:
             conn.close()
+        return False
 
 
-_REFUSAL = _refusal()
 _HEAD_TIMEOUT = (b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
                  b"Content-Length: 0\r\n\r\n")
 
@@ -164,6 +217,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.guard.made(transport.get_extra_info("socket").fileno())
         self._served = 0
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_bytes = False
@@ -195,7 +249,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def _wait_for_head(self) -> None:
         self._waiting, self._head_bytes = True, False
-        self.guard.idle(self)
+        self.guard.idle(self, kept=self._served > 0)
 
     def _head_complete(self) -> None:
         self._waiting = False
@@ -203,7 +257,10 @@ class GuardedH11Protocol(H11Protocol):
         self.guard.busy(self)
         self._served += 1
         if self._served >= self.limits.keep_alive_requests:
-            self.cycle.keep_alive = False  # answered with Connection: close
+            # uvicorn answers a request that says "Connection: close" with that header and
+            # then closes: say it for the client (keep_alive alone closes without saying).
+            self.cycle.scope["headers"].append((b"connection", b"close"))
+            self.cycle.keep_alive = False
 
     def _arm_head_timer(self) -> None:
         self._head_timer = self.loop.call_later(self.limits.head_timeout, self._head_timed_out)
@@ -230,17 +287,24 @@ def protocol_for(connections: Connections, limits: ConnectionLimits) -> type[H11
 
 
 class HeaderLimit:
-    """ASGI middleware: a request with more than ``max_headers`` header fields gets 431."""
+    """ASGI middleware: a request head with more than ``max_headers`` fields, or larger than
+    ``max_bytes``, gets 431. (h11 refuses an *incomplete* head beyond ``max_bytes`` with 400,
+    which bounds memory while a head arrives; a complete head read in one piece, up to the
+    256 KiB asyncio reads at once, reaches this check.)"""
 
-    def __init__(self, app: ASGIApp, max_headers: int) -> None:
-        self.app, self.max_headers = app, max_headers
+    def __init__(self, app: ASGIApp, max_headers: int, max_bytes: int) -> None:
+        self.app, self.max_headers, self.max_bytes = app, max_headers, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and len(scope["headers"]) > self.max_headers:
-            error = ApiError(431, f"Too many header fields (limit {self.max_headers}).",
-                             close=True)
-            await error.response()(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            headers = scope["headers"]
+            size = (len(scope.get("raw_path") or b"") + len(scope.get("query_string", b""))
+                    + sum(len(name) + len(value) + 4 for name, value in headers))
+            if len(headers) > self.max_headers or size > self.max_bytes:
+                error = ApiError(431, f"Request head too large (limits: {self.max_headers} "
+                                      f"header fields, {self.max_bytes} bytes).", close=True)
+                await error.response()(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 
@@ -306,7 +370,7 @@ class QuietFloods(logging.Filter):
             return False
         times, self._count[flood], self._last[flood] = self._count[flood], 0, now
         cause = record.exc_info[1] if record.exc_info else None
-        record.msg = (f"{flood.rstrip('.')}{f': {cause}' if cause else ''} "
-                      f"({times}x; next report in {self.interval:g} s at the earliest)")
+        record.msg = (f"{flood.rstrip('.')}{f': {cause}' if cause else ''} ({times} times "
+                      f"since the last such line; at most one every {self.interval:g} s)")
         record.args, record.exc_info, record.exc_text = (), None, None
         return True

@@ -186,7 +186,8 @@ def run(storage: Storage, settings: ServeSettings, listening: Listening, *,
         logging.getLogger("gopush.server").warning(
             "at most %d connections at once (file descriptor limit %d; raise it with "
             "ulimit -n, or pass --max-connections)", connections.limit, _nofile())
-    app = BodyRate(HeaderLimit(create_app(storage, settings), limits.max_headers),
+    app = BodyRate(HeaderLimit(create_app(storage, settings), limits.max_headers,
+                               limits.max_header_bytes),
                    limits.min_body_rate, settings.body_timeout)
     config = uvicorn.Config(app, log_level="info" if access_log
                             else "warning", access_log=access_log, lifespan="on",

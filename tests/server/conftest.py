@@ -54,12 +54,16 @@ class Served:
 
 
 def start_serve(data: Path, *args: str, env: dict[str, str] | None = None,
-                port: int = 0) -> Served:
-    """Start `gopush serve --json` on a loopback port; return once it accepts connections."""
+                port: int = 0, **popen: Any) -> Served:
+    """Start `gopush serve --json` on a loopback port; return once it accepts connections.
+
+    ``popen`` goes to subprocess.Popen (e.g. ``preexec_fn``, or ``stderr`` to a file).
+    """
     argv = [sys.executable, "-m", "gopush", "serve", "--json", "--port", str(port),
             "--data", str(data), *args]
     full_env = {**os.environ, "GOPUSH_SERVE_API_KEYS": KEY, **(env or {})}
-    proc = subprocess.Popen(argv, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    popen.setdefault("stderr", subprocess.PIPE)
+    proc = subprocess.Popen(argv, env=full_env, stdout=subprocess.PIPE, **popen)
     assert proc.stdout is not None
     lines: list[bytes] = []
     while not lines or lines[-1].rstrip() != b"}":
@@ -92,9 +96,9 @@ def serve(tmp_path: Path) -> Iterator[Any]:
     started: list[Served] = []
 
     def start(*args: str, data: Path | None = None, env: dict[str, str] | None = None,
-              port: int = 0) -> Served:
+              port: int = 0, **popen: Any) -> Served:
         served = start_serve(data or tmp_path / f"data{len(started)}", *args, env=env,
-                             port=port)
+                             port=port, **popen)
         started.append(served)
         return served
 
