@@ -4,11 +4,12 @@ uvicorn gives a keep-alive idle timeout, a head size limit (h11's incomplete-eve
 graceful stop; the rest is here, each rule at the place where the resource is spent:
 
 - **Descriptors.** ``Listener.accept`` is where a connection takes a file descriptor, so the
-  connection limit is enforced there: below the limit a connection is accepted; at the limit
-  the connection that has waited longest for a request head is closed to make room (one
-  that never sent a request before one kept alive after a request), since it costs the
-  registry nothing to lose; if every connection is
-  busy with a request, the new one gets ``503`` with ``Retry-After`` and is closed at once.
+  connection limit is enforced there. Below the limit a connection is accepted. At the
+  limit, a new connection whose request has arrived takes the place of the connection that
+  has waited longest for a request head (one that never sent a request before one kept
+  alive after a request), which costs the registry nothing to lose; one that has sent
+  nothing yet only displaces a connection idle for ``SETTLE`` seconds, else it is turned
+  away, as is any new connection when all are busy with requests (``503``, ``Retry-After``).
   The default limit is derived from ``RLIMIT_NOFILE`` (``max_connections_for``), leaving room
   for the file each request may have open and for the database, logs and upstream fetches.
 - **Heads.** A request head must be complete ``head_timeout`` seconds after the connection
