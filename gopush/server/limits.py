@@ -7,9 +7,11 @@ graceful stop; the rest is here, each rule at the place where the resource is sp
   connection limit is enforced there. Below the limit a connection is accepted. At the
   limit, a new connection whose request has arrived takes the place of the connection that
   has waited longest for a request head (one that never sent a request before one kept
-  alive after a request), which costs the registry nothing to lose; one that has sent
-  nothing yet only displaces a connection idle for ``SETTLE`` seconds, else it is turned
-  away, as is any new connection when all are busy with requests (``503``, ``Retry-After``).
+  alive after a request), which costs the registry nothing to lose. On Linux a connection is
+  only handed over once it has sent data, or after ``DEFER_ACCEPT`` seconds of silence
+  (``TCP_DEFER_ACCEPT``): idle sockets then cost the process nothing for a second, and one
+  that arrives silent at the limit is turned away, as is any new connection when all are
+  busy with requests (``503`` with ``Retry-After``).
   The default limit is derived from ``RLIMIT_NOFILE`` (``max_connections_for``), leaving room
   for the file each request may have open and for the database, logs and upstream fetches.
 - **Heads.** A request head must be complete ``head_timeout`` seconds after the connection
@@ -50,6 +52,7 @@ MAX_CONNECTIONS_CEILING = 10_000  # a derived limit stops here: memory, not desc
 _OUT_OF_DESCRIPTORS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 _ACCEPT_RETRY = 1.0  # seconds asyncio waits before accepting again after EMFILE
 SETTLE = 0.5  # seconds an accepted connection may take to reach its protocol (TLS handshake)
+DEFER_ACCEPT = 1  # seconds Linux keeps a connection that sent nothing from accept()
 SLACK = 32  # connections past the limit while those evicted to make room are being closed
 
 
@@ -60,17 +63,17 @@ def max_connections_for(nofile: int) -> int:
 
 class Connections:
     """The server's open connections, counted from accept to close: which of them are idle
-    (waiting for a request head) and since when, and which have no protocol yet (accepted
-    moments ago, or in their TLS handshake)."""
+    (waiting for a request head), and which have no protocol yet (accepted moments ago, or
+    in their TLS handshake)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._open: dict[int, socket.socket] = {}  # by descriptor, as accepted
         self._unmade: dict[int, float] = {}  # descriptor -> when accepted, until connection_made
-        # Idle connections -> since when, oldest first; those that never sent a request go
-        # before kept-alive ones, which proved to be clients.
-        self._fresh: dict[GuardedH11Protocol, float] = {}
-        self._kept: dict[GuardedH11Protocol, float] = {}
+        # Idle connections, oldest first; those that never sent a request go before
+        # kept-alive ones, which proved to be clients.
+        self._fresh: dict[GuardedH11Protocol, None] = {}
+        self._kept: dict[GuardedH11Protocol, None] = {}
 
     def has_room(self, extra: int = 0) -> bool:
         """Tell whether one more connection stays within the limit (plus ``extra``); closed
@@ -95,31 +98,27 @@ class Connections:
         """Record that ``protocol`` waits for a request head (it may be evicted); ``kept``:
         it has served a request before."""
         self.busy(protocol)
-        (self._kept if kept else self._fresh)[protocol] = time.monotonic()
+        (self._kept if kept else self._fresh)[protocol] = None
 
     def busy(self, protocol: GuardedH11Protocol) -> None:
         """Record that ``protocol`` serves a request, or is gone."""
         self._fresh.pop(protocol, None)
         self._kept.pop(protocol, None)
 
-    def make_room(self, *, idle_for: float) -> bool:
-        """Close the connection idle the longest if it has been idle ``idle_for`` seconds
-        (one that never sent a request first), or one whose TLS handshake has taken over
-        ``SETTLE`` seconds; tell whether room is on its way (also when connections accepted
-        just now may turn out idle and ``idle_for`` is 0)."""
-        for idle in (self._fresh, self._kept):
-            oldest = next(iter(idle.items()), None)
-            if oldest is not None:
-                if time.monotonic() - oldest[1] < idle_for:
-                    return False
-                self.busy(oldest[0])
-                oldest[0].transport.abort()  # no graceful TLS close: the descriptor is wanted
-                return True
+    def make_room(self) -> bool:
+        """Close the connection idle the longest (one that never sent a request first), or
+        one whose TLS handshake has taken over ``SETTLE`` seconds; tell whether room is on
+        its way (also when connections accepted just now may turn out idle)."""
+        oldest = next(iter(self._fresh), None) or next(iter(self._kept), None)
+        if oldest is not None:
+            self.busy(oldest)
+            oldest.transport.abort()  # no graceful TLS close: its descriptor is wanted now
+            return True
         for fd, accepted in list(self._unmade.items()):
             if self._open[fd].fileno() == -1:
                 del self._unmade[fd]
             elif time.monotonic() - accepted < SETTLE:
-                return idle_for == 0
+                return True
             else:  # shut down under asyncio's feet: its transport sees the end and closes
                 del self._unmade[fd]
                 with contextlib.suppress(OSError):
@@ -143,6 +142,7 @@ class Listener(socket.socket):
 
     connections: Connections
     tls: bool = False
+    deferred: bool = False  # the system hands over a connection once it has sent data
     _resume_at = 0.0
 
     @classmethod
@@ -150,6 +150,9 @@ class Listener(socket.socket):
         """Return a Listener for the bound socket ``sock`` (which it takes over)."""
         listener = cls(sock.family, sock.type, sock.proto, fileno=sock.detach())
         listener.connections, listener.tls = connections, tls
+        with contextlib.suppress(AttributeError, OSError):  # Linux only
+            listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, DEFER_ACCEPT)
+            listener.deferred = True
         return listener
 
     def accept(self) -> tuple[socket.socket, Any]:
@@ -180,18 +183,15 @@ class Listener(socket.socket):
     def _room_for(self, conn: socket.socket) -> bool:
         """At the limit: make room for ``conn`` or turn it away (closed, 503 if plain HTTP).
 
-        A connection whose request already arrived displaces the connection idle the
-        longest. One that has sent nothing displaces only a connection idle for ``SETTLE``
-        seconds: else, when idle sockets are closed and reopened as fast as the server can
-        go, each would displace another, and the request queued behind them would wait.
+        A connection whose request has arrived displaces the connection idle the longest.
+        One that has sent nothing is turned away where accepts are deferred (it has been
+        silent for ``DEFER_ACCEPT`` seconds): when idle sockets are closed and reopened as
+        fast as the server can go, each would displace another, and requests queued behind
+        them would wait. Elsewhere it may be a client about to send its request.
         """
-        try:
-            sent = conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-        except BlockingIOError:
-            sent = None
-        except OSError:
-            sent = b""
-        if sent != b"" and self.connections.make_room(idle_for=SETTLE if sent is None else 0):
+        sent = _peek(conn)
+        wanted = sent != b"" and (sent is not None or not self.deferred)
+        if wanted and self.connections.make_room() and self.connections.has_room(extra=SLACK):
             return True
         try:
             if sent:
@@ -203,6 +203,16 @@ class Listener(socket.socket):
         finally:
             conn.close()
         return False
+
+
+def _peek(conn: socket.socket) -> bytes | None:
+    """Return a byte the client has sent, b"" if it has gone, None if it sent nothing."""
+    try:
+        return conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
 
 
 _HEAD_TIMEOUT = (b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
