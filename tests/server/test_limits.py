@@ -300,6 +300,7 @@ def test_abandoned_part_uploads_hold_no_descriptor(serve: Any) -> None:
                           content=b"p" * 1000)
         assert reply.status_code == 200, reply.text
     after = _fds(served.proc.pid)
+    print(f"\ndescriptors of serve: {before} before, {after} after 150 abandoned uploads")
     assert after - before < 10, f"{after - before} descriptors held by 150 abandoned uploads"
 
     data = os.urandom(3000)
