@@ -66,6 +66,41 @@ def default_data_dir(environ: Mapping[str, str]) -> Path:
     return (Path(xdg) if xdg else home / ".local" / "share") / "gopush"
 
 
+def _limit_options(command: Any) -> Any:
+    """Add the connection and request limit options (``server.limits``; README "Limits")."""
+    from gopush.server.settings import ConnectionLimits as Default
+
+    options = [
+        click.option("--head-timeout", type=click.FloatRange(0, min_open=True), default=Default.head_timeout,
+                     show_default=True, metavar="SECONDS",
+                     help="Seconds a client has to send a request head (from connect, or from "
+                          "the head's first byte on a kept-alive connection)."),
+        click.option("--keep-alive-timeout", type=click.FloatRange(0, min_open=True),
+                     default=Default.keep_alive_timeout, show_default=True, metavar="SECONDS",
+                     help="Seconds an idle connection is kept open between requests."),
+        click.option("--keep-alive-requests", type=click.IntRange(1), default=Default.keep_alive_requests,
+                     show_default=True, metavar="N",
+                     help="Requests served on one connection before it is closed."),
+        click.option("--max-connections", type=click.IntRange(1), metavar="N",
+                     help="Connections open at once; beyond it the longest-idle one is "
+                          "closed, or the new one gets 503 [default: from the file "
+                          "descriptor limit: (ulimit -n - 128) / 2, at most 10000]."),
+        click.option("--max-header-bytes", type=click.IntRange(1024), show_default=True,
+                     default=Default.max_header_bytes, metavar="BYTES",
+                     help="Size of a request line and its header fields (431 beyond)."),
+        click.option("--max-headers", type=click.IntRange(1), default=Default.max_headers,
+                     show_default=True, metavar="N",
+                     help="Header fields in one request (431 beyond)."),
+        click.option("--min-body-rate", type=click.FloatRange(0), default=Default.min_body_rate,
+                     show_default=True, metavar="BYTES/S",
+                     help="Average rate a request body must keep once --body-timeout "
+                          "seconds have passed (408 below it); 0 turns it off."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (use 0.0.0.0 to accept other machines).")
@@ -104,12 +139,14 @@ def default_data_dir(environ: Mapping[str, str]) -> Path:
               metavar="SECONDS",
               help="On Ctrl-C or SIGTERM, seconds requests in flight get to finish; then "
                    "they are cut off (a client trickling a body cannot hold the stop).")
+@_limit_options
 @output_options
 @pass_app
 def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | None,
             tls_key: Path | None, api_keys: tuple[str, ...], repos: tuple[str, ...],
             read_tokens: tuple[str, ...], upstreams: tuple[str, ...], new_repos: str,
-            body_timeout: float, upload_expiry: float, stop_timeout: float) -> None:
+            body_timeout: float, upload_expiry: float, stop_timeout: float,
+            **limits: Any) -> None:
     """Run the embedded Go module registry until stopped.
 
     It speaks the Cloudsmith upload API (for `gopush push` and the official
@@ -134,7 +171,7 @@ def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | 
       gopush serve --repo acme/mirror --upstream acme/mirror=https://proxy.golang.org
     """
     from gopush.server.run import bind, check_tls, describe_repos, open_storage, run
-    from gopush.server.settings import ServeSettings
+    from gopush.server.settings import ConnectionLimits, ServeSettings
 
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
@@ -152,7 +189,7 @@ def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | 
                              new_repos_private=new_repos == "private",
                              upload_expiry=upload_expiry * 3600)
     run(storage, settings, listening, tls_cert=tls_cert, tls_key=tls_key,
-        access_log=app.verbose, stop_timeout=stop_timeout)
+        access_log=app.verbose, stop_timeout=stop_timeout, limits=ConnectionLimits(**limits))
 
 
 def _announce(app: App, url: str, data: Path, repos: list[dict[str, object]],

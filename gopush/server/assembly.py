@@ -17,6 +17,8 @@ good ranges of the joined file and those files, in part order.
 
 An ``Assembly`` lives in memory for one upload slot of one server process; its files live
 under ``tmp/``, which a restart sweeps along with the unfinished slot (``Storage.recover``).
+The joined file is open only while a part is appended or the join completes: a client that
+abandons an upload between parts leaves a file, not a file descriptor, until the slot expires.
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ class Assembly:
                 except BaseException:
                     self._cut(mark)
                     raise
+                finally:
+                    self.joined.park()  # the next part, if any ever comes, reopens it
                 self.ranges[number] = (mark[0], self.joined.size - mark[0])
         finally:
             self.busy = False
@@ -115,6 +119,7 @@ class Assemblies:
         found = self._by_slot.get(identifier)
         if found is None:
             self._by_slot[identifier] = found = Assembly(new_file())
+            found.joined.park()
         return found
 
     def drop(self, identifier: str) -> None:

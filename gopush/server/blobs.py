@@ -34,8 +34,23 @@ class Incoming:
         self._space = space
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha256 = hashlib.sha256()
+        self._finished = False
         with space.guard(path):
             self._file: Any = path.open("xb", buffering=0)  # callers write large buffers
+
+    def park(self) -> None:
+        """Close the descriptor until the next write or ``rewind`` reopens the file (an
+        upload waiting for its next part, perhaps forever, holds none)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def _open(self) -> Any:
+        """Return the open file, reopening a parked one at its end (never recreating it)."""
+        if self._file is None:
+            self._file = self.path.open("r+b", buffering=0)
+            self._file.seek(self.size)
+        return self._file
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Append ``data`` and fold it into the digests; readers of ``path`` see it at once.
@@ -45,8 +60,9 @@ class Incoming:
         """
         view = memoryview(data)
         with self._space.guard(self.path):
+            file = self._open()
             while view:
-                view = view[self._file.write(view):]
+                view = view[file.write(view):]
         self._md5.update(data)
         self._sha256.update(data)
         self.size += len(data)
@@ -67,8 +83,9 @@ class Incoming:
         Only call it when no write is in flight (``receive.Pipe.abandon`` waits for that).
         """
         size, md5, sha256 = mark
-        self._file.truncate(size)
-        self._file.seek(size)
+        file = self._open()
+        file.truncate(size)
+        file.seek(size)
         self.size, self._md5, self._sha256 = size, md5, sha256
 
     @property
@@ -83,15 +100,18 @@ class Incoming:
 
     def finish(self) -> None:
         """Flush and fsync the file and close it (idempotent)."""
-        if not self._file.closed:
+        if not self._finished:
             with self._space.guard(self.path):  # some file systems report ENOSPC only here
-                os.fsync(self._file.fileno())
-            self._file.close()
+                file = self._open()
+                os.fsync(file.fileno())
+            file.close()
+            self._finished = True
 
     def discard(self) -> None:
         """Close and delete the temporary file."""
-        if not self._file.closed:
+        if self._file is not None and not self._file.closed:
             self._file.close()
+        self._finished = True
         self.path.unlink(missing_ok=True)
 
 

@@ -27,7 +27,16 @@ import uvicorn
 
 from gopush.errors import ConfigError
 from gopush.server.app import create_app
-from gopush.server.settings import ServeSettings
+from gopush.server.limits import (
+    BodyRate,
+    Connections,
+    HeaderLimit,
+    Listener,
+    QuietFloods,
+    max_connections_for,
+    protocol_for,
+)
+from gopush.server.settings import ConnectionLimits, ServeSettings
 from gopush.server.space import DiskFull
 from gopush.server.storage import Storage, rfc3339
 from gopush.server.upstream import redacted
@@ -180,32 +189,59 @@ def describe_repos(storage: Storage, url: str) -> list[dict[str, object]]:
 
 def run(storage: Storage, settings: ServeSettings, listening: Listening, *,
         tls_cert: Path | None = None, tls_key: Path | None = None,
-        access_log: bool = False, stop_timeout: float = 30.0) -> None:
+        access_log: bool = False, stop_timeout: float = 30.0,
+        limits: ConnectionLimits | None = None) -> None:
     """Serve until stopped; return after SIGTERM, raise KeyboardInterrupt after Ctrl-C.
 
     Either signal stops it the same way: no new connections, requests in flight finish (a
     stalled body is given up after ``settings.body_timeout``; whatever still runs after
     ``stop_timeout`` seconds is cancelled), the package being processed is finished (queued
     ones wait for the next start), and the database is closed.
+
+    ``limits`` bound connections, heads and bodies (``server.limits``): uvicorn runs its h11
+    protocol, on the asyncio loop (uvloop would bypass ``Listener.accept``).
     """
-    config = uvicorn.Config(create_app(storage, settings), log_level="info" if access_log
+    limits = limits or ConnectionLimits()
+    connections = Connections(limits.max_connections or max_connections_for(_nofile()))
+    if limits.max_connections is None and connections.limit < 1000:
+        logging.getLogger("gopush.server").warning(
+            "at most %d connections at once (file descriptor limit %d; raise it with "
+            "ulimit -n, or pass --max-connections)", connections.limit, _nofile())
+    app = BodyRate(HeaderLimit(create_app(storage, settings), limits.max_headers,
+                               limits.max_header_bytes),
+                   limits.min_body_rate, settings.body_timeout)
+    config = uvicorn.Config(app, log_level="info" if access_log
                             else "warning", access_log=access_log, lifespan="on",
                             ssl_certfile=str(tls_cert) if tls_cert else None,
                             ssl_keyfile=str(tls_key) if tls_key else None,
-                            timeout_keep_alive=30, server_header=False,
+                            loop="asyncio", http=protocol_for(connections, limits),
+                            h11_max_incomplete_event_size=limits.max_header_bytes,
+                            timeout_keep_alive=limits.keep_alive_timeout, server_header=False,
                             timeout_graceful_shutdown=stop_timeout)
     logging.getLogger("gopush.server").setLevel(logging.INFO)
+    floods = QuietFloods()
+    for name in ("asyncio", "uvicorn.error"):
+        logging.getLogger(name).addFilter(floods)
+    listener = Listener.adopt(listening.sock, connections, tls=tls_cert is not None)
     # uvicorn handles SIGTERM while it serves, then re-raises it once it has shut down, into
     # the handler that was in place before it: without this one, the default handler kills
     # the process (status -15) before the database is closed.
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        uvicorn.Server(config).run(sockets=[listening.sock])
+        uvicorn.Server(config).run(sockets=[listener])
     except _Terminated:
         pass  # a requested stop: return normally (exit 0)
     finally:
         storage.db.close()
         signal.signal(signal.SIGTERM, previous)
+
+
+def _nofile() -> int:
+    """Return the soft limit on open file descriptors of this process."""
+    import resource
+
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return 1 << 30 if soft == resource.RLIM_INFINITY else soft
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

@@ -23,3 +23,19 @@ class ServeSettings:
         if not key:
             return False
         return any(hmac.compare_digest(key.encode(), k.encode()) for k in self.api_keys)
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """How ``gopush serve`` bounds connections and requests (``server.limits`` enforces them).
+
+    ``max_connections`` None means derived from RLIMIT_NOFILE at start.
+    """
+
+    head_timeout: float = 10.0  # seconds from connection open (or a head's first byte) to a full head
+    keep_alive_timeout: float = 30.0  # seconds a connection may idle between requests
+    keep_alive_requests: int = 1000  # requests on one connection before it is closed
+    max_connections: int | None = None
+    max_header_bytes: int = 16 * 1024  # request line and header fields together
+    max_headers: int = 100  # header fields per request
+    min_body_rate: float = 1024.0  # bytes/s a body must average after --body-timeout s; 0: off

@@ -54,16 +54,18 @@ class Served:
 
 
 def start_serve(data: Path, *args: str, env: dict[str, str] | None = None,
-                port: int = 0, new_repos: bool = True) -> Served:
+                port: int = 0, new_repos: bool = True, **popen: Any) -> Served:
     """Start `gopush serve --json` on a loopback port; return once it accepts connections.
 
     Most tests push to repositories they never declare, which `--new-repos` allows; pass
     ``new_repos=False`` to get the default, where only `--repo` declares repositories.
+    ``popen`` goes to subprocess.Popen (e.g. ``preexec_fn``, or ``stderr`` to a file).
     """
     argv = [sys.executable, "-m", "gopush", "serve", "--json", "--port", str(port),
             "--data", str(data), *(["--new-repos"] if new_repos else []), *args]
     full_env = {**os.environ, "GOPUSH_SERVE_API_KEYS": KEY, **(env or {})}
-    proc = subprocess.Popen(argv, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    popen.setdefault("stderr", subprocess.PIPE)
+    proc = subprocess.Popen(argv, env=full_env, stdout=subprocess.PIPE, **popen)
     assert proc.stdout is not None
     lines: list[bytes] = []
     while not lines or lines[-1].rstrip() != b"}":
@@ -96,9 +98,9 @@ def serve(tmp_path: Path) -> Iterator[Any]:
     started: list[Served] = []
 
     def start(*args: str, data: Path | None = None, env: dict[str, str] | None = None,
-              port: int = 0, new_repos: bool = True) -> Served:
+              port: int = 0, new_repos: bool = True, **popen: Any) -> Served:
         served = start_serve(data or tmp_path / f"data{len(started)}", *args, env=env,
-                             port=port, new_repos=new_repos)
+                             port=port, new_repos=new_repos, **popen)
         started.append(served)
         return served
 
