@@ -158,7 +158,8 @@ def test_bad_crc_and_method_are_caught(go: GoOracle, tmp_path: Path) -> None:
 def test_lie_about_total_size_stops_before_inflating(monkeypatch: pytest.MonkeyPatch) -> None:
     """Declared sizes over 500 MiB are a size error, and no entry is inflated."""
     data = set_field(build(GOOD + [(P + "x", b"x")]), 2, usize=0xFFFF_FFF0)
-    monkeypatch.setattr(check_module, "_inflate", lambda *a, **k: pytest.fail("inflated"))
+    monkeypatch.setattr(check_module.zipread, "entry_chunks",
+                        lambda *a, **k: pytest.fail("inflated"))
     checked = check_zip(io.BytesIO(data), MODULE, VERSION)
     assert checked.report.size_error is not None
     assert "total uncompressed size of module contents too large" in checked.report.size_error
