@@ -215,7 +215,9 @@ class _ZipChecker:
         is_gomod = not entry.is_dir and full == self.prefix + "go.mod"
         try:
             if is_gomod:
-                content = b"".join(zipread.entry_chunks(self.f, entry))  # at most 16 MiB
+                content = bytearray()  # declared at most 16 MiB, and never read past that
+                for piece in zipread.entry_chunks(self.f, entry):
+                    content += piece
                 digest = hashlib.sha256(content).digest()
             else:
                 digest = zipread.entry_digest(self.f, entry)
@@ -226,7 +228,7 @@ class _ZipChecker:
         if not entry.is_dir:
             self.valid.append(full)
         if is_gomod:
-            self.gomod = content
+            self.gomod = bytes(content)
 
 
 def _file_verdict(full: str, name: str, size: int) -> FileIssue | None:
