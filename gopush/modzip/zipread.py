@@ -120,11 +120,13 @@ def _pieces(f: BinaryIO, entry: zipfmt.Entry, start: int) -> Iterator[bytes]:
                 piece = inflater.decompress(chunk, PIECE_BYTES)
             except zlib.error:
                 raise EntryError(Invalid.UNREADABLE, "flate: corrupt input") from None
-            chunk = inflater.unconsumed_tail
             if piece:
                 yield piece
-        if inflater.eof:
-            return  # bytes after the end of the deflate stream are ignored, as Go does
+            if inflater.eof:
+                # bytes after the end of the deflate stream are ignored, as Go does (zlib
+                # may leave them in unconsumed_tail too, and would return them forever)
+                return
+            chunk = inflater.unconsumed_tail
     if inflater is not None:
         # all input consumed; output zlib still holds back (none once it saw the end)
         while not inflater.eof and (piece := _drain(inflater)):
