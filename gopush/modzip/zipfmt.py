@@ -7,9 +7,10 @@ records lets ``create.py`` write entries compressed in parallel; reading our own
 ``zipread.py`` see raw entry names (as Go does; Python's zipfile rewrites some) and never trust
 a declared size.
 
-The central directory is never held in memory: ``read_directory`` walks it once to check
-every record and keeps only where it lies, and each walk over a ``Directory`` reads it again
-``DIRECTORY_READ_BYTES`` at a time. A zip of 100,000 entries (or a hostile one of millions)
+The central directory is not held in memory beyond one window: ``read_directory`` walks it
+once to check every record and keeps only where it lies, and each walk over a ``Directory``
+reads it again ``DIRECTORY_READ_BYTES`` at a time (a directory that fits in one window, the
+common case, is read once and kept). A zip of 100,000 entries (or a hostile one of millions)
 costs the same few hundred KiB to read as one of ten.
 """
 
@@ -118,11 +119,17 @@ class Directory:
         self.count = count
         self.offset = offset
         self.size = size
+        self._held: bytes | None = None
+        if size <= DIRECTORY_READ_BYTES:  # one window: read once, walk in memory
+            f.seek(offset)
+            self._held = f.read(size)
 
     def __len__(self) -> int:
         return self.count
 
     def __iter__(self) -> Iterator[Entry]:
+        if self._held is not None:
+            return _parse_all(self._held)
         return _walk(self._f, self.offset, self.size)
 
     def first(self) -> Entry | None:
@@ -160,6 +167,13 @@ def _walk(f: BinaryIO, start: int, size: int) -> Iterator[Entry]:
             buf, pos = buf[pos:] + chunk, 0
             need = _record_size(buf, pos)
         entry, pos = _parse_central(buf, pos)
+        yield entry
+
+
+def _parse_all(data: bytes) -> Iterator[Entry]:
+    pos = 0
+    while pos < len(data):
+        entry, pos = _parse_central(data, pos)
         yield entry
 
 
