@@ -1,15 +1,23 @@
 """Zip bombs pushed to a real `gopush serve`: a legal one is published with go's h1: and a
 lying one is refused with go's reason, while the server stays under 150 MB and each
-`gopush push` under 100 MB, three at once included (the real go is the oracle)."""
+`gopush push` under 100 MB, three at once included; the same through an upstream GOPROXY
+(the real go is the oracle)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 from conftest import KEY, Served, api_push
 from gotool import GoOracle
 from zipbomb import BOMB_BYTES, Measured, go_download, peak_rss_mb, run_measured, write_bomb
@@ -98,3 +106,50 @@ def test_lying_bombs_uploaded_at_once_fail_with_gos_reason(serve: Any, go: GoOra
     assert refused.code == ExitCode.INVALID_MODULE, refused.err
     assert "zip: not a valid zip file" in refused.err and "Traceback" not in refused.err
     assert refused.peak_mb < CLIENT_LIMIT_MB
+
+
+def test_bombs_fetched_from_an_upstream_are_checked_in_bounded_memory(
+        serve: Any, go: GoOracle, tmp_path: Path) -> None:
+    """A repository whose upstream (a static GOPROXY directory over HTTP) serves a legal bomb
+    and one whose CRC lies: go downloads the legal one through gopush serve with the h1: go
+    computes itself, the lying one is a 502 with go's reason, and the server stays under
+    150 MB."""
+    static = tmp_path / "static"
+    legal = write_bomb(tmp_path / "legal.zip", MODULE, "v1.2.0")
+    lying = write_bomb(tmp_path / "lying.zip", MODULE, "v1.2.1", crc=0x12345678)
+    want, err = go_download(go, static, legal, MODULE, "v1.2.0")
+    assert want is not None, err
+    _, go_error = go_download(go, tmp_path / "lie", lying, MODULE, "v1.2.1")
+    assert "zip: checksum error" in go_error
+    shutil.copytree(tmp_path / "lie" / "proxy", static / "proxy", dirs_exist_ok=True)
+    (static / "proxy" / MODULE / "@v" / "list").write_text("v1.2.0\nv1.2.1\n")
+    with static_http(static / "proxy") as upstream:
+        served = serve("--repo", "acme/mirror", "--upstream", f"acme/mirror={upstream}")
+        refused = httpx.get(served.goproxy("acme/mirror") + f"{MODULE}/@v/v1.2.1.zip",
+                            timeout=120)
+        assert refused.status_code == 502 and "zip: checksum error" in refused.text
+        consumer = GoOracle(tmp_path / "consumer", go.go)
+        got = consumer.download(MODULE, "v1.2.0", GOPROXY=served.goproxy("acme/mirror"))
+        assert got["Sum"] == want
+        peak = peak_rss_mb(served.proc.pid)
+        print(f"serve peak {peak:.0f} MB (upstream)")
+        assert peak < SERVER_LIMIT_MB, f"gopush serve peaked at {peak:.0f} MB"
+
+
+@contextmanager
+def static_http(root: Path) -> Iterator[str]:
+    """Serve ``root`` over HTTP on loopback (a static GOPROXY); yield its URL."""
+    handler = partial(_QuietHandler, directory=str(root))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
