@@ -269,3 +269,19 @@ def test_bytes_after_the_deflate_stream_are_ignored_as_go_does(go: GoOracle,
     want = go_verdict(go, tmp_path, zip_bytes)
     assert want is not None
     assert ours(zip_bytes) == want
+
+
+def test_deflate_data_running_past_its_compressed_size_is_refused_like_go(
+        go: GoOracle, tmp_path: Path) -> None:
+    """An entry whose deflate stream goes on past its declared compressed size is cut there:
+    "unexpected EOF", as go's reader says (go refuses the zip too)."""
+    data = bytearray(build(GOOD + [(P + "big.txt", bytes(range(256)) * 400)]))
+    cd = central_records(bytes(data))[2]
+    local = struct.unpack_from("<I", data, cd + 42)[0]
+    csize = struct.unpack_from("<I", data, cd + 20)[0]
+    for at in (cd + 20, local + 18):
+        struct.pack_into("<I", data, at, csize // 2)
+    checked = check_zip(io.BytesIO(bytes(data)), MODULE, VERSION)
+    assert [(i.reason, i.detail) for i in checked.report.invalid] == [
+        (Invalid.UNREADABLE, "unexpected EOF")]
+    assert go_verdict(go, tmp_path, bytes(data)) is None
