@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gopush.actions.artifact import load_artifact
 from gopush.errors import InvalidModule, RegistryError
+from gopush.modzip import zipread
 from gopush.registry.base import Registry
 from gopush.ui.base import Reporter
 
@@ -205,20 +205,19 @@ def _file_cause(path: str, change: str = "changed") -> str | None:
 
 
 def _digests(path: Path, prefix: str) -> dict[str, str]:
-    with zipfile.ZipFile(path) as archive:
-        return {info.filename[len(prefix):]: _sha256(archive, info.filename)
-                for info in archive.infolist()
-                if info.filename.startswith(prefix) and not info.is_dir()}
+    with path.open("rb") as handle:
+        return zipread.file_digests(handle, prefix)
 
 
-def _sha256(archive: zipfile.ZipFile, name: str) -> str:
+def _normalized(path: Path, name: str) -> str:
+    """Return the SHA-256 of entry ``name`` with CRLF read as LF, streamed (a changed file
+    may be as large as a module allows)."""
     digest = hashlib.sha256()
-    with archive.open(name) as member:
-        for chunk in iter(lambda: member.read(1 << 20), b""):
-            digest.update(chunk)
+    held = b""  # a CR that may start a CRLF split between two pieces
+    with path.open("rb") as handle:
+        for piece in zipread.file_chunks(handle, name):
+            piece = held + piece
+            held = b"\r" if piece.endswith(b"\r") else b""
+            digest.update(piece[:len(piece) - len(held)].replace(b"\r\n", b"\n"))
+    digest.update(held)
     return digest.hexdigest()
-
-
-def _normalized(path: Path, name: str) -> bytes:
-    with zipfile.ZipFile(path) as archive:
-        return archive.read(name).replace(b"\r\n", b"\n")

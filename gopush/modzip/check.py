@@ -8,26 +8,31 @@ the root or in another case, go.mod or LICENSE over 16 MiB, more than 500 MiB de
 total, or a zip file over 500 MiB. A go.mod whose module line names another path is refused
 too: ``go mod download`` takes it, but go refuses the module when it loads it ("module
 declares its path as"), so no registry should serve it. Directory entries are allowed (and
-hashed as empty files, as ``dirhash.HashZip`` does). Entry data is inflated with a hard
-limit of its declared size, so a zip that lies about sizes costs at most the 500 MiB it is
-allowed.
+hashed as empty files, as ``dirhash.HashZip`` does).
 
 Every entry gets a verdict; problems are reported together, not one at a time.
+
+Bounded work: entries are read through ``zipread`` (64 KiB pieces, each checked against the
+declared size and CRC as it comes), and only after every declared size has been counted
+against the 500 MiB budget, so a lying zip is stopped at its first extra byte and a zip
+declaring too much is refused without inflating anything. The central directory is walked
+from the file twice (names and sizes, then contents) rather than held; what stays in memory
+per entry is what the answer needs: the collision checker's folded path, the valid name and
+its 32-byte digest for the h1: (about 300 bytes for a typical path).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO, NamedTuple
 
 from gopush.errors import InvalidModule, InvalidModuleZip, InvalidPath
 from gopush.gosem import gomod, modpath
-from gopush.gosem.dirhash import hash1
-from gopush.modzip import zipfmt
+from gopush.gosem.dirhash import hash1_sorted
+from gopush.modzip import zipfmt, zipread
 from gopush.modzip.paths import clean, fold_key
 from gopush.modzip.report import FileIssue, FileReport, Invalid
 from gopush.modzip.rules import (
@@ -38,7 +43,6 @@ from gopush.modzip.rules import (
     issue,
 )
 
-READ_BYTES = 1024 * 1024  # compressed bytes read at a time
 CONTENTS_TOO_LARGE = ("total uncompressed size of module contents too large "
                       f"(max size is {MAX_ZIP_BYTES} bytes)")
 
@@ -90,16 +94,17 @@ def _opened(path_or_file: str | os.PathLike[str] | BinaryIO) -> Iterator[BinaryI
         yield path_or_file
 
 
-def named_module_version(entries: list[zipfmt.Entry]) -> tuple[str, str] | None:
+def named_module_version(entries: zipfmt.Directory) -> tuple[str, str] | None:
     """Return the module@version the first entry's name is under, or None (unchecked)."""
-    first = entries[0].raw_name.decode("utf-8", "replace") if entries else ""
+    entry = entries.first()
+    first = entry.raw_name.decode("utf-8", "replace") if entry is not None else ""
     head, at, rest = first.partition("@")
     if not head or not at or "/" not in rest:
         return None
     return head, rest.split("/", 1)[0]
 
 
-def _module_version(entries: list[zipfmt.Entry], module: str | None,
+def _module_version(entries: zipfmt.Directory, module: str | None,
                     version: str | None) -> tuple[str, str]:
     """Return module@version as given, else read from the first entry's name; check both."""
     if module is None or version is None:
@@ -119,26 +124,23 @@ def _module_version(entries: list[zipfmt.Entry], module: str | None,
 
 
 class _ZipChecker:
-    """Runs the per-entry checks over one open zip."""
+    """Runs the per-entry checks over one open zip: names first, then contents."""
 
     def __init__(self, f: BinaryIO, prefix: str) -> None:
         self.f = f
         self.prefix = prefix
         self.valid: list[str] = []
         self.invalid: list[FileIssue] = []
-        self.digests: list[tuple[str, str]] = []
+        self.lines: list[bytes] = []  # raw name + b"\n" + SHA-256: sorts as the names do
         self.gomod: bytes | None = None
 
-    def run(self, module: str, version: str, entries: list[zipfmt.Entry]) -> ZipCheck:
+    def run(self, module: str, version: str, entries: zipfmt.Directory) -> ZipCheck:
         """Give every entry a verdict, read the ones that pass, and assemble the result."""
-        named: list[tuple[zipfmt.Entry, str | FileIssue | None]] = [
-            (e, self._name_verdict(e)) for e in entries]
-        collisions = CollisionChecker()
-        size_error = self._check_names(named, collisions)
+        keep, size_error = self._check_names(entries)
         if size_error is None:
-            for entry, name in named:
-                if name is not None:
-                    self._read(entry, name)
+            for entry, kept in zip(entries, keep):
+                if kept:
+                    self._read(entry)
         if self.gomod is not None and (declared := gomod.module_path(self.gomod)) != module:
             self.invalid.append(FileIssue("go.mod", Invalid.GO_MOD_MODULE_PATH, (
                 f"go.mod declares module {declared}, but the zip is for {module}: go would "
@@ -147,8 +149,14 @@ class _ZipChecker:
                 "go.mod has no module line: go would refuse it (parsing go.mod: missing "
                 "module line)")))
         report = FileReport(tuple(self.valid), (), tuple(self.invalid), size_error)
-        h1 = hash1(self.digests) if report.ok else ""
-        return ZipCheck(module, version, report, h1, self.gomod if report.ok else None)
+        return ZipCheck(module, version, report, self._sum() if report.ok else "",
+                        self.gomod if report.ok else None)
+
+    def _sum(self) -> str:
+        """Return the h1: of the entries read (their names cannot hold a newline or a byte
+        below it, so sorting the lines sorts the names)."""
+        self.lines.sort()
+        return hash1_sorted((line[:-33], line[-32:].hex()) for line in self.lines)
 
     def _name_verdict(self, entry: zipfmt.Entry) -> str | FileIssue:
         """Return the entry's path below the prefix ("" for the prefix itself) or an issue."""
@@ -174,44 +182,53 @@ class _ZipChecker:
             return issue(full, Invalid.BAD_PATH, str(err))
         return name
 
-    def _check_names(self, named: list[tuple[zipfmt.Entry, str | FileIssue | None]],
-                     collisions: CollisionChecker) -> str | None:
-        """Check collisions, go.mod placement and sizes; keep names still valid in ``named``."""
+    def _check_names(self, entries: zipfmt.Directory) -> tuple[bytearray, str | None]:
+        """Check names, collisions, go.mod placement and sizes; return which entries to read
+        (one byte per entry) and the size error, if any."""
+        collisions = CollisionChecker()
+        keep = bytearray(len(entries))
         total = 0
         size_error: str | None = None
-        for i, (entry, name) in enumerate(named):
-            if isinstance(name, FileIssue):
-                self.invalid.append(name)
-                named[i] = (entry, None)
-                continue
-            if name is None or name == "":
-                continue
-            full = self.prefix + name + ("/" if entry.is_dir else "")
-            problem = collisions.check(name, is_dir=entry.is_dir)
-            if problem is None and not entry.is_dir:
-                problem = _file_verdict(full, name, entry.size)
-                if 0 <= entry.size <= MAX_ZIP_BYTES - total:
-                    total += entry.size
-                elif size_error is None:
-                    size_error = CONTENTS_TOO_LARGE
+        for i, entry in enumerate(entries):
+            name = self._name_verdict(entry)
+            problem = name if isinstance(name, FileIssue) else None
+            if isinstance(name, str) and name:
+                full = self.prefix + name + ("/" if entry.is_dir else "")
+                problem = collisions.check(name, is_dir=entry.is_dir)
+                if problem is None and not entry.is_dir:
+                    problem = _file_verdict(full, name, entry.size)
+                    if 0 <= entry.size <= MAX_ZIP_BYTES - total:
+                        total += entry.size
+                    elif size_error is None:
+                        size_error = CONTENTS_TOO_LARGE
+                if problem is not None:
+                    problem = FileIssue(full, problem.reason, problem.detail)
             if problem is not None:
-                self.invalid.append(FileIssue(full, problem.reason, problem.detail))
-                named[i] = (entry, None)
-        return size_error
+                self.invalid.append(problem)
+            else:
+                keep[i] = 1
+        return keep, size_error
 
-    def _read(self, entry: zipfmt.Entry, name: str) -> None:
-        """Inflate one entry (at most its declared size), record its digest or its issue."""
+    def _read(self, entry: zipfmt.Entry) -> None:
+        """Read one entry back (bounded pieces); record its digest or its issue."""
         full = entry.raw_name.decode("utf-8")
+        is_gomod = not entry.is_dir and full == self.prefix + "go.mod"
         try:
-            data_hash, content = _inflate(self.f, entry, keep=not entry.is_dir and name == "go.mod")
-        except _EntryError as err:
+            if is_gomod:
+                content = bytearray()  # declared at most 16 MiB, and never read past that
+                for piece in zipread.entry_chunks(self.f, entry):
+                    content += piece
+                digest = hashlib.sha256(content).digest()
+            else:
+                digest = zipread.entry_digest(self.f, entry)
+        except zipread.EntryError as err:
             self.invalid.append(FileIssue(full, err.reason, str(err)))
             return
-        self.digests.append((full, data_hash))
+        self.lines.append(entry.raw_name + b"\n" + digest)
         if not entry.is_dir:
             self.valid.append(full)
-        if content is not None:
-            self.gomod = content
+        if is_gomod:
+            self.gomod = bytes(content)
 
 
 def _file_verdict(full: str, name: str, size: int) -> FileIssue | None:
@@ -226,78 +243,3 @@ def _file_verdict(full: str, name: str, size: int) -> FileIssue | None:
     if name == "LICENSE" and size > MAX_LICENSE_BYTES:
         return issue(full, Invalid.LICENSE_TOO_LARGE)
     return None
-
-
-class _EntryError(Exception):
-    """An entry's data cannot be read back as declared."""
-
-    def __init__(self, reason: Invalid, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-
-
-def _inflate(f: BinaryIO, entry: zipfmt.Entry, *, keep: bool) -> tuple[str, bytes | None]:
-    """Return the SHA-256 hex of the entry's content (and the content when ``keep``).
-
-    Raises:
-        _EntryError: unsupported method or encryption, corrupt data, size or CRC mismatch.
-    """
-    try:
-        start = zipfmt.data_offset(f, entry)
-    except zipfmt.ZipFormatError as err:
-        raise _EntryError(Invalid.UNREADABLE, str(err)) from None
-    if entry.is_dir:
-        # Like Go's reader: a directory may carry compressed bytes (jar does that) but must
-        # not declare content.
-        if entry.size:
-            raise _EntryError(Invalid.UNREADABLE, "zip: not a valid zip file")
-        return hashlib.sha256().hexdigest(), None
-    if entry.flags & zipfmt.FLAG_ENCRYPTED:
-        raise _EntryError(Invalid.UNREADABLE, "zip: encrypted entries are not supported")
-    if entry.method not in (zipfmt.STORED, zipfmt.DEFLATED):
-        raise _EntryError(Invalid.UNREADABLE, "zip: unsupported compression algorithm")
-    sha, crc, got, kept = hashlib.sha256(), 0, 0, bytearray() if keep else None
-    for data in _entry_data(f, entry, start):
-        got += len(data)
-        if got > entry.size:
-            raise _EntryError(Invalid.SIZE_MISMATCH, "uncompressed size is larger than declared "
-                              f"size ({entry.size} bytes)")
-        sha.update(data)
-        crc = zlib.crc32(data, crc)
-        if kept is not None:
-            kept += data
-    if got != entry.size:
-        raise _EntryError(Invalid.SIZE_MISMATCH, f"unexpected EOF: {got} of {entry.size} "
-                          "declared bytes")
-    if (entry.crc or entry.flags & zipfmt.FLAG_DATA_DESCRIPTOR) and crc != entry.crc:
-        raise _EntryError(Invalid.UNREADABLE, "zip: checksum error")
-    return sha.hexdigest(), bytes(kept) if kept is not None else None
-
-
-def _entry_data(f: BinaryIO, entry: zipfmt.Entry, start: int) -> Iterator[bytes]:
-    """Yield the entry's uncompressed bytes, never more than declared size + 1 in total."""
-    f.seek(start)
-    left = entry.compressed_size
-    limit = entry.size + 1
-    inflater = zlib.decompressobj(-15) if entry.method == zipfmt.DEFLATED else None
-    while left > 0 and limit > 0:
-        chunk = f.read(min(READ_BYTES, left))
-        if not chunk:
-            raise _EntryError(Invalid.UNREADABLE, "unexpected EOF")
-        left -= len(chunk)
-        if inflater is None:
-            limit -= len(chunk)
-            yield chunk
-            continue
-        while chunk and limit > 0:
-            try:
-                data = inflater.decompress(chunk, limit)
-            except zlib.error:
-                raise _EntryError(Invalid.UNREADABLE, "flate: corrupt input") from None
-            limit -= len(data)
-            yield data
-            chunk = inflater.unconsumed_tail
-        if inflater.eof:
-            return
-    if inflater is not None and not inflater.eof and limit > 0:
-        raise _EntryError(Invalid.UNREADABLE, "unexpected EOF")

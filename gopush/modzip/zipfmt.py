@@ -4,13 +4,20 @@ Module zips need little of the format: deflate (method 8) or stored (method 0) e
 encryption, and Zip64 only for the end records when a zip has 65535 entries or more (a module
 zip stays below 4 GiB, so entry sizes and offsets always fit in 32 bits). Writing our own
 records lets ``create.py`` write entries compressed in parallel; reading our own lets
-``check.py`` see raw entry names (as Go does; Python's zipfile rewrites some) and never trust
+``zipread.py`` see raw entry names (as Go does; Python's zipfile rewrites some) and never trust
 a declared size.
+
+The central directory is not held in memory beyond one window: ``read_directory`` walks it
+once to check every record and keeps only where it lies, and each walk over a ``Directory``
+reads it again ``DIRECTORY_READ_BYTES`` at a time (a directory that fits in one window, the
+common case, is read once and kept). A zip of 100,000 entries (or a hostile one of millions)
+costs the same few hundred KiB to read as one of ten.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -42,6 +49,8 @@ LOCAL_CRC_OFFSET = 14  # crc32, compressed size, size: 12 bytes patched after st
 MAX_U16 = 0xFFFF
 MAX_U32 = 0xFFFFFFFF
 _MAX_COMMENT = 0xFFFF
+DIRECTORY_READ_BYTES = 64 * 1024  # central directory bytes read at a time
+_DATA_DESCRIPTOR_SIG = 0x08074B50
 
 
 class ZipFormatError(Exception):
@@ -96,25 +105,96 @@ def end_records(count: int, directory_size: int, directory_offset: int) -> bytes
     return end64 + locator + end
 
 
-def read_directory(f: BinaryIO, size: int) -> list[Entry]:
-    """Read every central directory record of the zip in ``f`` (``size`` bytes long).
+class Directory:
+    """A zip's central directory: where it lies and how many records it holds.
+
+    Iterating yields an ``Entry`` per record, in order, parsed as the bytes are read; a walk
+    seeks before every read, so the caller may read entry data from the same file between
+    two entries. ``read_directory`` has checked every record, so a walk raises only if the
+    file changed since.
+    """
+
+    def __init__(self, f: BinaryIO, count: int, offset: int, size: int) -> None:
+        self._f = f
+        self.count = count
+        self.offset = offset
+        self.size = size
+        self._held: bytes | None = None
+        if size <= DIRECTORY_READ_BYTES:  # one window: read once, walk in memory
+            f.seek(offset)
+            self._held = f.read(size)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Entry]:
+        if self._held is not None:
+            return _parse_all(self._held)
+        return _walk(self._f, self.offset, self.size)
+
+    def first(self) -> Entry | None:
+        """Return the first entry, or None when the zip is empty."""
+        return next(iter(self), None)
+
+
+def read_directory(f: BinaryIO, size: int) -> Directory:
+    """Find and check the central directory of the zip in ``f`` (``size`` bytes long).
 
     Raises:
-        ZipFormatError: no end record, a bad record, or a directory outside the file.
+        ZipFormatError: no end record, a bad record, a count that does not match, or a
+            directory outside the file.
     """
     count, dir_size, dir_offset = _find_end(f, size)
     if dir_offset + dir_size > size:
         raise ZipFormatError("zip: not a valid zip file")
-    f.seek(dir_offset)
-    data = f.read(dir_size)
-    entries: list[Entry] = []
+    directory = Directory(f, count, dir_offset, dir_size)
+    if sum(1 for _ in directory) != count:
+        raise ZipFormatError("zip: not a valid zip file")
+    return directory
+
+
+def _walk(f: BinaryIO, start: int, size: int) -> Iterator[Entry]:
+    """Yield the records of the directory at ``start``, reading a bounded window at a time."""
+    buf, pos, at, left = b"", 0, start, size
+    while pos < len(buf) or left:
+        need = _record_size(buf, pos)
+        while len(buf) - pos < need and left:
+            f.seek(at)
+            chunk = f.read(min(max(DIRECTORY_READ_BYTES, need), left))
+            if not chunk:
+                raise ZipFormatError("zip: not a valid zip file")
+            at, left = at + len(chunk), left - len(chunk)
+            buf, pos = buf[pos:] + chunk, 0
+            need = _record_size(buf, pos)
+        entry, pos = _parse_central(buf, pos)
+        yield entry
+
+
+def _parse_all(data: bytes) -> Iterator[Entry]:
     pos = 0
     while pos < len(data):
         entry, pos = _parse_central(data, pos)
-        entries.append(entry)
-    if len(entries) != count:
-        raise ZipFormatError("zip: not a valid zip file")
-    return entries
+        yield entry
+
+
+def _record_size(buf: bytes, pos: int) -> int:
+    """Return the length of the record at ``pos``, or of its fixed part while that is cut."""
+    if len(buf) - pos < _CENTRAL.size:
+        return _CENTRAL.size
+    name_len, extra_len, comment_len = struct.unpack_from("<HHH", buf, pos + 28)
+    return _CENTRAL.size + name_len + extra_len + comment_len
+
+
+def data_descriptor_crc(f: BinaryIO, at: int) -> int | None:
+    """Return the CRC-32 of the data descriptor at ``at`` (signature optional), or None when
+    the file ends first (Go's reader then says "unexpected EOF")."""
+    f.seek(at)
+    raw = f.read(16)
+    if len(raw) >= 4 and struct.unpack_from("<I", raw)[0] == _DATA_DESCRIPTOR_SIG:
+        raw = raw[4:]
+    if len(raw) < 12:
+        return None
+    return int(struct.unpack_from("<I", raw)[0])
 
 
 def data_offset(f: BinaryIO, entry: Entry) -> int:

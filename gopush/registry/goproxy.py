@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from gopush.errors import RegistryError, RegistryUnavailable
-from gopush.gosem import dirhash, proxypath
+from gopush.gosem import proxypath
 from gopush.modzip.rules import MAX_ZIP_BYTES
+from gopush.modzip.zipread import hash_zip
 from gopush.registry.artifact import ModuleArtifact
 from gopush.registry.base import ConsumerSetup, Existing, netrc_machine
 from gopush.registry.http import Session
@@ -89,11 +90,11 @@ class GoproxyReader:
             with keep.open("w+b") as handle:
                 self.download_zip(module, version, handle)
                 handle.seek(0)
-                return dirhash.hash_zip(handle)
+                return hash_zip(handle)
         with tempfile.TemporaryFile() as handle:
             self.download_zip(module, version, handle)
             handle.seek(0)
-            return dirhash.hash_zip(handle)
+            return hash_zip(handle)
 
 
 def download_via(reader: GoproxyReader, module: str, version: str, dest: Path) -> str | None:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from gopush.errors import ConfigError, VersionExists
-from gopush.gosem import dirhash, proxypath
+from gopush.gosem import proxypath
+from gopush.modzip.zipread import hash_zip
 from gopush.proxydir import add_to_list, copy_atomic, write_atomic
 from gopush.registry.artifact import ModuleArtifact
 from gopush.registry.base import ConsumerSetup, Existing, Progress, Published, Status
@@ -42,7 +43,7 @@ class GoproxyDirRegistry:
         if not zip_file.is_file() or not info.is_file():
             return None
         with zip_file.open("rb") as handle:
-            return Existing(sum=dirhash.hash_zip(handle))
+            return Existing(sum=hash_zip(handle))
 
     def validate(self, artifact: ModuleArtifact, *, republish: bool) -> None:
         """Check that the directory exists (or can be made) and is writable.
@@ -87,7 +88,7 @@ class GoproxyDirRegistry:
             return None
         shutil.copyfile(stored, dest)
         with dest.open("rb") as handle:
-            return dirhash.hash_zip(handle)
+            return hash_zip(handle)
 
     def whoami(self) -> dict[str, Any]:
         """Return the local user: a directory needs no credentials."""

@@ -6,6 +6,11 @@ uploads (``server.validate``; the upstream's ``.mod`` must equal the zip's go.mo
 then stored, so a bad or truncated upstream answer is never served. Lists and ``@latest`` are
 passed through (merged with local versions by the caller) and not cached. Upstream URLs may
 carry credentials, so they never appear in messages.
+
+Every answer is read with a cap, so an upstream that sends without end costs neither memory
+nor disk: a zip streams to disk and stops past the 500 MiB a module zip may hold (the
+checker then reads it in bounded pieces), and other answers (.info, .mod, lists) are cut at
+``MAX_ANSWER_BYTES``, the largest go.mod a module may have.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from starlette.concurrency import run_in_threadpool
 
 from gopush.errors import GopushError
 from gopush.gosem import proxypath
+from gopush.modzip.rules import MAX_GO_MOD_BYTES, MAX_ZIP_BYTES
 from gopush.server.records import Repo, Version
 from gopush.server.storage import Storage
 from gopush.server.validate import check_upload
 
 ABSENT = (404, 410)
+MAX_ANSWER_BYTES = MAX_GO_MOD_BYTES  # .info, .mod, list and @latest answers
 
 
 class UpstreamError(Exception):
@@ -69,15 +76,23 @@ class Upstream:
     async def _get(self, repo: Repo, relative: str) -> httpx.Response | None:
         """GET a proxy path: the response, None for 404/410; raise on anything else."""
         try:
-            response = await self.client.get(self._url(repo, relative))
+            async with self.client.stream("GET", self._url(repo, relative)) as response:
+                if response.status_code in ABSENT:
+                    return None
+                if response.status_code != 200:
+                    raise UpstreamError(f"upstream {redacted(repo.upstream or '')} answered "
+                                        f"{response.status_code} for {relative}")
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_ANSWER_BYTES:
+                        raise UpstreamError(f"upstream answer for {relative} is larger than "
+                                            f"{MAX_ANSWER_BYTES} bytes")
         except httpx.HTTPError as err:
             raise _failed(repo.upstream or "", err) from None
-        if response.status_code in ABSENT:
-            return None
-        if response.status_code != 200:
-            raise UpstreamError(f"upstream {redacted(repo.upstream or '')} answered "
-                                f"{response.status_code} for {relative}")
-        return response
+        # the body is decoded already: keep only the header that tells its charset
+        kept = {k: v for k, v in response.headers.items() if k.lower() == "content-type"}
+        return httpx.Response(200, content=bytes(body), headers=kept)
 
     async def versions(self, repo: Repo, module: str) -> list[str]:
         """Return the upstream's version list (empty if it has none or cannot be reached)."""
@@ -143,7 +158,13 @@ class Upstream:
                 if response.status_code != 200:
                     raise UpstreamError(f"upstream {redacted(url)} answered "
                                         f"{response.status_code}")
+                received = 0
                 async for chunk in response.aiter_bytes():
+                    received += len(chunk)
+                    if received > MAX_ZIP_BYTES:
+                        raise UpstreamError(f"upstream {module}@{version}.zip is larger than "
+                                            f"{MAX_ZIP_BYTES} bytes, the most a module zip "
+                                            "may be")
                     incoming.write(chunk)
         except httpx.HTTPError as err:
             raise _failed(url, err) from None

@@ -5,11 +5,21 @@ GOPROXY) passes: ``modzip.check.check_zip`` (the same checker ``gopush check`` u
 case-fold collisions, size lies, limits, the ``<module>@<version>/`` prefix, path/version
 agreement, and a go.mod that must declare the module path the zip is for); a zip without a
 go.mod is served with the synthesized ``module <path>`` go.mod the go command expects.
+
+At most ``MAX_CONCURRENT_CHECKS`` checks run at once, whoever asks: the synchroniser's one
+thread (new versions), a request thread deciding an upload for a version that exists, and
+upstream fetches (request threads too, up to the thread pool's 40). A check's memory is
+bounded whatever the zip declares (64 KiB pieces; about 300 bytes per entry for names and
+digests: some 25 MiB for a module of 100,000 files), and its time is CPU time (inflate,
+SHA-256, CRC-32), so more checks at once than the two cores a small registry host has add
+memory and no throughput. A caller waits its turn here; the wait is bounded by the checks
+ahead of it, each bounded by the 500 MiB a zip may hold (about 1 s for 400 MiB of zeros).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from gopush.errors import GopushError, InvalidModuleZip
@@ -17,6 +27,9 @@ from gopush.gosem import pseudo
 from gopush.modzip import zipfmt
 from gopush.modzip.check import check_zip, named_module_version
 from gopush.server.storage import Checked, now
+
+MAX_CONCURRENT_CHECKS = 2
+_checks = threading.BoundedSemaphore(MAX_CONCURRENT_CHECKS)
 
 
 def check_upload(path: Path, module: str | None = None,
@@ -26,7 +39,8 @@ def check_upload(path: Path, module: str | None = None,
     Raises:
         InvalidModuleZip: go would refuse the zip; the message lists every problem.
     """
-    result = check_zip(path, module, version)
+    with _checks:
+        result = check_zip(path, module, version)
     where = f"{result.module}@{result.version}"
     error = result.report.error(where)
     if error is not None:
@@ -47,10 +61,9 @@ def peek_module_version(path: Path) -> tuple[str, str] | None:
     """
     try:
         with path.open("rb") as f:
-            entries = zipfmt.read_directory(f, os.fstat(f.fileno()).st_size)
+            return named_module_version(zipfmt.read_directory(f, os.fstat(f.fileno()).st_size))
     except (zipfmt.ZipFormatError, OSError):
         return None
-    return named_module_version(entries)
 
 
 def synthesized_gomod(module: str) -> bytes:

@@ -1,4 +1,8 @@
-"""gosem.dirhash: h1: hashes agree with Go's dirhash for file lists, zips and go.mod files."""
+"""h1: hashes agree with Go's dirhash for file lists, zips and go.mod files.
+
+``gosem.dirhash`` hashes file lists and go.mod files; zips (Go's HashZip) are hashed by
+``modzip.zipread.hash_zip``, the one zip reader, tested here beside Go's HashZip.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from hypothesis import strategies as st
 
 from gopush.errors import InvalidModuleZip, InvalidPath
 from gopush.gosem import dirhash
+from gopush.modzip.zipread import hash_zip
 
 names = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\n"),
                 min_size=1, max_size=12)
@@ -61,9 +66,9 @@ def test_hash_zip_agrees_with_go(goref: GoRef, tmp_path_factory: pytest.TempPath
     with path.open("rb") as handle:
         if err:  # e.g. a directory entry ("x/") carrying data: Go's zip reader refuses it
             with pytest.raises(InvalidModuleZip):
-                dirhash.hash_zip(handle)
+                hash_zip(handle)
         else:
-            assert dirhash.hash_zip(handle) == out[0]
+            assert hash_zip(handle) == out[0]
 
 
 def test_hash_zip_refuses_directory_entry_with_data(goref: GoRef, tmp_path: Path) -> None:
@@ -74,7 +79,7 @@ def test_hash_zip_refuses_directory_entry_with_data(goref: GoRef, tmp_path: Path
     _, err = goref.call("dirhash.HashZip", str(path))
     assert err
     with path.open("rb") as handle, pytest.raises(InvalidModuleZip, match="has data"):
-        dirhash.hash_zip(handle)
+        hash_zip(handle)
 
 
 def test_hash_zip_raw_cp437_names(goref: GoRef, tmp_path: Path) -> None:
@@ -84,13 +89,13 @@ def test_hash_zip_raw_cp437_names(goref: GoRef, tmp_path: Path) -> None:
         info = zipfile.ZipInfo("x@v1.0.0/caf\u00e9")  # cp437-encodable, so stored without flag
         archive.writestr(info, b"data")
     with path.open("rb") as handle:
-        assert dirhash.hash_zip(handle) == goref.call("dirhash.HashZip", str(path))[0][0]
+        assert hash_zip(handle) == goref.call("dirhash.HashZip", str(path))[0][0]
 
 
 def test_hash_zip_refuses_garbage() -> None:
     """A stream that is not a zip raises InvalidModuleZip, not a zipfile traceback."""
     with pytest.raises(InvalidModuleZip, match="not a readable zip"):
-        dirhash.hash_zip(io.BytesIO(b"not a zip"))
+        hash_zip(io.BytesIO(b"not a zip"))
 
 
 @given(st.binary(max_size=200))

@@ -10,6 +10,7 @@ import io
 import json
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from gotool import GoError, GoOracle
 
 from gopush.errors import InvalidModuleZip
 from gopush.modzip import check as check_module
+from gopush.modzip import zipfmt
 from gopush.modzip.check import check_zip
 from gopush.modzip.report import Invalid
 from gopush.modzip.rules import MAX_GO_MOD_BYTES
@@ -158,7 +160,8 @@ def test_bad_crc_and_method_are_caught(go: GoOracle, tmp_path: Path) -> None:
 def test_lie_about_total_size_stops_before_inflating(monkeypatch: pytest.MonkeyPatch) -> None:
     """Declared sizes over 500 MiB are a size error, and no entry is inflated."""
     data = set_field(build(GOOD + [(P + "x", b"x")]), 2, usize=0xFFFF_FFF0)
-    monkeypatch.setattr(check_module, "_inflate", lambda *a, **k: pytest.fail("inflated"))
+    monkeypatch.setattr(check_module.zipread, "entry_chunks",
+                        lambda *a, **k: pytest.fail("inflated"))
     checked = check_zip(io.BytesIO(data), MODULE, VERSION)
     assert checked.report.size_error is not None
     assert "total uncompressed size of module contents too large" in checked.report.size_error
@@ -239,3 +242,46 @@ def test_go_mod_naming_another_module_is_refused_like_go_get(go: GoOracle,
                                                              Invalid.GO_MOD_MODULE_PATH)]
     assert "declares its path as: example.com/other" in report.message()
     assert ours(build(GOOD)) is not None  # the module line naming the module itself is fine
+
+
+def test_bytes_after_the_deflate_stream_are_ignored_as_go_does(go: GoOracle,
+                                                                tmp_path: Path) -> None:
+    """A deflate stream that ends before its declared compressed size (here exactly at a
+    64 KiB piece boundary, then 200 stray bytes) is read to its end and the rest ignored, as
+    Go's reader does: same h1: as go. (zlib keeps returning such bytes as unconsumed input;
+    a reader that looped on them never ended.)"""
+    data = b"\0" * (1 << 20)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = packer.compress(data) + packer.flush() + b"\xff" * 200
+    gomod = f"module {MODULE}\n".encode()
+    gomod_body = zlib.compress(gomod, 9)[2:-4]
+    entries = [(P + "go.mod", gomod_body, gomod), (P + "zeros.bin", body, data)]
+    central, offset, out = [], 0, bytearray()
+    for name, packed, content in entries:
+        raw = name.encode()
+        header = zipfmt.local_header(raw, zlib.crc32(content), len(packed), len(content))
+        out += header + packed
+        central.append(zipfmt.central_record(raw, zlib.crc32(content), len(packed),
+                                             len(content), offset))
+        offset += len(header) + len(packed)
+    directory = b"".join(central)
+    zip_bytes = bytes(out + directory + zipfmt.end_records(2, len(directory), offset))
+    want = go_verdict(go, tmp_path, zip_bytes)
+    assert want is not None
+    assert ours(zip_bytes) == want
+
+
+def test_deflate_data_running_past_its_compressed_size_is_refused_like_go(
+        go: GoOracle, tmp_path: Path) -> None:
+    """An entry whose deflate stream goes on past its declared compressed size is cut there:
+    "unexpected EOF", as go's reader says (go refuses the zip too)."""
+    data = bytearray(build(GOOD + [(P + "big.txt", bytes(range(256)) * 400)]))
+    cd = central_records(bytes(data))[2]
+    local = struct.unpack_from("<I", data, cd + 42)[0]
+    csize = struct.unpack_from("<I", data, cd + 20)[0]
+    for at in (cd + 20, local + 18):
+        struct.pack_into("<I", data, at, csize // 2)
+    checked = check_zip(io.BytesIO(bytes(data)), MODULE, VERSION)
+    assert [(i.reason, i.detail) for i in checked.report.invalid] == [
+        (Invalid.UNREADABLE, "unexpected EOF")]
+    assert go_verdict(go, tmp_path, bytes(data)) is None
