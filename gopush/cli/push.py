@@ -84,6 +84,8 @@ def connect(app: App, options: dict[str, Any], repository: str | None = None,
         settings = type(settings)(target=settings.target, sources=settings.sources,
                                   credential=Credential(make_secret(value, "the prompt"),
                                                         "the prompt"))
+    if settings.credential is not None:
+        app.hide(settings.credential.key.reveal())
     _warn_plain_http(app, settings.target.location)
     app.reporter.detail(f"registry: {settings.target.describe()} "
                         f"(host from {settings.sources.get('api_host', 'the target')}, key from "
@@ -92,8 +94,9 @@ def connect(app: App, options: dict[str, Any], repository: str | None = None,
 
 
 def _tracer(app: App) -> Callable[[str], None]:
-    if app.debug:
-        return lambda line: click.echo(line, err=True)
+    if app.debug:  # traces print past the reporter: guarded all the same
+        guard: Any = app.reporter  # ui.guard.Guarded
+        return lambda line: click.echo(guard.message(line), err=True)
     return app.reporter.detail
 
 

@@ -41,6 +41,7 @@ from gopush.registry.artifact import ModuleArtifact
 from gopush.registry.base import ConsumerSetup, Existing, Progress, Published, Status, netrc_machine
 from gopush.registry.goproxy import GoproxyReader, download_via
 from gopush.registry.http import Session
+from gopush.text import one_line
 
 PART_SIZE = 100 * 1024 * 1024  # 104,857,600 bytes: the official CLI's CHUNK_SIZE
 SLOT_RENEWALS = 2  # new uploads started after the upload slot disappeared
@@ -120,10 +121,7 @@ class CloudsmithRegistry:
         response = self._in_repo("GET", self._path("packages"), what="look up existing packages",
                                  params={"query": f"format:go name:^{module}$ {wanted}",
                                          "page_size": "100"})
-        try:
-            items = response.json()
-        except ValueError:
-            return None
+        items = self.api.decode(response, "look up existing packages")
         if isinstance(items, dict):  # some servers wrap lists as {"results": [...]}
             items = items.get("results", [])
         for item in items if isinstance(items, list) else []:
@@ -147,16 +145,17 @@ class CloudsmithRegistry:
         """Return a hint naming the owner's repositories (``GET /repos/{owner}/``), or None
         when the registry does not say."""
         try:
-            listed = self.api.request("GET", f"repos/{self.owner}/",
-                                      what=f"list the repositories of {self.owner}").json()
+            what = f"list the repositories of {self.owner}"
+            listed = self.api.decode(self.api.request("GET", f"repos/{self.owner}/",
+                                                      what=what), what)
         except RegistryError as err:
-            if err.status != 404:  # a 404 is an owner with no repository this key can see
-                return None
+            if err.status != 404 or isinstance(err, RegistryUnavailable):
+                return None  # a 404 is an owner with no repository this key can see
             listed = []
-        except ValueError:
-            return None
-        names = sorted(f"{self.owner}/{r['slug']}" for r in listed if isinstance(r, dict)
-                       and isinstance(r.get("slug"), str)) if isinstance(listed, list) else []
+        # slugs are the registry's words: one line each (gopush.text), the key masked
+        names = sorted(self.api.scrub(one_line(f"{self.owner}/{r['slug']}")) for r in listed
+                       if isinstance(r, dict) and isinstance(r.get("slug"), str)
+                       ) if isinstance(listed, list) else []
         known = (f"the repositories of {self.owner} it can see: {', '.join(names)}" if names
                  else f"it can see no repository of {self.owner}")
         return (f"{self.owner}/{self.repo} does not exist or is not visible to this key; "
