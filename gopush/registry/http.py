@@ -252,7 +252,7 @@ class Session:
         try:
             try:  # the first try: most calls need no other, and stamina need not be loaded
                 return self._send_once(method, url, what, json_body, body, params, send_key,
-                                       sink)
+                                       sink, rewind)
             except (RetryableStatus, httpx.TransportError) as exc:
                 first = exc
             budget = RETRY_BUDGET - (time.monotonic() - started)
@@ -275,7 +275,7 @@ class Session:
                         self.note(f"{what}: the earlier try had landed")
                         return done
                     return self._send_once(method, url, what, json_body, body, params,
-                                           send_key, sink)
+                                           send_key, sink, rewind)
         except RetryableStatus as exc:
             raise_for_registry_status(exc.response, what, self.scrub, retried=True)
         except httpx.TransportError as exc:
@@ -290,8 +290,13 @@ class Session:
 
     def _send_once(self, method: str, url: str, what: str, json_body: Any, body: Body | None,
                    params: dict[str, str] | None, send_key: bool,
-                   sink: Callable[[Iterator[bytes]], None] | None) -> httpx.Response:
-        """Send one try, following redirects within the origin, under one deadline."""
+                   sink: Callable[[Iterator[bytes]], None] | None,
+                   rewind: Callable[[], None] | None = None) -> httpx.Response:
+        """Send one try, following redirects within the origin, under one deadline.
+
+        A 307/308 sends the body again: ``rewind`` first undoes the progress counted for
+        the body sent to the redirecting URL, so progress counts the final request only.
+        """
         with deadline.running(self.timeout, downloads=sink is not None) as limit:
             try:
                 request = self._build(method, url, json_body, body, params)
@@ -300,9 +305,13 @@ class Session:
                     target = self._redirect_target(response, what)
                     if target is None:
                         break
+                    if rewind is not None:
+                        rewind()
                     request = self._build(method, target, json_body, body, None)
                 else:
                     response = self._exchange(request, what, send_key, sink)
+                    if self._redirect_target(response, what, following=False) is not None:
+                        raise self._redirect_loop(response, what)
             except httpx.TimeoutException:
                 if limit.expired:
                     raise self._overran(url, what, limit) from None
@@ -383,8 +392,10 @@ class Session:
             hint="a registry's replies are far smaller: a proxy or a wrong API host may be "
                  "answering; check the API host")
 
-    def _redirect_target(self, response: httpx.Response, what: str) -> str | None:
-        """Return where a redirect within the origin leads, None for any other reply.
+    def _redirect_target(self, response: httpx.Response, what: str,
+                         *, following: bool = True) -> str | None:
+        """Return where a redirect within the origin leads, None for any other reply
+        (``following``: gopush will follow it, and says so with -v).
 
         A 301/302/303 is followed for GET and HEAD only (others would turn into a GET);
         307/308 for any method, with the body built afresh.
@@ -412,8 +423,19 @@ class Session:
                 f"gopush did not follow: {why}", status=response.status_code,
                 data={"http_status": response.status_code, "location": shown},
                 hint=_REDIRECT_HINT)
-        self.note(f"{what}: following a redirect ({response.status_code}) to {shown}")
+        if following:
+            self.note(f"{what}: following a redirect ({response.status_code}) to {shown}")
         return str(target)
+
+    def _redirect_loop(self, response: httpx.Response, what: str) -> RegistryError:
+        shown = redact_url(str(response.request.url.join(response.headers["location"])))
+        return RegistryError(
+            f"{what}: too many redirects (a loop?): {MAX_REDIRECTS} followed within "
+            f"{self._origin(response)}, and the last reply redirects again "
+            f"({response.status_code}) to {shown}", status=response.status_code,
+            data={"http_status": response.status_code, "location": shown},
+            hint="the registry (or a proxy in between) redirects without end; point "
+                 "--api-host at the final address")
 
     def _overran(self, url: str, what: str, limit: deadline.Deadline) -> RegistryUnavailable:
         return RegistryUnavailable(

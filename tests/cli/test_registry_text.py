@@ -24,7 +24,8 @@ from gopush.modzip.create import create_zip
 from gopush.modzip.files import DataFile
 
 KEY = "textual-test-key-7c41d9"
-Reply = tuple[int, bytes]
+# (status, body) or (status, body, headers)
+Reply = tuple[int, bytes] | tuple[int, bytes, dict[str, str]]
 Routes = Callable[[str, str, dict[str, str]], Reply]  # (method, path, headers) -> reply
 
 
@@ -40,8 +41,10 @@ class _Handler(BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         path = self.path.split("?")[0].removeprefix("/v1")
-        status, body = type(self).routes(self.command, path, dict(self.headers))
+        status, body, *more = type(self).routes(self.command, path, dict(self.headers))
         self.send_response(status)
+        for name, value in (more[0] if more else {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")
@@ -111,7 +114,7 @@ def test_key_in_repository_slugs_is_never_printed(registry: Callable[[Routes], s
     assert KEY not in ran.stdout and KEY not in ran.stderr
     if mode:
         doc = json.loads(ran.stdout)
-        assert "acme/gomods" in doc["error"]["hint"] and "acme/***" in doc["error"]["hint"]
+        assert "acme/gomods" in doc["error"]["message"] and "acme/***" in doc["error"]["hint"]
     else:
         assert "acme/***" in ran.stderr
 
