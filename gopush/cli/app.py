@@ -28,18 +28,29 @@ class App:
     verbose: bool = False
     debug: bool = False
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    secrets: list[str] = field(default_factory=list)  # hidden in all output (the API key)
     _reporter: Reporter | None = None
 
     @property
     def reporter(self) -> Reporter:
-        """Return the reporter, choosing it on first use from output mode and terminal."""
+        """Return the reporter, choosing it on first use from output mode and terminal.
+
+        It is ``ui.guard.Guarded``: everything printed is redacted of ``secrets`` and has
+        its control characters escaped, whichever code built the text.
+        """
         if self._reporter is None:
+            from gopush.ui.guard import Guarded
             from gopush.ui.select import select_reporter
 
-            self._reporter = select_reporter(
+            self._reporter = Guarded(select_reporter(
                 self.output, stderr_isatty=sys.stderr.isatty(), environ=self.environ,
-                quiet=self.quiet, verbose=self.verbose)
+                quiet=self.quiet, verbose=self.verbose), self.secrets)
         return self._reporter
+
+    def hide(self, secret: str) -> None:
+        """Hide ``secret`` (the API key, once resolved) in everything printed from now on."""
+        if secret and secret not in self.secrets:
+            self.secrets.append(secret)
 
     @property
     def interactive(self) -> bool:

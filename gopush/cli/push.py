@@ -16,6 +16,20 @@ from gopush.cli.app import App, output_options, pass_app
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class _Seconds(click.FloatRange):
+    """A FloatRange that refuses NaN as out of range, as it does inf (NaN compares false
+    with both bounds, so FloatRange lets it through)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        import math
+
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value} is not in the range {self._describe_range()}.", param, ctx)
+        return number
+
+
 def registry_options(f: F) -> F:
     """Add the options that choose the registry and its credentials."""
     opts = [
@@ -43,7 +57,7 @@ def registry_options(f: F) -> F:
         click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
                      help="gopush config file [env: GOPUSH_CONFIG; default: "
                           "~/.config/gopush/config.toml]."),
-        click.option("--request-timeout", type=click.FloatRange(min=0.1, max=86400),
+        click.option("--request-timeout", type=_Seconds(min=0.1, max=86400),
                      metavar="SECONDS",
                      help="Deadline of each HTTP request, reply included, plus 1 s per 64 KiB "
                           "uploaded or downloaded; not retried once overrun "
@@ -84,6 +98,8 @@ def connect(app: App, options: dict[str, Any], repository: str | None = None,
         settings = type(settings)(target=settings.target, sources=settings.sources,
                                   credential=Credential(make_secret(value, "the prompt"),
                                                         "the prompt"))
+    if settings.credential is not None:
+        app.hide(settings.credential.key.reveal())
     _warn_plain_http(app, settings.target.location)
     app.reporter.detail(f"registry: {settings.target.describe()} "
                         f"(host from {settings.sources.get('api_host', 'the target')}, key from "
@@ -92,8 +108,9 @@ def connect(app: App, options: dict[str, Any], repository: str | None = None,
 
 
 def _tracer(app: App) -> Callable[[str], None]:
-    if app.debug:
-        return lambda line: click.echo(line, err=True)
+    if app.debug:  # traces print past the reporter: guarded all the same
+        guard: Any = app.reporter  # ui.guard.Guarded
+        return lambda line: click.echo(guard.message(line), err=True)
     return app.reporter.detail
 
 

@@ -27,6 +27,7 @@ Consumers read modules through the GOPROXY endpoint: ``https://dl.cloudsmith.io/
 
 from __future__ import annotations
 
+import difflib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +42,7 @@ from gopush.registry.artifact import ModuleArtifact
 from gopush.registry.base import ConsumerSetup, Existing, Progress, Published, Status, netrc_machine
 from gopush.registry.goproxy import GoproxyReader, download_via
 from gopush.registry.http import Session
+from gopush.text import one_line
 
 PART_SIZE = 100 * 1024 * 1024  # 104,857,600 bytes: the official CLI's CHUNK_SIZE
 SLOT_RENEWALS = 2  # new uploads started after the upload slot disappeared
@@ -120,10 +122,7 @@ class CloudsmithRegistry:
         response = self._in_repo("GET", self._path("packages"), what="look up existing packages",
                                  params={"query": f"format:go name:^{module}$ {wanted}",
                                          "page_size": "100"})
-        try:
-            items = response.json()
-        except ValueError:
-            return None
+        items = self.api.decode(response, "look up existing packages")
         if isinstance(items, dict):  # some servers wrap lists as {"results": [...]}
             items = items.get("results", [])
         for item in items if isinstance(items, list) else []:
@@ -133,35 +132,65 @@ class CloudsmithRegistry:
         return None
 
     def _in_repo(self, method: str, path: str, *, what: str, **options: Any) -> httpx.Response:
-        """Send an API call about the repository; a 404 (no such repository) says which
-        repositories the owner has, so a mistyped OWNER/REPO is obvious."""
+        """Send an API call about the repository.
+
+        Raises:
+            RegistryError: a 404 that the repository listing confirms (``_unknown_repo``):
+                the message leads with the missing repository, the hint names the ones this
+                key can see; any other refusal as ``Session.request`` raises it.
+        """
         try:
             return self.api.request(method, path, what=what, **options)
         except RegistryError as err:
-            if err.status != 404:
+            if err.status != 404 or isinstance(err, RegistryUnavailable):
                 raise
-            err.hint = self._unknown_repo_hint() or err.hint
-            raise
+            raise self._unknown_repo(err) from None
 
-    def _unknown_repo_hint(self) -> str | None:
-        """Return a hint naming the owner's repositories (``GET /repos/{owner}/``), or None
-        when the registry does not say."""
+    def _unknown_repo(self, err: RegistryError) -> RegistryError:
+        """Return the error for a 404 about the repository: "OWNER/REPO does not exist"
+        first (the step that met it in parentheses) when the listing of the owner's
+        repositories lacks it, with a hint naming those repositories, or, when the owner
+        has none, the close matches among every repository the key sees (``GET /repos/``:
+        ``ACME/pub`` and ``acmee/pub`` find ``acme/pub``). ``err``, with the generic hint,
+        when the registry does not list repositories or lists this one."""
+        full = f"{self.owner}/{self.repo}"
+        owned = self._list_repos(self.owner)
+        if owned is None or full in owned:
+            return err
+        if owned:
+            known = f"the repositories of {self.owner} it can see: {_some(owned)}"
+        else:
+            everything = self._list_repos(None)
+            close = _close_matches(full, everything or [])
+            known = (f"it can see no repository of {self.owner}"
+                     + (f"; close matches: {_some(close)}" if close else ""))
+        return RegistryError(
+            f"{self.describe()} does not exist or is not visible to this key ({err.message})", status=err.status, data=err.data,
+            hint=f"{known}; if this is gopush serve, declare the repository with --repo, or "
+                 "start it with --new-repos")
+
+    def _list_repos(self, owner: str | None) -> list[str] | None:
+        """Return the ``OWNER/SLUG`` of the repositories of ``owner`` (``GET /repos/OWNER/``;
+        a 404 lists none), or of every one the key sees (``owner`` None: ``GET /repos/``,
+        owners from ``namespace``); None when the registry does not say (any other failure:
+        this only feeds a hint). Slugs are the registry's words: one line each, key masked.
+        """
+        path, what = ((f"repos/{owner}/", f"list the repositories of {owner}") if owner else
+                      ("repos/", "list the repositories this key can see"))
         try:
-            listed = self.api.request("GET", f"repos/{self.owner}/",
-                                      what=f"list the repositories of {self.owner}").json()
+            listed = self.api.decode(self.api.request("GET", path, what=what), what)
         except RegistryError as err:
-            if err.status != 404:  # a 404 is an owner with no repository this key can see
+            if err.status != 404 or isinstance(err, RegistryUnavailable):
                 return None
-            listed = []
-        except ValueError:
+            return []
+        if not isinstance(listed, list):
             return None
-        names = sorted(f"{self.owner}/{r['slug']}" for r in listed if isinstance(r, dict)
-                       and isinstance(r.get("slug"), str)) if isinstance(listed, list) else []
-        known = (f"the repositories of {self.owner} it can see: {', '.join(names)}" if names
-                 else f"it can see no repository of {self.owner}")
-        return (f"{self.owner}/{self.repo} does not exist or is not visible to this key; "
-                f"{known} (on gopush serve, declare it with --repo, or start it with "
-                "--new-repos)")
+        names = set()
+        for repo in (item for item in listed if isinstance(item, dict)):
+            namespace = owner or repo.get("namespace")
+            if isinstance(namespace, str) and isinstance(repo.get("slug"), str):
+                names.add(self.api.scrub(one_line(f"{namespace}/{repo['slug']}")))
+        return sorted(names)
 
     # -- publishing ------------------------------------------------------------------------
 
@@ -361,13 +390,39 @@ class CloudsmithRegistry:
     def whoami(self) -> dict[str, Any]:
         """Return ``GET /user/self/`` (``authenticated``, ``slug``, ``name``, ``email``)."""
         what = "ask who the API key belongs to"
-        return self.api.parse_json(self.api.request("GET", "user/self/", what=what), what)
+        try:
+            response = self.api.request("GET", "user/self/", what=what)
+        except RegistryError as err:
+            if err.status == 404:  # no repository was named: the host is what is wrong
+                err.hint = (f"{self.api.client.base_url} has no /user/self/: it does not "
+                            "speak the Cloudsmith API there; check --api-host "
+                            "(GOPUSH_API_HOST), e.g. https://api.cloudsmith.io or gopush "
+                            "serve's http://HOST:PORT")
+            raise
+        return self.api.parse_json(response, what)
 
     def close(self) -> None:
         """Close both HTTP sessions."""
         self.api.close()
         if self.goproxy.session is not self.api:
             self.goproxy.session.close()
+
+
+def _close_matches(full: str, names: list[str]) -> list[str]:
+    """Return the names of ``names`` that ``full`` (``OWNER/REPO``) may be a mistyping of:
+    equal but for case, or similar (``difflib``: a letter or two added, dropped or swapped)."""
+    folded = full.lower()
+    same = [name for name in names if name.lower() == folded]
+    by_fold = {name.lower(): name for name in names}
+    near = [by_fold[n] for n in difflib.get_close_matches(folded, list(by_fold), n=5,
+                                                          cutoff=0.8)]
+    return list(dict.fromkeys(same + near))
+
+
+def _some(names: list[str], most: int = 20) -> str:
+    """Return up to ``most`` names, comma-separated, and how many more there are."""
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def _rewinder(sent: list[int], on_progress: Progress) -> Callable[[], None]:

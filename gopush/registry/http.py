@@ -46,6 +46,7 @@ from gopush.config.credentials import Credential, redact, redact_url
 from gopush.config.settings import DEFAULT_REQUEST_TIMEOUT
 from gopush.errors import AuthError, GopushError, RegistryError, RegistryUnavailable, VersionExists
 from gopush.registry import deadline
+from gopush.text import one_line
 
 TIMEOUT = httpx.Timeout(connect=15.0, read=120.0, write=120.0, pool=15.0)
 ATTEMPTS = 6
@@ -251,7 +252,7 @@ class Session:
         try:
             try:  # the first try: most calls need no other, and stamina need not be loaded
                 return self._send_once(method, url, what, json_body, body, params, send_key,
-                                       sink)
+                                       sink, rewind)
             except (RetryableStatus, httpx.TransportError) as exc:
                 first = exc
             budget = RETRY_BUDGET - (time.monotonic() - started)
@@ -274,7 +275,7 @@ class Session:
                         self.note(f"{what}: the earlier try had landed")
                         return done
                     return self._send_once(method, url, what, json_body, body, params,
-                                           send_key, sink)
+                                           send_key, sink, rewind)
         except RetryableStatus as exc:
             raise_for_registry_status(exc.response, what, self.scrub, retried=True)
         except httpx.TransportError as exc:
@@ -289,8 +290,13 @@ class Session:
 
     def _send_once(self, method: str, url: str, what: str, json_body: Any, body: Body | None,
                    params: dict[str, str] | None, send_key: bool,
-                   sink: Callable[[Iterator[bytes]], None] | None) -> httpx.Response:
-        """Send one try, following redirects within the origin, under one deadline."""
+                   sink: Callable[[Iterator[bytes]], None] | None,
+                   rewind: Callable[[], None] | None = None) -> httpx.Response:
+        """Send one try, following redirects within the origin, under one deadline.
+
+        A 307/308 sends the body again: ``rewind`` first undoes the progress counted for
+        the body sent to the redirecting URL, so progress counts the final request only.
+        """
         with deadline.running(self.timeout, downloads=sink is not None) as limit:
             try:
                 request = self._build(method, url, json_body, body, params)
@@ -299,9 +305,13 @@ class Session:
                     target = self._redirect_target(response, what)
                     if target is None:
                         break
+                    if rewind is not None:
+                        rewind()
                     request = self._build(method, target, json_body, body, None)
                 else:
                     response = self._exchange(request, what, send_key, sink)
+                    if self._redirect_target(response, what, following=False) is not None:
+                        raise self._redirect_loop(response, what)
             except httpx.TimeoutException:
                 if limit.expired:
                     raise self._overran(url, what, limit) from None
@@ -382,8 +392,10 @@ class Session:
             hint="a registry's replies are far smaller: a proxy or a wrong API host may be "
                  "answering; check the API host")
 
-    def _redirect_target(self, response: httpx.Response, what: str) -> str | None:
-        """Return where a redirect within the origin leads, None for any other reply.
+    def _redirect_target(self, response: httpx.Response, what: str,
+                         *, following: bool = True) -> str | None:
+        """Return where a redirect within the origin leads, None for any other reply
+        (``following``: gopush will follow it, and says so with -v).
 
         A 301/302/303 is followed for GET and HEAD only (others would turn into a GET);
         307/308 for any method, with the body built afresh.
@@ -411,8 +423,19 @@ class Session:
                 f"gopush did not follow: {why}", status=response.status_code,
                 data={"http_status": response.status_code, "location": shown},
                 hint=_REDIRECT_HINT)
-        self.note(f"{what}: following a redirect ({response.status_code}) to {shown}")
+        if following:
+            self.note(f"{what}: following a redirect ({response.status_code}) to {shown}")
         return str(target)
+
+    def _redirect_loop(self, response: httpx.Response, what: str) -> RegistryError:
+        shown = redact_url(str(response.request.url.join(response.headers["location"])))
+        return RegistryError(
+            f"{what}: too many redirects (a loop?): {MAX_REDIRECTS} followed within "
+            f"{self._origin(response)}, and the last reply redirects again "
+            f"({response.status_code}) to {shown}", status=response.status_code,
+            data={"http_status": response.status_code, "location": shown},
+            hint="the registry (or a proxy in between) redirects without end; point "
+                 "--api-host at the final address")
 
     def _overran(self, url: str, what: str, limit: deadline.Deadline) -> RegistryUnavailable:
         return RegistryUnavailable(
@@ -459,23 +482,35 @@ class Session:
         key = self.credential.key.reveal() if self.credential is not None else ""
         return redact(text, (key,))
 
+    def decode(self, response: httpx.Response, what: str) -> Any:
+        """Return the JSON value of a reply (any JSON: object, list, string...).
+
+        Raises:
+            RegistryUnavailable: the reply cannot be read (``decode_json``), exit 6.
+        """
+        try:
+            return decode_json(response)
+        except UnreadableJson as exc:
+            snippet = self.scrub(one_line(response.text[:200]))
+            raise RegistryUnavailable(
+                f"{what}: the registry sent a reply gopush cannot read "
+                f"({response.status_code}, {exc.why}): {snippet!r}",
+                data={"http_status": response.status_code}, hint=_UNREADABLE_HINT) from None
+
     def parse_json(self, response: httpx.Response, what: str) -> dict[str, Any]:
         """Return the JSON object of a reply.
 
         Raises:
-            RegistryUnavailable: the body is not a JSON object (a broken registry or proxy).
+            RegistryUnavailable: the body cannot be read, or is not a JSON object (a broken
+                registry or proxy), exit 6.
         """
-        try:
-            data = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            data = None
+        data = self.decode(response, what)
         if not isinstance(data, dict):
-            snippet = self.scrub(response.text[:200]).replace("\n", " ")
+            snippet = self.scrub(one_line(response.text[:200]))
             raise RegistryUnavailable(
-                f"{what}: the registry sent a malformed reply ({response.status_code}, "
-                f"not a JSON object): {snippet!r}",
-                hint="a proxy or load balancer may be answering instead of the registry; "
-                     "check the API host")
+                f"{what}: the registry sent a reply gopush cannot read "
+                f"({response.status_code}, not a JSON object): {snippet!r}",
+                data={"http_status": response.status_code}, hint=_UNREADABLE_HINT)
         return data
 
     def close(self) -> None:
@@ -500,11 +535,41 @@ def _origin_of(url: httpx.URL) -> str:
     return f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
 
 
+class UnreadableJson(ValueError):
+    """A reply that is not JSON Python can read; ``why`` says how, for a message."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+def decode_json(response: httpx.Response) -> Any:
+    """Return the JSON value of ``response``'s body: the one place registry JSON is decoded.
+
+    A reply under ``MAX_JSON_BYTES`` can still defeat the decoder: arrays nested 100,000
+    deep exhaust the recursion limit, and a number of more than 4,300 digits passes
+    Python's limit on integer conversion. Every such failure is one error.
+
+    Raises:
+        UnreadableJson: not UTF-8 JSON, nested too deeply, or a number too long to read.
+    """
+    try:
+        return json.loads(response.content)
+    except RecursionError:
+        raise UnreadableJson("JSON nested too deeply") from None
+    except json.JSONDecodeError:
+        raise UnreadableJson("not JSON") from None
+    except UnicodeDecodeError:
+        raise UnreadableJson("not UTF-8 text") from None
+    except ValueError:  # int(): "Exceeds the limit (4300 digits) for integer string conversion"
+        raise UnreadableJson("a number too long to read") from None
+
+
 def error_detail(response: httpx.Response) -> tuple[str, list[str], dict[str, Any]]:
     """Return the server's ``detail``, its ``fields`` as lines, and the raw fields."""
     try:
-        body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = decode_json(response)
+    except UnreadableJson:
         body = None
     if not isinstance(body, dict):
         text = response.text.strip()[:500]
@@ -548,7 +613,8 @@ def raise_for_registry_status(response: httpx.Response, what: str,
     """
     status = response.status_code
     detail, lines, fields = error_detail(response)
-    detail, lines = scrub(detail), [scrub(line) for line in lines]
+    # the registry's words, each one line (gopush.text): they may not start lines of their own
+    detail, lines = scrub(one_line(detail)), [scrub(one_line(line)) for line in lines]
     head = f"{what}: the registry answered {status} {response.reason_phrase}: {detail}"
     message = "\n".join([head, *(f"  {line}" for line in lines)])
     data = {"http_status": status, "detail": detail,
@@ -568,6 +634,8 @@ def raise_for_registry_status(response: httpx.Response, what: str,
     raise error
 
 
+_UNREADABLE_HINT = ("a proxy or load balancer may be answering instead of the registry; "
+                    "check the API host")
 _REDIRECT_HINT = ("point --api-host at the final address (redirects are followed only "
                   "within the same scheme, host and port, so the key never leaves the host)")
 _HINT_401 = "the API key was refused; check GOPUSH_API_KEY / --api-key (`gopush whoami` tests it)"

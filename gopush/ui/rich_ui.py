@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape  # messages hold registry text: "[...]" is not markup
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -41,14 +42,14 @@ class RichReporter:
 
     def step(self, message: str) -> None:
         if not self.quiet:
-            self.err.print(f"[bold green]✓[/] {message}", highlight=False)
+            self.err.print(f"[bold green]✓[/] {escape(message)}", highlight=False)
 
     def detail(self, message: str) -> None:
         if self.verbose and not self.quiet:
-            self.err.print(f"[dim]{message}[/]", highlight=False)
+            self.err.print(f"[dim]{escape(message)}[/]", highlight=False)
 
     def warn(self, message: str) -> None:
-        self.err.print(f"[bold yellow]warning:[/] {message}", highlight=False)
+        self.err.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False)
 
     def progress(self, description: str, total: int | None, *, unit: str = "bytes") -> Progress:
         if self.quiet:
@@ -89,6 +90,6 @@ class RichReporter:
 
     def error(self, message: str, hint: str | None, data: dict[str, Any]) -> None:
         """Report a failure in red on stderr, with the hint beneath it."""
-        self.err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+        self.err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
         if hint:
-            self.err.print(f"[bold]hint:[/] {hint}", highlight=False)
+            self.err.print(f"[bold]hint:[/] {escape(hint)}", highlight=False)

@@ -266,7 +266,7 @@ def test_malformed_json(api: FakeApi, module_zip: Path, capsys) -> None:
     api.on("slot", httpx.Response(202, text="<html>Gateway</html>"))
     code, _, err = push(capsys, module_zip)
     assert code == ExitCode.UNAVAILABLE
-    assert "malformed reply" in err and "<html>Gateway" in err
+    assert "a reply gopush cannot read (202, not JSON)" in err and "<html>Gateway" in err
 
 
 def test_json_success_document(api: FakeApi, module_zip: Path, capsys) -> None:
