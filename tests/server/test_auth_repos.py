@@ -132,8 +132,9 @@ def test_a_push_to_a_mistyped_repository_is_404_and_names_the_real_ones(
     code, doc, err = _push(served.url, "acme/gomodz", _zip(tmp_path))
     assert code == ExitCode.REJECTED, err
     assert doc["http_status"] == 404 and "404" in doc["error"]["message"]
-    hint = doc["error"]["hint"]
-    assert "acme/gomodz" in hint and "acme/gomods, acme/tools" in hint, hint
+    message, hint = doc["error"]["message"], doc["error"]["hint"]
+    assert "acme/gomodz" in message and "does not exist" in message, message
+    assert "acme/gomods, acme/tools" in hint, hint
     assert KEY not in err + json.dumps(doc)
     assert _repos(served.url, "acme") == ["gomods", "tools"]  # nothing was created
     code, doc, err = _push(served.url, "nobody/gomods", _zip(tmp_path))
