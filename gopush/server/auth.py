@@ -70,9 +70,15 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
-def may_read(request: Request, repo: Repo | None, storage: Storage,
+def may_read(request: Request, owner: str, name: str, repo: Repo | None, storage: Storage,
              settings: ServeSettings) -> bool:
-    """Tell whether the caller may read ``repo`` (None: unknown, readable only with a key)."""
+    """Tell whether the caller may read the repository ``owner/name``; ``repo`` is its record,
+    None when it does not exist (then readable by no one; the caller learns only 401).
+
+    A refusal must not tell whether the repository exists, by its answer or by its time: so
+    Basic credentials take the same path either way, the read-token lookup included (one
+    indexed query against ``owner/name``, which finds nothing for an unknown repository).
+    """
     if repo is not None and not repo.private:
         return True
     if settings.key_ok(presented_key(request)):
@@ -82,9 +88,8 @@ def may_read(request: Request, repo: Repo | None, storage: Storage,
         return False
     user, password = creds
     as_user = _same(user, settings.user) & settings.key_ok(password)
-    as_token = _same(user, READ_TOKEN_USER) & (
-        repo is not None and bool(password)
-        and storage.read_token_ok(repo.owner, repo.name, password))
+    token_ok = storage.read_token_ok(owner, name, password)  # whether or not repo exists
+    as_token = _same(user, READ_TOKEN_USER) & token_ok & bool(password) & (repo is not None)
     return as_user or as_token
 
 

@@ -46,7 +46,7 @@ async def serve(request: Request) -> Response:
         return _text(404, "not found: this proxy does not serve checksum databases")
     st = state(request)
     repo = st.storage.repo(owner, name) if is_slug(owner) and is_slug(name) else None
-    if not may_read(request, repo, st.storage, st.settings):
+    if not may_read(request, owner, name, repo, st.storage, st.settings):
         return unauthorized()
     if repo is None:
         return _text(404, f"not found: no repository {owner}/{name}")
