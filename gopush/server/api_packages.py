@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from gopush.errors import GopushError, InvalidModuleZip
 from gopush.server.package_json import package_json, search_fields, status_json
 from gopush.server.query import Matcher, QueryError, SearchesBusy, compile_query
-from gopush.server.receive import is_number
+from gopush.server.receive import MAX_DIGITS, is_number
 from gopush.server.records import FileSlot, Package, Repo
 from gopush.server.responses import ApiError, error_for, no_content, not_found
 from gopush.server.state import api_repo, api_repo_or_new, base_url, json_body, state
@@ -200,7 +200,8 @@ def _matching(packages: Callable[[], list[Package]], wanted: Matcher, sort: str,
 def _paging(request: Request) -> tuple[int, int]:
     page, size = request.query_params.get("page", "1"), request.query_params.get("page_size", "30")
     if not (is_number(page) and is_number(size) and int(page) >= 1 and int(size) >= 1):
-        raise ApiError(422, "Invalid input.", {"page": ["page and page_size are positive integers."]})
+        raise ApiError(422, "Invalid input.", {"page": [
+            f"page and page_size are positive whole numbers of at most {MAX_DIGITS} digits."]})
     return int(page), min(int(size), MAX_PAGE_SIZE)
 
 

@@ -101,10 +101,15 @@ class Pipe:
                 await asyncio.shield(writing)
 
 
+MAX_DIGITS = 18  # every count or size the server reads fits (and int() takes at most 4,300)
+
+
 def is_number(text: str | None) -> bool:
-    """Tell whether ``text`` is ASCII digits, what int() reads from a header or parameter
-    (str.isdigit alone also takes "²", which int() refuses)."""
-    return text is not None and text.isascii() and text.isdecimal()
+    """Tell whether ``text`` is 1 to ``MAX_DIGITS`` ASCII digits: what a header or parameter
+    holding a count or size may be, and what int() then reads quickly and without error
+    (str.isdigit alone also takes "²", which int() refuses; 5,000 digits make it raise)."""
+    return (text is not None and 0 < len(text) <= MAX_DIGITS and text.isascii()
+            and text.isdecimal())
 
 
 async def receive_raw(request: Request, incoming: Incoming, timeout: float, limit: int) -> int:

@@ -206,3 +206,35 @@ def test_a_form_flood_to_a_bare_upload_url_is_refused_with_memory_flat(
     assert set(downloads.statuses) == {200} and max(downloads.seconds) < 1.0
     upload = httpx.post(url, data=slot["upload_fields"], files={"file": ("v1.0.0.zip", data)})
     assert upload.status_code == 204, upload.text
+
+
+def test_numbers_of_5000_digits_are_refused_with_422(serve: Any) -> None:
+    """``page``, ``page_size`` and ``part_number`` of 5,000 digits (past int()'s 4,300-digit
+    limit) are refused with 422 naming the parameter, never a 500 with a traceback; a
+    ``part_number`` that is no number is not echoed into the upload query string."""
+    served = serve()
+    big = "9" * 5000
+    with httpx.Client(base_url=served.url, headers=AUTH, timeout=30) as client:
+        slot = client.post("/files/acme/mods/", json={
+            "filename": "f.zip", "md5_checksum": "0" * 32, "method": "put_parts"})
+        assert slot.status_code == 202, slot.text
+        ident = slot.json()["identifier"]
+        replies = {
+            "page": client.get("/packages/acme/mods/", params={"page": big}),
+            "page_size": client.get("/packages/acme/mods/", params={"page_size": big}),
+            "part_number": client.put("/_upload/parts/acme/mods/", content=b"x",
+                                      params={"upload_id": ident, "part_number": big}),
+            "info part_number": client.get(f"/files/acme/mods/{ident}/info/",
+                                           params={"part_number": big}),
+            "info part_number=1&x": client.get(f"/files/acme/mods/{ident}/info/",
+                                               params={"part_number": "1&upload_id=other"}),
+        }
+        assert client.get(f"/files/acme/mods/{ident}/info/",
+                          params={"part_number": "2"}).json()["upload_querystring"] == (
+            f"upload_id={ident}&part_number=2")
+    for name, reply in replies.items():
+        assert reply.status_code == 422, (name, reply.status_code, reply.text)
+        field = "page" if name.startswith("page") else "part_number"
+        assert list(reply.json()["fields"]) == [field], (name, reply.text)
+    served.stop()
+    assert "Traceback" not in served.stderr()
