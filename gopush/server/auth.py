@@ -25,7 +25,6 @@ import hmac
 
 from starlette.requests import Request
 
-from gopush.server.records import Repo
 from gopush.server.responses import ApiError
 from gopush.server.settings import ServeSettings
 from gopush.server.storage import Storage
@@ -70,26 +69,27 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
-def may_read(request: Request, owner: str, name: str, repo: Repo | None, storage: Storage,
+def may_read(request: Request, owner: str, name: str, storage: Storage,
              settings: ServeSettings) -> bool:
-    """Tell whether the caller may read the repository ``owner/name``; ``repo`` is its record,
-    None when it does not exist (then readable by no one; the caller learns only 401).
+    """Tell whether the caller may read the repository ``owner/name`` through GOPROXY (one
+    that does not exist: only with an API key, so that the caller then hears 404).
 
     A refusal must not tell whether the repository exists, by its answer or by its time: so
-    Basic credentials take the same path either way, the read-token lookup included (one
-    indexed query against ``owner/name``, which finds nothing for an unknown repository).
+    every caller's credentials are checked along the same path, with one database query
+    (``Storage.read_access``) that does the same work for any ``owner/name``; the caller
+    looks the repository up only once allowed.
     """
-    if repo is not None and not repo.private:
+    creds = basic_credentials(request)
+    user, password = creds or ("", "")
+    private, token_ok = storage.read_access(owner, name, password)
+    if private is False:
         return True
     if settings.key_ok(presented_key(request)):
         return True
-    creds = basic_credentials(request)
     if creds is None:
         return False
-    user, password = creds
     as_user = _same(user, settings.user) & settings.key_ok(password)
-    token_ok = storage.read_token_ok(owner, name, password)  # whether or not repo exists
-    as_token = _same(user, READ_TOKEN_USER) & token_ok & bool(password) & (repo is not None)
+    as_token = _same(user, READ_TOKEN_USER) & token_ok & bool(password) & (private is True)
     return as_user or as_token
 
 
