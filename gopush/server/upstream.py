@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from gopush.errors import GopushError
 from gopush.gosem import proxypath
 from gopush.server.records import Repo, Version
+from gopush.server.redaction import redacted
 from gopush.server.storage import Storage
 from gopush.server.validate import check_upload
 
@@ -29,14 +30,6 @@ ABSENT = (404, 410)
 
 class UpstreamError(Exception):
     """The upstream GOPROXY failed or served something go would refuse."""
-
-
-def redacted(url: str) -> str:
-    """Return ``url`` without user information (for messages)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _failed(url: str, err: httpx.HTTPError) -> UpstreamError:

@@ -194,3 +194,29 @@ def test_a_refusal_does_the_same_work_whether_or_not_the_repository_exists(
     private, unknown = work("acme", "private"), work("acme", "nothing")
     assert any("read_tokens" in sql for sql, _ in private)
     assert private == unknown
+
+
+def test_the_access_log_masks_keys_in_urls_and_cuts_long_ones(serve: Any) -> None:
+    """`gopush serve -v` logs each request with the value of key-like query parameters
+    (`api_key`, `token`, `X-Amz-Signature`, also percent-encoded names) as `***` and a
+    5,000-character query string cut short, on one line."""
+    from gopush.server.redaction import MAX_LOGGED_TARGET
+
+    served = serve("-v", "--repo", "acme/private:private", new_repos=False)
+    proxy = served.goproxy("acme/private") + f"{MODULE}/@v/list"
+    with httpx.Client(timeout=30) as client:
+        client.get(proxy, params={"api_key": KEY, "page": "2"})
+        client.get(f"{served.url}/packages/acme/private/?api%5Fkey={KEY}&X-Amz-Signature={KEY}"
+                   f"&token={KEY};auth={KEY}")
+        client.get(f"{served.url}/packages/acme/private/", params={"query": "(" * 5000},
+                   headers={"X-Api-Key": KEY})
+    served.stop()
+    assert served.proc.stdout is not None
+    log = served.proc.stdout.read().decode() + served.stderr()
+    requests = [line for line in log.splitlines() if '"GET /' in line]
+    assert len(requests) == 3, log
+    assert KEY not in log
+    assert "api_key=***&page=2" in requests[0]
+    assert "api%5Fkey=***&X-Amz-Signature=***&token=***;auth=***" in requests[1]
+    assert max(len(line) for line in requests) < MAX_LOGGED_TARGET + 200
+    assert "characters)" in requests[2] and "Traceback" not in log
