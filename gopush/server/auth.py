@@ -1,9 +1,10 @@
 """Who is calling: API keys for the upload API, Basic credentials for GOPROXY reads.
 
 The upload API takes the key as ``X-Api-Key`` (what the official CLI sends) or
-``Authorization: Bearer`` (SAML/OIDC style). GOPROXY reads of a private repository take HTTP
-Basic credentials, as the go command sends them from ``.netrc`` or ``GOAUTH``, in exactly the
-two forms Cloudsmith documents:
+``Authorization: Bearer`` (SAML/OIDC style), and so do GOPROXY reads (for tools other than
+go). GOPROXY reads of a private repository also take HTTP Basic credentials, as the go
+command sends them from ``.netrc`` or ``GOAUTH``, in exactly the two forms Cloudsmith
+documents:
 
 - ``token:<TOKEN>``: the user name is the word ``token`` and the password a read token of
   that repository (``--read-token``);
