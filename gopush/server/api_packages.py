@@ -33,6 +33,7 @@ from gopush.server.validate import check_upload, peek_module_version
 MAX_PAGE_SIZE = 1000
 BUSY_WAIT = 60.0  # seconds: processing one zip of the 500 MB maximum takes about 1 s
 SEARCH_RETRY = 1  # seconds a refused search is asked to wait (Retry-After)
+YIELD_EVERY = 16  # packages a search matches between offers of the GIL to other threads
 
 
 def _package_file(body: dict[str, Any]) -> str:
@@ -193,7 +194,12 @@ def _matching(packages: Callable[[], list[Package]], wanted: Matcher, sort: str,
               page: slice) -> tuple[int, list[Package]]:
     """Return how many of ``packages()`` ``wanted`` selects, and the ``page`` of them, sorted
     as asked. Matching reads the stored fields only: no package object is built here."""
-    found = [p for p in packages() if wanted(search_fields(p))]
+    found = []
+    for number, package in enumerate(packages()):
+        if number % YIELD_EVERY == 0:
+            time.sleep(0)  # hand the GIL to the event loop if it waits (else up to 5 ms)
+        if wanted(search_fields(package)):
+            found.append(package)
     return len(found), _sorted(found, sort)[page]
 
 

@@ -233,11 +233,23 @@ def _version_compare(value: str, versions: _Versions) -> Callable[[str], bool]:
     low = semver.precedence(wanted)
     if op == "~=":
         high = semver.precedence(_next_minor(wanted))
-        return lambda v: (p := versions.get(v)) is not None and low <= p < high
+        return _remembered(lambda v: (p := versions.get(v)) is not None and low <= p < high)
     tests = {">": lambda p: p > low, "<": lambda p: p < low, ">=": lambda p: p >= low,
              "<=": lambda p: p <= low}
     test = tests[op]
-    return lambda v: (p := versions.get(v)) is not None and test(p)
+    return _remembered(lambda v: (p := versions.get(v)) is not None and test(p))
+
+
+def _remembered(test: Callable[[str], bool]) -> Callable[[str], bool]:
+    """Return ``test``, computed once per distinct version (many packages share one)."""
+    seen: dict[str, bool] = {}
+
+    def remembered(version: str) -> bool:
+        found = seen.get(version)
+        if found is None:
+            found = seen[version] = test(version)
+        return found
+    return remembered
 
 
 def _canonical(text: str) -> str:

@@ -45,13 +45,14 @@ def _push(url: str, *zips: Path) -> tuple[subprocess.CompletedProcess[str], floa
 
 
 def test_a_search_flood_leaves_pushes_and_downloads_fast(serve: Any, tmp_path: Path) -> None:
-    """With 300 packages, 30 key holders repeating a query of MAX_QUERY_TERMS version
-    comparisons for 10 s: a `gopush push` of a small module finishes within 2 s and GOPROXY
+    """With 300 packages (300 versions), 30 key holders repeating a query of
+    MAX_QUERY_TERMS version comparisons for 10 s: a `gopush push` of a small module finishes within 2 s and GOPROXY
     `.info` reads stay fast (medians printed); a query of more terms is refused with 400."""
     served = serve()
     modules = tmp_path / "modules"
     modules.mkdir()
-    zips = [_zip(modules, f"example.com/{LONG}/m{i}") for i in range(PACKAGES)]
+    # each a version of its own: no comparison is answered from another package's
+    zips = [_zip(modules, f"example.com/{LONG}/m{i}", f"v1.0.{i}") for i in range(PACKAGES)]
     filled, _ = _push(served.url, *zips)
     assert filled.returncode == 0, filled.stderr[-2000:]
     costly = " ".join(["version:~=v1.0.0"] * MAX_QUERY_TERMS)
@@ -60,7 +61,7 @@ def test_a_search_flood_leaves_pushes_and_downloads_fast(serve: Any, tmp_path: P
                          headers={"X-Api-Key": KEY}, timeout=30)
     assert too_many.status_code == 400, too_many.text
     assert f"at most {MAX_QUERY_TERMS}" in too_many.text
-    info = f"{served.goproxy('acme/mods')}example.com/{LONG}/m1/@v/v1.0.0.info"
+    info = f"{served.goproxy('acme/mods')}example.com/{LONG}/m1/@v/v1.0.1.info"
     with httpx.Client(timeout=30) as client:
         alone = [_seconds(lambda: client.get(info)) for _ in range(10)]
 
