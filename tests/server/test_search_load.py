@@ -19,7 +19,20 @@ from conftest import KEY
 
 from gopush.modzip.create import create_zip
 from gopush.modzip.files import DataFile
-from gopush.server.query import MAX_QUERY_TERMS, QueryError, Searches, SearchesBusy, compile_query
+from gopush.server import api_packages
+from gopush.server.app import create_app
+from gopush.server.query import (
+    MAX_QUERY_TERMS,
+    SEARCH_THREADS,
+    SEARCH_WAITING,
+    QueryError,
+    Searches,
+    SearchesBusy,
+    compile_query,
+)
+from gopush.server.run import bind
+from gopush.server.settings import ServeSettings
+from gopush.server.storage import Storage
 
 PACKAGES = 300
 CLIENTS = 30
@@ -137,3 +150,51 @@ def test_searches_past_the_queue_are_refused_at_once_and_the_queue_frees() -> No
             searches.close()
 
     assert asyncio.run(scenario()) == [True, "second", "later"]
+
+
+def test_searches_past_the_queue_get_429_with_retry_after(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While SEARCH_THREADS searches run and SEARCH_WAITING wait (each held here until
+    released), five more package lists are answered 429 with Retry-After at once, in
+    Cloudsmith's throttling words; the held ones then all answer 200."""
+    import uvicorn
+
+    release = threading.Event()
+    matching = api_packages._matching
+    monkeypatch.setattr(api_packages, "_matching",
+                        lambda *args: (release.wait(60), matching(*args))[1])
+    storage = Storage(tmp_path / "data")
+    storage.ensure_repo("acme", "mods")
+    listening = bind("127.0.0.1", 0, tls=False)
+    server = uvicorn.Server(uvicorn.Config(create_app(storage, ServeSettings(api_keys=(KEY,))),
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening.sock]})
+    thread.start()
+    room = SEARCH_THREADS + SEARCH_WAITING
+    results: list[httpx.Response] = []
+    try:
+        while not server.started and thread.is_alive():
+            time.sleep(0.01)
+
+        def search() -> None:
+            results.append(httpx.get(f"{listening.url}/packages/acme/mods/",
+                                     headers={"X-Api-Key": KEY}, timeout=60))
+
+        clients = [threading.Thread(target=search) for _ in range(room + 5)]
+        for client in clients:
+            client.start()
+        deadline = time.monotonic() + 20
+        while len(results) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        refused = list(results)
+        release.set()
+        for client in clients:
+            client.join(60)
+    finally:
+        release.set()
+        server.should_exit = True
+        thread.join(10)
+    assert [r.status_code for r in refused] == [429] * 5
+    assert all(r.headers["retry-after"] == "1" for r in refused)
+    assert refused[0].json()["detail"].startswith("Request was throttled.")
+    assert sorted(r.status_code for r in results) == [200] * room + [429] * 5
