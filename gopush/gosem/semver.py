@@ -112,6 +112,13 @@ def compare(v: str, w: str) -> int:
     return int(_semver(pv).compare(_semver(pw)))
 
 
+def precedence(v: str) -> semver_lib.Version | None:
+    """Return an object ordering (``<``, ``==``, ``>``) as ``v``'s precedence, or None if ``v``
+    is invalid: a version parsed once and compared many times (``compare`` parses both)."""
+    p = _parse(v)
+    return None if p is None else _semver(p)
+
+
 def _semver(p: _Parsed) -> semver_lib.Version:
     """Return the SemVer 2.0.0 version with ``p``'s precedence (build metadata dropped)."""
     import semver as semver_lib  # only comparisons need it; importing it costs 3 ms

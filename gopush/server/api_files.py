@@ -152,6 +152,19 @@ def _part_slot(request: Request, repo: Repo, identifier: str | None) -> FileSlot
     return slot
 
 
+def _part_number(request: Request, default: str) -> int:
+    """Return the ``part_number`` parameter (``default`` when absent).
+
+    Raises:
+        ApiError: 422 unless it is a whole number from 1 to MAX_PARTS.
+    """
+    number = request.query_params.get("part_number", default)
+    if not is_number(number) or not 1 <= int(number) <= MAX_PARTS:
+        raise ApiError(422, "Invalid input.",
+                       {"part_number": [f"A whole number from 1 to {MAX_PARTS}."]})
+    return int(number)
+
+
 async def upload_part(request: Request) -> Response:
     """``PUT /_upload/parts/{owner}/{repo}/?upload_id=ID&part_number=N``: keep one part.
 
@@ -161,29 +174,27 @@ async def upload_part(request: Request) -> Response:
     """
     repo = api_repo(request)
     slot = _part_slot(request, repo, request.query_params.get("upload_id"))
-    number = request.query_params.get("part_number", "")
-    if not is_number(number) or not 1 <= int(number) <= MAX_PARTS:
-        raise ApiError(422, "Invalid input.", {"part_number": [f"1 to {MAX_PARTS}."]})
+    number = _part_number(request, "")
     if slot.state == "complete":
         raise ApiError(409, "This upload is already complete; its parts cannot change. "
                             "Open a new upload to send other bytes.", close=True)
     st = state(request)
     assembly = st.assemblies.start(slot.identifier, lambda: st.storage.blobs.incoming("joined"))
-    room = _room_left(st.storage.part_files(slot), assembly, int(number))
+    room = _room_left(st.storage.part_files(slot), assembly, number)
     declared = request.headers.get("content-length")
     if is_number(declared) and int(declared) > room:
         raise _too_large(room)  # refused before a byte is read
-    if assembly.takes(int(number)):
-        async with assembly.appending(int(number)) as joined:
+    if assembly.takes(number):
+        async with assembly.appending(number) as joined:
             size = await receive_raw(request, joined, st.settings.body_timeout, room)
-            return JSONResponse({"part_number": int(number), "size": size})
+            return JSONResponse({"part_number": number, "size": size})
     incoming = st.storage.blobs.incoming("part")
     try:
         await receive_raw(request, incoming, st.settings.body_timeout, room)
-        os.replace(incoming.path, st.storage.part_path(slot, int(number)))
+        os.replace(incoming.path, st.storage.part_path(slot, number))
     finally:
         incoming.discard()
-    return JSONResponse({"part_number": int(number), "size": incoming.size})
+    return JSONResponse({"part_number": number, "size": incoming.size})
 
 
 def _room_left(part_files: dict[int, Path], assembly: Any, number: int) -> int:
@@ -285,7 +296,7 @@ async def file_info(request: Request) -> Response:
     repo = api_repo(request)
     slot = _part_slot(request, repo, request.path_params["identifier"])
     body = _slot_json(request, repo, slot, None)
-    query = f"upload_id={slot.identifier}&part_number={request.query_params.get('part_number', 1)}"
+    query = f"upload_id={slot.identifier}&part_number={_part_number(request, '1')}"
     return JSONResponse({"identifier": slot.identifier, "upload_url": body["upload_url"],
                          "upload_querystring": query})
 

@@ -12,6 +12,7 @@ replaces it with ``republish``), and a zip go would refuse becomes a failed pack
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -19,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gopush.errors import GopushError, InvalidModuleZip
-from gopush.server.package_json import package_json, status_json
-from gopush.server.query import Matcher, QueryError, compile_query
-from gopush.server.receive import is_number
+from gopush.server.package_json import package_json, search_fields, status_json
+from gopush.server.query import Matcher, QueryError, SearchesBusy, compile_query
+from gopush.server.receive import MAX_DIGITS, is_number
 from gopush.server.records import FileSlot, Package, Repo
 from gopush.server.responses import ApiError, error_for, no_content, not_found
 from gopush.server.state import api_repo, api_repo_or_new, base_url, json_body, state
@@ -31,6 +32,8 @@ from gopush.server.validate import check_upload, peek_module_version
 
 MAX_PAGE_SIZE = 1000
 BUSY_WAIT = 60.0  # seconds: processing one zip of the 500 MB maximum takes about 1 s
+SEARCH_RETRY = 1  # seconds a refused search is asked to wait (Retry-After)
+YIELD_EVERY = 16  # packages a search matches between offers of the GIL to other threads
 
 
 def _package_file(body: dict[str, Any]) -> str:
@@ -157,44 +160,64 @@ async def delete_package(request: Request) -> Response:
 async def list_packages(request: Request) -> Response:
     """``GET /packages/{owner}/{repo}/``: a page of packages, pagination in headers (200).
 
-    The query is read and matched in a worker thread (``server.query``), so a long list never
-    holds the event loop. An unknown repository is 404, as Cloudsmith answers it, unless a
-    push may create it (``--new-repos``): then it lists as empty.
+    The query is matched on the search thread (``server.query.Searches``), so a long list
+    never holds the event loop nor the threads uploads use; when too many searches wait,
+    the answer is 429 with Retry-After. An unknown repository is 404, as Cloudsmith answers
+    it, unless a push may create it (``--new-repos``): then it lists as empty.
     """
+    st = state(request)
     repo = api_repo_or_new(request)
     page, size = _paging(request)
     try:
         wanted = compile_query(request.query_params.get("query", ""))
     except QueryError as err:
         raise ApiError(400, "Invalid input.", {"query": [str(err)]}) from None
-    found = await run_in_threadpool(_matching, request, repo, wanted)
-    pages = max(1, -(-len(found) // size))
+    packages = st.storage.packages
+    try:
+        count, shown = await st.searches.run(
+            _matching, lambda: packages(repo) if repo is not None else [], wanted,
+            request.query_params.get("sort", ""), slice((page - 1) * size, page * size))
+    except SearchesBusy:
+        raise ApiError(429, f"Request was throttled. Expected available in {SEARCH_RETRY} "
+                            "second (too many searches are waiting).",
+                       headers={"Retry-After": str(SEARCH_RETRY)}) from None
+    pages = max(1, -(-count // size))
     if page > pages:
         raise ApiError(404, "Invalid page.")
-    headers = {"X-Pagination-Count": str(len(found)), "X-Pagination-Page": str(page),
+    headers = {"X-Pagination-Count": str(count), "X-Pagination-Page": str(page),
                "X-Pagination-PageSize": str(size), "X-Pagination-PageTotal": str(pages)}
-    return JSONResponse(found[(page - 1) * size: page * size], headers=headers)
-
-
-def _matching(request: Request, repo: Repo | None, wanted: Matcher) -> list[dict[str, Any]]:
-    """Return the package objects of ``repo`` that ``wanted`` selects, sorted as asked."""
     base = base_url(request)
-    packages = state(request).storage.packages(repo) if repo is not None else []
-    found = [package_json(p, base) for p in packages]
-    return _sorted([p for p in found if wanted(p)], request.query_params.get("sort", ""))
+    return JSONResponse([package_json(p, base) for p in shown], headers=headers)
+
+
+def _matching(packages: Callable[[], list[Package]], wanted: Matcher, sort: str,
+              page: slice) -> tuple[int, list[Package]]:
+    """Return how many of ``packages()`` ``wanted`` selects, and the ``page`` of them, sorted
+    as asked. Matching reads the stored fields only: no package object is built here."""
+    found = []
+    for number, package in enumerate(packages()):
+        if number % YIELD_EVERY == 0:
+            time.sleep(0)  # hand the GIL to the event loop if it waits (else up to 5 ms)
+        if wanted(search_fields(package)):
+            found.append(package)
+    return len(found), _sorted(found, sort)[page]
 
 
 def _paging(request: Request) -> tuple[int, int]:
     page, size = request.query_params.get("page", "1"), request.query_params.get("page_size", "30")
     if not (is_number(page) and is_number(size) and int(page) >= 1 and int(size) >= 1):
-        raise ApiError(422, "Invalid input.", {"page": ["page and page_size are positive integers."]})
+        raise ApiError(422, "Invalid input.", {"page": [
+            f"page and page_size are positive whole numbers of at most {MAX_DIGITS} digits."]})
     return int(page), min(int(size), MAX_PAGE_SIZE)
 
 
-def _sorted(items: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+def _sorted(packages: list[Package], sort: str) -> list[Package]:
+    """Sort by the package object's field ``sort`` names (``-`` first: descending; none:
+    newest first), as text, packages without it last."""
     key = sort.lstrip("-") or "date"
-    field = {"date": "uploaded_at", "name": "name", "version": "version",
+    field = {"date": "uploaded_at", "name": "module", "version": "version",
              "size": "size", "filename": "filename"}.get(key, "uploaded_at")
     descending = sort.startswith("-") or not sort
-    return sorted(items, key=lambda p: (p.get(field) is None, str(p.get(field) or "")),
+    return sorted(packages, key=lambda p: (getattr(p, field) is None,
+                                           str(getattr(p, field) or "")),
                   reverse=descending)

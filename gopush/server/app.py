@@ -166,6 +166,7 @@ def create_app(storage: Storage, settings: ServeSettings) -> ASGIApp:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeping
             await run_in_threadpool(sync.stop)
+            server_state.searches.close()
             await upstream.close()
 
     app = Starlette(routes=ROUTES, lifespan=lifespan,

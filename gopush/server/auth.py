@@ -1,9 +1,10 @@
 """Who is calling: API keys for the upload API, Basic credentials for GOPROXY reads.
 
 The upload API takes the key as ``X-Api-Key`` (what the official CLI sends) or
-``Authorization: Bearer`` (SAML/OIDC style). GOPROXY reads of a private repository take HTTP
-Basic credentials, as the go command sends them from ``.netrc`` or ``GOAUTH``, in exactly the
-two forms Cloudsmith documents:
+``Authorization: Bearer`` (SAML/OIDC style), and so do GOPROXY reads (for tools other than
+go). GOPROXY reads of a private repository also take HTTP Basic credentials, as the go
+command sends them from ``.netrc`` or ``GOAUTH``, in exactly the two forms Cloudsmith
+documents:
 
 - ``token:<TOKEN>``: the user name is the word ``token`` and the password a read token of
   that repository (``--read-token``);
@@ -25,7 +26,6 @@ import hmac
 
 from starlette.requests import Request
 
-from gopush.server.records import Repo
 from gopush.server.responses import ApiError
 from gopush.server.settings import ServeSettings
 from gopush.server.storage import Storage
@@ -70,21 +70,27 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
-def may_read(request: Request, repo: Repo | None, storage: Storage,
+def may_read(request: Request, owner: str, name: str, storage: Storage,
              settings: ServeSettings) -> bool:
-    """Tell whether the caller may read ``repo`` (None: unknown, readable only with a key)."""
-    if repo is not None and not repo.private:
+    """Tell whether the caller may read the repository ``owner/name`` through GOPROXY (one
+    that does not exist: only with an API key, so that the caller then hears 404).
+
+    A refusal must not tell whether the repository exists, by its answer or by its time: so
+    every caller's credentials are checked along the same path, with one database query
+    (``Storage.read_access``) that does the same work for any ``owner/name``; the caller
+    looks the repository up only once allowed.
+    """
+    creds = basic_credentials(request)
+    user, password = creds or ("", "")
+    private, token_ok = storage.read_access(owner, name, password)
+    if private is False:
         return True
     if settings.key_ok(presented_key(request)):
         return True
-    creds = basic_credentials(request)
     if creds is None:
         return False
-    user, password = creds
     as_user = _same(user, settings.user) & settings.key_ok(password)
-    as_token = _same(user, READ_TOKEN_USER) & (
-        repo is not None and bool(password)
-        and storage.read_token_ok(repo.owner, repo.name, password))
+    as_token = _same(user, READ_TOKEN_USER) & token_ok & bool(password) & (private is True)
     return as_user or as_token
 
 

@@ -45,9 +45,9 @@ async def serve(request: Request) -> Response:
     if rest.startswith("sumdb/"):
         return _text(404, "not found: this proxy does not serve checksum databases")
     st = state(request)
-    repo = st.storage.repo(owner, name) if is_slug(owner) and is_slug(name) else None
-    if not may_read(request, repo, st.storage, st.settings):
+    if not may_read(request, owner, name, st.storage, st.settings):
         return unauthorized()
+    repo = st.storage.repo(owner, name) if is_slug(owner) and is_slug(name) else None
     if repo is None:
         return _text(404, f"not found: no repository {owner}/{name}")
     try:

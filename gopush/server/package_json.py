@@ -29,9 +29,13 @@ _STATES: dict[str, dict[str, Any]] = {
 _FLAGS = {"is_sync_awaiting": False, "is_sync_in_progress": False, "is_sync_in_flight": False}
 
 
+def _state(package: Package) -> dict[str, Any]:
+    return _STATES.get(package.state, _STATES["failed"])
+
+
 def status_json(package: Package, base: str) -> dict[str, Any]:
     """Return the ``/status/`` object of a package."""
-    state = _STATES.get(package.state, _STATES["failed"])
+    state = _state(package)
     return {**_FLAGS, **state, "status_reason": package.reason,
             "status_updated_at": package.updated_at, "stage_updated_at": package.updated_at,
             "sync_finished_at": package.updated_at if package.state in ("completed", "failed")
@@ -41,18 +45,25 @@ def status_json(package: Package, base: str) -> dict[str, Any]:
             "is_copyable": False, "is_moveable": False, "is_quarantinable": False}
 
 
+def search_fields(package: Package) -> dict[str, Any]:
+    """Return the fields of the package object a query can test (``server.query``), as the
+    object has them, without building the object: a list builds only the page it answers."""
+    return {"name": package.module, "version": package.version, "format": "go",
+            "filename": package.filename, "checksum_sha256": package.blob_sha256,
+            "tags": _tags(package.tags), "status_str": _state(package)["status_str"]}
+
+
 def package_json(package: Package, base: str) -> dict[str, Any]:
     """Return the package object (``upload/go`` reply, ``list`` items, ``read``)."""
     url = _package_url(package, base)
     return {
         "slug": package.slug, "slug_perm": package.slug_perm,
-        "identifier_perm": package.slug_perm,
-        "name": package.module, "version": package.version, "format": "go",
-        "package_type": 1, "filename": package.filename, "size": package.size,
-        "checksum_md5": package.md5, "checksum_sha256": package.blob_sha256,
+        "identifier_perm": package.slug_perm, **search_fields(package),
+        "package_type": 1, "size": package.size,
+        "checksum_md5": package.md5,
         "summary": package.sum, "description": None,
         "namespace": package.owner, "repository": package.name,
-        "tags": _tags(package.tags), "uploaded_at": package.uploaded_at,
+        "uploaded_at": package.uploaded_at,
         "self_url": url, "status_url": url + "status/",
         **{k: v for k, v in status_json(package, base).items()
            if k in ("status", "status_str", "stage", "stage_str", "sync_progress",

@@ -15,39 +15,103 @@ As Cloudsmith documents it (help.cloudsmith.io, "Searching / Filtering"):
 - an unknown field matches nothing, so a typo never lists everything.
 
 No value is ever read as a regular expression: matching is a left-to-right scan for the
-literal pieces between ``*``s (at most len(query) x len(field) character steps), and a query
-is at most ``MAX_QUERY_CHARS`` long, so no query can make the server work for long.
+literal pieces between ``*``s (at most len(query) x len(field) character steps).
+
+The cost of one query is bounded: it is at most ``MAX_QUERY_CHARS`` long and holds at most
+``MAX_QUERY_TERMS`` terms (Cloudsmith queries are a few terms: gopush sends three), each read
+once when the query is compiled; a version comparison parses each package's version once per
+query (``semver.precedence``), however many terms compare it. So a query costs at most
+``MAX_QUERY_TERMS`` cheap tests per package, on the package's stored fields
+(``package_json.search_fields``), before any JSON is built. How many queries run at once is
+bounded where they run: ``Searches``, ``SEARCH_THREADS`` thread of their own (never the
+thread pool uploads and downloads use), with at most ``SEARCH_WAITING`` more queued; beyond
+that a search is refused (429 with Retry-After) at once, before any work. A running search
+offers the GIL to the event loop every ``api_packages.YIELD_EVERY`` packages, so requests
+meanwhile wait well under a millisecond for it, not a 5 ms switch interval.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from gopush.gosem import semver
 
 Matcher = Callable[[dict[str, Any]], bool]
 MAX_QUERY_CHARS = 1024  # far above the longest query a client needs (name + version terms)
+MAX_QUERY_TERMS = 16  # field:value terms (AND, OR, NOT not counted); gopush sends three
+SEARCH_THREADS = 1  # one CPU-bound thread: the event loop and uploads keep the GIL's other turns
+SEARCH_WAITING = 32  # queued searches; a few ms each at 300 packages, so a wait stays short
+_T = TypeVar("_T")
 _FIELDS = {"name": "name", "version": "version", "filename": "filename", "format": "format",
            "tag": "tags", "status": "status_str", "checksum": "checksum_sha256"}
 _QUOTES = "\"'\u2018\u2019\u201c\u201d"  # the docs quote with straight and typographic quotes
 
 
 class QueryError(ValueError):
-    """A query the language cannot read (too long, or a quote left open)."""
+    """A query the language cannot read (too long, too many terms, or a quote left open)."""
+
+
+class SearchesBusy(Exception):
+    """``SEARCH_THREADS`` searches run and ``SEARCH_WAITING`` wait: try again shortly."""
+
+
+class Searches:
+    """Where package searches run: their own bounded executor, so however many clients
+    search, at most ``threads`` threads compete for the CPU and the GIL, at most ``waiting``
+    searches are queued, and the shared thread pool stays free for uploads."""
+
+    def __init__(self, threads: int = SEARCH_THREADS, waiting: int = SEARCH_WAITING) -> None:
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="gopush-search")
+        self._room = threads + waiting
+        self._held = 0
+        self._lock = threading.Lock()  # taken on the event loop and in the pool's callbacks
+
+    async def run(self, search: Callable[..., _T], *args: Any) -> _T:
+        """Run ``search(*args)`` on the search thread and return its result.
+
+        Raises:
+            SearchesBusy: the queue is full (nothing was started).
+        """
+        with self._lock:
+            if self._held >= self._room:
+                raise SearchesBusy
+            self._held += 1
+        try:
+            future = self._pool.submit(search, *args)
+        except BaseException:
+            self._release()
+            raise
+        # released when it ends, or is cancelled unstarted (its caller went away)
+        future.add_done_callback(self._release)
+        return await asyncio.wrap_future(future)
+
+    def _release(self, _: Future[Any] | None = None) -> None:
+        with self._lock:
+            self._held -= 1
+
+    def close(self) -> None:
+        """Cancel the queued searches; the running one finishes on its own."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def compile_query(text: str) -> Matcher:
     """Return a predicate over package objects for the query ``text`` ("" matches all).
 
     Raises:
-        QueryError: the query is longer than MAX_QUERY_CHARS or leaves a quote open.
+        QueryError: the query is longer than MAX_QUERY_CHARS, holds more than
+            MAX_QUERY_TERMS terms, or leaves a quote open.
     """
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"The query is {len(text)} characters long; at most "
                          f"{MAX_QUERY_CHARS} are allowed.")
     alternatives: list[list[Matcher]] = [[]]
     negate = False
+    terms = 0
+    versions = _Versions()  # each package's version parsed once for the whole query
     for word in _words(text):
         if word.upper() == "AND":
             continue
@@ -59,7 +123,11 @@ def compile_query(text: str) -> Matcher:
             continue
         if word.startswith("~") and not word.startswith("~="):
             negate, word = not negate, word[1:]
-        term = _term(word)
+        terms += 1
+        if terms > MAX_QUERY_TERMS:
+            raise QueryError(f"The query holds more than {MAX_QUERY_TERMS} terms; at most "
+                             f"{MAX_QUERY_TERMS} are allowed.")
+        term = _term(word, versions)
         alternatives[-1].append(_negated(term) if negate else term)
         negate = False
     groups = [group for group in alternatives if group] or [[]]
@@ -98,7 +166,7 @@ def _negated(matcher: Matcher) -> Matcher:
     return lambda package: not matcher(package)
 
 
-def _term(word: str) -> Matcher:
+def _term(word: str, versions: _Versions) -> Matcher:
     field, sep, value = word.partition(":")
     if not sep:
         field, value = "name", word
@@ -106,7 +174,7 @@ def _term(word: str) -> Matcher:
     if key is None:
         return lambda package: False
     if key == "version" and (value[:1] in ("<", ">") or value.startswith("~=")):
-        compare = _version_compare(value)
+        compare = _version_compare(value, versions)
         return lambda package: compare(_text(package.get(key)))
     pattern = Pattern(value)
     return lambda package: pattern.matches(_text(package.get(key)))
@@ -145,19 +213,45 @@ class Pattern:
         return True
 
 
-def _version_compare(value: str) -> Callable[[str], bool]:
-    """Return a semantic-version test for ``>v``, ``<v``, ``>=v``, ``<=v`` or ``~=v``."""
+class _Versions:
+    """The precedence of each version a query compares, parsed once (None: not a version)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, Any] = {}
+
+    def get(self, version: str) -> Any:
+        if version not in self._seen:
+            self._seen[version] = semver.precedence(version)
+        return self._seen[version]
+
+
+def _version_compare(value: str, versions: _Versions) -> Callable[[str], bool]:
+    """Return a semantic-version test for ``>v``, ``<v``, ``>=v``, ``<=v`` or ``~=v``; a
+    package whose version is not a semantic version never passes."""
     op = next(op for op in ("~=", ">=", "<=", ">", "<") if value.startswith(op))
     wanted = _canonical(value[len(op):])
     if not wanted:
         return lambda version: False
+    low = semver.precedence(wanted)
     if op == "~=":
-        upper = _next_minor(wanted)
-        return lambda v: semver.compare(v, wanted) >= 0 and semver.compare(v, upper) < 0
-    tests = {">": lambda c: c > 0, "<": lambda c: c < 0, ">=": lambda c: c >= 0,
-             "<=": lambda c: c <= 0}
+        high = semver.precedence(_next_minor(wanted))
+        return _remembered(lambda v: (p := versions.get(v)) is not None and low <= p < high)
+    tests = {">": lambda p: p > low, "<": lambda p: p < low, ">=": lambda p: p >= low,
+             "<=": lambda p: p <= low}
     test = tests[op]
-    return lambda v: semver.is_valid(v) and test(semver.compare(v, wanted))
+    return _remembered(lambda v: (p := versions.get(v)) is not None and test(p))
+
+
+def _remembered(test: Callable[[str], bool]) -> Callable[[str], bool]:
+    """Return ``test``, computed once per distinct version (many packages share one)."""
+    seen: dict[str, bool] = {}
+
+    def remembered(version: str) -> bool:
+        found = seen.get(version)
+        if found is None:
+            found = seen[version] = test(version)
+        return found
+    return remembered
 
 
 def _canonical(text: str) -> str:

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -101,10 +102,15 @@ class Pipe:
                 await asyncio.shield(writing)
 
 
+MAX_DIGITS = 18  # every count or size the server reads fits (and int() takes at most 4,300)
+
+
 def is_number(text: str | None) -> bool:
-    """Tell whether ``text`` is ASCII digits, what int() reads from a header or parameter
-    (str.isdigit alone also takes "²", which int() refuses)."""
-    return text is not None and text.isascii() and text.isdecimal()
+    """Tell whether ``text`` is 1 to ``MAX_DIGITS`` ASCII digits: what a header or parameter
+    holding a count or size may be, and what int() then reads quickly and without error
+    (str.isdigit alone also takes "²", which int() refuses; 5,000 digits make it raise)."""
+    return (text is not None and 0 < len(text) <= MAX_DIGITS and text.isascii()
+            and text.isdecimal())
 
 
 async def receive_raw(request: Request, incoming: Incoming, timeout: float, limit: int) -> int:
@@ -203,6 +209,36 @@ class _FormSink:
             self.authorise(self.fields, False)
 
 
+def _parse(parser: MultipartParser, chunk: bytes | None) -> None:
+    """Feed ``chunk`` to ``parser`` (None: the body ended).
+
+    Raises:
+        ApiError: 400 naming what is wrong with the form (python-multipart's limits on part
+            headers included), the connection closed.
+    """
+    try:
+        if chunk is None:
+            parser.finalize()
+        else:
+            parser.write(chunk)
+    except MultipartParseError as err:
+        raise ApiError(400, f"The body is not a valid multipart/form-data form: "
+                            f"{_parse_problem(parser, err)}.", close=True) from None
+
+
+def _parse_problem(parser: MultipartParser, err: MultipartParseError) -> str:
+    """Say what python-multipart refused, with the limit it applied where it has one."""
+    size, count = getattr(parser, "max_header_size", None), getattr(parser, "max_header_count",
+                                                                   None)
+    if "header size" in str(err):
+        return (f"a part header line exceeds {size} bytes" if size
+                else "a part header line is too long")
+    if "header count" in str(err):
+        return (f"a part has more than {count} header lines" if count
+                else "a part has too many header lines")
+    return str(err) or type(err).__name__
+
+
 async def receive_form(request: Request, incoming: Incoming, timeout: float, limit: int,
                        authorise: Callable[[dict[str, str], bool], None]) -> dict[str, str]:
     """Parse a multipart/form-data body; stream its ``file`` part into ``incoming``.
@@ -225,10 +261,10 @@ async def receive_form(request: Request, incoming: Incoming, timeout: float, lim
     pipe = Pipe(incoming)
     try:
         async for chunk in chunks(request, timeout, limit):
-            parser.write(chunk)
+            _parse(parser, chunk)
             await pipe.feed(sink.file_data)
             sink.file_data.clear()
-        parser.finalize()
+        _parse(parser, None)
         await pipe.feed(sink.file_data)
         await pipe.drain()
     finally:

@@ -19,17 +19,18 @@ class ApiError(Exception):
     """An API failure with its HTTP status, headline and per-field messages."""
 
     def __init__(self, status: int, detail: str, fields: dict[str, list[str]] | None = None,
-                 *, close: bool = False) -> None:
+                 *, close: bool = False, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status, self.detail, self.fields = status, detail, fields or {}
         self.close = close  # ask the client to drop the connection (unread body left)
+        self.headers = headers or {}  # e.g. Retry-After
 
     def response(self) -> Response:
         """Return the JSON error response."""
         body: dict[str, Any] = {"detail": self.detail}
         if self.fields:
             body["fields"] = self.fields
-        headers = {"Connection": "close"} if self.close else None
+        headers = {**self.headers, **({"Connection": "close"} if self.close else {})}
         return JSONResponse(body, status_code=self.status, headers=headers)
 
 

@@ -36,10 +36,10 @@ from gopush.server.limits import (
     max_connections_for,
     protocol_for,
 )
+from gopush.server.redaction import AccessLog, redacted
 from gopush.server.settings import ConnectionLimits, ServeSettings
 from gopush.server.space import DiskFull
 from gopush.server.storage import Storage, rfc3339
-from gopush.server.upstream import redacted
 
 log = logging.getLogger("gopush.server")
 
@@ -222,6 +222,7 @@ def run(storage: Storage, settings: ServeSettings, listening: Listening, *,
     floods = QuietFloods()
     for name in ("asyncio", "uvicorn.error"):
         logging.getLogger(name).addFilter(floods)
+    logging.getLogger("uvicorn.access").addFilter(AccessLog())
     listener = Listener.adopt(listening.sock, connections, tls=tls_cert is not None)
     # uvicorn handles SIGTERM while it serves, then re-raises it once it has shut down, into
     # the handler that was in place before it: without this one, the default handler kills

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from gopush.server.assembly import Assemblies
 from gopush.server.auth import require_key
 from gopush.server.expiry import SlotExpiry
+from gopush.server.query import Searches
 from gopush.server.receive import chunks
 from gopush.server.records import Repo
 from gopush.server.responses import ApiError, not_found
@@ -36,6 +37,7 @@ class ServerState:
     upstream: Upstream
     sync: Synchroniser
     assemblies: Assemblies = field(default_factory=Assemblies)
+    searches: Searches = field(default_factory=Searches)
     expiry: SlotExpiry = field(init=False)
 
     def __post_init__(self) -> None:

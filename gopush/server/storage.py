@@ -186,10 +186,17 @@ class Storage:
             conn.execute("INSERT OR IGNORE INTO read_tokens VALUES (?, ?, ?)",
                          (owner, name, digest(token)))
 
-    def read_token_ok(self, owner: str, name: str, token: str) -> bool:
-        """Tell whether ``token`` may read ``owner/name``."""
-        return self.db.one("SELECT 1 FROM read_tokens WHERE owner = ? AND name = ? AND "
-                           "token_sha256 = ?", owner, name, digest(token)) is not None
+    def read_access(self, owner: str, name: str, token: str) -> tuple[bool | None, bool]:
+        """Return whether ``owner/name`` is private (None: no such repository) and whether
+        ``token`` is one of its read tokens, in one query whose work is the same whether or
+        not the repository exists (it always answers one row): ``auth.may_read`` relies on
+        that so that a refusal's time does not tell which repositories exist."""
+        row = self.db.one("SELECT (SELECT private FROM repos WHERE owner = ? AND name = ?), "
+                          "EXISTS (SELECT 1 FROM read_tokens WHERE owner = ? AND name = ? "
+                          "AND token_sha256 = ?)", owner, name, owner, name, digest(token))
+        assert row is not None
+        private, token_ok = row[0], row[1]
+        return (None if private is None else bool(private)), bool(token_ok)
 
     # -- upload slots ----------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +27,7 @@ from gopush.errors import GopushError
 from gopush.gosem import proxypath
 from gopush.modzip.rules import MAX_GO_MOD_BYTES, MAX_ZIP_BYTES
 from gopush.server.records import Repo, Version
+from gopush.server.redaction import redacted
 from gopush.server.storage import Storage
 from gopush.server.validate import check_upload
 
@@ -36,14 +37,6 @@ MAX_ANSWER_BYTES = MAX_GO_MOD_BYTES  # .info, .mod, list and @latest answers
 
 class UpstreamError(Exception):
     """The upstream GOPROXY failed or served something go would refuse."""
-
-
-def redacted(url: str) -> str:
-    """Return ``url`` without user information (for messages)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _failed(url: str, err: httpx.HTTPError) -> UpstreamError:

@@ -153,3 +153,71 @@ def test_new_repos_lets_a_push_create_its_repository(serve: Any, tmp_path: Path,
     assert _repos(served.url, "acme") == ["fresh"]
     anonymous = httpx.get(served.goproxy("acme/fresh") + f"{MODULE}/@v/list")
     assert anonymous.status_code == (401 if visibility else 200)
+
+
+@pytest.mark.parametrize("user", ["token", "gopush", "anyone", None])
+def test_a_refusal_does_the_same_work_whether_or_not_the_repository_exists(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user: str | None) -> None:
+    """Wrong Basic credentials (or none) for a private repository and for one that does not
+    exist run the very same database queries, each answering one row (the read-token lookup
+    included), so the answer's time cannot tell which repositories exist; a timing test
+    would be flaky, this is not."""
+    from starlette.requests import Request
+
+    from gopush.server.auth import may_read
+    from gopush.server.settings import ServeSettings
+    from gopush.server.storage import Storage
+
+    storage = Storage(tmp_path / "data")
+    storage.ensure_repo("acme", "private", private=True)
+    storage.add_read_token("acme", "private", TOKEN)
+    settings = ServeSettings(api_keys=(KEY,))
+    queries: list[tuple[str, int]] = []
+
+    def counted(method: Any) -> Any:
+        def run(sql: str, *args: Any) -> Any:
+            rows = method(sql, *args)
+            queries.append((sql, len(rows) if isinstance(rows, list) else int(rows is not None)))
+            return rows
+        return run
+
+    monkeypatch.setattr(storage.db, "one", counted(storage.db.one))
+    monkeypatch.setattr(storage.db, "all", counted(storage.db.all))
+    headers = [] if user is None else [
+        (b"authorization", b"Basic " + base64.b64encode(f"{user}:wrong-{TOKEN}".encode()))]
+    request = Request({"type": "http", "method": "GET", "path": "/", "headers": headers})
+
+    def work(owner: str, name: str) -> list[tuple[str, int]]:
+        queries.clear()
+        assert not may_read(request, owner, name, storage, settings)
+        return list(queries)
+
+    private, unknown = work("acme", "private"), work("acme", "nothing")
+    assert any("read_tokens" in sql for sql, _ in private)
+    assert private == unknown
+
+
+def test_the_access_log_masks_keys_in_urls_and_cuts_long_ones(serve: Any) -> None:
+    """`gopush serve -v` logs each request with the value of key-like query parameters
+    (`api_key`, `token`, `X-Amz-Signature`, also percent-encoded names) as `***` and a
+    5,000-character query string cut short, on one line."""
+    from gopush.server.redaction import MAX_LOGGED_TARGET
+
+    served = serve("-v", "--repo", "acme/private:private", new_repos=False)
+    proxy = served.goproxy("acme/private") + f"{MODULE}/@v/list"
+    with httpx.Client(timeout=30) as client:
+        client.get(proxy, params={"api_key": KEY, "page": "2"})
+        client.get(f"{served.url}/packages/acme/private/?api%5Fkey={KEY}&X-Amz-Signature={KEY}"
+                   f"&token={KEY};auth={KEY}")
+        client.get(f"{served.url}/packages/acme/private/", params={"query": "(" * 5000},
+                   headers={"X-Api-Key": KEY})
+    served.stop()
+    assert served.proc.stdout is not None
+    log = served.proc.stdout.read().decode() + served.stderr()
+    requests = [line for line in log.splitlines() if '"GET /' in line]
+    assert len(requests) == 3, log
+    assert KEY not in log
+    assert "api_key=***&page=2" in requests[0]
+    assert "api%5Fkey=***&X-Amz-Signature=***&token=***;auth=***" in requests[1]
+    assert max(len(line) for line in requests) < MAX_LOGGED_TARGET + 200
+    assert "characters)" in requests[2] and "Traceback" not in log

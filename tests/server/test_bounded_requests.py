@@ -5,6 +5,7 @@ server's peak memory (VmHWM) stays flat."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import select
 import socket
@@ -206,3 +207,77 @@ def test_a_form_flood_to_a_bare_upload_url_is_refused_with_memory_flat(
     assert set(downloads.statuses) == {200} and max(downloads.seconds) < 1.0
     upload = httpx.post(url, data=slot["upload_fields"], files={"file": ("v1.0.0.zip", data)})
     assert upload.status_code == 204, upload.text
+
+
+def test_numbers_of_5000_digits_are_refused_with_422(serve: Any) -> None:
+    """``page``, ``page_size`` and ``part_number`` of 5,000 digits (past int()'s 4,300-digit
+    limit) are refused with 422 naming the parameter, never a 500 with a traceback; a
+    ``part_number`` that is no number is not echoed into the upload query string."""
+    served = serve()
+    big = "9" * 5000
+    with httpx.Client(base_url=served.url, headers=AUTH, timeout=30) as client:
+        slot = client.post("/files/acme/mods/", json={
+            "filename": "f.zip", "md5_checksum": "0" * 32, "method": "put_parts"})
+        assert slot.status_code == 202, slot.text
+        ident = slot.json()["identifier"]
+        replies = {
+            "page": client.get("/packages/acme/mods/", params={"page": big}),
+            "page_size": client.get("/packages/acme/mods/", params={"page_size": big}),
+            "part_number": client.put("/_upload/parts/acme/mods/", content=b"x",
+                                      params={"upload_id": ident, "part_number": big}),
+            "info part_number": client.get(f"/files/acme/mods/{ident}/info/",
+                                           params={"part_number": big}),
+            "info part_number=1&x": client.get(f"/files/acme/mods/{ident}/info/",
+                                               params={"part_number": "1&upload_id=other"}),
+        }
+        assert client.get(f"/files/acme/mods/{ident}/info/",
+                          params={"part_number": "2"}).json()["upload_querystring"] == (
+            f"upload_id={ident}&part_number=2")
+    for name, reply in replies.items():
+        assert reply.status_code == 422, (name, reply.status_code, reply.text)
+        field = "page" if name.startswith("page") else "part_number"
+        assert list(reply.json()["fields"]) == [field], (name, reply.text)
+    served.stop()
+    assert "Traceback" not in served.stderr()
+
+
+def _post_raw(url: str, body: bytes) -> bytes:
+    """POST ``body`` as a form to ``url`` over a raw socket, stopping at the first answer;
+    return the whole answer (the server closes the connection after it)."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                     f"Content-Type: multipart/form-data; boundary=BND\r\n"
+                     f"Content-Length: {len(body)}\r\n\r\n".encode())
+        for start in range(0, len(body), 64 * 1024):
+            if select.select([sock], [], [], 0)[0]:
+                break
+            try:
+                sock.sendall(body[start:start + 64 * 1024])
+            except OSError:
+                break
+        answer = b""
+        with contextlib.suppress(OSError):  # reset once it closed with our bytes unread
+            while chunk := sock.recv(65536):
+                answer += chunk
+        return answer
+
+
+def test_oversized_part_headers_are_refused_naming_the_cause(serve: Any, tmp_path: Path) -> None:
+    """A form part with a 5 MB header line, or with 20 header lines, gets 400 saying which
+    (not "Upload failed: MultipartParseError"); the slot then takes its real upload."""
+    served = serve()
+    data = _zip(tmp_path, "example.com/later").read_bytes()
+    slot = _slot(served, data)
+    start = b'--BND\r\nContent-Disposition: form-data; name="key"\r\n'
+    long_line = start + b"X-Junk: " + b"a" * 5_000_000 + b"\r\n\r\nv\r\n--BND--\r\n"
+    many = start + b"".join(b"X-H%d: v\r\n" % i for i in range(20)) + b"\r\nv\r\n--BND--\r\n"
+    answers = [_post_raw(slot["upload_url"], body) for body in (long_line, many)]
+    for answer, cause in zip(answers, ["a part header line exceeds", "a part has more than"], strict=True):
+        assert answer.startswith(b"HTTP/1.1 400 "), answer[:300]
+        assert b"multipart/form-data form: " + cause.encode() in answer, answer[-300:]
+    upload = httpx.post(slot["upload_url"], data=slot["upload_fields"],
+                        files={"file": ("v1.0.0.zip", data)})
+    assert upload.status_code == 204, upload.text
+    served.stop()
+    assert "Traceback" not in served.stderr()

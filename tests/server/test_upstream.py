@@ -23,3 +23,11 @@ def test_failure_without_a_reason_names_the_error() -> None:
     """An error with no text is named by its type alone."""
     assert str(_failed("https://p.example/", httpx.ReadTimeout(""))) == (
         "upstream https://p.example/ failed: ReadTimeout")
+
+
+def test_redacted_masks_key_like_query_values_and_cuts_long_urls() -> None:
+    """The server's one redaction (upstream messages and the access log) drops user
+    information, masks key-like query values, keeps the rest, and cuts to a limit."""
+    assert redacted("https://u:p@h.example/go/?token=abc&v=1#frag") == (
+        "https://h.example/go/?token=***&v=1")
+    assert redacted("/go/a/b?x=" + "y" * 50, limit=20) == "/go/a/b?x=yyyyyyyyyy…(+40 characters)"
