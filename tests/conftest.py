@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,7 @@ settings.load_profile("gopush-ci" if os.environ.get("CI") else "gopush")
 from gen_unicode_tables import GoTables, go_tables
 from gitrepo import GitRepo
 from gotool import GoOracle, go_binary
+from loopback import Handle, Loopback
 
 
 @pytest.fixture(autouse=True)
@@ -86,3 +87,12 @@ def no_backoff() -> Iterator[None]:
     stamina.set_testing(True, attempts=6)
     yield
     stamina.set_testing(False)
+
+
+@pytest.fixture
+def loopback() -> Iterator[Callable[[Handle], str]]:
+    """Return start(handle) -> base URL of a loopback HTTP server answering with ``handle``;
+    every server is stopped after the test."""
+    servers = Loopback()
+    yield servers.start
+    servers.close()

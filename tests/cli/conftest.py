@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from gopush.cli.main import main
+from gopush.modzip.create import create_zip
+from gopush.modzip.files import DataFile
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -44,3 +46,13 @@ def stop_with(proc: subprocess.Popen[str], sig: signal.Signals,
         proc.send_signal(signal.SIGABRT)  # faulthandler prints where each thread waits
         _, err = proc.communicate(timeout=30)
         raise AssertionError(f"{proc.args} did not stop after {sig.name}:\n{err}") from None
+
+
+@pytest.fixture
+def module_zip(tmp_path: Path) -> Path:
+    """A valid module zip to push (example.com/m@v1.0.0)."""
+    files = [DataFile("go.mod", b"module example.com/m\n\ngo 1.21\n"),
+             DataFile("m.go", b"package m\n")]
+    dest = tmp_path / "v1.0.0.zip"
+    create_zip(dest, "example.com/m", "v1.0.0", files, go_version="1.21")
+    return dest

@@ -15,17 +15,15 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from loopback import drain_then
 
 from gopush.errors import ExitCode
-from gopush.modzip.create import create_zip
-from gopush.modzip.files import DataFile
 from gopush.registry.http import MAX_JSON_BYTES
 
 KEY = "hostile-test-key-5e8a01"
@@ -104,49 +102,10 @@ def redirect(target: str) -> Answer:
     return answer
 
 
-class _Handler(BaseHTTPRequestHandler):
-    answer: Answer
-
-    def _any(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        if length:
-            self.rfile.read(length)
-        self.close_connection = True
-        type(self).answer(self)
-
-    do_GET = do_POST = do_PUT = _any
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def registry() -> Iterator[Callable[[Answer], str]]:
+def registry(loopback: Callable[[Answer], str]) -> Callable[[Answer], str]:
     """Return start(answer) -> the URL of a loopback server answering every request so."""
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(answer: Answer) -> str:
-        handler = type("Handler", (_Handler,), {"answer": staticmethod(answer)})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture
-def module_zip(tmp_path: Path) -> Path:
-    """A valid module zip to push."""
-    files = [DataFile("go.mod", b"module example.com/m\n\ngo 1.21\n"),
-             DataFile("m.go", b"package m\n")]
-    dest = tmp_path / "v1.0.0.zip"
-    create_zip(dest, "example.com/m", "v1.0.0", files, go_version="1.21")
-    return dest
+    return lambda answer: loopback(drain_then(answer))
 
 
 class Ran:

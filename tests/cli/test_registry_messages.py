@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from gopush.errors import ExitCode
-from tests.cli.test_registry_text import KEY, Reply, Routes, _json, gopush, module_zip, registry
+from tests.cli.test_registry_text import KEY, Reply, Routes, _json, gopush, registry
 
-__all__ = ["module_zip", "registry"]  # fixtures
+__all__ = ["registry"]  # a fixture
 
 
 @pytest.fixture

@@ -12,16 +12,14 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from loopback import Handle, drain_then
 
 from gopush.errors import ExitCode
-from gopush.modzip.create import create_zip
-from gopush.modzip.files import DataFile
 
 KEY = "textual-test-key-7c41d9"
 # (status, body) or (status, body, headers)
@@ -33,56 +31,28 @@ def _json(status: int, value: object) -> Reply:
     return status, json.dumps(value).encode()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    routes: Routes
+def _routed(routes: Routes) -> Handle:
+    """Answer each request with the JSON reply ``routes`` gives for its method and path."""
 
-    def _any(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        if length:
-            self.rfile.read(length)
-        path = self.path.split("?")[0].removeprefix("/v1")
-        status, body, *more = type(self).routes(self.command, path, dict(self.headers))
-        self.send_response(status)
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        path = handler.path.split("?")[0].removeprefix("/v1")
+        status, body, *more = routes(handler.command, path, dict(handler.headers))
+        handler.send_response(status)
         for name, value in (more[0] if more else {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
+            handler.send_header(name, value)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.wfile.write(body)
 
-    do_GET = do_POST = do_PUT = _any
-
-    def log_message(self, *args: object) -> None:
-        pass
+    return answer
 
 
 @pytest.fixture
-def registry() -> Iterator[Callable[[Routes], str]]:
+def registry(loopback: Callable[[Handle], str]) -> Callable[[Routes], str]:
     """Return start(routes) -> the URL of a loopback server answering through ``routes``."""
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(routes: Routes) -> str:
-        handler = type("Handler", (_Handler,), {"routes": staticmethod(routes)})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture
-def module_zip(tmp_path: Path) -> Path:
-    files = [DataFile("go.mod", b"module example.com/m\n\ngo 1.21\n"),
-             DataFile("m.go", b"package m\n")]
-    dest = tmp_path / "v1.0.0.zip"
-    create_zip(dest, "example.com/m", "v1.0.0", files, go_version="1.21")
-    return dest
+    return lambda routes: loopback(drain_then(_routed(routes)))
 
 
 def gopush(api_host: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

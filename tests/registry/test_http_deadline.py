@@ -7,10 +7,9 @@ The server is ``http.server`` in a thread on 127.0.0.1; every handler stops by i
 from __future__ import annotations
 
 import io
-import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -22,24 +21,9 @@ Handler = Callable[[BaseHTTPRequestHandler], None]
 
 
 @pytest.fixture
-def server() -> Iterator[Callable[[Handler], str]]:
-    """Return start(handler) -> base URL of a loopback server running ``handler``."""
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(handle: Handler) -> str:
-        cls = type("H", (BaseHTTPRequestHandler,), {
-            "do_GET": lambda self: handle(self), "do_PUT": lambda self: handle(self),
-            "log_message": lambda self, *a: None})
-        made = ThreadingHTTPServer(("127.0.0.1", 0), cls)
-        made.daemon_threads = True
-        threading.Thread(target=made.serve_forever, daemon=True).start()
-        servers.append(made)
-        return f"http://127.0.0.1:{made.server_address[1]}/"
-
-    yield start
-    for made in servers:
-        made.shutdown()
-        made.server_close()
+def server(loopback: Callable[[Handler], str]) -> Callable[[Handler], str]:
+    """Return start(handler) -> base URL (with a trailing slash) of a loopback server."""
+    return lambda handle: loopback(handle) + "/"
 
 
 def _steady(handler: BaseHTTPRequestHandler, total: int, rate: int) -> None:
