@@ -463,8 +463,7 @@ class Storage:
         if not self._slot_exists(conn, slot.identifier):
             raise _slot_gone()  # its blob may be deleted already: no package may point at it
         perm = secrets.token_urlsafe(9).replace("-", "x").replace("_", "y")
-        label = f"{module}-{version}" if module and version else slot.filename
-        slug = f"{_slugify(label)}-{perm[:4].lower()}"
+        slug = _free_slug(conn, repo, _slug_base(module, version, slot.filename), perm)
         stamp = now()
         conn.execute(  # type: ignore[attr-defined]
             "INSERT INTO packages (slug_perm, slug, owner, name, file_identifier, module, "
@@ -530,8 +529,31 @@ def _slot_gone() -> SlotGone:
                     "again.")
 
 
-def _slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "package"
+def _slugify(text: str, limit: int = 80) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-")
+
+
+def _slug_base(module: str | None, version: str | None, filename: str) -> str:
+    """Return the readable part of a package slug: module and version (the module cut so
+    that the version always shows), else the file name."""
+    if module and version:
+        tail = _slugify(version, 60)
+        return f"{_slugify(module, 79 - len(tail)) or 'package'}-{tail}"
+    return _slugify(filename) or "package"
+
+
+def _free_slug(conn: object, repo: Repo, base: str, perm: str) -> str:
+    """Return ``base`` plus the shortest prefix of ``perm`` (4 characters at least) that no
+    package of ``repo`` has yet: slugs are unique per repository, and two uploads of one
+    version (a republish, a failed one retried) share their base."""
+    for length in (4, 6, 8, len(perm)):
+        slug = f"{base}-{perm[:length].lower()}"
+        taken = conn.execute(  # type: ignore[attr-defined]
+            "SELECT 1 FROM packages WHERE owner = ? AND name = ? AND slug = ?",
+            (repo.owner, repo.name, slug)).fetchone()
+        if taken is None:
+            return slug
+    return f"{base}-{perm}"  # slug_perm itself is unique
 
 
 def _version_exists(repo: Repo, checked: Checked, existing: Version) -> VersionExists:

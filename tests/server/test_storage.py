@@ -210,3 +210,27 @@ def test_a_republished_version_drops_the_old_zip_keeps_a_shared_go_mod(tmp_path:
     assert version is not None and version.zip_sha256 == new.blob_sha256
     assert set(storage.blobs.names()) == {new.blob_sha256, version.mod_sha256}
     assert old.blob_sha256 not in storage.blobs.names()
+
+
+def test_package_slugs_stay_unique_when_their_random_part_repeats(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slugs are the module and version (the module cut so the version shows) plus the
+    start of the package's random id: two packages whose ids begin alike, for modules long
+    enough to be cut, still get distinct slugs (a search load test once hit the unique
+    constraint with 300 long module paths)."""
+    import secrets
+
+    ids = iter(range(1000))  # every random id begins "abcd0000": only the whole id differs
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: f"abcd{next(ids):08d}")
+    storage = Storage(tmp_path)
+    repo = storage.ensure_repo("acme", "mods")
+    module = "example.com/" + "x" * 150 + "/m"
+    slugs = []
+    for version in ("v1.0.1", "v1.0.2", "v1.0.3"):
+        checked = Checked(module, version, f"h1:{version}", f"module {module}\n".encode(),
+                          "2024-01-01T00:00:00Z")
+        package, _ = storage.publish(repo, stored_upload(storage, version.encode()),  # type: ignore
+                                     checked, republish=False)
+        slugs.append(package.slug)
+    assert len(set(slugs)) == 3, slugs
+    assert all(len(slug) <= 90 and "-v1-0-" in slug for slug in slugs), slugs
