@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import os
 import sys
-import zipfile
 from pathlib import Path
 
 from gotool import GoOracle
-from zipbomb import go_download, run_measured
+from zipbomb import go_download, remove_deep, run_measured, write_deep
 
 from gopush.errors import ExitCode
 
@@ -17,20 +16,13 @@ MODULE, VERSION = "example.com/m", "v1.0.0"
 CLIENT_LIMIT_MB = 100
 
 
-def write_deep(path: Path, entries: int, depth: int) -> Path:
-    """Write a module zip of ``entries`` files, each ``depth`` directories deep."""
-    prefix = f"{MODULE}@{VERSION}/"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(prefix + "go.mod", f"module {MODULE}\n")
-        for i in range(entries):
-            z.writestr(f"{prefix}x{i}/" + "d/" * depth + "a.go", "package m\n")
-    return path
-
-
 def check_agrees_with_go(go: GoOracle, tmp_path: Path, entries: int, depth: int) -> float:
     """Assert gopush check accepts the deep zip with go's h1:; return its peak RSS (MB)."""
-    deep = write_deep(tmp_path / "deep.zip", entries, depth)
-    want, err = go_download(go, tmp_path / "go", deep, MODULE, VERSION)
+    deep = write_deep(tmp_path / "deep.zip", MODULE, VERSION, entries, depth)
+    try:
+        want, err = go_download(go, tmp_path / "go", deep, MODULE, VERSION)
+    finally:
+        remove_deep(tmp_path / "go")
     assert want is not None, err
     done = run_measured([sys.executable, "-m", "gopush", "check", str(deep)],
                         {**os.environ, "CI": "1"})
