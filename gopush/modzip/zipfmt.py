@@ -237,6 +237,8 @@ def data_offset(f: BinaryIO, entry: Entry) -> int:
     Raises:
         ZipFormatError: the local header is missing or truncated.
     """
+    if entry.offset < 0:  # a negative base offset put it before the file (Go: ReadAt fails)
+        raise ZipFormatError("zip: not a valid zip file")
     f.seek(entry.offset)
     head = f.read(LOCAL_HEADER_SIZE)
     if len(head) != LOCAL_HEADER_SIZE:
