@@ -12,6 +12,7 @@ import pytest
 from gotool import GoOracle
 from zipbomb import go_download
 
+from gopush.errors import InvalidModuleZip
 from gopush.modzip.check import check_zip
 
 MODULE, VERSION = "example.com/m", "v1.0.0"
@@ -52,3 +53,18 @@ def test_framing_go_accepts_is_accepted_with_gos_h1(go: GoOracle, tmp_path: Path
     result = check_zip(zip_path)
     assert result.report.error(f"{MODULE}@{VERSION}") is None
     assert result.sum == want
+
+
+def test_a_directory_size_too_long_is_refused_as_go_refuses_it(go: GoOracle,
+                                                               tmp_path: Path) -> None:
+    """Declaring 10 bytes more than the directory holds makes the base offset negative: go
+    finds no directory where it then looks and refuses the zip; so does gopush."""
+    data = _plain(tmp_path / "plain.zip")
+    end = data.rfind(struct.pack("<I", 0x06054B50))
+    size = struct.unpack_from("<I", data, end + 12)[0]
+    zip_path = tmp_path / "m.zip"
+    zip_path.write_bytes(data[:end + 12] + struct.pack("<I", size + 10) + data[end + 16:])
+    want, err = go_download(go, tmp_path / "go", zip_path, MODULE, VERSION)
+    assert want is None and "zip: not a valid zip file" in err, err
+    with pytest.raises(InvalidModuleZip, match="zip: not a valid zip file"):
+        check_zip(zip_path)
