@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import zipfile
 import zlib
 from pathlib import Path
 from typing import NamedTuple
@@ -54,6 +55,24 @@ def write_bomb(path: Path, module: str = "example.com/bomb", version: str = "v1.
 def _packed(pieces: list[bytes]) -> bytes:
     packer = zlib.compressobj(9, zlib.DEFLATED, -15)
     return b"".join(packer.compress(piece) for piece in pieces) + packer.flush()
+
+
+def write_deep(path: Path, module: str, version: str, entries: int, depth: int) -> Path:
+    """Write a module zip of ``entries`` files, each ``depth`` directories deep (and a
+    go.mod): go accepts it."""
+    prefix = f"{module}@{version}/"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(prefix + "go.mod", f"module {module}\n")
+        for i in range(entries):
+            z.writestr(f"{prefix}x{i}/" + "d/" * depth + "a.go", "package m\n")
+    return path
+
+
+def remove_deep(path: Path) -> None:
+    """Remove a tree too deep for pytest's own cleanup (Python 3.11's rmtree recurses per
+    level): the module caches that hold a deep module."""
+    subprocess.run(["chmod", "-R", "u+w", str(path)], check=False, capture_output=True)
+    subprocess.run(["rm", "-rf", str(path)], check=True)
 
 
 def go_download(go: GoOracle, where: Path, zip_path: Path, module: str,

@@ -17,8 +17,10 @@ declared size and CRC as it comes), and only after every declared size has been 
 against the 500 MiB budget, so a lying zip is stopped at its first extra byte and a zip
 declaring too much is refused without inflating anything. The central directory is walked
 from the file twice (names and sizes, then contents) rather than held; what stays in memory
-per entry is what the answer needs: the collision checker's folded path, the valid name and
-its 32-byte digest for the h1: (about 300 bytes for a typical path).
+per entry is what the answer needs: the collision checker's keys (one per path element, not
+per prefix: linear in the name bytes whatever the depth), the valid name and its 32-byte
+digest for the h1:. Measured: about 650 bytes per entry of a short name (200,000 empty
+entries: 153 MB peak RSS for `gopush check`, 24 MB of it the process itself).
 """
 
 from __future__ import annotations

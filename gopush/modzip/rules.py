@@ -31,6 +31,7 @@ No file is opened here: a source may still fail, or lie about sizes, when the zi
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Sequence
 
 from gopush.errors import InvalidPath
@@ -200,33 +201,85 @@ def _size_verdict(p: str, size: int) -> FileIssue | None:
 class CollisionChecker:
     """Finds paths equal under case folding, duplicates, and paths both file and directory.
 
-    Each path registers its parent directories too, so ``a/b`` and ``A/c`` collide on ``a``.
+    Each path registers its parent directories too, so ``a/b`` and ``A/c`` collide on ``a``;
+    the verdicts and messages are those of x/mod's collisionChecker, which records every
+    prefix of every path under its folded form and walks a path from the leaf up.
+
+    Bounded: memory is linear in the bytes of the paths, whatever their depth, and no call
+    recurses. (Go keeps each prefix as a whole string, quadratic in the depth.) Here a prefix
+    is interned as "<id of its parent>/<its last element>" under its folded form, and again
+    as written when that differs: a path of n elements adds at most 2n keys of one element.
+    A prefix written as it folds (all lower case, as most are) has the id of its folded
+    form, negated, as its written id, so it costs one key.
     """
 
     def __init__(self) -> None:
-        self._seen: dict[str, tuple[str, bool]] = {}
+        # Folded prefixes: key -> id (0 is the root, which has no key); by id, the key, and
+        # 2 * (written id of the first spelling seen) + is_dir.
+        self._folded: dict[str, int] = {}
+        self._folded_keys: list[str] = [""]
+        self._first: array[int] = array("q", [0])
+        # Prefixes written otherwise than folded: key -> id > 0; by id, the key.
+        self._written: dict[str, int] = {}
+        self._written_keys: list[str] = [""]
 
     def check(self, p: str, *, is_dir: bool) -> FileIssue | None:
-        """Record ``p`` and return the problem it makes with earlier paths, if any."""
-        return self._check(p, p, is_dir)
+        """Record ``p`` and return the problem it makes with earlier paths, if any.
 
-    def _check(self, entry: str, p: str, is_dir: bool) -> FileIssue | None:
-        key = fold_key(p)
-        other = self._seen.get(key)
-        if other is None:
-            self._seen[key] = (p, is_dir)
-        elif other[0] != p:
-            return issue(entry, Invalid.CASE_COLLISION,
-                         f"case-insensitive file name collision: {_q(other[0])} and {_q(p)}")
-        elif other[1] != is_dir:
-            return issue(entry, Invalid.FILE_AND_DIRECTORY,
-                         f"entry {_q(p)} is both a file and a directory")
-        elif not is_dir:
-            return issue(entry, Invalid.DUPLICATE, f"multiple entries for file {_q(p)}")
-        # A directory seen before still walks up: an earlier walk may have stopped at a
-        # collision above it, which this path must report too (as Go does).
-        parent = p.rpartition("/")[0]
-        return self._check(entry, parent, True) if parent else None
+        Go walks from ``p`` up to its first element, records each prefix it has not seen
+        and stops at the first problem; a prefix seen before has all its parents recorded
+        already. So walking down, recording what is new and keeping the problem of the
+        deepest prefix seen before gives Go's records and verdict.
+        """
+        elems = p.split("/")
+        written = folded = 0
+        problem: FileIssue | None = None
+        for depth, elem in enumerate(elems):
+            prefix_is_dir = is_dir or depth < len(elems) - 1
+            folded_elem = fold_key(elem)
+            key = f"{folded}/{folded_elem}"
+            found = self._folded.get(key)
+            if found is None:
+                found = self._folded[key] = len(self._folded_keys)
+                self._folded_keys.append(key)
+            folded = found
+            if written <= 0 and elem == folded_elem:
+                written = -folded
+            else:
+                written = self._intern(written, elem)
+            if found == len(self._first):  # new
+                self._first.append(2 * written + prefix_is_dir)
+                continue
+            first_written, first_is_dir = divmod(self._first[found], 2)
+            prefix = "/".join(elems[: depth + 1])
+            if first_written != written:
+                problem = issue(p, Invalid.CASE_COLLISION, "case-insensitive file name "
+                                f"collision: {_q(self._spell(first_written))} and {_q(prefix)}")
+            elif first_is_dir != prefix_is_dir:
+                problem = issue(p, Invalid.FILE_AND_DIRECTORY,
+                                f"entry {_q(prefix)} is both a file and a directory")
+            elif not prefix_is_dir:
+                problem = issue(p, Invalid.DUPLICATE, f"multiple entries for file {_q(prefix)}")
+        return problem
+
+    def _intern(self, parent: int, elem: str) -> int:
+        """Return the id of the written prefix ``parent``/``elem``, recording it if new."""
+        key = f"{parent}/{elem}"
+        found = self._written.get(key)
+        if found is None:
+            found = self._written[key] = len(self._written_keys)
+            self._written_keys.append(key)
+        return found
+
+    def _spell(self, written: int) -> str:
+        """Return the prefix whose written id is ``written``, as written."""
+        elems: list[str] = []
+        while written:
+            keys = self._written_keys if written > 0 else self._folded_keys
+            parent, _, elem = keys[abs(written)].partition("/")
+            elems.append(elem)
+            written = int(parent) if written > 0 else -int(parent)
+        return "/".join(reversed(elems))
 
 
 def _q(s: str) -> str:

@@ -114,11 +114,12 @@ class Directory:
     file changed since.
     """
 
-    def __init__(self, f: BinaryIO, count: int, offset: int, size: int) -> None:
+    def __init__(self, f: BinaryIO, count: int, offset: int, size: int, base: int = 0) -> None:
         self._f = f
         self.count = count
-        self.offset = offset
+        self.offset = offset  # in the file
         self.size = size
+        self.base = base  # added to every record's local header offset (bytes before the zip)
         self._held: bytes | None = None
         if size <= DIRECTORY_READ_BYTES:  # one window: read once, walk in memory
             f.seek(offset)
@@ -129,8 +130,8 @@ class Directory:
 
     def __iter__(self) -> Iterator[Entry]:
         if self._held is not None:
-            return _parse_all(self._held)
-        return _walk(self._f, self.offset, self.size)
+            return _parse_all(self._held, self.base)
+        return _walk(self._f, self.offset, self.size, self.base)
 
     def first(self) -> Entry | None:
         """Return the first entry, or None when the zip is empty."""
@@ -140,20 +141,53 @@ class Directory:
 def read_directory(f: BinaryIO, size: int) -> Directory:
     """Find and check the central directory of the zip in ``f`` (``size`` bytes long).
 
+    As Go's archive/zip reads it: the directory starts at the end record's offset plus the
+    base offset (the bytes before the zip, as in a self-extracting archive: where the end
+    record lies minus the directory size and offset it declares; a positive base is dropped
+    when a record already starts at the declared offset), and its records are read until
+    one is not a record (the declared directory size is not trusted). Their count must
+    match the declared count modulo 65536 (Go compares 16 bits).
+
     Raises:
-        ZipFormatError: no end record, a bad record, a count that does not match, or a
-            directory outside the file.
+        ZipFormatError: no end record, a directory outside the file, or a count that does
+            not match.
     """
-    count, dir_size, dir_offset = _find_end(f, size)
-    if dir_offset + dir_size > size:
+    count, dir_size, dir_offset, end_offset = _find_end(f, size)
+    base = end_offset - dir_size - dir_offset
+    if not 0 <= base + dir_offset < size:
         raise ZipFormatError("zip: not a valid zip file")
-    directory = Directory(f, count, dir_offset, dir_size)
-    if sum(1 for _ in directory) != count:
+    if base > 0 and _scan(f, dir_offset, size, most=1)[0] == 1:
+        base = 0
+    found, length = _scan(f, base + dir_offset, size)
+    if found % 0x10000 != count % 0x10000:
         raise ZipFormatError("zip: not a valid zip file")
-    return directory
+    return Directory(f, found, base + dir_offset, length, base)
 
 
-def _walk(f: BinaryIO, start: int, size: int) -> Iterator[Entry]:
+def _scan(f: BinaryIO, start: int, size: int, most: int = -1) -> tuple[int, int]:
+    """Count the whole records from ``start`` until one is not (or the file or ``most``
+    records end); return the count and the bytes they take."""
+    found = length = 0
+    buf, pos, at = b"", 0, start
+    while found != most:
+        need = _record_size(buf, pos)
+        if len(buf) - pos < need and at < size:
+            f.seek(at)
+            chunk = f.read(min(max(DIRECTORY_READ_BYTES, need), size - at))
+            if not chunk:  # the file shrank
+                break
+            at += len(chunk)
+            buf, pos = buf[pos:] + chunk, 0
+            continue
+        try:
+            _, end = _parse_central(buf, pos)
+        except ZipFormatError:
+            break
+        found, length, pos = found + 1, length + end - pos, end
+    return found, length
+
+
+def _walk(f: BinaryIO, start: int, size: int, base: int) -> Iterator[Entry]:
     """Yield the records of the directory at ``start``, reading a bounded window at a time."""
     buf, pos, at, left = b"", 0, start, size
     while pos < len(buf) or left:
@@ -166,14 +200,14 @@ def _walk(f: BinaryIO, start: int, size: int) -> Iterator[Entry]:
             at, left = at + len(chunk), left - len(chunk)
             buf, pos = buf[pos:] + chunk, 0
             need = _record_size(buf, pos)
-        entry, pos = _parse_central(buf, pos)
+        entry, pos = _parse_central(buf, pos, base)
         yield entry
 
 
-def _parse_all(data: bytes) -> Iterator[Entry]:
+def _parse_all(data: bytes, base: int) -> Iterator[Entry]:
     pos = 0
     while pos < len(data):
-        entry, pos = _parse_central(data, pos)
+        entry, pos = _parse_central(data, pos, base)
         yield entry
 
 
@@ -203,6 +237,8 @@ def data_offset(f: BinaryIO, entry: Entry) -> int:
     Raises:
         ZipFormatError: the local header is missing or truncated.
     """
+    if entry.offset < 0:  # a negative base offset put it before the file (Go: ReadAt fails)
+        raise ZipFormatError("zip: not a valid zip file")
     f.seek(entry.offset)
     head = f.read(LOCAL_HEADER_SIZE)
     if len(head) != LOCAL_HEADER_SIZE:
@@ -213,8 +249,9 @@ def data_offset(f: BinaryIO, entry: Entry) -> int:
     return entry.offset + LOCAL_HEADER_SIZE + fields[9] + fields[10]
 
 
-def _find_end(f: BinaryIO, size: int) -> tuple[int, int, int]:
-    """Return (entries, directory size, directory offset) from the end records."""
+def _find_end(f: BinaryIO, size: int) -> tuple[int, int, int, int]:
+    """Return (entries, directory size, directory offset, where the end record is) from the
+    end records (the Zip64 one when there is one)."""
     tail_len = min(size, _END.size + _MAX_COMMENT)
     f.seek(size - tail_len)
     tail = f.read(tail_len)
@@ -231,10 +268,10 @@ def _find_end(f: BinaryIO, size: int) -> tuple[int, int, int]:
         raise ZipFormatError("zip: multi-disk archives are not supported")
     if count == MAX_U16 or dir_size == MAX_U32 or dir_offset == MAX_U32:
         return _find_end64(f, size - tail_len + at)
-    return count, dir_size, dir_offset
+    return count, dir_size, dir_offset, size - tail_len + at
 
 
-def _find_end64(f: BinaryIO, end_offset: int) -> tuple[int, int, int]:
+def _find_end64(f: BinaryIO, end_offset: int) -> tuple[int, int, int, int]:
     if end_offset < _END64_LOCATOR.size:
         raise ZipFormatError("zip: not a valid zip file")
     f.seek(end_offset - _END64_LOCATOR.size)
@@ -246,10 +283,10 @@ def _find_end64(f: BinaryIO, end_offset: int) -> tuple[int, int, int]:
     if len(raw) != _END64.size or _END64.unpack(raw)[0] != END64_SIG:
         raise ZipFormatError("zip: not a valid zip file")
     fields = _END64.unpack(raw)
-    return fields[7], fields[8], fields[9]
+    return fields[7], fields[8], fields[9], end64_offset
 
 
-def _parse_central(data: bytes, pos: int) -> tuple[Entry, int]:
+def _parse_central(data: bytes, pos: int, base: int = 0) -> tuple[Entry, int]:
     if pos + _CENTRAL.size > len(data):
         raise ZipFormatError("zip: not a valid zip file")
     (sig, _, _, flags, method, _, _, crc, csize, usize, name_len, extra_len, comment_len,
@@ -263,7 +300,7 @@ def _parse_central(data: bytes, pos: int) -> tuple[Entry, int]:
     name = data[start:start + name_len]
     extra = data[start + name_len:start + name_len + extra_len]
     usize, csize, offset = _apply_zip64(extra, usize, csize, offset)
-    return Entry(name, flags, method, crc, csize, usize, offset), end
+    return Entry(name, flags, method, crc, csize, usize, offset + base), end
 
 
 def _apply_zip64(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:

@@ -31,6 +31,7 @@ DEAD_END = ("This package should be deleted: the zip itself is invalid, so resyn
             "help; fix the module and upload it again.")
 DUPLICATE = "This package should be deleted: versions are immutable, so resyncing cannot help."
 RETRYABLE = "The server could not process this package ({error}); resync it to try again."
+INTERNAL = "internal error: {error}; see the server log, and report it"
 
 
 class Synchroniser:
@@ -97,6 +98,9 @@ class Synchroniser:
             reason = RETRYABLE.format(error="the registry is out of disk space")
         except OSError as err:
             reason = RETRYABLE.format(error=err.strerror or type(err).__name__)
+        except Exception as err:  # a bug: fail the package (never left syncing), say so
+            log.exception("checking package %s failed", perm)
+            reason = RETRYABLE.format(error=INTERNAL.format(error=type(err).__name__))
         if reason is not None:
             self.storage.set_package_state(package, "failed", was=("syncing",), reason=reason)
 

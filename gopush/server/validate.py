@@ -9,8 +9,9 @@ go.mod is served with the synthesized ``module <path>`` go.mod the go command ex
 At most ``MAX_CONCURRENT_CHECKS`` checks run at once, whoever asks: the synchroniser's one
 thread (new versions), a request thread deciding an upload for a version that exists, and
 upstream fetches (request threads too, up to the thread pool's 40). A check's memory is
-bounded whatever the zip declares (64 KiB pieces; about 300 bytes per entry for names and
-digests: some 25 MiB for a module of 100,000 files), and its time is CPU time (inflate,
+bounded whatever the zip declares (64 KiB pieces; about 650 bytes per entry for names,
+digests and the collision checker's keys, measured: some 65 MB for a module of 100,000
+files), and its time is CPU time (inflate,
 SHA-256, CRC-32), so more checks at once than the two cores a small registry host has add
 memory and no throughput. A caller waits its turn here; the wait is bounded by the checks
 ahead of it, each bounded by the 500 MiB a zip may hold (about 1 s for 400 MiB of zeros).

@@ -6,10 +6,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from conftest import stored_upload
 
 from gopush.modzip.create import create_zip
 from gopush.modzip.files import DataFile
+from gopush.server import sync as sync_module
 from gopush.server.records import Package
 from gopush.server.storage import Storage
 from gopush.server.sync import DEAD_END, RETRYABLE, Synchroniser
@@ -163,6 +165,38 @@ def test_a_full_disk_while_processing_is_retryable_or_waits_for_space(
         assert stalled is not None and stalled.state == "syncing"
         monkeypatch.setattr(storage, "publish", publish)
         assert storage.space.check()  # space returned: read-only mode ends
+        assert _settled(storage, second).state == "completed"
+    finally:
+        sync.stop()
+
+
+def test_an_unexpected_exception_fails_the_package_and_the_queue_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in the check (here a RecursionError, as a 1000-element path once raised) fails
+    the package with a reason naming it, instead of leaving it syncing for good; the next
+    package is processed as usual."""
+    storage = Storage(tmp_path / "data")
+    real_check = sync_module.check_upload
+    broken = _module_zip(tmp_path / "broken.zip", "example.com/broken", "v1.0.0")
+    fine = _module_zip(tmp_path / "fine.zip", "example.com/fine", "v1.0.0")
+
+    def check_upload(path: Path) -> object:
+        if path.read_bytes() == broken:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_check(path)
+
+    monkeypatch.setattr(sync_module, "check_upload", check_upload)
+    sync = Synchroniser(storage)
+    sync.start()
+    try:
+        first = _queued(storage, broken, ("example.com/broken", "v1.0.0"))
+        sync.submit(first, republish=False)
+        second = _queued(storage, fine, ("example.com/fine", "v1.0.0"))
+        sync.submit(second, republish=False)
+        failed = _settled(storage, first)
+        assert failed.state == "failed"
+        assert "internal error: RecursionError" in (failed.reason or "")
+        assert (failed.reason or "").startswith(RETRYABLE.split("(", 1)[0])
         assert _settled(storage, second).state == "completed"
     finally:
         sync.stop()
