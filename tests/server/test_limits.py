@@ -495,3 +495,17 @@ def test_unread_downloads_do_not_lock_out_go(serve: Any, go: GoOracle, tmp_path:
     assert slow and slow[0] > zip_size, "the slow reader was cut off"
     served.stop()
     assert "Traceback" not in served.stderr()
+
+
+def test_json_body_declared_past_the_cap_is_refused_before_reading(serve: Any) -> None:
+    """A keyed JSON request declaring a 1 GB body gets 413 at once (nothing of it read), the
+    connection closed: it cannot hold a slot while trickling just over --min-body-rate."""
+    served = serve()
+    with socket.create_connection(_address(served)) as conn:
+        started = time.monotonic()
+        conn.sendall(f"POST /files/acme/mods/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: {KEY}"
+                     f"\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{{"
+                     .encode())
+        reply, _ = _read_all(conn, 10)
+    assert reply.startswith(b"HTTP/1.1 413 "), reply
+    assert time.monotonic() - started < 2
