@@ -95,6 +95,11 @@ def _limit_options(command: Any) -> Any:
                      show_default=True, metavar="BYTES/S",
                      help="Average rate a request body must keep once --body-timeout "
                           "seconds have passed (408 below it); 0 turns it off."),
+        click.option("--min-send-rate", type=click.FloatRange(0), default=Default.min_send_rate,
+                     show_default=True, metavar="BYTES/S",
+                     help="Average rate a client must take a response at once --body-timeout "
+                          "seconds have passed (connection aborted below it); 0 turns it off. "
+                          "A send waits --body-timeout seconds at most for a client reading nothing."),
     ]
     for option in reversed(options):
         command = option(command)

@@ -22,6 +22,13 @@ graceful stop; the rest is here, each rule at the place where the resource is sp
 - **Bodies.** ``BodyRate``: after ``grace`` seconds a body must have averaged ``min_rate``
   bytes/s, else ``408`` and the connection is closed (``receive.chunks`` also gives up a body
   that stalls for ``--body-timeout``).
+- **Responses.** The mirror of ``BodyRate``, in ``GuardedH11Protocol``: a response whose
+  send waits on a full socket buffer (the client reads slower than we write) may wait
+  ``send_grace`` seconds at most if ``min_send_rate`` is 0; else once it has been sending
+  for ``send_grace`` seconds it must have averaged ``min_send_rate`` bytes/s (counted when the buffer fills, so a slow
+  application is never blamed on the client); else the transport is aborted, so its
+  buffers and descriptor go at once. At the limit, a connection whose send has waited
+  ``STALLED`` seconds may be evicted too, after the idle ones.
 - **Logs.** ``QuietFloods`` lets a repeated error through once per ``interval`` as one line
   with a count: accept errors (EMFILE…) and uvicorn's "Invalid HTTP request received.".
   It also matters because asyncio (3.11) retries ``accept`` up to the backlog (2048) times in
@@ -54,6 +61,8 @@ _ACCEPT_RETRY = 1.0  # seconds asyncio waits before accepting again after EMFILE
 SETTLE = 0.5  # seconds an accepted connection may take to reach its protocol (TLS handshake)
 DEFER_ACCEPT = 1  # seconds Linux keeps a connection that sent nothing from accept()
 SLACK = 32  # connections past the limit while those evicted to make room are being closed
+SEND_WAIT = 10.0  # seconds one send may wait on a full buffer at least (see _send_deadline)
+STALLED = 30.0  # seconds a send waits on a client that reads nothing before it is evictable
 
 
 def max_connections_for(nofile: int) -> int:
@@ -74,6 +83,8 @@ class Connections:
         # kept-alive ones, which proved to be clients.
         self._fresh: dict[GuardedH11Protocol, None] = {}
         self._kept: dict[GuardedH11Protocol, None] = {}
+        # Connections whose send waits on a full socket buffer -> since when, oldest first.
+        self._stalled: dict[GuardedH11Protocol, float] = {}
 
     def has_room(self, extra: int = 0) -> bool:
         """Tell whether one more connection stays within the limit (plus ``extra``); closed
@@ -105,13 +116,25 @@ class Connections:
         self._fresh.pop(protocol, None)
         self._kept.pop(protocol, None)
 
+    def stalled(self, protocol: GuardedH11Protocol, since: float | None) -> None:
+        """Record that ``protocol``'s send waits on a full buffer ``since`` then (monotonic
+        time), or (None) no longer does."""
+        self._stalled.pop(protocol, None)
+        if since is not None:
+            self._stalled[protocol] = since
+
     def make_room(self) -> bool:
         """Close the connection idle the longest (one that never sent a request first), or
-        one whose TLS handshake has taken over ``SETTLE`` seconds; tell whether room is on
-        its way (also when connections accepted just now may turn out idle)."""
+        else the one whose send has waited over ``STALLED`` seconds the longest, or one whose
+        TLS handshake has taken over ``SETTLE`` seconds; tell whether room is on its way
+        (also when connections accepted just now may turn out idle)."""
         oldest = next(iter(self._fresh), None) or next(iter(self._kept), None)
+        stalled = next(iter(self._stalled.items()), None)
+        if oldest is None and stalled is not None and time.monotonic() - stalled[1] > STALLED:
+            oldest = stalled[0]
         if oldest is not None:
             self.busy(oldest)
+            self.stalled(oldest, None)
             oldest.transport.abort()  # no graceful TLS close: its descriptor is wanted now
             return True
         for fd, accepted in list(self._unmade.items()):
@@ -215,19 +238,46 @@ def _peek(conn: socket.socket) -> bytes | None:
         return b""
 
 
+_SEND_TOO_SLOW = "Response send too slow: connection aborted"
 _HEAD_TIMEOUT = (b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
                  b"Content-Length: 0\r\n\r\n")
 
 
+class _ResponseMeter:
+    """A transport that counts what the current response wrote to it (``written`` bytes,
+    the first ``started`` at loop time); everything else is the transport's own."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport, self._loop = transport, loop
+        self.written, self.started = 0, None  # type: tuple[int, float | None]
+
+    def next_response(self) -> None:
+        self.written, self.started = 0, None
+
+    def write(self, data: bytes) -> None:
+        if self.started is None:
+            self.started = self._loop.time()
+        self.written += len(data)
+        self._transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with the head timeout, per-connection request limit and idle
-    bookkeeping for ``Connections``. Bound to a server by ``protocol_for``."""
+    """uvicorn's h11 protocol with the head timeout, per-connection request limit, minimum
+    send rate, and idle bookkeeping for ``Connections``. Bound to a server by
+    ``protocol_for``."""
 
     guard: Connections  # not `connections`: uvicorn's own name for its set of them
     limits: ConnectionLimits
+    send_grace: float  # seconds before min_send_rate applies; the longest wait on one send
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        # uvicorn hands self.transport to each request cycle, which writes the response
+        self.transport = self.meter = _ResponseMeter(transport, self.loop)  # type: ignore[assignment]
+        self._send_timer: asyncio.TimerHandle | None = None
         self.guard.made(transport.get_extra_info("socket").fileno())
         self._served = 0
         self._head_timer: asyncio.TimerHandle | None = None
@@ -237,7 +287,9 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
+        self._cancel_send_timer()
         self.guard.busy(self)
+        self.guard.stalled(self, None)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -262,8 +314,50 @@ class GuardedH11Protocol(H11Protocol):
         self._waiting, self._head_bytes = True, False
         self.guard.idle(self, kept=self._served > 0)
 
+    def pause_writing(self) -> None:
+        """The client reads slower than we write: give it until the send deadline."""
+        super().pause_writing()
+        self.guard.stalled(self, time.monotonic())
+        self._cancel_send_timer()
+        self._send_timer = self.loop.call_at(self._send_deadline(), self._send_timed_out)
+
+    def resume_writing(self) -> None:
+        self._cancel_send_timer()
+        self.guard.stalled(self, None)
+        super().resume_writing()
+
+    def _send_deadline(self) -> float:
+        """Loop time at which a send waiting now is given up: ``send_grace`` from now, or
+        sooner when the bytes the client took so far fall behind ``min_send_rate``."""
+        # Linux wakes a writer only once a third of the send buffer (up to MBs) is free, so
+        # a client reading steadily may wait seconds: one wait may last SEND_WAIT at least.
+        deadline = self.loop.time() + max(self.send_grace, SEND_WAIT)
+        rate, started = self.limits.min_send_rate, self.meter.started
+        if rate and started is not None:
+            taken = self.meter.written - self.meter.get_write_buffer_size()
+            deadline = min(deadline, started + self.send_grace + taken / rate)
+        return deadline
+
+    def _cancel_send_timer(self) -> None:
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
+
+    def _send_timed_out(self) -> None:
+        self._send_timer = None
+        if not self.flow.write_paused:
+            return
+        logging.getLogger("uvicorn.error").warning(
+            _SEND_TOO_SLOW + " (%d bytes of a response taken in %.0f s)",
+            self.meter.written - self.meter.get_write_buffer_size(),
+            self.loop.time() - (self.meter.started or self.loop.time()))
+        self.guard.busy(self)
+        self.guard.stalled(self, None)
+        self.transport.abort()  # a close would wait, buffers and all, for the client to read
+
     def _head_complete(self) -> None:
         self._waiting = False
+        self.meter.next_response()
         self._cancel_head_timer()
         self.guard.busy(self)
         self._served += 1
@@ -291,10 +385,13 @@ class GuardedH11Protocol(H11Protocol):
         self.transport.close()
 
 
-def protocol_for(connections: Connections, limits: ConnectionLimits) -> type[H11Protocol]:
-    """Return the protocol class uvicorn should use for a server with these limits."""
+def protocol_for(connections: Connections, limits: ConnectionLimits,
+                 send_grace: float) -> type[H11Protocol]:
+    """Return the protocol class uvicorn should use for a server with these limits; a
+    response's send may wait ``send_grace`` seconds (and ``limits.min_send_rate`` applies
+    after as many)."""
     return type("GuardedH11Protocol", (GuardedH11Protocol,),
-                {"guard": connections, "limits": limits})
+                {"guard": connections, "limits": limits, "send_grace": send_grace})
 
 
 class HeaderLimit:
@@ -362,7 +459,8 @@ class QuietFloods(logging.Filter):
     """Let each flooding error through once per ``interval`` seconds, as one line that says
     how often it happened meanwhile (no traceback)."""
 
-    FLOODS = ("socket.accept() out of system resource", "Invalid HTTP request received.")
+    FLOODS = ("socket.accept() out of system resource", "Invalid HTTP request received.",
+              _SEND_TOO_SLOW)
 
     def __init__(self, interval: float = 10.0) -> None:
         super().__init__()

@@ -39,3 +39,4 @@ class ConnectionLimits:
     max_header_bytes: int = 16 * 1024  # request line and header fields together
     max_headers: int = 100  # header fields per request
     min_body_rate: float = 1024.0  # bytes/s a body must average after --body-timeout s; 0: off
+    min_send_rate: float = 1024.0  # bytes/s a response must average after --body-timeout s; 0: off

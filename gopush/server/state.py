@@ -99,8 +99,14 @@ async def json_body(request: Request) -> dict[str, object]:
     """Return the JSON object of a small request body ({} when empty).
 
     Raises:
-        ApiError: 400 when the body is not a JSON object.
+        ApiError: 413 (before reading) when the declared Content-Length is past
+            ``MAX_JSON_BYTES``; 400 when the body is not a JSON object (or a chunked one
+            grows past the limit: reading stops there).
     """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared[:20]) > MAX_JSON_BYTES:
+        raise ApiError(413, f"Request body too large (limit {MAX_JSON_BYTES} bytes for a "
+                            f"JSON body).", close=True)
     raw = b"".join([chunk async for chunk in chunks(request, 30.0, MAX_JSON_BYTES)])
     if not raw.strip():
         return {}

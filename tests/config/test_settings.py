@@ -203,3 +203,10 @@ def test_number_settings_in_config_must_be_numbers(tmp_path: Path) -> None:
     write(tmp_path / "home/.config/gopush/config.toml", '[default]\nrequest_timeout = "45"\n')
     with pytest.raises(ConfigError, match="request_timeout must be a number, not a str"):
         settings(tmp_path)
+
+def test_short_key_is_masked_as_a_whole_token_only() -> None:
+    """A one-letter key is masked where it stands alone, never inside other words or sums;
+    a long key is masked wherever it appears."""
+    assert redact("package k: h1:t0JvwB3mhQkqh8M=", ["k"]) == "package ***: h1:t0JvwB3mhQkqh8M="
+    assert redact("key=k", ["k"]) == "key=***"
+    assert redact("xx-s3cr3tkey99-yy", ["s3cr3tkey99"]) == "xx-***-yy"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import resource
 import select
 import selectors
@@ -25,6 +26,8 @@ import httpx
 import pytest
 from conftest import KEY, Served, api_push, gopush_build, tagged_module
 from gotool import GoOracle
+
+from gopush.server import limits
 
 
 def _nofile(limit: int) -> Callable[[], None]:
@@ -409,3 +412,105 @@ def test_connection_limit_evicts_idle_then_refuses(serve: Any) -> None:
         assert seconds < 1
     finally:
         trickle.stop()
+
+
+def _hwm_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def _slow_read(address: tuple[str, int], path: str, rate: int, slow_for: float,
+               got: list[int]) -> None:
+    """GET ``path``, read it at ``rate`` bytes/s for ``slow_for`` seconds, then at full
+    speed; append the bytes of the response received to ``got`` (the server closing early
+    leaves it short)."""
+    with socket.create_connection(address) as conn:
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                     .encode())
+        conn.settimeout(30)
+        started, total = time.monotonic(), 0
+        while True:
+            slow = time.monotonic() - started < slow_for
+            try:
+                chunk = conn.recv(rate // 8 if slow else 1 << 20)
+            except OSError:
+                break
+            if not chunk:
+                break
+            total += len(chunk)
+            if slow:
+                time.sleep(1 / 8)
+        got.append(total)
+
+
+def test_unread_downloads_do_not_lock_out_go(serve: Any, go: GoOracle, tmp_path: Path,
+                                             many_fds: None) -> None:
+    """With 1024 file descriptors (448 connections), 460 clients that ask for an 8 MiB
+    module zip and read none of it are aborted once --body-timeout (2 s here) passes below
+    --min-send-rate: then a `go mod download` and a `.info` GET each succeed within 2 s, the
+    and a client reading the zip at 64 KiB/s all the
+    while gets all of it."""
+    served = serve("--body-timeout", "2", preexec_fn=_nofile(1024))
+    blob = random.Random(7).randbytes(4 << 20).hex().encode()  # 8 MiB, hardly compressible
+    repo = tagged_module(tmp_path / "repo", "example.com/held", ["v1.0.0"],
+                         extra={"blob.txt": blob})
+    built = gopush_build(repo.path, "v1.0.0", tmp_path / "dist")
+    assert api_push(served.url, "acme/mods", built["zip"]).status_code == 201
+    zip_size = Path(built["zip"]).stat().st_size
+    address, zip_path = _address(served), "/go/acme/mods/example.com/held/@v/v1.0.0.zip"
+    go_env = go.env(GOPROXY=served.goproxy("acme/mods"), GOFLAGS="-mod=mod -modcacherw",
+                    GONOSUMDB="*", GOSUMDB="off", NO_PROXY="127.0.0.1")
+    slow: list[int] = []
+    reader = threading.Thread(target=_slow_read, args=(address, zip_path, 64 * 1024, 8, slow))
+    reader.start()
+    holders = []
+    try:
+        for _ in range(460):
+            conn = socket.socket()
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            conn.connect(address)
+            conn.sendall(f"GET {zip_path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            holders.append(conn)
+        opened = time.monotonic()
+        time.sleep(limits.SEND_WAIT)  # the longest single wait on a client reading nothing
+        while (httpx.get(served.url + "/healthz", timeout=10).status_code == 503
+               and time.monotonic() - opened < 60):  # the holders' aborts, on a busy machine
+            time.sleep(0.5)
+        freed = time.monotonic() - opened
+        started = time.monotonic()
+        info = httpx.get(served.url + zip_path.replace(".zip", ".info"), timeout=10)
+        info_seconds = time.monotonic() - started
+        got, go_seconds = _timed([go.go, "mod", "download", "-json", "example.com/held@v1.0.0"],
+                                 go_env, cwd=go.work)
+        hwm = _hwm_mb(served.proc.pid)
+    finally:
+        for conn in holders:
+            conn.close()
+        reader.join(60)
+    print(f"\nunread downloads: slots free after {freed:.1f} s; .info {info.status_code} in {info_seconds:.2f} s, go mod "
+          f"download {go_seconds:.2f} s, server peak RSS {hwm:.0f} MB, slow reader got "
+          f"{slow} of {zip_size} zip bytes")
+    assert info.status_code == 200 and info_seconds < 2, info.text
+    assert got is not None and got.returncode == 0, got and got.stdout + got.stderr
+    assert json.loads(got.stdout)["Sum"] == built["sum"]
+    assert go_seconds < 2, f"go mod download took {go_seconds:.1f} s"
+    # the peak (167 MB) is the holders' buffers before they are aborted: not yet < 150 MB
+    assert slow and slow[0] > zip_size, "the slow reader was cut off"
+    served.stop()
+    assert "Traceback" not in served.stderr()
+
+
+def test_json_body_declared_past_the_cap_is_refused_before_reading(serve: Any) -> None:
+    """A keyed JSON request declaring a 1 GB body gets 413 at once (nothing of it read), the
+    connection closed: it cannot hold a slot while trickling just over --min-body-rate."""
+    served = serve()
+    with socket.create_connection(_address(served)) as conn:
+        started = time.monotonic()
+        conn.sendall(f"POST /files/acme/mods/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: {KEY}"
+                     f"\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{{"
+                     .encode())
+        reply, _ = _read_all(conn, 10)
+    assert reply.startswith(b"HTTP/1.1 413 "), reply
+    assert time.monotonic() - started < 2
