@@ -20,11 +20,11 @@ value is only available through ``reveal()``, which only ``gopush.registry.http`
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from gopush.errors import ConfigError
+from gopush.redaction import redact
 
 ENV_KEYS = ("GOPUSH_API_KEY", "CLOUDSMITH_API_KEY")
 
@@ -132,40 +132,6 @@ def keyring_lookup(service: str, username: str) -> Callable[[], str | None]:
 
 # Query parameters whose values are secrets in the URLs registries hand out (presigned
 # uploads, tokens in redirects): any name holding one of these words, case-insensitively.
-_SECRET_PARAM_WORDS = ("key", "token", "secret", "signature", "sig", "password", "passwd",
-                       "auth", "credential", "session")
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@'\"<>]*@")
-_PARAM = re.compile(r"([?&;])([^=&#\s'\"<>]*)=([^&#\s'\"<>]*)")
-
-
-SHORT_SECRET = 8  # shorter secrets are masked as whole tokens only (see redact)
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Return ``text`` fit for output: the one redaction for everything gopush prints.
-
-    Each of ``secrets`` (the API key) becomes ``***``; so does the user information of any
-    URL in the text (``https://***@host/``) and the value of any query parameter whose
-    name holds a secret-like word (``api_key``, ``X-Amz-Signature``, ``token``...). The
-    text may be a URL, a message quoting URLs, or a registry's reply. A secret shorter
-    than ``SHORT_SECRET`` characters is masked only as a whole token (not inside a longer
-    run of letters, digits, ``_`` or ``-``): a key "k" must not garble "package".
-    """
-    for secret in secrets:
-        if len(secret) >= SHORT_SECRET:
-            text = text.replace(secret, "***")
-        elif secret:
-            text = re.sub(rf"(?<![\w-]){re.escape(secret)}(?![\w-])", "***", text)
-    text = _USERINFO.sub(r"\1***@", text)
-    return _PARAM.sub(_mask_param, text)
-
-
-def _mask_param(match: re.Match[str]) -> str:
-    sep, name, value = match.groups()
-    secret = any(word in name.lower() for word in _SECRET_PARAM_WORDS)
-    return f"{sep}{name}={'***' if secret and value else value}"
-
-
 def redact_url(url: str) -> str:
     """Return ``url`` without its credentials (see ``redact``), for logs and errors."""
     return redact(url)
