@@ -333,12 +333,11 @@ def _join(directory: str, name: str) -> str:
 def _write(plan: Plan, out: Path, reporter: Reporter) -> BuiltModule:
     zip_path = out / proxypath.zip_path(plan.module, plan.version)
     zip_path.parent.mkdir(parents=True, exist_ok=True)
-    go_version = go_line(plan.go_mod)
     progress = reporter.progress(f"zip {plan.module}@{plan.version}", len(plan.files),
                                  unit="files")
     try:
         created = create_zip(zip_path, plan.module, plan.version, plan.files,
-                             go_version=go_version, on_progress=progress.advance)
+                             on_progress=progress.advance)
     finally:
         progress.close()
     mod_path = out / proxypath.mod_path(plan.module, plan.version)
