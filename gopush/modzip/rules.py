@@ -106,6 +106,8 @@ def check_files(files: Sequence[SourceFile]) -> FileReport:
     The vendor rule follows the go line of the root go.mod among ``files`` (see
     ``root_go_version``). Valid paths keep the order of ``files``. The report's ``error()``
     tells whether a zip may be made; this function never raises for bad files.
+    As in x/mod, a path gets at most one omitted or invalid line: a path listed three
+    times gives one valid entry and one "multiple entries" line.
     """
     stats = [_stat(f) for f in files]
     module_dirs = _nested_module_dirs(files, stats)
@@ -116,6 +118,7 @@ def check_files(files: Sequence[SourceFile]) -> FileReport:
     collisions = CollisionChecker()
     budget = MAX_ZIP_BYTES
     size_error: str | None = None
+    reported: set[str] = set()
     for f, st in zip(files, stats, strict=True):
         p = f.path
         verdict = _path_verdict(p, module_dirs, fixed=fixed)
@@ -134,10 +137,14 @@ def check_files(files: Sequence[SourceFile]) -> FileReport:
             verdict = _size_verdict(p, size)
         if verdict is None:
             valid.append(p)
+        elif p in reported:
+            continue  # x/mod reports one problem per path: a third copy adds no line
         elif isinstance(verdict.reason, Omit):
             omitted.append(verdict)
+            reported.add(p)
         else:
             invalid.append(verdict)
+            reported.add(p)
     return FileReport(tuple(valid), tuple(omitted), tuple(invalid), size_error)
 
 
