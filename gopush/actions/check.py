@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gopush.actions.build import BuildRequest, make_plan
 from gopush.gosem import dirhash
-from gopush.modzip.check import check_zip
+from gopush.modzip.accept import RefusedZip, accept_zip
 from gopush.modzip.files import SourceFile
 from gopush.modzip.report import FileReport
 from gopush.modzip.rules import check_files
@@ -36,11 +36,20 @@ class CheckResult:
 
 
 def check_zip_file(path: Path) -> CheckResult:
-    """Check an existing module zip the way go checks a download."""
+    """Check an existing module zip through the gate ``gopush push`` and ``serve`` use.
+
+    Raises:
+        InvalidModuleZip: not a zip, no module@version, or a pseudo-version naming no time
+            (a zip whose entries go would refuse gives a result with the verdicts instead).
+    """
     with path.open("rb") as handle:
-        checked = check_zip(handle)
-    return CheckResult(str(path), checked.module, checked.version, checked.report,
-                       checked.sum if checked.report.error() is None else "")
+        try:
+            accepted = accept_zip(handle)
+        except RefusedZip as refused:
+            checked = refused.checked
+            return CheckResult(str(path), checked.module, checked.version, checked.report, "")
+    report = FileReport(accepted.valid)
+    return CheckResult(str(path), accepted.module, accepted.version, report, accepted.sum)
 
 
 def check_source(request: BuildRequest, reporter: Reporter) -> CheckResult:

@@ -226,6 +226,7 @@ def test_check_dir(case: Case, tmp_path: Path) -> None:
     assert format_report(report, "$work/") == case.want
 
 
+@pytest.mark.filterwarnings("ignore:Duplicate name")  # the duplicate is the point
 @pytest.mark.parametrize("case", _params("check_zip"))
 def test_check_zip(case: Case, tmp_path: Path) -> None:
     """check_zip of a zip holding the files gives x/mod's CheckZip lists."""
