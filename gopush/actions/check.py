@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gopush.actions.build import BuildRequest, make_plan
+from gopush.errors import InvalidModuleZip
 from gopush.gosem import dirhash
 from gopush.modzip.accept import RefusedZip, accept_zip
 from gopush.modzip.files import SourceFile
 from gopush.modzip.report import FileReport
-from gopush.modzip.rules import check_files
+from gopush.modzip.rules import GO_MOD_IS_DIRECTORY, check_files, go_mod_is_directory
 from gopush.ui.base import Reporter
 
 
@@ -62,6 +63,8 @@ def check_source(request: BuildRequest, reporter: Reporter) -> CheckResult:
     for warning in plan.warnings:
         reporter.warn(warning)
     report = check_files(plan.files)
+    if report.error() is None and go_mod_is_directory(report.valid):
+        raise InvalidModuleZip(f"{plan.module}@{plan.version}: {GO_MOD_IS_DIRECTORY}")
     h1 = "" if report.error() else _hash(plan.module, plan.version, plan.files, report)
     target = f"{request.repo}" + ("" if request.worktree else f"@{request.rev}")
     return CheckResult(target, plan.module, plan.version, report, h1)

@@ -26,6 +26,7 @@ from gopush.errors import GopushError, InvalidModuleZip
 from gopush.gosem import gomod, pseudo
 from gopush.modzip.check import ZipCheck, check_zip
 from gopush.modzip.report import FileReport, InvalidZipFiles
+from gopush.modzip.rules import GO_MOD_IS_DIRECTORY, go_mod_is_directory
 
 RFC3339 = "%Y-%m-%dT%H:%M:%SZ"  # the UTC form go proxies write in .info files
 
@@ -84,6 +85,10 @@ def accept_zip(path_or_file: str | os.PathLike[str] | BinaryIO, module: str | No
     error = checked.report.error(where)
     if error is not None:
         raise RefusedZip(error.message, report=checked.report, hint=error.hint, checked=checked)
+    prefix = len(where) + 1
+    if go_mod_is_directory(name[prefix:] for name in checked.report.valid):
+        raise InvalidModuleZip(f"{where}: {GO_MOD_IS_DIRECTORY}",
+                               hint="rename the go.mod directory; go reads go.mod as a file")
     pseudo_time = None
     if pseudo.is_pseudo_version(checked.version):
         try:

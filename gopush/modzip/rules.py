@@ -73,6 +73,16 @@ TEXTS = {
     Omit.NOT_REGULAR: "not a regular file",
 }
 SOURCE_TOO_LARGE = f"module source tree too large (max size is {MAX_ZIP_BYTES} bytes)"
+# x/mod zips a directory named go.mod (its files are ordinary files), but the go command then
+# fails on the module: ``go mod download`` reads <module>@<version>/go.mod from the extracted
+# tree ("read .../go.mod: is a directory"), so no consumer can use it.
+GO_MOD_IS_DIRECTORY = ("go.mod is a directory: go makes the zip but cannot use the module "
+                       "(go mod download: read go.mod: is a directory)")
+
+
+def go_mod_is_directory(paths: Iterable[str]) -> bool:
+    """Tell whether module-relative ``paths`` (a zip's files) put files below ``go.mod/``."""
+    return any(p.startswith("go.mod/") for p in paths)
 
 
 def issue(path: str, reason: Omit | Invalid, detail: str | None = None) -> FileIssue:
