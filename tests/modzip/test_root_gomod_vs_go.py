@@ -190,3 +190,20 @@ def test_symlink_and_file_of_one_name_is_refused_like_go(go: GoOracle,
         return
     created = create_zip(tmp_path / "d.zip", module, "v1.0.0", git.archive_files(commit, ""))
     assert created.sum == info["Sum"]
+
+
+def test_build_refuses_a_go_mod_directory_before_writing(go: GoOracle, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    """`gopush build` of a tag whose go.mod is a directory exits 4 with go's reason and leaves
+    no zip behind (go itself fails on the module after zipping it)."""
+    from gopush.cli.main import main
+
+    repo = _publish(go, tmp_path, "gomoddir2", {"a.go": "package a\n",
+                                                  "go.mod/x.go": "package x\n"})
+    out = tmp_path / "out"
+    code = main(["build", "--repo", str(repo.path), "--rev", "v1.0.0", "--subdir", "",
+                 "--module", "github.com/acme/gomoddir2", "--out", str(out)])
+    assert code == 4
+    assert "go.mod is a directory" in capsys.readouterr().err
+    assert not list(out.rglob("*.zip"))
