@@ -207,3 +207,39 @@ def test_build_refuses_a_go_mod_directory_before_writing(go: GoOracle, tmp_path:
     assert code == 4
     assert "go.mod is a directory" in capsys.readouterr().err
     assert not list(out.rglob("*.zip"))
+
+
+def _root_license_symlink(repo: GitRepo) -> None:
+    repo.write({"COPYING": "MIT\n"})
+    repo.symlink("LICENSE", "COPYING")
+
+
+@pytest.mark.parametrize(("name", "files", "setup"), [
+    ("licplain", {"LICENSE": "MIT\n"}, None),
+    ("licown", {"LICENSE": "MIT\n", "sub/LICENSE": "BSD\n"}, None),
+    ("licdir", {"LICENSE": "MIT\n", "sub/LICENSE/x.txt": "not a license\n"}, None),
+    ("liclink", {}, _root_license_symlink),
+    ("licexact", {"LICENSE": b"y" * MAX_LICENSE_BYTES}, None),
+])
+def test_root_license_copied_as_go_copies_it(go: GoOracle, tmp_path: Path, name: str,
+                                             files: dict[str, str | bytes],
+                                             setup: object) -> None:
+    """The root LICENSE goes into a subdirectory module as go puts it there: not when the
+    module has its own, as raw blob bytes (a symlink's text), 16 MiB exactly is fine, and a
+    LICENSE directory in the module does not count as one: same h1:, or go's refusal."""
+    module = f"github.com/acme/{name}/sub"
+    repo = _publish(go, tmp_path, name, {**files, "sub/go.mod": f"module {module}\n",
+                                         "sub/a.go": "package a\n"}, setup)
+    repo.tag("sub/v1.0.0")
+    try:
+        info = go.download(module, "v1.0.0")
+    except GoError as err:
+        reason = re.search(r"create zip: (.*)", str(err))
+        assert reason, str(err)
+        with pytest.raises(InvalidModuleZip) as ours:
+            _ours(repo, tmp_path, module, "sub")
+        assert reason.group(1).strip() in ours.value.message
+        print(f"{name}: go and gopush refuse: {reason.group(1).strip()}")
+        return
+    assert _ours(repo, tmp_path, module, "sub").sum == info["Sum"]  # type: ignore[attr-defined]
+    print(f"{name}: go and gopush accept with {info['Sum']}")
