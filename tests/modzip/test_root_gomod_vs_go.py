@@ -243,3 +243,18 @@ def test_root_license_copied_as_go_copies_it(go: GoOracle, tmp_path: Path, name:
         return
     assert _ours(repo, tmp_path, module, "sub").sum == info["Sum"]  # type: ignore[attr-defined]
     print(f"{name}: go and gopush accept with {info['Sum']}")
+
+
+def test_go_mod_gitlink_is_no_go_mod(go: GoOracle, tmp_path: Path) -> None:
+    """A root go.mod that is a submodule entry (gitlink): go reads no go.mod and zips none;
+    gopush's files have none either, with go's h1:."""
+    name = "gomodlink2"
+    repo = GitRepo(tmp_path / name)
+    repo.write(VENDOR_PROBES)
+    first = repo.commit("files")
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{first},go.mod")
+    repo.git("commit", "-q", "-m", "gitlink")
+    repo.tag("v1.0.0")
+    go.map_repo(repo.path, f"https://github.com/acme/{name}")
+    names = _assert_same(go, repo, tmp_path, f"github.com/acme/{name}")
+    assert "go.mod" not in names and "vendor/modules.txt" in names
