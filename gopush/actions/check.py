@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gopush.actions.build import BuildRequest, make_plan
 from gopush.errors import InvalidModuleZip
-from gopush.gosem import dirhash
+from gopush.gosem import dirhash, modpath
 from gopush.modzip.accept import RefusedZip, accept_zip
 from gopush.modzip.files import SourceFile
 from gopush.modzip.report import FileReport
@@ -62,6 +62,7 @@ def check_source(request: BuildRequest, reporter: Reporter) -> CheckResult:
     plan = make_plan(request)
     for warning in plan.warnings:
         reporter.warn(warning)
+    modpath.check_module_version(plan.module, plan.version)  # canonical, as create_zip asks
     report = check_files(plan.files)
     if report.error() is None and go_mod_is_directory(report.valid):
         raise InvalidModuleZip(f"{plan.module}@{plan.version}: {GO_MOD_IS_DIRECTORY}")
