@@ -115,7 +115,7 @@ def make_module(directory: Path, module: str, version: str, size: int) -> Path:
         files.append(DataFile(f"data/blob{n:03d}.bin", os.urandom(min(chunk, left))))
         left, n = left - chunk, n + 1
     path = directory / f"{version}.zip"
-    create_zip(path, module, version, files, go_version="")
+    create_zip(path, module, version, files)
     return path
 
 

@@ -65,7 +65,7 @@ def make_module(root: Path, module: str, version: str, sizes: list[int],
                 out.write(rng.randbytes(min(left, 8 << 20)))
     dest = root / f"zip-{seed}" / f"{version}.zip"
     dest.parent.mkdir(parents=True, exist_ok=True)
-    created = create_zip(dest, module, version, files_from_dir(tree), go_version="1.21")
+    created = create_zip(dest, module, version, files_from_dir(tree))
     return dest, created.sum
 
 

@@ -9,22 +9,17 @@ usual permissions (0666 minus the umask), so a static web server can read them.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from gopush.gosem import pseudo, semver
+from gopush.modzip.accept import info_document
 
-
-def info_document(version: str, time: datetime) -> bytes:
-    """Return the ``.info`` JSON go proxies serve: Version and Time (RFC 3339, UTC)."""
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return (json.dumps({"Version": version, "Time": stamp}) + "\n").encode()
+__all__ = ["add_to_list", "copy_atomic", "info_document", "write_atomic"]
 
 
 def add_to_list(list_path: Path, version: str) -> None:

@@ -1,9 +1,10 @@
 """Load a module zip as a ``ModuleArtifact``: check it as go would and hash it, in one read.
 
-The checker (``gopush.modzip.check``, the one ``gopush check`` runs) walks the zip; a
-``HashingReader`` between it and the file feeds MD5 (for the Cloudsmith upload) and SHA-256
-(to compare with what a registry holds) from the same reads, so a 200 MB zip is read about
-once. The ``h1:`` hash comes from the checker.
+The gate (``gopush.modzip.accept.accept_zip``, the one ``gopush check`` and ``gopush serve``
+run) walks the zip; a ``HashingReader`` between it and the file feeds MD5 (for the Cloudsmith
+upload) and SHA-256 (to compare with what a registry holds) from the same reads, so a 200 MB
+zip is read about once. The ``h1:``, the go.mod (the zip's, or the synthesized one) and the
+``.info`` come from the gate.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from gopush.errors import InvalidModule, InvalidModuleZip
-from gopush.modzip.check import check_zip
+from gopush.modzip.accept import AcceptedZip, accept_zip
 from gopush.registry.artifact import ModuleArtifact
 from gopush.ui.base import Reporter
 
@@ -38,24 +39,21 @@ def load_artifact(path: Path, reporter: Reporter | None = None) -> ModuleArtifac
     with handle:
         hashing = HashingReader(handle)
         try:
-            checked = check_zip(hashing)
+            accepted = accept_zip(hashing)
             md5, sha256 = hashing.finish()
-        except InvalidModuleZip as err:  # not a zip at all: say which of the inputs
+        except InvalidModuleZip as err:  # say which of the inputs
             err.message = f"{path}: {err.message}"
             raise
         finally:
             hashing.close()
-    error = checked.report.error(f"{path}")
-    if error is not None:
-        raise error
     if reporter is not None:
-        reporter.detail(f"checked {path}: {checked.module}@{checked.version} {checked.sum} "
-                        f"({len(checked.report.valid)} files, {hashing.size} bytes; "
+        reporter.detail(f"checked {path}: {accepted.module}@{accepted.version} {accepted.sum} "
+                        f"({accepted.files} files, {hashing.size} bytes; "
                         f"{hashing.bytes_read} bytes read in all to check and hash it)")
     return ModuleArtifact(
-        zip_path=path, module=checked.module, version=checked.version, sum=checked.sum,
-        gomod=checked.gomod or f"module {checked.module}\n".encode(),
-        info=_info(path, checked.version), size=hashing.size, md5=md5, sha256=sha256)
+        zip_path=path, module=accepted.module, version=accepted.version, sum=accepted.sum,
+        gomod=accepted.gomod, info=_info(path, accepted), size=hashing.size, md5=md5,
+        sha256=sha256)
 
 
 class HashingReader:
@@ -166,14 +164,13 @@ class _ThreadedDigests:
             self._worker.join()
 
 
-def _info(zip_path: Path, version: str) -> bytes:
-    """Return the ``.info`` beside a zip in a GOPROXY layout, or one stamped now."""
+def _info(zip_path: Path, accepted: AcceptedZip) -> bytes:
+    """Return the ``.info`` beside a zip in a GOPROXY layout, or the gate's, published now."""
     beside = zip_path.with_suffix(".info")
     if beside.is_file():
         try:
-            if json.loads(beside.read_bytes()).get("Version") == version:
+            if json.loads(beside.read_bytes()).get("Version") == accepted.version:
                 return beside.read_bytes()
         except (ValueError, OSError, AttributeError):
             pass
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return (json.dumps({"Version": version, "Time": now}) + "\n").encode()
+    return accepted.info(datetime.now(UTC))

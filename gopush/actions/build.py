@@ -26,6 +26,7 @@ from gopush.gosem import dirhash, gomod, modpath, proxypath, pseudo, semver
 from gopush.modzip.create import create_zip
 from gopush.modzip.files import SourceFile
 from gopush.modzip.report import FileIssue
+from gopush.modzip.rules import GO_MOD_IS_DIRECTORY, go_mod_is_directory
 from gopush.proxydir import add_to_list, info_document, write_atomic
 from gopush.sources.coderepo import (
     CodeRepo,
@@ -331,14 +332,15 @@ def _join(directory: str, name: str) -> str:
 
 
 def _write(plan: Plan, out: Path, reporter: Reporter) -> BuiltModule:
+    if go_mod_is_directory(f.path for f in plan.files):  # go zips it, then cannot use it
+        raise InvalidModule(f"{plan.module}@{plan.version}: {GO_MOD_IS_DIRECTORY}")
     zip_path = out / proxypath.zip_path(plan.module, plan.version)
     zip_path.parent.mkdir(parents=True, exist_ok=True)
-    go_version = go_line(plan.go_mod)
     progress = reporter.progress(f"zip {plan.module}@{plan.version}", len(plan.files),
                                  unit="files")
     try:
         created = create_zip(zip_path, plan.module, plan.version, plan.files,
-                             go_version=go_version, on_progress=progress.advance)
+                             on_progress=progress.advance)
     finally:
         progress.close()
     mod_path = out / proxypath.mod_path(plan.module, plan.version)

@@ -10,12 +10,13 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from gopush.actions.build import BuildRequest, go_line, make_plan
-from gopush.gosem import dirhash
-from gopush.modzip.check import check_zip
+from gopush.actions.build import BuildRequest, make_plan
+from gopush.errors import InvalidModuleZip
+from gopush.gosem import dirhash, modpath
+from gopush.modzip.accept import RefusedZip, accept_zip
 from gopush.modzip.files import SourceFile
 from gopush.modzip.report import FileReport
-from gopush.modzip.rules import check_files
+from gopush.modzip.rules import GO_MOD_IS_DIRECTORY, check_files, go_mod_is_directory
 from gopush.ui.base import Reporter
 
 
@@ -36,11 +37,20 @@ class CheckResult:
 
 
 def check_zip_file(path: Path) -> CheckResult:
-    """Check an existing module zip the way go checks a download."""
+    """Check an existing module zip through the gate ``gopush push`` and ``serve`` use.
+
+    Raises:
+        InvalidModuleZip: not a zip, no module@version, or a pseudo-version naming no time
+            (a zip whose entries go would refuse gives a result with the verdicts instead).
+    """
     with path.open("rb") as handle:
-        checked = check_zip(handle)
-    return CheckResult(str(path), checked.module, checked.version, checked.report,
-                       checked.sum if checked.report.error() is None else "")
+        try:
+            accepted = accept_zip(handle)
+        except RefusedZip as refused:
+            checked = refused.checked
+            return CheckResult(str(path), checked.module, checked.version, checked.report, "")
+    report = FileReport(accepted.valid)
+    return CheckResult(str(path), accepted.module, accepted.version, report, accepted.sum)
 
 
 def check_source(request: BuildRequest, reporter: Reporter) -> CheckResult:
@@ -52,7 +62,10 @@ def check_source(request: BuildRequest, reporter: Reporter) -> CheckResult:
     plan = make_plan(request)
     for warning in plan.warnings:
         reporter.warn(warning)
-    report = check_files(plan.files, go_version=go_line(plan.go_mod))
+    modpath.check_module_version(plan.module, plan.version)  # canonical, as create_zip asks
+    report = check_files(plan.files)
+    if report.error() is None and go_mod_is_directory(report.valid):
+        raise InvalidModuleZip(f"{plan.module}@{plan.version}: {GO_MOD_IS_DIRECTORY}")
     h1 = "" if report.error() else _hash(plan.module, plan.version, plan.files, report)
     target = f"{request.repo}" + ("" if request.worktree else f"@{request.rev}")
     return CheckResult(target, plan.module, plan.version, report, h1)

@@ -21,11 +21,22 @@ retract and ignore, skips everything else, and also takes go lines such as ``1.2
 that is not a semantic version is an error, as in ``go mod edit``. Errors are collected and
 reported together, one ``go.mod:LINE[:COL]: ...`` line each, in the go command's words.
 ``module_path`` is ``modfile.ModulePath``: a fast, tolerant scan for the module line.
+``zip_go_version`` is the ``go`` line as x/mod's zip code reads a module's root go.mod to
+choose its vendor rule: ``ParseLax`` with no version fixer, and "" whenever that fails.
+``synthesized`` is the go.mod the go command assumes for a module that has none.
+
+What ``parse_lax`` still refuses, as ``ParseLax`` does: syntax errors of the file as a whole
+(unterminated blocks or strings, ``/* */`` comments, a stray ``)``...), and bad arguments to
+the five directives it reads: a repeated ``module`` or ``go``, a ``go`` line that is not a
+version even leniently, a bad quoted module path, a ``require`` whose version is not a
+semantic version or does not fit the path's major suffix, a bad ``ignore``. Everything
+else (unknown directives and blocks, ``toolchain``, ``godebug``, ``replace``, ``exclude``,
+``tool``, any retraction it cannot read) is skipped without a word.
 """
 
 from __future__ import annotations
 
-from gopush.errors import GoModError
+from gopush.errors import GoModError, InvalidModule
 from gopush.gosem.gomoddirectives import (
     Directives,
     Godebug,
@@ -41,7 +52,7 @@ from gopush.gosem.gomodsyntax import Line, LineBlock, parse_syntax
 from gopush.gosem.goquote import printable, trim_space, unquote
 
 __all__ = ["GoMod", "Godebug", "ModuleVersion", "PathLine", "Replace", "Require", "Retract",
-           "module_path", "parse", "parse_lax"]
+           "module_path", "parse", "parse_lax", "synthesized", "zip_go_version"]
 BLOCK_VERBS = ("module", "godebug", "require", "exclude", "replace", "retract", "tool", "ignore")
 
 
@@ -108,3 +119,24 @@ def module_path(data: bytes) -> str:
             return unquote(path) or ""
         return path
     return ""
+
+
+def zip_go_version(data: bytes) -> str:
+    """Return the ``go`` line of a root go.mod as x/mod's zip code reads it, or "".
+
+    That is ``modfile.ParseLax(..., nil)`` (``parseGoVers`` in zip.go): "" when the file
+    does not parse leniently (a syntax error anywhere, a repeated module line...) or has no
+    go line. A lenient go line such as ``1.21-foo`` reads as ``1.21``. Never raises.
+    """
+    try:
+        return parse_lax(data).go
+    except InvalidModule:  # GoModError, or a version error raised while reading a line
+        return ""
+
+
+def synthesized(path: str) -> bytes:
+    """Return the one-line go.mod the go command serves for a module without one.
+
+    go quotes the path only when it needs quoting; a valid module path never does.
+    """
+    return f"module {path}\n".encode()

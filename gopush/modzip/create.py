@@ -62,12 +62,12 @@ class _Packed:
 
 
 def create_zip(dest_path: str | os.PathLike[str], module: str, version: str,
-               files: Sequence[SourceFile], *, go_version: str,
+               files: Sequence[SourceFile], *,
                on_progress: Callable[[int], None] | None = None) -> CreatedZip:
     """Write the module zip of ``files`` for module@version to ``dest_path``; return its sum.
 
-    ``go_version`` is the root go.mod's ``go`` line ("" when none); it selects the vendor
-    rule. ``on_progress(n)`` is called with counts of input files handled (omitted ones
+    The vendor rule follows the go line of the root go.mod among ``files`` (as
+    ``rules.check_files`` finds it). ``on_progress(n)`` is called with counts of input files handled (omitted ones
     first), adding up to ``len(files)``. Nothing is left at ``dest_path`` on failure.
 
     Raises:
@@ -77,7 +77,7 @@ def create_zip(dest_path: str | os.PathLike[str], module: str, version: str,
         SourceError: a file could not be read.
     """
     modpath.check_module_version(module, version)
-    report = check_files(files, go_version=go_version)
+    report = check_files(files)
     err = report.error(f"{module}@{version}: create zip")
     if err is not None:
         raise err

@@ -14,7 +14,12 @@ checked in this order (the first rule that applies wins, as in Go):
      looks, by mistake, at everything after the first 8 bytes of the whole path, so
      ``a/vendor/x.go`` and ``pkg/vendor/vendor.go`` are vendored too;
    - since go 1.24, ``vendor/modules.txt`` is vendored as well.
-   A missing or unparsable go line counts as older than every version (the old rule).
+   The go line is read, as x/mod's ``CheckFiles`` reads it, from the file at path
+   ``go.mod`` among the files offered, when it is a regular file: its bytes as they go into
+   the zip (after any ``.gitattributes`` conversion, whatever their encoding), parsed
+   leniently (``gomod.zip_go_version``). A missing, non-regular, unreadable or unparsable
+   root go.mod, or one without a go line, means the old rule. (If the path is offered twice,
+   the last copy counts, as in Go.)
 3. Files below a directory holding a regular file whose name equals ``go.mod`` under case
    folding (``a/go.mod``, ``a/GO.MOD``) belong to a nested module and are omitted.
 4. ``.hg_archival.txt`` at the root is omitted (whatever the VCS).
@@ -26,7 +31,9 @@ checked in this order (the first rule that applies wins, as in Go):
 8. The valid files may total at most ``MAX_ZIP_BYTES``; ``go.mod`` and ``LICENSE`` at the root
    may be at most ``MAX_GO_MOD_BYTES`` / ``MAX_LICENSE_BYTES``.
 
-No file is opened here: a source may still fail, or lie about sizes, when the zip is written.
+The root go.mod is the only file opened here (at most ``MAX_GO_MOD_BYTES`` + 1 bytes are
+read; a larger one makes the zip invalid anyway, and is taken as having no go line): a source
+may still fail, or lie about sizes, when the zip is written.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 
 from gopush.errors import InvalidPath
-from gopush.gosem import gover, modpath
+from gopush.gosem import gomod, gover, modpath
 from gopush.modzip.files import FileKind, FileStat, SourceFile
 from gopush.modzip.paths import clean, fold_key
 from gopush.modzip.report import FileIssue, FileReport, Invalid, Omit
@@ -66,6 +73,16 @@ TEXTS = {
     Omit.NOT_REGULAR: "not a regular file",
 }
 SOURCE_TOO_LARGE = f"module source tree too large (max size is {MAX_ZIP_BYTES} bytes)"
+# x/mod zips a directory named go.mod (its files are ordinary files), but the go command then
+# fails on the module: ``go mod download`` reads <module>@<version>/go.mod from the extracted
+# tree ("read .../go.mod: is a directory"), so no consumer can use it.
+GO_MOD_IS_DIRECTORY = ("go.mod is a directory: go makes the zip but cannot use the module "
+                       "(go mod download: read go.mod: is a directory)")
+
+
+def go_mod_is_directory(paths: Iterable[str]) -> bool:
+    """Tell whether module-relative ``paths`` (a zip's files) put files below ``go.mod/``."""
+    return any(p.startswith("go.mod/") for p in paths)
 
 
 def issue(path: str, reason: Omit | Invalid, detail: str | None = None) -> FileIssue:
@@ -93,23 +110,25 @@ def is_vendored(path: str, *, fixed: bool) -> bool:
     return "/" in path[start:]
 
 
-def check_files(files: Sequence[SourceFile], *, go_version: str) -> FileReport:
+def check_files(files: Sequence[SourceFile]) -> FileReport:
     """Give every file a verdict (valid, omitted or invalid) by the module zip rules.
 
-    ``go_version`` is the ``go`` line of the module's root go.mod ("" when absent or
-    unparsable); it selects the vendor rule. Valid paths keep the order of ``files``.
-    The report's ``error()`` tells whether a zip may be made; this function never raises
-    for bad files, and never opens one.
+    The vendor rule follows the go line of the root go.mod among ``files`` (see
+    ``root_go_version``). Valid paths keep the order of ``files``. The report's ``error()``
+    tells whether a zip may be made; this function never raises for bad files.
+    As in x/mod, a path gets at most one omitted or invalid line: a path listed three
+    times gives one valid entry and one "multiple entries" line.
     """
     stats = [_stat(f) for f in files]
     module_dirs = _nested_module_dirs(files, stats)
-    fixed = uses_fixed_vendor_rule(go_version)
+    fixed = uses_fixed_vendor_rule(root_go_version(files, stats))
     valid: list[str] = []
     omitted: list[FileIssue] = []
     invalid: list[FileIssue] = []
     collisions = CollisionChecker()
     budget = MAX_ZIP_BYTES
     size_error: str | None = None
+    reported: set[str] = set()
     for f, st in zip(files, stats, strict=True):
         p = f.path
         verdict = _path_verdict(p, module_dirs, fixed=fixed)
@@ -128,11 +147,44 @@ def check_files(files: Sequence[SourceFile], *, go_version: str) -> FileReport:
             verdict = _size_verdict(p, size)
         if verdict is None:
             valid.append(p)
+        elif p in reported:
+            continue  # x/mod reports one problem per path: a third copy adds no line
         elif isinstance(verdict.reason, Omit):
             omitted.append(verdict)
+            reported.add(p)
         else:
             invalid.append(verdict)
+            reported.add(p)
     return FileReport(tuple(valid), tuple(omitted), tuple(invalid), size_error)
+
+
+def root_go_version(files: Sequence[SourceFile],
+                    stats: Sequence[FileStat | FileIssue] | None = None) -> str:
+    """Return the go line of the root go.mod among ``files`` as the zip rules read it, or "".
+
+    Only a regular file at path ``go.mod`` counts (the last one, if listed twice); it is
+    opened and read, and an error reading it counts as no go line, as in x/mod.
+    ``stats`` are the files' ``stat()`` results when the caller has them already.
+    """
+    version = ""
+    for i, f in enumerate(files):
+        if f.path != "go.mod":
+            continue
+        st = stats[i] if stats is not None else _stat(f)
+        if isinstance(st, FileStat) and st.kind == FileKind.REGULAR:
+            version = _read_go_version(f)
+    return version
+
+
+def _read_go_version(f: SourceFile) -> str:
+    try:
+        with f.open() as handle:
+            data = handle.read(MAX_GO_MOD_BYTES + 1)
+    except OSError:
+        return ""
+    if len(data) > MAX_GO_MOD_BYTES:
+        return ""  # invalid (too large) anyway; not worth holding 16 MiB more in memory
+    return gomod.zip_go_version(data)
 
 
 def _stat(f: SourceFile) -> FileStat | FileIssue:

@@ -1,10 +1,10 @@
 """Accept an uploaded module zip only if the go command would accept it.
 
 ``check_upload`` is the single gate every upload (and every zip fetched from an upstream
-GOPROXY) passes: ``modzip.check.check_zip`` (the same checker ``gopush check`` uses: paths,
-case-fold collisions, size lies, limits, the ``<module>@<version>/`` prefix, path/version
-agreement, and a go.mod that must declare the module path the zip is for); a zip without a
-go.mod is served with the synthesized ``module <path>`` go.mod the go command expects.
+GOPROXY) passes: ``modzip.accept.accept_zip``, the same gate ``gopush check`` and ``gopush
+push`` use (paths, case-fold collisions, size lies, limits, the ``<module>@<version>/``
+prefix, path/version agreement, a go.mod that must declare the module path the zip is for;
+the synthesized ``module <path>`` go.mod for a zip without one; a pseudo-version's time).
 
 At most ``MAX_CONCURRENT_CHECKS`` checks run at once, whoever asks: the synchroniser's one
 thread (new versions), a request thread deciding an upload for a version that exists, and
@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import os
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
-from gopush.errors import GopushError, InvalidModuleZip
-from gopush.gosem import pseudo
 from gopush.modzip import zipfmt
-from gopush.modzip.check import check_zip, named_module_version
-from gopush.server.storage import Checked, now
+from gopush.modzip.accept import RFC3339, accept_zip
+from gopush.modzip.check import named_module_version
+from gopush.server.storage import Checked
 
 MAX_CONCURRENT_CHECKS = 2
 _checks = threading.BoundedSemaphore(MAX_CONCURRENT_CHECKS)
@@ -41,17 +41,9 @@ def check_upload(path: Path, module: str | None = None,
         InvalidModuleZip: go would refuse the zip; the message lists every problem.
     """
     with _checks:
-        result = check_zip(path, module, version)
-    where = f"{result.module}@{result.version}"
-    error = result.report.error(where)
-    if error is not None:
-        raise error
-    data = result.gomod if result.gomod is not None else synthesized_gomod(result.module)
-    try:
-        info_time = _info_time(result.version)
-    except GopushError as err:  # a pseudo-version whose time is no time (month 13, ...)
-        raise InvalidModuleZip(f"{where}: {err.message}", hint=err.hint) from None
-    return Checked(result.module, result.version, result.sum, data, info_time)
+        accepted = accept_zip(path, module, version)
+    published = accepted.time(datetime.now(UTC)).strftime(RFC3339)
+    return Checked(accepted.module, accepted.version, accepted.sum, accepted.gomod, published)
 
 
 def peek_module_version(path: Path) -> tuple[str, str] | None:
@@ -65,15 +57,3 @@ def peek_module_version(path: Path) -> tuple[str, str] | None:
             return named_module_version(zipfmt.read_directory(f, os.fstat(f.fileno()).st_size))
     except (zipfmt.ZipFormatError, OSError):
         return None
-
-
-def synthesized_gomod(module: str) -> bytes:
-    """Return the go.mod the go command assumes for a module without one."""
-    return f"module {module}\n".encode()
-
-
-def _info_time(version: str) -> str:
-    """Return the .info Time: a pseudo-version's own time, else the time of publication."""
-    if pseudo.is_pseudo_version(version):
-        return pseudo.pseudo_version_time(version).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return now()

@@ -8,6 +8,12 @@ or to preview a release, honouring ``.gitignore`` files and ``--exclude`` patter
 
 Symbolic links are never followed: they are reported as symlinks and the zip rules omit them.
 Version-control directories are not descended into.
+
+``list_dir`` is x/mod's ``listFilesInDir`` (behind ``CreateFromDir`` and ``CheckDir``): no
+ignore files, and what the walk leaves out is reported, in walk order, with go's words: VCS
+directories, directories holding a go.mod that is not a directory (nested modules), vendored
+paths (by the go line of ``root/go.mod``, read through a symlink as ``os.ReadFile`` does),
+and anything that is not a regular file.
 """
 
 from __future__ import annotations
@@ -16,11 +22,14 @@ import os
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import pathspec
 
+from gopush.gosem import gomod
 from gopush.modzip.files import FileKind, FileStat
+from gopush.modzip.report import FileIssue, Omit
+from gopush.modzip.rules import MAX_GO_MOD_BYTES, is_vendored, issue, uses_fixed_vendor_rule
 
 VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr"})
 
@@ -44,6 +53,76 @@ class DiskFile:
 
     def open(self) -> BinaryIO:
         return self.os_path.open("rb")
+
+
+class DirListing(NamedTuple):
+    """The files of a directory tree and what the walk itself left out (x/mod's order)."""
+
+    files: list[DiskFile]
+    omitted: list[FileIssue]
+
+
+def list_dir(root: Path) -> DirListing:
+    """List ``root`` as x/mod's ``CreateFromDir`` does: files in walk order, and omissions.
+
+    The walk visits names in byte order, depth first, never following symlinks. Raises
+    OSError when a directory cannot be read (go fails too).
+    """
+    root = Path(root)
+    fixed = uses_fixed_vendor_rule(_root_go_line(root))
+    files: list[DiskFile] = []
+    omitted: list[FileIssue] = []
+    # Depth first in name order, as filepath.Walk: a stack of directory iterators.
+    stack = [_entries("", root)]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        rel, path = entry
+        verdict = _walk_verdict(rel, path, fixed)
+        if verdict is None:
+            files.append(DiskFile(rel, path))
+            continue
+        if verdict != "descend":
+            omitted.append(verdict)  # type: ignore[arg-type]
+        if verdict == "descend" or (verdict.reason == Omit.VENDORED  # type: ignore[union-attr]
+                                    and stat.S_ISDIR(os.lstat(path).st_mode)):
+            stack.append(_entries(rel, path))  # go's walk goes on below a vendored directory
+    return DirListing(files, omitted)
+
+
+def _entries(rel_dir: str, directory: Path) -> Iterator[tuple[str, Path]]:
+    for name in sorted(os.listdir(directory)):
+        yield (f"{rel_dir}/{name}" if rel_dir else name), directory / name
+
+
+def _walk_verdict(rel: str, path: Path, fixed: bool) -> FileIssue | str | None:
+    """Return None (a file), "descend" (a directory to walk) or why ``rel`` is left out."""
+    if is_vendored(rel, fixed=fixed):
+        return issue(rel, Omit.VENDORED)
+    info = os.lstat(path)
+    if stat.S_ISDIR(info.st_mode):
+        if path.name in VCS_DIRS:
+            return issue(rel, Omit.VCS_DIR)
+        try:
+            nested = not stat.S_ISDIR(os.lstat(path / "go.mod").st_mode)
+        except OSError:
+            nested = False
+        return issue(rel, Omit.SUBMODULE, "directory is in another module") if nested \
+            else "descend"
+    if not stat.S_ISREG(info.st_mode):
+        return issue(rel, Omit.NOT_REGULAR)
+    return None
+
+
+def _root_go_line(root: Path) -> str:
+    try:
+        with (root / "go.mod").open("rb") as f:
+            data = f.read(MAX_GO_MOD_BYTES + 1)
+    except OSError:
+        return ""
+    return gomod.zip_go_version(data) if len(data) <= MAX_GO_MOD_BYTES else ""
 
 
 def exclude_spec(patterns: Iterable[str]) -> pathspec.GitIgnoreSpec:

@@ -238,10 +238,24 @@ class GitRepository:
         prefix = f"{subdir}/" if subdir else ""
         files = list(self._archive(commit, subdir, prefix))
         if subdir and not any(f.path == "LICENSE" for f in files):
-            license_ = self.read_file(commit, "LICENSE", MAX_LICENSE_BYTES)
+            license_ = self._root_license(commit)
             if license_ is not None:
-                files.append(_in_memory("LICENSE", license_))
+                files.append(license_)
         return files
+
+    def _root_license(self, commit: str) -> ArchivedFile | None:
+        """Return the root LICENSE as go copies it (``cat-file blob``, whatever its size).
+
+        go reads it whole and its zip rules then refuse one over 16 MiB ("LICENSE file too
+        large"); so a larger one is kept as its size only, for the rules to refuse, unread.
+        """
+        spec = f"{commit}:LICENSE"
+        if self.git.run("cat-file", "-t", spec, check=False).strip() != b"blob":
+            return None
+        size = int(self.git.run("cat-file", "-s", spec))
+        if size > MAX_LICENSE_BYTES:
+            return ArchivedFile("LICENSE", FileKind.REGULAR, size)
+        return _in_memory("LICENSE", self.git.run("cat-file", "blob", spec))
 
     def _archive(self, commit: str, subdir: str, prefix: str) -> Iterator[ArchivedFile]:
         spill_dir = SpillDir()

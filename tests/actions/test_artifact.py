@@ -24,7 +24,7 @@ def many_files_zip(tmp_path: Path, count: int = 40, size: int = 300_000) -> Path
     files = [DataFile("go.mod", f"module {MODULE}\n".encode())]
     files += [DataFile(f"data/long-name-to-skip-{n:04d}.bin", os.urandom(size))
               for n in range(count)]
-    create_zip(path, MODULE, VERSION, files, go_version="")
+    create_zip(path, MODULE, VERSION, files)
     return path
 
 

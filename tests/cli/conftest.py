@@ -54,5 +54,5 @@ def module_zip(tmp_path: Path) -> Path:
     files = [DataFile("go.mod", b"module example.com/m\n\ngo 1.21\n"),
              DataFile("m.go", b"package m\n")]
     dest = tmp_path / "v1.0.0.zip"
-    create_zip(dest, "example.com/m", "v1.0.0", files, go_version="1.21")
+    create_zip(dest, "example.com/m", "v1.0.0", files)
     return dest

@@ -80,7 +80,7 @@ def test_check_of_100000_files_stays_compact(tmp_path: Path) -> None:
     files += [DataFile(f"pkg{i // 1000:03d}/file{i:06d}.go", f"package pkg{i // 1000:03d}\n"
                        .encode()) for i in range(99_999)]
     many = tmp_path / "many.zip"
-    created = create_zip(many, "example.com/many", "v1.0.0", files, go_version="")
+    created = create_zip(many, "example.com/many", "v1.0.0", files)
     del files
     tracemalloc.start()
     try:

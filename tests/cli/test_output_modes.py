@@ -43,7 +43,7 @@ def test_a_reader_closing_stdout_ends_gopush_quietly(tmp_path) -> None:
     zip_path = tmp_path / "v1.0.0.zip"
     files = [DataFile("go.mod", b"module example.com/many\n")]
     files += [DataFile(f"pkg/file_{n:05d}.go", b"package pkg\n") for n in range(6000)]
-    create_zip(zip_path, "example.com/many", "v1.0.0", files, go_version="")
+    create_zip(zip_path, "example.com/many", "v1.0.0", files)
     env = {**os.environ, "CI": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "gopush", "check", str(zip_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)

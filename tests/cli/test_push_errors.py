@@ -40,7 +40,7 @@ def make_zip(directory: Path, body: str = "package hello\n") -> Path:
     path = directory / f"{VERSION}.zip"
     files = [DataFile("go.mod", f"module {MODULE}\n\ngo 1.21\n".encode()),
              DataFile("hello.go", body.encode())]
-    create_zip(path, MODULE, VERSION, files, go_version="1.21")
+    create_zip(path, MODULE, VERSION, files)
     return path
 
 
@@ -330,8 +330,7 @@ def _second_version(tmp_path: Path) -> Path:
     path = tmp_path / "second" / "v1.1.0.zip"
     path.parent.mkdir()
     create_zip(path, MODULE, "v1.1.0", [DataFile("go.mod", f"module {MODULE}\n".encode()),
-                                        DataFile("hello.go", b"package hello\n")],
-               go_version="")
+                                        DataFile("hello.go", b"package hello\n")])
     return path
 
 

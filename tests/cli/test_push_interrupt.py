@@ -76,7 +76,7 @@ def test_ctrl_c_during_upload(tmp_path: Path, sig: signal.Signals, code: int) ->
     zip_path = tmp_path / "v1.0.0.zip"
     create_zip(zip_path, "example.com/slow", "v1.0.0",
                [DataFile("go.mod", b"module example.com/slow\n"),
-                DataFile("blob.bin", os.urandom(4 << 20))], go_version="")
+                DataFile("blob.bin", os.urandom(4 << 20))])
     server = ThreadingHTTPServer(("127.0.0.1", 0), SlowUploadApi)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = {**os.environ, "GOPUSH_API_KEY": KEY, "CI": "true", "NO_PROXY": "127.0.0.1",

@@ -21,7 +21,7 @@ def make_zip(directory: Path, files: dict[str, bytes]) -> Path:
     path = directory / f"{VERSION}.zip"
     data = [DataFile("go.mod", f"module {MODULE}\n".encode())]
     data += [DataFile(name, content) for name, content in files.items()]
-    create_zip(path, MODULE, VERSION, data, go_version="")
+    create_zip(path, MODULE, VERSION, data)
     return path
 
 
@@ -150,8 +150,7 @@ def test_a_zip_of_another_version_is_refused_not_compared(published: Path, tmp_p
     """--zip holding v1.1.0 for v1.0.0: said plainly (exit 4), not "every file missing"."""
     other = tmp_path / "other" / "v1.1.0.zip"
     other.parent.mkdir()
-    create_zip(other, MODULE, "v1.1.0", [DataFile("go.mod", f"module {MODULE}\n".encode())],
-               go_version="")
+    create_zip(other, MODULE, "v1.1.0", [DataFile("go.mod", f"module {MODULE}\n".encode())])
     code, _, err = run(capsys, "verify", "--to", f"dir:{published}", f"{MODULE}@{VERSION}",
                        "--zip", str(other))
     assert code == ExitCode.INVALID_MODULE

@@ -22,7 +22,7 @@ def make_zip(directory: Path, extra: str = "") -> Path:
     path = directory / f"{VERSION}.zip"
     files = [DataFile("go.mod", f"module {MODULE}\n\ngo 1.21\n".encode()),
              DataFile("hello.go", f"package hello\n\nconst Greeting = \"hi\"\n{extra}".encode())]
-    create_zip(path, MODULE, VERSION, files, go_version="1.21")
+    create_zip(path, MODULE, VERSION, files)
     return path
 
 
@@ -87,7 +87,7 @@ def test_zip_whose_go_mod_names_another_module_is_refused_before_sending(
     bad = tmp_path / "bad" / f"{VERSION}.zip"
     bad.parent.mkdir()
     create_zip(bad, MODULE, VERSION, [DataFile("go.mod", b"module example.com/other\n"),
-                                      DataFile("a.go", b"package a\n")], go_version="")
+                                      DataFile("a.go", b"package a\n")])
     proxy = tmp_path / "proxy"
     code, doc = push_json(capsys, "--to", f"dir:{proxy}", str(bad))
     assert code == ExitCode.INVALID_MODULE

@@ -139,7 +139,7 @@ def test_push_survives_a_registry_restart_mid_upload(link_to_serve: tuple, tmp_p
     files = [DataFile("go.mod", f"module {MODULE}\n\ngo 1.21\n".encode()),
              DataFile("lib.go", b"package lib\n"), DataFile("LICENSE", b"MIT\n"),
              DataFile("data.bin", blob)]
-    created = create_zip(tmp_path / "v1.0.0.zip", MODULE, "v1.0.0", files, go_version="1.21")
+    created = create_zip(tmp_path / "v1.0.0.zip", MODULE, "v1.0.0", files)
     env = {**os.environ, "CI": "1", "GOPUSH_API_KEY": KEY, "GOPUSH_API_HOST": link.url,
            "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config"),
            "NO_PROXY": "127.0.0.1"}

@@ -127,8 +127,7 @@ def test_push_repush_refuse_and_go_download(git_repo: GitRepo, client_env: str, 
     other = tmp_path / "other" / "v1.0.0.zip"
     other.parent.mkdir()
     create_zip(other, MODULE, "v1.0.0", [DataFile("go.mod", f"module {MODULE}\n".encode()),
-                                         DataFile("hello.go", b"package hello\n// changed\n")],
-               go_version="")
+                                         DataFile("hello.go", b"package hello\n// changed\n")])
     code, refused, err = push(capsys, str(other))
     assert code == ExitCode.REJECTED and refused["published_sum"] == doc["sum"]
     assert "different content" in refused["error"]["message"]
@@ -169,7 +168,7 @@ def test_large_module_goes_in_parts(client_env: str, go: GoOracle, capsys,
     files = [DataFile("go.mod", b"module example.com/big\n")]
     files += [DataFile(f"data/{n:02d}.bin", os.urandom(8 << 20)) for n in range(14)]
     zip_path = tmp_path / "v1.0.0.zip"
-    create_zip(zip_path, "example.com/big", "v1.0.0", files, go_version="")
+    create_zip(zip_path, "example.com/big", "v1.0.0", files)
     assert zip_path.stat().st_size >= 100 * 1024 * 1024
     code, doc, err = push(capsys, str(zip_path), "-v")
     assert code == ExitCode.OK, err
@@ -211,7 +210,7 @@ def _push_on_a_terminal(server: str, tmp_path: Path, repo: str,
     zip_path.parent.mkdir()
     create_zip(zip_path, "example.com/tty", "v1.0.0",
                [DataFile("go.mod", b"module example.com/tty\n"),
-                DataFile("data.bin", os.urandom(300_000))], go_version="")
+                DataFile("data.bin", os.urandom(300_000))])
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR", "TERM")}
     env.update({"GOPUSH_API_HOST": server, "GOPUSH_API_KEY": KEY, "TERM": "xterm-256color",
                 "COLUMNS": "120", "NO_PROXY": "127.0.0.1", **extra_env})
@@ -256,7 +255,7 @@ def test_several_modules_in_one_push(client_env: str, go: GoOracle, capsys,
         path.parent.mkdir()
         create_zip(path, f"example.com/{name}", "v1.2.0",
                    [DataFile("go.mod", f"module example.com/{name}\n".encode()),
-                    DataFile(f"{name}.go", f"package {name}\n".encode())], go_version="")
+                    DataFile(f"{name}.go", f"package {name}\n".encode())])
         zips.append(str(path))
     code, doc, err = push(capsys, *zips)
     assert code == ExitCode.OK, err
@@ -277,7 +276,7 @@ def test_a_package_that_failed_processing_is_replaced(client_env: str, server: s
     bad = tmp_path / "bad" / "v1.0.0.zip"
     bad.parent.mkdir()
     create_zip(bad, MODULE, "v1.0.0", [DataFile("go.mod", b"module example.com/other\n"),
-                                       DataFile("hello.go", b"package hello\n")], go_version="")
+                                       DataFile("hello.go", b"package hello\n")])
     data = bad.read_bytes()
     artifact = ModuleArtifact(zip_path=bad, module=MODULE, version="v1.0.0", sum="h1:unused",
                               gomod=b"module example.com/other\n", info=b"{}", size=len(data),
@@ -297,8 +296,7 @@ def test_a_package_that_failed_processing_is_replaced(client_env: str, server: s
     good = tmp_path / "good" / "v1.0.0.zip"
     good.parent.mkdir()
     create_zip(good, MODULE, "v1.0.0", [DataFile("go.mod", f"module {MODULE}\n".encode()),
-                                        DataFile("hello.go", b"package hello\n")],
-               go_version="")
+                                        DataFile("hello.go", b"package hello\n")])
     code, doc, err = push(capsys, str(good))
     assert code == ExitCode.OK, err
     assert doc["status"] == "published" and "failed to process (never served)" in err

@@ -218,3 +218,58 @@ def test_go_mod_edit_json_agrees(tmp_path: Path, text: str) -> None:
     except GoModError as err:
         got = err.message
     assert got == want
+
+
+# -- the zip vendor rule's go line, and the module line, as the go command reads them ---------
+
+def _go_zip_version(goref: GoRef, data: bytes) -> str:
+    """x/mod's parseGoVers: ParseLax with no fixer; "" on error or without a go line."""
+    out, err = goref.call("modfile.ParseLax", data)
+    return "" if err else json.loads(out[0])["go"]
+
+
+ZIP_GO_LINES = [
+    b"module m\ngo 1.24\n",
+    b"module m\r\ngo 1.24\r\n",  # .gitattributes eol=crlf
+    "module m\ngo 1.24\n".encode("utf-16"),  # working-tree-encoding=UTF-16
+    b"\xef\xbb\xbfmodule m\ngo 1.24\n",  # a UTF-8 byte order mark
+    b"go 1.24-custom\n", b"go v1.24.1-foo\n", b"go 1.24.x\n", b"go 1.24rc1\n",
+    b"module m\ngo 1.24\ntoolchain banana\ngodebug bad\nfrob x y z\nreplace junk\n",
+    b"module m\ngo 1.24\nexclude (\n\tjunk\n)\nretract [v1, \n",
+    b"module m\ngo 1.24\nretract v1.0.0 unexpected token\n",
+    b"module m\ngo 1.24\nrequire (\n",  # a syntax error: the whole file fails
+    b"module m\nmodule n\ngo 1.24\n", b"module m\ngo 1.24\ngo 1.25\n",
+    b"module m\ngo 1.24\nrequire x.y/z v1\n", b"module m\ngo 1.24\nrequire x.y/z/v2 v1.0.0\n",
+    b"module m\ngo 1.24\nignore a b\n", b"module m\ngo 1.24 /* c */\n",
+    b"module m\ngo banana\n", b"module m\n", b"", b"go 1.24\n\x00\n",
+]
+
+
+@pytest.mark.parametrize("data", ZIP_GO_LINES, ids=[str(i) for i in range(len(ZIP_GO_LINES))])
+def test_zip_go_version_is_what_x_mod_zip_reads(goref: GoRef, data: bytes) -> None:
+    """zip_go_version gives the go line x/mod's zip code gets (ParseLax), "" where it fails."""
+    assert gomod.zip_go_version(data) == _go_zip_version(goref, data)
+
+
+@given(go_mod_texts)
+@settings(max_examples=200, deadline=None)
+def test_zip_go_version_agrees_with_go(goref: GoRef, text: str) -> None:
+    """Over generated files too, zip_go_version is x/mod's ParseLax go line or ""."""
+    data = text.encode("utf-8", "surrogatepass")
+    assert gomod.zip_go_version(data) == _go_zip_version(goref, data)
+
+
+@pytest.mark.parametrize("data", [
+    b"module `example.com/raw`\n", b'module "example.com/q"\n', b"module example.com/a\nmodule b\n",
+    b"// c\n  module\texample.com/t // x\n", b"module (\n\texample.com/block\n)\n",
+    b"modulex y\nmodule z\n", b"module\nmodule example.com/late\n", b'module "bad\n',
+    b"garbage (\nmodule example.com/after/syntax/error\n", b"module `multi\nline`\n",
+])
+def test_module_path_reads_the_first_module_line_as_go(goref: GoRef, data: bytes) -> None:
+    """module_path: the first module line, raw and quoted strings, nothing else looked at."""
+    assert gomod.module_path(data) == goref.call("modfile.ModulePath", data)[0][0]
+
+
+def test_synthesized_go_mod() -> None:
+    """A module without go.mod gets the one line the go command serves."""
+    assert gomod.synthesized("example.com/m") == b"module example.com/m\n"

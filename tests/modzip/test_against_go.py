@@ -50,15 +50,6 @@ def archive_files(repo: GitRepo, rev: str, subdir: str = "") -> list[DataFile]:
     return files
 
 
-def go_line(files: list[DataFile]) -> str:
-    """Return the root go.mod's go line ("" when none), as the lead's build does."""
-    for f in files:
-        if f.path == "go.mod":
-            m = re.search(rb"^go\s+(\S+)\s*$", f.data, re.MULTILINE)
-            return m.group(1).decode() if m else ""
-    return ""
-
-
 def publish(go: GoOracle, tmp_path: Path, name: str, files: dict[str, str | bytes],
             tag: str = "v1.0.0", symlinks: dict[str, str] | None = None) -> GitRepo:
     """Commit files (and symlinks) to a fresh repository mapped to github.com/acme/<name>."""
@@ -78,7 +69,7 @@ def assert_same_as_go(go: GoOracle, repo: GitRepo, tmp_path: Path, module: str,
     info = go.download(module, version)
     files = archive_files(repo, tag, subdir)
     ours = tmp_path / "ours.zip"
-    created = create_zip(ours, module, version, files, go_version=go_line(files))
+    created = create_zip(ours, module, version, files)
     assert created.sum == info["Sum"]
     with zipfile.ZipFile(info["Zip"]) as theirs, zipfile.ZipFile(ours) as mine:
         assert sorted(mine.namelist()) == sorted(theirs.namelist())
@@ -98,8 +89,7 @@ def assert_refused_like_go(go: GoOracle, repo: GitRepo, module: str) -> None:
     assert go_lines, str(go_err.value)
     files = archive_files(repo, "v1.0.0")
     with pytest.raises(InvalidModuleZip) as ours:
-        create_zip(repo.path.parent / "refused.zip", module, "v1.0.0", files,
-                   go_version=go_line(files))
+        create_zip(repo.path.parent / "refused.zip", module, "v1.0.0", files)
     for line in go_lines:
         assert line.strip() in ours.value.message
     assert not (repo.path.parent / "refused.zip").exists()

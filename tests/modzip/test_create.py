@@ -31,8 +31,8 @@ def sample_files() -> list[DataFile]:
 def test_same_files_same_bytes(tmp_path: Path) -> None:
     """The same files, in any order, give byte-identical zips and the same sum."""
     files = sample_files()
-    first = create_zip(tmp_path / "1.zip", MODULE, "v1.0.0", files, go_version="1.22")
-    second = create_zip(tmp_path / "2.zip", MODULE, "v1.0.0", files[::-1], go_version="1.22")
+    first = create_zip(tmp_path / "1.zip", MODULE, "v1.0.0", files)
+    second = create_zip(tmp_path / "2.zip", MODULE, "v1.0.0", files[::-1])
     assert (tmp_path / "1.zip").read_bytes() == (tmp_path / "2.zip").read_bytes()
     assert first.sum == second.sum and first.size == (tmp_path / "1.zip").stat().st_size
     assert first.files == 5
@@ -41,7 +41,7 @@ def test_same_files_same_bytes(tmp_path: Path) -> None:
 def test_zip_content_round_trips(tmp_path: Path) -> None:
     """Python's zipfile reads back every valid file, sorted, under module@version/."""
     files = sample_files()
-    create_zip(tmp_path / "m.zip", MODULE, "v1.0.0", files, go_version="1.22")
+    create_zip(tmp_path / "m.zip", MODULE, "v1.0.0", files)
     with zipfile.ZipFile(tmp_path / "m.zip") as z:
         assert z.testzip() is None
         names = z.namelist()
@@ -56,7 +56,7 @@ def test_zip_content_round_trips(tmp_path: Path) -> None:
 
 def test_check_zip_agrees_with_create(tmp_path: Path) -> None:
     """check_zip accepts what create_zip writes and computes the same sum."""
-    created = create_zip(tmp_path / "m.zip", MODULE, "v1.0.0", sample_files(), go_version="")
+    created = create_zip(tmp_path / "m.zip", MODULE, "v1.0.0", sample_files())
     checked = check_zip(tmp_path / "m.zip")
     assert checked.report.error() is None and checked.sum == created.sum
     assert checked.gomod == b"module example.com/m\n\ngo 1.22\n"
@@ -66,7 +66,7 @@ def test_progress_adds_up_to_file_count(tmp_path: Path) -> None:
     """on_progress reports every input file exactly once."""
     files = sample_files()
     seen: list[int] = []
-    create_zip(tmp_path / "m.zip", MODULE, "v1.0.0", files, go_version="", on_progress=seen.append)
+    create_zip(tmp_path / "m.zip", MODULE, "v1.0.0", files, on_progress=seen.append)
     assert sum(seen) == len(files)
 
 
@@ -74,7 +74,7 @@ def test_invalid_files_raise_with_report_and_write_nothing(tmp_path: Path) -> No
     """Rule violations raise InvalidZipFiles carrying the report; no file appears."""
     dest = tmp_path / "m.zip"
     with pytest.raises(InvalidZipFiles) as err:
-        create_zip(dest, MODULE, "v1.0.0", [DataFile("a"), DataFile("A")], go_version="")
+        create_zip(dest, MODULE, "v1.0.0", [DataFile("a"), DataFile("A")])
     assert err.value.report.invalid[0].path == "A"
     assert str(err.value).startswith("example.com/m@v1.0.0: create zip: A: case-insensitive")
     assert list(tmp_path.iterdir()) == []
@@ -87,7 +87,7 @@ def test_invalid_files_raise_with_report_and_write_nothing(tmp_path: Path) -> No
 def test_bad_module_or_version(tmp_path: Path, module: str, version: str, text: str) -> None:
     """Module path and version are checked as go's Create checks them."""
     with pytest.raises((InvalidVersion, InvalidModuleZip), match=text):
-        create_zip(tmp_path / "m.zip", module, version, [DataFile("a.go")], go_version="")
+        create_zip(tmp_path / "m.zip", module, version, [DataFile("a.go")])
     assert list(tmp_path.iterdir()) == []
 
 
@@ -111,7 +111,7 @@ def test_file_larger_than_declared_fails_cleanly(tmp_path: Path, size: int) -> N
     dest.write_bytes(b"old")
     liar = LyingFile("grow.bin", size, b"x" * (size + 5000))
     with pytest.raises(InvalidModuleZip, match='file "grow.bin" is larger than declared size'):
-        create_zip(dest, MODULE, "v1.0.0", [DataFile("a.go"), liar], go_version="")
+        create_zip(dest, MODULE, "v1.0.0", [DataFile("a.go"), liar])
     assert dest.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.zip"]
 
@@ -125,8 +125,7 @@ def test_unreadable_file_is_a_source_error(tmp_path: Path) -> None:
             raise PermissionError(13, "Permission denied")
 
     with pytest.raises(SourceError, match="secret.txt: Permission denied"):
-        create_zip(tmp_path / "m.zip", MODULE, "v1.0.0", [Broken("secret.txt", 3, b"")],
-                   go_version="")
+        create_zip(tmp_path / "m.zip", MODULE, "v1.0.0", [Broken("secret.txt", 3, b"")])
     assert list(tmp_path.iterdir()) == []
 
 
@@ -134,7 +133,7 @@ def test_many_entries_use_zip64_end_records(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """65535+ entries get Zip64 end records that zipfile and check_zip read."""
     files = [DataFile(f"d{i // 1000}/f{i}.go", b"") for i in range(65_540)]
-    created = create_zip(tmp_path / "m.zip", MODULE, "v1.0.0", files, go_version="")
+    created = create_zip(tmp_path / "m.zip", MODULE, "v1.0.0", files)
     with zipfile.ZipFile(tmp_path / "m.zip") as z:
         assert len(z.infolist()) == 65_540
     checked = check_zip(tmp_path / "m.zip")
@@ -147,6 +146,6 @@ def test_streamed_file_pieces_form_one_deflate_stream(tmp_path: Path,
     monkeypatch.setattr(create_module, "SMALL_FILE_BYTES", 1000)
     monkeypatch.setattr(create_module, "CHUNK_BYTES", 777)
     data = os.urandom(50_000) + b"a" * 50_000
-    create_zip(tmp_path / "m.zip", MODULE, "v1.0.0", [DataFile("x.bin", data)], go_version="")
+    create_zip(tmp_path / "m.zip", MODULE, "v1.0.0", [DataFile("x.bin", data)])
     with zipfile.ZipFile(tmp_path / "m.zip") as z:
         assert z.read(f"{MODULE}@v1.0.0/x.bin") == data

@@ -32,12 +32,22 @@ FILES = st.lists(st.builds(DataFile, PATHS, st.binary(max_size=20),
 GO_LINES = st.sampled_from(["", "1.23", "1.24", "1.24rc1", "junk"])
 
 
+def with_go_line(files: list[DataFile], go_line: str) -> list[DataFile]:
+    """Put a root go.mod with ``go_line`` first (none for ""); the files may hold another."""
+    if not go_line:
+        return files
+    return [DataFile("go.mod", f"module example.com/m\ngo {go_line}\n".encode()), *files]
+
+
 @given(FILES, GO_LINES)
 @settings(max_examples=300, deadline=None)
 def test_check_files_gives_every_file_one_verdict(files: list[DataFile], go_line: str) -> None:
-    """Every file lands in exactly one list; the error is None or has a message."""
-    report = check_files(files, go_version=go_line)
-    assert len(report.valid) + len(report.omitted) + len(report.invalid) == len(files)
+    """Every path gets a verdict; the error is None or has a message."""
+    report = check_files(with_go_line(files, go_line))
+    listed = with_go_line(files, go_line)
+    assert len(report.valid) + len(report.omitted) + len(report.invalid) <= len(listed)
+    verdicts = {*report.valid, *(i.path for i in report.omitted + report.invalid)}
+    assert verdicts == {f.path for f in listed}  # one problem line per path, as x/mod
     err = report.error()
     assert err is None or (isinstance(err, InvalidModuleZip) and err.message)
 
@@ -50,7 +60,7 @@ def test_create_then_check_agree(tmp_path: Path, files: list[DataFile], go_line:
     content to the loader, which refuses it, and so does check_zip."""
     dest = tmp_path / "m.zip"
     try:
-        created = create_zip(dest, "example.com/m", "v1.0.0", files, go_version=go_line)
+        created = create_zip(dest, "example.com/m", "v1.0.0", with_go_line(files, go_line))
     except InvalidModuleZip as err:
         assert err.message
         return
@@ -105,7 +115,7 @@ def _valid_zips() -> list[bytes]:
              DataFile("sub/b.go", b"package sub\n" * 50)]
     with tempfile.TemporaryDirectory() as scratch:
         dest = Path(scratch) / "m.zip"
-        create_zip(dest, M, V, files, go_version="")
+        create_zip(dest, M, V, files)
         ours = dest.read_bytes()
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:

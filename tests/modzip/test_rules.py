@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from gopush.errors import InvalidModuleZip
@@ -55,70 +57,96 @@ def test_fixed_vendor_rule_starts_at_go_1_24(go_line: str, fixed: bool) -> None:
     assert uses_fixed_vendor_rule(go_line) is fixed
 
 
-CASES: list[tuple[str, list[DataFile], str, dict[str, str]]] = [
+VENDOR_FILES = [DataFile("vendor/modules.txt"), DataFile("vendor/a/b.go"),
+                DataFile("a/vendor/x.go")]
+OLD_VENDOR_RULE = {"go.mod": "valid", "vendor/modules.txt": "valid", "vendor/a/b.go": "vendored",
+                   "a/vendor/x.go": "vendored"}
+NEW_VENDOR_RULE = {"go.mod": "valid", "vendor/modules.txt": "vendored",
+                   "vendor/a/b.go": "vendored", "a/vendor/x.go": "valid"}
+
+CASES: list[tuple[str, list[DataFile], dict[str, str]]] = [
     ("nested module omitted, root kept", [
         DataFile("go.mod", b"module m\n"), DataFile("a.go"),
         DataFile("sub/go.mod", b"module m/sub\n"), DataFile("sub/x.go"),
         DataFile("sub/deep/y.go"), DataFile("subx/z.go"),
-    ], "1.22", {"go.mod": "valid", "a.go": "valid", "sub/go.mod": "submodule",
+    ], {"go.mod": "valid", "a.go": "valid", "sub/go.mod": "submodule",
                 "sub/x.go": "submodule", "sub/deep/y.go": "submodule", "subx/z.go": "valid"}),
     ("GO.MOD in a subdirectory makes a nested module", [
         DataFile("a/GO.MOD"), DataFile("a/b.go"), DataFile("c.go"),
-    ], "", {"a/GO.MOD": "submodule", "a/b.go": "submodule", "c.go": "valid"}),
-    ("GO.MOD at the root is invalid", [DataFile("GO.MOD")], "", {"GO.MOD": "go-mod-case"}),
+    ], {"a/GO.MOD": "submodule", "a/b.go": "submodule", "c.go": "valid"}),
+    ("GO.MOD at the root is invalid", [DataFile("GO.MOD")], {"GO.MOD": "go-mod-case"}),
     ("a go.mod directory does not make a nested module", [
         DataFile("a/go.mod", kind=FileKind.DIRECTORY), DataFile("a/b.go"),
-    ], "", {"a/go.mod": "not-regular", "a/b.go": "valid"}),
+    ], {"a/go.mod": "not-regular", "a/b.go": "valid"}),
     ("a go.mod symlink does not make a nested module", [
         DataFile("a/go.mod", b"x", kind=FileKind.SYMLINK), DataFile("a/b.go"),
-    ], "", {"a/go.mod": "symlink", "a/b.go": "valid"}),
+    ], {"a/go.mod": "symlink", "a/b.go": "valid"}),
     ("hg archival file only at the root", [
         DataFile(".hg_archival.txt"), DataFile("a/.hg_archival.txt"),
-    ], "", {".hg_archival.txt": "hg-archival", "a/.hg_archival.txt": "valid"}),
+    ], {".hg_archival.txt": "hg-archival", "a/.hg_archival.txt": "valid"}),
     ("committed VCS directories stay (as with git archive)", [
         DataFile(".hg/store"), DataFile(".svn/entries"),
-    ], "", {".hg/store": "valid", ".svn/entries": "valid"}),
+    ], {".hg/store": "valid", ".svn/entries": "valid"}),
     ("vendor under go 1.23", [
-        DataFile("vendor/modules.txt"), DataFile("vendor/a/b.go"), DataFile("a/vendor/x.go"),
-    ], "1.23", {"vendor/modules.txt": "valid", "vendor/a/b.go": "vendored",
-                "a/vendor/x.go": "vendored"}),
-    ("vendor under go 1.24", [
-        DataFile("vendor/modules.txt"), DataFile("vendor/a/b.go"), DataFile("a/vendor/x.go"),
-    ], "1.24", {"vendor/modules.txt": "vendored", "vendor/a/b.go": "vendored",
-                "a/vendor/x.go": "valid"}),
+        DataFile("go.mod", b"go 1.23\n"), *VENDOR_FILES,
+    ], OLD_VENDOR_RULE),
+    ("vendor under go 1.24", [DataFile("go.mod", b"go 1.24\n"), *VENDOR_FILES], NEW_VENDOR_RULE),
+    ("go line read leniently: unknown directives, bad toolchain and godebug lines, 1.24-x", [
+        DataFile("go.mod", b"module m\r\ngo 1.24-custom\r\ntoolchain banana\r\n"
+                 b"godebug (\n\tnot a pair\n)\nfrobnicate 7\nreplace (\n\tjunk\n)\n"),
+        *VENDOR_FILES,
+    ], NEW_VENDOR_RULE),
+    ("a root go.mod that does not parse leniently has no go line", [
+        DataFile("go.mod", b"module m\ngo 1.24\nrequire (\n"), *VENDOR_FILES,
+    ], OLD_VENDOR_RULE),
+    ("a repeated module line fails the lenient parse too", [
+        DataFile("go.mod", b"module m\nmodule n\ngo 1.24\n"), *VENDOR_FILES,
+    ], OLD_VENDOR_RULE),
+    ("UTF-16 bytes in the zip do not parse", [
+        DataFile("go.mod", "module m\ngo 1.24\n".encode("utf-16")), *VENDOR_FILES,
+    ], OLD_VENDOR_RULE),
+    ("a root go.mod symlink gives no go line", [
+        DataFile("go.mod", b"go 1.24\n", kind=FileKind.SYMLINK), *VENDOR_FILES,
+    ], {**OLD_VENDOR_RULE, "go.mod": "symlink"}),
+    ("only the root go.mod counts", [
+        DataFile("x/go.mod", b"go 1.24\n"), *VENDOR_FILES,
+    ], {**{k: v for k, v in OLD_VENDOR_RULE.items() if k != "go.mod"}, "x/go.mod": "submodule"}),
+    ("the last root go.mod listed counts", [
+        DataFile("go.mod", b"go 1.23\n"), DataFile("go.mod", b"go 1.24\n"), *VENDOR_FILES,
+    ], {**NEW_VENDOR_RULE, "go.mod": "duplicate"}),
     ("unclean and absolute paths", [
         DataFile("a/../b"), DataFile("./a"), DataFile("a//b"), DataFile("/abs"), DataFile(""),
         DataFile("a/"),
-    ], "", {"a/../b": "path-not-clean", "./a": "path-not-clean", "a//b": "path-not-clean",
+    ], {"a/../b": "path-not-clean", "./a": "path-not-clean", "a//b": "path-not-clean",
             "/abs": "path-not-relative", "": "path-not-clean", "a/": "path-not-clean"}),
     ("bad file names", [
         DataFile("a:b"), DataFile("x/CON.txt"), DataFile("q?"), DataFile("ok name (1).go"),
         DataFile("héllo.go"), DataFile("..."),
-    ], "", {"a:b": "bad-path", "x/CON.txt": "bad-path", "q?": "bad-path",
+    ], {"a:b": "bad-path", "x/CON.txt": "bad-path", "q?": "bad-path",
             "ok name (1).go": "valid", "héllo.go": "valid", "...": "bad-path"}),
     ("case-fold collisions", [
         DataFile("README"), DataFile("readme"), DataFile("Dir/a"), DataFile("dir/b"),
         DataFile("k.go"), DataFile("\u212a.go"), DataFile("ß"), DataFile("ss"),
-    ], "", {"README": "valid", "readme": "case-collision", "Dir/a": "valid",
+    ], {"README": "valid", "readme": "case-collision", "Dir/a": "valid",
             "dir/b": "case-collision", "k.go": "valid", "\u212a.go": "case-collision",
             "ß": "valid", "ss": "valid"}),
     ("duplicates and file/directory clashes", [
         DataFile("a"), DataFile("a"), DataFile("b"), DataFile("b/c"),
-    ], "", {"a": "duplicate", "b": "valid", "b/c": "file-and-directory"}),
+    ], {"a": "duplicate", "b": "valid", "b/c": "file-and-directory"}),
     ("symlinks and other files are omitted", [
         DataFile("l", b"target", kind=FileKind.SYMLINK), DataFile("d", kind=FileKind.OTHER),
-    ], "", {"l": "symlink", "d": "not-regular"}),
+    ], {"l": "symlink", "d": "not-regular"}),
     ("vendored beats bad name, nested module beats bad name", [
         DataFile("vendor/a/b?"), DataFile("m/go.mod"), DataFile("m/c?"),
-    ], "", {"vendor/a/b?": "vendored", "m/go.mod": "submodule", "m/c?": "submodule"}),
+    ], {"vendor/a/b?": "vendored", "m/go.mod": "submodule", "m/c?": "submodule"}),
 ]
 
 
-@pytest.mark.parametrize(("files", "go_line", "want"),
+@pytest.mark.parametrize(("files", "want"),
                          [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_check_files_table(files: list[DataFile], go_line: str, want: dict[str, str]) -> None:
+def test_check_files_table(files: list[DataFile], want: dict[str, str]) -> None:
     """Each file gets the verdict the go command would give it."""
-    report = check_files(files, go_version=go_line)
+    report = check_files(files)
     assert len(report.valid) + len(report.omitted) + len(report.invalid) == len(files)
     got = verdicts(report)
     for path, verdict in want.items():
@@ -127,7 +155,7 @@ def test_check_files_table(files: list[DataFile], go_line: str, want: dict[str, 
 
 def test_error_lists_invalid_files_in_go_wording() -> None:
     """The error names each invalid file with the go command's text."""
-    report = check_files([DataFile("GO.MOD"), DataFile("a"), DataFile("A")], go_version="")
+    report = check_files([DataFile("GO.MOD"), DataFile("a"), DataFile("A")])
     err = report.error()
     assert isinstance(err, InvalidModuleZip)
     assert "GO.MOD: go.mod files must have lowercase names" in err.message
@@ -137,8 +165,7 @@ def test_error_lists_invalid_files_in_go_wording() -> None:
 
 def test_omitted_files_do_not_make_an_error() -> None:
     """A module whose only problems are omissions is fine."""
-    report = check_files([DataFile("vendor/a/b.go"), DataFile("x", kind=FileKind.SYMLINK)],
-                         go_version="")
+    report = check_files([DataFile("vendor/a/b.go"), DataFile("x", kind=FileKind.SYMLINK)])
     assert report.error() is None
     assert report.valid == ()
 
@@ -154,23 +181,25 @@ class SizedFile:
         return FileStat(self.size, FileKind.REGULAR)
 
     def open(self):  # type: ignore[no-untyped-def]
-        raise AssertionError("check_files must not open files")
+        if self.path != "go.mod":
+            raise AssertionError("check_files opens no file but the root go.mod")
+        return io.BytesIO(bytes(self.size))
 
 
 def test_size_limits() -> None:
     """go.mod and LICENSE over 16 MiB are invalid; over 500 MiB in total is a size error."""
     report = check_files([SizedFile("go.mod", MAX_GO_MOD_BYTES + 1),
                           SizedFile("LICENSE", MAX_LICENSE_BYTES + 1),
-                          SizedFile("sub/LICENSE", MAX_LICENSE_BYTES + 1)], go_version="")
+                          SizedFile("sub/LICENSE", MAX_LICENSE_BYTES + 1)])
     assert verdicts(report) == {"go.mod": "go-mod-too-large", "LICENSE": "license-too-large",
                                 "sub/LICENSE": "valid"}
-    exact = check_files([SizedFile("go.mod", MAX_GO_MOD_BYTES)], go_version="")
+    exact = check_files([SizedFile("go.mod", MAX_GO_MOD_BYTES)])
     assert exact.error() is None
     big = check_files([SizedFile("a", MAX_ZIP_BYTES // 2), SizedFile("b", MAX_ZIP_BYTES // 2),
-                       SizedFile("c", 1)], go_version="")
+                       SizedFile("c", 1)])
     assert big.size_error is not None and "module source tree too large" in big.size_error
     assert str(big.error()) == big.size_error
-    at_limit = check_files([SizedFile("a", MAX_ZIP_BYTES)], go_version="")
+    at_limit = check_files([SizedFile("a", MAX_ZIP_BYTES)])
     assert at_limit.error() is None
 
 
@@ -181,7 +210,7 @@ def test_unreadable_stat_is_invalid() -> None:
         def stat(self) -> FileStat:
             raise PermissionError(13, "Permission denied")
 
-    report = check_files([Broken("a.go", 0)], go_version="")
+    report = check_files([Broken("a.go", 0)])
     assert verdicts(report) == {"a.go": str(Invalid.UNREADABLE)}
 
 

@@ -46,7 +46,7 @@ def big_zip(tmp_path: Path, size: int) -> Path:
     path = tmp_path / f"{VERSION}.zip"
     files = [DataFile("go.mod", f"module {MODULE}\n".encode()),
              DataFile("blob.bin", os.urandom(size))]
-    create_zip(path, MODULE, VERSION, files, go_version="")
+    create_zip(path, MODULE, VERSION, files)
     return path
 
 

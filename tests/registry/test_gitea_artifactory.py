@@ -33,7 +33,7 @@ def module_zip(tmp_path: Path) -> Path:
     """A valid module zip."""
     path = tmp_path / f"{VERSION}.zip"
     create_zip(path, MODULE, VERSION, [DataFile("go.mod", f"module {MODULE}\n".encode()),
-                                       DataFile("h.go", b"package hello\n")], go_version="")
+                                       DataFile("h.go", b"package hello\n")])
     return path
 
 

@@ -66,7 +66,7 @@ def module_zip(tmp_path: Path, module: str, version: str, body: str = "") -> Pat
     files = [DataFile("lib.go", f"package lib\n{body}".encode())]
     if not module.endswith("nomod"):
         files.append(DataFile("go.mod", f"module {module}\n".encode()))
-    create_zip(dest, module, version, files, go_version="")
+    create_zip(dest, module, version, files)
     return dest
 
 

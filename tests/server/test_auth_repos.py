@@ -30,7 +30,7 @@ def _zip(tmp_path: Path, module: str = MODULE, version: str = "v1.0.0") -> Path:
     dest = tmp_path / module.replace("/", "_") / f"{version}.zip"
     dest.parent.mkdir(parents=True, exist_ok=True)
     create_zip(dest, module, version, [DataFile("go.mod", f"module {module}\n".encode()),
-                                       DataFile("lib.go", b"package lib\n")], go_version="")
+                                       DataFile("lib.go", b"package lib\n")])
     return dest
 
 

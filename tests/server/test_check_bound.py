@@ -28,7 +28,7 @@ def test_checks_beyond_the_bound_wait_their_turn(monkeypatch: pytest.MonkeyPatch
             inside[0] -= 1
         raise InvalidModuleZip("refused")
 
-    monkeypatch.setattr(validate, "check_zip", slow_check)
+    monkeypatch.setattr(validate, "accept_zip", slow_check)
 
     def call() -> str:
         with pytest.raises(InvalidModuleZip) as refused:

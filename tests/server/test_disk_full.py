@@ -73,8 +73,7 @@ def _zip(tmp_path: Path, n: int) -> Path:
     create_zip(out, module, "v1.0.0",
                [DataFile("go.mod", f"module {module}\n\ngo 1.21\n".encode()),
                 DataFile("fill.go", b"package fill\n"),
-                DataFile("data.bin", random.Random(n).randbytes(MODULE_BYTES))],
-               go_version="1.21")
+                DataFile("data.bin", random.Random(n).randbytes(MODULE_BYTES))])
     return out
 
 

@@ -42,8 +42,7 @@ LONG = "x" * 150  # long module paths: every name test scans more text
 
 def _zip(directory: Path, module: str, version: str = "v1.0.0") -> Path:
     dest = directory / f"{module.rsplit('/', 1)[-1]}.zip"
-    create_zip(dest, module, version, [DataFile("go.mod", f"module {module}\n".encode())],
-               go_version="")
+    create_zip(dest, module, version, [DataFile("go.mod", f"module {module}\n".encode())])
     return dest
 
 

@@ -20,7 +20,7 @@ from gopush.server.sync import DEAD_END, RETRYABLE, Synchroniser
 def _module_zip(path: Path, module: str, version: str, gomod: str | None = None) -> bytes:
     files = [DataFile("lib.go", b"package lib\n"),
              DataFile("go.mod", (gomod or f"module {module}\n").encode())]
-    create_zip(path, module, version, files, go_version="")
+    create_zip(path, module, version, files)
     return path.read_bytes()
 
 
