@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from gopush.actions.build import BuildRequest, go_line, make_plan
+from gopush.actions.build import BuildRequest, make_plan
 from gopush.gosem import dirhash
 from gopush.modzip.check import check_zip
 from gopush.modzip.files import SourceFile
@@ -52,7 +52,7 @@ def check_source(request: BuildRequest, reporter: Reporter) -> CheckResult:
     plan = make_plan(request)
     for warning in plan.warnings:
         reporter.warn(warning)
-    report = check_files(plan.files, go_version=go_line(plan.go_mod))
+    report = check_files(plan.files, go_version=plan.go_version)
     h1 = "" if report.error() else _hash(plan.module, plan.version, plan.files, report)
     target = f"{request.repo}" + ("" if request.worktree else f"@{request.rev}")
     return CheckResult(target, plan.module, plan.version, report, h1)

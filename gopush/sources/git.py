@@ -34,7 +34,6 @@ from gopush.sources.gitcmd import GitRunner
 # a temporary file, so a 400 MiB asset never sits whole in memory.
 SPOOL_BYTES = 8 * 1024 * 1024
 MAX_LICENSE_BYTES = 16 * 1024 * 1024  # go's codehost.MaxLICENSE
-MAX_GO_MOD_BYTES = 16 * 1024 * 1024  # go's codehost.MaxGoMod
 
 _ARCHIVE_CONFIG = ("core.autocrlf=input", "core.eol=lf")
 _NO_EXPORT_ATTRIBUTES = b"* -export-subst -export-ignore\n"
