@@ -371,6 +371,11 @@ def _version(code: CodeRepo, query: _Query, commit: Commit, tag: str | None) -> 
     if query.kind == "pseudo":
         return code.check_version(query.version, commit)
     best = code.version_of(commit)
+    if query.kind == "canonical" and tag is None:  # a branch named like a version
+        raise InvalidVersion(f"{code.layout.path}@{query.version}: invalid version: resolves "
+                             f"to version {best} ({query.version} is not a tag)",
+                             hint=f"tag the commit {query.version}, or build --rev "
+                                  f"{commit.short}")
     if query.kind != "metadata" or not pseudo.is_pseudo_version(best):
         return best
     # no canonical tag at the commit: a tag equal to vX.Y.Z+meta in precedence is the base
@@ -401,14 +406,37 @@ def _highest_matching(repo: GitRepository, query: _Query, *, subdir: str | None,
     at_head = locate(repo, "HEAD", subdir=subdir if subdir is not None else (
         query.prefix.rstrip("/") if query.prefix else None), module=module, cwd=cwd)
     code = at_head.code
-    matching = [v for v in code.release_versions()
+    matching = [v for v in _versions(code)
                 if _has_prefix(v, query.version) and not code._retracted(v)]
     releases = [v for v in matching if not semver.prerelease(v)]
     if not matching:
         raise InvalidVersion(f"{code.layout.path}@{query.version}: no matching versions for "
                              f"query \"{query.version}\"",
                              hint="list the module's tags with `git tag`")
-    return code.layout.tag_prefix + (releases or matching)[-1]
+    return code.layout.tag_prefix + (releases or matching)[-1].removesuffix("+incompatible")
+
+
+def _versions(code: CodeRepo) -> list[str]:
+    """List the module's versions as go's ``Versions`` does: its compatible tags, then
+    ``vN.x.y+incompatible`` for tags of an unversioned root module whose latest compatible
+    version has no go.mod, by major version, unless that major's latest tag has one."""
+    versions = code.release_versions()
+    if code.layout.code_dir or code.layout.path_major:
+        return versions
+    higher = semver.sort_versions([
+        t for t in code.repo.all_tags()
+        if t == semver.canonical(t) and not pseudo.is_pseudo_version(t)
+        and not modpath.match_path_major(t, "")])
+    if not higher:
+        return versions
+    latest_by_major = {semver.major(v): v for v in higher}
+    asked = ([versions[-1]] if versions else []) + list(latest_by_major.values())
+    has_go_mod = dict(zip(asked, (data is not None for data in code.repo.read_files(
+        [(f"refs/tags/{v}", "go.mod") for v in asked], MAX_GO_MOD_BYTES)), strict=True))
+    if versions and has_go_mod[versions[-1]]:
+        return versions  # golang.org/issue/34189: consumers are meant to stay on v0/v1
+    return versions + [v + "+incompatible" for v in higher
+                       if not has_go_mod[latest_by_major[semver.major(v)]]]
 
 
 def _has_prefix(version: str, prefix: str) -> bool:

@@ -253,6 +253,26 @@ def test_metadata_tag_is_the_pseudo_version_base(go: GoOracle, tmp_path: Path) -
     assert got.version.startswith("v1.0.1-0.")
 
 
+def test_branch_named_like_a_version_is_refused(go: GoOracle, tmp_path: Path) -> None:
+    """A branch v1.5.0 (no such tag): go refuses "resolves to version ... (not a tag)"."""
+    repo = repo_with(tmp_path, "br", {"go.mod": "module github.com/acme/br\n"}, go=go)
+    repo.commit(files={"a.go": "package br\n"})
+    repo.git("branch", "v1.5.0")
+    assert_refused_like_go(go, "github.com/acme/br", "v1.5.0", repo, tmp_path / "dist",
+                           rev="v1.5.0")
+
+
+@pytest.mark.parametrize("query", ["v2", "v2.0", "v2.0.0", "v2.0.0+incompatible"])
+def test_incompatible_versions_answer_queries(go: GoOracle, tmp_path: Path, query: str) -> None:
+    """A root module without go.mod tagged v2.0.0: go answers v2 and v2.0.0 with
+    v2.0.0+incompatible (its Versions list holds it); gopush builds the same."""
+    repo = repo_with(tmp_path, "inc", {"a.go": "package inc\n"}, tag="v1.0.0", go=go)
+    repo.commit(files={"b.go": "package inc\n"})
+    repo.tag("v2.0.0")
+    got = gopush(repo, tmp_path / "dist", rev=query, module="github.com/acme/inc")
+    assert_same(got, go.download("github.com/acme/inc", query))
+
+
 def test_no_matching_prefix_is_refused(go: GoOracle, history: GitRepo, tmp_path: Path) -> None:
     """v1.9 matches no version: go refuses, and so does gopush (exit 4)."""
     with pytest.raises(GoError, match="no matching versions"):
