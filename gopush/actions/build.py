@@ -9,7 +9,6 @@ half-written file behind.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,13 +16,19 @@ from pathlib import Path
 
 from gopush.actions.gomodcheck import gomod_warnings, path_mismatch, tag_warnings
 from gopush.errors import InvalidModule, SourceError
-from gopush.gosem import dirhash, modpath, proxypath
+from gopush.gosem import dirhash, gomod, modpath, proxypath
 from gopush.modzip.create import create_zip
 from gopush.modzip.files import SourceFile
 from gopush.modzip.report import FileIssue
 from gopush.proxydir import add_to_list, info_document, write_atomic
 from gopush.sources.coderepo import CodeRepo, layout_for
-from gopush.sources.directory import DiskFile, exclude_spec, files_from_dir
+from gopush.sources.directory import (
+    exclude_spec,
+    files_from_dir,
+    nearest_go_mod,
+    read_go_mod,
+    worktree_files,
+)
 from gopush.sources.git import Commit, GitRepository
 from gopush.sources.gitcmd import GitRunner
 from gopush.sources.module import ModuleAtRev, locate, locate_tagged, module_path, parse_go_mod
@@ -180,11 +185,11 @@ def _plan_worktree(request: BuildRequest) -> Plan:
         repo: GitRepository | None = GitRepository.open(root)
     except SourceError:
         repo = None
-    module_root = _nearest_go_mod(root, request) if request.subdir is None else (
+    module_root = _nearest_module_root(root, request) if request.subdir is None else (
         (Path(repo.toplevel) if repo and repo.toplevel else root) / request.subdir)
-    go_mod_path = module_root / "go.mod"
-    go_mod_data = go_mod_path.read_bytes() if go_mod_path.is_file() else None
-    path = module_path(go_mod_data, request.module, "")
+    go_mod_data = read_go_mod(module_root)
+    declared = gomod.module_path(go_mod_data) if go_mod_data is not None else None
+    path = module_path(declared, request.module, "")
     files, commit, time = _worktree_files(repo, module_root, request)
     version = request.version or _worktree_version(repo, commit, path, module_root)
     modpath.check(path, version)
@@ -201,12 +206,8 @@ def _worktree_files(repo: GitRepository | None, module_root: Path,
         return list(files), None, datetime.now(UTC).replace(microsecond=0)
     prefix = module_root.resolve().relative_to(repo.toplevel.resolve()).as_posix()
     prefix = "" if prefix == "." else prefix
-    excluded = exclude_spec(request.excludes)
-    files: list[SourceFile] = []
-    for full in repo.worktree_paths(prefix):
-        rel = full[len(prefix) + 1:] if prefix else full
-        if os.path.lexists(repo.toplevel / full) and not excluded.match_file(rel):
-            files.append(DiskFile(rel, repo.toplevel / full))
+    files: list[SourceFile] = list(worktree_files(repo.toplevel, repo.worktree_paths(prefix),
+                                                  prefix, request.excludes))
     try:
         commit = repo.commit("HEAD")
     except SourceError:  # a repository with no commit yet: files as on disk, time now
@@ -223,10 +224,10 @@ def _worktree_version(repo: GitRepository | None, commit: Commit | None, path: s
     return CodeRepo(repo, layout_for(path, "" if rel == "." else rel)).version_of(commit)
 
 
-def _nearest_go_mod(start: Path, request: BuildRequest) -> Path:
-    for candidate in [start, *start.parents]:
-        if (candidate / "go.mod").is_file():
-            return candidate
+def _nearest_module_root(start: Path, request: BuildRequest) -> Path:
+    found = nearest_go_mod(start)
+    if found is not None:
+        return found
     if request.module:
         return start
     raise InvalidModule(f"no go.mod in {start} or its parents",

@@ -28,7 +28,7 @@ def path_mismatch(located: ModuleAtRev, insisted: str | None) -> list[str]:
         InvalidModule: the path disagrees with the origin and --module was not given.
     """
     path, layout = located.path, located.layout
-    declared = gomod.module_path(located.go_mod) if located.go_mod else ""
+    declared = located.declared
     if insisted and declared and declared != insisted:
         return [(f"go.mod declares {declared}, but --module builds it as {insisted}: go would "
                  f"refuse it as a dependency (module declares its path as: {declared})")]

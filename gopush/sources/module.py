@@ -51,6 +51,7 @@ class ModuleAtRev:
     version: str
     tag: str | None  # the version tag the revision named ("sub/v1.2.0"), else None
     go_mod: bytes | None  # the module's go.mod as go reads it; None: go synthesizes one
+    declared: str  # its module path, as modfile.ModulePath reads it ("" without go.mod)
     parsed: gomod.GoMod | None  # the strict parse, else the lax one, else None
     parse_error: str | None  # what the strict parse found ("go.mod:3: unknown directive...")
 
@@ -97,7 +98,7 @@ def locate(repo: GitRepository, rev: str = "HEAD", *, subdir: str | None = None,
     commit, tag = _commit_of(repo, query)
     reader = _GoModReader(repo, commit)
     module_dir = _module_dir(reader, query, tag, subdir, module, cwd)
-    path = module_path(reader.read(module_dir), module, module_dir)
+    path = module_path(reader.declared(module_dir), module, module_dir)
     code = CodeRepo(repo, layout_for(path, module_dir))
     version = (code.check_version(version, commit) if version
                else _version(code, query, commit, tag))
@@ -106,7 +107,8 @@ def locate(repo: GitRepository, rev: str = "HEAD", *, subdir: str | None = None,
         code = CodeRepo(repo, layout_for(path, found_dir))
     code.check_incompatible(commit, version)
     parsed, parse_error = parse_go_mod(go_mod)
-    return ModuleAtRev(code, commit, version, tag, go_mod, parsed, parse_error)
+    return ModuleAtRev(code, commit, version, tag, go_mod, reader.declared(found_dir) or "",
+                       parsed, parse_error)
 
 
 def locate_version(repo: GitRepository, module: str, version: str, *, rev: str | None = None,
@@ -152,8 +154,7 @@ def locate_tagged(repo: GitRepository,
     reader.read_many(dirs)
     located, untagged = [], []
     for module_dir in dirs:
-        data = reader.read(module_dir)
-        path = gomod.module_path(data) if data else ""
+        path = reader.declared(module_dir)
         if not path:
             continue
         code = CodeRepo(repo, layout_for(path, module_dir))
@@ -174,14 +175,14 @@ def declaring_dir(repo: GitRepository, commit: str, module: str) -> str | None:
     return None
 
 
-def module_path(go_mod: bytes | None, insisted: str | None, module_dir: str) -> str:
-    """Return the module path from go.mod, or from --module (which wins, with a check).
+def module_path(declared: str | None, insisted: str | None, module_dir: str) -> str:
+    """Return the module path from go.mod's ``declared`` one (None: no go.mod), or from
+    --module (which wins, with a check).
 
     Raises:
         InvalidModule: no path at all, or one go could not serve.
     """
-    declared = gomod.module_path(go_mod) if go_mod is not None else ""
-    if go_mod is not None and not declared and not insisted:
+    if declared is not None and not declared and not insisted:
         # go's findDir: "go.mod is missing module path"
         raise InvalidModule(f"{_join(module_dir, 'go.mod')} is missing module path",
                             hint="add `module PATH` as the first line of go.mod")
@@ -218,12 +219,12 @@ def find_dir(reader: _GoModReader, layout: ModuleLayout,
     file2 = _join(dir2, "go.mod") if second else ""
     reader.read_many([layout.code_dir] + ([dir2] if second else []))
     gomod1 = reader.read(layout.code_dir)
-    mpath1 = gomod.module_path(gomod1) if gomod1 is not None else ""
+    mpath1 = reader.declared(layout.code_dir) or ""
     found1 = gomod1 is not None and (_is_major(mpath1, layout.path_major)
                                      or _replaces_gopkg_in(mpath1, layout.path_major))
     if second:
         gomod2 = reader.read(dir2)
-        mpath2 = gomod.module_path(gomod2) if gomod2 is not None else ""
+        mpath2 = reader.declared(dir2) or ""
         found2 = gomod2 is not None and _is_major(mpath2, layout.path_major)
         major = layout.path_major
         if found1 and found2:
@@ -371,7 +372,8 @@ def _version(code: CodeRepo, query: _Query, commit: Commit, tag: str | None) -> 
     if query.kind == "pseudo":
         return code.check_version(query.version, commit)
     best = code.version_of(commit)
-    if query.kind == "canonical" and tag is None:  # a branch named like a version
+    if query.kind == "canonical" and tag is None and query.prefix == prefix:
+        # a branch named like one of this module's versions, not a tag
         raise InvalidVersion(f"{code.layout.path}@{query.version}: invalid version: resolves "
                              f"to version {best} ({query.version} is not a tag)",
                              hint=f"tag the commit {query.version}, or build --rev "
@@ -460,6 +462,7 @@ class _GoModReader:
         self.repo = repo
         self.commit = commit
         self._seen: dict[str, bytes | None] = {}
+        self._paths: dict[str, str | None] = {}
 
     def read_many(self, dirs: list[str]) -> None:
         """Read the go.mod of each directory not read yet, in one git process."""
@@ -472,6 +475,13 @@ class _GoModReader:
         """Return the go.mod of ``directory`` (None: none, not a file, or over the cap)."""
         self.read_many([directory])
         return self._seen[directory]
+
+    def declared(self, directory: str) -> str | None:
+        """Return the module path the go.mod of ``directory`` declares (None: no go.mod)."""
+        if directory not in self._paths:
+            data = self.read(directory)
+            self._paths[directory] = gomod.module_path(data) if data is not None else None
+        return self._paths[directory]
 
 
 def _module_dir(reader: _GoModReader, query: _Query, tag: str | None, subdir: str | None,
@@ -519,9 +529,9 @@ def _tagged_choice(reader: _GoModReader, query: _Query, candidate: str) -> str:
     code_dir = query.prefix.rstrip("/")
     if candidate == code_dir:
         return candidate
-    own = reader.read(code_dir)
+    own = reader.declared(code_dir)
     major = semver.major(query.version)
-    if own is not None and gomod.module_path(own).endswith(f"/{major}"):
+    if own and own.endswith(f"/{major}"):
         return code_dir
     return candidate
 

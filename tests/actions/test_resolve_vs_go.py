@@ -18,6 +18,7 @@ from gitrepo import GitRepo
 from gotool import GoError, GoOracle
 
 from gopush.actions.build import BuildRequest, BuiltModule, build
+from gopush.actions.check import check_source
 from gopush.cli.main import main
 from gopush.errors import GopushError
 from gopush.ui.base import NullReporter
@@ -271,6 +272,15 @@ def test_incompatible_versions_answer_queries(go: GoOracle, tmp_path: Path, quer
     repo.tag("v2.0.0")
     got = gopush(repo, tmp_path / "dist", rev=query, module="github.com/acme/inc")
     assert_same(got, go.download("github.com/acme/inc", query))
+
+
+def test_check_of_a_query_gives_gos_answer(go: GoOracle, history: GitRepo) -> None:
+    """`gopush check --rev v1.2` resolves the query the same way as build: go's version
+    and h1:, written nowhere."""
+    result = check_source(BuildRequest(repo=history.path, rev="v1.2"), NullReporter())
+    want = go.download("github.com/acme/q", "v1.2")
+    assert (result.module, result.version, result.sum) == (want["Path"], want["Version"],
+                                                           want["Sum"])
 
 
 def test_no_matching_prefix_is_refused(go: GoOracle, history: GitRepo, tmp_path: Path) -> None:
