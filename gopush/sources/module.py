@@ -91,7 +91,7 @@ def locate(repo: GitRepository, rev: str = "HEAD", *, subdir: str | None = None,
         InvalidModule, InvalidVersion: go would refuse this module at this revision.
     """
     query = _Query.parse(rev)
-    if query.kind == "prefix":
+    if query.kind in ("prefix", "latest"):
         return locate(repo, _highest_matching(repo, query, subdir=subdir, module=module,
                                               cwd=cwd), subdir=subdir, module=module, cwd=cwd,
                       version=version)
@@ -300,7 +300,8 @@ def _refused(layout: ModuleLayout, version: str, reason: str, *, hint: str | Non
 @dataclass(frozen=True, slots=True)
 class _Query:
     """A revision as go's Query reads it: ``kind`` is one of canonical (a version tag),
-    metadata (vX.Y.Z+meta), prefix (vN, vN.M), pseudo, or rev (anything git resolves)."""
+    metadata (vX.Y.Z+meta), prefix (vN, vN.M), latest, pseudo, or rev (anything git
+    resolves)."""
 
     rev: str
     prefix: str  # "sub/" for sub/v1.2.3; "" otherwise
@@ -313,6 +314,8 @@ class _Query:
         prefix = head + slash
         if _is_semver_prefix(last):
             return cls(rev, prefix, last, "prefix")
+        if last == "latest":
+            return cls(rev, prefix, "", "latest")
         if not semver.is_valid(last):
             return cls(rev, "", "", "rev")
         if pseudo.is_pseudo_version(last):
@@ -397,8 +400,9 @@ def _incompatible(query: _Query) -> str:
 
 def _highest_matching(repo: GitRepository, query: _Query, *, subdir: str | None,
                       module: str | None, cwd: Path | None) -> str:
-    """Return the tag a ``vN`` / ``vN.M`` query picks: the highest release with that prefix
-    that is not retracted, else the highest such prerelease (go's Query).
+    """Return the tag a ``vN`` / ``vN.M`` / ``latest`` query picks: the highest release with
+    that prefix that is not retracted, else the highest such prerelease (go's Query); for
+    ``latest`` with no version at all, the tip (HEAD: go asks the origin's default branch).
 
     The module's layout comes from its go.mod at HEAD (or at the tag prefix's directory).
 
@@ -411,6 +415,8 @@ def _highest_matching(repo: GitRepository, query: _Query, *, subdir: str | None,
     matching = [v for v in _versions(code)
                 if _has_prefix(v, query.version) and not code._retracted(v)]
     releases = [v for v in matching if not semver.prerelease(v)]
+    if not matching and query.kind == "latest":
+        return "HEAD"
     if not matching:
         raise InvalidVersion(f"{code.layout.path}@{query.version}: no matching versions for "
                              f"query \"{query.version}\"",
@@ -442,7 +448,7 @@ def _versions(code: CodeRepo) -> list[str]:
 
 
 def _has_prefix(version: str, prefix: str) -> bool:
-    return version.startswith(prefix + ".")  # v1.2 matches v1.2.x, never v1.20.x
+    return not prefix or version.startswith(prefix + ".")  # v1.2: v1.2.x, never v1.20.x
 
 
 def _rev_label(layout: ModuleLayout, version: str, commit: Commit) -> str:

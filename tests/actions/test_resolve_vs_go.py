@@ -203,7 +203,7 @@ def _stamp(repo: GitRepo, rev: str) -> str:
 
 
 QUERIES = ["v1.2.3+meta", "v1.2.4+meta", "v1.3.0+build", "v1.3.0+other", "v1.2", "v1",
-           "v1.3", "main", "feature", "release-1", "short:7", "short:12", "pseudo-ok",
+           "v1.3", "latest", "main", "feature", "release-1", "short:7", "short:12", "pseudo-ok",
            "pseudo-old-base", "pseudo-v0"]
 
 
@@ -272,6 +272,14 @@ def test_incompatible_versions_answer_queries(go: GoOracle, tmp_path: Path, quer
     repo.tag("v2.0.0")
     got = gopush(repo, tmp_path / "dist", rev=query, module="github.com/acme/inc")
     assert_same(got, go.download("github.com/acme/inc", query))
+
+
+def test_latest_without_tags_is_the_tip(go: GoOracle, tmp_path: Path) -> None:
+    """`latest` of a repository without tags: go's pseudo-version of the tip."""
+    repo = repo_with(tmp_path, "tip", {"go.mod": "module github.com/acme/tip\n"}, tag=None,
+                     go=go)
+    got = gopush(repo, tmp_path / "dist", rev="latest")
+    assert_same(got, go.download("github.com/acme/tip", "latest"))
 
 
 def test_check_of_a_query_gives_gos_answer(go: GoOracle, history: GitRepo) -> None:
