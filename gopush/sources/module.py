@@ -212,42 +212,48 @@ def find_dir(reader: _GoModReader, layout: ModuleLayout,
         InvalidVersion: go's findDir refuses (its words, after ``invalid version:``).
     """
     rev = _rev_label(layout, version, reader.commit)
-    prefix, _, _ = modpath.split_path_version(layout.path)
-    file1 = _join(layout.code_dir, "go.mod")
     second = layout.path_major.startswith("/")  # gopkg.in's .vN is never a directory
-    dir2 = _join(layout.code_dir, layout.path_major[1:]) if second else ""
-    file2 = _join(dir2, "go.mod") if second else ""
-    reader.read_many([layout.code_dir] + ([dir2] if second else []))
+    dir2 = _join(layout.code_dir, layout.path_major[1:]) if second else None
+    reader.read_many([layout.code_dir] + ([dir2] if dir2 is not None else []))
     gomod1 = reader.read(layout.code_dir)
     mpath1 = reader.declared(layout.code_dir) or ""
     found1 = gomod1 is not None and (_is_major(mpath1, layout.path_major)
                                      or _replaces_gopkg_in(mpath1, layout.path_major))
-    if second:
-        gomod2 = reader.read(dir2)
-        mpath2 = reader.declared(dir2) or ""
-        found2 = gomod2 is not None and _is_major(mpath2, layout.path_major)
-        major = layout.path_major
-        if found1 and found2:
-            raise _refused(layout, version, f"{prefix}/{file1} and ...{major}/go.mod both have "
-                                        f"...{major} module paths at revision {rev}")
-        if found2:
-            return dir2, gomod2
-        if gomod2 is not None:
-            raise _refused(layout, version, f"{prefix}/{file2} is missing module path at revision "
-                                        f"{rev}" if not mpath2 else
-                                        f"{prefix}/{file2} has non-...{major} module path "
-                                        f"\"{mpath2}\" at revision {rev}")
+    if dir2 is not None and (gomod2 := reader.read(dir2)) is not None:
+        _check_major_dir(layout, version, rev, dir2, reader.declared(dir2) or "", found1)
+        return dir2, gomod2
     if found1:
         return layout.code_dir, gomod1
+    file1 = _join(layout.code_dir, "go.mod")
     if gomod1 is not None:
         raise _refused(layout, version, _mismatch(layout, file1, mpath1, version, rev, second))
-    if not layout.code_dir and not layout.path_major.startswith("/"):
+    if not layout.code_dir and not second:
         return "", None  # go synthesizes `module PATH` (v0/v1 at the root, and gopkg.in)
+    prefix, _, _ = modpath.split_path_version(layout.path)
     where = (f"missing {prefix}/go.mod and ...{layout.path_major}/go.mod" if second
              else f"missing {prefix}/go.mod")
     raise _refused(layout, version, f"{where} at revision {rev}",
                    hint="a module below the repository root or with a /vN path needs its own "
                         "go.mod: run `go mod init` there and commit it")
+
+
+def _check_major_dir(layout: ModuleLayout, version: str, rev: str, dir2: str, mpath2: str,
+                     found1: bool) -> None:
+    """Check a ``vN/go.mod`` that exists: it must claim ``/vN``, and be the only one to.
+
+    Raises:
+        InvalidVersion: as go's findDir ("both have", "has non-.../vN module path").
+    """
+    prefix, _, _ = modpath.split_path_version(layout.path)
+    major, file2 = layout.path_major, _join(dir2, "go.mod")
+    if not _is_major(mpath2, major):
+        reason = (f"{prefix}/{file2} has non-...{major} module path \"{mpath2}\""
+                  if mpath2 else f"{prefix}/{file2} is missing module path")
+        raise _refused(layout, version, f"{reason} at revision {rev}")
+    if found1:
+        file1 = _join(layout.code_dir, "go.mod")
+        raise _refused(layout, version, f"{prefix}/{file1} and ...{major}/go.mod both have "
+                                        f"...{major} module paths at revision {rev}")
 
 
 def _mismatch(layout: ModuleLayout, file1: str, mpath1: str, version: str, rev: str,
