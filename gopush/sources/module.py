@@ -510,11 +510,14 @@ def _module_dir(reader: _GoModReader, query: _Query, tag: str | None, subdir: st
     start = _prefix_in_repo(reader.repo, cwd)
     parts = start.split("/") if start else []
     nearest = ["/".join(parts[:depth]) for depth in range(len(parts), -1, -1)]
-    tagged = _tagged_dirs(query, tag)
-    reader.read_many(tagged + nearest)
-    for candidate in tagged:
-        if reader.read(candidate) is not None:
-            return _tagged_choice(reader, query, candidate)
+    candidates = list(nearest)
+    if query.kind != "rev":  # the directories a version query may name, in the same read
+        code_dir = query.prefix.rstrip("/")
+        candidates += [code_dir, _join(code_dir, semver.major(query.version))]
+    reader.read_many(candidates)
+    tagged = _tagged_dir(reader, query, tag, module)
+    if tagged is not None:
+        return tagged
     for candidate in nearest:
         if reader.read(candidate) is not None:
             return candidate
@@ -526,26 +529,30 @@ def _module_dir(reader: _GoModReader, query: _Query, tag: str | None, subdir: st
              "in the repository, or pass --module PATH for a repository without go.mod")
 
 
-def _tagged_dirs(query: _Query, tag: str | None) -> list[str]:
-    """Return where the module a version query names may live: ``DIR/vN`` (from v2 on),
-    then ``DIR``, for ``DIR/vX.Y.Z``; none for other revisions."""
+def _tagged_dir(reader: _GoModReader, query: _Query, tag: str | None,
+                module: str | None) -> str | None:
+    """Return the directory of the module a version query ``DIR/vX.Y.Z`` names, or None
+    (not a version query, or no go.mod there: the directory then comes from where gopush
+    runs).
+
+    From v2 on, ``DIR/vN/`` holds the module when its go.mod claims a ``/vN`` path (the
+    major-subdirectory layout), ``--module`` (if given) is a ``/vN`` path too, and ``DIR``'s
+    own go.mod does not claim ``/vN`` (then go's findDir refuses the pair). A ``.vN`` path
+    (gopkg.in) never lives in a ``vN/`` directory.
+    """
     if query.kind == "rev" or (tag is None and not query.prefix):
-        return []
+        return None
     code_dir = query.prefix.rstrip("/")
     major = semver.major(query.version)
-    return ([_join(code_dir, major)] if major not in ("v0", "v1") else []) + [code_dir]
-
-
-def _tagged_choice(reader: _GoModReader, query: _Query, candidate: str) -> str:
-    """Prefer DIR over DIR/vN when DIR's own go.mod is the /vN module (major branch)."""
-    code_dir = query.prefix.rstrip("/")
-    if candidate == code_dir:
-        return candidate
-    own = reader.declared(code_dir)
-    major = semver.major(query.version)
-    if own and own.endswith(f"/{major}"):
-        return code_dir
-    return candidate
+    if major not in ("v0", "v1"):
+        dir2 = _join(code_dir, major)
+        reader.read_many([dir2, code_dir])
+        claims = [p.endswith(f"/{major}") for p in (reader.declared(dir2) or "",
+                                                    module or f"/{major}",
+                                                    reader.declared(code_dir) or "")]
+        if claims == [True, True, False]:
+            return dir2
+    return code_dir if reader.read(code_dir) is not None else None
 
 
 def _prefix_in_repo(repo: GitRepository, where: Path | None) -> str:

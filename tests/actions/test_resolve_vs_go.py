@@ -158,6 +158,30 @@ def test_gopkg_in_go_mod_serves_an_unversioned_path(go: GoOracle, tmp_path: Path
     assert_same(got, go.download("github.com/acme/gopkgin", "v1.0.0"))
 
 
+@pytest.mark.parametrize(("name", "go_mod", "accepted"), [
+    ("nomod", None, True),  # go synthesizes module gopkg.in/...: gopkg.in needs no go.mod
+    ("unversioned", "module github.com/acme/unversioned\n", False),  # not a .v2 path
+    ("v2dir", "module gopkg.in/acme/v2dir.v2\n", True),
+])
+def test_gopkg_in_major_never_looks_in_a_vn_directory(go: GoOracle, tmp_path: Path, name: str,
+                                                      go_mod: str | None,
+                                                      accepted: bool) -> None:
+    """gopkg.in/NAME.v2: the major version is in the path, never a v2/ directory (a v2/go.mod
+    is just a nested module); go.mod must claim .v2 if there is one."""
+    module = f"gopkg.in/acme/{name}.v2"
+    files = {"a.go": "package a\n", "v2/go.mod": f"module {module}\n", "v2/b.go": "package b\n"}
+    if go_mod is not None:
+        files["go.mod"] = go_mod
+    repo = repo_with(tmp_path, name, files, tag="v2.0.0")
+    go.map_vanity(module, repo.path)
+    if accepted:
+        got = gopush(repo, tmp_path / "dist", rev="v2.0.0", module=module)
+        assert_same(got, go.download(module, "v2.0.0"))
+    else:
+        assert_refused_like_go(go, module, "v2.0.0", repo, tmp_path / "dist", rev="v2.0.0",
+                               module=module)
+
+
 def test_missing_go_mod_for_vn_path_is_refused(go: GoOracle, tmp_path: Path) -> None:
     """A /v2 path needs go.mod at the root or in v2/: go refuses without either."""
     repo = repo_with(tmp_path, "v2nomod", {"a.go": "package a\n"}, tag="v2.0.0", go=go)
