@@ -1,8 +1,9 @@
 """``gopush build``: turn a git revision (or a directory) into a module zip and its GOPROXY files.
 
-The flow: find the module (its root and path), name the version the way go would, check go.mod
-against the path and version, collect the files from the source, check and write the zip, then
-write ``.mod``, ``.info`` and ``list`` beside it under ``<out>/<escaped module>/@v/``. Every
+The flow: locate the module at the revision (``sources.module.locate``: directory, path,
+version, go.mod, as go decides them), check it against the repository (``gomodcheck``),
+collect the files from the source, check and write the zip, then write ``.mod``, ``.info`` and
+``list`` beside it under ``<out>/<escaped module>/@v/``. Every
 file is written to a temporary name and renamed, so an interrupted build never leaves a
 half-written file behind.
 """
@@ -260,10 +261,6 @@ def _synthesized(path: str) -> bytes:
     go quotes the path only when it needs quoting; a valid module path never does.
     """
     return f"module {path}\n".encode()
-
-
-def _join(directory: str, name: str) -> str:
-    return f"{directory}/{name}" if directory else name
 
 
 # -- writing --------------------------------------------------------------------------------
