@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import shutil
 import tempfile
+import threading
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -218,8 +219,8 @@ class GitRepository:
     def read_files(self, specs: list[tuple[str, str]], max_size: int) -> list[bytes | None]:
         """Return the raw blobs at each ``(commit, path)``, in one git process.
 
-        None for a path that is absent, not a blob, larger than ``max_size`` (skipped
-        unread, so memory stays bounded), or that holds a newline (no module path can).
+        None for a path that is absent, not a blob, larger than ``max_size`` (read and dropped
+        in pieces, so memory stays bounded), or that holds a newline (no module path can).
         """
         asked = [f"{rev}:{path}" for rev, path in specs]
         if not asked:
@@ -228,16 +229,19 @@ class GitRepository:
         found: dict[str, bytes | None] = {}
         if sendable:
             proc = self.git.stream("cat-file", "--batch", input=True)
+            request = "".join(f"{a}\n" for a in sendable).encode("utf-8", "surrogateescape")
+            # written by a thread: git answers as it reads, and a long list could otherwise
+            # fill both pipes at once
+            writer = threading.Thread(target=_feed, args=(proc.stdin, request), daemon=True)
+            writer.start()
             try:
-                assert proc.stdin is not None and proc.stdout is not None
-                proc.stdin.write("".join(f"{a}\n" for a in sendable).encode("utf-8",
-                                                                              "surrogateescape"))
-                proc.stdin.close()
+                assert proc.stdout is not None
                 for spec in sendable:
                     found[spec] = _batch_blob(proc.stdout, max_size)
             except BaseException:
                 GitRunner.abandon(proc)
                 raise
+            writer.join()
             GitRunner.finish(proc, ["cat-file"])
         return [found.get(a) for a in asked]
 
@@ -309,6 +313,18 @@ class GitRepository:
         (shadow / "objects" / "info" / "alternates").write_text(self._objects + "\n")
         (shadow / "info" / "attributes").write_bytes(_NO_EXPORT_ATTRIBUTES)
         return GitRunner(shadow)
+
+
+def _feed(pipe: BinaryIO | None, data: bytes) -> None:
+    """Write ``data`` to a child's stdin and close it (a child that died early is no error
+    here: its exit status says what went wrong)."""
+    if pipe is None:
+        return
+    try:
+        pipe.write(data)
+        pipe.close()
+    except (BrokenPipeError, OSError, ValueError):
+        pass
 
 
 def _tag_names(decorations: str) -> list[str]:
