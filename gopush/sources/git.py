@@ -28,13 +28,13 @@ from typing import BinaryIO
 
 from gopush.errors import NotARepository, SourceError
 from gopush.modzip.files import FileKind, FileStat
+from gopush.modzip.rules import MAX_LICENSE_BYTES
 from gopush.sources import tarstream
 from gopush.sources.gitcmd import GitRunner
 
 # Files at most this large are kept in memory while reading the archive; larger ones spill to
 # a temporary file, so a 400 MiB asset never sits whole in memory.
 SPOOL_BYTES = 8 * 1024 * 1024
-MAX_LICENSE_BYTES = 16 * 1024 * 1024  # go's codehost.MaxLICENSE
 
 _ARCHIVE_CONFIG = ("core.autocrlf=input", "core.eol=lf")
 _NO_EXPORT_ATTRIBUTES = b"* -export-subst -export-ignore\n"
