@@ -91,10 +91,9 @@ def locate(repo: GitRepository, rev: str = "HEAD", *, subdir: str | None = None,
         InvalidModule, InvalidVersion: go would refuse this module at this revision.
     """
     query = _Query.parse(rev)
-    if query.kind in ("prefix", "latest"):
-        return locate(repo, _highest_matching(repo, query, subdir=subdir, module=module,
-                                              cwd=cwd), subdir=subdir, module=module, cwd=cwd,
-                      version=version)
+    if query.kind in ("prefix", "latest", "compare"):
+        return locate(repo, _pick(repo, query, subdir=subdir, module=module, cwd=cwd),
+                      subdir=subdir, module=module, cwd=cwd, version=version)
     commit, tag = _commit_of(repo, query)
     reader = _GoModReader(repo, commit)
     module_dir = _module_dir(reader, query, tag, subdir, module, cwd)
@@ -306,13 +305,14 @@ def _refused(layout: ModuleLayout, version: str, reason: str, *, hint: str | Non
 @dataclass(frozen=True, slots=True)
 class _Query:
     """A revision as go's Query reads it: ``kind`` is one of canonical (a version tag),
-    metadata (vX.Y.Z+meta), prefix (vN, vN.M), latest, pseudo, or rev (anything git
-    resolves)."""
+    metadata (vX.Y.Z+meta), prefix (vN, vN.M), latest, compare (<v1.2.3, >=v1.2 ...),
+    pseudo, or rev (anything git resolves)."""
 
     rev: str
     prefix: str  # "sub/" for sub/v1.2.3; "" otherwise
     version: str  # the version part ("" for kind rev)
     kind: str
+    op: str = ""  # for kind compare: <, <=, > or >=
 
     @classmethod
     def parse(cls, rev: str) -> _Query:
@@ -322,6 +322,9 @@ class _Query:
             return cls(rev, prefix, last, "prefix")
         if last == "latest":
             return cls(rev, prefix, "", "latest")
+        op = last[:2] if last[:2] in ("<=", ">=") else last[:1]
+        if op in ("<", ">", "<=", ">=") and semver.is_valid(last[len(op):]):
+            return cls(rev, prefix, last[len(op):], "compare", op)
         if not semver.is_valid(last):
             return cls(rev, "", "", "rev")
         if pseudo.is_pseudo_version(last):
@@ -404,11 +407,12 @@ def _incompatible(query: _Query) -> str:
     return "+incompatible" if query.version.endswith("+incompatible") else ""
 
 
-def _highest_matching(repo: GitRepository, query: _Query, *, subdir: str | None,
-                      module: str | None, cwd: Path | None) -> str:
-    """Return the tag a ``vN`` / ``vN.M`` / ``latest`` query picks: the highest release with
-    that prefix that is not retracted, else the highest such prerelease (go's Query); for
-    ``latest`` with no version at all, the tip (HEAD: go asks the origin's default branch).
+def _pick(repo: GitRepository, query: _Query, *, subdir: str | None, module: str | None,
+          cwd: Path | None) -> str:
+    """Return the tag a version-list query picks among the module's versions that are not
+    retracted (go's Query): releases before prereleases; the lowest for ``>`` and ``>=``,
+    the highest otherwise. ``latest`` with no version at all is the tip (HEAD: go asks the
+    origin's default branch).
 
     The module's layout comes from its go.mod at HEAD (or at the tag prefix's directory).
 
@@ -418,16 +422,31 @@ def _highest_matching(repo: GitRepository, query: _Query, *, subdir: str | None,
     at_head = locate(repo, "HEAD", subdir=subdir if subdir is not None else (
         query.prefix.rstrip("/") if query.prefix else None), module=module, cwd=cwd)
     code = at_head.code
-    matching = [v for v in _versions(code)
-                if _has_prefix(v, query.version) and not code._retracted(v)]
+    matching = [v for v in _versions(code) if _matches(query, v) and not code._retracted(v)]
     releases = [v for v in matching if not semver.prerelease(v)]
     if not matching and query.kind == "latest":
         return "HEAD"
     if not matching:
-        raise InvalidVersion(f"{code.layout.path}@{query.version}: no matching versions for "
-                             f"query \"{query.version}\"",
-                             hint="list the module's tags with `git tag`")
-    return code.layout.tag_prefix + (releases or matching)[-1].removesuffix("+incompatible")
+        shown = query.op + query.version
+        raise InvalidVersion(f"module {code.layout.path}: no matching versions for query "
+                             f"\"{shown}\"", hint="list the module's tags with `git tag`")
+    pool = releases or matching
+    picked = pool[0] if query.op in (">", ">=") else pool[-1]
+    return code.layout.tag_prefix + picked.removesuffix("+incompatible")
+
+
+def _matches(query: _Query, version: str) -> bool:
+    """Tell whether ``version`` answers a version-list query.
+
+    ``v1.2`` matches v1.2.x at or above v1.2.0 (never its prereleases, golang.org/issue/31972,
+    nor v1.20.x).
+    """
+    if query.kind == "latest":
+        return True
+    order = semver.compare(version, query.version)
+    if query.kind == "prefix":
+        return version.startswith(query.version + ".") and order >= 0
+    return {"<": order < 0, "<=": order <= 0, ">": order > 0, ">=": order >= 0}[query.op]
 
 
 def _versions(code: CodeRepo) -> list[str]:
@@ -451,10 +470,6 @@ def _versions(code: CodeRepo) -> list[str]:
         return versions  # golang.org/issue/34189: consumers are meant to stay on v0/v1
     return versions + [v + "+incompatible" for v in higher
                        if not has_go_mod[latest_by_major[semver.major(v)]]]
-
-
-def _has_prefix(version: str, prefix: str) -> bool:
-    return not prefix or version.startswith(prefix + ".")  # v1.2: v1.2.x, never v1.20.x
 
 
 def _rev_label(layout: ModuleLayout, version: str, commit: Commit) -> str:

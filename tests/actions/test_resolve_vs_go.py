@@ -324,6 +324,38 @@ def test_no_matching_prefix_is_refused(go: GoOracle, history: GitRepo, tmp_path:
     assert ours.value.exit_code == 4
 
 
+@pytest.fixture
+def ladder(go: GoOracle, tmp_path: Path) -> GitRepo:
+    """v1.0.0, v1.1.0-rc.1, v1.1.0, v1.2.0, v1.3.0-pre, one commit each; HEAD at v1.0.0."""
+    repo = repo_with(tmp_path, "cmp", {"go.mod": "module github.com/acme/cmp\n"}, go=go)
+    for n, tag in enumerate(["v1.1.0-rc.1", "v1.1.0", "v1.2.0", "v1.3.0-pre"]):
+        repo.commit(files={"a": str(n)})
+        repo.tag(tag)
+    repo.git("checkout", "-q", "--detach", "v1.0.0")
+    return repo
+
+
+@pytest.mark.parametrize("query", [">v1.0.0", ">=v1.1.0-rc.1", "<v1.2.0", "<=v1.1.0",
+                                   "<v1.1.0", ">v1.2.0", ">=v1.1", "latest"])
+def test_comparison_queries(go: GoOracle, ladder: GitRepo, tmp_path: Path, query: str) -> None:
+    """Comparisons pick the lowest (>, >=) or highest (<, <=) release, else prerelease."""
+    got = gopush(ladder, tmp_path / "dist", rev=query)
+    assert_same(got, go.download("github.com/acme/cmp", query))
+
+
+@pytest.mark.parametrize("query", ["<v1.0.0", "v1.3"])
+def test_queries_matching_nothing_are_refused(go: GoOracle, ladder: GitRepo, tmp_path: Path,
+                                              query: str) -> None:
+    """`v1.3` never matches v1.3.0-pre (golang.org/issue/31972); `<v1.0.0` matches nothing:
+    go's words, exit 4."""
+    with pytest.raises(GoError) as go_err:
+        go.download("github.com/acme/cmp", query)
+    with pytest.raises(GopushError) as ours:
+        gopush(ladder, tmp_path / "dist", rev=query)
+    assert ours.value.exit_code == 4
+    assert str(go_err.value).strip() in ours.value.message
+
+
 # -- resolved once: the git processes of one build -------------------------------------------
 
 
