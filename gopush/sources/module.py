@@ -91,6 +91,9 @@ def locate(repo: GitRepository, rev: str = "HEAD", *, subdir: str | None = None,
         InvalidModule, InvalidVersion: go would refuse this module at this revision.
     """
     query = _Query.parse(rev)
+    if (query.kind in ("prefix", "latest", "compare") and query.prefix
+            and not repo.is_dir("HEAD", query.prefix.rstrip("/"))):
+        query = _Query(rev, "", "", "rev")  # no module directory: a branch like release/v1.2
     if query.kind in ("prefix", "latest", "compare"):
         return locate(repo, _pick(repo, query, subdir=subdir, module=module, cwd=cwd),
                       subdir=subdir, module=module, cwd=cwd, version=version)

@@ -266,6 +266,16 @@ def test_rev_go_refuses_is_refused(go: GoOracle, history: GitRepo, tmp_path: Pat
                            rev=query)
 
 
+@pytest.mark.parametrize("branch", ["release/v1.2", "release/v1.2.9", "release/latest"])
+def test_branch_with_a_version_like_name_is_a_branch(go: GoOracle, history: GitRepo,
+                                                     tmp_path: Path, branch: str) -> None:
+    """A branch such as release/v1.2 (no module in release/) names its commit, as a
+    revision does for go."""
+    history.git("branch", branch, "feature")
+    got = gopush(history, tmp_path / "dist", rev=branch)
+    assert_same(got, go.download("github.com/acme/q", branch))
+
+
 def test_metadata_tag_is_the_pseudo_version_base(go: GoOracle, tmp_path: Path) -> None:
     """v1.0.0+meta on a commit whose ancestor has v1.5.0: go bases the pseudo-version on
     v1.0.0 (the tag the query names), not on the highest ancestor tag."""
