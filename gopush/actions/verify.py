@@ -13,7 +13,6 @@ import hashlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from gopush.actions.artifact import load_artifact
 from gopush.errors import InvalidModule, RegistryError
@@ -99,54 +98,19 @@ def verify(request: VerifyRequest, registry: Registry, reporter: Reporter) -> Ve
 def _local_side(request: VerifyRequest, scratch: Path, reporter: Reporter) -> tuple[Path, str]:
     if request.zip is not None:
         return request.zip, str(request.zip)
-    from gopush.actions.build import BuildRequest, build
-
-    rev, subdir = request.rev or "HEAD", request.subdir
-    if not request.worktree and (request.rev is None or subdir is None):
-        rev, subdir = source_of(Path("."), request.module, request.version, request.rev,
-                                subdir)
-    built = build(BuildRequest(rev=rev, subdir=subdir, module=request.module,
-                               version=request.version, out=scratch / "build",
-                               worktree=request.worktree), reporter)
-    where = "the working tree" if request.worktree else f"revision {rev}"
-    return built.zip_path, f"a build of {where}"
-
-
-def source_of(repo_path: Path, module: str, version: str, rev: str | None,
-              subdir: str | None) -> tuple[str, str | None]:
-    """Return the revision and directory go reads ``module@version`` from in this checkout,
-    filling in what the caller left None.
-
-    The revision is the commit a pseudo-version names, or the version's tag: ``v1.2.0``,
-    ``sub/v1.2.0`` for a module in ``sub/`` (or ``sub/v2/``), without ``+incompatible``.
-    The directory is the one whose go.mod declares ``module`` there; None when none does
-    (a module without go.mod), and the build then starts where gopush runs.
-    """
-    from gopush.gosem import gomod, pseudo
+    from gopush.actions.build import BuildRequest, build, build_located
     from gopush.sources.git import GitRepository
+    from gopush.sources.module import locate_version
 
-    repo = GitRepository.open(repo_path)
-    base = version.removesuffix("+incompatible")
-    if rev is None and pseudo.is_pseudo_version(base):
-        rev = pseudo.pseudo_version_rev(base)
-    if rev is None:
-        tags = [t for t in repo.all_tags() if t == base or t.endswith(f"/{base}")]
-        found = [(t, d) for t in tags
-                 if (d := _declaring(repo, repo.commit(t).hash, module, gomod)) is not None]
-        rev, found_dir = found[0] if len(found) == 1 else (base, None)
-        subdir = subdir if subdir is not None else found_dir
-    if subdir is None:
-        subdir = _declaring(repo, repo.commit(rev).hash, module, gomod)
-    return rev, subdir
-
-
-def _declaring(repo: Any, commit: str, module: str, gomod: Any) -> str | None:
-    """Return the directory whose go.mod declares ``module`` at ``commit``, or None."""
-    for directory in repo.go_mod_dirs(commit):
-        data = repo.read_file(commit, f"{directory}/go.mod" if directory else "go.mod", 1 << 24)
-        if data is not None and gomod.module_path(data) == module:
-            return directory
-    return None
+    options = BuildRequest(rev=request.rev or "HEAD", subdir=request.subdir,
+                           module=request.module, version=request.version,
+                           out=scratch / "build", worktree=request.worktree)
+    if request.worktree:
+        return build(options, reporter).zip_path, "a build of the working tree"
+    located = locate_version(GitRepository.open(Path(".")), request.module, request.version,
+                             rev=request.rev, subdir=request.subdir, cwd=Path("."))
+    built = build_located(located, options, reporter)
+    return built.zip_path, f"a build of revision {located.tag or located.commit.short}"
 
 
 def compare_zips(published: Path, local: Path, prefix: str) -> list[FileDiff]:

@@ -13,8 +13,7 @@ as ``go mod download -json MODULE@<commit>`` does:
   root has no go.mod at that commit and no ``vN/go.mod`` claims that major version.
 * With no such tag, the version is a pseudo-version based on the highest allowed tag among the
   commit's ancestors.
-* A go.mod is required below the root and for ``/vN`` paths; without one, go synthesizes
-  ``module PATH``.
+* Where go.mod must be, and which one is the module's, is ``sources.module.find_dir``.
 """
 
 from __future__ import annotations
@@ -24,7 +23,8 @@ from functools import cached_property
 
 from gopush.errors import InvalidModule, InvalidVersion
 from gopush.gosem import gomod, modpath, pseudo, semver
-from gopush.sources.git import MAX_GO_MOD_BYTES, ArchivedFile, Commit, GitRepository
+from gopush.modzip.rules import MAX_GO_MOD_BYTES
+from gopush.sources.git import ArchivedFile, Commit, GitRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,20 +108,6 @@ class CodeRepo:
             return best
         base, _ = self._tag_to_version(self._recent_tag(commit), commit)
         return pseudo.pseudo_version(self.layout.pseudo_major, base, commit.time, commit.short)
-
-    def version_named_by(self, rev: str) -> str | None:
-        """Return the version ``rev`` names when it is one of this module's version tags.
-
-        ``go mod download MODULE@v1.8.3`` means that tag even when v1.9.1 marks the same commit,
-        and even when v1.8.3 is retracted; so does ``gopush build --rev v1.8.3``.
-        """
-        prefix = self.layout.tag_prefix
-        if not rev.startswith(prefix) or self.repo.read_tag(rev) is None:
-            return None
-        version = rev[len(prefix):]
-        if semver.canonical(version) != version or pseudo.is_pseudo_version(version):
-            return None
-        return version
 
     def check_version(self, version: str, commit: Commit) -> str:
         """Validate an explicitly requested ``version`` for ``commit``; return it canonical.
@@ -243,19 +229,13 @@ class CodeRepo:
             self._files_seen[key] = found
         return self._files_seen[key]
 
-    def check_go_mod(self, commit: Commit, version: str) -> None:
-        """Check that go.mod exists, or may be absent, where go requires (go's findDir).
+    def check_incompatible(self, commit: Commit, version: str) -> None:
+        """Check that a ``+incompatible`` version is allowed at ``commit`` (go's checkGoMod;
+        where go.mod must be is ``sources.module.find_dir``).
 
         Raises:
-            InvalidModule: go.mod is missing where required, or +incompatible is not allowed.
+            InvalidVersion: +incompatible is not allowed.
         """
-        data = self.go_mod(commit)
-        where = self._join("go.mod")
-        if data is None and (self.layout.dir or self.layout.path_major.startswith("/")):
-            raise InvalidModule(
-                f"{self.layout.path}@{version}: missing {where} at revision {commit.short}",
-                hint="a module below the repository root or with a /vN path needs its own "
-                     "go.mod: run `go mod init` there and commit it")
         if version.endswith("+incompatible") and not self._can_use_incompatible(commit, ""):
             raise InvalidVersion(
                 f"{self.layout.path}@{version}: invalid version: +incompatible suffix not "
@@ -299,10 +279,6 @@ class CodeRepo:
         return semver.sort_versions(found)
 
     # -- files ----------------------------------------------------------------------------
-
-    def go_mod(self, commit: Commit) -> bytes | None:
-        """Return the module's go.mod at ``commit`` (None when it has none)."""
-        return self.repo.read_file(commit.hash, self._join("go.mod"), MAX_GO_MOD_BYTES)
 
     def files(self, commit: Commit) -> list[ArchivedFile]:
         """Return the module's files at ``commit`` as go's zip would take them."""

@@ -26,6 +26,7 @@ from typing import BinaryIO, NamedTuple
 
 import pathspec
 
+from gopush.errors import InvalidModule
 from gopush.gosem import gomod
 from gopush.modzip.files import FileKind, FileStat
 from gopush.modzip.report import FileIssue, Omit
@@ -123,6 +124,46 @@ def _root_go_line(root: Path) -> str:
     except OSError:
         return ""
     return gomod.zip_go_version(data) if len(data) <= MAX_GO_MOD_BYTES else ""
+
+def nearest_go_mod(start: Path) -> Path | None:
+    """Return the nearest directory at or above ``start`` holding a go.mod file, or None."""
+    for candidate in [start, *start.parents]:
+        if (candidate / "go.mod").is_file():
+            return candidate
+    return None
+
+
+def read_go_mod(root: Path) -> bytes | None:
+    """Return ``root``'s go.mod (None when there is none), at most ``MAX_GO_MOD_BYTES``.
+
+    Raises:
+        InvalidModule: go.mod is larger than go allows in a module zip.
+    """
+    path = root / "go.mod"
+    if not path.is_file():
+        return None
+    with path.open("rb") as handle:
+        data = handle.read(MAX_GO_MOD_BYTES + 1)
+    if len(data) > MAX_GO_MOD_BYTES:
+        raise InvalidModule(f"{path}: go.mod file too large (max size is {MAX_GO_MOD_BYTES} "
+                            "bytes)", hint="go refuses such a module")
+    return data
+
+
+def worktree_files(toplevel: Path, paths: Iterable[str], prefix: str,
+                   excludes: Iterable[str] = ()) -> list[DiskFile]:
+    """Return the files of a git work tree under ``prefix``, relative to it.
+
+    ``paths`` are repository-relative names git lists (tracked, and untracked but not
+    ignored); a path git lists that is gone from disk (a deletion not committed) is left out.
+    """
+    excluded = exclude_spec(excludes)
+    files = []
+    for full in paths:
+        rel = full[len(prefix) + 1:] if prefix else full
+        if os.path.lexists(toplevel / full) and not excluded.match_file(rel):
+            files.append(DiskFile(rel, toplevel / full))
+    return files
 
 
 def exclude_spec(patterns: Iterable[str]) -> pathspec.GitIgnoreSpec:

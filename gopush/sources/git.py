@@ -16,10 +16,9 @@ as it is out of go's clone.
 from __future__ import annotations
 
 import io
-import os
 import shutil
-import subprocess
 import tempfile
+import threading
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,14 +28,13 @@ from typing import BinaryIO
 
 from gopush.errors import NotARepository, SourceError
 from gopush.modzip.files import FileKind, FileStat
+from gopush.modzip.rules import MAX_LICENSE_BYTES
 from gopush.sources import tarstream
 from gopush.sources.gitcmd import GitRunner
 
 # Files at most this large are kept in memory while reading the archive; larger ones spill to
 # a temporary file, so a 400 MiB asset never sits whole in memory.
 SPOOL_BYTES = 8 * 1024 * 1024
-MAX_LICENSE_BYTES = 16 * 1024 * 1024  # go's codehost.MaxLICENSE
-MAX_GO_MOD_BYTES = 16 * 1024 * 1024  # go's codehost.MaxGoMod
 
 _ARCHIVE_CONFIG = ("core.autocrlf=input", "core.eol=lf")
 _NO_EXPORT_ATTRIBUTES = b"* -export-subst -export-ignore\n"
@@ -106,6 +104,8 @@ class GitRepository:
         self.git_dir = git_dir
         self.toplevel = toplevel
         self.git = GitRunner(git_dir)
+        self._objects: str | None = None  # the object directory, absolute
+        self._tags_at: dict[str, list[str]] = {}
 
     @classmethod
     def open(cls, path: Path) -> GitRepository:
@@ -117,35 +117,47 @@ class GitRepository:
         path = Path(path)
         if not path.is_dir():
             raise SourceError(f"{path}: no such directory")
-        proc = subprocess.run(
-            ["git", "-C", str(path), "rev-parse", "--path-format=absolute", "--git-dir",
-             "--is-bare-repository", "--show-toplevel"],
-            capture_output=True, env={**os.environ, "LC_ALL": "C"}, check=False)
-        lines = proc.stdout.decode().splitlines()
-        if proc.returncode != 0 and len(lines) < 2:
+        # one git process: the git directory, its object store (for the archive's shadow
+        # repository), and the work tree (the last answer fails, after the others, where
+        # there is none)
+        out = GitRunner(None).run(
+            "-C", str(path), "rev-parse", "--path-format=absolute", "--git-dir",
+            "--git-path", "objects", "--is-bare-repository", "--show-toplevel", check=False)
+        lines = out.decode().splitlines()
+        if len(lines) < 3:
             raise NotARepository(
                 f"{path.resolve()} is not a git repository",
                 hint="run gopush inside a git checkout, pass --repo PATH, or build a plain "
                      "directory with --worktree --version vX.Y.Z")
         # inside a checkout's .git directory git names no work tree (--show-toplevel fails):
         # read it like a bare repository, from its commits only
-        in_work_tree = lines[1] != "true" and len(lines) > 2
-        return cls(Path(lines[0]), Path(lines[2]) if in_work_tree else None)
+        in_work_tree = lines[2] != "true" and len(lines) > 3
+        repo = cls(Path(lines[0]), Path(lines[3]) if in_work_tree else None)
+        repo._objects = lines[1]
+        return repo
 
     def commit(self, rev: str) -> Commit:
         """Resolve ``rev`` (tag, branch, hash, HEAD~2, ...) to a commit.
 
+        One git process answers the hash, the committer time and the tags pointing at the
+        commit (kept for ``tags_at``, which go reads with the commit, as its Stat does).
+
         Raises:
             SourceError: the revision does not exist or is not a commit.
         """
-        out = self.git.run("rev-parse", "--verify", "--quiet", "--end-of-options",
-                           f"{rev}^{{commit}}", check=False).strip()
+        out = b""
+        if ".." not in rev and not rev.startswith("^"):  # one commit, never a range
+            out = self.git.run("-c", "log.showsignature=false", "log", "-n1", "--no-walk",
+                               "--format=%H %ct%x00%D", "--decorate-refs=refs/tags/",
+                               "--end-of-options", f"{rev}^{{commit}}", "--",
+                               check=False).strip()
         if not out:
             raise SourceError(f"unknown revision {rev!r} in {self.toplevel or self.git_dir}",
                               hint="check the name with `git tag`, `git branch -a` or "
                                    "`git log`, and fetch tags with `git fetch --tags`")
-        hash_ = out.decode()
-        stamp = self.git.run("show", "-s", "--format=%ct", hash_).strip()
+        head, _, decorations = out.decode("utf-8", "replace").partition("\0")
+        hash_, _, stamp = head.partition(" ")
+        self._tags_at[hash_] = _tag_names(decorations)
         return Commit(hash_, datetime.fromtimestamp(int(stamp), UTC))
 
     def tags_at(self, commit: str) -> list[str]:
@@ -154,10 +166,11 @@ class GitRepository:
         go reads them from the commit's decorations, which peel tags of tags fully;
         ``for-each-ref --points-at`` would peel only one level.
         """
+        if commit in self._tags_at:
+            return list(self._tags_at[commit])
         out = self.git.run("-c", "log.showsignature=false", "log", "-n1", "--format=%D",
                            "--decorate-refs=refs/tags/", commit, "--")
-        items = out.decode("utf-8", "replace").strip().split(", ")
-        return [item[len("tag: "):] for item in items if item.startswith("tag: ")]
+        return _tag_names(out.decode("utf-8", "replace"))
 
     def merged_tags(self, commit: str) -> list[str]:
         """List tag names whose commit is ``commit`` or one of its ancestors."""
@@ -201,13 +214,36 @@ class GitRepository:
 
     def read_file(self, commit: str, path: str, max_size: int) -> bytes | None:
         """Return the raw blob at ``commit:path``; None if absent, not a file, or too large."""
-        spec = f"{commit}:{path}"
-        kind = self.git.run("cat-file", "-t", spec, check=False).strip()
-        if kind != b"blob":
-            return None
-        if int(self.git.run("cat-file", "-s", spec)) > max_size:
-            return None
-        return self.git.run("cat-file", "blob", spec)
+        return self.read_files([(commit, path)], max_size)[0]
+
+    def read_files(self, specs: list[tuple[str, str]], max_size: int) -> list[bytes | None]:
+        """Return the raw blobs at each ``(commit, path)``, in one git process.
+
+        None for a path that is absent, not a blob, larger than ``max_size`` (read and dropped
+        in pieces, so memory stays bounded), or that holds a newline (no module path can).
+        """
+        asked = [f"{rev}:{path}" for rev, path in specs]
+        if not asked:
+            return []
+        sendable = [a for a in asked if "\n" not in a]
+        found: dict[str, bytes | None] = {}
+        if sendable:
+            proc = self.git.stream("cat-file", "--batch", input=True)
+            request = "".join(f"{a}\n" for a in sendable).encode("utf-8", "surrogateescape")
+            # written by a thread: git answers as it reads, and a long list could otherwise
+            # fill both pipes at once
+            writer = threading.Thread(target=_feed, args=(proc.stdin, request), daemon=True)
+            writer.start()
+            try:
+                assert proc.stdout is not None
+                for spec in sendable:
+                    found[spec] = _batch_blob(proc.stdout, max_size)
+            except BaseException:
+                GitRunner.abandon(proc)
+                raise
+            writer.join()
+            GitRunner.finish(proc, ["cat-file"])
+        return [found.get(a) for a in asked]
 
     def changed_paths(self, subdir: str) -> list[str]:
         """List uncommitted changes (staged, unstaged, untracked) under ``subdir``."""
@@ -275,15 +311,59 @@ class GitRepository:
             GitRunner.finish(proc, args)
 
     def _shadow(self, shadow: Path) -> GitRunner:
-        """Create a bare repository borrowing our objects, with export attributes off."""
-        subprocess.run(["git", "init", "-q", "--bare", str(shadow)], check=True,
-                       capture_output=True)
-        objects = self.git.run("rev-parse", "--path-format=absolute", "--git-path",
-                               "objects").decode().strip()
-        (shadow / "objects" / "info" / "alternates").write_text(objects + "\n")
-        (shadow / "info").mkdir(exist_ok=True)
+        """Create a bare repository borrowing our objects, with export attributes off.
+
+        Made by hand (what ``git init --bare`` would write, minus hooks and samples): git
+        takes a directory with HEAD, objects/ and refs/ for a repository.
+        """
+        if self._objects is None:
+            self._objects = self.git.run("rev-parse", "--path-format=absolute", "--git-path",
+                                         "objects").decode().strip()
+        (shadow / "objects" / "info").mkdir(parents=True)
+        (shadow / "refs").mkdir()
+        (shadow / "info").mkdir()
+        (shadow / "HEAD").write_text("ref: refs/heads/main\n")
+        (shadow / "config").write_text("[core]\n\trepositoryformatversion = 0\n\tbare = true\n")
+        (shadow / "objects" / "info" / "alternates").write_text(self._objects + "\n")
         (shadow / "info" / "attributes").write_bytes(_NO_EXPORT_ATTRIBUTES)
         return GitRunner(shadow)
+
+
+def _feed(pipe: BinaryIO | None, data: bytes) -> None:
+    """Write ``data`` to a child's stdin and close it (a child that died early is no error
+    here: its exit status says what went wrong)."""
+    if pipe is None:
+        return
+    try:
+        pipe.write(data)
+        pipe.close()
+    except (BrokenPipeError, OSError, ValueError):
+        pass
+
+
+def _tag_names(decorations: str) -> list[str]:
+    """Return the tag names in a ``%D`` decoration list ("tag: v1.0.0, tag: v1.0.1")."""
+    items = decorations.strip().split(", ")
+    return [item[len("tag: "):] for item in items if item.startswith("tag: ")]
+
+
+def _batch_blob(out: BinaryIO, max_size: int) -> bytes | None:
+    """Read one answer of ``git cat-file --batch``: the blob, or None (missing, not a blob,
+    too large: its bytes are read and dropped in pieces)."""
+    header = out.readline(4096).split()
+    if len(header) != 3 or not header[2].isdigit():
+        return None  # "<spec> missing" / "ambiguous": no content follows
+    kind, size = header[1], int(header[2])
+    keep = kind == b"blob" and size <= max_size
+    pieces, left = [], size + 1  # the content and the newline after it
+    while left:
+        chunk = out.read(min(left, 1 << 20))
+        if not chunk:
+            raise SourceError("git cat-file output ended in the middle of an object")
+        if keep:
+            pieces.append(chunk)
+        left -= len(chunk)
+    return b"".join(pieces)[:-1] if keep else None
 
 
 def _archived(member: tarstream.Member, stream: BinaryIO, prefix: str,

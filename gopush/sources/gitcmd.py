@@ -2,7 +2,9 @@
 
 Argv in, bytes out. Every failure becomes a ``SourceError`` carrying git's own message, so
 callers never see ``CalledProcessError``. Output is always requested in machine formats
-(``-z``, explicit ``--format``), never parsed from text meant for people.
+(``-z``, explicit ``--format``), never parsed from text meant for people. Every git process
+gopush starts is started here and counted (``GitRunner.started``), so ``gopush build -v`` can
+say how many a build took.
 """
 
 from __future__ import annotations
@@ -22,20 +24,26 @@ _QUIET_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
 
 
 class GitRunner:
-    """Runs git against one repository (``git_dir``), optionally with a work tree."""
+    """Runs git against one repository (``git_dir``), optionally with a work tree.
 
-    def __init__(self, git_dir: Path, *, env: Mapping[str, str] | None = None) -> None:
+    ``git_dir`` None runs git where it is told (``-C DIR``), to find a repository.
+    """
+
+    started = 0  # git processes started by every runner of this process
+
+    def __init__(self, git_dir: Path | None, *, env: Mapping[str, str] | None = None) -> None:
         exe = shutil.which("git")
         if exe is None:
             raise SourceError("the git command was not found",
                               hint="install git (https://git-scm.com) and make sure it is on PATH")
         self.exe = exe
-        self.git_dir = Path(git_dir)
+        self.git_dir = Path(git_dir) if git_dir is not None else None
         self._env = {**os.environ, **_QUIET_ENV, **(env or {})}
 
     def run(self, *args: str, config: Sequence[str] = (), input: bytes | None = None,
             check: bool = True) -> bytes:
         """Run ``git [-c config]... args`` and return stdout; raise SourceError on failure."""
+        GitRunner.started += 1
         proc = subprocess.run(self._argv(args, config), input=input, capture_output=True,
                               env=self._env, check=False)
         _raise_if_interrupted(proc.returncode)
@@ -45,13 +53,21 @@ class GitRunner:
 
     def ok(self, *args: str) -> bool:
         """Run git and report whether it exited 0 (for existence checks)."""
+        GitRunner.started += 1
         proc = subprocess.run(self._argv(args, ()), capture_output=True, env=self._env,
                               check=False)
         return proc.returncode == 0
 
-    def stream(self, *args: str, config: Sequence[str] = ()) -> subprocess.Popen[bytes]:
-        """Start git with stdout as a pipe; the caller reads it and calls ``finish``."""
+    def stream(self, *args: str, config: Sequence[str] = (),
+               input: bool = False) -> subprocess.Popen[bytes]:
+        """Start git with stdout as a pipe; the caller reads it and calls ``finish``.
+
+        With ``input``, git's stdin is a pipe too: the caller writes it (small inputs only:
+        git may block on a full stdout pipe while the caller is still writing).
+        """
+        GitRunner.started += 1
         return subprocess.Popen(self._argv(args, config), stdout=subprocess.PIPE,
+                                stdin=subprocess.PIPE if input else subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, env=self._env)
 
     @staticmethod
@@ -79,14 +95,14 @@ class GitRunner:
         _raise_if_interrupted(proc.wait())
 
     def _argv(self, args: Sequence[str], config: Sequence[str]) -> list[str]:
-        argv = [self.exe, f"--git-dir={self.git_dir}"]
+        argv = [self.exe] + ([f"--git-dir={self.git_dir}"] if self.git_dir else [])
         for item in config:
             argv += ["-c", item]
         return argv + list(args)
 
 
 def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
-    for pipe in (proc.stdout, proc.stderr):
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
         if pipe is not None:
             pipe.close()
 

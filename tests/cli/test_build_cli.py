@@ -116,7 +116,8 @@ def test_unknown_revision(gopush_cli: Run, tagged: GitRepo) -> None:
     """A revision that does not exist: exit 4 and a hint about fetching tags."""
     code, _, err = gopush_cli(tagged.path, "build", "--rev", "v9.9.9")
     assert code == 4
-    assert "unknown revision 'v9.9.9'" in err and "git fetch --tags" in err
+    # go's words for `go mod download M@v9.9.9`: "invalid version: unknown revision v9.9.9"
+    assert "unknown revision v9.9.9" in err and "git fetch --tags" in err
 
 
 def test_not_a_git_repository(gopush_cli: Run, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from gitrepo import GitRepo
 from gopush.errors import SourceError
 from gopush.modzip.files import FileKind
 from gopush.sources.git import SPOOL_BYTES, GitRepository
+from gopush.sources.gitcmd import GitRunner
 
 
 def contents(repo: GitRepository, rev: str, subdir: str = "") -> dict[str, bytes | FileKind]:
@@ -163,3 +164,17 @@ def test_reader_giving_up_stops_git_instead_of_waiting(git_repo: GitRepo,
     stop.__traceback__ = None
     gc.collect()  # spill directories go with the last file that refers to them
     assert set(Path(tempfile.gettempdir()).glob("gopush-*")) <= before
+
+
+def test_read_files_in_one_process(git_repo: GitRepo) -> None:
+    """Many blobs in one git process: contents in order, None for what is missing, a tree,
+    or over the size limit; a list longer than both pipe buffers does not block."""
+    git_repo.commit(files={"a/go.mod": "module a\n", "big": "x" * 5000, "b": "b\n"})
+    repo = GitRepository.open(git_repo.path)
+    head = repo.commit("HEAD").hash
+    before = GitRunner.started
+    specs = [(head, "a/go.mod"), (head, "missing"), (head, "a"), (head, "big"), (head, "b")]
+    got = repo.read_files(specs * 2000, max_size=4096)
+    assert GitRunner.started - before == 1
+    assert got[:5] == [b"module a\n", None, None, None, b"b\n"] and got[5:10] == got[:5]
+    assert len(got) == 10000
