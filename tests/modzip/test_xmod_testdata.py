@@ -243,24 +243,9 @@ def test_check_zip(case: Case, tmp_path: Path) -> None:
 GO_COMMAND_REFUSES = {  # x/mod makes the zip; the go command then cannot use the module
     "go_mod_dir": "go.mod is a directory",
 }
-STRICT_GO_MOD = {  # the go.mod holds prose lines: x/mod never parses it strictly
-    "exclude_vendor_go124": "gopush's build plan parses go.mod strictly and refuses it; the "
-                            "lenient reading is issue 11 point 1, actions/build.py's half",
-}
 
 
-def _check_dir_params() -> list[object]:
-    params = []
-    for p in _params("create_from_dir"):
-        name = p.id  # type: ignore[attr-defined]
-        if name in STRICT_GO_MOD:
-            p = pytest.param(*p.values, id=name, marks=[  # type: ignore[attr-defined]
-                *p.marks, pytest.mark.xfail(reason=STRICT_GO_MOD[name], strict=True)])  # type: ignore[attr-defined]
-        params.append(p)
-    return params
-
-
-@pytest.mark.parametrize("case", _check_dir_params())
+@pytest.mark.parametrize("case", _params("create_from_dir"))
 def test_gopush_check_of_the_directory(case: Case, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     """`gopush check DIR --module P --version V` gives x/mod's hash, or exit 4 with its
