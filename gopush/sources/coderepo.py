@@ -22,9 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from gopush.errors import InvalidModule, InvalidVersion
+from gopush.errors import InvalidModule, InvalidVersion, SourceError
 from gopush.gosem import gomod, modpath, pseudo, semver
-from gopush.sources.git import MAX_GO_MOD_BYTES, ArchivedFile, Commit, GitRepository
+from gopush.sources.git import (
+    MAX_GO_MOD_BYTES,
+    REDATE_HINT,
+    ArchivedFile,
+    Commit,
+    GitRepository,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,19 +113,30 @@ class CodeRepo:
         if best:
             return best
         base, _ = self._tag_to_version(self._recent_tag(commit), commit)
-        return pseudo.pseudo_version(self.layout.pseudo_major, base, commit.time, commit.short)
+        version = pseudo.pseudo_version(self.layout.pseudo_major, base, commit.seconds,
+                                        commit.short)
+        if not pseudo.is_pseudo_version(version):
+            # Past 9999 the timestamp has more than 14 digits: go makes this version, reads
+            # it back as a plain revision name, and finds no such revision.
+            raise InvalidVersion(
+                f"{self.layout.path}@{version}: invalid version: unknown revision {version} "
+                f"(commit {commit.short} is dated after 9999-12-31, and a pseudo-version's "
+                "timestamp holds 14 digits)", hint=REDATE_HINT)
+        return version
 
     def version_named_by(self, rev: str) -> str | None:
         """Return the version ``rev`` names when it is one of this module's version tags.
 
         ``go mod download MODULE@v1.8.3`` means that tag even when v1.9.1 marks the same commit,
-        and even when v1.8.3 is retracted; so does ``gopush build --rev v1.8.3``.
+        and even when v1.8.3 is retracted; so does ``gopush build --rev v1.8.3``. A tag shaped
+        like a pseudo-version names that pseudo-version, which ``check_version`` then holds to
+        go's rules (its commit, time and base must match), as go does for such a query.
         """
         prefix = self.layout.tag_prefix
         if not rev.startswith(prefix) or self.repo.read_tag(rev) is None:
             return None
         version = rev[len(prefix):]
-        if semver.canonical(version) != version or pseudo.is_pseudo_version(version):
+        if semver.canonical(version) != version:
             return None
         return version
 
@@ -163,18 +180,68 @@ class CodeRepo:
             f"{self.layout.path}@{version}: invalid version: module contains a go.mod file, so "
             f"module path must match major version (\"{prefix}/{major}\")"
             if not self.layout.path_major else
-            f"{self.layout.path}@{version}: invalid version: should be "
-            f"{self.layout.path_major.lstrip('/.')}, not {major}", hint=hint)
+            f"{self.layout.path}@{version}: invalid version: module path includes a major "
+            f"version suffix, so major version must match (should be "
+            f"{self.layout.path_major.lstrip('/.')}, not {major})", hint=hint)
 
     def _check_pseudo(self, version: str, commit: Commit) -> None:
+        """Check that pseudo-version ``version`` names ``commit`` (go's validatePseudoVersion).
+
+        Its revision and time must be the commit's; its base, if any, must be a tag of this
+        module that the commit descends from, and not a tag of the commit itself (a commit
+        with a canonical tag is named by that tag).
+
+        Raises:
+            InvalidVersion: with go's reason.
+        """
         rev = pseudo.pseudo_version_rev(version)
         if rev != commit.short:
-            raise InvalidVersion(f"{self.layout.path}@{version}: invalid pseudo-version: "
-                                 f"does not match short name of revision ({commit.short})")
-        if pseudo.pseudo_version_time(version) != commit.time.replace(microsecond=0):
-            stamp = commit.time.strftime("%Y%m%d%H%M%S")
-            raise InvalidVersion(f"{self.layout.path}@{version}: invalid pseudo-version: "
-                                 f"does not match version-control timestamp (expected {stamp})")
+            self._rev_mismatch(version, rev, commit)
+        stamp = pseudo.format_seconds(commit.seconds)
+        if pseudo.format_time(pseudo.pseudo_version_time(version)) != stamp:
+            raise self._invalid_pseudo(
+                version, f"does not match version-control timestamp (expected {stamp})")
+        base = pseudo.pseudo_version_base(version.removesuffix("+incompatible"))
+        if not base:
+            if not self.layout.pseudo_major and semver.major(version) == "v1":
+                raise self._invalid_pseudo(
+                    version, "major version without preceding tag must be v0, not v1")
+            return
+        prefix = self.layout.tag_prefix
+        for tag in self.repo.tags_at(commit.hash):
+            if tag.removeprefix(prefix) == base:
+                raise self._invalid_pseudo(
+                    version, f"tag ({tag}) found on revision {rev} is already canonical, so "
+                             "should not be replaced with a pseudo-version derived from that tag")
+        bases = sorted(t for t in self.repo.all_tags() if t.startswith(prefix + base)
+                       and semver.compare(t[len(prefix):], base) == 0)
+        if not bases:
+            raise self._invalid_pseudo(version, f"preceding tag ({base}) not found")
+        ancestors = set(self.repo.merged_tags(commit.hash))
+        if not any(tag in ancestors for tag in bases):
+            raise self._invalid_pseudo(
+                version, f"revision {rev} is not a descendent of preceding tag ({bases[-1]})")
+
+    def _rev_mismatch(self, version: str, rev: str, commit: Commit) -> None:
+        """Raise go's error for a pseudo-version whose revision is not ``commit``'s."""
+        if rev.startswith(commit.short):
+            raise self._invalid_pseudo(version, f"revision is longer than canonical "
+                                                f"({commit.short})")
+        if commit.short.startswith(rev):
+            raise self._invalid_pseudo(version, f"revision is shorter than canonical "
+                                                f"({commit.short})")
+        try:
+            self.repo.commit(rev)
+        except SourceError:
+            raise InvalidVersion(
+                f"{self.layout.path}@{version}: invalid version: unknown revision {rev}",
+                hint="a pseudo-version names the commit whose hash it ends with; this "
+                     "repository has none") from None
+        raise self._invalid_pseudo(
+            version, f"does not match short name of revision ({commit.short})")
+
+    def _invalid_pseudo(self, version: str, reason: str) -> InvalidVersion:
+        return InvalidVersion(f"{self.layout.path}@{version}: invalid pseudo-version: {reason}")
 
     def _tag_to_version(self, tag: str, commit: Commit) -> tuple[str, bool]:
         """Map a tag to this module's version ("" if not one), and whether it is canonical."""
@@ -270,14 +337,24 @@ class CodeRepo:
 
     @cached_property
     def _retractions(self) -> list[tuple[str, str]]:
-        """Retracted intervals declared by the go.mod of the highest release (as go reads)."""
+        """Retracted intervals declared by the go.mod of the highest release (go's
+        retractedVersions).
+
+        The highest release is the highest compatible version without prerelease (else the
+        highest prerelease); its go.mod is read where the module lived at that tag, as
+        ``find_dir`` places it. When that go.mod cannot be used (``find_dir`` refuses, or the
+        lax parse fails) no version counts as retracted; a module without go.mod there
+        retracts nothing.
+        """
         versions = self.release_versions()
         if not versions:
             return []
         releases = [v for v in versions if not semver.prerelease(v)]
         highest = (releases or versions)[-1]
-        data = self.repo.read_file(self.layout.tag_prefix + highest,
-                                   self._join("go.mod"), MAX_GO_MOD_BYTES)
+        try:
+            _dir, data = self.find_dir(self.layout.tag_prefix + highest, highest)
+        except InvalidModule:
+            return []
         if data is None:
             return []
         try:
@@ -289,6 +366,8 @@ class CodeRepo:
     def release_versions(self) -> list[str]:
         """List this module's tagged, compatible versions in ascending order (go's Versions)."""
         prefix, found = self.layout.tag_prefix, []
+        if self.layout.path.startswith("gopkg.in/") and self.layout.path.endswith("-unstable"):
+            return []  # gopkg.in/NAME.v2-unstable has no tags: v2 tags belong to NAME.v2
         for tag in self.repo.all_tags():
             version = tag[len(prefix):] if tag.startswith(prefix) else ""
             if (not version or version != semver.canonical(version)
@@ -297,6 +376,60 @@ class CodeRepo:
             if modpath.match_path_major(version, self.layout.path_major):
                 found.append(version)
         return semver.sort_versions(found)
+
+    # -- where the module is ---------------------------------------------------------------
+
+    def find_dir(self, rev: str, version: str) -> tuple[str, bytes | None]:
+        """Return the module's directory at ``rev`` and its go.mod there (go's findDir).
+
+        A ``/vN`` module lives in ``DIR/vN`` when ``DIR/vN/go.mod`` claims ``/vN``, else in
+        ``DIR`` when ``DIR/go.mod`` does (an unversioned path also accepts a go.mod naming a
+        gopkg.in path, golang.org/issue/34254). go.mod None: there is none where go allows
+        that (the repository root of a v0/v1 or gopkg.in module), and go synthesizes one.
+        (The repository root is taken to be shorter than the module path, as on the
+        well-known hosts; for a vanity root ending in /vN go skips the vN/ directory.)
+
+        Raises:
+            InvalidModule: the go.mod files disagree, or go.mod is missing where required;
+                the message is go's.
+        """
+        code_dir, major = self.layout.code_dir, self.layout.path_major
+        prefix = modpath.split_path_version(self.layout.path)[0]
+        file1 = f"{code_dir}/go.mod" if code_dir else "go.mod"
+        data1 = self.repo.read_file(rev, file1, MAX_GO_MOD_BYTES)
+        path1 = gomod.module_path(data1) if data1 is not None else ""
+        found1 = data1 is not None and (_is_major(path1, major) or (
+            not major and path1.startswith("gopkg.in/")))
+        file2 = ""
+        if major.startswith("/"):
+            dir2 = f"{code_dir}/{major[1:]}" if code_dir else major[1:]
+            file2 = f"{dir2}/go.mod"
+            data2 = self.repo.read_file(rev, file2, MAX_GO_MOD_BYTES)
+            path2 = gomod.module_path(data2) if data2 is not None else ""
+            if found1 and data2 is not None and _is_major(path2, major):
+                raise self._not_here(version, f"{prefix}/{file1} and ...{major}/go.mod both "
+                                              f"have ...{major} module paths at revision {rev}")
+            if data2 is not None and _is_major(path2, major):
+                return dir2, data2
+            if data2 is not None:
+                raise self._not_here(version, f"{prefix}/{file2} is missing module path at "
+                                              f"revision {rev}" if not path2 else
+                                     f'{prefix}/{file2} has non-...{major} module path '
+                                     f'"{path2}" at revision {rev}')
+        if found1:
+            return code_dir, data1
+        if data1 is not None:
+            raise self._not_here(version, _bad_go_mod(file1, path1, major, version, rev,
+                                                      bool(file2)))
+        if not code_dir and (not major or major.startswith(".")):
+            return "", None
+        if file2:
+            raise self._not_here(version, f"missing {prefix}/go.mod and ...{major}/go.mod at "
+                                          f"revision {rev}")
+        raise self._not_here(version, f"missing {prefix}/go.mod at revision {rev}")
+
+    def _not_here(self, version: str, reason: str) -> InvalidModule:
+        return InvalidModule(f"{self.layout.path}@{version}: invalid version: {reason}")
 
     # -- files ----------------------------------------------------------------------------
 
@@ -310,3 +443,30 @@ class CodeRepo:
 
     def _join(self, name: str) -> str:
         return f"{self.layout.dir}/{name}" if self.layout.dir else name
+
+
+def _is_major(path: str, path_major: str) -> bool:
+    """Tell whether go.mod's module ``path`` serves the major versions of ``path_major``
+    (go's isMajor: gopkg.in .vN and /vN suffixes of the same N match)."""
+    if not path:
+        return False
+    _prefix, major, ok = modpath.split_path_version(path)
+    if not ok:
+        return False
+    if not path_major:
+        return major.lstrip("/.").removesuffix("-unstable") in ("", "v0", "v1")
+    return bool(major) and path_major[1:] == major[1:]
+
+
+def _bad_go_mod(file: str, path: str, path_major: str, version: str, rev: str,
+                had_vn: bool) -> str:
+    """Return go's reason for a go.mod at ``file`` that does not declare this module."""
+    suffix = f" (and ...{path_major}/go.mod does not exist)" if had_vn else ""
+    if not path:
+        return f"{file} is missing module path{suffix} at revision {rev}"
+    if path_major:
+        return f'{file} has non-...{path_major} module path "{path}"{suffix} at revision {rev}'
+    if not modpath.split_path_version(path)[2]:
+        return f'{file} has malformed module path "{path}"{suffix} at revision {rev}'
+    return (f'{file} has post-{semver.major(version)} module path "{path}"{suffix} at '
+            f"revision {rev}")

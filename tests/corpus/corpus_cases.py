@@ -177,7 +177,10 @@ CASES: list[Case] = [
     Case("pseudo-shaped-tag-other-commit", f"{CODEREPO} validatePseudoVersion: a pseudo-shaped "
          "tag on c1 naming c0's hash resolves to c0",
          (_simple(), Commit(files={"q.go": GO}, tags=("v0.0.0-20240101000000-{c0:.12}",))),
-         query="v0.0.0-20240101000000-{c0:.12}", point=6),
+         query="v0.0.0-20240101000000-{c0:.12}", point=6,
+         xfail="issue 11 point 5: --rev naming a pseudo-version (here also a tag) must "
+         "build the commit the pseudo-version names (go's revToRev); gopush builds the "
+         "tag's commit and refuses"),
     Case("pseudo-shaped-tag-wrong-base", f"{CODEREPO} validatePseudoVersion: the base tag must "
          "exist and be an ancestor",
          (_simple(tags=("v1.2.4-0.20240101000000-{c0:.12}",)),),
@@ -212,7 +215,9 @@ CASES: list[Case] = [
          (_simple(tags=("v1.2.3+meta", "v1.2.3")),), query="v1.2.3+meta", point=5),
     Case("query-semver-prefix", f"{QUERY} queryProxy: @v1.2 is the highest v1.2.x, not tag v1.2",
          (_simple(tags=("v1.2",)), Commit(files={"q.go": GO}, tags=("v1.2.5",)),
-          Commit(files={"r.go": GO})), query="v1.2", point=5),
+          Commit(files={"r.go": GO})), query="v1.2", point=5,
+         xfail="issue 11 point 5: @v1.2 is go's query for the highest v1.2.x (v1.2.5); "
+         "gopush builds the commit of tag v1.2"),
     # -- +incompatible -----------------------------------------------------------------------
     Case("incompatible-tag", f"{CODEREPO} tagToVersion: v2 tag, no go.mod: +incompatible",
          (Commit(files={"p.go": GO}, tags=("v2.0.0",)),), args=NO_GOMOD),
@@ -323,10 +328,14 @@ CASES: list[Case] = [
     Case("time-year-10000", f"{PSEUDO} PseudoVersion: year 10000 does not fit 14 digits",
          (Commit(files={"go.mod": gomod(), "p.go": GO}, date=253402300800),), point=6),
     Case("time-before-1970", f"{GITHOST} Stat: a negative commit time",
-         (Commit(files={"go.mod": gomod(), "p.go": GO}, raw_time="-100 +0000"),), point=6),
+         (Commit(files={"go.mod": gomod(), "p.go": GO}, raw_time="-100 +0000"),), point=6,
+         reason="invalid time from git log"),
     Case("time-year-10000-tagged", f"{CODEREPO} convert: a tag needs no timestamp, but .info "
          "carries the time", (Commit(files={"go.mod": gomod(), "p.go": GO}, date=253402300800,
-                                     tags=("v1.0.0",)),), point=6),
+                                     tags=("v1.0.0",)),), point=6,
+         reason="year outside of range [0,9999]",
+         diverge="go downloads it but cannot write its .info (json: year outside of range "
+         "[0,9999]), so no GOPROXY could serve the version: gopush refuses to publish it"),
     Case("time-zone-offset", f"{PSEUDO} PseudoVersion: the time is taken in UTC",
          (Commit(files={"go.mod": gomod(), "p.go": GO}, raw_time="1704067200 +0530"),),
          point=6),
@@ -344,22 +353,32 @@ CASES: list[Case] = [
     Case("major-both-claim", f"{CODEREPO} findDir: go.mod and v2/go.mod both claim /v2",
          (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO,
                         "v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO}, tags=("v2.0.0",)),),
-         module="{root}/v2", query="v2.0.0", point=3),
+         module="{root}/v2", query="v2.0.0", point=3,
+         xfail="issue 11 point 3: go.mod and v2/go.mod both claim /v2: go refuses (findDir), "
+         "gopush builds v2/"),
     Case("major-subdir-non-v2-path", f"{CODEREPO} findDir: v2/go.mod has a non-/v2 path",
          (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO,
                         "v2/go.mod": gomod("{root}/other"), "v2/p.go": GO},
-                 tags=("v2.0.0",)),), module="{root}/v2", query="v2.0.0", point=3),
+                 tags=("v2.0.0",)),), module="{root}/v2", query="v2.0.0", point=3,
+         xfail="issue 11 point 3: v2/go.mod names a non-/v2 path: go refuses (findDir), "
+         "gopush builds the root"),
     Case("major-subdir-missing-path", f"{CODEREPO} findDir: v2/go.mod is missing module path",
          (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO,
                         "v2/go.mod": "go 1.21\n", "v2/p.go": GO}, tags=("v2.0.0",)),),
-         module="{root}/v2", query="v2.0.0", point=3),
+         module="{root}/v2", query="v2.0.0", point=3,
+         xfail="issue 11 point 3: v2/go.mod has no module line: go refuses (findDir), "
+         "gopush builds the root"),
     Case("major-root-unversioned-path", f"{CODEREPO} findDir: go.mod has non-.../v2 module "
          "path (and .../v2/go.mod does not exist)",
          (_simple(tags=("v2.0.0",)),), module="{root}/v2", query="v2.0.0",
-         args=("--module", "{root}/v2"), point=3),
+         args=("--module", "{root}/v2"), point=3,
+         xfail="issue 11 point 3: both refuse; gopush's reason is not go's "
+         "(non-.../v2 module path ... (and .../v2/go.mod does not exist))"),
     Case("major-missing-both", f"{CODEREPO} findDir: missing go.mod and .../v2/go.mod",
          (Commit(files={"p.go": GO}, tags=("v2.0.0",)),), module="{root}/v2",
-         query="v2.0.0", args=("--module", "{root}/v2"), point=3),
+         query="v2.0.0", args=("--module", "{root}/v2"), point=3,
+         xfail="issue 11 point 3: both refuse; gopush says missing go.mod, go says "
+         "missing .../go.mod and .../v2/go.mod"),
     Case("major-v0-suffix", f"{MODULE} SplitPathVersion: /v0 is no valid major suffix",
          (Commit(files={"go.mod": gomod("{root}/v0"), "p.go": GO}, tags=("v0.1.0",)),),
          module="{root}/v0", query="v0.1.0", point=3),
@@ -385,11 +404,15 @@ CASES: list[Case] = [
          "go.mod says gopkg.in/NAME (no suffix) is refused",
          (Commit(files={"go.mod": gomod("gopkg.in/corpus/gin3"), "p.go": GO},
                  tags=("v2.0.0",)),), vanity="gopkg.in/corpus/gin3.v2",
-         module="gopkg.in/corpus/gin3.v2", query="v2.0.0", point=3),
+         module="gopkg.in/corpus/gin3.v2", query="v2.0.0", point=3,
+         xfail="issue 11 point 3: both refuse; gopush calls the path malformed, "
+         "go says go.mod has non-....v2 module path"),
     Case("major-gopkgin-bug-34254", f"{CODEREPO} canReplaceMismatchedVersionDueToBug: an "
          "unversioned path may hold a go.mod naming a gopkg.in path",
          (Commit(files={"go.mod": gomod("gopkg.in/corpus/gin4.v3"), "p.go": GO},
-                 tags=("v1.0.0",)),), query="v1.0.0", args=("--module", "{root}"), point=3),
+                 tags=("v1.0.0",)),), query="v1.0.0", args=("--module", "{root}"), point=3,
+         xfail="issue 11 point 3: go accepts an unversioned path whose go.mod "
+         "names a gopkg.in path (golang.org/issue/34254); gopush refuses"),
     Case("major-gomod-other-path", f"{CODEREPO} findDir: at v0/v1 any unversioned go.mod path "
          "is accepted by go mod download", (Commit(files={"go.mod": gomod("example.com/else"),
                                                    "p.go": GO}, tags=("v1.0.0",)),),
@@ -402,7 +425,10 @@ CASES: list[Case] = [
     Case("sub-module-missing-gomod", f"{CODEREPO} findDir: missing .../sub/go.mod",
          (Commit(files={"go.mod": gomod(), "sub/p.go": GO}, tags=("sub/v1.0.0",)),),
          module="{root}/sub", query="v1.0.0", rev="sub/v1.0.0",
-         args=("--subdir", "sub", "--module", "{root}/sub")),
+         args=("--subdir", "sub", "--module", "{root}/sub"),
+         point=3,
+         xfail="issue 11 point 3: both refuse; gopush says missing sub/go.mod, go names "
+         "missing <module prefix>/sub/go.mod"),
     Case("sub-module-pseudo-own-tags", f"{CODEREPO} convert: a sub module's base comes from "
          "its own prefixed tags only",
          (Commit(files={"go.mod": gomod(), "sub/go.mod": gomod("{root}/sub"), "sub/p.go": GO},
@@ -425,33 +451,54 @@ CASES: list[Case] = [
          "file too large",
          (Commit(files={"LICENSE": Sized(SIXTEEN_MIB + 1), "sub/go.mod": gomod("{root}/sub"),
                         "sub/p.go": GO}, tags=("sub/v1.0.0",)),),
-         module="{root}/sub", query="v1.0.0", rev="sub/v1.0.0", point=6),
+         module="{root}/sub", query="v1.0.0", rev="sub/v1.0.0", point=6,
+         xfail="issue 11 point 6: a root LICENSE over 16 MiB copied into a "
+         "subdirectory module: go refuses (LICENSE file too large), gopush builds"),
     # -- go.mod leniency (points 1, 2, 6) -----------------------------------------------------
     Case("gomod-unknown-directive", f"{MODFILE} ParseLax: unknown directives are skipped",
-         (_simple({"go.mod": gomod(extra="frobnicate yes\n")}, tags=("v1.0.0",)),), point=1),
+         (_simple({"go.mod": gomod(extra="frobnicate yes\n")}, tags=("v1.0.0",)),), point=1,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
     Case("gomod-bad-toolchain", f"{MODFILE} ParseLax: a bad toolchain line is no error for go "
          "mod download", (_simple({"go.mod": gomod(extra="toolchain banana\n")},
-                                   tags=("v1.0.0",)),), point=1),
+                                   tags=("v1.0.0",)),), point=1,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
     Case("gomod-bad-godebug", f"{MODFILE} ParseLax: a bad godebug line",
-         (_simple({"go.mod": gomod(extra="godebug nonsense\n")}, tags=("v1.0.0",)),), point=1),
+         (_simple({"go.mod": gomod(extra="godebug nonsense\n")}, tags=("v1.0.0",)),), point=1,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
     Case("gomod-require-syntax-error", f"{MODFILE} ParseLax: a require line without version",
          (_simple({"go.mod": gomod(extra="require (\n\tgithub.com/x/y\n)\n")},
-                  tags=("v1.0.0",)),), point=1),
+                  tags=("v1.0.0",)),), point=1,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
     Case("gomod-unterminated-block", f"{MODFILE} ModulePath: only the module line is read",
-         (_simple({"go.mod": gomod(extra="require (\n")}, tags=("v1.0.0",)),), point=1),
+         (_simple({"go.mod": gomod(extra="require (\n")}, tags=("v1.0.0",)),), point=1,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
     Case("gomod-raw-string-module", f"{MODFILE} ModulePath: a raw-string module path",
-         (_simple({"go.mod": "module `{root}`\n\ngo 1.21\n"}, tags=("v1.0.0",)),), point=1),
+         (_simple({"go.mod": "module `{root}`\n\ngo 1.21\n"}, tags=("v1.0.0",)),), point=1,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
     Case("gomod-quoted-module", f"{MODFILE} ModulePath: a quoted module path",
          (_simple({"go.mod": 'module "{root}"\n\ngo 1.21\n'}, tags=("v1.0.0",)),), point=1),
     Case("gomod-two-module-lines", f"{MODFILE} ModulePath: the first module line counts",
          (_simple({"go.mod": "module {root}\nmodule example.com/second\n"},
-                  tags=("v1.0.0",)),), point=1),
+                  tags=("v1.0.0",)),), point=1,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
     Case("gomod-symlink", f"{ZIP} CreateFromVCS + {CODEREPO} GoMod: go.mod is a symlink",
          (Commit(files={"real.mod": gomod(), "go.mod": Symlink("real.mod"), "p.go": GO},
-                 tags=("v1.0.0",)),), query="v1.0.0", point=6),
+                 tags=("v1.0.0",)),), query="v1.0.0", point=6,
+         xfail="issue 11 point 6: go.mod is a symlink: go refuses (go.mod is missing "
+         "module path); gopush refuses with another reason"),
     Case("gomod-directory", f"{CODEREPO} findDir: go.mod is a directory",
          (Commit(files={"go.mod/x.txt": "x\n", "p.go": GO}, tags=("v1.0.0",)),),
-         query="v1.0.0", args=NO_GOMOD, point=6),
+         query="v1.0.0", args=NO_GOMOD, point=6,
+         reason="is a directory",
+         xfail="issue 11 point 6: go.mod is a directory: go refuses when it extracts "
+         "the zip (read go.mod: is a directory); gopush builds"),
     Case("gomod-crlf-by-gitattributes", f"{ZIP} CreateFromVCS: git archive applies eol=crlf to "
          "go.mod; the .mod file is the blob",
          (_simple({".gitattributes": "* text eol=crlf\n"}, tags=("v1.0.0",)),), point=2),
@@ -460,9 +507,13 @@ CASES: list[Case] = [
          (_simple({".gitattributes": "go.mod working-tree-encoding=UTF-16LE\n",
                    "go.mod": Encoded("module {root}\n\ngo 1.24\n", "utf-16-le"),
                    "vendor/modules.txt": "# x\n", "pkg/vendor/v.go": GO},
-                  tags=("v1.0.0",)),), point=2),
+                  tags=("v1.0.0",)),), point=2,
+         xfail="issue 11 point 2: the vendor rule must read the go line "
+         "of the zip's own go.mod (UTF-16 after .gitattributes): the h1: differs"),
     Case("gomod-bom", f"{MODFILE} a UTF-8 byte order mark before the module line",
-         (_simple({"go.mod": "\ufeff" + gomod()}, tags=("v1.0.0",)),), point=1),
+         (_simple({"go.mod": "\ufeff" + gomod()}, tags=("v1.0.0",)),), point=1,
+         xfail="issue 11 point 3: a BOM hides the module line: both refuse; gopush's reason "
+         "is not go's (go.mod is missing module path)"),
     # -- vendor rule by go line (point 2) -----------------------------------------------------
     Case("vendor-go-1.23", f"{ZIP} isVendoredPackage: before go 1.24 vendor/modules.txt stays "
          "and pkg/vendor/v.go is vendored",
@@ -476,16 +527,22 @@ CASES: list[Case] = [
          "past a bad toolchain line",
          (_simple({"go.mod": gomod(go="1.24", extra="toolchain banana\n"),
                    "vendor/modules.txt": "# x\n", "pkg/vendor/v.go": GO},
-                  tags=("v1.0.0",)),), point=2),
+                  tags=("v1.0.0",)),), point=2,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
     Case("vendor-go-line-syntax-error", f"{ZIP} parseGoVers: a go.mod ParseLax refuses gives "
          "no go version (pre-1.24 rule)",
          (_simple({"go.mod": gomod(go="1.24", extra="require (\n"),
                    "vendor/modules.txt": "# x\n", "pkg/vendor/v.go": GO},
-                  tags=("v1.0.0",)),), point=2),
+                  tags=("v1.0.0",)),), point=2,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
     Case("vendor-gomod-symlink", f"{ZIP} CreateFromVCS: a symlinked go.mod gives no go version",
          (Commit(files={"real.mod": gomod(go="1.24"), "go.mod": Symlink("real.mod"),
                         "p.go": GO, "vendor/modules.txt": "# x\n", "pkg/vendor/v.go": GO},
-                 tags=("v1.0.0",)),), point=2),
+                 tags=("v1.0.0",)),), point=2,
+         xfail="issue 11 point 6: a symlinked go.mod: go refuses (go.mod is "
+         "missing module path); gopush refuses with another reason"),
     # -- files (points 6, 7) ------------------------------------------------------------------
     Case("files-case-collision", f"{ZIP} checkFiles: case-insensitive file name collision",
          (_simple({"A.go": GO, "a.go": GO}, tags=("v1.0.0",)),), point=6),

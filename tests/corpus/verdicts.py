@@ -17,9 +17,9 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from corpus_builder import build_repo  # noqa: E402
-from corpus_cases import CASES  # noqa: E402
-from test_corpus_vs_go import ANSWERS, Built, run_gopush  # noqa: E402
+from corpus_builder import build_repo
+from corpus_cases import CASES
+from test_corpus_vs_go import ANSWERS, Built, run_gopush
 
 
 def verdict_of_go(answer: dict) -> str:
@@ -46,8 +46,8 @@ def main(names: list[str]) -> None:
             names_ = build_repo(case, Path(top) / case.name, root)
             built.append(Built(case, Path(top) / case.name, {**names_, "root": root}))
         with ThreadPoolExecutor(max_workers=2) as pool:
-            runs = list(pool.map(lambda b: run_gopush(b, Path(top) / "out" / b.case.name),
-                                 built))
+            runs = list(pool.map(lambda b: run_gopush(b, Path(top) / "out" / b.case.name,
+                                                      subprocess_=True), built))
     print("| case | point | go | gopush | agrees |")
     print("|---|---|---|---|---|")
     for item, (code, doc) in zip(built, runs, strict=True):
