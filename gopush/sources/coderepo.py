@@ -226,10 +226,10 @@ class CodeRepo:
         """Raise go's error for a pseudo-version whose revision is not ``commit``'s."""
         if rev.startswith(commit.short):
             raise self._invalid_pseudo(version, f"revision is longer than canonical "
-                                                f"({commit.short})")
+                                                f"(expected {commit.short})")
         if commit.short.startswith(rev):
             raise self._invalid_pseudo(version, f"revision is shorter than canonical "
-                                                f"({commit.short})")
+                                                f"(expected {commit.short})")
         try:
             self.repo.commit(rev)
         except SourceError:
@@ -238,7 +238,7 @@ class CodeRepo:
                 hint="a pseudo-version names the commit whose hash it ends with; this "
                      "repository has none") from None
         raise self._invalid_pseudo(
-            version, f"does not match short name of revision ({commit.short})")
+            version, f"does not match short name of revision (expected {commit.short})")
 
     def _invalid_pseudo(self, version: str, reason: str) -> InvalidVersion:
         return InvalidVersion(f"{self.layout.path}@{version}: invalid pseudo-version: {reason}")
@@ -395,6 +395,7 @@ class CodeRepo:
         """
         code_dir, major = self.layout.code_dir, self.layout.path_major
         prefix = modpath.split_path_version(self.layout.path)[0]
+        root = prefix.removesuffix(f"/{code_dir}") if code_dir else prefix  # go's codeRoot
         file1 = f"{code_dir}/go.mod" if code_dir else "go.mod"
         data1 = self.repo.read_file(rev, file1, MAX_GO_MOD_BYTES)
         path1 = gomod.module_path(data1) if data1 is not None else ""
@@ -412,9 +413,9 @@ class CodeRepo:
             if data2 is not None and _is_major(path2, major):
                 return dir2, data2
             if data2 is not None:
-                raise self._not_here(version, f"{prefix}/{file2} is missing module path at "
+                raise self._not_here(version, f"{root}/{file2} is missing module path at "
                                               f"revision {rev}" if not path2 else
-                                     f'{prefix}/{file2} has non-...{major} module path '
+                                     f'{root}/{file2} has non-...{major} module path '
                                      f'"{path2}" at revision {rev}')
         if found1:
             return code_dir, data1

@@ -339,6 +339,64 @@ CASES: list[Case] = [
     Case("time-zone-offset", f"{PSEUDO} PseudoVersion: the time is taken in UTC",
          (Commit(files={"go.mod": gomod(), "p.go": GO}, raw_time="1704067200 +0530"),),
          point=6),
+    # -- more version rules (points 4, 5, 6) ---------------------------------------------------
+    Case("tag-literal-incompatible", f"{CODEREPO} tagToVersion: a tag v2.0.0+incompatible is "
+         "not canonical (semver.Canonical drops the build)",
+         (Commit(files={"p.go": GO}, tags=("v2.0.0+incompatible",)),), args=NO_GOMOD),
+    Case("tag-leading-zero", f"{CODEREPO} tagToVersion: v1.02.0 is no semantic version",
+         (_simple(tags=("v1.02.0",)),)),
+    Case("tag-other-module-prefix", f"{CODEREPO} tagToVersion: sub/v1.0.0 is not the root "
+         "module's tag", (_simple(tags=("sub/v1.0.0",)),)),
+    Case("query-branch-shaped-like-version", f"{CODEREPO} convert/checkCanonical: a canonical "
+         "query that is a branch, not a tag, resolves to another version: refused",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, branch="v1.9.0", parent="c0")),
+         query="v1.9.0", reason="(v1.9.0 is not a tag)", point=5,
+         xfail="issue 11 point 5: @v1.9.0 naming a branch, not a tag: go refuses (resolves "
+         "to version ... (v1.9.0 is not a tag)); gopush builds the branch"),
+    Case("pseudo-version-query-longer-rev", f"{CODEREPO} validatePseudoVersion: revision is "
+         "longer than canonical", (_simple(),), query="v0.0.0-20240101000000-{c0:.16}",
+         rev="{c0}", args=("--version", "v0.0.0-20240101000000-{c0:.16}"), point=6),
+    Case("pseudo-version-query-not-descendant", f"{CODEREPO} validatePseudoVersion: the base "
+         "tag must be an ancestor", (_simple(), Commit(files={"q.go": GO}, tags=("v1.2.3",),
+                                                      branch="side", parent="c0"),
+                                     Commit(files={"m.go": GO}, branch="main")),
+         query="v1.2.4-0.20240101020000-{c2:.12}", rev="{c2}",
+         args=("--version", "v1.2.4-0.20240101020000-{c2:.12}"), point=6),
+    Case("pseudo-version-query-older-base", f"{CODEREPO} validatePseudoVersion: any ancestor "
+         "tag may be the base, not only the highest",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0",)),
+          Commit(files={"r.go": GO})),
+         query="v1.0.1-0.20240101020000-{c2:.12}", rev="{c2}",
+         args=("--version", "v1.0.1-0.20240101020000-{c2:.12}"), point=6),
+    Case("pseudo-version-query-metadata-base", f"{CODEREPO} validatePseudoVersion: a base "
+         "equal to a non-canonical tag (v1.2.3+meta) is found",
+         (_simple(tags=("v1.2.3+meta",)), Commit(files={"q.go": GO})),
+         query="v1.2.4-0.20240101010000-{c1:.12}", rev="{c1}",
+         args=("--version", "v1.2.4-0.20240101010000-{c1:.12}"), point=6),
+    Case("retract-only-release-self", f"{CODEREPO} retractedVersions: the only release "
+         "retracts itself: the commit gets a v0 pseudo-version",
+         (_simple({"go.mod": gomod(extra="retract v1.0.0 // oops\n")}, tags=("v1.0.0",)),),
+         point=4),
+    Case("retract-highest-both-claim", f"{CODEREPO} retractedVersions: findDir refuses the "
+         "highest release (go.mod and v2/go.mod both claim /v2): no retraction applies",
+         (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO}, tags=("v2.0.0",)),
+          Commit(files={"go.mod": gomod("{root}/v2", extra="retract v2.0.0\n"),
+                        "v2/go.mod": gomod("{root}/v2", extra="retract v2.0.0\n"),
+                        "v2/p.go": GO}, tags=("v2.1.0",))),
+         module="{root}/v2", query="{c0}", point=4),
+    Case("retract-ignores-higher-major", f"{CODEREPO} Versions: a /v2 module's tags are not "
+         "the v1 module's releases: v1.1.0's go.mod declares retractions",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0",)),
+          Commit(files={"go.mod": gomod("{root}/v2", extra="retract v1.0.0\n")},
+                 tags=("v2.0.0",))), query="{c0}", point=4),
+    Case("time-last-second", f"{PSEUDO} PseudoVersion: 9999-12-31T23:59:59Z still fits",
+         (Commit(files={"go.mod": gomod(), "p.go": GO}, date=253402300799),), point=6),
+    Case("time-year-10000-after-tag", f"{PSEUDO} PseudoVersion: past 9999 after a tag, the "
+         "pseudo-version go makes names no revision",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, date=253402300800)), point=6),
+    Case("time-beyond-int64", f"{GITHOST} Stat: a committer time past int64 is no time",
+         (Commit(files={"go.mod": gomod(), "p.go": GO}, raw_time="99999999999999999999 +0000"),),
+         reason="invalid time from git log", point=6),
     # -- major-version layout (point 3) -----------------------------------------------------
     Case("major-subdir-v2", f"{CODEREPO} findDir: v2/go.mod claiming /v2 is the module",
          (Commit(files={"go.mod": gomod(), "p.go": GO, "v2/go.mod": gomod("{root}/v2"),

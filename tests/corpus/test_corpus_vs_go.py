@@ -199,6 +199,18 @@ def test_gopush_agrees_with_go(case: Case, corpus: dict[str, Built],
         assert reason in message, f"go: {want['error']}"
 
 
+@pytest.mark.parametrize("name", ["time-before-1970", "time-year-10000", "time-beyond-int64",
+                                  "time-year-10000-tagged"])
+def test_time_refusals_in_a_real_process(name: str, corpus: dict[str, Built],
+                                         tmp_path: Path) -> None:
+    """Commit times go cannot use end a real ``python -m gopush`` with exit 4 and a message,
+    never a traceback, and nothing is written."""
+    code, doc = run_gopush(corpus[name], tmp_path / "out", subprocess_=True)
+    assert code == INVALID_MODULE, doc
+    assert doc["error"]["message"] and "Traceback" not in json.dumps(doc)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.zip"))
+
+
 def test_corpus_is_large_and_cited() -> None:
     """At least 60 cases, uniquely named, each citing the rule of go's sources it probes."""
     names = [case.name for case in CASES]
