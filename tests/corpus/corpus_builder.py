@@ -109,14 +109,21 @@ def _commit(git: _Git, commit: Commit, when: int, message: str) -> str:
     for name, content in commit.files.items():
         if isinstance(content, Gitlink):
             git("update-index", "--add", "--cacheinfo", f"160000,{content.hash},{name}")
-    if commit.raw_time is None:
+    if commit.raw_time is None and not commit.extra:
         git("commit", "-q", "--allow-empty", "--no-verify", "-m", message, date=when)
         return git("rev-parse", "HEAD").strip()
-    # A date git's porcelain refuses: write the commit object by hand.
+    # A date git's porcelain refuses, or a tree its index cannot hold: write the objects.
     tree = git("write-tree").strip()
+    if commit.extra:
+        entries = git("ls-tree", tree)
+        for mode, name, content in commit.extra:
+            blob = git("hash-object", "-w", "--stdin", stdin=content.encode()).strip()
+            entries += f"{mode} blob {blob}\t{name}\n"
+        tree = git("mktree", stdin=entries.encode()).strip()
+    stamp = commit.raw_time or f"{when} +0000"
     parents = "".join(f"parent {p}\n" for p in _head_parents(git))
-    body = (f"tree {tree}\n{parents}author {IDENTITY} {commit.raw_time}\n"
-            f"committer {IDENTITY} {commit.raw_time}\n\n{message}\n").encode()
+    body = (f"tree {tree}\n{parents}author {IDENTITY} {stamp}\n"
+            f"committer {IDENTITY} {stamp}\n\n{message}\n").encode()
     made = git("hash-object", "-t", "commit", "-w", "--literally", "--stdin", stdin=body).strip()
     git("update-ref", "HEAD", made)
     return made

@@ -62,7 +62,8 @@ class Commit:
     ``tags`` ending in ``^annotated`` are annotated tags. ``branch`` puts the commit on that
     branch, started at ``parent`` (``c0``...; default the current HEAD) when it is new.
     ``date`` is the commit time (seconds since 1970); ``raw_time`` writes the committer line's
-    time verbatim (e.g. ``"-100 +0000"``) for dates git's porcelain refuses.
+    time verbatim (e.g. ``"-100 +0000"``) for dates git's porcelain refuses. ``extra`` adds
+    entries to the root tree that git's index cannot hold (two entries of one name).
     """
 
     files: dict[str, Content] = field(default_factory=dict)
@@ -72,6 +73,8 @@ class Commit:
     parent: str | None = None
     date: int | None = None
     raw_time: str | None = None
+    extra: tuple[tuple[str, str, str], ...] = ()  # (mode, name, content) entries added to the
+    #                                              root tree as is: duplicate names allowed
 
 
 @dataclass(frozen=True)
@@ -619,6 +622,14 @@ CASES: list[Case] = [
     Case("files-submodule-gitlink", f"{ZIP} CreateFromVCS: git archive skips gitlinks",
          (_simple({"third_party/lib": Gitlink("0123456789abcdef0123456789abcdef01234567")},
                   tags=("v1.0.0",)),)),
+    Case("files-duplicate-symlink-and-file", f"{ZIP} CreateFromVCS/checkFiles: a tree holding "
+         "a file and a symlink of the same name", (Commit(
+             files={"go.mod": gomod(), "p.go": GO, "a.go": GO}, tags=("v1.0.0",),
+             extra=(("120000", "a.go", "p.go"),)),), point=6),
+    Case("files-duplicate-file", f"{ZIP} checkFiles: a tree holding two files of one name "
+         "(multiple entries for file)", (Commit(
+             files={"go.mod": gomod(), "p.go": GO, "a.go": GO}, tags=("v1.0.0",),
+             extra=(("100644", "a.go", "package p // other\n"),)),), point=6),
     Case("files-hg-archival", f"{ZIP} CreateFromVCS: .hg_archival.txt is dropped",
          (_simple({".hg_archival.txt": "repo: x\n"}, tags=("v1.0.0",)),)),
 ]
