@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NoReturn
 
 from gopush.errors import InvalidModule, InvalidVersion, SourceError
 from gopush.gosem import gomod, modpath, pseudo, semver
@@ -222,7 +223,7 @@ class CodeRepo:
             raise self._invalid_pseudo(
                 version, f"revision {rev} is not a descendent of preceding tag ({bases[-1]})")
 
-    def _rev_mismatch(self, version: str, rev: str, commit: Commit) -> None:
+    def _rev_mismatch(self, version: str, rev: str, commit: Commit) -> NoReturn:
         """Raise go's error for a pseudo-version whose revision is not ``commit``'s."""
         if rev.startswith(commit.short):
             raise self._invalid_pseudo(version, f"revision is longer than canonical "

@@ -112,6 +112,9 @@ NO_GOMOD = ("--module", "{root}")  # gopush needs the path of a repository witho
 LICENSE = "Copyright 2024 Corpus. MIT License.\n"
 SIXTEEN_MIB = 16 << 20
 
+P3_TAG_DIR = ("issue 11 point 3: --rev v2.0.0 --module ROOT: gopush takes the module from v2/ "
+              "(v2/go.mod) where go's module ROOT is the repository root")
+
 # Sources cited below, as paths in github.com/golang/go and golang.org/x/mod.
 CODEREPO = "cmd/go/internal/modfetch/coderepo.go"
 PSEUDO = "cmd/go/internal/modfetch/pseudo.go"
@@ -400,6 +403,37 @@ CASES: list[Case] = [
     Case("time-beyond-int64", f"{GITHOST} Stat: a committer time past int64 is no time",
          (Commit(files={"go.mod": gomod(), "p.go": GO}, raw_time="99999999999999999999 +0000"),),
          reason="invalid time from git log", point=6),
+    Case("incompatible-query-beside-v2-gomod", f"{CODEREPO} canUseIncompatible: @v2.0.0 is "
+         "the v2 module's once v2/go.mod exists (go.dev/issue/51324)",
+         (Commit(files={"p.go": GO, "v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO},
+                 tags=("v2.0.0",)),), query="v2.0.0", args=NO_GOMOD, point=3,
+         xfail=P3_TAG_DIR),
+    Case("incompatible-query-beside-v2-gomod-root", f"{CODEREPO} canUseIncompatible: as "
+         "above, the module at the root named by --subdir ''",
+         (Commit(files={"p.go": GO, "v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO},
+                 tags=("v2.0.0",)),), query="v2.0.0", args=(*NO_GOMOD, "--subdir", "")),
+    Case("incompatible-explicit-beside-v2-gomod-root", f"{CODEREPO} canUseIncompatible: as "
+         "below, the module at the root named by --subdir ''",
+         (Commit(files={"p.go": GO, "v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO},
+                 tags=("v2.0.0",)),), query="v2.0.0+incompatible", rev="v2.0.0",
+         args=(*NO_GOMOD, "--subdir", "", "--version", "v2.0.0+incompatible")),
+    Case("incompatible-explicit-beside-v2-gomod", f"{CODEREPO} canUseIncompatible: an explicit "
+         "@v2.0.0+incompatible is still allowed beside v2/go.mod (go.dev/issue/51324)",
+         (Commit(files={"p.go": GO, "v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO},
+                 tags=("v2.0.0",)),), query="v2.0.0+incompatible", rev="v2.0.0",
+         args=(*NO_GOMOD, "--version", "v2.0.0+incompatible"), point=3, xfail=P3_TAG_DIR),
+    Case("incompatible-suffix-on-compatible", f"{CODEREPO} checkCanonical: +incompatible suffix "
+         "not allowed: major version v1 is compatible", (_simple(tags=("v1.0.0",)),),
+         query="v1.0.0+incompatible", rev="v1.0.0", args=("--version", "v1.0.0+incompatible")),
+    Case("incompatible-base-skips-claimed-major", f"{CODEREPO} tagAllowed: a v2 tag claimed by "
+         "v2/go.mod is no base of the unversioned module",
+         (Commit(files={"p.go": GO}, tags=("v1.0.0",)),
+          Commit(files={"v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO}, tags=("v2.0.0",)),
+          Commit(files={"q.go": GO})), args=NO_GOMOD),
+    Case("pseudo-v2-module-base", f"{CODEREPO} convert: a /v2 module's pseudo-version is based "
+         "on its v2 tags only", (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO},
+                                        tags=("v1.9.0", "v2.1.0")),
+                                 Commit(files={"q.go": GO})), module="{root}/v2"),
     # -- major-version layout (point 3) -----------------------------------------------------
     Case("major-subdir-v2", f"{CODEREPO} findDir: v2/go.mod claiming /v2 is the module",
          (Commit(files={"go.mod": gomod(), "p.go": GO, "v2/go.mod": gomod("{root}/v2"),
