@@ -16,6 +16,7 @@ installed a stale answer fails the test. Set GOPUSH_CORPUS_REJUDGE=1 to ask go f
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
 import json
@@ -209,6 +210,20 @@ def test_time_refusals_in_a_real_process(name: str, corpus: dict[str, Built],
     assert code == INVALID_MODULE, doc
     assert doc["error"]["message"] and "Traceback" not in json.dumps(doc)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.zip"))
+
+
+def test_cached_answer_goes_stale_with_its_case() -> None:
+    """A changed query, file or tag changes the cache key, so go is asked again; a changed
+    comment (rule, xfail) does not."""
+    case = CASES[0]
+    key = _key(case)
+    changed = [dataclasses.replace(case, query="v9.9.9"),
+               dataclasses.replace(case, commits=(dataclasses.replace(
+                   case.commits[0], files={**case.commits[0].files, "x.go": "package p\n"}),)),
+               dataclasses.replace(case, commits=(dataclasses.replace(
+                   case.commits[0], tags=("v9.0.0",)),))]
+    assert all(_key(other) != key for other in changed)
+    assert _key(dataclasses.replace(case, rule="reworded", xfail="later")) == key
 
 
 def test_corpus_is_large_and_cited() -> None:
