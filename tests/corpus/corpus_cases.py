@@ -167,7 +167,7 @@ CASES: list[Case] = [
          (_simple(tags=("v1.0.0-20240101000000-abcdefabcdef",)),)),
     Case("pseudo-shaped-tag-not-a-base", f"{CODEREPO} tagToVersion: a pseudo-version-shaped "
          "tag is no pseudo-version base",
-         (_simple(tags=("v1.0.0", "v1.5.0-20240101000000-abcdefabcdef")),
+         (_simple(tags=("v1.0.0", "v1.5.1-0.20240101000000-abcdefabcdef")),
           Commit(files={"q.go": GO}))),
     Case("pseudo-shaped-tag-matching", f"{CODEREPO} validatePseudoVersion: a pseudo-shaped "
          "tag naming this very commit and time resolves to itself",
