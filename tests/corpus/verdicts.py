@@ -2,8 +2,9 @@
 
     .venv/bin/python tests/corpus/verdicts.py [CASE ...]
 
-Builds the repositories in a temporary directory and runs ``gopush build`` on each, exactly
-as the test does; go's answers come from the cache (run the test first to refresh them).
+Builds the repositories in a temporary directory and runs ``gopush build`` on each, and
+judges as the test does (``agrees``: same version and hashes, or exit 4 with go's reason);
+go's answers come from the cache (run the test first to refresh them).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from corpus_builder import build_repo
 from corpus_cases import CASES
-from test_corpus_vs_go import ANSWERS, Built, run_gopush
+from test_corpus_vs_go import ANSWERS, Built, disagreement, run_gopush
 
 
 def verdict_of_go(answer: dict) -> str:
@@ -52,12 +53,9 @@ def main(names: list[str]) -> None:
     print("|---|---|---|---|---|")
     for item, (code, doc) in zip(built, runs, strict=True):
         want = answers[item.case.name]
-        same = (code == 0 and want["ok"] and (doc["version"], doc["sum"], doc["gomod_sum"])
-                == (want["version"], want["sum"], want["gomod_sum"])) or (
-                    code == 4 and not want["ok"])
+        same = disagreement(item, want, code, doc) is None
         print(f"| {item.case.name} | {item.case.point or ''} | {verdict_of_go(want)} | "
               f"{verdict_of_gopush(code, doc)} | {'yes' if same else 'NO'} |")
-
 
 if __name__ == "__main__":
     main(sys.argv[1:])
