@@ -39,14 +39,36 @@ def format_time(t: datetime) -> str:
             f"{t.hour:02d}{t.minute:02d}{t.second:02d}")
 
 
-def pseudo_version(major: str, older: str, t: datetime, rev: str) -> str:
+# 9999-12-31T23:59:59Z: the last time a pseudo-version's 14 digits, a datetime and Go's JSON
+# time (hence a .info file) can all hold.
+MAX_TIME_SECONDS = 253402300799
+# The Gregorian calendar repeats every 400 years: 146097 days.
+_FOUR_CENTURIES = 146097 * 86400
+
+
+def format_seconds(seconds: int) -> str:
+    """Return Unix time ``seconds`` (>= 0) as Go's ``Format("20060102150405")`` does, in UTC.
+
+    Past year 9999 Go writes the year in as many digits as it has ("100000101000000" for
+    10000-01-01), which ``datetime`` cannot represent: shift by whole 400-year cycles.
+    """
+    cycles = max(0, (seconds - MAX_TIME_SECONDS) // _FOUR_CENTURIES + 1)
+    t = datetime.fromtimestamp(seconds - cycles * _FOUR_CENTURIES, UTC)
+    return (f"{t.year + 400 * cycles:04d}{t.month:02d}{t.day:02d}"
+            f"{t.hour:02d}{t.minute:02d}{t.second:02d}")
+
+
+
+def pseudo_version(major: str, older: str, t: datetime | int, rev: str) -> str:
     """Return the pseudo-version for revision ``rev`` made at ``t`` after tag ``older``.
 
     ``major`` ("v2", or "" for v0) is used only when ``older`` is "" (or not a valid version).
-    This is Go's ``module.PseudoVersion``; the caller passes the revision prefix it wants
-    (go uses the first 12 hex digits of a git commit hash).
+    ``t`` may be Unix seconds. This is Go's ``module.PseudoVersion``; the caller passes the
+    revision prefix it wants (go uses the first 12 hex digits of a git commit hash). Like
+    go's, the result for a time past 9999 has a longer timestamp and is no pseudo-version.
     """
-    segment = f"{format_time(t)}-{rev}"
+    stamp = format_seconds(t) if isinstance(t, int) else format_time(t)
+    segment = f"{stamp}-{rev}"
     build = semver.build(older)
     base = semver.canonical(older)
     if not base:

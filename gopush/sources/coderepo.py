@@ -13,18 +13,19 @@ as ``go mod download -json MODULE@<commit>`` does:
   root has no go.mod at that commit and no ``vN/go.mod`` claims that major version.
 * With no such tag, the version is a pseudo-version based on the highest allowed tag among the
   commit's ancestors.
-* Where go.mod must be, and which one is the module's, is ``sources.module.find_dir``.
+* Where go.mod must be, and which one is the module's, is ``find_dir`` (below).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NoReturn
 
-from gopush.errors import InvalidModule, InvalidVersion
+from gopush.errors import InvalidModule, InvalidVersion, SourceError
 from gopush.gosem import gomod, modpath, pseudo, semver
 from gopush.modzip.rules import MAX_GO_MOD_BYTES
-from gopush.sources.git import ArchivedFile, Commit, GitRepository
+from gopush.sources.git import REDATE_HINT, ArchivedFile, Commit, GitRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,16 @@ class CodeRepo:
         if best:
             return best
         base, _ = self._tag_to_version(self._recent_tag(commit), commit)
-        return pseudo.pseudo_version(self.layout.pseudo_major, base, commit.time, commit.short)
+        version = pseudo.pseudo_version(self.layout.pseudo_major, base, commit.seconds,
+                                        commit.short)
+        if not pseudo.is_pseudo_version(version):
+            # Past 9999 the timestamp has more than 14 digits: go makes this version, reads
+            # it back as a plain revision name, and finds no such revision.
+            raise InvalidVersion(
+                f"{self.layout.path}@{version}: invalid version: unknown revision {version} "
+                f"(commit {commit.short} is dated after 9999-12-31, and a pseudo-version's "
+                "timestamp holds 14 digits)", hint=REDATE_HINT)
+        return version
 
     def check_version(self, version: str, commit: Commit) -> str:
         """Validate an explicitly requested ``version`` for ``commit``; return it canonical.
@@ -149,18 +159,68 @@ class CodeRepo:
             f"{self.layout.path}@{version}: invalid version: module contains a go.mod file, so "
             f"module path must match major version (\"{prefix}/{major}\")"
             if not self.layout.path_major else
-            f"{self.layout.path}@{version}: invalid version: should be "
-            f"{self.layout.path_major.lstrip('/.')}, not {major}", hint=hint)
+            f"{self.layout.path}@{version}: invalid version: module path includes a major "
+            f"version suffix, so major version must match (should be "
+            f"{self.layout.path_major.lstrip('/.')}, not {major})", hint=hint)
 
     def _check_pseudo(self, version: str, commit: Commit) -> None:
+        """Check that pseudo-version ``version`` names ``commit`` (go's validatePseudoVersion).
+
+        Its revision and time must be the commit's; its base, if any, must be a tag of this
+        module that the commit descends from, and not a tag of the commit itself (a commit
+        with a canonical tag is named by that tag).
+
+        Raises:
+            InvalidVersion: with go's reason.
+        """
         rev = pseudo.pseudo_version_rev(version)
         if rev != commit.short:
-            raise InvalidVersion(f"{self.layout.path}@{version}: invalid pseudo-version: "
-                                 f"does not match short name of revision ({commit.short})")
-        if pseudo.pseudo_version_time(version) != commit.time.replace(microsecond=0):
-            stamp = commit.time.strftime("%Y%m%d%H%M%S")
-            raise InvalidVersion(f"{self.layout.path}@{version}: invalid pseudo-version: "
-                                 f"does not match version-control timestamp (expected {stamp})")
+            self._rev_mismatch(version, rev, commit)
+        stamp = pseudo.format_seconds(commit.seconds)
+        if pseudo.format_time(pseudo.pseudo_version_time(version)) != stamp:
+            raise self._invalid_pseudo(
+                version, f"does not match version-control timestamp (expected {stamp})")
+        base = pseudo.pseudo_version_base(version.removesuffix("+incompatible"))
+        if not base:
+            if not self.layout.pseudo_major and semver.major(version) == "v1":
+                raise self._invalid_pseudo(
+                    version, "major version without preceding tag must be v0, not v1")
+            return
+        prefix = self.layout.tag_prefix
+        for tag in self.repo.tags_at(commit.hash):
+            if tag.removeprefix(prefix) == base:
+                raise self._invalid_pseudo(
+                    version, f"tag ({tag}) found on revision {rev} is already canonical, so "
+                             "should not be replaced with a pseudo-version derived from that tag")
+        bases = sorted(t for t in self.repo.all_tags() if t.startswith(prefix + base)
+                       and semver.compare(t[len(prefix):], base) == 0)
+        if not bases:
+            raise self._invalid_pseudo(version, f"preceding tag ({base}) not found")
+        ancestors = set(self.repo.merged_tags(commit.hash))
+        if not any(tag in ancestors for tag in bases):
+            raise self._invalid_pseudo(
+                version, f"revision {rev} is not a descendent of preceding tag ({bases[-1]})")
+
+    def _rev_mismatch(self, version: str, rev: str, commit: Commit) -> NoReturn:
+        """Raise go's error for a pseudo-version whose revision is not ``commit``'s."""
+        if rev.startswith(commit.short):
+            raise self._invalid_pseudo(version, f"revision is longer than canonical "
+                                                f"(expected {commit.short})")
+        if commit.short.startswith(rev):
+            raise self._invalid_pseudo(version, f"revision is shorter than canonical "
+                                                f"(expected {commit.short})")
+        try:
+            self.repo.commit(rev)
+        except SourceError:
+            raise InvalidVersion(
+                f"{self.layout.path}@{version}: invalid version: unknown revision {rev}",
+                hint="a pseudo-version names the commit whose hash it ends with; this "
+                     "repository has none") from None
+        raise self._invalid_pseudo(
+            version, f"does not match short name of revision (expected {commit.short})")
+
+    def _invalid_pseudo(self, version: str, reason: str) -> InvalidVersion:
+        return InvalidVersion(f"{self.layout.path}@{version}: invalid pseudo-version: {reason}")
 
     def _tag_to_version(self, tag: str, commit: Commit) -> tuple[str, bool]:
         """Map a tag to this module's version ("" if not one), and whether it is canonical."""
@@ -231,7 +291,7 @@ class CodeRepo:
 
     def check_incompatible(self, commit: Commit, version: str) -> None:
         """Check that a ``+incompatible`` version is allowed at ``commit`` (go's checkGoMod;
-        where go.mod must be is ``sources.module.find_dir``).
+        where go.mod must be is ``find_dir`` (below)).
 
         Raises:
             InvalidVersion: +incompatible is not allowed.
@@ -250,14 +310,25 @@ class CodeRepo:
 
     @cached_property
     def _retractions(self) -> list[tuple[str, str]]:
-        """Retracted intervals declared by the go.mod of the highest release (as go reads)."""
+        """Retracted intervals declared by the go.mod of the highest release (go's
+        retractedVersions).
+
+        The highest release is the highest compatible version without prerelease (else the
+        highest prerelease); its go.mod is read where the module lived at that tag, as
+        ``find_dir`` places it. When that go.mod cannot be used (``find_dir`` refuses, or the
+        lax parse fails) no version counts as retracted; a module without go.mod there
+        retracts nothing.
+        """
         versions = self.release_versions()
         if not versions:
             return []
         releases = [v for v in versions if not semver.prerelease(v)]
         highest = (releases or versions)[-1]
-        data = self.repo.read_file(self.layout.tag_prefix + highest,
-                                   self._join("go.mod"), MAX_GO_MOD_BYTES)
+        reader = GoModReader(self.repo, f"refs/tags/{self.layout.tag_prefix}{highest}")
+        try:
+            _dir, data = find_dir(reader, self.layout, highest)
+        except InvalidModule:
+            return []
         if data is None:
             return []
         try:
@@ -269,6 +340,8 @@ class CodeRepo:
     def release_versions(self) -> list[str]:
         """List this module's tagged, compatible versions in ascending order (go's Versions)."""
         prefix, found = self.layout.tag_prefix, []
+        if self.layout.path.startswith("gopkg.in/") and self.layout.path.endswith("-unstable"):
+            return []  # gopkg.in/NAME.v2-unstable has no tags: v2 tags belong to NAME.v2
         for tag in self.repo.all_tags():
             version = tag[len(prefix):] if tag.startswith(prefix) else ""
             if (not version or version != semver.canonical(version)
@@ -286,3 +359,147 @@ class CodeRepo:
 
     def _join(self, name: str) -> str:
         return f"{self.layout.dir}/{name}" if self.layout.dir else name
+
+
+# -- findDir: which go.mod is the module's ---------------------------------------------------
+
+
+def find_dir(reader: GoModReader, layout: ModuleLayout,
+             version: str) -> tuple[str, bytes | None]:
+    """Return the module's directory and go.mod for ``version``, as go's ``findDir`` does.
+
+    Raises:
+        InvalidVersion: go's findDir refuses (its words, after ``invalid version:``).
+    """
+    rev = _rev_label(layout, version, reader.short)
+    second = layout.path_major.startswith("/")  # gopkg.in's .vN is never a directory
+    dir2 = _join(layout.code_dir, layout.path_major[1:]) if second else None
+    reader.read_many([layout.code_dir] + ([dir2] if dir2 is not None else []))
+    gomod1 = reader.read(layout.code_dir)
+    mpath1 = reader.declared(layout.code_dir) or ""
+    found1 = gomod1 is not None and (_is_major(mpath1, layout.path_major)
+                                     or _replaces_gopkg_in(mpath1, layout.path_major))
+    if dir2 is not None and (gomod2 := reader.read(dir2)) is not None:
+        _check_major_dir(layout, version, rev, dir2, reader.declared(dir2) or "", found1)
+        return dir2, gomod2
+    if found1:
+        return layout.code_dir, gomod1
+    file1 = _join(layout.code_dir, "go.mod")
+    if gomod1 is not None:
+        raise _refused(layout, version, _mismatch(layout, file1, mpath1, version, rev, second))
+    if not layout.code_dir and not second:
+        return "", None  # go synthesizes `module PATH` (v0/v1 at the root, and gopkg.in)
+    prefix, _, _ = modpath.split_path_version(layout.path)
+    where = (f"missing {prefix}/go.mod and ...{layout.path_major}/go.mod" if second
+             else f"missing {prefix}/go.mod")
+    raise _refused(layout, version, f"{where} at revision {rev}",
+                   hint="a module below the repository root or with a /vN path needs its own "
+                        "go.mod: run `go mod init` there and commit it")
+
+
+def _check_major_dir(layout: ModuleLayout, version: str, rev: str, dir2: str, mpath2: str,
+                     found1: bool) -> None:
+    """Check a ``vN/go.mod`` that exists: it must claim ``/vN``, and be the only one to.
+
+    Raises:
+        InvalidVersion: as go's findDir ("both have", "has non-.../vN module path").
+    """
+    prefix, _, _ = modpath.split_path_version(layout.path)
+    major, file2 = layout.path_major, _join(dir2, "go.mod")
+    if not _is_major(mpath2, major):
+        reason = (f"{prefix}/{file2} has non-...{major} module path \"{mpath2}\""
+                  if mpath2 else f"{prefix}/{file2} is missing module path")
+        raise _refused(layout, version, f"{reason} at revision {rev}")
+    if found1:
+        file1 = _join(layout.code_dir, "go.mod")
+        raise _refused(layout, version, f"{prefix}/{file1} and ...{major}/go.mod both have "
+                                        f"...{major} module paths at revision {rev}")
+
+
+def _mismatch(layout: ModuleLayout, file1: str, mpath1: str, version: str, rev: str,
+              second: bool) -> str:
+    """Return go's words for a go.mod whose path does not fit the module's major version."""
+    suffix = f" (and ...{layout.path_major}/go.mod does not exist)" if second else ""
+    if not mpath1:
+        return f"{file1} is missing module path{suffix} at revision {rev}"
+    if layout.path_major:
+        return (f"{file1} has non-...{layout.path_major} module path \"{mpath1}\"{suffix} at "
+                f"revision {rev}")
+    if not modpath.split_path_version(mpath1)[2]:
+        return f"{file1} has malformed module path \"{mpath1}\"{suffix} at revision {rev}"
+    return (f"{file1} has post-{semver.major(version)} module path "
+            f"\"{mpath1}\"{suffix} at revision {rev}")
+
+
+def _is_major(mpath: str, path_major: str) -> bool:
+    """Tell whether go.mod path ``mpath`` fits the major version of ``path_major`` (isMajor)."""
+    if not mpath:
+        return False
+    _, mpath_major, ok = modpath.split_path_version(mpath)
+    if not ok:
+        return False
+    if not path_major:
+        return _major_prefix(mpath_major) in ("", "v0", "v1")
+    return bool(mpath_major) and mpath_major[1:] == path_major[1:]
+
+
+def _replaces_gopkg_in(mpath: str, path_major: str) -> bool:
+    """golang.org/issue/34254: an unversioned path accepts a go.mod declaring gopkg.in/..."""
+    return not path_major and mpath.startswith("gopkg.in/")
+
+
+def _major_prefix(path_major: str) -> str:
+    """Return go's PathMajorPrefix: "/v2" and ".v2-unstable" give "v2"."""
+    return path_major.lstrip("/.").removesuffix("-unstable")
+
+
+def _refused(layout: ModuleLayout, version: str, reason: str, *, hint: str | None = None
+             ) -> InvalidVersion:
+    return InvalidVersion(f"{layout.path}@{version}: invalid version: {reason}",
+                          hint=hint or "go refuses this module at this revision; fix go.mod "
+                                       "(or the vN/ directory) and tag a new version")
+
+
+def _rev_label(layout: ModuleLayout, version: str, short: str) -> str:
+    """Return how go names the revision of ``version`` in findDir's messages (revToRev)."""
+    if pseudo.is_pseudo_version(version):
+        return short
+    return layout.tag_prefix + version.removesuffix("+incompatible")
+
+
+class GoModReader:
+    """go.mod files of one revision, each read at most once (many in one git process).
+
+    ``rev`` is what git reads (a commit hash, or a tag); ``short`` the commit's short hash,
+    which go's messages name for a pseudo-version ("" where no pseudo-version is asked).
+    """
+
+    def __init__(self, repo: GitRepository, rev: str, short: str = "") -> None:
+        self.repo = repo
+        self.rev = rev
+        self.short = short
+        self._seen: dict[str, bytes | None] = {}
+        self._paths: dict[str, str | None] = {}
+
+    def read_many(self, dirs: list[str]) -> None:
+        """Read the go.mod of each directory not read yet, in one git process."""
+        wanted = [d for d in dict.fromkeys(dirs) if d not in self._seen]
+        datas = self.repo.read_files([(self.rev, _join(d, "go.mod")) for d in wanted],
+                                     MAX_GO_MOD_BYTES)
+        self._seen.update(zip(wanted, datas, strict=True))
+
+    def read(self, directory: str) -> bytes | None:
+        """Return the go.mod of ``directory`` (None: none, not a file, or over the cap)."""
+        self.read_many([directory])
+        return self._seen[directory]
+
+    def declared(self, directory: str) -> str | None:
+        """Return the module path the go.mod of ``directory`` declares (None: no go.mod)."""
+        if directory not in self._paths:
+            data = self.read(directory)
+            self._paths[directory] = gomod.module_path(data) if data is not None else None
+        return self._paths[directory]
+
+
+def _join(directory: str, name: str) -> str:
+    return f"{directory}/{name}" if directory else name

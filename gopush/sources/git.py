@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from gopush.errors import NotARepository, SourceError
+from gopush.errors import InvalidVersion, NotARepository, SourceError
+from gopush.gosem import pseudo
 from gopush.modzip.files import FileKind, FileStat
 from gopush.modzip.rules import MAX_LICENSE_BYTES
 from gopush.sources import tarstream
@@ -42,15 +43,41 @@ _NO_EXPORT_ATTRIBUTES = b"* -export-subst -export-ignore\n"
 
 @dataclass(frozen=True, slots=True)
 class Commit:
-    """A resolved commit: full hash and committer time (UTC), as go's RevInfo has them."""
+    """A resolved commit: full hash and committer time, as go's RevInfo has them.
+
+    ``seconds`` is the committer time as git records it (seconds since 1970, UTC). git can
+    record years past 9999, which no ``datetime`` (and no .info file: Go's JSON time is
+    limited to years 0-9999) can hold; ``time`` refuses those.
+    """
 
     hash: str
-    time: datetime
+    seconds: int
 
     @property
     def short(self) -> str:
         """Return the 12-character abbreviation go uses in pseudo-versions."""
         return self.hash[:12]
+
+    @property
+    def time(self) -> datetime:
+        """Return the committer time (UTC).
+
+        Raises:
+            InvalidVersion: the time is past 9999-12-31: go fetches such a commit but cannot
+                write its .info file ("year outside of range [0,9999]"), so no GOPROXY
+                could serve a version of it.
+        """
+        if self.seconds > pseudo.MAX_TIME_SECONDS:
+            raise InvalidVersion(
+                f"commit {self.short} is dated after 9999-12-31 (committer time "
+                f"{self.seconds}): a module's .info time cannot hold it (go: json: year "
+                "outside of range [0,9999]), so no GOPROXY could serve this version",
+                hint=REDATE_HINT)
+        return datetime.fromtimestamp(self.seconds, UTC)
+
+
+REDATE_HINT = ("make the commit again with a real date, e.g. `git commit --amend --no-edit "
+               "--reset-author` with GIT_COMMITTER_DATE unset")
 
 
 class SpillDir:
@@ -157,8 +184,15 @@ class GitRepository:
                                    "`git log`, and fetch tags with `git fetch --tags`")
         head, _, decorations = out.decode("utf-8", "replace").partition("\0")
         hash_, _, stamp = head.partition(" ")
+        # git prints no %ct for a time it cannot read (before 1970, say); go refuses those
+        # commits ("invalid time from git log"), and so does gopush.
+        if not stamp.isdigit() or int(stamp) >= 1 << 63:
+            raise InvalidVersion(
+                f"{rev}: invalid version: invalid time from git log: commit {hash_[:12]} has "
+                f"committer time {stamp!r}, which git cannot show as seconds since 1970",
+                hint=REDATE_HINT)
         self._tags_at[hash_] = _tag_names(decorations)
-        return Commit(hash_, datetime.fromtimestamp(int(stamp), UTC))
+        return Commit(hash_, int(stamp))
 
     def tags_at(self, commit: str) -> list[str]:
         """List tag names that point at ``commit`` (annotated and nested tags peeled).

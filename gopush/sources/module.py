@@ -18,7 +18,7 @@ start from it. The steps, in our words:
   ``modfile.ModulePath`` reads it), unless ``--module`` insists on another.
 * **The version** (go's ``convert``): the version the query named, else the highest
   canonical tag at the commit, else a pseudo-version (``CodeRepo`` does that part).
-* **findDir**: with the path's major version known, go reads ``DIR/go.mod`` and, for a
+* **findDir** (``coderepo.find_dir``): with the path's major version known, go reads ``DIR/go.mod`` and, for a
   ``/vN`` path, ``DIR/vN/go.mod``, and decides which one is the module, or refuses (both
   claim ``/vN``; ``vN/go.mod`` claims something else; go.mod has a malformed or post-v1 path;
   go.mod missing where it is required). gopkg.in paths never look in a ``vN/`` directory,
@@ -38,7 +38,7 @@ from pathlib import Path
 from gopush.errors import GoModError, InvalidModule, InvalidVersion, SourceError
 from gopush.gosem import gomod, modpath, pseudo, semver
 from gopush.modzip.rules import MAX_GO_MOD_BYTES
-from gopush.sources.coderepo import CodeRepo, ModuleLayout, layout_for
+from gopush.sources.coderepo import CodeRepo, GoModReader, ModuleLayout, find_dir, layout_for
 from gopush.sources.git import Commit, GitRepository
 
 
@@ -93,7 +93,7 @@ def locate(repo: GitRepository, rev: str = "HEAD", *, subdir: str | None = None,
         return locate(repo, _pick(repo, query, subdir=subdir, module=module, cwd=cwd),
                       subdir=subdir, module=module, cwd=cwd, version=version)
     commit, tag = _commit_of(repo, query)
-    reader = _GoModReader(repo, commit)
+    reader = GoModReader(repo, commit.hash, commit.short)
     module_dir = _module_dir(reader, query, tag, subdir, module, cwd)
     path = module_path(reader.declared(module_dir), module, module_dir)
     code = CodeRepo(repo, layout_for(path, module_dir))
@@ -147,7 +147,7 @@ def locate_tagged(repo: GitRepository,
     commit = repo.commit(rev)
     dirs = [d for d in repo.go_mod_dirs(commit.hash)
             if not {"vendor", "testdata"} & set(d.split("/"))]
-    reader = _GoModReader(repo, commit)
+    reader = GoModReader(repo, commit.hash, commit.short)
     reader.read_many(dirs)
     located, untagged = [], []
     for module_dir in dirs:
@@ -196,105 +196,6 @@ def module_path(declared: str | None, insisted: str | None, module_dir: str) -> 
                             hint="pass --module IMPORT/PATH: go serves such a module under the "
                                  "path it is fetched by") from None
     return path
-
-
-# -- findDir --------------------------------------------------------------------------------
-
-
-def find_dir(reader: _GoModReader, layout: ModuleLayout,
-             version: str) -> tuple[str, bytes | None]:
-    """Return the module's directory and go.mod for ``version``, as go's ``findDir`` does.
-
-    Raises:
-        InvalidVersion: go's findDir refuses (its words, after ``invalid version:``).
-    """
-    rev = _rev_label(layout, version, reader.commit)
-    second = layout.path_major.startswith("/")  # gopkg.in's .vN is never a directory
-    dir2 = _join(layout.code_dir, layout.path_major[1:]) if second else None
-    reader.read_many([layout.code_dir] + ([dir2] if dir2 is not None else []))
-    gomod1 = reader.read(layout.code_dir)
-    mpath1 = reader.declared(layout.code_dir) or ""
-    found1 = gomod1 is not None and (_is_major(mpath1, layout.path_major)
-                                     or _replaces_gopkg_in(mpath1, layout.path_major))
-    if dir2 is not None and (gomod2 := reader.read(dir2)) is not None:
-        _check_major_dir(layout, version, rev, dir2, reader.declared(dir2) or "", found1)
-        return dir2, gomod2
-    if found1:
-        return layout.code_dir, gomod1
-    file1 = _join(layout.code_dir, "go.mod")
-    if gomod1 is not None:
-        raise _refused(layout, version, _mismatch(layout, file1, mpath1, version, rev, second))
-    if not layout.code_dir and not second:
-        return "", None  # go synthesizes `module PATH` (v0/v1 at the root, and gopkg.in)
-    prefix, _, _ = modpath.split_path_version(layout.path)
-    where = (f"missing {prefix}/go.mod and ...{layout.path_major}/go.mod" if second
-             else f"missing {prefix}/go.mod")
-    raise _refused(layout, version, f"{where} at revision {rev}",
-                   hint="a module below the repository root or with a /vN path needs its own "
-                        "go.mod: run `go mod init` there and commit it")
-
-
-def _check_major_dir(layout: ModuleLayout, version: str, rev: str, dir2: str, mpath2: str,
-                     found1: bool) -> None:
-    """Check a ``vN/go.mod`` that exists: it must claim ``/vN``, and be the only one to.
-
-    Raises:
-        InvalidVersion: as go's findDir ("both have", "has non-.../vN module path").
-    """
-    prefix, _, _ = modpath.split_path_version(layout.path)
-    major, file2 = layout.path_major, _join(dir2, "go.mod")
-    if not _is_major(mpath2, major):
-        reason = (f"{prefix}/{file2} has non-...{major} module path \"{mpath2}\""
-                  if mpath2 else f"{prefix}/{file2} is missing module path")
-        raise _refused(layout, version, f"{reason} at revision {rev}")
-    if found1:
-        file1 = _join(layout.code_dir, "go.mod")
-        raise _refused(layout, version, f"{prefix}/{file1} and ...{major}/go.mod both have "
-                                        f"...{major} module paths at revision {rev}")
-
-
-def _mismatch(layout: ModuleLayout, file1: str, mpath1: str, version: str, rev: str,
-              second: bool) -> str:
-    """Return go's words for a go.mod whose path does not fit the module's major version."""
-    suffix = f" (and ...{layout.path_major}/go.mod does not exist)" if second else ""
-    if not mpath1:
-        return f"{file1} is missing module path{suffix} at revision {rev}"
-    if layout.path_major:
-        return (f"{file1} has non-...{layout.path_major} module path \"{mpath1}\"{suffix} at "
-                f"revision {rev}")
-    if not modpath.split_path_version(mpath1)[2]:
-        return f"{file1} has malformed module path \"{mpath1}\"{suffix} at revision {rev}"
-    return (f"{file1} has post-{semver.major(version)} module path "
-            f"\"{mpath1}\"{suffix} at revision {rev}")
-
-
-def _is_major(mpath: str, path_major: str) -> bool:
-    """Tell whether go.mod path ``mpath`` fits the major version of ``path_major`` (isMajor)."""
-    if not mpath:
-        return False
-    _, mpath_major, ok = modpath.split_path_version(mpath)
-    if not ok:
-        return False
-    if not path_major:
-        return _major_prefix(mpath_major) in ("", "v0", "v1")
-    return bool(mpath_major) and mpath_major[1:] == path_major[1:]
-
-
-def _replaces_gopkg_in(mpath: str, path_major: str) -> bool:
-    """golang.org/issue/34254: an unversioned path accepts a go.mod declaring gopkg.in/..."""
-    return not path_major and mpath.startswith("gopkg.in/")
-
-
-def _major_prefix(path_major: str) -> str:
-    """Return go's PathMajorPrefix: "/v2" and ".v2-unstable" give "v2"."""
-    return path_major.lstrip("/.").removesuffix("-unstable")
-
-
-def _refused(layout: ModuleLayout, version: str, reason: str, *, hint: str | None = None
-             ) -> InvalidVersion:
-    return InvalidVersion(f"{layout.path}@{version}: invalid version: {reason}",
-                          hint=hint or "go refuses this module at this revision; fix go.mod "
-                                       "(or the vN/ directory) and tag a new version")
 
 
 # -- the query --------------------------------------------------------------------------------
@@ -470,46 +371,10 @@ def _versions(code: CodeRepo) -> list[str]:
                        if not has_go_mod[latest_by_major[semver.major(v)]]]
 
 
-def _rev_label(layout: ModuleLayout, version: str, commit: Commit) -> str:
-    """Return how go names the revision of ``version`` in findDir's messages (revToRev)."""
-    if pseudo.is_pseudo_version(version):
-        return commit.short
-    return layout.tag_prefix + version.removesuffix("+incompatible")
-
-
 # -- the module directory and its go.mod ----------------------------------------------------
 
 
-class _GoModReader:
-    """go.mod files of one commit, each read at most once (many in one git process)."""
-
-    def __init__(self, repo: GitRepository, commit: Commit) -> None:
-        self.repo = repo
-        self.commit = commit
-        self._seen: dict[str, bytes | None] = {}
-        self._paths: dict[str, str | None] = {}
-
-    def read_many(self, dirs: list[str]) -> None:
-        """Read the go.mod of each directory not read yet, in one git process."""
-        wanted = [d for d in dict.fromkeys(dirs) if d not in self._seen]
-        datas = self.repo.read_files([(self.commit.hash, _join(d, "go.mod")) for d in wanted],
-                                     MAX_GO_MOD_BYTES)
-        self._seen.update(zip(wanted, datas, strict=True))
-
-    def read(self, directory: str) -> bytes | None:
-        """Return the go.mod of ``directory`` (None: none, not a file, or over the cap)."""
-        self.read_many([directory])
-        return self._seen[directory]
-
-    def declared(self, directory: str) -> str | None:
-        """Return the module path the go.mod of ``directory`` declares (None: no go.mod)."""
-        if directory not in self._paths:
-            data = self.read(directory)
-            self._paths[directory] = gomod.module_path(data) if data is not None else None
-        return self._paths[directory]
-
-
-def _module_dir(reader: _GoModReader, query: _Query, tag: str | None, subdir: str | None,
+def _module_dir(reader: GoModReader, query: _Query, tag: str | None, subdir: str | None,
                 module: str | None, cwd: Path | None) -> str:
     """Return the module's directory: --subdir, the one a version tag names, or the nearest
     go.mod above ``cwd``."""
@@ -542,7 +407,7 @@ def _module_dir(reader: _GoModReader, query: _Query, tag: str | None, subdir: st
              "in the repository, or pass --module PATH for a repository without go.mod")
 
 
-def _tagged_dir(reader: _GoModReader, query: _Query, tag: str | None,
+def _tagged_dir(reader: GoModReader, query: _Query, tag: str | None,
                 module: str | None) -> str | None:
     """Return the directory of the module a version query ``DIR/vX.Y.Z`` names, or None
     (not a version query, or no go.mod there: the directory then comes from where gopush

@@ -120,6 +120,19 @@ def test_build_agrees_with_go(goref: GoRef, major: str, older: str, t: datetime,
         assert pseudo.pseudo_version_rev(built) == rev
 
 
+@given(st.sampled_from(["", "v2"]), olders,
+       st.one_of(st.integers(min_value=0, max_value=1 << 40),
+                 st.integers(min_value=253402300700, max_value=253402300900)), revs)
+def test_build_from_seconds_agrees_with_go(goref: GoRef, major: str, older: str, seconds: int,
+                                           rev: str) -> None:
+    """From Unix seconds, past 9999-12-31 too (go writes the longer year, and the result is
+    no pseudo-version), pseudo_version equals module.PseudoVersion."""
+    built = pseudo.pseudo_version(major, older, seconds, rev)
+    assert goref.call("module.PseudoVersion", major, older, str(seconds), rev)[0] == [built]
+    if seconds > pseudo.MAX_TIME_SECONDS:
+        assert not pseudo.is_pseudo_version(built)
+
+
 pseudo_like = st.one_of(
     versions,
     st.builds(lambda b, d, r, s: f"{b}{d}-{r}{s}",

@@ -1,0 +1,669 @@
+"""The adversarial corpus: small git repositories, each probing one rule of the go command.
+
+Each ``Case`` is a repository (its commits, files and tags), the query go is asked
+(``go mod download -json MODULE@QUERY``) and the ``gopush build`` arguments that name the same
+thing. ``rule`` says which rule of go's sources the case probes (file and function), so a
+disagreement points at the code to read. go's answer is the expected one, whatever it is: the
+table never types a version or a hash by hand.
+
+Placeholders: in ``module``, ``{root}`` is ``github.com/corpus/<case name>`` (the repository's
+import path). In ``query``, ``rev``, ``args`` and file contents, ``{c0}``, ``{c1}``, ... are
+the full hashes of the case's commits and ``{HEAD}`` the last one (``{c0:.12}`` gives the
+12-letter short hash); file contents may also use ``{root}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Symlink:
+    """A symbolic link in the tree."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class Gitlink:
+    """A submodule entry (mode 160000) pointing at a commit of another repository."""
+
+    hash: str
+
+
+@dataclass(frozen=True)
+class Sized:
+    """A file of ``size`` bytes of one repeated line (kept out of the table for brevity)."""
+
+    size: int
+    line: bytes = b"Permission is hereby granted, free of charge.\n"
+
+    def data(self) -> bytes:
+        """Return the content: ``line`` repeated, cut to ``size`` bytes."""
+        return (self.line * (self.size // len(self.line) + 1))[:self.size]
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A text file stored in another encoding (``{root}`` replaced before encoding)."""
+
+    text: str
+    encoding: str
+
+
+Content = str | bytes | Symlink | Gitlink | Sized | Encoded
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit: files written (a directory's files replace it), paths deleted, tags made.
+
+    ``tags`` ending in ``^annotated`` are annotated tags. ``branch`` puts the commit on that
+    branch, started at ``parent`` (``c0``...; default the current HEAD) when it is new.
+    ``date`` is the commit time (seconds since 1970); ``raw_time`` writes the committer line's
+    time verbatim (e.g. ``"-100 +0000"``) for dates git's porcelain refuses. ``extra`` adds
+    entries to the root tree that git's index cannot hold (two entries of one name).
+    """
+
+    files: dict[str, Content] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    delete: tuple[str, ...] = ()
+    branch: str | None = None
+    parent: str | None = None
+    date: int | None = None
+    raw_time: str | None = None
+    extra: tuple[tuple[str, str, str], ...] = ()  # (mode, name, content) entries added to the
+    #                                              root tree as is: duplicate names allowed
+
+
+@dataclass(frozen=True)
+class Case:
+    """One repository, one question to go, the same question to gopush."""
+
+    name: str
+    rule: str  # the rule probed: go's source file and function, and what it says
+    commits: tuple[Commit, ...]
+    query: str = "{HEAD}"  # what go is asked: MODULE@QUERY
+    module: str = "{root}"
+    rev: str | None = None  # gopush's --rev (default: the query)
+    args: tuple[str, ...] = ()  # more gopush build arguments (--subdir, --version, --module)
+    vanity: str | None = None  # serve the repository at this import path (gopkg.in)
+    point: int | None = None  # the point of issue 11 the rule belongs to
+    reason: str | None = None  # words go's refusal and gopush's must share (default: go's
+    #                            innermost clause); placeholders allowed
+    diverge: str | None = None  # why gopush deliberately refuses what go accepts here
+    xfail: str | None = None  # a known disagreement fixed by another part of issue 11
+
+    def digest(self) -> str:
+        """Return a digest of everything that defines the case (xfail and prose excluded)."""
+        text = repr((self.name, self.commits, self.query, self.module, self.rev, self.args,
+                     self.vanity))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def gomod(path: str = "{root}", go: str = "1.21", extra: str = "") -> str:
+    """Return a go.mod declaring ``path``, with ``go`` and extra lines."""
+    return f"module {path}\n\ngo {go}\n{extra}"
+
+
+GO = "package p\n"
+NO_GOMOD = ("--module", "{root}")  # gopush needs the path of a repository without go.mod
+LICENSE = "Copyright 2024 Corpus. MIT License.\n"
+SIXTEEN_MIB = 16 << 20
+
+P3_TAG_DIR = ("issue 11 point 3: --rev v2.0.0 --module ROOT: gopush takes the module from v2/ "
+              "(v2/go.mod) where go's module ROOT is the repository root")
+
+# Sources cited below, as paths in github.com/golang/go and golang.org/x/mod.
+CODEREPO = "cmd/go/internal/modfetch/coderepo.go"
+PSEUDO = "cmd/go/internal/modfetch/pseudo.go"
+GITHOST = "cmd/go/internal/modfetch/codehost/git.go"
+QUERY = "cmd/go/internal/modload/query.go"
+ZIP = "x/mod/zip/zip.go"
+MODFILE = "x/mod/modfile/read.go, rule.go"
+MODULE = "x/mod/module/module.go"
+
+
+def _simple(files: dict[str, Content] | None = None, tags: tuple[str, ...] = ()) -> Commit:
+    return Commit(files={"go.mod": gomod(), "p.go": GO, **(files or {})}, tags=tags)
+
+
+CASES: list[Case] = [
+    # -- tags and pseudo-versions ------------------------------------------------------------
+    Case("tag-lightweight", f"{CODEREPO} convert: a canonical tag at the commit is its version",
+         (_simple(tags=("v1.0.0",)),)),
+    Case("tag-annotated", f"{GITHOST} Stat: annotated tags are peeled to their commit",
+         (_simple(tags=("v1.0.0^annotated",)),)),
+    Case("tag-highest-of-several", f"{CODEREPO} convert: the highest canonical tag wins",
+         (_simple(tags=("v1.1.0", "v1.3.0^annotated", "v1.2.0")),)),
+    Case("tag-noncanonical-only", f"{CODEREPO} tagToVersion: v1.2 is incomplete, ignored",
+         (_simple(tags=("v1.2",)),)),
+    Case("tag-noncanonical-beside-canonical", f"{CODEREPO} tagToVersion: v1.9 ignored, v1.1.0 used",
+         (_simple(tags=("v1.9", "v1.1.0")),)),
+    Case("tag-build-metadata-only", f"{CODEREPO} tagToVersion: v1.2.3+meta is not canonical",
+         (_simple(tags=("v1.2.3+meta",)),)),
+    Case("pseudo-no-tags", f"{PSEUDO} PseudoVersion: v0.0.0-time-hash without a base",
+         (_simple(),)),
+    Case("pseudo-after-release", f"{PSEUDO} PseudoVersion: vX.Y.(Z+1)-0.time-hash",
+         (_simple(tags=("v1.2.3",)), Commit(files={"q.go": GO}))),
+    Case("pseudo-after-prerelease", f"{PSEUDO} PseudoVersion: vX.Y.Z-pre.0.time-hash",
+         (_simple(tags=("v1.3.0-rc.1^annotated",)), Commit(files={"q.go": GO}))),
+    Case("pseudo-after-build-metadata-tag", f"{GITHOST} RecentTag + {CODEREPO} tagToVersion: "
+         "v1.2.3+meta is a base", (_simple(tags=("v1.2.3+meta",)), Commit(files={"q.go": GO}))),
+    Case("pseudo-base-v1-not-v2", f"{CODEREPO} convert: the base of a path without /vN is v1 "
+         "or v0, never a v2 tag (go.mod present)",
+         (_simple(tags=("v1.4.0", "v2.0.0")), Commit(files={"q.go": GO}))),
+    Case("pseudo-tag-on-other-branch", f"{GITHOST} RecentTag: only tags merged into the commit",
+         (_simple(tags=("v1.0.0",)),
+          Commit(files={"side.go": GO}, tags=("v1.5.0",), branch="side", parent="c0"),
+          Commit(files={"main.go": GO}, branch="main"))),
+    Case("pseudo-merged-branch-tag", f"{GITHOST} RecentTag: a tag on a merged-in branch counts",
+         (_simple(tags=("v1.0.0",)),
+          Commit(files={"side.go": GO}, tags=("v1.5.0",), branch="side", parent="c0"),
+          Commit(files={"side2.go": GO}, branch="side"))),
+    Case("pseudo-shaped-tag-ignored", f"{CODEREPO} tagToVersion: a pseudo-version-shaped tag "
+         "is ignored when naming a commit",
+         (_simple(tags=("v1.0.0-20240101000000-abcdefabcdef",)),)),
+    Case("pseudo-shaped-tag-not-a-base", f"{CODEREPO} tagToVersion: a pseudo-version-shaped "
+         "tag is no pseudo-version base",
+         (_simple(tags=("v1.0.0", "v1.5.1-0.20240101000000-abcdefabcdef")),
+          Commit(files={"q.go": GO}))),
+    Case("pseudo-shaped-tag-matching", f"{CODEREPO} validatePseudoVersion: a pseudo-shaped "
+         "tag naming this very commit and time resolves to itself",
+         (_simple(tags=("v0.0.0-20240101000000-{c0:.12}",)),),
+         query="v0.0.0-20240101000000-{c0:.12}", point=6),
+    Case("pseudo-shaped-tag-wrong-hash", f"{CODEREPO} revToRev: a pseudo-version query means "
+         "its hash, not the tag of that name: a tag whose commit does not match is refused",
+         (_simple(tags=("v0.0.0-20240101000000-abcdefabcdef",)),),
+         query="v0.0.0-20240101000000-abcdefabcdef", point=6),
+    Case("pseudo-shaped-tag-wrong-time", f"{CODEREPO} validatePseudoVersion: the timestamp "
+         "must be the commit's", (_simple(tags=("v0.0.0-20230101000000-{c0:.12}",)),),
+         query="v0.0.0-20230101000000-{c0:.12}", point=6),
+    Case("pseudo-shaped-tag-other-commit", f"{CODEREPO} validatePseudoVersion: a pseudo-shaped "
+         "tag on c1 naming c0's hash resolves to c0",
+         (_simple(), Commit(files={"q.go": GO}, tags=("v0.0.0-20240101000000-{c0:.12}",))),
+         query="v0.0.0-20240101000000-{c0:.12}", point=6,
+         xfail="issue 11 point 5: --rev naming a pseudo-version (here also a tag) must "
+         "build the commit the pseudo-version names (go's revToRev); gopush builds the "
+         "tag's commit and refuses"),
+    Case("pseudo-shaped-tag-wrong-base", f"{CODEREPO} validatePseudoVersion: the base tag must "
+         "exist and be an ancestor",
+         (_simple(tags=("v1.2.4-0.20240101000000-{c0:.12}",)),),
+         query="v1.2.4-0.20240101000000-{c0:.12}", point=6),
+    Case("pseudo-shaped-tag-v1-without-base", f"{CODEREPO} validatePseudoVersion: major version "
+         "without preceding tag must be v0",
+         (_simple(tags=("v1.0.0-20240101000000-{c0:.12}",)),),
+         query="v1.0.0-20240101000000-{c0:.12}", point=6),
+    Case("pseudo-version-query", f"{CODEREPO} validatePseudoVersion: the commit's own "
+         "pseudo-version", (_simple(),), query="v0.0.0-20240101000000-{c0:.12}",
+         rev="{c0}", args=("--version", "v0.0.0-20240101000000-{c0:.12}")),
+    Case("pseudo-version-query-wrong-time", f"{CODEREPO} validatePseudoVersion: does not match "
+         "version-control timestamp", (_simple(),), query="v0.0.0-20240101000001-{c0:.12}",
+         rev="{c0}", args=("--version", "v0.0.0-20240101000001-{c0:.12}")),
+    Case("pseudo-version-query-own-tag", f"{CODEREPO} validatePseudoVersion: a pseudo-version "
+         "based on the commit's own canonical tag is refused",
+         (_simple(tags=("v1.0.0",)),), query="v1.0.1-0.20240101000000-{c0:.12}",
+         rev="{c0}", args=("--version", "v1.0.1-0.20240101000000-{c0:.12}"), point=6),
+    # -- queries -----------------------------------------------------------------------------
+    Case("query-short-hash", f"{GITHOST} Stat: a short hash names its commit",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO})), query="{c1:.7}"),
+    Case("query-branch", f"{GITHOST} Stat: a branch name resolves to its tip",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, branch="dev", parent="c0"),
+          Commit(files={"m.go": GO}, branch="main")), query="dev"),
+    Case("query-lower-tag-same-commit", f"{CODEREPO} convert: a canonical query is kept even "
+         "when a higher tag marks the commit", (_simple(tags=("v1.0.0", "v1.1.0")),),
+         query="v1.0.0"),
+    Case("query-build-metadata", f"{CODEREPO} convert: @v1.2.3+meta is a pseudo-version base",
+         (_simple(tags=("v1.2.3+meta",)),), query="v1.2.3+meta", point=5),
+    Case("query-build-metadata-beside-canonical", f"{CODEREPO} convert: @v1.2.3+meta with "
+         "v1.2.3 on the same commit is v1.2.3",
+         (_simple(tags=("v1.2.3+meta", "v1.2.3")),), query="v1.2.3+meta", point=5),
+    Case("query-semver-prefix", f"{QUERY} queryProxy: @v1.2 is the highest v1.2.x, not tag v1.2",
+         (_simple(tags=("v1.2",)), Commit(files={"q.go": GO}, tags=("v1.2.5",)),
+          Commit(files={"r.go": GO})), query="v1.2", point=5,
+         xfail="issue 11 point 5: @v1.2 is go's query for the highest v1.2.x (v1.2.5); "
+         "gopush builds the commit of tag v1.2"),
+    # -- +incompatible -----------------------------------------------------------------------
+    Case("incompatible-tag", f"{CODEREPO} tagToVersion: v2 tag, no go.mod: +incompatible",
+         (Commit(files={"p.go": GO}, tags=("v2.0.0",)),), args=NO_GOMOD),
+    Case("incompatible-query", f"{CODEREPO} convert: @v2.0.0 without go.mod gains +incompatible",
+         (Commit(files={"p.go": GO}, tags=("v2.0.0",)),), query="v2.0.0",
+         args=NO_GOMOD),
+    Case("incompatible-query-suffix", f"{CODEREPO} revToRev: @v2.0.0+incompatible is tag v2.0.0",
+         (Commit(files={"p.go": GO}, tags=("v2.0.0",)),), query="v2.0.0+incompatible",
+         rev="v2.0.0", args=NO_GOMOD),
+    Case("incompatible-blocked-by-gomod", f"{CODEREPO} canUseIncompatible: a root go.mod "
+         "forbids +incompatible: v2 tag ignored", (_simple(tags=("v2.0.0",)),)),
+    Case("incompatible-query-blocked", f"{CODEREPO} convert: module contains a go.mod file, so "
+         "major version must be compatible", (_simple(tags=("v2.0.0",)),), query="v2.0.0"),
+    Case("incompatible-beside-v2-gomod", f"{CODEREPO} canUseIncompatible: only the root go.mod "
+         "counts for the tag at the commit",
+         (Commit(files={"p.go": GO, "v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO},
+                 tags=("v2.0.0",)),), args=NO_GOMOD),
+    Case("incompatible-pseudo-base", f"{CODEREPO} convert: +incompatible pseudo-versions keep "
+         "the v2 base", (Commit(files={"p.go": GO}, tags=("v2.1.0",)),
+                         Commit(files={"q.go": GO})), args=NO_GOMOD),
+    Case("incompatible-with-v1-release", f"{CODEREPO} Versions/appendIncompatibleVersions: "
+         "latest v1 without go.mod, v3 tag without go.mod",
+         (Commit(files={"p.go": GO}, tags=("v1.0.0",)),
+          Commit(files={"q.go": GO}, tags=("v3.0.0",))), args=NO_GOMOD),
+    # -- retractions (point 4) ---------------------------------------------------------------
+    Case("retract-self", f"{CODEREPO} retractedVersions: the highest release retracts itself; "
+         "its tag is no version, the base skips it",
+         (_simple(tags=("v1.0.0",)),
+          Commit(files={"go.mod": gomod(extra="retract v1.1.0\n")}, tags=("v1.1.0",))),
+         point=4),
+    Case("retract-range", f"{CODEREPO} retractedVersions: a retracted range hides v1.0.0..v1.1.0",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0",)),
+          Commit(files={"go.mod": gomod(extra="retract [v1.0.0, v1.1.0]\n")},
+                 tags=("v1.2.0",))), query="{c1}", point=4),
+    Case("retract-range-base", f"{CODEREPO} convert: a retracted tag is no pseudo-version base",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0",)),
+          Commit(files={"r.go": GO}),
+          Commit(files={"go.mod": gomod(extra="retract v1.1.0\n")}, tags=("v1.2.0",),
+                 branch="release", parent="c1")), query="{c2}", point=4),
+    Case("retract-named-tag", f"{CODEREPO} convert: @v1.1.0 names the tag even if retracted",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0",)),
+          Commit(files={"go.mod": gomod(extra="retract v1.1.0\n")}, tags=("v1.2.0",))),
+         query="v1.1.0", point=4),
+    Case("retract-prerelease-not-highest", f"{CODEREPO} retractedVersions: the highest "
+         "release, not a higher prerelease, declares retractions",
+         (_simple(tags=("v1.0.0",)),
+          Commit(files={"go.mod": gomod(extra="retract v1.0.0\n")}, tags=("v1.1.0-rc.1",))),
+         query="{c0}", point=4),
+    Case("retract-only-prereleases", f"{CODEREPO} retractedVersions: with no release, the "
+         "highest prerelease declares retractions",
+         (_simple(tags=("v1.0.0-rc.1",)),
+          Commit(files={"go.mod": gomod(extra="retract v1.0.0-rc.1\n")},
+                 tags=("v1.0.0-rc.2",))), query="{c0}", point=4),
+    Case("retract-bad-gomod-at-highest", f"{CODEREPO} retractedVersions: ParseLax fails on the "
+         "highest release's go.mod: no retraction applies",
+         (_simple(tags=("v1.0.0",)),
+          Commit(files={"go.mod": gomod(extra="retract v1.0.0\nrequire (\n")},
+                 tags=("v1.1.0",))), query="{c0}", point=4),
+    Case("retract-wrong-path-at-highest", f"{CODEREPO} retractedVersions: GoMod(highest) fails "
+         "(findDir: go.mod claims /v3): no retraction applies",
+         (_simple(tags=("v1.0.0",)),
+          Commit(files={"go.mod": gomod("{root}/v3", extra="retract v1.0.0\n")},
+                 tags=("v1.1.0",))), query="{c0}", point=4),
+    Case("retract-no-gomod-at-highest", f"{CODEREPO} retractedVersions: no go.mod at the "
+         "highest release (legacyGoMod): nothing retracted",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, delete=("go.mod",),
+                                           tags=("v1.1.0",)),
+          Commit(files={"go.mod": gomod(extra="retract v1.0.0\n")})), query="{c0}", point=4),
+    Case("retract-gomod-in-major-subdir-at-release", f"{CODEREPO} retractedVersions via "
+         "GoMod/findDir: the go.mod read is where the module lived at the highest release "
+         "(v2/go.mod), not where it lives now",
+         (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO}, tags=("v2.0.0",)),
+          Commit(files={"v2/go.mod": gomod("{root}/v2", extra="retract v2.0.0\n"),
+                        "v2/p.go": GO}, delete=("go.mod", "p.go"), tags=("v2.1.0",)),
+          Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO}, delete=("v2",))),
+         module="{root}/v2", query="{c0}", point=4),
+    Case("retract-gomod-at-root-at-release", f"{CODEREPO} retractedVersions via GoMod/findDir: "
+         "the release lived at the root (go.mod claims /v2); now the module is in v2/",
+         (Commit(files={"v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO}, tags=("v2.0.0",)),
+          Commit(files={"go.mod": gomod("{root}/v2", extra="retract v2.0.0\n"), "p.go": GO},
+                 delete=("v2",), tags=("v2.1.0",)),
+          Commit(files={"v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO},
+                 delete=("go.mod", "p.go"))),
+         module="{root}/v2", query="{c0}", args=("--subdir", "v2"), point=4),
+    Case("retract-incompatible-ignored", f"{CODEREPO} retractedVersions: +incompatible "
+         "versions are cut off the list: v1.1.0 declares retractions, not v2.0.0",
+         (Commit(files={"p.go": GO}, tags=("v1.0.0",)),
+          Commit(files={"q.go": GO}, tags=("v1.1.0",)),
+          Commit(files={"r.go": GO}, tags=("v2.0.0",)),
+          Commit(files={"s.go": GO}, delete=("r.go",))), query="{c1}", args=NO_GOMOD,
+         point=4),
+    Case("retract-subdirectory-module", f"{CODEREPO} retractedVersions: a module in sub/ reads "
+         "sub/go.mod at sub/vX tags",
+         (Commit(files={"sub/go.mod": gomod("{root}/sub"), "sub/p.go": GO},
+                 tags=("sub/v1.0.0",)),
+          Commit(files={"sub/go.mod": gomod("{root}/sub", extra="retract v1.0.0\n")},
+                 tags=("sub/v1.1.0",))),
+         module="{root}/sub", query="{c0}", args=("--subdir", "sub"), point=4),
+    Case("retract-block-with-rationale", f"{MODFILE} parseRetract: a retract block with "
+         "comments", (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}),
+                      Commit(files={"go.mod": gomod(extra="retract (\n\t// broken\n\tv1.0.0\n)\n")},
+                             tags=("v1.0.1",))), query="{c1}", point=4),
+    # -- commit times (point 6) --------------------------------------------------------------
+    Case("time-epoch", f"{PSEUDO} PseudoVersion: 1970-01-01 is a valid timestamp",
+         (Commit(files={"go.mod": gomod(), "p.go": GO}, date=0),), point=6),
+    Case("time-year-2100", f"{PSEUDO} PseudoVersion: a far-future time in 14 digits",
+         (Commit(files={"go.mod": gomod(), "p.go": GO}, date=4102444800),), point=6),
+    Case("time-year-10000", f"{PSEUDO} PseudoVersion: year 10000 does not fit 14 digits",
+         (Commit(files={"go.mod": gomod(), "p.go": GO}, date=253402300800),), point=6),
+    Case("time-before-1970", f"{GITHOST} Stat: a negative commit time",
+         (Commit(files={"go.mod": gomod(), "p.go": GO}, raw_time="-100 +0000"),), point=6,
+         reason="invalid time from git log"),
+    Case("time-year-10000-tagged", f"{CODEREPO} convert: a tag needs no timestamp, but .info "
+         "carries the time", (Commit(files={"go.mod": gomod(), "p.go": GO}, date=253402300800,
+                                     tags=("v1.0.0",)),), point=6,
+         reason="year outside of range [0,9999]",
+         diverge="go downloads it but cannot write its .info (json: year outside of range "
+         "[0,9999]), so no GOPROXY could serve the version: gopush refuses to publish it"),
+    Case("time-zone-offset", f"{PSEUDO} PseudoVersion: the time is taken in UTC",
+         (Commit(files={"go.mod": gomod(), "p.go": GO}, raw_time="1704067200 +0530"),),
+         point=6),
+    # -- more version rules (points 4, 5, 6) ---------------------------------------------------
+    Case("tag-literal-incompatible", f"{CODEREPO} tagToVersion: a tag v2.0.0+incompatible is "
+         "not canonical (semver.Canonical drops the build)",
+         (Commit(files={"p.go": GO}, tags=("v2.0.0+incompatible",)),), args=NO_GOMOD),
+    Case("tag-leading-zero", f"{CODEREPO} tagToVersion: v1.02.0 is no semantic version",
+         (_simple(tags=("v1.02.0",)),)),
+    Case("tag-other-module-prefix", f"{CODEREPO} tagToVersion: sub/v1.0.0 is not the root "
+         "module's tag", (_simple(tags=("sub/v1.0.0",)),)),
+    Case("query-branch-shaped-like-version", f"{CODEREPO} convert/checkCanonical: a canonical "
+         "query that is a branch, not a tag, resolves to another version: refused",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, branch="v1.9.0", parent="c0")),
+         query="v1.9.0", reason="(v1.9.0 is not a tag)", point=5,
+         xfail="issue 11 point 5: @v1.9.0 naming a branch, not a tag: go refuses (resolves "
+         "to version ... (v1.9.0 is not a tag)); gopush builds the branch"),
+    Case("pseudo-version-query-longer-rev", f"{CODEREPO} validatePseudoVersion: revision is "
+         "longer than canonical", (_simple(),), query="v0.0.0-20240101000000-{c0:.16}",
+         rev="{c0}", args=("--version", "v0.0.0-20240101000000-{c0:.16}"), point=6),
+    Case("pseudo-version-query-not-descendant", f"{CODEREPO} validatePseudoVersion: the base "
+         "tag must be an ancestor", (_simple(), Commit(files={"q.go": GO}, tags=("v1.2.3",),
+                                                      branch="side", parent="c0"),
+                                     Commit(files={"m.go": GO}, branch="main")),
+         query="v1.2.4-0.20240101020000-{c2:.12}", rev="{c2}",
+         args=("--version", "v1.2.4-0.20240101020000-{c2:.12}"), point=6),
+    Case("pseudo-version-query-older-base", f"{CODEREPO} validatePseudoVersion: any ancestor "
+         "tag may be the base, not only the highest",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0",)),
+          Commit(files={"r.go": GO})),
+         query="v1.0.1-0.20240101020000-{c2:.12}", rev="{c2}",
+         args=("--version", "v1.0.1-0.20240101020000-{c2:.12}"), point=6),
+    Case("pseudo-version-query-metadata-base", f"{CODEREPO} validatePseudoVersion: a base "
+         "equal to a non-canonical tag (v1.2.3+meta) is found",
+         (_simple(tags=("v1.2.3+meta",)), Commit(files={"q.go": GO})),
+         query="v1.2.4-0.20240101010000-{c1:.12}", rev="{c1}",
+         args=("--version", "v1.2.4-0.20240101010000-{c1:.12}"), point=6),
+    Case("retract-only-release-self", f"{CODEREPO} retractedVersions: the only release "
+         "retracts itself: the commit gets a v0 pseudo-version",
+         (_simple({"go.mod": gomod(extra="retract v1.0.0 // oops\n")}, tags=("v1.0.0",)),),
+         point=4),
+    Case("retract-highest-both-claim", f"{CODEREPO} retractedVersions: findDir refuses the "
+         "highest release (go.mod and v2/go.mod both claim /v2): no retraction applies",
+         (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO}, tags=("v2.0.0",)),
+          Commit(files={"go.mod": gomod("{root}/v2", extra="retract v2.0.0\n"),
+                        "v2/go.mod": gomod("{root}/v2", extra="retract v2.0.0\n"),
+                        "v2/p.go": GO}, tags=("v2.1.0",))),
+         module="{root}/v2", query="{c0}", point=4),
+    Case("retract-ignores-higher-major", f"{CODEREPO} Versions: a /v2 module's tags are not "
+         "the v1 module's releases: v1.1.0's go.mod declares retractions",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0",)),
+          Commit(files={"go.mod": gomod("{root}/v2", extra="retract v1.0.0\n")},
+                 tags=("v2.0.0",))), query="{c0}", point=4),
+    Case("time-last-second", f"{PSEUDO} PseudoVersion: 9999-12-31T23:59:59Z still fits",
+         (Commit(files={"go.mod": gomod(), "p.go": GO}, date=253402300799),), point=6),
+    Case("time-year-10000-after-tag", f"{PSEUDO} PseudoVersion: past 9999 after a tag, the "
+         "pseudo-version go makes names no revision",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, date=253402300800)), point=6),
+    Case("time-beyond-int64", f"{GITHOST} Stat: a committer time past int64 is no time",
+         (Commit(files={"go.mod": gomod(), "p.go": GO}, raw_time="99999999999999999999 +0000"),),
+         reason="invalid time from git log", point=6),
+    Case("incompatible-query-beside-v2-gomod", f"{CODEREPO} canUseIncompatible: @v2.0.0 is "
+         "the v2 module's once v2/go.mod exists (go.dev/issue/51324)",
+         (Commit(files={"p.go": GO, "v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO},
+                 tags=("v2.0.0",)),), query="v2.0.0", args=NO_GOMOD, point=3,
+         xfail=P3_TAG_DIR),
+    Case("incompatible-query-beside-v2-gomod-root", f"{CODEREPO} canUseIncompatible: as "
+         "above, the module at the root named by --subdir ''",
+         (Commit(files={"p.go": GO, "v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO},
+                 tags=("v2.0.0",)),), query="v2.0.0", args=(*NO_GOMOD, "--subdir", "")),
+    Case("incompatible-explicit-beside-v2-gomod-root", f"{CODEREPO} canUseIncompatible: as "
+         "below, the module at the root named by --subdir ''",
+         (Commit(files={"p.go": GO, "v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO},
+                 tags=("v2.0.0",)),), query="v2.0.0+incompatible", rev="v2.0.0",
+         args=(*NO_GOMOD, "--subdir", "", "--version", "v2.0.0+incompatible")),
+    Case("incompatible-explicit-beside-v2-gomod", f"{CODEREPO} canUseIncompatible: an explicit "
+         "@v2.0.0+incompatible is still allowed beside v2/go.mod (go.dev/issue/51324)",
+         (Commit(files={"p.go": GO, "v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO},
+                 tags=("v2.0.0",)),), query="v2.0.0+incompatible", rev="v2.0.0",
+         args=(*NO_GOMOD, "--version", "v2.0.0+incompatible"), point=3, xfail=P3_TAG_DIR),
+    Case("incompatible-suffix-on-compatible", f"{CODEREPO} checkCanonical: +incompatible suffix "
+         "not allowed: major version v1 is compatible", (_simple(tags=("v1.0.0",)),),
+         query="v1.0.0+incompatible", rev="v1.0.0", args=("--version", "v1.0.0+incompatible")),
+    Case("incompatible-base-skips-claimed-major", f"{CODEREPO} tagAllowed: a v2 tag claimed by "
+         "v2/go.mod is no base of the unversioned module",
+         (Commit(files={"p.go": GO}, tags=("v1.0.0",)),
+          Commit(files={"v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO}, tags=("v2.0.0",)),
+          Commit(files={"q.go": GO})), args=NO_GOMOD),
+    Case("pseudo-v2-module-base", f"{CODEREPO} convert: a /v2 module's pseudo-version is based "
+         "on its v2 tags only", (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO},
+                                        tags=("v1.9.0", "v2.1.0")),
+                                 Commit(files={"q.go": GO})), module="{root}/v2"),
+    # -- major-version layout (point 3) -----------------------------------------------------
+    Case("major-subdir-v2", f"{CODEREPO} findDir: v2/go.mod claiming /v2 is the module",
+         (Commit(files={"go.mod": gomod(), "p.go": GO, "v2/go.mod": gomod("{root}/v2"),
+                        "v2/p.go": GO}, tags=("v2.0.0",)),),
+         module="{root}/v2", query="v2.0.0", point=3),
+    Case("major-subdir-v2-pseudo", f"{CODEREPO} convert: pseudo-versions of /v2 are v2.0.0-...",
+         (Commit(files={"v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO}),),
+         module="{root}/v2", args=("--subdir", "v2"), point=3),
+    Case("major-branch-v2", f"{CODEREPO} findDir: the root go.mod claiming /v2 is the module",
+         (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO}, tags=("v2.0.0",)),),
+         module="{root}/v2", query="v2.0.0", point=3),
+    Case("major-both-claim", f"{CODEREPO} findDir: go.mod and v2/go.mod both claim /v2",
+         (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO,
+                        "v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO}, tags=("v2.0.0",)),),
+         module="{root}/v2", query="v2.0.0", point=3,
+         xfail="issue 11 point 3: go.mod and v2/go.mod both claim /v2: go refuses (findDir), "
+         "gopush builds v2/"),
+    Case("major-subdir-non-v2-path", f"{CODEREPO} findDir: v2/go.mod has a non-/v2 path",
+         (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO,
+                        "v2/go.mod": gomod("{root}/other"), "v2/p.go": GO},
+                 tags=("v2.0.0",)),), module="{root}/v2", query="v2.0.0", point=3,
+         xfail="issue 11 point 3: v2/go.mod names a non-/v2 path: go refuses (findDir), "
+         "gopush builds the root"),
+    Case("major-subdir-missing-path", f"{CODEREPO} findDir: v2/go.mod is missing module path",
+         (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO,
+                        "v2/go.mod": "go 1.21\n", "v2/p.go": GO}, tags=("v2.0.0",)),),
+         module="{root}/v2", query="v2.0.0", point=3,
+         xfail="issue 11 point 3: v2/go.mod has no module line: go refuses (findDir), "
+         "gopush builds the root"),
+    Case("major-root-unversioned-path", f"{CODEREPO} findDir: go.mod has non-.../v2 module "
+         "path (and .../v2/go.mod does not exist)",
+         (_simple(tags=("v2.0.0",)),), module="{root}/v2", query="v2.0.0",
+         args=("--module", "{root}/v2"), point=3,
+         xfail="issue 11 point 3: both refuse; gopush's reason is not go's "
+         "(non-.../v2 module path ... (and .../v2/go.mod does not exist))"),
+    Case("major-missing-both", f"{CODEREPO} findDir: missing go.mod and .../v2/go.mod",
+         (Commit(files={"p.go": GO}, tags=("v2.0.0",)),), module="{root}/v2",
+         query="v2.0.0", args=("--module", "{root}/v2"), point=3,
+         xfail="issue 11 point 3: both refuse; gopush says missing go.mod, go says "
+         "missing .../go.mod and .../v2/go.mod"),
+    Case("major-v0-suffix", f"{MODULE} SplitPathVersion: /v0 is no valid major suffix",
+         (Commit(files={"go.mod": gomod("{root}/v0"), "p.go": GO}, tags=("v0.1.0",)),),
+         module="{root}/v0", query="v0.1.0", point=3),
+    Case("major-v1-suffix", f"{MODULE} SplitPathVersion: /v1 is no valid major suffix",
+         (Commit(files={"go.mod": gomod("{root}/v1"), "p.go": GO}, tags=("v1.0.0",)),),
+         module="{root}/v1", query="v1.0.0", point=3),
+    Case("major-tag-v3-path-v2", f"{CODEREPO} convert: module contains a go.mod file, so major "
+         "version must be compatible: should be v2, not v3",
+         (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO}, tags=("v3.0.0",)),),
+         module="{root}/v2", query="v3.0.0", point=3),
+    Case("major-v2-dir-at-v1", f"{CODEREPO} findDir: a v2/ directory without go.mod is plain "
+         "content of the v1 module", (_simple({"v2/p.go": GO}, tags=("v1.0.0",)),),
+         query="v1.0.0", point=3),
+    Case("major-gopkgin-v1", f"{CODEREPO} findDir: gopkg.in/NAME.v1 with its own go.mod",
+         (Commit(files={"go.mod": gomod("gopkg.in/corpus/gin1.v1"), "p.go": GO},
+                 tags=("v1.0.0",)),), vanity="gopkg.in/corpus/gin1.v1",
+         module="gopkg.in/corpus/gin1.v1", query="v1.0.0", point=3),
+    Case("major-gopkgin-no-gomod", f"{CODEREPO} findDir: implicit go.mod is fine for gopkg.in",
+         (Commit(files={"p.go": GO}, tags=("v2.1.0",)),), vanity="gopkg.in/corpus/gin2.v2",
+         module="gopkg.in/corpus/gin2.v2", query="v2.1.0",
+         args=("--module", "gopkg.in/corpus/gin2.v2"), point=3),
+    Case("major-gopkgin-unversioned-gomod", f"{CODEREPO} isMajor: gopkg.in/NAME.v2 whose "
+         "go.mod says gopkg.in/NAME (no suffix) is refused",
+         (Commit(files={"go.mod": gomod("gopkg.in/corpus/gin3"), "p.go": GO},
+                 tags=("v2.0.0",)),), vanity="gopkg.in/corpus/gin3.v2",
+         module="gopkg.in/corpus/gin3.v2", query="v2.0.0", point=3,
+         xfail="issue 11 point 3: both refuse; gopush calls the path malformed, "
+         "go says go.mod has non-....v2 module path"),
+    Case("major-gopkgin-bug-34254", f"{CODEREPO} canReplaceMismatchedVersionDueToBug: an "
+         "unversioned path may hold a go.mod naming a gopkg.in path",
+         (Commit(files={"go.mod": gomod("gopkg.in/corpus/gin4.v3"), "p.go": GO},
+                 tags=("v1.0.0",)),), query="v1.0.0", args=("--module", "{root}"), point=3,
+         xfail="issue 11 point 3: go accepts an unversioned path whose go.mod "
+         "names a gopkg.in path (golang.org/issue/34254); gopush refuses"),
+    Case("major-gomod-other-path", f"{CODEREPO} findDir: at v0/v1 any unversioned go.mod path "
+         "is accepted by go mod download", (Commit(files={"go.mod": gomod("example.com/else"),
+                                                   "p.go": GO}, tags=("v1.0.0",)),),
+         query="v1.0.0", args=("--module", "{root}"), point=3),
+    # -- subdirectory modules ------------------------------------------------------------------
+    Case("sub-module-tag", f"{CODEREPO} newCodeRepo: sub/vX.Y.Z tags belong to the sub module",
+         (Commit(files={"go.mod": gomod(), "p.go": GO, "sub/go.mod": gomod("{root}/sub"),
+                        "sub/p.go": GO}, tags=("v1.0.0", "sub/v0.3.0")),),
+         module="{root}/sub", query="v0.3.0", rev="sub/v0.3.0"),
+    Case("sub-module-missing-gomod", f"{CODEREPO} findDir: missing .../sub/go.mod",
+         (Commit(files={"go.mod": gomod(), "sub/p.go": GO}, tags=("sub/v1.0.0",)),),
+         module="{root}/sub", query="v1.0.0", rev="sub/v1.0.0",
+         args=("--subdir", "sub", "--module", "{root}/sub"),
+         point=3,
+         xfail="issue 11 point 3: both refuse; gopush says missing sub/go.mod, go names "
+         "missing <module prefix>/sub/go.mod"),
+    Case("sub-module-pseudo-own-tags", f"{CODEREPO} convert: a sub module's base comes from "
+         "its own prefixed tags only",
+         (Commit(files={"go.mod": gomod(), "sub/go.mod": gomod("{root}/sub"), "sub/p.go": GO},
+                 tags=("v3.0.0", "sub/v0.4.0")), Commit(files={"sub/q.go": GO})),
+         module="{root}/sub", args=("--subdir", "sub")),
+    Case("license-copied-into-sub", f"{ZIP} CreateFromVCS: the root LICENSE is copied into a "
+         "sub module without one",
+         (Commit(files={"LICENSE": LICENSE, "sub/go.mod": gomod("{root}/sub"),
+                        "sub/p.go": GO}, tags=("sub/v1.0.0",)),),
+         module="{root}/sub", query="v1.0.0", rev="sub/v1.0.0"),
+    Case("license-sub-has-own", f"{ZIP} CreateFromVCS: a sub module's own LICENSE wins",
+         (Commit(files={"LICENSE": LICENSE, "sub/go.mod": gomod("{root}/sub"),
+                        "sub/LICENSE": "own\n", "sub/p.go": GO}, tags=("sub/v1.0.0",)),),
+         module="{root}/sub", query="v1.0.0", rev="sub/v1.0.0"),
+    Case("license-copied-at-limit", f"{ZIP} checkFiles: a copied LICENSE of exactly 16 MiB",
+         (Commit(files={"LICENSE": Sized(SIXTEEN_MIB), "sub/go.mod": gomod("{root}/sub"),
+                        "sub/p.go": GO}, tags=("sub/v1.0.0",)),),
+         module="{root}/sub", query="v1.0.0", rev="sub/v1.0.0", point=6),
+    Case("license-copied-over-limit", f"{ZIP} checkFiles: a copied LICENSE over 16 MiB: LICENSE "
+         "file too large",
+         (Commit(files={"LICENSE": Sized(SIXTEEN_MIB + 1), "sub/go.mod": gomod("{root}/sub"),
+                        "sub/p.go": GO}, tags=("sub/v1.0.0",)),),
+         module="{root}/sub", query="v1.0.0", rev="sub/v1.0.0", point=6,
+         xfail="issue 11 point 6: a root LICENSE over 16 MiB copied into a "
+         "subdirectory module: go refuses (LICENSE file too large), gopush builds"),
+    # -- go.mod leniency (points 1, 2, 6) -----------------------------------------------------
+    Case("gomod-unknown-directive", f"{MODFILE} ParseLax: unknown directives are skipped",
+         (_simple({"go.mod": gomod(extra="frobnicate yes\n")}, tags=("v1.0.0",)),), point=1,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
+    Case("gomod-bad-toolchain", f"{MODFILE} ParseLax: a bad toolchain line is no error for go "
+         "mod download", (_simple({"go.mod": gomod(extra="toolchain banana\n")},
+                                   tags=("v1.0.0",)),), point=1,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
+    Case("gomod-bad-godebug", f"{MODFILE} ParseLax: a bad godebug line",
+         (_simple({"go.mod": gomod(extra="godebug nonsense\n")}, tags=("v1.0.0",)),), point=1,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
+    Case("gomod-require-syntax-error", f"{MODFILE} ParseLax: a require line without version",
+         (_simple({"go.mod": gomod(extra="require (\n\tgithub.com/x/y\n)\n")},
+                  tags=("v1.0.0",)),), point=1,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
+    Case("gomod-unterminated-block", f"{MODFILE} ModulePath: only the module line is read",
+         (_simple({"go.mod": gomod(extra="require (\n")}, tags=("v1.0.0",)),), point=1,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
+    Case("gomod-raw-string-module", f"{MODFILE} ModulePath: a raw-string module path",
+         (_simple({"go.mod": "module `{root}`\n\ngo 1.21\n"}, tags=("v1.0.0",)),), point=1,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
+    Case("gomod-quoted-module", f"{MODFILE} ModulePath: a quoted module path",
+         (_simple({"go.mod": 'module "{root}"\n\ngo 1.21\n'}, tags=("v1.0.0",)),), point=1),
+    Case("gomod-two-module-lines", f"{MODFILE} ModulePath: the first module line counts",
+         (_simple({"go.mod": "module {root}\nmodule example.com/second\n"},
+                  tags=("v1.0.0",)),), point=1,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
+    Case("gomod-symlink", f"{ZIP} CreateFromVCS + {CODEREPO} GoMod: go.mod is a symlink",
+         (Commit(files={"real.mod": gomod(), "go.mod": Symlink("real.mod"), "p.go": GO},
+                 tags=("v1.0.0",)),), query="v1.0.0", point=6,
+         xfail="issue 11 point 6: go.mod is a symlink: go refuses (go.mod is missing "
+         "module path); gopush refuses with another reason"),
+    Case("gomod-directory", f"{CODEREPO} findDir: go.mod is a directory",
+         (Commit(files={"go.mod/x.txt": "x\n", "p.go": GO}, tags=("v1.0.0",)),),
+         query="v1.0.0", args=NO_GOMOD, point=6,
+         reason="is a directory",
+         xfail="issue 11 point 6: go.mod is a directory: go refuses when it extracts "
+         "the zip (read go.mod: is a directory); gopush builds"),
+    Case("gomod-crlf-by-gitattributes", f"{ZIP} CreateFromVCS: git archive applies eol=crlf to "
+         "go.mod; the .mod file is the blob",
+         (_simple({".gitattributes": "* text eol=crlf\n"}, tags=("v1.0.0",)),), point=2),
+    Case("gomod-utf16-by-gitattributes", f"{ZIP} CreateFromVCS: working-tree-encoding=UTF-16 "
+         "go.mod in the zip; vendor rule reads it laxly",
+         (_simple({".gitattributes": "go.mod working-tree-encoding=UTF-16LE\n",
+                   "go.mod": Encoded("module {root}\n\ngo 1.24\n", "utf-16-le"),
+                   "vendor/modules.txt": "# x\n", "pkg/vendor/v.go": GO},
+                  tags=("v1.0.0",)),), point=2,
+         xfail="issue 11 point 2: the vendor rule must read the go line "
+         "of the zip's own go.mod (UTF-16 after .gitattributes): the h1: differs"),
+    Case("gomod-bom", f"{MODFILE} a UTF-8 byte order mark before the module line",
+         (_simple({"go.mod": "\ufeff" + gomod()}, tags=("v1.0.0",)),), point=1,
+         xfail="issue 11 point 3: a BOM hides the module line: both refuse; gopush's reason "
+         "is not go's (go.mod is missing module path)"),
+    # -- vendor rule by go line (point 2) -----------------------------------------------------
+    Case("vendor-go-1.23", f"{ZIP} isVendoredPackage: before go 1.24 vendor/modules.txt stays "
+         "and pkg/vendor/v.go is vendored",
+         (_simple({"go.mod": gomod(go="1.23"), "vendor/modules.txt": "# x\n",
+                   "vendor/x/y.go": GO, "pkg/vendor/v.go": GO}, tags=("v1.0.0",)),), point=2),
+    Case("vendor-go-1.24", f"{ZIP} isVendoredPackage: from go 1.24 vendor/modules.txt goes and "
+         "pkg/vendor/v.go stays",
+         (_simple({"go.mod": gomod(go="1.24"), "vendor/modules.txt": "# x\n",
+                   "vendor/x/y.go": GO, "pkg/vendor/v.go": GO}, tags=("v1.0.0",)),), point=2),
+    Case("vendor-go-line-after-bad-toolchain", f"{ZIP} parseGoVers: ParseLax reads the go line "
+         "past a bad toolchain line",
+         (_simple({"go.mod": gomod(go="1.24", extra="toolchain banana\n"),
+                   "vendor/modules.txt": "# x\n", "pkg/vendor/v.go": GO},
+                  tags=("v1.0.0",)),), point=2,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
+    Case("vendor-go-line-syntax-error", f"{ZIP} parseGoVers: a go.mod ParseLax refuses gives "
+         "no go version (pre-1.24 rule)",
+         (_simple({"go.mod": gomod(go="1.24", extra="require (\n"),
+                   "vendor/modules.txt": "# x\n", "pkg/vendor/v.go": GO},
+                  tags=("v1.0.0",)),), point=2,
+         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
+         "gopush's strict parse refuses"),
+    Case("vendor-gomod-symlink", f"{ZIP} CreateFromVCS: a symlinked go.mod gives no go version",
+         (Commit(files={"real.mod": gomod(go="1.24"), "go.mod": Symlink("real.mod"),
+                        "p.go": GO, "vendor/modules.txt": "# x\n", "pkg/vendor/v.go": GO},
+                 tags=("v1.0.0",)),), point=2,
+         xfail="issue 11 point 6: a symlinked go.mod: go refuses (go.mod is "
+         "missing module path); gopush refuses with another reason"),
+    # -- files (points 6, 7) ------------------------------------------------------------------
+    Case("files-case-collision", f"{ZIP} checkFiles: case-insensitive file name collision",
+         (_simple({"A.go": GO, "a.go": GO}, tags=("v1.0.0",)),), point=6),
+    Case("files-symlink-omitted", f"{ZIP} CreateFromVCS: symlinks are not regular files",
+         (_simple({"link.go": Symlink("p.go")}, tags=("v1.0.0",)),)),
+    Case("files-invalid-name", f"{MODULE} CheckFilePath: a file name with a colon is refused",
+         (_simple({"bad:name.go": GO}, tags=("v1.0.0",)),)),
+    Case("files-unicode-17-letter", f"{MODULE} fileNameOK: unicode.IsLetter (Unicode 17 in go "
+         "1.27) for a letter Python 3.11 does not know", (_simple({"\U00031350.go": GO},
+                                                           tags=("v1.0.0",)),), point=7),
+    Case("files-nested-module-omitted", f"{ZIP} CreateFromVCS: files under a nested go.mod "
+         "leave the zip", (_simple({"tools/go.mod": gomod("{root}/tools"),
+                                    "tools/t.go": GO}, tags=("v1.0.0",)),)),
+    Case("files-nested-gomod-uppercase", f"{ZIP} checkFiles: GO.MOD in a subdirectory",
+         (_simple({"sub/GO.MOD": gomod("{root}/sub"), "sub/s.go": GO}, tags=("v1.0.0",)),)),
+    Case("files-submodule-gitlink", f"{ZIP} CreateFromVCS: git archive skips gitlinks",
+         (_simple({"third_party/lib": Gitlink("0123456789abcdef0123456789abcdef01234567")},
+                  tags=("v1.0.0",)),)),
+    Case("files-duplicate-symlink-and-file", f"{ZIP} CreateFromVCS/checkFiles: a tree holding "
+         "a file and a symlink of the same name", (Commit(
+             files={"go.mod": gomod(), "p.go": GO, "a.go": GO}, tags=("v1.0.0",),
+             extra=(("120000", "a.go", "p.go"),)),), point=6),
+    Case("files-duplicate-file", f"{ZIP} checkFiles: a tree holding two files of one name "
+         "(multiple entries for file)", (Commit(
+             files={"go.mod": gomod(), "p.go": GO, "a.go": GO}, tags=("v1.0.0",),
+             extra=(("100644", "a.go", "package p // other\n"),)),), point=6),
+    Case("files-hg-archival", f"{ZIP} CreateFromVCS: .hg_archival.txt is dropped",
+         (_simple({".hg_archival.txt": "repo: x\n"}, tags=("v1.0.0",)),)),
+]
