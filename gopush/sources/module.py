@@ -378,11 +378,10 @@ def _module_dir(reader: GoModReader, query: _Query, tag: str | None, subdir: str
                 module: str | None, cwd: Path | None) -> str:
     """Return the module's directory: --subdir, the one a version tag names, or the nearest
     go.mod above ``cwd``."""
-    commit = reader.commit
     if subdir is not None:
         subdir = subdir.strip("/")
-        if not reader.repo.is_dir(commit.hash, subdir):
-            raise SourceError(f"no directory {subdir!r} at {commit.short}",
+        if not reader.repo.is_dir(reader.rev, subdir):
+            raise SourceError(f"no directory {subdir!r} at {reader.short}",
                               hint="--subdir is relative to the repository root")
         return subdir
     start = _prefix_in_repo(reader.repo, cwd)
@@ -402,7 +401,7 @@ def _module_dir(reader: GoModReader, query: _Query, tag: str | None, subdir: str
     if module:
         return start
     raise InvalidModule(
-        f"no go.mod in {start or 'the repository root'} or its parents at {commit.short}",
+        f"no go.mod in {start or 'the repository root'} or its parents at {reader.short}",
         hint="commit a go.mod (`go mod init MODULE`), pass --subdir DIR for a module elsewhere "
              "in the repository, or pass --module PATH for a repository without go.mod")
 

@@ -112,9 +112,6 @@ NO_GOMOD = ("--module", "{root}")  # gopush needs the path of a repository witho
 LICENSE = "Copyright 2024 Corpus. MIT License.\n"
 SIXTEEN_MIB = 16 << 20
 
-P3_TAG_DIR = ("issue 11 point 3: --rev v2.0.0 --module ROOT: gopush takes the module from v2/ "
-              "(v2/go.mod) where go's module ROOT is the repository root")
-
 # Sources cited below, as paths in github.com/golang/go and golang.org/x/mod.
 CODEREPO = "cmd/go/internal/modfetch/coderepo.go"
 PSEUDO = "cmd/go/internal/modfetch/pseudo.go"
@@ -183,10 +180,7 @@ CASES: list[Case] = [
     Case("pseudo-shaped-tag-other-commit", f"{CODEREPO} validatePseudoVersion: a pseudo-shaped "
          "tag on c1 naming c0's hash resolves to c0",
          (_simple(), Commit(files={"q.go": GO}, tags=("v0.0.0-20240101000000-{c0:.12}",))),
-         query="v0.0.0-20240101000000-{c0:.12}", point=6,
-         xfail="issue 11 point 5: --rev naming a pseudo-version (here also a tag) must "
-         "build the commit the pseudo-version names (go's revToRev); gopush builds the "
-         "tag's commit and refuses"),
+         query="v0.0.0-20240101000000-{c0:.12}", point=6),
     Case("pseudo-shaped-tag-wrong-base", f"{CODEREPO} validatePseudoVersion: the base tag must "
          "exist and be an ancestor",
          (_simple(tags=("v1.2.4-0.20240101000000-{c0:.12}",)),),
@@ -221,9 +215,7 @@ CASES: list[Case] = [
          (_simple(tags=("v1.2.3+meta", "v1.2.3")),), query="v1.2.3+meta", point=5),
     Case("query-semver-prefix", f"{QUERY} queryProxy: @v1.2 is the highest v1.2.x, not tag v1.2",
          (_simple(tags=("v1.2",)), Commit(files={"q.go": GO}, tags=("v1.2.5",)),
-          Commit(files={"r.go": GO})), query="v1.2", point=5,
-         xfail="issue 11 point 5: @v1.2 is go's query for the highest v1.2.x (v1.2.5); "
-         "gopush builds the commit of tag v1.2"),
+          Commit(files={"r.go": GO})), query="v1.2", point=5),
     # -- +incompatible -----------------------------------------------------------------------
     Case("incompatible-tag", f"{CODEREPO} tagToVersion: v2 tag, no go.mod: +incompatible",
          (Commit(files={"p.go": GO}, tags=("v2.0.0",)),), args=NO_GOMOD),
@@ -356,9 +348,7 @@ CASES: list[Case] = [
     Case("query-branch-shaped-like-version", f"{CODEREPO} convert/checkCanonical: a canonical "
          "query that is a branch, not a tag, resolves to another version: refused",
          (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, branch="v1.9.0", parent="c0")),
-         query="v1.9.0", reason="(v1.9.0 is not a tag)", point=5,
-         xfail="issue 11 point 5: @v1.9.0 naming a branch, not a tag: go refuses (resolves "
-         "to version ... (v1.9.0 is not a tag)); gopush builds the branch"),
+         query="v1.9.0", reason="(v1.9.0 is not a tag)", point=5),
     Case("pseudo-version-query-longer-rev", f"{CODEREPO} validatePseudoVersion: revision is "
          "longer than canonical", (_simple(),), query="v0.0.0-20240101000000-{c0:.16}",
          rev="{c0}", args=("--version", "v0.0.0-20240101000000-{c0:.16}"), point=6),
@@ -406,8 +396,7 @@ CASES: list[Case] = [
     Case("incompatible-query-beside-v2-gomod", f"{CODEREPO} canUseIncompatible: @v2.0.0 is "
          "the v2 module's once v2/go.mod exists (go.dev/issue/51324)",
          (Commit(files={"p.go": GO, "v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO},
-                 tags=("v2.0.0",)),), query="v2.0.0", args=NO_GOMOD, point=3,
-         xfail=P3_TAG_DIR),
+                 tags=("v2.0.0",)),), query="v2.0.0", args=NO_GOMOD, point=3),
     Case("incompatible-query-beside-v2-gomod-root", f"{CODEREPO} canUseIncompatible: as "
          "above, the module at the root named by --subdir ''",
          (Commit(files={"p.go": GO, "v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO},
@@ -421,7 +410,7 @@ CASES: list[Case] = [
          "@v2.0.0+incompatible is still allowed beside v2/go.mod (go.dev/issue/51324)",
          (Commit(files={"p.go": GO, "v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO},
                  tags=("v2.0.0",)),), query="v2.0.0+incompatible", rev="v2.0.0",
-         args=(*NO_GOMOD, "--version", "v2.0.0+incompatible"), point=3, xfail=P3_TAG_DIR),
+         args=(*NO_GOMOD, "--version", "v2.0.0+incompatible"), point=3),
     Case("incompatible-suffix-on-compatible", f"{CODEREPO} checkCanonical: +incompatible suffix "
          "not allowed: major version v1 is compatible", (_simple(tags=("v1.0.0",)),),
          query="v1.0.0+incompatible", rev="v1.0.0", args=("--version", "v1.0.0+incompatible")),
@@ -448,32 +437,22 @@ CASES: list[Case] = [
     Case("major-both-claim", f"{CODEREPO} findDir: go.mod and v2/go.mod both claim /v2",
          (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO,
                         "v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO}, tags=("v2.0.0",)),),
-         module="{root}/v2", query="v2.0.0", point=3,
-         xfail="issue 11 point 3: go.mod and v2/go.mod both claim /v2: go refuses (findDir), "
-         "gopush builds v2/"),
+         module="{root}/v2", query="v2.0.0", point=3),
     Case("major-subdir-non-v2-path", f"{CODEREPO} findDir: v2/go.mod has a non-/v2 path",
          (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO,
                         "v2/go.mod": gomod("{root}/other"), "v2/p.go": GO},
-                 tags=("v2.0.0",)),), module="{root}/v2", query="v2.0.0", point=3,
-         xfail="issue 11 point 3: v2/go.mod names a non-/v2 path: go refuses (findDir), "
-         "gopush builds the root"),
+                 tags=("v2.0.0",)),), module="{root}/v2", query="v2.0.0", point=3),
     Case("major-subdir-missing-path", f"{CODEREPO} findDir: v2/go.mod is missing module path",
          (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO,
                         "v2/go.mod": "go 1.21\n", "v2/p.go": GO}, tags=("v2.0.0",)),),
-         module="{root}/v2", query="v2.0.0", point=3,
-         xfail="issue 11 point 3: v2/go.mod has no module line: go refuses (findDir), "
-         "gopush builds the root"),
+         module="{root}/v2", query="v2.0.0", point=3),
     Case("major-root-unversioned-path", f"{CODEREPO} findDir: go.mod has non-.../v2 module "
          "path (and .../v2/go.mod does not exist)",
          (_simple(tags=("v2.0.0",)),), module="{root}/v2", query="v2.0.0",
-         args=("--module", "{root}/v2"), point=3,
-         xfail="issue 11 point 3: both refuse; gopush's reason is not go's "
-         "(non-.../v2 module path ... (and .../v2/go.mod does not exist))"),
+         args=("--module", "{root}/v2"), point=3),
     Case("major-missing-both", f"{CODEREPO} findDir: missing go.mod and .../v2/go.mod",
          (Commit(files={"p.go": GO}, tags=("v2.0.0",)),), module="{root}/v2",
-         query="v2.0.0", args=("--module", "{root}/v2"), point=3,
-         xfail="issue 11 point 3: both refuse; gopush says missing go.mod, go says "
-         "missing .../go.mod and .../v2/go.mod"),
+         query="v2.0.0", args=("--module", "{root}/v2"), point=3),
     Case("major-v0-suffix", f"{MODULE} SplitPathVersion: /v0 is no valid major suffix",
          (Commit(files={"go.mod": gomod("{root}/v0"), "p.go": GO}, tags=("v0.1.0",)),),
          module="{root}/v0", query="v0.1.0", point=3),
@@ -499,15 +478,12 @@ CASES: list[Case] = [
          "go.mod says gopkg.in/NAME (no suffix) is refused",
          (Commit(files={"go.mod": gomod("gopkg.in/corpus/gin3"), "p.go": GO},
                  tags=("v2.0.0",)),), vanity="gopkg.in/corpus/gin3.v2",
-         module="gopkg.in/corpus/gin3.v2", query="v2.0.0", point=3,
-         xfail="issue 11 point 3: both refuse; gopush calls the path malformed, "
-         "go says go.mod has non-....v2 module path"),
+         module="gopkg.in/corpus/gin3.v2", query="v2.0.0",
+         args=("--module", "gopkg.in/corpus/gin3.v2"), point=3),
     Case("major-gopkgin-bug-34254", f"{CODEREPO} canReplaceMismatchedVersionDueToBug: an "
          "unversioned path may hold a go.mod naming a gopkg.in path",
          (Commit(files={"go.mod": gomod("gopkg.in/corpus/gin4.v3"), "p.go": GO},
-                 tags=("v1.0.0",)),), query="v1.0.0", args=("--module", "{root}"), point=3,
-         xfail="issue 11 point 3: go accepts an unversioned path whose go.mod "
-         "names a gopkg.in path (golang.org/issue/34254); gopush refuses"),
+                 tags=("v1.0.0",)),), query="v1.0.0", args=("--module", "{root}"), point=3),
     Case("major-gomod-other-path", f"{CODEREPO} findDir: at v0/v1 any unversioned go.mod path "
          "is accepted by go mod download", (Commit(files={"go.mod": gomod("example.com/else"),
                                                    "p.go": GO}, tags=("v1.0.0",)),),
@@ -521,9 +497,7 @@ CASES: list[Case] = [
          (Commit(files={"go.mod": gomod(), "sub/p.go": GO}, tags=("sub/v1.0.0",)),),
          module="{root}/sub", query="v1.0.0", rev="sub/v1.0.0",
          args=("--subdir", "sub", "--module", "{root}/sub"),
-         point=3,
-         xfail="issue 11 point 3: both refuse; gopush says missing sub/go.mod, go names "
-         "missing <module prefix>/sub/go.mod"),
+         point=3),
     Case("sub-module-pseudo-own-tags", f"{CODEREPO} convert: a sub module's base comes from "
          "its own prefixed tags only",
          (Commit(files={"go.mod": gomod(), "sub/go.mod": gomod("{root}/sub"), "sub/p.go": GO},
@@ -546,54 +520,34 @@ CASES: list[Case] = [
          "file too large",
          (Commit(files={"LICENSE": Sized(SIXTEEN_MIB + 1), "sub/go.mod": gomod("{root}/sub"),
                         "sub/p.go": GO}, tags=("sub/v1.0.0",)),),
-         module="{root}/sub", query="v1.0.0", rev="sub/v1.0.0", point=6,
-         xfail="issue 11 point 6: a root LICENSE over 16 MiB copied into a "
-         "subdirectory module: go refuses (LICENSE file too large), gopush builds"),
+         module="{root}/sub", query="v1.0.0", rev="sub/v1.0.0", point=6),
     # -- go.mod leniency (points 1, 2, 6) -----------------------------------------------------
     Case("gomod-unknown-directive", f"{MODFILE} ParseLax: unknown directives are skipped",
-         (_simple({"go.mod": gomod(extra="frobnicate yes\n")}, tags=("v1.0.0",)),), point=1,
-         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
-         "gopush's strict parse refuses"),
+         (_simple({"go.mod": gomod(extra="frobnicate yes\n")}, tags=("v1.0.0",)),), point=1),
     Case("gomod-bad-toolchain", f"{MODFILE} ParseLax: a bad toolchain line is no error for go "
          "mod download", (_simple({"go.mod": gomod(extra="toolchain banana\n")},
-                                   tags=("v1.0.0",)),), point=1,
-         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
-         "gopush's strict parse refuses"),
+                                   tags=("v1.0.0",)),), point=1),
     Case("gomod-bad-godebug", f"{MODFILE} ParseLax: a bad godebug line",
-         (_simple({"go.mod": gomod(extra="godebug nonsense\n")}, tags=("v1.0.0",)),), point=1,
-         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
-         "gopush's strict parse refuses"),
+         (_simple({"go.mod": gomod(extra="godebug nonsense\n")}, tags=("v1.0.0",)),), point=1),
     Case("gomod-require-syntax-error", f"{MODFILE} ParseLax: a require line without version",
          (_simple({"go.mod": gomod(extra="require (\n\tgithub.com/x/y\n)\n")},
-                  tags=("v1.0.0",)),), point=1,
-         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
-         "gopush's strict parse refuses"),
+                  tags=("v1.0.0",)),), point=1),
     Case("gomod-unterminated-block", f"{MODFILE} ModulePath: only the module line is read",
-         (_simple({"go.mod": gomod(extra="require (\n")}, tags=("v1.0.0",)),), point=1,
-         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
-         "gopush's strict parse refuses"),
+         (_simple({"go.mod": gomod(extra="require (\n")}, tags=("v1.0.0",)),), point=1),
     Case("gomod-raw-string-module", f"{MODFILE} ModulePath: a raw-string module path",
-         (_simple({"go.mod": "module `{root}`\n\ngo 1.21\n"}, tags=("v1.0.0",)),), point=1,
-         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
-         "gopush's strict parse refuses"),
+         (_simple({"go.mod": "module `{root}`\n\ngo 1.21\n"}, tags=("v1.0.0",)),), point=1),
     Case("gomod-quoted-module", f"{MODFILE} ModulePath: a quoted module path",
          (_simple({"go.mod": 'module "{root}"\n\ngo 1.21\n'}, tags=("v1.0.0",)),), point=1),
     Case("gomod-two-module-lines", f"{MODFILE} ModulePath: the first module line counts",
          (_simple({"go.mod": "module {root}\nmodule example.com/second\n"},
-                  tags=("v1.0.0",)),), point=1,
-         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
-         "gopush's strict parse refuses"),
+                  tags=("v1.0.0",)),), point=1),
     Case("gomod-symlink", f"{ZIP} CreateFromVCS + {CODEREPO} GoMod: go.mod is a symlink",
          (Commit(files={"real.mod": gomod(), "go.mod": Symlink("real.mod"), "p.go": GO},
-                 tags=("v1.0.0",)),), query="v1.0.0", point=6,
-         xfail="issue 11 point 6: go.mod is a symlink: go refuses (go.mod is missing "
-         "module path); gopush refuses with another reason"),
+                 tags=("v1.0.0",)),), query="v1.0.0", point=6),
     Case("gomod-directory", f"{CODEREPO} findDir: go.mod is a directory",
          (Commit(files={"go.mod/x.txt": "x\n", "p.go": GO}, tags=("v1.0.0",)),),
          query="v1.0.0", args=NO_GOMOD, point=6,
-         reason="is a directory",
-         xfail="issue 11 point 6: go.mod is a directory: go refuses when it extracts "
-         "the zip (read go.mod: is a directory); gopush builds"),
+         reason="is a directory"),
     Case("gomod-crlf-by-gitattributes", f"{ZIP} CreateFromVCS: git archive applies eol=crlf to "
          "go.mod; the .mod file is the blob",
          (_simple({".gitattributes": "* text eol=crlf\n"}, tags=("v1.0.0",)),), point=2),
@@ -602,13 +556,9 @@ CASES: list[Case] = [
          (_simple({".gitattributes": "go.mod working-tree-encoding=UTF-16LE\n",
                    "go.mod": Encoded("module {root}\n\ngo 1.24\n", "utf-16-le"),
                    "vendor/modules.txt": "# x\n", "pkg/vendor/v.go": GO},
-                  tags=("v1.0.0",)),), point=2,
-         xfail="issue 11 point 2: the vendor rule must read the go line "
-         "of the zip's own go.mod (UTF-16 after .gitattributes): the h1: differs"),
+                  tags=("v1.0.0",)),), point=2),
     Case("gomod-bom", f"{MODFILE} a UTF-8 byte order mark before the module line",
-         (_simple({"go.mod": "\ufeff" + gomod()}, tags=("v1.0.0",)),), point=1,
-         xfail="issue 11 point 3: a BOM hides the module line: both refuse; gopush's reason "
-         "is not go's (go.mod is missing module path)"),
+         (_simple({"go.mod": "\ufeff" + gomod()}, tags=("v1.0.0",)),), point=1),
     # -- vendor rule by go line (point 2) -----------------------------------------------------
     Case("vendor-go-1.23", f"{ZIP} isVendoredPackage: before go 1.24 vendor/modules.txt stays "
          "and pkg/vendor/v.go is vendored",
@@ -622,22 +572,16 @@ CASES: list[Case] = [
          "past a bad toolchain line",
          (_simple({"go.mod": gomod(go="1.24", extra="toolchain banana\n"),
                    "vendor/modules.txt": "# x\n", "pkg/vendor/v.go": GO},
-                  tags=("v1.0.0",)),), point=2,
-         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
-         "gopush's strict parse refuses"),
+                  tags=("v1.0.0",)),), point=2),
     Case("vendor-go-line-syntax-error", f"{ZIP} parseGoVers: a go.mod ParseLax refuses gives "
          "no go version (pre-1.24 rule)",
          (_simple({"go.mod": gomod(go="1.24", extra="require (\n"),
                    "vendor/modules.txt": "# x\n", "pkg/vendor/v.go": GO},
-                  tags=("v1.0.0",)),), point=2,
-         xfail="issue 11 point 1: go parses a downloaded go.mod laxly and accepts; "
-         "gopush's strict parse refuses"),
+                  tags=("v1.0.0",)),), point=2),
     Case("vendor-gomod-symlink", f"{ZIP} CreateFromVCS: a symlinked go.mod gives no go version",
          (Commit(files={"real.mod": gomod(go="1.24"), "go.mod": Symlink("real.mod"),
                         "p.go": GO, "vendor/modules.txt": "# x\n", "pkg/vendor/v.go": GO},
-                 tags=("v1.0.0",)),), point=2,
-         xfail="issue 11 point 6: a symlinked go.mod: go refuses (go.mod is "
-         "missing module path); gopush refuses with another reason"),
+                 tags=("v1.0.0",)),), point=2),
     # -- files (points 6, 7) ------------------------------------------------------------------
     Case("files-case-collision", f"{ZIP} checkFiles: case-insensitive file name collision",
          (_simple({"A.go": GO, "a.go": GO}, tags=("v1.0.0",)),), point=6),
