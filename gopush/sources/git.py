@@ -22,12 +22,14 @@ import subprocess
 import tempfile
 import weakref
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from gopush.errors import NotARepository, SourceError
+from gopush.modzip.create import PackAhead
 from gopush.modzip.files import FileKind, FileStat
 from gopush.sources import tarstream
 from gopush.sources.gitcmd import GitRunner
@@ -87,6 +89,7 @@ class ArchivedFile:
         self._data = data
         self._spill = spill
         self._keep_alive = keep_alive  # the SpillDir holding ``spill``
+        self.packed_ahead: Future[Any] | None = None  # see modzip.create.PackAhead
 
     def stat(self) -> FileStat:
         return self._stat
@@ -245,14 +248,15 @@ class GitRepository:
 
     def _archive(self, commit: str, subdir: str, prefix: str) -> Iterator[ArchivedFile]:
         spill_dir = SpillDir()
-        with tempfile.TemporaryDirectory(prefix="gopush-git-") as shadow:
+        with (tempfile.TemporaryDirectory(prefix="gopush-git-") as shadow,
+              PackAhead() as pack_ahead):
             runner = self._shadow(Path(shadow))
             args = ["archive", "--format=tar", commit] + (["--", subdir] if subdir else [])
             proc = runner.stream(*args, config=_ARCHIVE_CONFIG)
             try:
                 assert proc.stdout is not None
                 for member, stream in tarstream.members(proc.stdout):
-                    item = _archived(member, stream, prefix, spill_dir)
+                    item = _archived(member, stream, prefix, spill_dir, pack_ahead)
                     if item is not None:
                         yield item
             except BaseException:  # Ctrl-C, SIGTERM, a bad stream, or the consumer stopped
@@ -273,10 +277,11 @@ class GitRepository:
 
 
 def _archived(member: tarstream.Member, stream: BinaryIO, prefix: str,
-              spill_dir: SpillDir) -> ArchivedFile | None:
+              spill_dir: SpillDir, pack_ahead: PackAhead) -> ArchivedFile | None:
     """Turn one tar member into a file relative to the module root (None: not a file).
 
-    Always consumes the member's data, so the stream is ready for the next header.
+    Always consumes the member's data, so the stream is ready for the next header. A regular
+    file read into memory is offered to ``pack_ahead``.
     """
     regular = member.type in (b"0", b"\0")
     if not regular or member.size <= SPOOL_BYTES:
@@ -298,7 +303,9 @@ def _archived(member: tarstream.Member, stream: BinaryIO, prefix: str,
         return ArchivedFile(rel, FileKind.SYMLINK, len(member.linkname.encode()))
     if not regular:
         return ArchivedFile(rel, FileKind.OTHER, 0)
-    return ArchivedFile(rel, FileKind.REGULAR, member.size, data=data)
+    item = ArchivedFile(rel, FileKind.REGULAR, member.size, data=data)
+    item.packed_ahead = pack_ahead.offer(rel, data)
+    return item
 
 
 def _copy(stream: BinaryIO, target: Path, size: int) -> None:
