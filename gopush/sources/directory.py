@@ -16,11 +16,12 @@ import os
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
-
-import pathspec
+from typing import TYPE_CHECKING, BinaryIO
 
 from gopush.modzip.files import FileKind, FileStat
+
+if TYPE_CHECKING:  # pathspec is imported where patterns are compiled: most builds have none,
+    import pathspec  # and importing it costs about as much as starting Python
 
 VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr"})
 
@@ -48,6 +49,8 @@ class DiskFile:
 
 def exclude_spec(patterns: Iterable[str]) -> pathspec.GitIgnoreSpec:
     """Compile ``--exclude`` patterns (gitignore syntax, relative to the module root)."""
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(list(patterns))
 
 
@@ -70,7 +73,7 @@ def _walk(root: Path, gitignore: bool) -> Iterator[str]:
         rel_dir = "" if rel_dir == "." else rel_dir
         if gitignore and ".gitignore" in files:
             lines = (Path(current) / ".gitignore").read_text("utf-8", "replace").splitlines()
-            specs.append((rel_dir, pathspec.GitIgnoreSpec.from_lines(lines)))
+            specs.append((rel_dir, exclude_spec(lines)))
         kept = []
         for name in sorted(dirs):
             rel = f"{rel_dir}/{name}" if rel_dir else name

@@ -6,6 +6,7 @@ import gc
 import os
 import tempfile
 import threading
+import zlib
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,19 @@ def test_reader_giving_up_stops_git_instead_of_waiting(git_repo: GitRepo,
     stop.__traceback__ = None
     gc.collect()  # spill directories go with the last file that refers to them
     assert set(Path(tempfile.gettempdir()).glob("gopush-*")) <= before
+
+
+def test_archived_files_are_packed_while_git_streams(git_repo: GitRepo) -> None:
+    """Small regular files come out of the archive already being deflated (their packed
+    bytes inflate to the file's content); vendored ones, large spilled ones and symlinks
+    are left for create_zip."""
+    git_repo.symlink("link", "a.go")
+    git_repo.commit(files={"a.go": "package a\n" * 100, "vendor/x/y.go": "package y\n",
+                           "huge.bin": os.urandom(SPOOL_BYTES + 1)})
+    repo = GitRepository.open(git_repo.path)
+    files = {f.path: f for f in repo.archive_files(repo.commit("HEAD").hash, "")}
+    packed = files["a.go"].packed_ahead
+    assert packed is not None
+    assert zlib.decompress(packed.result().payload, -15) == b"package a\n" * 100
+    assert [p for p, f in files.items() if f.packed_ahead is None] == [
+        "huge.bin", "link", "vendor/x/y.go"]
