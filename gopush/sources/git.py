@@ -265,16 +265,29 @@ class GitRepository:
             GitRunner.finish(proc, args)
 
     def _shadow(self, shadow: Path) -> GitRunner:
-        """Create a bare repository borrowing our objects, with export attributes off."""
-        # no template: copying its sample hooks is most of what `git init` costs
-        subprocess.run(["git", "init", "-q", "--bare", "--template=", str(shadow)], check=True,
-                       capture_output=True)
-        objects = self.git.run("rev-parse", "--path-format=absolute", "--git-path",
-                               "objects").decode().strip()
+        """Lay out a bare repository borrowing our objects, with export attributes off.
+
+        Written by hand, not by ``git init``: a bare repository is HEAD, objects/, refs/ and a
+        config, and that spares a process, the copy of git's template and the user's
+        ``init.*`` settings. The object format (SHA-1 or SHA-256) is the user's repository's.
+        """
+        objects, object_format = self.git.run(
+            "rev-parse", "--path-format=absolute", "--git-path", "objects",
+            "--show-object-format").decode().splitlines()
+        for directory in ("objects/info", "refs/heads", "refs/tags", "info"):
+            (shadow / directory).mkdir(parents=True, exist_ok=True)
+        (shadow / "HEAD").write_text("ref: refs/heads/main\n")
+        (shadow / "config").write_text(_shadow_config(object_format))
         (shadow / "objects" / "info" / "alternates").write_text(objects + "\n")
-        (shadow / "info").mkdir(exist_ok=True)
         (shadow / "info" / "attributes").write_bytes(_NO_EXPORT_ATTRIBUTES)
         return GitRunner(shadow)
+
+
+def _shadow_config(object_format: str) -> str:
+    if object_format == "sha1":
+        return "[core]\n\trepositoryformatversion = 0\n\tbare = true\n"
+    return ("[core]\n\trepositoryformatversion = 1\n\tbare = true\n"
+            f"[extensions]\n\tobjectformat = {object_format}\n")
 
 
 def _archived(member: tarstream.Member, stream: BinaryIO, prefix: str,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
 import tempfile
 import threading
 import zlib
@@ -11,10 +12,13 @@ from pathlib import Path
 
 import pytest
 from gitrepo import GitRepo
+from gotool import GoOracle
 
+from gopush.actions.build import BuildRequest, build
 from gopush.errors import SourceError
 from gopush.modzip.files import FileKind
 from gopush.sources.git import SPOOL_BYTES, GitRepository
+from gopush.ui.base import NullReporter
 
 
 def contents(repo: GitRepository, rev: str, subdir: str = "") -> dict[str, bytes | FileKind]:
@@ -180,3 +184,18 @@ def test_archived_files_are_packed_while_git_streams(git_repo: GitRepo) -> None:
     assert zlib.decompress(packed.result().payload, -15) == b"package a\n" * 100
     assert [p for p, f in files.items() if f.packed_ahead is None] == [
         "huge.bin", "link", "vendor/x/y.go"]
+
+
+def test_sha256_repository_builds_as_go_does(go: GoOracle, tmp_path: Path) -> None:
+    """A SHA-256 repository: the shadow repository takes its object format, so git archive
+    reads it, and the build gives go's hashes (it failed: "not a valid object name")."""
+    path = tmp_path / "repo256"
+    subprocess.run(["git", "init", "-q", "--object-format=sha256", str(path)], check=True)
+    repo = GitRepo(path)
+    repo.commit(files={"go.mod": "module github.com/acme/s256\n\ngo 1.22\n",
+                       "s.go": "package s\n"})
+    repo.tag("v1.0.0")
+    go.map_repo(path, "https://github.com/acme/s256")
+    want = go.download("github.com/acme/s256", "v1.0.0")
+    got = build(BuildRequest(repo=path, rev="v1.0.0", out=tmp_path / "dist"), NullReporter())
+    assert (got.version, got.sum, got.gomod_sum) == ("v1.0.0", want["Sum"], want["GoModSum"])
