@@ -81,20 +81,21 @@ def create_zip(dest_path: str | os.PathLike[str], module: str, version: str,
             a file turned out larger than its declared size.
         SourceError: a file could not be read.
     """
-    modpath.check_module_version(module, version)
-    report = check_files(files, go_version=go_version)
-    err = report.error(f"{module}@{version}: create zip")
-    if err is not None:
-        for source in files:  # packs not started yet are not needed any more
-            if (packed := _packed_ahead_of(source)) is not None:
-                packed.cancel()
-        raise err
-    progress = on_progress or (lambda n: None)
-    if skipped := len(files) - len(report.valid):
-        progress(skipped)
-    entries = sorted(valid_files(files, report), key=lambda f: f.path)
-    with _AtomicFile(Path(dest_path)) as out:
-        writer = _write_entries(out, f"{module}@{version}/", entries, progress)
+    try:
+        modpath.check_module_version(module, version)
+        report = check_files(files, go_version=go_version)
+        err = report.error(f"{module}@{version}: create zip")
+        if err is not None:
+            raise err
+        progress = on_progress or (lambda n: None)
+        if skipped := len(files) - len(report.valid):
+            progress(skipped)
+        entries = sorted(valid_files(files, report), key=lambda f: f.path)
+        with _AtomicFile(Path(dest_path)) as out:
+            writer = _write_entries(out, f"{module}@{version}/", entries, progress)
+    except BaseException:
+        _drop_packed_ahead(files)
+        raise
     return CreatedZip(report=report, sum=hash1(writer.digests), size=writer.size,
                       files=len(entries))
 
@@ -178,6 +179,14 @@ def _pack(data: bytes) -> _Packed:
 
 def _packed_ahead_of(source: SourceFile) -> Future[_Packed] | None:
     return getattr(source, "packed_ahead", None)
+
+
+def _drop_packed_ahead(files: Sequence[SourceFile]) -> None:
+    """Cancel the packs not started yet: nothing will be written, and a process exiting on
+    an error (or a Ctrl-C) would otherwise wait for its pool to deflate them all."""
+    for source in files:
+        if (packed := _packed_ahead_of(source)) is not None:
+            packed.cancel()
 
 
 class PackAhead:

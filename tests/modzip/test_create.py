@@ -214,3 +214,15 @@ def test_pack_ahead_drops_queued_packs_on_error() -> None:
             futures.append(pack.offer(f"f{i}.bin", os.urandom(1 << 20)))
         raise KeyboardInterrupt
     assert any(f.cancelled() for f in futures)
+
+
+def test_invalid_files_drop_the_packs_not_started(tmp_path: Path) -> None:
+    """When the files break the rules, create_zip cancels the packs still queued: an exit on
+    the error does not wait for deflate work nobody will write."""
+    files = [DataFile(f"f{i}.bin", os.urandom(1 << 20)) for i in range(48)]
+    files.append(DataFile("a/../b.go", b"package b\n"))  # not clean: invalid
+    with PackAhead() as pack:
+        ahead = packed_ahead(files, pack)
+    with pytest.raises(InvalidModuleZip):
+        create_zip(tmp_path / "m.zip", MODULE, "v1.0.0", ahead, go_version="")
+    assert any(f.packed_ahead.cancelled() for f in ahead if isinstance(f, Unopenable))
