@@ -72,8 +72,9 @@ def create_zip(dest_path: str | os.PathLike[str], module: str, version: str,
 
     ``go_version`` is the root go.mod's ``go`` line ("" when none); it selects the vendor
     rule. A file may carry ``packed_ahead``, the future ``PackAhead.offer`` returned for its
-    bytes; that result is written instead of packing the file again. ``on_progress(n)`` is called with counts of input files handled (omitted ones
-    first), adding up to ``len(files)``. Nothing is left at ``dest_path`` on failure.
+    bytes; that result is written instead of packing the file again. ``on_progress(n)`` is
+    called with counts of input files handled (omitted ones first), adding up to
+    ``len(files)``. Nothing is left at ``dest_path`` on failure.
 
     Raises:
         InvalidVersion, InvalidPath: module path or version invalid, or not canonical.
