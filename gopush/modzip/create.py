@@ -9,8 +9,11 @@ Speed: files are read once; CRC-32, SHA-256 and deflate run on a thread pool (zl
 hashlib release the GIL). Small files are packed whole by a worker; files larger than
 ``SMALL_FILE_BYTES`` are streamed in ``CHUNK_BYTES`` pieces, each deflated independently and
 joined with sync flushes (a valid deflate stream, as pigz makes), so a big file never sits
-in memory whole. The zip goes to a temporary file beside ``dest_path``, is fsynced, then
-renamed: readers see the old file or the complete new one, never half a zip.
+in memory whole. A source that reads its files one after another (``git archive``) can have
+them packed while it is still reading, with ``PackAhead``: deflate then runs beside the
+reading instead of after it, and the bytes are the same either way. The zip goes to a
+temporary file beside ``dest_path``, is fsynced, then renamed: readers see the old file or
+the complete new one, never half a zip.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 from gopush.errors import InvalidModuleZip, SourceError
 from gopush.gosem import modpath
@@ -39,6 +42,7 @@ SMALL_FILE_BYTES = 4 * 1024 * 1024  # files up to this size are read whole by on
 CHUNK_BYTES = 1024 * 1024  # larger files are read and deflated in pieces of this size
 MAX_AHEAD_BYTES = 64 * 1024 * 1024  # bytes of small files packed ahead of the writer
 MAX_AHEAD_FILES = 512
+MAX_PACK_AHEAD_BYTES = 64 * 1024 * 1024  # bytes of a source's files packed while it is read
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +71,9 @@ def create_zip(dest_path: str | os.PathLike[str], module: str, version: str,
     """Write the module zip of ``files`` for module@version to ``dest_path``; return its sum.
 
     The vendor rule follows the go line of the root go.mod among ``files`` (as
-    ``rules.check_files`` finds it). ``on_progress(n)`` is called with counts of input files handled (omitted ones
+    ``rules.check_files`` finds it). A file may carry ``packed_ahead``, the future
+    ``PackAhead.offer`` returned for its bytes; that result is written instead of packing the
+    file again. ``on_progress(n)`` is called with counts of input files handled (omitted ones
     first), adding up to ``len(files)``. Nothing is left at ``dest_path`` on failure.
 
     Raises:
@@ -76,17 +82,21 @@ def create_zip(dest_path: str | os.PathLike[str], module: str, version: str,
             a file turned out larger than its declared size.
         SourceError: a file could not be read.
     """
-    modpath.check_module_version(module, version)
-    report = check_files(files)
-    err = report.error(f"{module}@{version}: create zip")
-    if err is not None:
-        raise err
-    progress = on_progress or (lambda n: None)
-    if skipped := len(files) - len(report.valid):
-        progress(skipped)
-    entries = sorted(valid_files(files, report), key=lambda f: f.path)
-    with _AtomicFile(Path(dest_path)) as out:
-        writer = _write_entries(out, f"{module}@{version}/", entries, progress)
+    try:
+        modpath.check_module_version(module, version)
+        report = check_files(files)
+        err = report.error(f"{module}@{version}: create zip")
+        if err is not None:
+            raise err
+        progress = on_progress or (lambda n: None)
+        if skipped := len(files) - len(report.valid):
+            progress(skipped)
+        entries = sorted(valid_files(files, report), key=lambda f: f.path)
+        with _AtomicFile(Path(dest_path)) as out:
+            writer = _write_entries(out, f"{module}@{version}/", entries, progress)
+    except BaseException:
+        _drop_packed_ahead(files)
+        raise
     return CreatedZip(report=report, sum=hash1(writer.digests), size=writer.size,
                       files=len(entries))
 
@@ -135,7 +145,9 @@ def _packed_ahead(entries: Sequence[SourceFile], pool: ThreadPoolExecutor
                 exhausted = True
                 break
             size = source.stat().size
-            if size <= SMALL_FILE_BYTES:
+            if (packed := _packed_ahead_of(source)) is not None:
+                ahead.append((source, packed, 0))  # its bytes are in memory already
+            elif size <= SMALL_FILE_BYTES:
                 ahead.append((source, pool.submit(_pack_small, source, size), size))
                 ahead_bytes += size
             else:
@@ -156,9 +168,78 @@ def _pack_small(source: SourceFile, size: int) -> _Packed:
         data = _read_up_to(r, size + 1)
     if len(data) > size:
         raise _TooLarge(source.path)
+    return _pack(data)
+
+
+def _pack(data: bytes) -> _Packed:
+    """Deflate a whole small file; the one place its entry's bytes are made."""
     deflater = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
     payload = deflater.compress(data) + deflater.flush()
     return _Packed(zlib.crc32(data), len(data), hashlib.sha256(data).hexdigest(), payload)
+
+
+def _packed_ahead_of(source: SourceFile) -> Future[_Packed] | None:
+    return getattr(source, "packed_ahead", None)
+
+
+def _drop_packed_ahead(files: Sequence[SourceFile]) -> None:
+    """Cancel the packs not started yet: nothing will be written, and a process exiting on
+    an error (or a Ctrl-C) would otherwise wait for its pool to deflate them all."""
+    for source in files:
+        if (packed := _packed_ahead_of(source)) is not None:
+            packed.cancel()
+
+
+class PackAhead:
+    """Packs small files while their source is still reading the rest of them.
+
+    ``git archive`` streams a module's files one after another; packing each as it arrives
+    (``offer``) puts deflate on one core while git and the reader use the other, where
+    packing after the whole archive was read would leave them in turn. The source keeps the
+    returned future on the file as ``packed_ahead`` and ``create_zip`` writes its result: the
+    same bytes ``create_zip`` would make itself.
+
+    Which files the zip keeps is known only once every file is seen, so this guesses: files
+    under a ``vendor/`` directory, or under a directory already seen to hold a go.mod (a
+    nested module), are not packed. A wrong guess costs one wasted deflate or one file
+    packed later, never a different zip. At most ``budget`` bytes are packed ahead, which
+    bounds the memory the packed payloads take beside the files' own bytes.
+
+    Use as a context manager around the reading: on a normal exit the queued packs go on
+    (the threads end when they are done); on an error the ones not started are dropped.
+    """
+
+    def __init__(self, budget: int = MAX_PACK_AHEAD_BYTES) -> None:
+        self._pool = ThreadPoolExecutor(_workers(), thread_name_prefix="gopush-pack-ahead")
+        self._left = budget
+        self._module_dirs: set[str] = set()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=exc_type is not None)
+
+    def offer(self, path: str, data: bytes) -> Future[_Packed] | None:
+        """Start packing ``data``, the bytes of the regular file at ``path`` (relative to the
+        module root); return the future, or None when the file is left to ``create_zip``."""
+        directory, _, name = path.rpartition("/")
+        if directory and name.lower() == "go.mod":
+            self._module_dirs.add(directory)
+        if len(data) > SMALL_FILE_BYTES or len(data) > self._left or self._likely_omitted(path):
+            return None
+        self._left -= len(data)
+        return self._pool.submit(_pack, data)
+
+    def _likely_omitted(self, path: str) -> bool:
+        if path.startswith("vendor/") or "/vendor/" in path:
+            return True
+        directory = path
+        while self._module_dirs and (cut := directory.rfind("/")) > 0:
+            directory = directory[:cut]
+            if directory in self._module_dirs:
+                return True
+        return False
 
 
 def _read_up_to(r: BinaryIO, limit: int) -> bytes:

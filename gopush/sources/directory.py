@@ -22,15 +22,16 @@ import os
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
-
-import pathspec
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from gopush.errors import InvalidModule
 from gopush.gosem import gomod
 from gopush.modzip.files import FileKind, FileStat
 from gopush.modzip.report import FileIssue, Omit
 from gopush.modzip.rules import MAX_GO_MOD_BYTES, is_vendored, issue, uses_fixed_vendor_rule
+
+if TYPE_CHECKING:  # pathspec is imported where patterns are compiled: most builds have none,
+    import pathspec  # and importing it costs about as much as starting Python
 
 VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr"})
 
@@ -125,6 +126,7 @@ def _root_go_line(root: Path) -> str:
         return ""
     return gomod.zip_go_version(data) if len(data) <= MAX_GO_MOD_BYTES else ""
 
+
 def nearest_go_mod(start: Path) -> Path | None:
     """Return the nearest directory at or above ``start`` holding a go.mod file, or None."""
     for candidate in [start, *start.parents]:
@@ -168,6 +170,8 @@ def worktree_files(toplevel: Path, paths: Iterable[str], prefix: str,
 
 def exclude_spec(patterns: Iterable[str]) -> pathspec.GitIgnoreSpec:
     """Compile ``--exclude`` patterns (gitignore syntax, relative to the module root)."""
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(list(patterns))
 
 
@@ -190,7 +194,7 @@ def _walk(root: Path, gitignore: bool) -> Iterator[str]:
         rel_dir = "" if rel_dir == "." else rel_dir
         if gitignore and ".gitignore" in files:
             lines = (Path(current) / ".gitignore").read_text("utf-8", "replace").splitlines()
-            specs.append((rel_dir, pathspec.GitIgnoreSpec.from_lines(lines)))
+            specs.append((rel_dir, exclude_spec(lines)))
         kept = []
         for name in sorted(dirs):
             rel = f"{rel_dir}/{name}" if rel_dir else name

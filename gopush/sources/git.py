@@ -21,13 +21,15 @@ import tempfile
 import threading
 import weakref
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from gopush.errors import InvalidVersion, NotARepository, SourceError
 from gopush.gosem import pseudo
+from gopush.modzip.create import PackAhead
 from gopush.modzip.files import FileKind, FileStat
 from gopush.modzip.rules import MAX_LICENSE_BYTES
 from gopush.sources import tarstream
@@ -112,6 +114,7 @@ class ArchivedFile:
         self._data = data
         self._spill = spill
         self._keep_alive = keep_alive  # the SpillDir holding ``spill``
+        self.packed_ahead: Future[Any] | None = None  # see modzip.create.PackAhead
 
     def stat(self) -> FileStat:
         return self._stat
@@ -132,6 +135,7 @@ class GitRepository:
         self.toplevel = toplevel
         self.git = GitRunner(git_dir)
         self._objects: str | None = None  # the object directory, absolute
+        self._object_format = "sha1"  # or "sha256": the shadow repository must say the same
         self._tags_at: dict[str, list[str]] = {}
 
     @classmethod
@@ -144,23 +148,24 @@ class GitRepository:
         path = Path(path)
         if not path.is_dir():
             raise SourceError(f"{path}: no such directory")
-        # one git process: the git directory, its object store (for the archive's shadow
-        # repository), and the work tree (the last answer fails, after the others, where
-        # there is none)
+        # one git process: the git directory, its object store and object format (for the
+        # archive's shadow repository), and the work tree (the last answer fails, after the
+        # others, where there is none)
         out = GitRunner(None).run(
             "-C", str(path), "rev-parse", "--path-format=absolute", "--git-dir",
-            "--git-path", "objects", "--is-bare-repository", "--show-toplevel", check=False)
+            "--git-path", "objects", "--show-object-format", "--is-bare-repository",
+            "--show-toplevel", check=False)
         lines = out.decode().splitlines()
-        if len(lines) < 3:
+        if len(lines) < 4:
             raise NotARepository(
                 f"{path.resolve()} is not a git repository",
                 hint="run gopush inside a git checkout, pass --repo PATH, or build a plain "
                      "directory with --worktree --version vX.Y.Z")
         # inside a checkout's .git directory git names no work tree (--show-toplevel fails):
         # read it like a bare repository, from its commits only
-        in_work_tree = lines[2] != "true" and len(lines) > 3
-        repo = cls(Path(lines[0]), Path(lines[3]) if in_work_tree else None)
-        repo._objects = lines[1]
+        in_work_tree = lines[3] != "true" and len(lines) > 4
+        repo = cls(Path(lines[0]), Path(lines[4]) if in_work_tree else None)
+        repo._objects, repo._object_format = lines[1], lines[2]
         return repo
 
     def commit(self, rev: str) -> Commit:
@@ -329,14 +334,15 @@ class GitRepository:
 
     def _archive(self, commit: str, subdir: str, prefix: str) -> Iterator[ArchivedFile]:
         spill_dir = SpillDir()
-        with tempfile.TemporaryDirectory(prefix="gopush-git-") as shadow:
+        with (tempfile.TemporaryDirectory(prefix="gopush-git-") as shadow,
+              PackAhead() as pack_ahead):
             runner = self._shadow(Path(shadow))
             args = ["archive", "--format=tar", commit] + (["--", subdir] if subdir else [])
             proc = runner.stream(*args, config=_ARCHIVE_CONFIG)
             try:
                 assert proc.stdout is not None
                 for member, stream in tarstream.members(proc.stdout):
-                    item = _archived(member, stream, prefix, spill_dir)
+                    item = _archived(member, stream, prefix, spill_dir, pack_ahead)
                     if item is not None:
                         yield item
             except BaseException:  # Ctrl-C, SIGTERM, a bad stream, or the consumer stopped
@@ -345,19 +351,20 @@ class GitRepository:
             GitRunner.finish(proc, args)
 
     def _shadow(self, shadow: Path) -> GitRunner:
-        """Create a bare repository borrowing our objects, with export attributes off.
+        """Lay out a bare repository borrowing our objects, with export attributes off.
 
-        Made by hand (what ``git init --bare`` would write, minus hooks and samples): git
-        takes a directory with HEAD, objects/ and refs/ for a repository.
+        Written by hand, not by ``git init``: a bare repository is HEAD, objects/, refs/ and a
+        config, and that spares a process, the copy of git's template and the user's
+        ``init.*`` settings. The object format (SHA-1 or SHA-256) is the user's repository's.
         """
-        if self._objects is None:
-            self._objects = self.git.run("rev-parse", "--path-format=absolute", "--git-path",
-                                         "objects").decode().strip()
-        (shadow / "objects" / "info").mkdir(parents=True)
-        (shadow / "refs").mkdir()
-        (shadow / "info").mkdir()
+        if self._objects is None:  # made without open(): ask git once
+            self._objects, self._object_format = self.git.run(
+                "rev-parse", "--path-format=absolute", "--git-path", "objects",
+                "--show-object-format").decode().splitlines()
+        for directory in ("objects/info", "refs/heads", "refs/tags", "info"):
+            (shadow / directory).mkdir(parents=True, exist_ok=True)
         (shadow / "HEAD").write_text("ref: refs/heads/main\n")
-        (shadow / "config").write_text("[core]\n\trepositoryformatversion = 0\n\tbare = true\n")
+        (shadow / "config").write_text(_shadow_config(self._object_format))
         (shadow / "objects" / "info" / "alternates").write_text(self._objects + "\n")
         (shadow / "info" / "attributes").write_bytes(_NO_EXPORT_ATTRIBUTES)
         return GitRunner(shadow)
@@ -400,11 +407,19 @@ def _batch_blob(out: BinaryIO, max_size: int) -> bytes | None:
     return b"".join(pieces)[:-1] if keep else None
 
 
+def _shadow_config(object_format: str) -> str:
+    if object_format == "sha1":
+        return "[core]\n\trepositoryformatversion = 0\n\tbare = true\n"
+    return ("[core]\n\trepositoryformatversion = 1\n\tbare = true\n"
+            f"[extensions]\n\tobjectformat = {object_format}\n")
+
+
 def _archived(member: tarstream.Member, stream: BinaryIO, prefix: str,
-              spill_dir: SpillDir) -> ArchivedFile | None:
+              spill_dir: SpillDir, pack_ahead: PackAhead) -> ArchivedFile | None:
     """Turn one tar member into a file relative to the module root (None: not a file).
 
-    Always consumes the member's data, so the stream is ready for the next header.
+    Always consumes the member's data, so the stream is ready for the next header. A regular
+    file read into memory is offered to ``pack_ahead``.
     """
     regular = member.type in (b"0", b"\0")
     if not regular or member.size <= SPOOL_BYTES:
@@ -426,7 +441,9 @@ def _archived(member: tarstream.Member, stream: BinaryIO, prefix: str,
         return ArchivedFile(rel, FileKind.SYMLINK, len(member.linkname.encode()))
     if not regular:
         return ArchivedFile(rel, FileKind.OTHER, 0)
-    return ArchivedFile(rel, FileKind.REGULAR, member.size, data=data)
+    item = ArchivedFile(rel, FileKind.REGULAR, member.size, data=data)
+    item.packed_ahead = pack_ahead.offer(rel, data)
+    return item
 
 
 def _copy(stream: BinaryIO, target: Path, size: int) -> None:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 
 from gopush.errors import InvalidModuleZip, InvalidVersion
 from gopush.modzip import create as create_module
 from gopush.modzip.check import check_zip
-from gopush.modzip.create import SMALL_FILE_BYTES, create_zip
+from gopush.modzip.create import SMALL_FILE_BYTES, PackAhead, create_zip
 from gopush.modzip.files import DataFile, FileKind, FileStat
 from gopush.modzip.report import InvalidZipFiles
 
@@ -149,3 +151,77 @@ def test_streamed_file_pieces_form_one_deflate_stream(tmp_path: Path,
     create_zip(tmp_path / "m.zip", MODULE, "v1.0.0", [DataFile("x.bin", data)])
     with zipfile.ZipFile(tmp_path / "m.zip") as z:
         assert z.read(f"{MODULE}@v1.0.0/x.bin") == data
+
+
+class Unopenable(NamedTuple):
+    """A file packed ahead by its source: opening it again is an error."""
+
+    path: str
+    data: bytes
+    packed_ahead: Future[Any] | None
+
+    def stat(self) -> FileStat:
+        return FileStat(len(self.data), FileKind.REGULAR)
+
+    def open(self) -> io.BytesIO:
+        raise AssertionError(f"{self.path} was opened although it was packed ahead")
+
+
+def packed_ahead(files: list[DataFile], pack: PackAhead) -> list[Any]:
+    """The files as a streaming source hands them over: small regular ones packed ahead."""
+    out: list[Any] = []
+    for f in files:
+        future = pack.offer(f.path, f.data) if f.kind == FileKind.REGULAR else None
+        out.append(Unopenable(f.path, f.data, future) if future else f)
+    return out
+
+
+def test_files_packed_ahead_are_written_as_packed_with_the_same_bytes(tmp_path: Path) -> None:
+    """create_zip writes a packed-ahead result without opening the file, and the zip is
+    byte for byte the one it makes when it packs every file itself."""
+    files = sample_files()
+    create_zip(tmp_path / "own.zip", MODULE, "v1.0.0", files, go_version="1.22")
+    with PackAhead() as pack:
+        ahead = packed_ahead(files, pack)
+    packed = sorted(f.path for f in ahead if isinstance(f, Unopenable))
+    assert packed == ["a/b.go", "empty.txt", "go.mod", "z.go"]  # not big, vendored or links
+    create_zip(tmp_path / "ahead.zip", MODULE, "v1.0.0", ahead, go_version="1.22")
+    assert (tmp_path / "ahead.zip").read_bytes() == (tmp_path / "own.zip").read_bytes()
+
+
+def test_pack_ahead_leaves_likely_omitted_large_and_over_budget_files() -> None:
+    """Vendored files, files below a directory already seen to hold a go.mod, files over
+    SMALL_FILE_BYTES and files past the budget are left to create_zip (None)."""
+    with PackAhead(budget=100) as pack:
+        assert pack.offer("vendor/x/y.go", b"package y\n") is None
+        assert pack.offer("a/vendor/x/y.go", b"package y\n") is None
+        assert pack.offer("nested/a.go", b"package a\n") is not None  # go.mod not seen yet
+        assert pack.offer("nested/go.mod", b"module n\n") is None  # the nested module's
+        assert pack.offer("nested/z.go", b"package z\n") is None
+        assert pack.offer("nested/deep/z.go", b"package z\n") is None
+        assert pack.offer("nestedx/z.go", b"package z\n") is not None
+        assert pack.offer("big.bin", b"x" * (SMALL_FILE_BYTES + 1)) is None
+        assert pack.offer("fits.txt", b"x" * 60) is not None
+        assert pack.offer("over.txt", b"x" * 60) is None  # 100-byte budget spent
+
+
+def test_pack_ahead_drops_queued_packs_on_error() -> None:
+    """Leaving the with block on an error cancels the packs not started yet."""
+    futures = []
+    with pytest.raises(KeyboardInterrupt), PackAhead() as pack:
+        for i in range(64):
+            futures.append(pack.offer(f"f{i}.bin", os.urandom(1 << 20)))
+        raise KeyboardInterrupt
+    assert any(f.cancelled() for f in futures)
+
+
+def test_invalid_files_drop_the_packs_not_started(tmp_path: Path) -> None:
+    """When the files break the rules, create_zip cancels the packs still queued: an exit on
+    the error does not wait for deflate work nobody will write."""
+    files = [DataFile(f"f{i}.bin", os.urandom(1 << 20)) for i in range(48)]
+    files.append(DataFile("a/../b.go", b"package b\n"))  # not clean: invalid
+    with PackAhead() as pack:
+        ahead = packed_ahead(files, pack)
+    with pytest.raises(InvalidModuleZip):
+        create_zip(tmp_path / "m.zip", MODULE, "v1.0.0", ahead, go_version="")
+    assert any(f.packed_ahead.cancelled() for f in ahead if isinstance(f, Unopenable))

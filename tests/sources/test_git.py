@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
 import tempfile
 import threading
+import zlib
 from pathlib import Path
 
 import pytest
 from gitrepo import GitRepo
+from gotool import GoOracle
 
+from gopush.actions.build import BuildRequest, build
 from gopush.errors import SourceError
 from gopush.modzip.files import FileKind
 from gopush.sources.git import SPOOL_BYTES, GitRepository
 from gopush.sources.gitcmd import GitRunner
+from gopush.ui.base import NullReporter
 
 
 def contents(repo: GitRepository, rev: str, subdir: str = "") -> dict[str, bytes | FileKind]:
@@ -178,3 +183,34 @@ def test_read_files_in_one_process(git_repo: GitRepo) -> None:
     assert GitRunner.started - before == 1
     assert got[:5] == [b"module a\n", None, None, None, b"b\n"] and got[5:10] == got[:5]
     assert len(got) == 10000
+
+
+def test_archived_files_are_packed_while_git_streams(git_repo: GitRepo) -> None:
+    """Small regular files come out of the archive already being deflated (their packed
+    bytes inflate to the file's content); vendored ones, large spilled ones and symlinks
+    are left for create_zip."""
+    git_repo.symlink("link", "a.go")
+    git_repo.commit(files={"a.go": "package a\n" * 100, "vendor/x/y.go": "package y\n",
+                           "huge.bin": os.urandom(SPOOL_BYTES + 1)})
+    repo = GitRepository.open(git_repo.path)
+    files = {f.path: f for f in repo.archive_files(repo.commit("HEAD").hash, "")}
+    packed = files["a.go"].packed_ahead
+    assert packed is not None
+    assert zlib.decompress(packed.result().payload, -15) == b"package a\n" * 100
+    assert [p for p, f in files.items() if f.packed_ahead is None] == [
+        "huge.bin", "link", "vendor/x/y.go"]
+
+
+def test_sha256_repository_builds_as_go_does(go: GoOracle, tmp_path: Path) -> None:
+    """A SHA-256 repository: the shadow repository takes its object format, so git archive
+    reads it, and the build gives go's hashes (it failed: "not a valid object name")."""
+    path = tmp_path / "repo256"
+    subprocess.run(["git", "init", "-q", "--object-format=sha256", str(path)], check=True)
+    repo = GitRepo(path)
+    repo.commit(files={"go.mod": "module github.com/acme/s256\n\ngo 1.22\n",
+                       "s.go": "package s\n"})
+    repo.tag("v1.0.0")
+    go.map_repo(path, "https://github.com/acme/s256")
+    want = go.download("github.com/acme/s256", "v1.0.0")
+    got = build(BuildRequest(repo=path, rev="v1.0.0", out=tmp_path / "dist"), NullReporter())
+    assert (got.version, got.sum, got.gomod_sum) == ("v1.0.0", want["Sum"], want["GoModSum"])
