@@ -37,6 +37,7 @@ from compare_with_go import (
     SAME,
     Outcome,
     compare,
+    lacks_blobs,
     map_url,
     module_tags,
     tag_prefix,
@@ -55,6 +56,7 @@ class Module:
     last: int | None = None
     major: str | None = None
     module_flag: bool = False
+    tags: list[str] = field(default_factory=list)
     revs: list[str] = field(default_factory=list)
 
 
@@ -67,6 +69,7 @@ class Row:
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
     missing: bool = False
+    skipped: list[str] = field(default_factory=list)  # revisions holding a blob the clone lacks
 
     def count(self, verdict: str) -> int:
         return sum(o.verdict == verdict for o in self.outcomes)
@@ -114,6 +117,9 @@ def modules_of(entry: dict, clone: Path, root: str) -> list[Module]:
     known = {m.path for m in listed}
     if entry.get("discover"):
         listed += [m for m in discover(clone, root) if m.path not in known]
+    if entry.get("module_flag"):
+        for module in listed:
+            module.module_flag = True
     return listed
 
 
@@ -133,9 +139,11 @@ def revisions(clone: Path, module: Module, last: int) -> tuple[list[str], list[s
                              else None)
     tags = module_tags(clone, tag_prefix(module.subdir, module.path),
                        module.last if module.last is not None else last, major)
+    tags += [t for t in module.tags if t not in tags]
     revs = list(module.revs)
     gomod = f"{module.subdir}/go.mod" if module.subdir else "go.mod"
-    if module.module_flag or module_line(clone, "HEAD", gomod) == module.path:
+    declared = module_line(clone, "HEAD", gomod)
+    if declared == module.path or (declared is None and module.module_flag):
         revs.append("HEAD")
     commits = []
     for rev in revs:
@@ -162,19 +170,27 @@ def run_repo(entry: dict, mirror: Path, go: str, last: int, work: Path, verbose:
         return row
     started = time.monotonic()
     oracle = GoOracle(work / "go", go)
-    map_url(oracle, clone, entry["url"])
     try:
+        if missing := map_url(oracle, clone, entry["url"]):
+            print(f"  lacks {len(missing)} objects: go fetches it as a partial clone",
+                  flush=True)
         for module in modules_of(entry, clone, root):
             row.modules += 1
             tags, commits = revisions(clone, module, entry.get("last", last))
             flag = module.path if module.module_flag else None
             for revs, by_tag in ((tags, True), (commits, False)):
+                lacking = [r for r in revs if lacks_blobs(clone, r, module.subdir, missing)]
+                row.skipped += [f"{module.path} {r}" for r in lacking]
+                for rev in lacking:
+                    print(f"  NOT COMPARABLE {module.path} {rev}: its tree holds a blob the "
+                          "clone lacks", flush=True)
+                revs = [r for r in revs if r not in lacking]
                 for outcome in compare(oracle, clone, revs, work / "dist",
                                        subdir=module.subdir or None, module=flag,
                                        go_module=module.path, by_tag=by_tag,
                                        prefix=tag_prefix(module.subdir, module.path)):
                     row.outcomes.append(outcome)
-                    if verbose or outcome.verdict == DIFF:
+                    if verbose or outcome.verdict != SAME:
                         print(f"  {outcome.line()}", flush=True)
     finally:
         oracle.close()
@@ -184,20 +200,23 @@ def run_repo(entry: dict, mirror: Path, go: str, last: int, work: Path, verbose:
 
 def table(rows: list[Row]) -> str:
     """The summary: one line per repository, then the totals."""
-    lines = ["| repository | modules | revisions | same | both refused | differ | seconds |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [("| repository | modules | revisions | same | both refused | differ "
+             "| not comparable (blob missing) | seconds |"),
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         if r.missing:
-            lines.append(f"| {r.name} | missing from the mirror | | | | | |")
+            lines.append(f"| {r.name} | missing from the mirror | | | | | | |")
             continue
         lines.append(f"| {r.name} | {r.modules} | {len(r.outcomes)} | {r.count(SAME)} | "
-                     f"{r.count(BOTH_REFUSED)} | {r.count(DIFF)} | {r.seconds:.0f} |")
+                     f"{r.count(BOTH_REFUSED)} | {r.count(DIFF)} | {len(r.skipped)} | "
+                     f"{r.seconds:.0f} |")
     done = [r for r in rows if not r.missing]
     lines.append(f"| **{len(done)} repositories** | {sum(r.modules for r in done)} | "
                  f"{sum(len(r.outcomes) for r in done)} | "
                  f"{sum(r.count(SAME) for r in done)} | "
                  f"{sum(r.count(BOTH_REFUSED) for r in done)} | "
                  f"{sum(r.count(DIFF) for r in done)} | "
+                 f"{sum(len(r.skipped) for r in done)} | "
                  f"{sum(r.seconds for r in done):.0f} |")
     return "\n".join(lines)
 

@@ -107,12 +107,44 @@ def tag_prefix(subdir: str | None, module: str | None) -> str:
     return "/".join(parts) + "/" if parts else ""
 
 
-def map_url(oracle: GoOracle, clone: Path, url: str) -> None:
-    """Make go read ``url`` from the local ``clone``."""
+def missing_objects(clone: Path) -> set[str]:
+    """Return the objects the clone's history names but does not hold."""
+    listing = subprocess.run(["git", "-C", str(clone), "rev-list", "--objects", "--all",
+                              "--missing=print"], capture_output=True, text=True, check=True)
+    return {line[1:] for line in listing.stdout.splitlines() if line.startswith("?")}
+
+
+def map_url(oracle: GoOracle, clone: Path, url: str) -> set[str]:
+    """Make go read ``url`` from the local ``clone``; return the objects the clone lacks.
+
+    Snapshots of public repositories (the search tool's ``fetch``) lack blobs of 4 MiB and
+    more. go's fetch of a whole history (for a pseudo-version) then fails on the clone's side
+    ("unable to read ..."). For such a clone go's git fetches as a partial clone (no blobs;
+    each one read when ``git archive`` needs it): the transport changes, not what go puts in
+    a zip. A revision whose tree holds a missing blob cannot be compared (both refuse).
+    """
     if url.startswith("https://github.com/"):
         oracle.map_repo(clone, url)
     else:
         oracle.map_vanity(url.removeprefix("https://"), clone)
+    missing = missing_objects(clone)
+    if missing:
+        for key, value in (("remote.origin.promisor", "true"),
+                           ("remote.origin.partialclonefilter", "blob:none"),
+                           ("uploadpack.allowFilter", "true"),
+                           ("uploadpack.allowAnySHA1InWant", "true")):
+            subprocess.run(["git", "config", "--file", str(oracle.gitconfig), key, value],
+                           check=True)
+    return missing
+
+
+def lacks_blobs(clone: Path, rev: str, subdir: str | None, missing: set[str]) -> bool:
+    """Whether the tree of ``rev`` (under ``subdir``) holds one of the ``missing`` blobs."""
+    if not missing:
+        return False
+    tree = subprocess.run(["git", "-C", str(clone), "ls-tree", "-r", rev, "--",
+                           subdir or "."], capture_output=True, text=True, check=True).stdout
+    return any(line.split()[2] in missing for line in tree.splitlines())
 
 
 def compare(oracle: GoOracle, clone: Path, revs: list[str], out: Path, *,
@@ -168,7 +200,9 @@ def main() -> int:
     revs = args.rev or module_tags(args.clone, prefix, args.last)
     with tempfile.TemporaryDirectory(prefix="gopush-compare-") as tmp:
         oracle = GoOracle(Path(tmp) / "go", go)
-        map_url(oracle, args.clone, args.url)
+        if missing := map_url(oracle, args.clone, args.url):
+            print(f"{args.clone} lacks {len(missing)} objects: go fetches it as a partial "
+                  "clone; revisions holding one are refused by both")
         try:
             outcomes = compare(oracle, args.clone, revs, Path(tmp) / "dist", subdir=args.subdir,
                                module=args.module, by_tag=args.by_tag, prefix=prefix)
