@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare_with_go import (
     BOTH_REFUSED,
     DIFF,
+    OTHER_REASON,
     SAME,
     Outcome,
     compare,
@@ -200,21 +201,22 @@ def run_repo(entry: dict, mirror: Path, go: str, last: int, work: Path, verbose:
 
 def table(rows: list[Row]) -> str:
     """The summary: one line per repository, then the totals."""
-    lines = [("| repository | modules | revisions | same | both refused | differ "
-             "| not comparable (blob missing) | seconds |"),
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [("| repository | modules | revisions | same | both refused | refused, another "
+              "reason | differ | not comparable (blob missing) | seconds |"),
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         if r.missing:
-            lines.append(f"| {r.name} | missing from the mirror | | | | | | |")
+            lines.append(f"| {r.name} | missing from the mirror | | | | | | | |")
             continue
         lines.append(f"| {r.name} | {r.modules} | {len(r.outcomes)} | {r.count(SAME)} | "
-                     f"{r.count(BOTH_REFUSED)} | {r.count(DIFF)} | {len(r.skipped)} | "
-                     f"{r.seconds:.0f} |")
+                     f"{r.count(BOTH_REFUSED)} | {r.count(OTHER_REASON)} | {r.count(DIFF)} | "
+                     f"{len(r.skipped)} | {r.seconds:.0f} |")
     done = [r for r in rows if not r.missing]
     lines.append(f"| **{len(done)} repositories** | {sum(r.modules for r in done)} | "
                  f"{sum(len(r.outcomes) for r in done)} | "
                  f"{sum(r.count(SAME) for r in done)} | "
                  f"{sum(r.count(BOTH_REFUSED) for r in done)} | "
+                 f"{sum(r.count(OTHER_REASON) for r in done)} | "
                  f"{sum(r.count(DIFF) for r in done)} | "
                  f"{sum(len(r.skipped) for r in done)} | "
                  f"{sum(r.seconds for r in done):.0f} |")
@@ -247,7 +249,7 @@ def main() -> int:
         if rows[-1].missing:
             print(f"  missing: no git directory {args.mirror / entry['mirror']}[/repo]")
     print(table(rows))
-    if any(r.count(DIFF) for r in rows):
+    if any(r.count(DIFF) or r.count(OTHER_REASON) for r in rows):
         return 1
     return 2 if any(r.missing for r in rows) else 0
 

@@ -14,7 +14,10 @@ Without --rev, the newest N tags of the module (default 5) are compared. go is a
 MODULE@<commit>, or MODULE@<rev> with --by-tag (as `gopush build --rev TAG` promises).
 --module is passed to gopush (for a repository without go.mod) and names what go is asked
 for; without it go is asked for the module gopush reports.
-Exit status 1 when any revision differs; both refusing counts as agreement.
+Exit status 1 when any revision differs; both refusing counts as agreement when gopush's
+message holds go's reason (the text after go's ``invalid version:``, less its ``at revision
+REV`` tail), as
+REFUSED-FOR-ANOTHER-REASON (also exit status 1) when it does not.
 
 ``scripts/compare_many.py`` runs this comparison over a list of public repositories.
 """
@@ -35,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from gotool import GoError, GoOracle, go_binary
 
 SAME, BOTH_REFUSED, DIFF = "SAME", "BOTH-REFUSED", "DIFF"
+OTHER_REASON = "REFUSED-FOR-ANOTHER-REASON"  # both refuse, gopush's message lacks go's reason
 
 
 class Outcome(NamedTuple):
@@ -172,6 +176,20 @@ def compare(oracle: GoOracle, clone: Path, revs: list[str], out: Path, *,
     return outcomes
 
 
+def go_reason(error: str) -> str:
+    """Return go's reason from its error line: the text after ``invalid version:``, else the
+    line without its ``MODULE@QUERY: `` prefixes; either without the ``at revision REV``
+    tail (go names the revision its own way: a tag, or a 12-digit hash)."""
+    if "invalid version: " in error:
+        reason = error.rsplit("invalid version: ", 1)[-1]
+    else:
+        parts = error.split(": ")
+        while len(parts) > 1 and "@" in parts[0] and " " not in parts[0].strip():
+            parts.pop(0)
+        reason = ": ".join(parts)
+    return reason.strip().rsplit(" at revision ", 1)[0]
+
+
 def _verdict(ours: dict, theirs: dict) -> str:
     same = (ours.get("ok", True) and not theirs.get("Error")
             and theirs.get("Path") == ours.get("module")
@@ -180,7 +198,11 @@ def _verdict(ours: dict, theirs: dict) -> str:
             and theirs.get("GoModSum") == ours.get("gomod_sum"))
     if same:
         return SAME
-    return BOTH_REFUSED if theirs.get("Error") and not ours.get("ok", True) else DIFF
+    if not theirs.get("Error") or ours.get("ok", True):
+        return DIFF
+    message = ours.get("error")
+    message = message.get("message", "") if isinstance(message, dict) else str(message)
+    return BOTH_REFUSED if go_reason(theirs["Error"]).strip() in message else OTHER_REASON
 
 
 def main() -> int:
@@ -210,7 +232,7 @@ def main() -> int:
             oracle.close()
     for outcome in outcomes:
         print(outcome.line())
-    return 1 if any(o.verdict == DIFF for o in outcomes) else 0
+    return 1 if any(o.verdict in (DIFF, OTHER_REASON) for o in outcomes) else 0
 
 
 if __name__ == "__main__":
