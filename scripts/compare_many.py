@@ -11,9 +11,12 @@ Run:  python scripts/compare_many.py --mirror /work/.mirror [--last 5] [--only N
                                      [--list scripts/public_repos.json] [-v]
 
 Tags are compared by tag (``gopush build --rev TAG`` against go's ``MODULE@vX.Y.Z``), other
-revisions (``HEAD`` of every module whose go.mod is there, the listed ``revs``) by commit
-(``MODULE@<hash>``: pseudo-versions). Repositories run one after another, with one go cache
-each. Prints one line per difference and a summary table; exit status 1 when any revision
+revisions by commit (``--rev <hash>`` against ``MODULE@<hash>``): ``HEAD`` of every module
+whose go.mod is there (pseudo-versions), the listed ``revs``, and the tags whose commit
+carries another version tag too. Repositories run one after another, with one go cache
+each. Both refusing counts as agreement when gopush's message holds go's reason, and as
+"refused, another reason" (a difference) when it does not. Prints one line per revision
+not the same (-v: every revision) and a summary table; exit status 1 when any revision
 differs, 2 when a listed repository is missing from MIRROR (the others still run).
 """
 
@@ -141,7 +144,7 @@ def revisions(clone: Path, module: Module, last: int) -> tuple[list[str], list[s
     tags = module_tags(clone, tag_prefix(module.subdir, module.path),
                        module.last if module.last is not None else last, major)
     tags += [t for t in module.tags if t not in tags]
-    revs = list(module.revs)
+    revs = list(module.revs) + shared_commits(clone, tags)
     gomod = f"{module.subdir}/go.mod" if module.subdir else "go.mod"
     declared = module_line(clone, "HEAD", gomod)
     if declared == module.path or (declared is None and module.module_flag):
@@ -154,6 +157,33 @@ def revisions(clone: Path, module: Module, last: int) -> tuple[list[str], list[s
         if commit not in commits:
             commits.append(commit)
     return tags, commits
+
+
+def shared_commits(clone: Path, tags: list[str]) -> list[str]:
+    """Return the tags among ``tags`` whose commit carries another version tag too (logrus's
+    v1.8.3 and v1.9.1): by commit go picks one of them, which gopush must pick as well."""
+    shared = []
+    for tag in tags:
+        others = git(clone, "tag", "--points-at", tag).split()
+        prefix = tag[:len(tag) - len(tag.rsplit("/", 1)[-1])]
+        if any(o != tag and o.startswith(prefix + "v") and "/" not in o[len(prefix):]
+               for o in others):
+            shared.append(tag)
+    return shared
+
+
+def flagged(clone: Path, module: Module, revs: list[str]) -> list[tuple[str | None, list[str]]]:
+    """Split ``revs`` by the --module gopush needs: the module path where the list says so or
+    where the revision has no go.mod in the module's directory (gopush cannot know the path,
+    go takes it from the URL), none elsewhere."""
+    gomod = f"{module.subdir}/go.mod" if module.subdir else "go.mod"
+    plain, insisted = [], []
+    for rev in revs:
+        has_gomod = subprocess.run(["git", "-C", str(clone), "cat-file", "-e",
+                                    f"{rev}:{gomod}"], capture_output=True,
+                                   check=False).returncode == 0
+        (insisted if module.module_flag or not has_gomod else plain).append(rev)
+    return [(None, plain), (module.path, insisted)]
 
 
 def root_of(url: str) -> str:
@@ -178,21 +208,21 @@ def run_repo(entry: dict, mirror: Path, go: str, last: int, work: Path, verbose:
         for module in modules_of(entry, clone, root):
             row.modules += 1
             tags, commits = revisions(clone, module, entry.get("last", last))
-            flag = module.path if module.module_flag else None
             for revs, by_tag in ((tags, True), (commits, False)):
                 lacking = [r for r in revs if lacks_blobs(clone, r, module.subdir, missing)]
                 row.skipped += [f"{module.path} {r}" for r in lacking]
                 for rev in lacking:
                     print(f"  NOT COMPARABLE {module.path} {rev}: its tree holds a blob the "
                           "clone lacks", flush=True)
-                revs = [r for r in revs if r not in lacking]
-                for outcome in compare(oracle, clone, revs, work / "dist",
-                                       subdir=module.subdir or None, module=flag,
-                                       go_module=module.path, by_tag=by_tag,
-                                       prefix=tag_prefix(module.subdir, module.path)):
-                    row.outcomes.append(outcome)
-                    if verbose or outcome.verdict != SAME:
-                        print(f"  {outcome.line()}", flush=True)
+                for flag, group in flagged(clone, module, [r for r in revs
+                                                           if r not in lacking]):
+                    for outcome in compare(oracle, clone, group, work / "dist",
+                                           subdir=module.subdir or None, module=flag,
+                                           go_module=module.path, by_tag=by_tag,
+                                           prefix=tag_prefix(module.subdir, module.path)):
+                        row.outcomes.append(outcome)
+                        if verbose or outcome.verdict != SAME:
+                            print(f"  {outcome.line()}", flush=True)
     finally:
         oracle.close()
     row.seconds = time.monotonic() - started

@@ -10,8 +10,9 @@ Run:  python scripts/compare_with_go.py CLONE URL [--subdir DIR] [--module PATH]
 
 URL is the https URL go would fetch (https://github.com/OWNER/NAME, https://gopkg.in/x.v2);
 hosts other than github.com are answered with a go-import meta tag by a loopback proxy.
-Without --rev, the newest N tags of the module (default 5) are compared. go is asked for
-MODULE@<commit>, or MODULE@<rev> with --by-tag (as `gopush build --rev TAG` promises).
+Without --rev, the newest N tags of the module (default 5) are compared. Both are asked for
+the commit (`gopush build --rev <hash>`, MODULE@<hash>), or with --by-tag for the tag
+(`--rev TAG`, MODULE@<its version>, as `gopush build --rev TAG` promises).
 --module is passed to gopush (for a repository without go.mod) and names what go is asked
 for; without it go is asked for the module gopush reports.
 Exit status 1 when any revision differs; both refusing counts as agreement when gopush's
@@ -158,14 +159,16 @@ def compare(oracle: GoOracle, clone: Path, revs: list[str], out: Path, *,
     """Compare every revision: gopush build against go mod download of the same module.
 
     ``module`` goes to gopush as ``--module``; go is asked for ``go_module`` (default
-    ``module``, else the module gopush reports). With ``by_tag`` go is asked for the tag's
-    version (MODULE@vX.Y.Z for the tag ``PREFIX + vX.Y.Z``), otherwise MODULE@<commit of REV>.
+    ``module``, else the module gopush reports). With ``by_tag``, gopush builds ``--rev REV``
+    and go is asked for the tag's version (MODULE@vX.Y.Z for the tag ``PREFIX + vX.Y.Z``);
+    otherwise both are asked for the commit (``--rev <hash>``, MODULE@<hash>): on a commit
+    with two tags, the tag names one version and the commit another.
     """
     outcomes = []
     for rev in revs:
-        ours = gopush(clone, rev, subdir, module, out)
         commit = subprocess.run(["git", "-C", str(clone), "rev-parse", f"{rev}^{{commit}}"],
                                 capture_output=True, text=True, check=True).stdout.strip()
+        ours = gopush(clone, rev if by_tag else commit, subdir, module, out)
         asked = go_module or module or ours.get("module")
         query = rev.removeprefix(prefix) if by_tag else commit
         try:
