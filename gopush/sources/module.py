@@ -97,6 +97,12 @@ def locate(repo: GitRepository, rev: str = "HEAD", *, subdir: str | None = None,
     module_dir = _module_dir(reader, query, tag, subdir, module, cwd)
     path = module_path(reader.declared(module_dir), module, module_dir)
     code = CodeRepo(repo, layout_for(path, module_dir))
+    named = version or (tag[len(code.layout.tag_prefix):]
+                        if tag and tag.startswith(code.layout.tag_prefix) else None)
+    if named and not pseudo.is_pseudo_version(named):
+        # go's checkCanonical runs findDir before it compares the major version with the
+        # path, so a go.mod of another major is refused with findDir's words
+        find_dir(reader, code.layout, named.removesuffix("+incompatible"))
     version = (code.check_version(version, commit) if version
                else _version(code, query, commit, tag))
     found_dir, go_mod = find_dir(reader, code.layout, version)

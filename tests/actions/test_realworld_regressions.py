@@ -151,9 +151,6 @@ def _gos_reason(err: GoError) -> str:
     return reason.rsplit(" at revision ", 1)[0]
 
 
-@pytest.mark.xfail(strict=True, reason="gomodcheck.path_mismatch says 'post-v1' whatever the "
-                   "version and misses go's 'non-.../vN' case; the fix belongs to "
-                   "gopush/actions/gomodcheck.py (being rewritten by i11-gate/i11-resolve)")
 @pytest.mark.parametrize(("asked", "declared", "tag"), [
     # chi v4.1.3 and jwt-go v4.0.0-preview1 asked as the unsuffixed path: "post-v4"
     ("github.com/acme/post", "github.com/acme/post/v4", "v4.1.3"),
