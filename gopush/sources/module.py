@@ -18,8 +18,9 @@ start from it. The steps, in our words:
   ``modfile.ModulePath`` reads it), unless ``--module`` insists on another.
 * **The version** (go's ``convert``): the version the query named, else the highest
   canonical tag at the commit, else a pseudo-version (``CodeRepo`` does that part).
-* **findDir** (``coderepo.find_dir``): with the path's major version known, go reads ``DIR/go.mod`` and, for a
-  ``/vN`` path, ``DIR/vN/go.mod``, and decides which one is the module, or refuses (both
+* **findDir** (``coderepo.find_dir``): with the path's major version known, go reads
+  ``DIR/go.mod`` and, for a ``/vN`` path, ``DIR/vN/go.mod``, and decides which one is the
+  module, or refuses (both
   claim ``/vN``; ``vN/go.mod`` claims something else; go.mod has a malformed or post-v1 path;
   go.mod missing where it is required). gopkg.in paths never look in a ``vN/`` directory,
   and an unversioned path accepts a go.mod declaring a ``gopkg.in`` path
