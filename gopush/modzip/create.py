@@ -43,7 +43,8 @@ from gopush.modzip.report import FileReport
 from gopush.modzip.rules import check_files, valid_files
 
 try:
-    from zlib_ng import zlib_ng as _deflate_lib  # zlib's API; GIL released while deflating
+    # zlib's API; the GIL released while deflating; CRC-32 with carry-less multiplication
+    from zlib_ng import zlib_ng as _deflate_lib
 except ImportError:  # no wheel for this platform: the standard library's zlib
     _deflate_lib = zlib
 
@@ -187,7 +188,8 @@ def _pack(data: bytes) -> _Packed:
     """Deflate a whole small file; the one place its entry's bytes are made."""
     deflater = _deflater()
     payload = deflater.compress(data) + deflater.flush()
-    return _Packed(zlib.crc32(data), len(data), hashlib.sha256(data).hexdigest(), payload)
+    return _Packed(_deflate_lib.crc32(data), len(data), hashlib.sha256(data).hexdigest(),
+                   payload)
 
 
 def _packed_ahead_of(source: SourceFile) -> Future[_Packed] | None:
@@ -311,7 +313,7 @@ class _ZipWriter:
         with source.open() as r:
             for piece in self._deflated_pieces(r, declared):
                 data, deflated = piece
-                crc = zlib.crc32(data, crc)
+                crc = _deflate_lib.crc32(data, crc)
                 sha.update(data)
                 size += len(data)
                 out = deflated.result()
