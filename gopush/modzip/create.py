@@ -10,8 +10,9 @@ hashlib release the GIL). Deflate is zlib-ng's where its wheel is installed (the
 package, a dependency on the platforms that have wheels): the same format and level as
 zlib's, about a third less CPU, zips within 0.5% of zlib's size; elsewhere the standard
 library's zlib. The bytes of a zip are thus the same for the same files with the same
-deflater (``DEFLATER`` names it), and the h1: sum, which hashes the files, never depends on
-it. Small files are packed whole by a worker; files larger than
+deflater (``DEFLATER`` names it; zlib-ng's output has been seen to differ between x86-64 and
+ARM64, as zlib's may between builds of zlib), and the h1: sum, which hashes the files, never
+depends on it. Small files are packed whole by a worker; files larger than
 ``SMALL_FILE_BYTES`` are streamed in ``CHUNK_BYTES`` pieces, each deflated independently and
 joined with sync flushes (a valid deflate stream, as pigz makes), so a big file never sits
 in memory whole. A source that reads its files one after another (``git archive``) can have
