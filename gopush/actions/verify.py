@@ -17,6 +17,7 @@ from pathlib import Path
 from gopush.actions.artifact import load_artifact
 from gopush.errors import InvalidModule, RegistryError
 from gopush.modzip import zipread
+from gopush.modzip.rules import is_vendored
 from gopush.registry.base import Registry
 from gopush.ui.base import Reporter
 
@@ -139,7 +140,7 @@ def name_causes(diffs: list[FileDiff], *, worktree: bool, built: bool) -> list[s
     if any(d.cause == LICENSE_COPY for d in diffs):
         causes.append("root LICENSE: go copies the repository's root LICENSE into a module "
                       "in a subdirectory that has none; one side was built without that rule")
-    if any(d.path.startswith("vendor/") or "/vendor/" in d.path for d in diffs):
+    if any(d.cause == VENDOR_RULE for d in diffs):
         causes.append("vendor rule: which vendor/ files a zip keeps depends on the go line of "
                       "go.mod; one side applied another rule")
     if worktree:
@@ -156,15 +157,18 @@ def name_causes(diffs: list[FileDiff], *, worktree: bool, built: bool) -> list[s
 
 
 LICENSE_COPY = "root LICENSE copy"
+VENDOR_RULE = "vendor rule"
 
 
 def _file_cause(path: str, change: str = "changed") -> str | None:
-    # go's rule adds or leaves out a whole LICENSE; a LICENSE on both sides that differs is
-    # a content change like any other
-    if path == "LICENSE" and change != "changed":
+    # go's rules add or leave out whole files; a file on both sides that differs is a
+    # content change like any other
+    if change == "changed":
+        return None
+    if path == "LICENSE":
         return LICENSE_COPY
-    if path.startswith("vendor/") or "/vendor/" in path:
-        return "vendor rule"
+    if is_vendored(path, fixed=False) or is_vendored(path, fixed=True):
+        return VENDOR_RULE  # some go's rule leaves it out: one side applied another rule
     return None
 
 
