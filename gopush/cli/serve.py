@@ -186,13 +186,14 @@ def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | 
         check_tls(tls_cert, tls_key)
     # Everything that can refuse the start is checked before the data directory is made.
     listening = bind(host, port, tls=tls_cert is not None)
+    expiry_seconds = upload_expiry * 3600  # --upload-expiry is in hours
     storage = open_storage(data or default_data_dir(app.environ), setups,
-                           upload_expiry=upload_expiry * 3600)
+                           upload_expiry=expiry_seconds)
     _announce(app, listening.url, storage.root, describe_repos(storage, listening.url), keys)
     settings = ServeSettings(api_keys=keys, body_timeout=body_timeout,
                              new_repos=new_repos != "off",
                              new_repos_private=new_repos == "private",
-                             upload_expiry=upload_expiry * 3600)
+                             upload_expiry=expiry_seconds)
     run(storage, settings, listening, tls_cert=tls_cert, tls_key=tls_key,
         access_log=app.verbose, stop_timeout=stop_timeout, limits=ConnectionLimits(**limits))
 
