@@ -10,8 +10,7 @@ from typing import Any
 import click
 
 from gopush.cli.app import App, output_options, pass_app
-
-_REPO = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)/([A-Za-z0-9][A-Za-z0-9._-]*)$")
+from gopush.server.slugs import split_repo
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -20,10 +19,12 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 
 def _repo_name(text: str, option: str) -> tuple[str, str]:
-    match = _REPO.match(text)
-    if not match:
-        raise click.BadParameter(f"{text!r} is not OWNER/REPO", param_hint=option)
-    return match.group(1), match.group(2)
+    named = split_repo(text)
+    if named is None:
+        raise click.BadParameter(f"{text!r} is not OWNER/REPO (each 1-100 letters, digits, "
+                                 "'.', '-' or '_', starting with a letter or digit)",
+                                 param_hint=option)
+    return named
 
 
 def _pairs(values: list[str], option: str) -> list[tuple[tuple[str, str], str]]:
