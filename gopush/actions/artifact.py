@@ -50,10 +50,8 @@ def load_artifact(path: Path, reporter: Reporter | None = None) -> ModuleArtifac
         reporter.detail(f"checked {path}: {accepted.module}@{accepted.version} {accepted.sum} "
                         f"({accepted.files} files, {hashing.size} bytes; "
                         f"{hashing.bytes_read} bytes read in all to check and hash it)")
-    return ModuleArtifact(
-        zip_path=path, module=accepted.module, version=accepted.version, sum=accepted.sum,
-        gomod=accepted.gomod, info=_info(path, accepted), size=hashing.size, md5=md5,
-        sha256=sha256)
+    return ModuleArtifact(zip_path=path, accepted=accepted, info=_info(path, accepted),
+                          size=hashing.size, md5=md5, sha256=sha256)
 
 
 class HashingReader:

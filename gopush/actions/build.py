@@ -5,7 +5,8 @@ version, go.mod, as go decides them), check it against the repository (``gomodch
 collect the files from the source, check and write the zip, then write ``.mod``, ``.info`` and
 ``list`` beside it under ``<out>/<escaped module>/@v/``. Every
 file is written to a temporary name and renamed, so an interrupted build never leaves a
-half-written file behind.
+half-written file behind, and the directories made for a zip that is then refused (or
+fails) are removed again, so a refused build leaves ``--out`` as it was.
 """
 
 from __future__ import annotations
@@ -262,12 +263,15 @@ def _write(plan: Plan, out: Path, reporter: Reporter) -> BuiltModule:
     if go_mod_is_directory(f.path for f in plan.files):  # go zips it, then cannot use it
         raise InvalidModule(f"{plan.module}@{plan.version}: {GO_MOD_IS_DIRECTORY}")
     zip_path = out / proxypath.zip_path(plan.module, plan.version)
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    made = _make_dirs(zip_path.parent)
     progress = reporter.progress(f"zip {plan.module}@{plan.version}", len(plan.files),
                                  unit="files")
     try:
         created = create_zip(zip_path, plan.module, plan.version, plan.files,
                              on_progress=progress.advance)
+    except BaseException:
+        _remove_empty(made)  # a refused or failed build leaves --out as it found it
+        raise
     finally:
         progress.close()
     mod_path = out / proxypath.mod_path(plan.module, plan.version)
@@ -280,3 +284,24 @@ def _write(plan: Plan, out: Path, reporter: Reporter) -> BuiltModule:
         info_path=info_path, sum=created.sum, gomod_sum=dirhash.hash_gomod(plan.go_mod),
         files=len(created.report.valid), omitted=tuple(created.report.omitted),
         time=plan.time, out=out, commit=plan.commit, warnings=tuple(plan.warnings))
+
+
+def _make_dirs(path: Path) -> list[Path]:
+    """Create directory ``path`` and its missing parents; return those created, deepest first."""
+    missing = []
+    while not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        directory.mkdir(exist_ok=True)
+    return missing
+
+
+def _remove_empty(directories: list[Path]) -> None:
+    """Remove ``directories`` (deepest first) while they are empty: another build may have
+    written into one meanwhile, and then it and its parents stay."""
+    for directory in directories:
+        try:
+            directory.rmdir()
+        except OSError:
+            return

@@ -1,7 +1,8 @@
 """``gopush verify``: compare what a registry serves with a local build or a given zip.
 
-The published zip is downloaded the way consumers' go gets it (through the GOPROXY URL) and
-hashed (``h1:``); the local side is a given zip or a fresh build of the checkout. When the
+The published zip is downloaded the way consumers' go gets it (through the GOPROXY URL),
+hashed (``h1:``) and put through the acceptance gate go's checks mirror (a published zip go
+refuses is named as the first cause); the local side is a given zip or a fresh build of the checkout. When the
 hashes differ, every file is compared and the difference explained: files added, missing or
 changed, and the usual causes named - line endings, a copied root LICENSE, the vendor rule,
 a working-tree build, a moved tag - the question every go ``SECURITY ERROR`` leaves open.
@@ -15,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gopush.actions.artifact import load_artifact
-from gopush.errors import InvalidModule, RegistryError
+from gopush.errors import InvalidModule, InvalidModuleZip, RegistryError
 from gopush.modzip import zipread
+from gopush.modzip.accept import accept_zip
+from gopush.modzip.rules import is_vendored
 from gopush.registry.base import Registry
 from gopush.ui.base import Reporter
 
@@ -79,6 +82,7 @@ def verify(request: VerifyRequest, registry: Registry, reporter: Reporter) -> Ve
                                 f"{registry.describe()}", status=404,
                                 hint="check the module path, the version and the repository")
         reporter.step(f"published {request.module}@{request.version}: {published_sum}")
+        refused = _go_refuses(published, request.module, request.version)
         local_zip, local = _local_side(request, Path(scratch), reporter)
         local_art = load_artifact(local_zip)
         if (local_art.module, local_art.version) != (request.module, request.version):
@@ -91,8 +95,21 @@ def verify(request: VerifyRequest, registry: Registry, reporter: Reporter) -> Ve
         if result.identical:
             return result
         diffs = compare_zips(published, local_zip, f"{request.module}@{request.version}/")
+    causes = name_causes(diffs, worktree=request.worktree, built=request.zip is None)
+    if refused is not None:
+        causes.insert(0, f"go refuses the published zip ({refused}): every `go get` of this "
+                         "version fails; publish a new version")
     return VerifyResult(request.module, request.version, published_sum, local_sum, local, diffs,
-                        name_causes(diffs, worktree=request.worktree, built=request.zip is None))
+                        causes)
+
+
+def _go_refuses(published: Path, module: str, version: str) -> str | None:
+    """Return why go would refuse the downloaded zip (the one gate, ``accept_zip``), or None."""
+    try:
+        accept_zip(published, module, version)
+    except InvalidModuleZip as err:
+        return err.message
+    return None
 
 
 def _local_side(request: VerifyRequest, scratch: Path, reporter: Reporter) -> tuple[Path, str]:
@@ -139,7 +156,7 @@ def name_causes(diffs: list[FileDiff], *, worktree: bool, built: bool) -> list[s
     if any(d.cause == LICENSE_COPY for d in diffs):
         causes.append("root LICENSE: go copies the repository's root LICENSE into a module "
                       "in a subdirectory that has none; one side was built without that rule")
-    if any(d.path.startswith("vendor/") or "/vendor/" in d.path for d in diffs):
+    if any(d.cause == VENDOR_RULE for d in diffs):
         causes.append("vendor rule: which vendor/ files a zip keeps depends on the go line of "
                       "go.mod; one side applied another rule")
     if worktree:
@@ -156,15 +173,18 @@ def name_causes(diffs: list[FileDiff], *, worktree: bool, built: bool) -> list[s
 
 
 LICENSE_COPY = "root LICENSE copy"
+VENDOR_RULE = "vendor rule"
 
 
 def _file_cause(path: str, change: str = "changed") -> str | None:
-    # go's rule adds or leaves out a whole LICENSE; a LICENSE on both sides that differs is
-    # a content change like any other
-    if path == "LICENSE" and change != "changed":
+    # go's rules add or leave out whole files; a file on both sides that differs is a
+    # content change like any other
+    if change == "changed":
+        return None
+    if path == "LICENSE":
         return LICENSE_COPY
-    if path.startswith("vendor/") or "/vendor/" in path:
-        return "vendor rule"
+    if is_vendored(path, fixed=False) or is_vendored(path, fixed=True):
+        return VENDOR_RULE  # some go's rule leaves it out: one side applied another rule
     return None
 
 

@@ -54,10 +54,12 @@ def command(app: App, repo: Path, rev: str, subdir: str | None, module_path: str
 
 
 def _as_json(built: Any) -> dict[str, Any]:
+    from gopush.modzip.accept import RFC3339
+
     return {
         "module": built.module, "version": built.version, "zip": str(built.zip_path),
         "mod": str(built.mod_path), "info": str(built.info_path), "sum": built.sum,
         "gomod_sum": built.gomod_sum, "files": built.files,
         "omitted": [{"path": o.path, "reason": str(o.reason)} for o in built.omitted],
-        "time": built.time.strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": built.commit,
+        "time": built.time.strftime(RFC3339), "commit": built.commit,
     }

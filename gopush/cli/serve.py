@@ -10,8 +10,7 @@ from typing import Any
 import click
 
 from gopush.cli.app import App, output_options, pass_app
-
-_REPO = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)/([A-Za-z0-9][A-Za-z0-9._-]*)$")
+from gopush.server.slugs import split_repo
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -20,10 +19,12 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 
 def _repo_name(text: str, option: str) -> tuple[str, str]:
-    match = _REPO.match(text)
-    if not match:
-        raise click.BadParameter(f"{text!r} is not OWNER/REPO", param_hint=option)
-    return match.group(1), match.group(2)
+    named = split_repo(text)
+    if named is None:
+        raise click.BadParameter(f"{text!r} is not OWNER/REPO (each 1-100 letters, digits, "
+                                 "'.', '-' or '_', starting with a letter or digit)",
+                                 param_hint=option)
+    return named
 
 
 def _pairs(values: list[str], option: str) -> list[tuple[tuple[str, str], str]]:
@@ -186,13 +187,14 @@ def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | 
         check_tls(tls_cert, tls_key)
     # Everything that can refuse the start is checked before the data directory is made.
     listening = bind(host, port, tls=tls_cert is not None)
+    expiry_seconds = upload_expiry * 3600  # --upload-expiry is in hours
     storage = open_storage(data or default_data_dir(app.environ), setups,
-                           upload_expiry=upload_expiry * 3600)
+                           upload_expiry=expiry_seconds)
     _announce(app, listening.url, storage.root, describe_repos(storage, listening.url), keys)
     settings = ServeSettings(api_keys=keys, body_timeout=body_timeout,
                              new_repos=new_repos != "off",
                              new_repos_private=new_repos == "private",
-                             upload_expiry=upload_expiry * 3600)
+                             upload_expiry=expiry_seconds)
     run(storage, settings, listening, tls_cert=tls_cert, tls_key=tls_key,
         access_log=app.verbose, stop_timeout=stop_timeout, limits=ConnectionLimits(**limits))
 

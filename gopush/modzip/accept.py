@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from gopush.errors import GopushError, InvalidModuleZip
 from gopush.gosem import gomod, pseudo
@@ -31,11 +30,13 @@ from gopush.modzip.rules import GO_MOD_IS_DIRECTORY, go_mod_is_directory
 RFC3339 = "%Y-%m-%dT%H:%M:%SZ"  # the UTC form go proxies write in .info files
 
 
-@dataclass(frozen=True, slots=True)
-class AcceptedZip:
+class AcceptedZip(NamedTuple):
     """A module zip go would accept: module@version, its h1:, go.mod, and its files.
 
-    ``pseudo_time`` is the time a pseudo-version carries (None for other versions).
+    The one record of what the gate found: the client's ``registry.artifact.ModuleArtifact``
+    (``accepted`` plus the upload's hashes) and the server's version rows are made from it.
+    ``pseudo_time`` is the time a pseudo-version carries (None for other versions). A
+    NamedTuple, not a dataclass: a push defines it at start-up (docs/architecture.md).
     """
 
     module: str

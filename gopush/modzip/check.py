@@ -37,13 +37,7 @@ from gopush.gosem.dirhash import hash1_sorted
 from gopush.modzip import zipfmt, zipread
 from gopush.modzip.paths import clean, fold_key
 from gopush.modzip.report import FileIssue, FileReport, Invalid
-from gopush.modzip.rules import (
-    MAX_GO_MOD_BYTES,
-    MAX_LICENSE_BYTES,
-    MAX_ZIP_BYTES,
-    CollisionChecker,
-    issue,
-)
+from gopush.modzip.rules import MAX_ZIP_BYTES, CollisionChecker, issue, size_verdict
 
 CONTENTS_TOO_LARGE = ("total uncompressed size of module contents too large "
                       f"(max size is {MAX_ZIP_BYTES} bytes)")
@@ -240,8 +234,4 @@ def _file_verdict(full: str, name: str, size: int) -> FileIssue | None:
             return issue(full, Invalid.GO_MOD_NOT_ROOT)
         if name != "go.mod":
             return issue(full, Invalid.GO_MOD_CASE)
-    if name == "go.mod" and size > MAX_GO_MOD_BYTES:
-        return issue(full, Invalid.GO_MOD_TOO_LARGE)
-    if name == "LICENSE" and size > MAX_LICENSE_BYTES:
-        return issue(full, Invalid.LICENSE_TOO_LARGE)
-    return None
+    return size_verdict(name, size)  # the caller puts ``full`` in the issue

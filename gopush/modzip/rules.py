@@ -51,8 +51,9 @@ MAX_ZIP_BYTES = 500 * 1024 * 1024  # the zip file, and the sum of its files' unc
 MAX_GO_MOD_BYTES = 16 * 1024 * 1024  # <module>@<version>/go.mod
 MAX_LICENSE_BYTES = 16 * 1024 * 1024  # <module>@<version>/LICENSE
 
-# Directories a *directory* source leaves out (Go's CreateFromDir); git archive has none of
-# them, and committed copies of them do go into the zip, so check_files keeps them.
+# Directories a *directory* source leaves out (Go's CreateFromDir; sources.directory reports
+# them as Omit.VCS_DIR); git archive has none of them, and committed copies of them do go
+# into the zip, so check_files keeps them.
 VCS_DIR_NAMES = frozenset({".bzr", ".git", ".hg", ".svn"})
 
 # The go line from which the corrected vendor rule applies (golang.org/issue/37397).
@@ -144,7 +145,7 @@ def check_files(files: Sequence[SourceFile]) -> FileReport:
                 budget -= size
             elif size_error is None:
                 size_error = SOURCE_TOO_LARGE
-            verdict = _size_verdict(p, size)
+            verdict = size_verdict(p, size)
         if verdict is None:
             valid.append(p)
         elif p in reported:
@@ -242,7 +243,8 @@ def _kind_verdict(p: str, st: FileStat) -> FileIssue | None:
     return None
 
 
-def _size_verdict(p: str, size: int) -> FileIssue | None:
+def size_verdict(p: str, size: int) -> FileIssue | None:
+    """Return the issue for a module-relative file ``p`` over its own cap (go.mod, LICENSE)."""
     if p == "go.mod" and size > MAX_GO_MOD_BYTES:
         return issue(p, Invalid.GO_MOD_TOO_LARGE)
     if p == "LICENSE" and size > MAX_LICENSE_BYTES:

@@ -10,7 +10,8 @@ from gopush import __version__
 from gopush.server.auth import presented_key, require_key
 from gopush.server.records import Repo
 from gopush.server.responses import ApiError, not_found
-from gopush.server.state import base_url, is_slug, state
+from gopush.server.slugs import is_slug
+from gopush.server.state import base_url, state
 
 
 async def user_self(request: Request) -> Response:

@@ -23,7 +23,8 @@ from gopush.gosem import pseudo, semver
 from gopush.gosem.proxypath import ProxyKind, ProxyPath, parse_proxy_path
 from gopush.server.auth import may_read
 from gopush.server.records import Repo, Version
-from gopush.server.state import is_slug, state
+from gopush.server.slugs import is_slug
+from gopush.server.state import state
 from gopush.server.upstream import UpstreamError
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,15 +16,14 @@ from gopush.server.receive import chunks
 from gopush.server.records import Repo
 from gopush.server.responses import ApiError, not_found
 from gopush.server.settings import ServeSettings
+from gopush.server.slugs import is_slug
 from gopush.server.storage import Storage
 from gopush.server.sync import Synchroniser
 
 if TYPE_CHECKING:
     from gopush.server.upstream import Upstream
 
-# Cloudsmith slugs: letters, digits, dot, dash, underscore; never starting with punctuation.
 MAX_JSON_BYTES = 1 << 20  # API request bodies are small JSON objects
-_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 @dataclass
@@ -80,7 +78,7 @@ def api_repo_or_new(request: Request) -> Repo | None:
     st = state(request)
     require_key(request, st.settings)
     owner, name = request.path_params["owner"], request.path_params["repo"]
-    if not (_SLUG.match(owner) and _SLUG.match(name)):
+    if not (is_slug(owner) and is_slug(name)):
         raise not_found()
     repo = st.storage.repo(owner, name)
     if repo is None and not st.settings.new_repos:
@@ -122,6 +120,3 @@ async def json_body(request: Request) -> dict[str, object]:
     return body
 
 
-def is_slug(text: str) -> bool:
-    """Tell whether ``text`` is a valid owner or repository slug."""
-    return bool(_SLUG.match(text))

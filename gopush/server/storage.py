@@ -32,12 +32,12 @@ import hashlib
 import re
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from gopush.errors import GopushError, VersionExists
+from gopush.modzip.accept import RFC3339, AcceptedZip
 from gopush.server.blobs import BlobStore, Incoming
 from gopush.server.db import Database
 from gopush.server.records import FileSlot, Package, Repo, Version, from_row
@@ -67,23 +67,18 @@ def now() -> str:
 
 def rfc3339(timestamp: float) -> str:
     """Return a Unix time as RFC 3339 UTC text with a ``Z``, to the second."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(timestamp, UTC).strftime(RFC3339)
+
+
+def version_time(accepted: AcceptedZip, upstream: str | None = None) -> str:
+    """Return the Time a version's ``.info`` serves: ``upstream``'s when it gave one, else
+    the gate's rule (a pseudo-version's own time, else now, when it is published)."""
+    return upstream or accepted.time(datetime.now(UTC)).strftime(RFC3339)
 
 
 def digest(secret: str) -> str:
     """Return the SHA-256 hex of a secret, the only form in which one is stored."""
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Checked:
-    """A module zip that passed validation: what ``publish`` records."""
-
-    module: str
-    version: str
-    sum: str
-    gomod: bytes
-    time: str
 
 
 class Storage:
@@ -396,7 +391,7 @@ class Storage:
             self.db.on_rollback(lambda: self.blobs.delete([sha]))
         return sha
 
-    def publish(self, repo: Repo, slot: FileSlot, checked: Checked, *, republish: bool,
+    def publish(self, repo: Repo, slot: FileSlot, accepted: AcceptedZip, *, republish: bool,
                 tags: str = "", queued: Package | None = None) -> tuple[Package, bool]:
         """Make a validated upload a module version; return its package and whether it is new.
 
@@ -410,32 +405,32 @@ class Storage:
         """
         gomod = self.blobs.incoming("gomod")
         try:
-            gomod.write(checked.gomod)
+            gomod.write(accepted.gomod)
             gomod.finish()
-            return self._publish(repo, slot, checked, gomod, republish=republish, tags=tags,
+            return self._publish(repo, slot, accepted, gomod, republish=republish, tags=tags,
                                  queued=queued)
         finally:
             gomod.discard()  # a no-op once committed (renamed into place)
 
-    def _publish(self, repo: Repo, slot: FileSlot, checked: Checked, gomod: Incoming, *,
+    def _publish(self, repo: Repo, slot: FileSlot, accepted: AcceptedZip, gomod: Incoming, *,
                  republish: bool, tags: str, queued: Package | None) -> tuple[Package, bool]:
         with self.db.tx() as conn:
             row = conn.execute("SELECT * FROM versions WHERE owner = ? AND name = ? AND "
                                "module = ? AND version = ?",
-                               (repo.owner, repo.name, checked.module, checked.version)
+                               (repo.owner, repo.name, accepted.module, accepted.version)
                                ).fetchone()
             existing = from_row(Version, row) if row else None
-            if existing and existing.sum == checked.sum and existing.package:
+            if existing and existing.sum == accepted.sum and existing.package:
                 if queued is None:
                     return self._by_perm_in(conn, existing.package), False
-                raise _duplicate(repo, checked, self._by_perm_in(conn, existing.package))
-            if existing and existing.sum != checked.sum and not republish:
-                raise _version_exists(repo, checked, existing)
+                raise _duplicate(repo, accepted, self._by_perm_in(conn, existing.package))
+            if existing and existing.sum != accepted.sum and not republish:
+                raise _version_exists(repo, accepted, existing)
             if queued is None:
                 perm = self._insert_package(conn, repo, slot, "completed", None, tags,
-                                            module=checked.module, version=checked.version,
-                                            summary=checked.sum)
-            elif not self._complete_queued(conn, queued, checked):
+                                            module=accepted.module, version=accepted.version,
+                                            summary=accepted.sum)
+            elif not self._complete_queued(conn, queued, accepted):
                 return self._by_perm_in(conn, queued.slug_perm), False
             else:
                 perm = queued.slug_perm
@@ -444,18 +439,19 @@ class Storage:
                              "WHERE slug_perm = ?", (now(), existing.package))
             mod_sha = self._place(gomod)  # in the transaction: see the module docstring
             conn.execute("INSERT OR REPLACE INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)",
-                         (repo.owner, repo.name, checked.module, checked.version,
-                          slot.blob_sha256, mod_sha, checked.sum, checked.time, "upload", perm))
+                         (repo.owner, repo.name, accepted.module, accepted.version,
+                          slot.blob_sha256, mod_sha, accepted.sum, version_time(accepted),
+                          "upload", perm))
             if existing:  # republished: the replaced version's blobs, unless still needed
                 self._delete_unneeded(conn, [existing.zip_sha256, existing.mod_sha256])
             return self._by_perm_in(conn, perm), True
 
     @staticmethod
-    def _complete_queued(conn: object, queued: Package, checked: Checked) -> bool:
+    def _complete_queued(conn: object, queued: Package, accepted: AcceptedZip) -> bool:
         return bool(conn.execute(  # type: ignore[attr-defined]
             "UPDATE packages SET state = 'completed', reason = NULL, module = ?, version = ?, "
             "sum = ?, updated_at = ? WHERE slug_perm = ? AND state IN ('queued', 'syncing')",
-            (checked.module, checked.version, checked.sum, now(), queued.slug_perm)).rowcount)
+            (accepted.module, accepted.version, accepted.sum, now(), queued.slug_perm)).rowcount)
 
     def _insert_package(self, conn: object, repo: Repo, slot: FileSlot, state: str,
                         reason: str | None, tags: str, *, module: str | None = None,
@@ -505,21 +501,24 @@ class Storage:
                            "module = ? AND version = ? AND state = 'deleted'",
                            repo.owner, repo.name, module, version) is not None
 
-    def cache_version(self, repo: Repo, zip_incoming: Incoming, checked: Checked) -> Version:
-        """Keep a version fetched from the upstream GOPROXY (first writer wins)."""
+    def cache_version(self, repo: Repo, zip_incoming: Incoming, accepted: AcceptedZip,
+                      upstream_time: str | None = None) -> Version:
+        """Keep a version fetched from the upstream GOPROXY (first writer wins), with the
+        upstream's ``.info`` Time when it gave one (see ``version_time``)."""
         gomod = self.blobs.incoming("gomod")
         try:
-            gomod.write(checked.gomod)
+            gomod.write(accepted.gomod)
             for incoming in (zip_incoming, gomod):
                 incoming.finish()  # fsync before taking the database lock
             with self.db.tx() as conn:  # blobs put in place in it: see the module docstring
                 zip_sha, mod_sha = self._place(zip_incoming), self._place(gomod)
                 conn.execute("INSERT OR IGNORE INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)",
-                             (repo.owner, repo.name, checked.module, checked.version,
-                              zip_sha, mod_sha, checked.sum, checked.time, "upstream", None))
+                             (repo.owner, repo.name, accepted.module, accepted.version,
+                              zip_sha, mod_sha, accepted.sum,
+                              version_time(accepted, upstream_time), "upstream", None))
         finally:
             gomod.discard()  # a no-op once committed
-        cached = self.version(repo, checked.module, checked.version)
+        cached = self.version(repo, accepted.module, accepted.version)
         assert cached is not None
         return cached
 
@@ -556,18 +555,18 @@ def _free_slug(conn: object, repo: Repo, base: str, perm: str) -> str:
     return f"{base}-{perm}"  # slug_perm itself is unique
 
 
-def _version_exists(repo: Repo, checked: Checked, existing: Version) -> VersionExists:
+def _version_exists(repo: Repo, accepted: AcceptedZip, existing: Version) -> VersionExists:
     return VersionExists(
-        f"{checked.module}@{checked.version} already exists in {repo.full_name} with different "
-        f"content ({existing.sum}; this upload is {checked.sum}). Versions are immutable: "
+        f"{accepted.module}@{accepted.version} already exists in {repo.full_name} with different "
+        f"content ({existing.sum}; this upload is {accepted.sum}). Versions are immutable: "
         "consumers that already downloaded it would hit a checksum mismatch (go.sum / "
         "sumdb). Publish a new version instead, or republish explicitly if no one can "
         "have fetched it yet.",
-        status=409, data={"published_sum": existing.sum, "sum": checked.sum})
+        status=409, data={"published_sum": existing.sum, "sum": accepted.sum})
 
 
-def _duplicate(repo: Repo, checked: Checked, published: Package) -> VersionExists:
+def _duplicate(repo: Repo, accepted: AcceptedZip, published: Package) -> VersionExists:
     return VersionExists(
-        f"{checked.module}@{checked.version} is already published in {repo.full_name} with "
-        f"the same content ({checked.sum}) as package {published.slug}; this upload is a "
-        "duplicate of it.", status=409, data={"published_sum": checked.sum, "sum": checked.sum})
+        f"{accepted.module}@{accepted.version} is already published in {repo.full_name} with "
+        f"the same content ({accepted.sum}) as package {published.slug}; this upload is a "
+        "duplicate of it.", status=409, data={"published_sum": accepted.sum, "sum": accepted.sum})

@@ -137,8 +137,8 @@ class Upstream:
             if mod.content != checked.gomod:
                 raise UpstreamError(f"upstream {module}@{version}.mod differs from the go.mod "
                                     "in its zip")
-            checked = _with_time(checked, info)
-            return await run_in_threadpool(self.storage.cache_version, repo, incoming, checked)
+            return await run_in_threadpool(self.storage.cache_version, repo, incoming, checked,
+                                           _upstream_time(info))
         finally:
             incoming.discard()
 
@@ -164,12 +164,10 @@ class Upstream:
         return True
 
 
-def _with_time(checked: Any, info: httpx.Response) -> Any:
-    """Keep the upstream's .info Time when it is a plausible RFC 3339 time."""
-    from dataclasses import replace
-
+def _upstream_time(info: httpx.Response) -> str | None:
+    """Return the upstream's .info Time when it is a plausible RFC 3339 time, else None."""
     try:
         when = json.loads(info.content).get("Time")
     except (ValueError, AttributeError):
-        return checked
-    return replace(checked, time=when) if isinstance(when, str) and "T" in when else checked
+        return None
+    return when if isinstance(when, str) and "T" in when else None

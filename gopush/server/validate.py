@@ -21,29 +21,25 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 
 from gopush.modzip import zipfmt
-from gopush.modzip.accept import RFC3339, accept_zip
+from gopush.modzip.accept import AcceptedZip, accept_zip
 from gopush.modzip.check import named_module_version
-from gopush.server.storage import Checked
 
 MAX_CONCURRENT_CHECKS = 2
 _checks = threading.BoundedSemaphore(MAX_CONCURRENT_CHECKS)
 
 
 def check_upload(path: Path, module: str | None = None,
-                 version: str | None = None) -> Checked:
+                 version: str | None = None) -> AcceptedZip:
     """Check the zip at ``path`` (for ``module@version`` when given); return what it holds.
 
     Raises:
         InvalidModuleZip: go would refuse the zip; the message lists every problem.
     """
     with _checks:
-        accepted = accept_zip(path, module, version)
-    published = accepted.time(datetime.now(UTC)).strftime(RFC3339)
-    return Checked(accepted.module, accepted.version, accepted.sum, accepted.gomod, published)
+        return accept_zip(path, module, version)
 
 
 def peek_module_version(path: Path) -> tuple[str, str] | None:

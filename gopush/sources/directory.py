@@ -28,13 +28,16 @@ from gopush.errors import InvalidModule
 from gopush.gosem import gomod
 from gopush.modzip.files import FileKind, FileStat
 from gopush.modzip.report import FileIssue, Omit
-from gopush.modzip.rules import MAX_GO_MOD_BYTES, is_vendored, issue, uses_fixed_vendor_rule
+from gopush.modzip.rules import (
+    MAX_GO_MOD_BYTES,
+    VCS_DIR_NAMES,
+    is_vendored,
+    issue,
+    uses_fixed_vendor_rule,
+)
 
 if TYPE_CHECKING:  # pathspec is imported where patterns are compiled: most builds have none,
     import pathspec  # and importing it costs about as much as starting Python
-
-VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr"})
-
 
 class DiskFile:
     """A file on disk, relative to the module root; ``stat`` never follows symlinks."""
@@ -105,7 +108,7 @@ def _walk_verdict(rel: str, path: Path, fixed: bool) -> FileIssue | str | None:
         return issue(rel, Omit.VENDORED)
     info = os.lstat(path)
     if stat.S_ISDIR(info.st_mode):
-        if path.name in VCS_DIRS:
+        if path.name in VCS_DIR_NAMES:
             return issue(rel, Omit.VCS_DIR)
         try:
             nested = not stat.S_ISDIR(os.lstat(path / "go.mod").st_mode)
@@ -198,7 +201,7 @@ def _walk(root: Path, gitignore: bool) -> Iterator[str]:
         kept = []
         for name in sorted(dirs):
             rel = f"{rel_dir}/{name}" if rel_dir else name
-            if name in VCS_DIRS or _ignored(specs, rel + "/"):
+            if name in VCS_DIR_NAMES or _ignored(specs, rel + "/"):
                 continue
             if os.path.islink(os.path.join(current, name)):
                 yield rel  # a symlink to a directory: reported, never followed

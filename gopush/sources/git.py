@@ -347,7 +347,9 @@ class GitRepository:
                     item = _archived(member, stream, prefix, spill_dir, pack_ahead)
                     if item is not None:
                         yield item
-            except BaseException:  # Ctrl-C, SIGTERM, a bad stream, or the consumer stopped
+            except SourceError as err:  # a cut-off stream: git's own failure says why
+                raise GitRunner.cut_short(proc, args, err) from None
+            except BaseException:  # Ctrl-C, SIGTERM, or the consumer stopped
                 GitRunner.abandon(proc)
                 raise
             GitRunner.finish(proc, args)

@@ -10,6 +10,7 @@ say how many a build took.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -21,6 +22,13 @@ from gopush.errors import SourceError
 
 # git must never stop to ask for a password or open an editor: gopush runs unattended in CI.
 _QUIET_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
+
+# git's words when an object the command needs is not in the repository (a blob a partial
+# clone never fetched, history a shallow clone cut off, a damaged object store), and the id.
+_MISSING_OBJECT = re.compile(r"(?:invalid object [0-7]+ |cannot read '|unable to read (?:tree )?"
+                             r"|missing (?:blob |tree )?object '?|bad object |could not read '?)"
+                             r"([0-9a-f]{64}|[0-9a-f]{40})\b")
+CUT_SHORT_WAIT = 5.0  # seconds a git whose output ended early gets to exit and say why
 
 
 class GitRunner:
@@ -48,7 +56,7 @@ class GitRunner:
                               env=self._env, check=False)
         _raise_if_interrupted(proc.returncode)
         if check and proc.returncode != 0:
-            raise SourceError(_git_message(proc.stderr, args))
+            raise git_error(proc.stderr, args)
         return proc.stdout
 
     def ok(self, *args: str) -> bool:
@@ -79,7 +87,31 @@ class GitRunner:
         _close_pipes(proc)
         if proc.wait() != 0:
             _raise_if_interrupted(proc.returncode)
-            raise SourceError(_git_message(err, args))
+            raise git_error(err, args)
+
+    @staticmethod
+    def cut_short(proc: subprocess.Popen[bytes], args: Sequence[str],
+                  seen: SourceError) -> SourceError:
+        """Return the error to report when a streamed git's output ended too early.
+
+        A git that fails mid-way (an object it cannot read) dies with its last output
+        buffer unwritten, so the reader sees a stream cut off, often in the middle of a
+        file; git's stderr, not the truncation, names the cause. git is given
+        ``CUT_SHORT_WAIT`` seconds to exit (its output is closed, so a git still writing
+        stops too); its error is returned if it failed, else ``seen``. Raises
+        KeyboardInterrupt if a Ctrl-C stopped it.
+        """
+        if proc.stdout is not None:
+            proc.stdout.close()
+        try:
+            proc.wait(CUT_SHORT_WAIT)
+        except subprocess.TimeoutExpired:
+            GitRunner.abandon(proc)
+            return seen
+        err = proc.stderr.read() if proc.stderr is not None else b""
+        _close_pipes(proc)
+        _raise_if_interrupted(proc.returncode)
+        return git_error(err, args) if proc.returncode > 0 and err.strip() else seen
 
     @staticmethod
     def abandon(proc: subprocess.Popen[bytes]) -> None:
@@ -114,8 +146,18 @@ def _raise_if_interrupted(returncode: int) -> None:
         raise KeyboardInterrupt
 
 
-def _git_message(stderr: bytes, args: Sequence[str]) -> str:
+def git_error(stderr: bytes, args: Sequence[str]) -> SourceError:
+    """Return the SourceError for a failed git: git's own words, and the fix when the
+    cause is an object missing from the repository."""
     text = stderr.decode("utf-8", "replace").strip()
     lines = [line.removeprefix("fatal: ").removeprefix("error: ") for line in text.splitlines()]
     detail = "; ".join(line for line in lines if line) or "no message"
-    return f"git {args[0] if args else ''} failed: {detail}"
+    message = f"git {args[0] if args else ''} failed: {detail}"
+    missing = _MISSING_OBJECT.search(text)
+    if missing is None:
+        return SourceError(message)
+    return SourceError(
+        f"{message} (the repository lacks object {missing[1]})",
+        hint="fetch the missing objects: in a partial clone `git fetch --refetch "
+             "--no-filter`, in a shallow one `git fetch --unshallow`; a damaged repository: "
+             "`git fsck` names what else is lost")

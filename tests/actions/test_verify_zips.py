@@ -44,3 +44,20 @@ def test_a_published_zip_that_lies_is_refused(tmp_path: Path) -> None:
     lying.write_bytes(bytes(data))
     with pytest.raises(InvalidModuleZip, match="larger than declared"):
         compare_zips(lying, good, P)
+
+
+def test_vendor_rule_is_named_only_where_a_go_rule_omits_the_file(tmp_path: Path) -> None:
+    """The cause "vendor rule" follows modzip's vendor rule (either go line's): a file some
+    go leaves out (``vendor/a/b.go``, ``vendor/modules.txt`` since go 1.24,
+    ``a/vendor/x.go`` before it) present on one side only; never a file every go keeps
+    (``vendor/x.go``), nor a vendored file on both sides whose content differs."""
+    published = _zip(tmp_path / "published.zip", {
+        "go.mod": b"module example.com/v\n", "vendor/a/b.go": b"package b\n"})
+    local = _zip(tmp_path / "local.zip", {
+        "go.mod": b"module example.com/v\n", "vendor/a/b.go": b"package b // edited\n",
+        "vendor/x.go": b"package v\n", "vendor/modules.txt": b"# m\n",
+        "a/vendor/x.go": b"package x\n", "vendor/c/d.go": b"package d\n"})
+    causes = {d.path: d.cause for d in compare_zips(published, local, P)}
+    assert causes == {"a/vendor/x.go": "vendor rule", "vendor/c/d.go": "vendor rule",
+                      "vendor/modules.txt": "vendor rule", "vendor/x.go": None,
+                      "vendor/a/b.go": None}

@@ -312,3 +312,26 @@ def test_worktree_of_a_repository_with_no_commit_yet(gopush_cli: Run, tmp_path: 
                                 "--out", str(tmp_path / "dist"))
     assert code == 0, err
     assert out.startswith("example.com/fresh v0.1.0 h1:")
+
+
+def _tree(root: Path) -> list[str] | None:
+    """Return everything below ``root`` (None when it does not exist)."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else None
+
+
+@pytest.mark.parametrize("out_exists", [False, True])
+def test_refused_build_leaves_out_as_it_was(gopush_cli: Run, git_repo: GitRepo, tmp_path: Path,
+                                           out_exists: bool) -> None:
+    """A build go would refuse (two paths equal under case folding) writes nothing: no zip,
+    and no empty ``<module>/@v`` directories, whether or not ``--out`` existed before."""
+    git_repo.commit(files={"go.mod": GO_MOD.format(path="github.com/acme/cli"),
+                           "a.go": "package cli\n", "A.go": "package cli\n"})
+    git_repo.tag("v1.0.0")
+    out = tmp_path / "out" / "proxy"
+    if out_exists:
+        (out / "other").mkdir(parents=True)
+    before = _tree(tmp_path / "out")
+    code, _, err = gopush_cli(git_repo.path, "build", "--out", str(out))
+    assert code == 4, err
+    assert "case-insensitive file name collision" in err
+    assert _tree(tmp_path / "out") == before

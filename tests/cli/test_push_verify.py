@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,24 @@ def test_whoami_line_names_each_fact_once(user: dict, line: str, capsys,
     monkeypatch.setattr(GoproxyDirRegistry, "whoami", lambda self: user)
     code, out, _ = run(capsys, "whoami", "--to", "dir:proxy")
     assert code == ExitCode.OK and out.strip() == line
+
+
+def test_a_published_zip_go_refuses_is_named_first(tmp_path: Path, capsys) -> None:
+    """A registry serving a zip go refuses (two paths equal under case folding, written
+    there without gopush's check): verify names that first, with go's reason."""
+    proxy = tmp_path / "proxy" / MODULE / "@v"
+    proxy.mkdir(parents=True)
+    with zipfile.ZipFile(proxy / f"{VERSION}.zip", "w") as z:
+        for name, data in {"go.mod": f"module {MODULE}\n", "a.go": "package a\n",
+                           "A.go": "package a\n"}.items():
+            z.writestr(f"{MODULE}@{VERSION}/{name}", data)
+    (proxy / f"{VERSION}.mod").write_text(f"module {MODULE}\n")
+    (proxy / f"{VERSION}.info").write_text(json.dumps({"Version": VERSION}))
+    (proxy / "list").write_text(f"{VERSION}\n")
+    local = make_zip(tmp_path / "local", {"a.go": b"package a\n"})
+    code, out, err = run(capsys, "verify", "--json", "--to", f"dir:{tmp_path / 'proxy'}",
+                         f"{MODULE}@{VERSION}", "--zip", str(local))
+    assert code == ExitCode.INVALID_MODULE, err
+    first = json.loads(out)["causes"][0]
+    assert first.startswith("go refuses the published zip")
+    assert "case-insensitive file name collision" in first

@@ -26,6 +26,7 @@ from gopush.cli.main import main
 from gopush.config.credentials import Credential, Secret
 from gopush.config.settings import Settings, Target
 from gopush.errors import ExitCode, RegistryError
+from gopush.modzip.accept import AcceptedZip
 from gopush.modzip.create import create_zip
 from gopush.modzip.files import DataFile
 from gopush.registry.artifact import ModuleArtifact
@@ -278,8 +279,9 @@ def test_a_package_that_failed_processing_is_replaced(client_env: str, server: s
     create_zip(bad, MODULE, "v1.0.0", [DataFile("go.mod", b"module example.com/other\n"),
                                        DataFile("hello.go", b"package hello\n")])
     data = bad.read_bytes()
-    artifact = ModuleArtifact(zip_path=bad, module=MODULE, version="v1.0.0", sum="h1:unused",
-                              gomod=b"module example.com/other\n", info=b"{}", size=len(data),
+    unchecked = AcceptedZip(MODULE, "v1.0.0", "h1:unused", b"module example.com/other\n",
+                            gomod_synthesized=False, valid=(), pseudo_time=None)
+    artifact = ModuleArtifact(zip_path=bad, accepted=unchecked, info=b"{}", size=len(data),
                               md5=hashlib.md5(data).hexdigest(),
                               sha256=hashlib.sha256(data).hexdigest())
     settings = Settings(target=Target(kind="cloudsmith", location=server,

@@ -13,6 +13,7 @@ from gopush.actions.artifact import load_artifact
 from gopush.actions.check import check_zip_file
 from gopush.errors import InvalidModule, InvalidModuleZip
 from gopush.modzip.accept import RefusedZip, accept_zip, info_document
+from gopush.server.storage import version_time
 from gopush.server.validate import check_upload
 
 PSEUDO = "v0.0.0-20240102030405-abcdefabcdef"
@@ -93,6 +94,7 @@ def test_push_and_serve_agree_on_go_mod_sum_and_time(tmp_path: Path) -> None:
     """load_artifact and check_upload hand on the gate's go.mod, h1: and pseudo time."""
     path = make_zip(tmp_path / f"{PSEUDO}.zip", PSEUDO, {"a.go": b"package a\n"})
     artifact, checked = load_artifact(path), check_upload(path)
+    assert artifact.accepted == checked  # one record: what the gate found
     assert artifact.gomod == checked.gomod == b"module example.com/m\n"
     assert artifact.sum == checked.sum
-    assert json.loads(artifact.info)["Time"] == checked.time == "2024-01-02T03:04:05Z"
+    assert json.loads(artifact.info)["Time"] == version_time(checked) == "2024-01-02T03:04:05Z"

@@ -32,6 +32,17 @@ def test_bad_repo_spec_is_a_usage_error(tmp_path: Path) -> None:
     assert worse.returncode == 2 and "public or private" in worse.stderr
 
 
+def test_repo_name_the_api_cannot_address_is_refused_at_start(tmp_path: Path) -> None:
+    """--repo follows the API's slug rule (at most 100 characters): a name no request could
+    reach is a usage error at start, not a repository served as 404 (if the server started,
+    the 20 s timeout fails the test)."""
+    long_name = "r" * 101
+    done = subprocess.run([sys.executable, "-m", "gopush", "serve", "--port", "0", "--data",
+                           str(tmp_path), "--repo", f"acme/{long_name}"],
+                          capture_output=True, text=True, timeout=20, check=False)
+    assert done.returncode == 2 and "--repo" in done.stderr and long_name in done.stderr
+
+
 def test_tls_options_go_together(tmp_path: Path) -> None:
     """--tls-cert without --tls-key is a usage error."""
     cert = tmp_path / "cert.pem"

@@ -10,12 +10,18 @@ import pytest
 from conftest import stored_upload
 
 from gopush.errors import VersionExists
-from gopush.server.storage import Checked, Storage
+from gopush.modzip.accept import AcceptedZip
+from gopush.server.storage import Storage
 
 
-def _checked(sum_: str) -> Checked:
-    return Checked("example.com/m", "v1.0.0", sum_, b"module example.com/m\n",
-                   "2024-01-01T00:00:00Z")
+def _accepted(module: str, version: str, sum_: str) -> AcceptedZip:
+    """What the gate returns for a zip of ``module@version`` with this h1: (unchecked)."""
+    return AcceptedZip(module, version, sum_, f"module {module}\n".encode(),
+                       gomod_synthesized=False, valid=(), pseudo_time=None)
+
+
+def _checked(sum_: str) -> AcceptedZip:
+    return _accepted("example.com/m", "v1.0.0", sum_)
 
 
 def test_concurrent_publish_has_one_winner(tmp_path: Path) -> None:
@@ -105,8 +111,7 @@ def test_recover_deletes_blobs_nothing_needs(tmp_path: Path) -> None:
     failed = storage.fail_package(repo, stored_upload(storage, b"bad"), "invalid", "")
     waiting = stored_upload(storage, b"uploaded, no package yet")
     gone, _ = storage.publish(repo, stored_upload(storage, b"gone"),
-                              Checked("example.com/gone", "v1.0.0", "h1:gone",
-                                      b"module example.com/gone\n", "2024-01-01T00:00:00Z"),
+                              _accepted("example.com/gone", "v1.0.0", "h1:gone"),
                               republish=False)
     storage.delete_package(gone)  # deletes the version's zip and go.mod blobs at once
     orphan = storage.blobs.put_bytes(b"stored, then the server died", "crash")
@@ -227,8 +232,7 @@ def test_package_slugs_stay_unique_when_their_random_part_repeats(
     module = "example.com/" + "x" * 150 + "/m"
     slugs = []
     for version in ("v1.0.1", "v1.0.2", "v1.0.3"):
-        checked = Checked(module, version, f"h1:{version}", f"module {module}\n".encode(),
-                          "2024-01-01T00:00:00Z")
+        checked = _accepted(module, version, f"h1:{version}")
         package, _ = storage.publish(repo, stored_upload(storage, version.encode()),  # type: ignore
                                      checked, republish=False)
         slugs.append(package.slug)

@@ -235,3 +235,47 @@ def test_archive_pipe_is_widened(git_repo: GitRepo, monkeypatch: pytest.MonkeyPa
     git_repo.commit(files=files)
     assert contents(GitRepository.open(git_repo.path), "HEAD") == files
     assert widened == [git_module.ARCHIVE_PIPE_BYTES]
+
+
+def _drop_loose_object(repo: GitRepo, oid: str) -> None:
+    (repo.path / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
+
+
+def test_missing_blob_is_named_not_a_cut_off_stream(git_repo: GitRepo) -> None:
+    """git dies on a blob it cannot read after writing part of the archive (its last output
+    buffer is lost, so the tar ends mid-file): the error is git's, naming the object and
+    the fix, not "git archive output ended in the middle of a file"."""
+    files: dict[str, str | bytes] = {"go.mod": "module example.com/m\n"}
+    files.update({f"a{i:02}.go": os.urandom(3000).hex() for i in range(40)})
+    git_repo.commit(files={**files, "z.go": "package m\n"})
+    blob = git_repo.git("rev-parse", "HEAD:z.go").strip()
+    _drop_loose_object(git_repo, blob)
+    repo = GitRepository.open(git_repo.path)
+    with pytest.raises(SourceError) as caught:
+        repo.archive_files(repo.commit("HEAD").hash, "")
+    err = caught.value
+    assert "middle of a file" not in err.message
+    assert f"cannot read '{blob}'" in err.message  # git's own words
+    assert f"the repository lacks object {blob}" in err.message
+    assert err.hint is not None and "git fetch --refetch --no-filter" in err.hint
+
+
+def test_blobless_clone_names_the_fetch_to_run(git_repo: GitRepo, tmp_path: Path) -> None:
+    """A blobless partial clone lacks an old tag's blobs: the build says which object is
+    missing and how to fetch it; after that fetch, the same build succeeds."""
+    git_repo.git("config", "uploadpack.allowFilter", "true")
+    git_repo.commit(files={"go.mod": "module example.com/m\n", "a.go": "package m\n"})
+    git_repo.tag("v1.0.0")
+    git_repo.commit(files={"a.go": "package m // v1.0.1\n"})
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--filter=blob:none", f"file://{git_repo.path}",
+                    str(clone)], check=True, capture_output=True)
+    old_blob = git_repo.git("rev-parse", "v1.0.0:a.go").strip()
+    request = BuildRequest(repo=clone, rev="v1.0.0", out=tmp_path / "out")
+    with pytest.raises(SourceError) as caught:
+        build(request, NullReporter())
+    assert f"the repository lacks object {old_blob}" in caught.value.message
+    assert not (tmp_path / "out").exists()
+    subprocess.run(["git", "-C", str(clone), "fetch", "-q", "--refetch", "--no-filter",
+                    "origin"], check=True, capture_output=True)
+    assert build(request, NullReporter()).version == "v1.0.0"
