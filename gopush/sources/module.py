@@ -8,7 +8,8 @@ start from it. The steps, in our words:
 
 * **The query** (go's ``modload.Query`` for one module). A revision that ends in a version
   is a version query: ``[DIR/]vX.Y.Z`` names that tag (``+incompatible`` is dropped to find
-  it); ``vX.Y.Z+meta`` names its own tag if there is one, else the tag ``vX.Y.Z``;
+  it), a version of the module in ``DIR`` (where ``DIR`` holds no module, the tag is a
+  plain revision of the module gopush builds, as go's Stat reads it); ``vX.Y.Z+meta`` names its own tag if there is one, else the tag ``vX.Y.Z``;
   ``vN`` and ``vN.M`` name the highest release (else prerelease) of that prefix that is not
   retracted; a pseudo-version names the commit at its end, and its time and base must fit.
   Anything else (a branch, another tag, a hash, ``HEAD~2``) is a git revision.
@@ -90,15 +91,21 @@ def locate(repo: GitRepository, rev: str = "HEAD", *, subdir: str | None = None,
             and not repo.is_dir("HEAD", query.prefix.rstrip("/"))):
         query = _Query(rev, "", "", "rev")  # no module directory: a branch like release/v1.2
     if query.kind in ("prefix", "latest", "compare"):
-        return locate(repo, _pick(repo, query, subdir=subdir, module=module, cwd=cwd),
-                      subdir=subdir, module=module, cwd=cwd, version=version)
+        picked, path = _pick(repo, query, subdir=subdir, module=module, cwd=cwd)
+        # the module path is the one asked for (go's MODULE@QUERY), even where the picked
+        # tag has no go.mod to say it (a v2.0.0+incompatible release)
+        return locate(repo, picked, subdir=subdir, module=module or path, cwd=cwd,
+                      version=version)
     commit, tag = _commit_of(repo, query)
     reader = GoModReader(repo, commit.hash, commit.short)
     module_dir = _module_dir(reader, query, tag, subdir, module, cwd)
     path = module_path(reader.declared(module_dir), module, module_dir)
     code = CodeRepo(repo, layout_for(path, module_dir))
-    named = version or (tag[len(code.layout.tag_prefix):]
-                        if tag and tag.startswith(code.layout.tag_prefix) else None)
+    if tag is not None and query.prefix != code.layout.tag_prefix:
+        # the tag is not one of this module's versions (release/v1.0.0 of a root module
+        # whose release/ directory holds no module): go's Stat reads it as a plain revision
+        tag = None
+    named = version or (tag[len(code.layout.tag_prefix):] if tag else None)
     if named and not pseudo.is_pseudo_version(named):
         # go's checkCanonical runs findDir before it compares the major version with the
         # path, so a go.mod of another major is refused with findDir's words
@@ -313,11 +320,11 @@ def _incompatible(query: _Query) -> str:
 
 
 def _pick(repo: GitRepository, query: _Query, *, subdir: str | None, module: str | None,
-          cwd: Path | None) -> str:
+          cwd: Path | None) -> tuple[str, str]:
     """Return the tag a version-list query picks among the module's versions that are not
-    retracted (go's Query): releases before prereleases; the lowest for ``>`` and ``>=``,
-    the highest otherwise. ``latest`` with no version at all is the tip (HEAD: go asks the
-    origin's default branch).
+    retracted (go's Query), and the module's path: releases before prereleases; the lowest
+    for ``>`` and ``>=``, the highest otherwise. ``latest`` with no version at all is the
+    tip (HEAD: go asks the origin's default branch).
 
     The module's layout comes from its go.mod at HEAD (or at the tag prefix's directory).
 
@@ -330,14 +337,14 @@ def _pick(repo: GitRepository, query: _Query, *, subdir: str | None, module: str
     matching = [v for v in _versions(code) if _matches(query, v) and not code._retracted(v)]
     releases = [v for v in matching if not semver.prerelease(v)]
     if not matching and query.kind == "latest":
-        return "HEAD"
+        return "HEAD", code.layout.path
     if not matching:
         shown = query.op + query.version
         raise InvalidVersion(f"module {code.layout.path}: no matching versions for query "
                              f"\"{shown}\"", hint="list the module's tags with `git tag`")
     pool = releases or matching
     picked = pool[0] if query.op in (">", ">=") else pool[-1]
-    return code.layout.tag_prefix + picked.removesuffix("+incompatible")
+    return code.layout.tag_prefix + picked.removesuffix("+incompatible"), code.layout.path
 
 
 def _matches(query: _Query, version: str) -> bool:
