@@ -255,17 +255,20 @@ class GitRepository:
         """Return the raw blob at ``commit:path``; None if absent, not a file, or too large."""
         return self.read_files([(commit, path)], max_size)[0]
 
-    def read_files(self, specs: list[tuple[str, str]], max_size: int) -> list[bytes | None]:
+    def read_files(self, specs: list[tuple[str, str]], max_size: int, *,
+                   oversized: set[int] | None = None) -> list[bytes | None]:
         """Return the raw blobs at each ``(commit, path)``, in one git process.
 
         None for a path that is absent, not a blob, larger than ``max_size`` (read and dropped
         in pieces, so memory stays bounded), or that holds a newline (no module path can).
+        The indexes of blobs larger than ``max_size`` are added to ``oversized`` if given.
         """
         asked = [f"{rev}:{path}" for rev, path in specs]
         if not asked:
             return []
         sendable = [a for a in asked if "\n" not in a]
         found: dict[str, bytes | None] = {}
+        too_large: set[str] = set()
         if sendable:
             proc = self.git.stream("cat-file", "--batch", input=True)
             request = "".join(f"{a}\n" for a in sendable).encode("utf-8", "surrogateescape")
@@ -276,12 +279,16 @@ class GitRepository:
             try:
                 assert proc.stdout is not None
                 for spec in sendable:
-                    found[spec] = _batch_blob(proc.stdout, max_size)
+                    found[spec], over = _batch_blob(proc.stdout, max_size)
+                    if over:
+                        too_large.add(spec)
             except BaseException:
                 GitRunner.abandon(proc)
                 raise
             writer.join()
             GitRunner.finish(proc, ["cat-file"])
+        if oversized is not None:
+            oversized.update(i for i, a in enumerate(asked) if a in too_large)
         return [found.get(a) for a in asked]
 
     def changed_paths(self, subdir: str) -> list[str]:
@@ -388,12 +395,13 @@ def _tag_names(decorations: str) -> list[str]:
     return [item[len("tag: "):] for item in items if item.startswith("tag: ")]
 
 
-def _batch_blob(out: BinaryIO, max_size: int) -> bytes | None:
+def _batch_blob(out: BinaryIO, max_size: int) -> tuple[bytes | None, bool]:
     """Read one answer of ``git cat-file --batch``: the blob, or None (missing, not a blob,
-    too large: its bytes are read and dropped in pieces)."""
+    too large: its bytes are read and dropped in pieces); and whether it was a blob larger
+    than ``max_size``."""
     header = out.readline(4096).split()
     if len(header) != 3 or not header[2].isdigit():
-        return None  # "<spec> missing" / "ambiguous": no content follows
+        return None, False  # "<spec> missing" / "ambiguous": no content follows
     kind, size = header[1], int(header[2])
     keep = kind == b"blob" and size <= max_size
     pieces, left = [], size + 1  # the content and the newline after it
@@ -404,7 +412,7 @@ def _batch_blob(out: BinaryIO, max_size: int) -> bytes | None:
         if keep:
             pieces.append(chunk)
         left -= len(chunk)
-    return b"".join(pieces)[:-1] if keep else None
+    return (b"".join(pieces)[:-1] if keep else None), kind == b"blob" and not keep
 
 
 def _shadow_config(object_format: str) -> str:

@@ -744,4 +744,88 @@ CASES: list[Case] = [
          (Commit(files={"GO.MOD": gomod(), "p.go": GO}, tags=("v1.0.0",)),), args=NO_GOMOD),
     Case("files-symlinked-directory", f"{ZIP} CreateFromVCS: a symlink to a directory is "
          "omitted", (_simple({"real/r.go": GO, "alias": Symlink("real")}, tags=("v1.0.0",)),)),
+    Case("gopkgin-unstable-head", f"{CODEREPO} Versions: gopkg.in/NAME.v2-unstable has no "
+         "tagged versions; its commits are v2 pseudo-versions",
+         (Commit(files={"go.mod": gomod("gopkg.in/corpus/un1.v2-unstable"), "p.go": GO},
+                 tags=("v2.0.0",)), Commit(files={"q.go": GO})),
+         vanity="gopkg.in/corpus/un1.v2-unstable", module="gopkg.in/corpus/un1.v2-unstable",
+         point=3),
+    Case("gopkgin-unstable-tagged-commit", f"{CODEREPO} convert: a v2.0.0 tag at the commit of "
+         "a .v2-unstable module",
+         (Commit(files={"go.mod": gomod("gopkg.in/corpus/un2.v2-unstable"), "p.go": GO},
+                 tags=("v2.0.0",)), Commit(files={"q.go": GO})),
+         vanity="gopkg.in/corpus/un2.v2-unstable", module="gopkg.in/corpus/un2.v2-unstable",
+         query="{c0}", point=3),
+    Case("license-root-symlink", f"{CODEREPO} zip: ReadFile(LICENSE) of a symlink copies the "
+         "link's blob", (Commit(files={"COPYING": LICENSE, "LICENSE": Symlink("COPYING"),
+                                       "sub/go.mod": gomod("{root}/sub"), "sub/p.go": GO},
+                                tags=("sub/v1.0.0",)),),
+         module="{root}/sub", query="v1.0.0", rev="sub/v1.0.0"),
+    Case("license-root-directory", f"{CODEREPO} zip: a root LICENSE directory is not copied",
+         (Commit(files={"LICENSE/x.txt": LICENSE, "sub/go.mod": gomod("{root}/sub"),
+                        "sub/p.go": GO}, tags=("sub/v1.0.0",)),),
+         module="{root}/sub", query="v1.0.0", rev="sub/v1.0.0"),
+    Case("license-sub-symlink", f"{CODEREPO} zip: a symlinked sub/LICENSE counts as present "
+         "(haveLICENSE), then is omitted", (Commit(
+             files={"LICENSE": LICENSE, "sub/COPYING": "own\n", "sub/LICENSE": Symlink("COPYING"),
+                    "sub/go.mod": gomod("{root}/sub"), "sub/p.go": GO},
+             tags=("sub/v1.0.0",)),), module="{root}/sub", query="v1.0.0", rev="sub/v1.0.0"),
+    Case("license-copied-into-major-subdir", f"{CODEREPO} zip: the root LICENSE is copied into "
+         "a module living in v2/", (Commit(
+             files={"LICENSE": LICENSE, "go.mod": gomod(), "p.go": GO,
+                    "v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO}, tags=("v2.0.0",)),),
+         module="{root}/v2", query="v2.0.0"),
+    Case("gomod-over-limit-root", f"{GITHOST} ReadFile ignores maxSize: findDir reads a 16 MiB+1 "
+         "go.mod; the zip refuses it", (Commit(files={"go.mod": Sized(
+             SIXTEEN_MIB + 1, b"module github.com/corpus/gomod-over-limit-root\n"),
+             "p.go": GO}, tags=("v1.0.0",)),), query="v1.0.0", args=NO_GOMOD, point=6),
+    Case("gomod-over-limit-sub", f"{GITHOST} ReadFile ignores maxSize: a sub module's 16 MiB+1 "
+         "go.mod is found, then refused by the zip", (Commit(files={"sub/go.mod": Sized(
+             SIXTEEN_MIB + 1, b"module github.com/corpus/gomod-over-limit-sub/sub\n"),
+             "sub/p.go": GO}, tags=("sub/v1.0.0",)),), module="{root}/sub", query="v1.0.0",
+         rev="sub/v1.0.0", args=("--module", "{root}/sub", "--subdir", "sub"), point=6),
+    Case("pseudo-version-query-incompatible", f"{CODEREPO} validatePseudoVersion: a "
+         "+incompatible pseudo-version query",
+         (Commit(files={"p.go": GO}, tags=("v2.0.0",)), Commit(files={"q.go": GO})),
+         query="v2.0.1-0.20240101010000-{c1:.12}+incompatible", args=NO_GOMOD, point=5),
+    Case("pseudo-version-query-sub-module", f"{CODEREPO} validatePseudoVersion: a sub module's "
+         "pseudo-version query", (Commit(files={"go.mod": gomod(), "sub/go.mod": gomod(
+             "{root}/sub"), "sub/p.go": GO}, tags=("sub/v0.1.0",)),
+             Commit(files={"sub/q.go": GO})),
+         module="{root}/sub", query="v0.1.1-0.20240101010000-{c1:.12}",
+         args=("--subdir", "sub"), point=5),
+    Case("files-non-utf8-name", f"{MODULE} CheckFilePath: a file name that is not UTF-8",
+         (_simple({"\udcff.go": GO}, tags=("v1.0.0",)),)),
+    Case("sub-module-major-branch", f"{CODEREPO} findDir: sub/go.mod claiming sub/v2 at tag "
+         "sub/v2.0.0", (Commit(files={"sub/go.mod": gomod("{root}/sub/v2"), "sub/p.go": GO},
+                               tags=("sub/v2.0.0",)),),
+         module="{root}/sub/v2", query="v2.0.0", rev="sub/v2.0.0", point=3),
+    Case("sub-module-major-subdir", f"{CODEREPO} findDir: sub/v2/go.mod at tag sub/v2.0.0",
+         (Commit(files={"sub/go.mod": gomod("{root}/sub"), "sub/p.go": GO,
+                        "sub/v2/go.mod": gomod("{root}/sub/v2"), "sub/v2/p.go": GO},
+                 tags=("sub/v2.0.0",)),),
+         module="{root}/sub/v2", query="v2.0.0", rev="sub/v2.0.0", point=3),
+    Case("query-tag-named-like-hash", f"{GITHOST} Stat: a tag named like another commit's "
+         "short hash", (_simple(), Commit(files={"q.go": GO}, tags=("{c0:.7}",))),
+         query="{c0:.7}"),
+    Case("query-latest-prerelease-only", f"{QUERY} queryProxy: latest with only prereleases",
+         (_simple(tags=("v1.0.0-rc.1",)), Commit(files={"q.go": GO}, tags=("v1.0.0-rc.2",)),
+          Commit(files={"r.go": GO})), query="latest", point=5),
+    Case("query-latest-release-over-prerelease", f"{QUERY} queryProxy: latest prefers a "
+         "release to a higher prerelease",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0-rc.1",))),
+         query="latest", point=5),
+    Case("query-above", f"{QUERY} queryProxy: @>v1.0.0 is the lowest release above",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0",)),
+          Commit(files={"r.go": GO}, tags=("v1.2.0",))), query=">v1.0.0", point=5),
+    Case("query-semver-prefix-only-tag", f"{QUERY} queryProxy: @v1.0 with only the tag v1.0",
+         (_simple(tags=("v1.0",)),), query="v1.0", point=5),
+    Case("gomod-over-limit-major-subdir", f"{CODEREPO} findDir: go.mod and a 16 MiB+1 "
+         "v2/go.mod both claim /v2 (go reads it whole)", (Commit(files={
+             "go.mod": gomod("{root}/v2"), "p.go": GO, "v2/p.go": GO, "v2/go.mod": Sized(
+                 SIXTEEN_MIB + 1, b"module github.com/corpus/gomod-over-limit-major-subdir/v2\n")},
+             tags=("v2.0.0",)),), module="{root}/v2", query="v2.0.0", point=6,
+         xfail="both refuse, in other words: gopush says go.mod file too large, go's findDir "
+               "says both have .../v2 module paths (gopush does not read an oversized "
+               "go.mod's module line)"),
 ]
