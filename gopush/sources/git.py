@@ -244,6 +244,13 @@ class GitRepository:
                            f"refs/tags/{tag}^{{commit}}", check=False).strip()
         return out.decode() or None
 
+    def peeled_type(self, ref: str) -> str | None:
+        """Return the type of the object ``ref`` peels to ("commit", "tree", "blob"), or None
+        when there is no such ref."""
+        out = self.git.run("cat-file", "-t", "--end-of-options", f"{ref}^{{}}",
+                           check=False).strip()
+        return out.decode() or None
+
     def is_dir(self, commit: str, path: str) -> bool:
         """Tell whether ``path`` is a directory at ``commit`` ("" is the root)."""
         if not path:

@@ -276,6 +276,12 @@ def _commit_of(repo: GitRepository, query: _Query) -> tuple[Commit, str | None]:
         canonical = query.prefix + semver.canonical(query.version)
         if repo.read_tag(canonical) is not None:
             return repo.commit(f"refs/tags/{canonical}"), canonical
+    kind = repo.peeled_type(f"refs/tags/{tag}")
+    if kind not in (None, "commit"):
+        # go's Stat finds the tag, then its git log shows nothing for a tree or a blob
+        raise InvalidVersion(f"{query.rev}: invalid version: unexpected response from git log: "
+                             f"\"\" (tag {tag} names a {kind}, not a commit)",
+                             hint="tag a commit: `git tag -f TAG COMMIT`")
     return _known(repo, query.rev, query, query.version), None
 
 

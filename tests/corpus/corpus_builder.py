@@ -136,9 +136,13 @@ def _head_parents(git: _Git) -> list[str]:
 
 
 def _tag(git: _Git, tag: str, commit: str, when: int) -> None:
-    """Make tag ``name`` (``name^annotated`` for an annotated tag) at ``commit``."""
+    """Make tag ``name`` (``name^annotated`` for an annotated tag) at ``commit``; with
+    ``name@TARGET`` (``v1.1.0^annotated@v1.0.0``, ``v1.2.0@HEAD:go.mod``) at the object git
+    names TARGET instead: another tag (a tag of a tag), a tree or a blob."""
+    tag, _, target = tag.partition("@")
     name, annotated = tag.removesuffix("^annotated"), tag.endswith("^annotated")
+    target = git("rev-parse", "--verify", target).strip() if target else commit
     if annotated:
-        git("tag", "-a", "-m", name, name, commit, date=when)
+        git("tag", "-a", "-m", name, name, target, date=when)
     else:
-        git("tag", name, commit)
+        git("tag", name, target)

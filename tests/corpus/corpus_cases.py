@@ -59,7 +59,8 @@ Content = str | bytes | Symlink | Gitlink | Sized | Encoded
 class Commit:
     """One commit: files written (a directory's files replace it), paths deleted, tags made.
 
-    ``tags`` ending in ``^annotated`` are annotated tags. ``branch`` puts the commit on that
+    ``tags`` ending in ``^annotated`` are annotated tags; ``NAME@TARGET`` tags the object
+    git names TARGET (another tag, ``HEAD:go.mod``, ``HEAD^{{tree}}``) instead of the commit. ``branch`` puts the commit on that
     branch, started at ``parent`` (``c0``...; default the current HEAD) when it is new.
     ``date`` is the commit time (seconds since 1970); ``raw_time`` writes the committer line's
     time verbatim (e.g. ``"-100 +0000"``) for dates git's porcelain refuses. ``extra`` adds
@@ -828,4 +829,50 @@ CASES: list[Case] = [
          xfail="both refuse, in other words: gopush says go.mod file too large, go's findDir "
                "says both have .../v2 module paths (gopush does not read an oversized "
                "go.mod's module line)"),
+    Case("tag-of-annotated-tag", f"{GITHOST} Stat: a tag of an annotated tag peels to the "
+         "commit (%D decorations peel fully)",
+         (_simple(tags=("v1.0.0^annotated",)),
+          Commit(files={"q.go": GO}, tags=("v1.1.0^annotated@v1.0.0",))), query="{c0}"),
+    Case("tag-of-annotated-tag-query", f"{GITHOST} Stat: @v1.1.0, a tag of a tag",
+         (_simple(tags=("v1.0.0^annotated",)),
+          Commit(files={"q.go": GO}, tags=("v1.1.0^annotated@v1.0.0",))), query="v1.1.0"),
+    Case("tag-of-tag-is-base", f"{GITHOST} RecentTag: for-each-ref --merged peels a tag of a "
+         "tag", (_simple(tags=("v1.0.0^annotated",)),
+                 Commit(files={"q.go": GO}, tags=("v1.1.0^annotated@v1.0.0",)),
+                 Commit(files={"r.go": GO}))),
+    Case("tag-on-blob", f"{GITHOST} RecentTag/Stat: a v1.1.0 tag naming a blob is no base",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0@HEAD:go.mod",)))),
+    Case("tag-on-blob-query", f"{GITHOST} Stat: @v1.1.0 naming a blob",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0@HEAD:go.mod",))),
+         query="v1.1.0"),
+    Case("tag-on-tree-latest", f"{QUERY} queryProxy: latest when the highest tag names a tree",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO},
+                                            tags=("v1.1.0@HEAD^{{tree}}",))),
+         query="latest", point=5),
+    Case("retract-highest-tag-on-blob", f"{CODEREPO} retractedVersions: GoMod of a highest "
+         "release that names a blob fails: nothing retracted",
+         (_simple(tags=("v1.0.0",)),
+          Commit(files={"go.mod": gomod(extra="retract v1.0.0\n")}, tags=("v1.1.0",)),
+          Commit(files={"q.go": GO}, tags=("v1.2.0@HEAD:go.mod",))), query="{c0}", point=4),
+    Case("major-root-gomod-v1-suffix", f"{CODEREPO} findDir: go.mod says /v1 at v1.0.0 "
+         "(malformed module path)", (Commit(files={"go.mod": gomod("{root}/v1"), "p.go": GO},
+                                            tags=("v1.0.0",)),),
+         query="v1.0.0", args=("--module", "{root}"), point=3),
+    Case("major-root-gomod-post-v1", f"{CODEREPO} findDir: go.mod says /v2 at v1.0.0 "
+         "(post-v1 module path)", (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO},
+                                          tags=("v1.0.0",)),),
+         query="v1.0.0", args=("--module", "{root}"), point=3),
+    Case("files-committed-vcs-dirs", f"{ZIP} CreateFromVCS: committed .svn/.hg/.bzr "
+         "directories are ordinary files from git", (_simple({
+             "sub/.svn/entries": "x\n", ".hg/store": "x\n", ".bzr/x": "x\n"},
+             tags=("v1.0.0",)),)),
+    Case("files-case-collision-dir", f"{ZIP} collisionChecker: a file and a directory that "
+         "differ in case", (_simple({"a.go": GO, "A.GO/x.go": GO}, tags=("v1.0.0",)),)),
+    Case("files-case-collision-unicode-16", f"{ZIP} strToFold: U+A7CB and U+0264 fold together "
+         "in Unicode 16", (_simple({"\ua7cb.go": GO, "\u0264.go": GO}, tags=("v1.0.0",)),),
+         point=7),
+    Case("pseudo-base-prerelease-above-release", f"{GITHOST} RecentTag: a later v1.1.0-rc.1 is "
+         "the base, above v1.0.0",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0-rc.1",)),
+          Commit(files={"r.go": GO}))),
 ]
