@@ -875,4 +875,26 @@ CASES: list[Case] = [
          "the base, above v1.0.0",
          (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0-rc.1",)),
           Commit(files={"r.go": GO}))),
+    Case("gomod-module-nbsp", f"{MODFILE} ModulePath: bytes.TrimSpace cuts a no-break space "
+         "after 'module'", (_simple({"go.mod": "module\u00a0{root}\n\ngo 1.21\n"},
+                                    tags=("v1.0.0",)),), point=1),
+    Case("gomod-module-tab", f"{MODFILE} ModulePath: a tab after 'module'",
+         (_simple({"go.mod": "module\t{root}\n\ngo 1.21\n"}, tags=("v1.0.0",)),), point=1),
+    Case("gomod-module-escaped-quote", f"{MODFILE} ModulePath: strconv.Unquote reads escapes",
+         (_simple({"go.mod": 'module "\\x67it\\u0068ub.com/corpus/gomod-module-escaped-quote"\n'
+                             '\ngo 1.21\n'}, tags=("v1.0.0",)),), point=1),
+    Case("gomod-module-comment-in-quotes", f"{MODFILE} ModulePath: // is cut even inside "
+         "quotes; the unquote fails: missing module path",
+         (_simple({"go.mod": 'module "{root}//x"\n\ngo 1.21\n'}, tags=("v1.0.0",)),),
+         query="v1.0.0", args=NO_GOMOD, point=1),
+    Case("files-backslash-name", f"{MODULE} CheckFilePath: a backslash in a file name",
+         (_simple({"a\\b.go": GO}, tags=("v1.0.0",)),)),
+    Case("query-head", f"{GITHOST} Stat: @HEAD is the default branch's tip",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO})), query="HEAD"),
+    Case("query-default-branch-name", f"{GITHOST} Stat: @main names the branch",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO})), query="main"),
+    Case("query-latest-no-tags", f"{QUERY} queryProxy: latest with no tags is the tip's "
+         "pseudo-version", (_simple(), Commit(files={"q.go": GO})), query="latest", point=5),
+    Case("query-full-hash-tagged", f"{CODEREPO} convert: a full hash of a tagged commit is "
+         "its tag", (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO})), query="{c0}"),
 ]
