@@ -589,7 +589,8 @@ CASES: list[Case] = [
     Case("files-symlink-omitted", f"{ZIP} CreateFromVCS: symlinks are not regular files",
          (_simple({"link.go": Symlink("p.go")}, tags=("v1.0.0",)),)),
     Case("files-invalid-name", f"{MODULE} CheckFilePath: a file name with a colon is refused",
-         (_simple({"bad:name.go": GO}, tags=("v1.0.0",)),)),
+         (_simple({"bad:name.go": GO}, tags=("v1.0.0",)),),
+         reason='malformed file path "bad:name.go": invalid char'),
     Case("files-unicode-17-letter", f"{MODULE} fileNameOK: unicode.IsLetter (Unicode 17 in go "
          "1.27) for a letter Python 3.11 does not know", (_simple({"\U00031350.go": GO},
                                                            tags=("v1.0.0",)),), point=7),
