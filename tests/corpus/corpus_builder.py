@@ -41,6 +41,8 @@ def build_repo(case: Case, where: Path, root: str) -> dict[str, str]:
         _apply(git, where, commit, root)
         git("add", "-A")
         hashes[f"c{index}"] = _commit(git, commit, when, f"commit {index}")
+        if commit.replaces is not None:
+            git("replace", hashes[commit.replaces], hashes[f"c{index}"])
         for tag in commit.tags:
             _tag(git, tag.format(**hashes, HEAD=hashes[f"c{index}"]), hashes[f"c{index}"], when)
     hashes["HEAD"] = git("rev-parse", "HEAD").strip()

@@ -76,6 +76,8 @@ class Commit:
     raw_time: str | None = None
     extra: tuple[tuple[str, str, str], ...] = ()  # (mode, name, content) entries added to the
     #                                              root tree as is: duplicate names allowed
+    replaces: str | None = None  # `git replace` that commit (c0...) by this one: a local
+    #                              refs/replace/ ref, which no clone (go's) fetches
 
 
 @dataclass(frozen=True)
@@ -898,4 +900,29 @@ CASES: list[Case] = [
          "pseudo-version", (_simple(), Commit(files={"q.go": GO})), query="latest", point=5),
     Case("query-full-hash-tagged", f"{CODEREPO} convert: a full hash of a tagged commit is "
          "its tag", (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO})), query="{c0}"),
+    Case("replaced-commit", f"{GITHOST} statLocal: go's own clone fetches no refs/replace/, "
+         "so a locally replaced commit is the original one",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}),
+          Commit(files={"r.go": GO}, branch="side", parent="c0", replaces="c1")),
+         query="{c1}"),
+    Case("retract-incompatible-version", f"{CODEREPO} convert: retract v2.0.0+incompatible "
+         "in the v1 go.mod retracts the v2.0.0 tag (build metadata compares equal)",
+         (Commit(files={"p.go": GO}, tags=("v2.0.0",)),
+          Commit(files={"go.mod": gomod(extra="retract v2.0.0+incompatible\n")},
+                 tags=("v1.0.0",))), query="{c0}", args=NO_GOMOD, point=4),
+    Case("gomod-gitlink", f"{CODEREPO} findDir: a gitlink named go.mod is no file; git "
+         "archive gives a directory entry", (Commit(files={
+             "go.mod": Gitlink("0123456789abcdef0123456789abcdef01234567"), "p.go": GO},
+             tags=("v1.0.0",)),), query="v1.0.0", args=NO_GOMOD),
+    Case("vendor-top-level-file", f"{ZIP} isVendoredPackage: vendor/x.go is no vendored "
+         "package (no directory below vendor/)",
+         (_simple({"go.mod": gomod(go="1.24"), "vendor/x.go": GO, "vendor/modules.txt": "#\n",
+                   "vendor/a/b.go": GO}, tags=("v1.0.0",)),), point=2),
+    Case("files-nested-module-case", f"{ZIP} checkFiles: Sub/go.mod makes Sub/ a nested "
+         "module, not sub/", (_simple({"Sub/go.mod": gomod("{root}/Sub"), "Sub/s.go": GO,
+                                       "sub/x.go": GO}, tags=("v1.0.0",)),)),
+    Case("tag-prerelease-leading-zero", f"{CODEREPO} tagToVersion: v1.0.0-rc.01 is no "
+         "semantic version", (_simple(tags=("v1.0.0-rc.01",)),)),
+    Case("tag-capital-v", f"{CODEREPO} tagToVersion: V1.0.0 is no version",
+         (_simple(tags=("V1.0.0",)),)),
 ]
