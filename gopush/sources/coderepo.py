@@ -240,7 +240,20 @@ class CodeRepo:
         return "", False
 
     def _recent_tag(self, commit: Commit) -> str:
-        """Return the highest allowed tag among the commit's ancestors (go's RecentTag)."""
+        """Return the highest allowed tag among the commit's ancestors (go's RecentTag).
+
+        Raises:
+            SourceError: the repository is a shallow clone: go reads the ancestors from its
+                own full clone, and the tag it would base the pseudo-version on may be
+                missing here.
+        """
+        if self.repo.shallow:
+            raise SourceError(
+                f"commit {commit.short} has no version tag, and its pseudo-version depends on "
+                "the tags of its ancestors, which this shallow clone may lack (go reads them "
+                "from a full clone)",
+                hint="fetch the whole history and the tags (`git fetch --unshallow --tags`; in "
+                     "GitHub Actions, actions/checkout with fetch-depth: 0), or build a tag")
         tags = self.repo.merged_tags(commit.hash)
         if self.layout.pseudo_major or self._can_use_incompatible(commit, ""):
             return self._highest(tags, self.layout.pseudo_major, commit)

@@ -137,6 +137,8 @@ class GitRepository:
         self._objects: str | None = None  # the object directory, absolute
         self._object_format = "sha1"  # or "sha256": the shadow repository must say the same
         self._tags_at: dict[str, list[str]] = {}
+        # a shallow clone lacks history (and the tags on it) that go's own full clone has
+        self.shallow = False
 
     @classmethod
     def open(cls, path: Path) -> GitRepository:
@@ -154,18 +156,19 @@ class GitRepository:
         out = GitRunner(None).run(
             "-C", str(path), "rev-parse", "--path-format=absolute", "--git-dir",
             "--git-path", "objects", "--show-object-format", "--is-bare-repository",
-            "--show-toplevel", check=False)
+            "--is-shallow-repository", "--show-toplevel", check=False)
         lines = out.decode().splitlines()
-        if len(lines) < 4:
+        if len(lines) < 5:
             raise NotARepository(
                 f"{path.resolve()} is not a git repository",
                 hint="run gopush inside a git checkout, pass --repo PATH, or build a plain "
                      "directory with --worktree --version vX.Y.Z")
         # inside a checkout's .git directory git names no work tree (--show-toplevel fails):
         # read it like a bare repository, from its commits only
-        in_work_tree = lines[3] != "true" and len(lines) > 4
-        repo = cls(Path(lines[0]), Path(lines[4]) if in_work_tree else None)
+        in_work_tree = lines[3] != "true" and len(lines) > 5
+        repo = cls(Path(lines[0]), Path(lines[5]) if in_work_tree else None)
         repo._objects, repo._object_format = lines[1], lines[2]
+        repo.shallow = lines[4] == "true"
         return repo
 
     def commit(self, rev: str) -> Commit:
