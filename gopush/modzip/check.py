@@ -42,6 +42,7 @@ from gopush.modzip.rules import (
     MAX_LICENSE_BYTES,
     MAX_ZIP_BYTES,
     CollisionChecker,
+    has_too_long_name,
     issue,
 )
 
@@ -182,6 +183,8 @@ class _ZipChecker:
             modpath.check_file_path(name)
         except InvalidPath as err:
             return issue(full, Invalid.BAD_PATH, str(err))
+        if has_too_long_name(name):
+            return issue(full, Invalid.NAME_TOO_LONG)
         return name
 
     def _check_names(self, entries: zipfmt.Directory) -> tuple[bytearray, str | None]:

@@ -925,4 +925,20 @@ CASES: list[Case] = [
          "semantic version", (_simple(tags=("v1.0.0-rc.01",)),)),
     Case("tag-capital-v", f"{CODEREPO} tagToVersion: V1.0.0 is no version",
          (_simple(tags=("V1.0.0",)),)),
+    Case("files-tree-entry-dotdot", f"{MODULE} CheckFilePath: a tree entry named '..' "
+         "(git mktree allows it; git archive writes it)", (Commit(
+             files={"go.mod": gomod(), "p.go": GO}, tags=("v1.0.0",),
+             extra=(("100644", "..", "x\n"),)),), point=6),
+    Case("files-tree-entry-dot", f"{MODULE} CheckFilePath: a tree entry named '.'", (Commit(
+        files={"go.mod": gomod(), "p.go": GO}, tags=("v1.0.0",),
+        extra=(("100644", ".", "x\n"),)),), point=6),
+    Case("files-tree-entry-dotgit", f"{ZIP} CreateFromVCS: a committed file named .git",
+         (Commit(files={"go.mod": gomod(), "p.go": GO}, tags=("v1.0.0",),
+                 extra=(("100644", ".git", "x\n"),)),), point=6),
+    Case("files-name-over-255", f"{ZIP} checkFiles: no length limit on a file name (300 "
+         "bytes, past what a Linux file system holds)", (Commit(
+             files={"go.mod": gomod(), "p.go": GO}, tags=("v1.0.0",),
+             extra=(("100644", "n" * 300 + ".go", GO),)),)),
+    Case("files-leading-trailing-space", f"{MODULE} fileNameOK: spaces at either end of a "
+         "file name", (_simple({" a.go": GO, "b.go ": GO}, tags=("v1.0.0",)),)),
 ]
