@@ -340,7 +340,8 @@ def _pick(repo: GitRepository, query: _Query, *, subdir: str | None, module: str
     at_head = locate(repo, "HEAD", subdir=subdir if subdir is not None else (
         query.prefix.rstrip("/") if query.prefix else None), module=module, cwd=cwd)
     code = at_head.code
-    matching = [v for v in _versions(code) if _matches(query, v) and not code._retracted(v)]
+    listed = _versions(code, query.version + "." if query.kind == "prefix" else "")
+    matching = [v for v in listed if _matches(query, v) and not code._retracted(v)]
     releases = [v for v in matching if not semver.prerelease(v)]
     if not matching and query.kind == "latest":
         return "HEAD", code.layout.path
@@ -367,16 +368,18 @@ def _matches(query: _Query, version: str) -> bool:
     return {"<": order < 0, "<=": order <= 0, ">": order > 0, ">=": order >= 0}[query.op]
 
 
-def _versions(code: CodeRepo) -> list[str]:
-    """List the module's versions as go's ``Versions`` does: its compatible tags, then
-    ``vN.x.y+incompatible`` for tags of an unversioned root module whose latest compatible
-    version has no go.mod, by major version, unless that major's latest tag has one."""
-    versions = code.release_versions()
+def _versions(code: CodeRepo, prefix: str = "") -> list[str]:
+    """List the module's versions starting with ``prefix`` as go's ``Versions(prefix)``
+    does: its compatible tags, then ``vN.x.y+incompatible`` for tags of an unversioned root
+    module whose latest compatible version has no go.mod, by major version, unless that
+    major's latest tag has one. "Latest" is among the versions of ``prefix`` only (a query
+    @v2 asks for prefix "v2.", so no v1 release hides v2.0.0+incompatible from it)."""
+    versions = [v for v in code.release_versions() if v.startswith(prefix)]
     if code.layout.code_dir or code.layout.path_major:
         return versions
     higher = semver.sort_versions([
         t for t in code.repo.all_tags()
-        if t == semver.canonical(t) and not pseudo.is_pseudo_version(t)
+        if t.startswith(prefix) and t == semver.canonical(t) and not pseudo.is_pseudo_version(t)
         and not modpath.match_path_major(t, "")])
     if not higher:
         return versions

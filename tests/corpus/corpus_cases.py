@@ -941,4 +941,19 @@ CASES: list[Case] = [
              extra=(("100644", "n" * 300 + ".go", GO),)),)),
     Case("files-leading-trailing-space", f"{MODULE} fileNameOK: spaces at either end of a "
          "file name", (_simple({" a.go": GO, "b.go ": GO}, tags=("v1.0.0",)),)),
+    Case("incompatible-latest-v1-has-gomod", f"{CODEREPO} Versions (golang.org/issue/34189): "
+         "the latest v1 has a go.mod, so no v2 tag is listed: latest is v1.0.0",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, delete=("go.mod",),
+                                           tags=("v2.0.0",))),
+         query="latest", args=NO_GOMOD, point=5),
+    Case("incompatible-prefix-v2-unlisted", f"{QUERY} queryProxy: @v2 finds nothing when "
+         "v2.0.0+incompatible is not listed", (_simple(tags=("v1.0.0",)),
+                                               Commit(files={"q.go": GO}, delete=("go.mod",),
+                                                      tags=("v2.0.0",))),
+         query="v2", args=NO_GOMOD, point=5),
+    Case("incompatible-latest-major-has-gomod", f"{CODEREPO} appendIncompatibleVersions: the "
+         "latest v2 tag has a go.mod, so no v2 tag is +incompatible",
+         (Commit(files={"p.go": GO}, tags=("v2.0.0",)),
+          Commit(files={"go.mod": gomod()}, tags=("v2.1.0",)), Commit(files={"q.go": GO})),
+         query="latest", point=5),
 ]
