@@ -977,4 +977,16 @@ CASES: list[Case] = [
                         "v2/p.go": GO}, tags=("v1.0.0", "v2.0.0")),
           Commit(files={"v2/q.go": GO}, tags=("v2.1.0",))),
          module="{root}/v2", query="latest", args=("--subdir", "v2"), point=5),
+    Case("retract-prerelease-range", f"{CODEREPO} retractedVersions: a range of prereleases "
+         "retracted by the highest release",
+         (_simple(tags=("v1.0.0-rc.1",)), Commit(files={"q.go": GO}, tags=("v1.0.0",)),
+          Commit(files={"go.mod": gomod(extra="retract [v1.0.0-rc.1, v1.0.0-rc.9]\n")},
+                 tags=("v1.0.1",))), query="{c0}", point=4),
+    Case("major-gopkgin-v0", f"{CODEREPO} findDir: gopkg.in/NAME.v0 at v0.1.0",
+         (Commit(files={"go.mod": gomod("gopkg.in/corpus/g0.v0"), "p.go": GO},
+                 tags=("v0.1.0",)),), vanity="gopkg.in/corpus/g0.v0",
+         module="gopkg.in/corpus/g0.v0", query="v0.1.0", point=3),
+    Case("query-at-most", f"{QUERY} queryProxy: @<=v1.1.0 is the highest release at or below",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0",)),
+          Commit(files={"r.go": GO}, tags=("v1.2.0",))), query="<=v1.1.0", point=5),
 ]
