@@ -37,7 +37,13 @@ from gopush.gosem.dirhash import hash1_sorted
 from gopush.modzip import zipfmt, zipread
 from gopush.modzip.paths import clean, fold_key
 from gopush.modzip.report import FileIssue, FileReport, Invalid
-from gopush.modzip.rules import MAX_ZIP_BYTES, CollisionChecker, issue, size_verdict
+from gopush.modzip.rules import (
+    MAX_ZIP_BYTES,
+    CollisionChecker,
+    has_too_long_name,
+    issue,
+    size_verdict,
+)
 
 CONTENTS_TOO_LARGE = ("total uncompressed size of module contents too large "
                       f"(max size is {MAX_ZIP_BYTES} bytes)")
@@ -176,6 +182,8 @@ class _ZipChecker:
             modpath.check_file_path(name)
         except InvalidPath as err:
             return issue(full, Invalid.BAD_PATH, str(err))
+        if has_too_long_name(name):
+            return issue(full, Invalid.NAME_TOO_LONG)
         return name
 
     def _check_names(self, entries: zipfmt.Directory) -> tuple[bytearray, str | None]:

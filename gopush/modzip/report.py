@@ -43,6 +43,7 @@ class Invalid(StrEnum):
     GO_MOD_TOO_LARGE = "go-mod-too-large"
     GO_MOD_MODULE_PATH = "go-mod-module-path"  # go.mod's module line names another module
     LICENSE_TOO_LARGE = "license-too-large"
+    NAME_TOO_LONG = "name-too-long"  # a path element no file system extracts (go mod download)
     SIZE_MISMATCH = "size-mismatch"  # content larger (or smaller) than the declared size
     UNREADABLE = "unreadable"  # stat/open failed, corrupt entry, bad checksum, bad method
 

@@ -31,6 +31,11 @@ checked in this order (the first rule that applies wins, as in Go):
 8. The valid files may total at most ``MAX_ZIP_BYTES``; ``go.mod`` and ``LICENSE`` at the root
    may be at most ``MAX_GO_MOD_BYTES`` / ``MAX_LICENSE_BYTES``.
 
+Beyond x/mod, where the go command refuses what x/mod lets through: a path element longer
+than ``MAX_NAME_BYTES`` is invalid (checked with rule 5). x/mod zips it, but ``go mod
+download`` then extracts every zip into the module cache and fails ("file name too long"),
+so no consumer can use the version.
+
 The root go.mod is the only file opened here (at most ``MAX_GO_MOD_BYTES`` + 1 bytes are
 read; a larger one makes the zip invalid anyway, and is taken as having no go line): a source
 may still fail, or lie about sizes, when the zip is written.
@@ -50,6 +55,7 @@ from gopush.modzip.report import FileIssue, FileReport, Invalid, Omit
 MAX_ZIP_BYTES = 500 * 1024 * 1024  # the zip file, and the sum of its files' uncompressed sizes
 MAX_GO_MOD_BYTES = 16 * 1024 * 1024  # <module>@<version>/go.mod
 MAX_LICENSE_BYTES = 16 * 1024 * 1024  # <module>@<version>/LICENSE
+MAX_NAME_BYTES = 255  # one path element, in UTF-8: NAME_MAX of Linux and macOS file systems
 
 # Directories a *directory* source leaves out (Go's CreateFromDir; sources.directory reports
 # them as Omit.VCS_DIR); git archive has none of them, and committed copies of them do go
@@ -66,6 +72,8 @@ TEXTS = {
     Invalid.GO_MOD_NOT_ROOT: "go.mod file not in module root directory",
     Invalid.GO_MOD_TOO_LARGE: f"go.mod file too large (max size is {MAX_GO_MOD_BYTES} bytes)",
     Invalid.LICENSE_TOO_LARGE: f"LICENSE file too large (max size is {MAX_LICENSE_BYTES} bytes)",
+    Invalid.NAME_TOO_LONG: f"file name too long: go mod download cannot extract a path "
+                           f"element over {MAX_NAME_BYTES} bytes into the module cache",
     Omit.VCS_DIR: "directory is a version control repository",
     Omit.VENDORED: "file is in vendor directory",
     Omit.SUBMODULE: "file is in another module",
@@ -232,7 +240,16 @@ def _path_verdict(p: str, module_dirs: set[str], *, fixed: bool) -> FileIssue | 
         return issue(p, Invalid.BAD_PATH, str(err))
     if p != "go.mod" and p.isascii() and p.lower() == "go.mod":
         return issue(p, Invalid.GO_MOD_CASE)
+    if has_too_long_name(p):
+        return issue(p, Invalid.NAME_TOO_LONG)
     return None
+
+
+def has_too_long_name(p: str) -> bool:
+    """Tell whether an element of ``p`` is over ``MAX_NAME_BYTES`` in UTF-8 (no module cache
+    can hold it: see the module docstring)."""
+    return len(p) > MAX_NAME_BYTES and any(
+        len(elem.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for elem in p.split("/"))
 
 
 def _kind_verdict(p: str, st: FileStat) -> FileIssue | None:

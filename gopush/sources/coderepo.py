@@ -24,7 +24,8 @@ from typing import NoReturn
 
 from gopush.errors import InvalidModule, InvalidVersion, SourceError
 from gopush.gosem import gomod, modpath, pseudo, semver
-from gopush.modzip.rules import MAX_GO_MOD_BYTES
+from gopush.modzip.report import Invalid
+from gopush.modzip.rules import MAX_GO_MOD_BYTES, TEXTS
 from gopush.sources.git import REDATE_HINT, ArchivedFile, Commit, GitRepository
 
 
@@ -239,7 +240,20 @@ class CodeRepo:
         return "", False
 
     def _recent_tag(self, commit: Commit) -> str:
-        """Return the highest allowed tag among the commit's ancestors (go's RecentTag)."""
+        """Return the highest allowed tag among the commit's ancestors (go's RecentTag).
+
+        Raises:
+            SourceError: the repository is a shallow clone: go reads the ancestors from its
+                own full clone, and the tag it would base the pseudo-version on may be
+                missing here.
+        """
+        if self.repo.shallow:
+            raise SourceError(
+                f"commit {commit.short} has no version tag, and its pseudo-version depends on "
+                "the tags of its ancestors, which this shallow clone may lack (go reads them "
+                "from a full clone)",
+                hint="fetch the whole history and the tags (`git fetch --unshallow --tags`; in "
+                     "GitHub Actions, actions/checkout with fetch-depth: 0), or build a tag")
         tags = self.repo.merged_tags(commit.hash)
         if self.layout.pseudo_major or self._can_use_incompatible(commit, ""):
             return self._highest(tags, self.layout.pseudo_major, commit)
@@ -375,6 +389,7 @@ def find_dir(reader: GoModReader, layout: ModuleLayout,
     second = layout.path_major.startswith("/")  # gopkg.in's .vN is never a directory
     dir2 = _join(layout.code_dir, layout.path_major[1:]) if second else None
     reader.read_many([layout.code_dir] + ([dir2] if dir2 is not None else []))
+    _refuse_oversized(reader, layout, version, dir2)
     gomod1 = reader.read(layout.code_dir)
     mpath1 = reader.declared(layout.code_dir) or ""
     found1 = gomod1 is not None and (_is_major(mpath1, layout.path_major)
@@ -395,6 +410,28 @@ def find_dir(reader: GoModReader, layout: ModuleLayout,
     raise _refused(layout, version, f"{where} at revision {rev}",
                    hint="a module below the repository root or with a /vN path needs its own "
                         "go.mod: run `go mod init` there and commit it")
+
+
+def _refuse_oversized(reader: GoModReader, layout: ModuleLayout, version: str,
+                      dir2: str | None) -> None:
+    """Refuse a module whose go.mod is over ``MAX_GO_MOD_BYTES``, as go ends up refusing it.
+
+    go's git ReadFile has no size limit: findDir reads such a go.mod whole, and whichever one
+    it picks goes into the zip, which x/mod then refuses ("go.mod file too large"); where
+    findDir refuses first, its words differ but the verdict is the same. A ``vN/go.mod``
+    counts whenever it is oversized (go picks it or refuses the pair); the ``DIR/go.mod``
+    counts unless a ``vN/go.mod`` that fits the cap is there to be picked instead (gopush
+    cannot read the oversized one's module path to tell whether both claim ``/vN``).
+
+    Raises:
+        InvalidVersion: with the zip rules' words.
+    """
+    over2 = dir2 is not None and reader.oversized(dir2)
+    over1 = reader.oversized(layout.code_dir) and (dir2 is None or reader.read(dir2) is None)
+    if over1 or over2:
+        raise _refused(layout, version, f"go.mod: {TEXTS[Invalid.GO_MOD_TOO_LARGE]}",
+                       hint="go refuses a module whose go.mod is over 16 MiB; shrink it and "
+                            "tag a new version")
 
 
 def _check_major_dir(layout: ModuleLayout, version: str, rev: str, dir2: str, mpath2: str,
@@ -480,13 +517,22 @@ class GoModReader:
         self.short = short
         self._seen: dict[str, bytes | None] = {}
         self._paths: dict[str, str | None] = {}
+        self._oversized: set[str] = set()
 
     def read_many(self, dirs: list[str]) -> None:
         """Read the go.mod of each directory not read yet, in one git process."""
         wanted = [d for d in dict.fromkeys(dirs) if d not in self._seen]
+        over: set[int] = set()
         datas = self.repo.read_files([(self.rev, _join(d, "go.mod")) for d in wanted],
-                                     MAX_GO_MOD_BYTES)
+                                     MAX_GO_MOD_BYTES, oversized=over)
         self._seen.update(zip(wanted, datas, strict=True))
+        self._oversized.update(wanted[i] for i in over)
+
+    def oversized(self, directory: str) -> bool:
+        """Tell whether ``directory`` holds a go.mod file over ``MAX_GO_MOD_BYTES`` (which
+        ``read`` gives as None, unread: go reads it whole, then its zip refuses it)."""
+        self.read_many([directory])
+        return directory in self._oversized
 
     def read(self, directory: str) -> bytes | None:
         """Return the go.mod of ``directory`` (None: none, not a file, or over the cap)."""

@@ -138,6 +138,8 @@ class GitRepository:
         self._objects: str | None = None  # the object directory, absolute
         self._object_format = "sha1"  # or "sha256": the shadow repository must say the same
         self._tags_at: dict[str, list[str]] = {}
+        # a shallow clone lacks history (and the tags on it) that go's own full clone has
+        self.shallow = False
 
     @classmethod
     def open(cls, path: Path) -> GitRepository:
@@ -155,18 +157,19 @@ class GitRepository:
         out = GitRunner(None).run(
             "-C", str(path), "rev-parse", "--path-format=absolute", "--git-dir",
             "--git-path", "objects", "--show-object-format", "--is-bare-repository",
-            "--show-toplevel", check=False)
+            "--is-shallow-repository", "--show-toplevel", check=False)
         lines = out.decode().splitlines()
-        if len(lines) < 4:
+        if len(lines) < 5:
             raise NotARepository(
                 f"{path.resolve()} is not a git repository",
                 hint="run gopush inside a git checkout, pass --repo PATH, or build a plain "
                      "directory with --worktree --version vX.Y.Z")
         # inside a checkout's .git directory git names no work tree (--show-toplevel fails):
         # read it like a bare repository, from its commits only
-        in_work_tree = lines[3] != "true" and len(lines) > 4
-        repo = cls(Path(lines[0]), Path(lines[4]) if in_work_tree else None)
+        in_work_tree = lines[3] != "true" and len(lines) > 5
+        repo = cls(Path(lines[0]), Path(lines[5]) if in_work_tree else None)
         repo._objects, repo._object_format = lines[1], lines[2]
+        repo.shallow = lines[4] == "true"
         return repo
 
     def commit(self, rev: str) -> Commit:
@@ -245,6 +248,13 @@ class GitRepository:
                            f"refs/tags/{tag}^{{commit}}", check=False).strip()
         return out.decode() or None
 
+    def peeled_type(self, ref: str) -> str | None:
+        """Return the type of the object ``ref`` peels to ("commit", "tree", "blob"), or None
+        when there is no such ref."""
+        out = self.git.run("cat-file", "-t", "--end-of-options", f"{ref}^{{}}",
+                           check=False).strip()
+        return out.decode() or None
+
     def is_dir(self, commit: str, path: str) -> bool:
         """Tell whether ``path`` is a directory at ``commit`` ("" is the root)."""
         if not path:
@@ -256,17 +266,20 @@ class GitRepository:
         """Return the raw blob at ``commit:path``; None if absent, not a file, or too large."""
         return self.read_files([(commit, path)], max_size)[0]
 
-    def read_files(self, specs: list[tuple[str, str]], max_size: int) -> list[bytes | None]:
+    def read_files(self, specs: list[tuple[str, str]], max_size: int, *,
+                   oversized: set[int] | None = None) -> list[bytes | None]:
         """Return the raw blobs at each ``(commit, path)``, in one git process.
 
         None for a path that is absent, not a blob, larger than ``max_size`` (read and dropped
         in pieces, so memory stays bounded), or that holds a newline (no module path can).
+        The indexes of blobs larger than ``max_size`` are added to ``oversized`` if given.
         """
         asked = [f"{rev}:{path}" for rev, path in specs]
         if not asked:
             return []
         sendable = [a for a in asked if "\n" not in a]
         found: dict[str, bytes | None] = {}
+        too_large: set[str] = set()
         if sendable:
             proc = self.git.stream("cat-file", "--batch", input=True)
             request = "".join(f"{a}\n" for a in sendable).encode("utf-8", "surrogateescape")
@@ -277,12 +290,16 @@ class GitRepository:
             try:
                 assert proc.stdout is not None
                 for spec in sendable:
-                    found[spec] = _batch_blob(proc.stdout, max_size)
+                    found[spec], over = _batch_blob(proc.stdout, max_size)
+                    if over:
+                        too_large.add(spec)
             except BaseException:
                 GitRunner.abandon(proc)
                 raise
             writer.join()
             GitRunner.finish(proc, ["cat-file"])
+        if oversized is not None:
+            oversized.update(i for i, a in enumerate(asked) if a in too_large)
         return [found.get(a) for a in asked]
 
     def changed_paths(self, subdir: str) -> list[str]:
@@ -408,12 +425,13 @@ def _tag_names(decorations: str) -> list[str]:
     return [item[len("tag: "):] for item in items if item.startswith("tag: ")]
 
 
-def _batch_blob(out: BinaryIO, max_size: int) -> bytes | None:
+def _batch_blob(out: BinaryIO, max_size: int) -> tuple[bytes | None, bool]:
     """Read one answer of ``git cat-file --batch``: the blob, or None (missing, not a blob,
-    too large: its bytes are read and dropped in pieces)."""
+    too large: its bytes are read and dropped in pieces); and whether it was a blob larger
+    than ``max_size``."""
     header = out.readline(4096).split()
     if len(header) != 3 or not header[2].isdigit():
-        return None  # "<spec> missing" / "ambiguous": no content follows
+        return None, False  # "<spec> missing" / "ambiguous": no content follows
     kind, size = header[1], int(header[2])
     keep = kind == b"blob" and size <= max_size
     pieces, left = [], size + 1  # the content and the newline after it
@@ -424,7 +442,7 @@ def _batch_blob(out: BinaryIO, max_size: int) -> bytes | None:
         if keep:
             pieces.append(chunk)
         left -= len(chunk)
-    return b"".join(pieces)[:-1] if keep else None
+    return (b"".join(pieces)[:-1] if keep else None), kind == b"blob" and not keep
 
 
 def _shadow_config(object_format: str) -> str:

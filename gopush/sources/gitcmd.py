@@ -21,7 +21,10 @@ from typing import IO
 from gopush.errors import SourceError
 
 # git must never stop to ask for a password or open an editor: gopush runs unattended in CI.
-_QUIET_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
+# Local refs/replace/ objects are ignored: go reads commits from its own clone, which never
+# fetches them, so a replaced commit is the original one for go (its time, tree and tags).
+_QUIET_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C",
+              "GIT_NO_REPLACE_OBJECTS": "1"}
 
 # git's words when an object the command needs is not in the repository (a blob a partial
 # clone never fetched, history a shallow clone cut off, a damaged object store), and the id.

@@ -8,7 +8,8 @@ start from it. The steps, in our words:
 
 * **The query** (go's ``modload.Query`` for one module). A revision that ends in a version
   is a version query: ``[DIR/]vX.Y.Z`` names that tag (``+incompatible`` is dropped to find
-  it); ``vX.Y.Z+meta`` names its own tag if there is one, else the tag ``vX.Y.Z``;
+  it), a version of the module in ``DIR`` (where ``DIR`` holds no module, the tag is a
+  plain revision of the module gopush builds, as go's Stat reads it); ``vX.Y.Z+meta`` names its own tag if there is one, else the tag ``vX.Y.Z``;
   ``vN`` and ``vN.M`` name the highest release (else prerelease) of that prefix that is not
   retracted; a pseudo-version names the commit at its end, and its time and base must fit.
   Anything else (a branch, another tag, a hash, ``HEAD~2``) is a git revision.
@@ -91,15 +92,21 @@ def locate(repo: GitRepository, rev: str = "HEAD", *, subdir: str | None = None,
             and not repo.is_dir("HEAD", query.prefix.rstrip("/"))):
         query = _Query(rev, "", "", "rev")  # no module directory: a branch like release/v1.2
     if query.kind in ("prefix", "latest", "compare"):
-        return locate(repo, _pick(repo, query, subdir=subdir, module=module, cwd=cwd),
-                      subdir=subdir, module=module, cwd=cwd, version=version)
+        picked, path = _pick(repo, query, subdir=subdir, module=module, cwd=cwd)
+        # the module path is the one asked for (go's MODULE@QUERY), even where the picked
+        # tag has no go.mod to say it (a v2.0.0+incompatible release)
+        return locate(repo, picked, subdir=subdir, module=module or path, cwd=cwd,
+                      version=version)
     commit, tag = _commit_of(repo, query)
     reader = GoModReader(repo, commit.hash, commit.short)
     module_dir = _module_dir(reader, query, tag, subdir, module, cwd)
     path = module_path(reader.declared(module_dir), module, module_dir)
     code = CodeRepo(repo, layout_for(path, module_dir))
-    named = version or (tag[len(code.layout.tag_prefix):]
-                        if tag and tag.startswith(code.layout.tag_prefix) else None)
+    if tag is not None and query.prefix != code.layout.tag_prefix:
+        # the tag is not one of this module's versions (release/v1.0.0 of a root module
+        # whose release/ directory holds no module): go's Stat reads it as a plain revision
+        tag = None
+    named = version or (tag[len(code.layout.tag_prefix):] if tag else None)
     if named and not pseudo.is_pseudo_version(named):
         # go's checkCanonical runs findDir before it compares the major version with the
         # path, so a go.mod of another major is refused with findDir's words
@@ -270,6 +277,12 @@ def _commit_of(repo: GitRepository, query: _Query) -> tuple[Commit, str | None]:
         canonical = query.prefix + semver.canonical(query.version)
         if repo.read_tag(canonical) is not None:
             return repo.commit(f"refs/tags/{canonical}"), canonical
+    kind = repo.peeled_type(f"refs/tags/{tag}")
+    if kind not in (None, "commit"):
+        # go's Stat finds the tag, then its git log shows nothing for a tree or a blob
+        raise InvalidVersion(f"{query.rev}: invalid version: unexpected response from git log: "
+                             f"\"\" (tag {tag} names a {kind}, not a commit)",
+                             hint="tag a commit: `git tag -f TAG COMMIT`")
     return _known(repo, query.rev, query, query.version), None
 
 
@@ -314,11 +327,11 @@ def _incompatible(query: _Query) -> str:
 
 
 def _pick(repo: GitRepository, query: _Query, *, subdir: str | None, module: str | None,
-          cwd: Path | None) -> str:
+          cwd: Path | None) -> tuple[str, str]:
     """Return the tag a version-list query picks among the module's versions that are not
-    retracted (go's Query): releases before prereleases; the lowest for ``>`` and ``>=``,
-    the highest otherwise. ``latest`` with no version at all is the tip (HEAD: go asks the
-    origin's default branch).
+    retracted (go's Query), and the module's path: releases before prereleases; the lowest
+    for ``>`` and ``>=``, the highest otherwise. ``latest`` with no version at all is the
+    tip (HEAD: go asks the origin's default branch).
 
     The module's layout comes from its go.mod at HEAD (or at the tag prefix's directory).
 
@@ -328,17 +341,18 @@ def _pick(repo: GitRepository, query: _Query, *, subdir: str | None, module: str
     at_head = locate(repo, "HEAD", subdir=subdir if subdir is not None else (
         query.prefix.rstrip("/") if query.prefix else None), module=module, cwd=cwd)
     code = at_head.code
-    matching = [v for v in _versions(code) if _matches(query, v) and not code._retracted(v)]
+    listed = _versions(code, query.version + "." if query.kind == "prefix" else "")
+    matching = [v for v in listed if _matches(query, v) and not code._retracted(v)]
     releases = [v for v in matching if not semver.prerelease(v)]
     if not matching and query.kind == "latest":
-        return "HEAD"
+        return "HEAD", code.layout.path
     if not matching:
         shown = query.op + query.version
         raise InvalidVersion(f"module {code.layout.path}: no matching versions for query "
                              f"\"{shown}\"", hint="list the module's tags with `git tag`")
     pool = releases or matching
     picked = pool[0] if query.op in (">", ">=") else pool[-1]
-    return code.layout.tag_prefix + picked.removesuffix("+incompatible")
+    return code.layout.tag_prefix + picked.removesuffix("+incompatible"), code.layout.path
 
 
 def _matches(query: _Query, version: str) -> bool:
@@ -355,16 +369,18 @@ def _matches(query: _Query, version: str) -> bool:
     return {"<": order < 0, "<=": order <= 0, ">": order > 0, ">=": order >= 0}[query.op]
 
 
-def _versions(code: CodeRepo) -> list[str]:
-    """List the module's versions as go's ``Versions`` does: its compatible tags, then
-    ``vN.x.y+incompatible`` for tags of an unversioned root module whose latest compatible
-    version has no go.mod, by major version, unless that major's latest tag has one."""
-    versions = code.release_versions()
+def _versions(code: CodeRepo, prefix: str = "") -> list[str]:
+    """List the module's versions starting with ``prefix`` as go's ``Versions(prefix)``
+    does: its compatible tags, then ``vN.x.y+incompatible`` for tags of an unversioned root
+    module whose latest compatible version has no go.mod, by major version, unless that
+    major's latest tag has one. "Latest" is among the versions of ``prefix`` only (a query
+    @v2 asks for prefix "v2.", so no v1 release hides v2.0.0+incompatible from it)."""
+    versions = [v for v in code.release_versions() if v.startswith(prefix)]
     if code.layout.code_dir or code.layout.path_major:
         return versions
     higher = semver.sort_versions([
         t for t in code.repo.all_tags()
-        if t == semver.canonical(t) and not pseudo.is_pseudo_version(t)
+        if t.startswith(prefix) and t == semver.canonical(t) and not pseudo.is_pseudo_version(t)
         and not modpath.match_path_major(t, "")])
     if not higher:
         return versions

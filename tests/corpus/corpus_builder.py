@@ -41,6 +41,8 @@ def build_repo(case: Case, where: Path, root: str) -> dict[str, str]:
         _apply(git, where, commit, root)
         git("add", "-A")
         hashes[f"c{index}"] = _commit(git, commit, when, f"commit {index}")
+        if commit.replaces is not None:
+            git("replace", hashes[commit.replaces], hashes[f"c{index}"])
         for tag in commit.tags:
             _tag(git, tag.format(**hashes, HEAD=hashes[f"c{index}"]), hashes[f"c{index}"], when)
     hashes["HEAD"] = git("rev-parse", "HEAD").strip()
@@ -136,9 +138,13 @@ def _head_parents(git: _Git) -> list[str]:
 
 
 def _tag(git: _Git, tag: str, commit: str, when: int) -> None:
-    """Make tag ``name`` (``name^annotated`` for an annotated tag) at ``commit``."""
+    """Make tag ``name`` (``name^annotated`` for an annotated tag) at ``commit``; with
+    ``name@TARGET`` (``v1.1.0^annotated@v1.0.0``, ``v1.2.0@HEAD:go.mod``) at the object git
+    names TARGET instead: another tag (a tag of a tag), a tree or a blob."""
+    tag, _, target = tag.partition("@")
     name, annotated = tag.removesuffix("^annotated"), tag.endswith("^annotated")
+    target = git("rev-parse", "--verify", target).strip() if target else commit
     if annotated:
-        git("tag", "-a", "-m", name, name, commit, date=when)
+        git("tag", "-a", "-m", name, name, target, date=when)
     else:
-        git("tag", name, commit)
+        git("tag", name, target)

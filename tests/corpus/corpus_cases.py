@@ -59,7 +59,8 @@ Content = str | bytes | Symlink | Gitlink | Sized | Encoded
 class Commit:
     """One commit: files written (a directory's files replace it), paths deleted, tags made.
 
-    ``tags`` ending in ``^annotated`` are annotated tags. ``branch`` puts the commit on that
+    ``tags`` ending in ``^annotated`` are annotated tags; ``NAME@TARGET`` tags the object
+    git names TARGET (another tag, ``HEAD:go.mod``, ``HEAD^{{tree}}``) instead of the commit. ``branch`` puts the commit on that
     branch, started at ``parent`` (``c0``...; default the current HEAD) when it is new.
     ``date`` is the commit time (seconds since 1970); ``raw_time`` writes the committer line's
     time verbatim (e.g. ``"-100 +0000"``) for dates git's porcelain refuses. ``extra`` adds
@@ -75,6 +76,8 @@ class Commit:
     raw_time: str | None = None
     extra: tuple[tuple[str, str, str], ...] = ()  # (mode, name, content) entries added to the
     #                                              root tree as is: duplicate names allowed
+    replaces: str | None = None  # `git replace` that commit (c0...) by this one: a local
+    #                              refs/replace/ ref, which no clone (go's) fetches
 
 
 @dataclass(frozen=True)
@@ -588,7 +591,8 @@ CASES: list[Case] = [
     Case("files-symlink-omitted", f"{ZIP} CreateFromVCS: symlinks are not regular files",
          (_simple({"link.go": Symlink("p.go")}, tags=("v1.0.0",)),)),
     Case("files-invalid-name", f"{MODULE} CheckFilePath: a file name with a colon is refused",
-         (_simple({"bad:name.go": GO}, tags=("v1.0.0",)),)),
+         (_simple({"bad:name.go": GO}, tags=("v1.0.0",)),),
+         reason='malformed file path "bad:name.go": invalid char'),
     Case("files-unicode-17-letter", f"{MODULE} fileNameOK: unicode.IsLetter (Unicode 17 in go "
          "1.27) for a letter Python 3.11 does not know", (_simple({"\U00031350.go": GO},
                                                            tags=("v1.0.0",)),), point=7),
@@ -610,4 +614,379 @@ CASES: list[Case] = [
              extra=(("100644", "a.go", "package p // other\n"),)),), point=6),
     Case("files-hg-archival", f"{ZIP} CreateFromVCS: .hg_archival.txt is dropped",
          (_simple({".hg_archival.txt": "repo: x\n"}, tags=("v1.0.0",)),)),
+    # -- the adversary's probes (issue 11 trial) ----------------------------------------------
+    Case("tag-slash-prefix-no-dir", f"{GITHOST} Stat + {CODEREPO} convert: release/v1.0.0 is "
+         "a plain tag of the root module (no release/ directory): a pseudo-version",
+         (_simple(tags=("release/v1.0.0",)),), query="release/v1.0.0"),
+    Case("tag-slash-prefix-dir-without-gomod", f"{GITHOST} Stat + {CODEREPO} convert: "
+         "release/v1.0.0 where release/ holds no go.mod names a root-module commit",
+         (_simple({"release/r.go": GO}, tags=("release/v1.0.0",)),), query="release/v1.0.0"),
+    Case("rev-head-tilde", f"{GITHOST} Stat: go knows no HEAD~1; gopush's --rev HEAD~1 names "
+         "the commit go is asked for by hash", (_simple(tags=("v1.0.0",)),
+                                                Commit(files={"q.go": GO})),
+         query="{c0}", rev="HEAD~1"),
+    Case("rev-refs-heads", f"{GITHOST} Stat: refs/heads/dev as gopush's --rev is branch dev",
+         (_simple(), Commit(files={"q.go": GO}, branch="dev", parent="c0"),
+          Commit(files={"m.go": GO}, branch="main")), query="dev", rev="refs/heads/dev"),
+    Case("query-tag-and-branch-same-name", f"{GITHOST} Stat: a tag wins over a branch of the "
+         "same name", (_simple(tags=("dev",)), Commit(files={"q.go": GO}, branch="dev",
+                                                      parent="c0"),
+                       Commit(files={"m.go": GO}, branch="main")), query="dev"),
+    Case("query-build-metadata-other-commit", f"{CODEREPO} Stat/convert: @v1.0.0+meta names "
+         "its own tag even when v1.0.0 tags another commit",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.0.0+meta",))),
+         query="v1.0.0+meta", point=5),
+    Case("query-latest-skips-retracted", f"{QUERY} queryProxy: latest skips the retracted "
+         "highest release", (_simple(tags=("v1.0.0",)),
+                             Commit(files={"go.mod": gomod(extra="retract v1.1.0\n")},
+                                    tags=("v1.1.0",)), Commit(files={"q.go": GO})),
+         query="latest", point=5),
+    Case("query-latest-all-retracted", f"{QUERY} queryProxy: latest when every release is "
+         "retracted", (_simple(tags=("v1.0.0",)),
+                       Commit(files={"go.mod": gomod(extra="retract [v1.0.0, v1.1.0]\n")},
+                              tags=("v1.1.0",)), Commit(files={"q.go": GO})),
+         query="latest", point=5),
+    Case("query-prefix-skips-retracted", f"{QUERY} queryProxy: @v1 skips retracted versions",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0",)),
+          Commit(files={"go.mod": gomod(extra="retract v1.2.0\n")}, tags=("v1.2.0",))),
+         query="v1", point=5),
+    Case("query-below", f"{QUERY} queryProxy: @<v1.2.0 is the highest release below",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0",)),
+          Commit(files={"r.go": GO}, tags=("v1.2.0",))), query="<v1.2.0", point=5),
+    Case("pseudo-after-prerelease-with-metadata", f"{CODEREPO} tagToVersion: v1.2.3-rc.1+build "
+         "is a base (vX.Y.Z-rc.1.0.time-hash)",
+         (_simple(tags=("v1.2.3-rc.1+build",)), Commit(files={"q.go": GO}))),
+    Case("incompatible-prerelease-tag", f"{CODEREPO} tagToVersion: a v2 prerelease tag without "
+         "go.mod is +incompatible", (Commit(files={"p.go": GO}, tags=("v2.0.0-rc.1",)),),
+         args=NO_GOMOD),
+    Case("incompatible-metadata-base", f"{CODEREPO} convert: a v2.0.0+build tag without go.mod "
+         "is a +incompatible pseudo-version base",
+         (Commit(files={"p.go": GO}, tags=("v2.0.0+build",)), Commit(files={"q.go": GO})),
+         args=NO_GOMOD),
+    Case("incompatible-and-v1-same-commit", f"{CODEREPO} convert: v1.5.0 and v2.0.0 on one "
+         "commit without go.mod", (Commit(files={"p.go": GO}, tags=("v1.5.0", "v2.0.0")),),
+         args=NO_GOMOD),
+    Case("incompatible-gomod-added-later", f"{CODEREPO} canUseIncompatible: go.mod added after "
+         "the v2 tag: the later commit's base skips v2",
+         (Commit(files={"p.go": GO}, tags=("v2.0.0",)), Commit(files={"go.mod": gomod()}))),
+    Case("incompatible-latest-v2-gomod-later", f"{CODEREPO} Versions: latest with a v2 tag "
+         "(no go.mod) and go.mod only in a later commit",
+         (Commit(files={"p.go": GO}, tags=("v2.0.0",)), Commit(files={"go.mod": gomod()})),
+         query="latest", point=5),
+    Case("vendor-go-1.24rc1", f"{ZIP} isVendoredPackage: version.Lang(go1.24rc1) is go1.24",
+         (_simple({"go.mod": gomod(go="1.24rc1"), "vendor/modules.txt": "# x\n",
+                   "pkg/vendor/v.go": GO}, tags=("v1.0.0",)),), point=2),
+    Case("vendor-go-1.23.9", f"{ZIP} isVendoredPackage: go 1.23.9 keeps the old rule",
+         (_simple({"go.mod": gomod(go="1.23.9"), "vendor/modules.txt": "# x\n",
+                   "pkg/vendor/v.go": GO}, tags=("v1.0.0",)),), point=2),
+    Case("vendor-go-v-prefix", f"{MODFILE} laxGoVersionRE: 'go v1.24' needs a suffix; "
+         "ParseLax fails: old rule", (_simple({"go.mod": gomod(go="v1.24"),
+                                               "vendor/modules.txt": "# x\n",
+                                               "pkg/vendor/v.go": GO},
+                                              tags=("v1.0.0",)),), point=2),
+    Case("vendor-go-lax-suffix", f"{MODFILE} laxGoVersionRE: 'go 1.24.x' reads as 1.24",
+         (_simple({"go.mod": gomod(go="1.24.x"), "vendor/modules.txt": "# x\n",
+                   "pkg/vendor/v.go": GO}, tags=("v1.0.0",)),), point=2),
+    Case("vendor-gomod-crlf", f"{MODFILE} a CRLF go.mod blob: the go line still reads 1.24",
+         (_simple({"go.mod": gomod(go="1.24").replace("\n", "\r\n"),
+                   "vendor/modules.txt": "# x\n", "pkg/vendor/v.go": GO},
+                  tags=("v1.0.0",)),), point=2),
+    Case("vendor-nested-old-rule", f"{ZIP} isVendoredPackage: nested vendor directories, go "
+         "1.23", (_simple({"go.mod": gomod(go="1.23"), "a/vendor/b/vendor/c.go": GO,
+                           "a/vendor/v.go": GO, "vendor/vendor/x.go": GO,
+                           "abc/vendor/x.go": GO, "x/vendorz/y.go": GO},
+                          tags=("v1.0.0",)),), point=2),
+    Case("vendor-nested-new-rule", f"{ZIP} isVendoredPackage: nested vendor directories, go "
+         "1.24", (_simple({"go.mod": gomod(go="1.24"), "a/vendor/b/vendor/c.go": GO,
+                           "a/vendor/v.go": GO, "vendor/vendor/x.go": GO,
+                           "abc/vendor/x.go": GO, "x/vendorz/y.go": GO},
+                          tags=("v1.0.0",)),), point=2),
+    Case("gomod-deprecated-comment", f"{MODFILE} a // Deprecated: comment changes nothing",
+         (_simple({"go.mod": "// Deprecated: use example.com/other\nmodule {root}\n\ngo 1.21\n"},
+                  tags=("v1.0.0",)),)),
+    Case("gomod-module-block", f"{MODFILE} ModulePath: 'module (' gives the path '(', "
+         "which findDir's isMajor lets pass at v1 (gopush needs --module to know the path)",
+         (_simple({"go.mod": "module (\n\t{root}\n)\n\ngo 1.21\n"}, tags=("v1.0.0",)),),
+         args=("--module", "{root}"), point=1),
+    Case("gomod-module-comment", f"{MODFILE} ModulePath: a comment after the path is cut",
+         (_simple({"go.mod": "module {root} // the module\n\ngo 1.21\n"}, tags=("v1.0.0",)),),
+         point=1),
+    Case("gomod-retract-noncanonical", f"{MODFILE} parseVersion: 'retract v1.0' in the highest "
+         "release's go.mod", (_simple(tags=("v1.0.0",)),
+                              Commit(files={"go.mod": gomod(extra="retract v1.0\n")},
+                                     tags=("v1.1.0",)), Commit(files={"q.go": GO})),
+         query="{c0}", point=4),
+    Case("gomod-retract-reversed-range", f"{MODFILE} parseVersionInterval: a reversed range",
+         (_simple(tags=("v1.0.0",)),
+          Commit(files={"go.mod": gomod(extra="retract [v1.1.0, v1.0.0]\n")},
+                 tags=("v1.1.0",))), query="{c0}", point=4),
+    Case("Upper-Case-Path", f"{MODULE} EscapePath: a module path with upper-case letters",
+         (_simple(tags=("v1.0.0",)),), query="v1.0.0"),
+    Case("files-long-names", f"{ZIP} CreateFromVCS: names over tar's 100 bytes (git archive "
+         "writes pax headers)", (_simple({"d" * 120 + ".go": GO,
+                                          "/".join(["deep" * 10] * 5) + "/x.go": GO},
+                                         tags=("v1.0.0",)),)),
+    Case("files-windows-reserved", f"{MODULE} checkElem: 'aux.go' is a reserved Windows name",
+         (_simple({"aux.go": GO}, tags=("v1.0.0",)),)),
+    Case("files-trailing-dot", f"{MODULE} checkElem: trailing dot in path element",
+         (_simple({"x.": "x\n"}, tags=("v1.0.0",)),)),
+    Case("files-tilde-short-name", f"{MODULE} checkElem: a Windows short name in a file path",
+         (_simple({"GOPUSH~1.go": GO}, tags=("v1.0.0",)),)),
+    Case("files-export-attributes", f"{GITHOST} ensureGitAttributes: export-ignore and "
+         "export-subst are switched off", (_simple({
+             ".gitattributes": "ignored.go export-ignore\nsubst.go export-subst\n",
+             "ignored.go": GO, "subst.go": "package p // $Format:%H$\n"},
+             tags=("v1.0.0",)),)),
+    Case("files-ident-attribute", f"{GITHOST} ReadZip: git archive expands $Id$ for ident",
+         (_simple({".gitattributes": "p.go ident\n", "p.go": "package p // $Id$\n"},
+                  tags=("v1.0.0",)),)),
+    Case("files-nested-gomod-symlink", f"{ZIP} checkFiles: a symlinked sub/go.mod makes no "
+         "nested module", (_simple({"sub/real.mod": gomod("{root}/sub"),
+                                    "sub/go.mod": Symlink("real.mod"), "sub/s.go": GO},
+                                   tags=("v1.0.0",)),)),
+    Case("files-root-gomod-uppercase", f"{ZIP} checkFiles: GO.MOD at the root",
+         (Commit(files={"GO.MOD": gomod(), "p.go": GO}, tags=("v1.0.0",)),), args=NO_GOMOD),
+    Case("files-symlinked-directory", f"{ZIP} CreateFromVCS: a symlink to a directory is "
+         "omitted", (_simple({"real/r.go": GO, "alias": Symlink("real")}, tags=("v1.0.0",)),)),
+    Case("gopkgin-unstable-head", f"{CODEREPO} Versions: gopkg.in/NAME.v2-unstable has no "
+         "tagged versions; its commits are v2 pseudo-versions",
+         (Commit(files={"go.mod": gomod("gopkg.in/corpus/un1.v2-unstable"), "p.go": GO},
+                 tags=("v2.0.0",)), Commit(files={"q.go": GO})),
+         vanity="gopkg.in/corpus/un1.v2-unstable", module="gopkg.in/corpus/un1.v2-unstable",
+         point=3),
+    Case("gopkgin-unstable-tagged-commit", f"{CODEREPO} convert: a v2.0.0 tag at the commit of "
+         "a .v2-unstable module",
+         (Commit(files={"go.mod": gomod("gopkg.in/corpus/un2.v2-unstable"), "p.go": GO},
+                 tags=("v2.0.0",)), Commit(files={"q.go": GO})),
+         vanity="gopkg.in/corpus/un2.v2-unstable", module="gopkg.in/corpus/un2.v2-unstable",
+         query="{c0}", point=3),
+    Case("license-root-symlink", f"{CODEREPO} zip: ReadFile(LICENSE) of a symlink copies the "
+         "link's blob", (Commit(files={"COPYING": LICENSE, "LICENSE": Symlink("COPYING"),
+                                       "sub/go.mod": gomod("{root}/sub"), "sub/p.go": GO},
+                                tags=("sub/v1.0.0",)),),
+         module="{root}/sub", query="v1.0.0", rev="sub/v1.0.0"),
+    Case("license-root-directory", f"{CODEREPO} zip: a root LICENSE directory is not copied",
+         (Commit(files={"LICENSE/x.txt": LICENSE, "sub/go.mod": gomod("{root}/sub"),
+                        "sub/p.go": GO}, tags=("sub/v1.0.0",)),),
+         module="{root}/sub", query="v1.0.0", rev="sub/v1.0.0"),
+    Case("license-sub-symlink", f"{CODEREPO} zip: a symlinked sub/LICENSE counts as present "
+         "(haveLICENSE), then is omitted", (Commit(
+             files={"LICENSE": LICENSE, "sub/COPYING": "own\n", "sub/LICENSE": Symlink("COPYING"),
+                    "sub/go.mod": gomod("{root}/sub"), "sub/p.go": GO},
+             tags=("sub/v1.0.0",)),), module="{root}/sub", query="v1.0.0", rev="sub/v1.0.0"),
+    Case("license-copied-into-major-subdir", f"{CODEREPO} zip: the root LICENSE is copied into "
+         "a module living in v2/", (Commit(
+             files={"LICENSE": LICENSE, "go.mod": gomod(), "p.go": GO,
+                    "v2/go.mod": gomod("{root}/v2"), "v2/p.go": GO}, tags=("v2.0.0",)),),
+         module="{root}/v2", query="v2.0.0"),
+    Case("gomod-over-limit-root", f"{GITHOST} ReadFile ignores maxSize: findDir reads a 16 MiB+1 "
+         "go.mod; the zip refuses it", (Commit(files={"go.mod": Sized(
+             SIXTEEN_MIB + 1, b"module github.com/corpus/gomod-over-limit-root\n"),
+             "p.go": GO}, tags=("v1.0.0",)),), query="v1.0.0", args=NO_GOMOD, point=6),
+    Case("gomod-over-limit-sub", f"{GITHOST} ReadFile ignores maxSize: a sub module's 16 MiB+1 "
+         "go.mod is found, then refused by the zip", (Commit(files={"sub/go.mod": Sized(
+             SIXTEEN_MIB + 1, b"module github.com/corpus/gomod-over-limit-sub/sub\n"),
+             "sub/p.go": GO}, tags=("sub/v1.0.0",)),), module="{root}/sub", query="v1.0.0",
+         rev="sub/v1.0.0", args=("--module", "{root}/sub", "--subdir", "sub"), point=6),
+    Case("pseudo-version-query-incompatible", f"{CODEREPO} validatePseudoVersion: a "
+         "+incompatible pseudo-version query",
+         (Commit(files={"p.go": GO}, tags=("v2.0.0",)), Commit(files={"q.go": GO})),
+         query="v2.0.1-0.20240101010000-{c1:.12}+incompatible", args=NO_GOMOD, point=5),
+    Case("pseudo-version-query-sub-module", f"{CODEREPO} validatePseudoVersion: a sub module's "
+         "pseudo-version query", (Commit(files={"go.mod": gomod(), "sub/go.mod": gomod(
+             "{root}/sub"), "sub/p.go": GO}, tags=("sub/v0.1.0",)),
+             Commit(files={"sub/q.go": GO})),
+         module="{root}/sub", query="v0.1.1-0.20240101010000-{c1:.12}",
+         args=("--subdir", "sub"), point=5),
+    Case("files-non-utf8-name", f"{MODULE} CheckFilePath: a file name that is not UTF-8",
+         (_simple({"\udcff.go": GO}, tags=("v1.0.0",)),)),
+    Case("sub-module-major-branch", f"{CODEREPO} findDir: sub/go.mod claiming sub/v2 at tag "
+         "sub/v2.0.0", (Commit(files={"sub/go.mod": gomod("{root}/sub/v2"), "sub/p.go": GO},
+                               tags=("sub/v2.0.0",)),),
+         module="{root}/sub/v2", query="v2.0.0", rev="sub/v2.0.0", point=3),
+    Case("sub-module-major-subdir", f"{CODEREPO} findDir: sub/v2/go.mod at tag sub/v2.0.0",
+         (Commit(files={"sub/go.mod": gomod("{root}/sub"), "sub/p.go": GO,
+                        "sub/v2/go.mod": gomod("{root}/sub/v2"), "sub/v2/p.go": GO},
+                 tags=("sub/v2.0.0",)),),
+         module="{root}/sub/v2", query="v2.0.0", rev="sub/v2.0.0", point=3),
+    Case("query-tag-named-like-hash", f"{GITHOST} Stat: a tag named like another commit's "
+         "short hash", (_simple(), Commit(files={"q.go": GO}, tags=("{c0:.7}",))),
+         query="{c0:.7}"),
+    Case("query-latest-prerelease-only", f"{QUERY} queryProxy: latest with only prereleases",
+         (_simple(tags=("v1.0.0-rc.1",)), Commit(files={"q.go": GO}, tags=("v1.0.0-rc.2",)),
+          Commit(files={"r.go": GO})), query="latest", point=5),
+    Case("query-latest-release-over-prerelease", f"{QUERY} queryProxy: latest prefers a "
+         "release to a higher prerelease",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0-rc.1",))),
+         query="latest", point=5),
+    Case("query-above", f"{QUERY} queryProxy: @>v1.0.0 is the lowest release above",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0",)),
+          Commit(files={"r.go": GO}, tags=("v1.2.0",))), query=">v1.0.0", point=5),
+    Case("query-semver-prefix-only-tag", f"{QUERY} queryProxy: @v1.0 with only the tag v1.0",
+         (_simple(tags=("v1.0",)),), query="v1.0", point=5),
+    Case("gomod-over-limit-major-subdir", f"{CODEREPO} findDir: go.mod and a 16 MiB+1 "
+         "v2/go.mod both claim /v2 (go reads it whole)", (Commit(files={
+             "go.mod": gomod("{root}/v2"), "p.go": GO, "v2/p.go": GO, "v2/go.mod": Sized(
+                 SIXTEEN_MIB + 1, b"module github.com/corpus/gomod-over-limit-major-subdir/v2\n")},
+             tags=("v2.0.0",)),), module="{root}/v2", query="v2.0.0", point=6,
+         xfail="both refuse, in other words: gopush says go.mod file too large, go's findDir "
+               "says both have .../v2 module paths (gopush does not read an oversized "
+               "go.mod's module line)"),
+    Case("tag-of-annotated-tag", f"{GITHOST} Stat: a tag of an annotated tag peels to the "
+         "commit (%D decorations peel fully)",
+         (_simple(tags=("v1.0.0^annotated",)),
+          Commit(files={"q.go": GO}, tags=("v1.1.0^annotated@v1.0.0",))), query="{c0}"),
+    Case("tag-of-annotated-tag-query", f"{GITHOST} Stat: @v1.1.0, a tag of a tag",
+         (_simple(tags=("v1.0.0^annotated",)),
+          Commit(files={"q.go": GO}, tags=("v1.1.0^annotated@v1.0.0",))), query="v1.1.0"),
+    Case("tag-of-tag-is-base", f"{GITHOST} RecentTag: for-each-ref --merged peels a tag of a "
+         "tag", (_simple(tags=("v1.0.0^annotated",)),
+                 Commit(files={"q.go": GO}, tags=("v1.1.0^annotated@v1.0.0",)),
+                 Commit(files={"r.go": GO}))),
+    Case("tag-on-blob", f"{GITHOST} RecentTag/Stat: a v1.1.0 tag naming a blob is no base",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0@HEAD:go.mod",)))),
+    Case("tag-on-blob-query", f"{GITHOST} Stat: @v1.1.0 naming a blob",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0@HEAD:go.mod",))),
+         query="v1.1.0"),
+    Case("tag-on-tree-latest", f"{QUERY} queryProxy: latest when the highest tag names a tree",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO},
+                                            tags=("v1.1.0@HEAD^{{tree}}",))),
+         query="latest", point=5),
+    Case("retract-highest-tag-on-blob", f"{CODEREPO} retractedVersions: GoMod of a highest "
+         "release that names a blob fails: nothing retracted",
+         (_simple(tags=("v1.0.0",)),
+          Commit(files={"go.mod": gomod(extra="retract v1.0.0\n")}, tags=("v1.1.0",)),
+          Commit(files={"q.go": GO}, tags=("v1.2.0@HEAD:go.mod",))), query="{c0}", point=4),
+    Case("major-root-gomod-v1-suffix", f"{CODEREPO} findDir: go.mod says /v1 at v1.0.0 "
+         "(malformed module path)", (Commit(files={"go.mod": gomod("{root}/v1"), "p.go": GO},
+                                            tags=("v1.0.0",)),),
+         query="v1.0.0", args=("--module", "{root}"), point=3),
+    Case("major-root-gomod-post-v1", f"{CODEREPO} findDir: go.mod says /v2 at v1.0.0 "
+         "(post-v1 module path)", (Commit(files={"go.mod": gomod("{root}/v2"), "p.go": GO},
+                                          tags=("v1.0.0",)),),
+         query="v1.0.0", args=("--module", "{root}"), point=3),
+    Case("files-committed-vcs-dirs", f"{ZIP} CreateFromVCS: committed .svn/.hg/.bzr "
+         "directories are ordinary files from git", (_simple({
+             "sub/.svn/entries": "x\n", ".hg/store": "x\n", ".bzr/x": "x\n"},
+             tags=("v1.0.0",)),)),
+    Case("files-case-collision-dir", f"{ZIP} collisionChecker: a file and a directory that "
+         "differ in case", (_simple({"a.go": GO, "A.GO/x.go": GO}, tags=("v1.0.0",)),)),
+    Case("files-case-collision-unicode-16", f"{ZIP} strToFold: U+A7CB and U+0264 fold together "
+         "in Unicode 16", (_simple({"\ua7cb.go": GO, "\u0264.go": GO}, tags=("v1.0.0",)),),
+         point=7),
+    Case("pseudo-base-prerelease-above-release", f"{GITHOST} RecentTag: a later v1.1.0-rc.1 is "
+         "the base, above v1.0.0",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0-rc.1",)),
+          Commit(files={"r.go": GO}))),
+    Case("gomod-module-nbsp", f"{MODFILE} ModulePath: bytes.TrimSpace cuts a no-break space "
+         "after 'module'", (_simple({"go.mod": "module\u00a0{root}\n\ngo 1.21\n"},
+                                    tags=("v1.0.0",)),), point=1),
+    Case("gomod-module-tab", f"{MODFILE} ModulePath: a tab after 'module'",
+         (_simple({"go.mod": "module\t{root}\n\ngo 1.21\n"}, tags=("v1.0.0",)),), point=1),
+    Case("gomod-module-escaped-quote", f"{MODFILE} ModulePath: strconv.Unquote reads escapes",
+         (_simple({"go.mod": 'module "\\x67it\\u0068ub.com/corpus/gomod-module-escaped-quote"\n'
+                             '\ngo 1.21\n'}, tags=("v1.0.0",)),), point=1),
+    Case("gomod-module-comment-in-quotes", f"{MODFILE} ModulePath: // is cut even inside "
+         "quotes; the unquote fails: missing module path",
+         (_simple({"go.mod": 'module "{root}//x"\n\ngo 1.21\n'}, tags=("v1.0.0",)),),
+         query="v1.0.0", args=NO_GOMOD, point=1),
+    Case("files-backslash-name", f"{MODULE} CheckFilePath: a backslash in a file name",
+         (_simple({"a\\b.go": GO}, tags=("v1.0.0",)),)),
+    Case("query-head", f"{GITHOST} Stat: @HEAD is the default branch's tip",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO})), query="HEAD"),
+    Case("query-default-branch-name", f"{GITHOST} Stat: @main names the branch",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO})), query="main"),
+    Case("query-latest-no-tags", f"{QUERY} queryProxy: latest with no tags is the tip's "
+         "pseudo-version", (_simple(), Commit(files={"q.go": GO})), query="latest", point=5),
+    Case("query-full-hash-tagged", f"{CODEREPO} convert: a full hash of a tagged commit is "
+         "its tag", (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO})), query="{c0}"),
+    Case("replaced-commit", f"{GITHOST} statLocal: go's own clone fetches no refs/replace/, "
+         "so a locally replaced commit is the original one",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}),
+          Commit(files={"r.go": GO}, branch="side", parent="c0", replaces="c1")),
+         query="{c1}"),
+    Case("retract-incompatible-version", f"{CODEREPO} convert: retract v2.0.0+incompatible "
+         "in the v1 go.mod retracts the v2.0.0 tag (build metadata compares equal)",
+         (Commit(files={"p.go": GO}, tags=("v2.0.0",)),
+          Commit(files={"go.mod": gomod(extra="retract v2.0.0+incompatible\n")},
+                 tags=("v1.0.0",))), query="{c0}", args=NO_GOMOD, point=4),
+    Case("gomod-gitlink", f"{CODEREPO} findDir: a gitlink named go.mod is no file; git "
+         "archive gives a directory entry", (Commit(files={
+             "go.mod": Gitlink("0123456789abcdef0123456789abcdef01234567"), "p.go": GO},
+             tags=("v1.0.0",)),), query="v1.0.0", args=NO_GOMOD),
+    Case("vendor-top-level-file", f"{ZIP} isVendoredPackage: vendor/x.go is no vendored "
+         "package (no directory below vendor/)",
+         (_simple({"go.mod": gomod(go="1.24"), "vendor/x.go": GO, "vendor/modules.txt": "#\n",
+                   "vendor/a/b.go": GO}, tags=("v1.0.0",)),), point=2),
+    Case("files-nested-module-case", f"{ZIP} checkFiles: Sub/go.mod makes Sub/ a nested "
+         "module, not sub/", (_simple({"Sub/go.mod": gomod("{root}/Sub"), "Sub/s.go": GO,
+                                       "sub/x.go": GO}, tags=("v1.0.0",)),)),
+    Case("tag-prerelease-leading-zero", f"{CODEREPO} tagToVersion: v1.0.0-rc.01 is no "
+         "semantic version", (_simple(tags=("v1.0.0-rc.01",)),)),
+    Case("tag-capital-v", f"{CODEREPO} tagToVersion: V1.0.0 is no version",
+         (_simple(tags=("V1.0.0",)),)),
+    Case("files-tree-entry-dotdot", f"{MODULE} CheckFilePath: a tree entry named '..' "
+         "(git mktree allows it; git archive writes it)", (Commit(
+             files={"go.mod": gomod(), "p.go": GO}, tags=("v1.0.0",),
+             extra=(("100644", "..", "x\n"),)),), point=6),
+    Case("files-tree-entry-dot", f"{MODULE} CheckFilePath: a tree entry named '.'", (Commit(
+        files={"go.mod": gomod(), "p.go": GO}, tags=("v1.0.0",),
+        extra=(("100644", ".", "x\n"),)),), point=6),
+    Case("files-tree-entry-dotgit", f"{ZIP} CreateFromVCS: a committed file named .git",
+         (Commit(files={"go.mod": gomod(), "p.go": GO}, tags=("v1.0.0",),
+                 extra=(("100644", ".git", "x\n"),)),), point=6),
+    Case("files-name-over-255", f"{ZIP} checkFiles: no length limit on a file name (300 "
+         "bytes, past what a Linux file system holds)", (Commit(
+             files={"go.mod": gomod(), "p.go": GO}, tags=("v1.0.0",),
+             extra=(("100644", "n" * 300 + ".go", GO),)),)),
+    Case("files-leading-trailing-space", f"{MODULE} fileNameOK: spaces at either end of a "
+         "file name", (_simple({" a.go": GO, "b.go ": GO}, tags=("v1.0.0",)),)),
+    Case("incompatible-latest-v1-has-gomod", f"{CODEREPO} Versions (golang.org/issue/34189): "
+         "the latest v1 has a go.mod, so no v2 tag is listed: latest is v1.0.0",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, delete=("go.mod",),
+                                           tags=("v2.0.0",))),
+         query="latest", args=NO_GOMOD, point=5),
+    Case("incompatible-prefix-v2-unlisted", f"{QUERY} queryProxy: @v2 finds nothing when "
+         "v2.0.0+incompatible is not listed", (_simple(tags=("v1.0.0",)),
+                                               Commit(files={"q.go": GO}, delete=("go.mod",),
+                                                      tags=("v2.0.0",))),
+         query="v2", args=NO_GOMOD, point=5),
+    Case("incompatible-latest-major-has-gomod", f"{CODEREPO} appendIncompatibleVersions: the "
+         "latest v2 tag has a go.mod, so no v2 tag is +incompatible",
+         (Commit(files={"p.go": GO}, tags=("v2.0.0",)),
+          Commit(files={"go.mod": gomod()}, tags=("v2.1.0",)), Commit(files={"q.go": GO})),
+         query="latest", point=5),
+    Case("query-sub-prefix", f"{QUERY} queryProxy: @v1 of a sub module lists its sub/ tags",
+         (Commit(files={"go.mod": gomod(), "sub/go.mod": gomod("{root}/sub"), "sub/p.go": GO},
+                 tags=("v1.5.0", "sub/v1.0.0")),
+          Commit(files={"sub/q.go": GO}, tags=("sub/v1.1.0",)), Commit(files={"sub/r.go": GO})),
+         module="{root}/sub", query="v1", rev="sub/v1", point=5),
+    Case("query-sub-latest", f"{QUERY} queryProxy: @latest of a sub module",
+         (Commit(files={"go.mod": gomod(), "sub/go.mod": gomod("{root}/sub"), "sub/p.go": GO},
+                 tags=("v1.5.0", "sub/v1.0.0")),
+          Commit(files={"sub/q.go": GO}, tags=("sub/v1.1.0",)), Commit(files={"sub/r.go": GO})),
+         module="{root}/sub", query="latest", rev="sub/latest", point=5),
+    Case("pseudo-version-query-major-subdir", f"{CODEREPO} validatePseudoVersion: a /v2 "
+         "module in v2/, its pseudo-version based on v2.0.0",
+         (Commit(files={"go.mod": gomod(), "p.go": GO, "v2/go.mod": gomod("{root}/v2"),
+                        "v2/p.go": GO}, tags=("v2.0.0",)), Commit(files={"v2/q.go": GO})),
+         module="{root}/v2", query="v2.0.1-0.20240101010000-{c1:.12}",
+         args=("--subdir", "v2"), point=5),
+    Case("query-latest-major-subdir", f"{QUERY} queryProxy: @latest of a /v2 module in v2/",
+         (Commit(files={"go.mod": gomod(), "p.go": GO, "v2/go.mod": gomod("{root}/v2"),
+                        "v2/p.go": GO}, tags=("v1.0.0", "v2.0.0")),
+          Commit(files={"v2/q.go": GO}, tags=("v2.1.0",))),
+         module="{root}/v2", query="latest", args=("--subdir", "v2"), point=5),
+    Case("retract-prerelease-range", f"{CODEREPO} retractedVersions: a range of prereleases "
+         "retracted by the highest release",
+         (_simple(tags=("v1.0.0-rc.1",)), Commit(files={"q.go": GO}, tags=("v1.0.0",)),
+          Commit(files={"go.mod": gomod(extra="retract [v1.0.0-rc.1, v1.0.0-rc.9]\n")},
+                 tags=("v1.0.1",))), query="{c0}", point=4),
+    Case("major-gopkgin-v0", f"{CODEREPO} findDir: gopkg.in/NAME.v0 at v0.1.0",
+         (Commit(files={"go.mod": gomod("gopkg.in/corpus/g0.v0"), "p.go": GO},
+                 tags=("v0.1.0",)),), vanity="gopkg.in/corpus/g0.v0",
+         module="gopkg.in/corpus/g0.v0", query="v0.1.0", point=3),
+    Case("query-at-most", f"{QUERY} queryProxy: @<=v1.1.0 is the highest release at or below",
+         (_simple(tags=("v1.0.0",)), Commit(files={"q.go": GO}, tags=("v1.1.0",)),
+          Commit(files={"r.go": GO}, tags=("v1.2.0",))), query="<=v1.1.0", point=5),
 ]

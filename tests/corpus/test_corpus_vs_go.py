@@ -216,6 +216,72 @@ def test_gopush_agrees_with_go(case: Case, corpus: dict[str, Built],
     assert problem is None, problem
 
 
+def run_gopush_check(built: Built, monkeypatch: pytest.MonkeyPatch) -> tuple[int, dict]:
+    """Run ``gopush check --json --rev REV`` in the case's checkout (in this process, as
+    ``run_gopush`` does); return exit code and document."""
+    from gopush.cli.main import main
+
+    rev = built.fill(built.case.rev) if built.case.rev is not None else built.query
+    argv = ["check", "--json", "--rev", rev, *[built.fill(arg) for arg in built.case.args]]
+    monkeypatch.chdir(built.path)
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(io.StringIO()):
+        code = main(argv)
+    try:
+        return code, json.loads(buffer.getvalue())
+    except json.JSONDecodeError:
+        return code, {"stdout": buffer.getvalue()}
+
+
+@pytest.mark.parametrize("case", _params())
+def test_check_rev_agrees_with_go(case: Case, corpus: dict[str, Built],
+                                  go_answers: dict[str, dict],
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """``gopush check --rev`` gives go's version and ``h1:`` (it makes no ``/go.mod h1:``),
+    or refuses (exit 4) with go's reason: the same verdicts as ``gopush build``."""
+    built = corpus[case.name]
+    want = go_answers[case.name]
+    code, doc = run_gopush_check(built, monkeypatch)
+    if code == 0 and want["ok"]:
+        doc = {**doc, "gomod_sum": want["gomod_sum"]}  # not check's to compute
+    problem = disagreement(built, want, code, doc)
+    assert problem is None, problem
+
+
+def _run_main(argv: list[str]) -> tuple[int, dict]:
+    from gopush.cli.main import main
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(io.StringIO()):
+        code = main(argv)
+    try:
+        return code, json.loads(buffer.getvalue())
+    except json.JSONDecodeError:
+        return code, {"stdout": buffer.getvalue()}
+
+
+@pytest.mark.parametrize("case", _params())
+def test_verify_finds_what_go_downloads(case: Case, corpus: dict[str, Built],
+                                        go_answers: dict[str, dict], tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where go downloads MODULE@VERSION, ``gopush verify MODULE@VERSION`` in the checkout,
+    with no --rev nor --subdir, finds the same commit and directory again: the version
+    ``gopush build`` made (go's bytes, by the test above) verifies, unless the acceptance gate
+    refuses that zip, and then verify refuses as ``gopush check ZIP`` does."""
+    built = corpus[case.name]
+    want = go_answers[case.name]
+    if not want["ok"] or case.diverge:
+        pytest.skip("go refuses this module: nothing to verify")
+    out = tmp_path / "out"
+    code, doc = run_gopush(built, out)
+    assert code == 0, doc
+    monkeypatch.chdir(built.path)
+    gate, _ = _run_main(["check", "--json", doc["zip"]])
+    code, result = _run_main(["verify", "--json", "--to", f"dir:{out}",
+                              f"{built.module}@{want['version']}"])
+    assert code == gate, result
+
+
 @pytest.mark.parametrize("name", ["time-before-1970", "time-year-10000", "time-beyond-int64",
                                   "time-year-10000-tagged"])
 def test_time_refusals_in_a_real_process(name: str, corpus: dict[str, Built],

@@ -121,6 +121,8 @@ HOSTILE = {
     "bad char": GOOD + [(P + "a:b.go", b"x")],
     "file and directory": GOOD + [(P + "d", b"x"), (P + "d/e.go", b"y")],
     "directory entry with data": GOOD + [(P + "d/", b"data")],
+    # x/mod takes it; go mod download cannot extract it ("file name too long")
+    "element over 255 bytes": GOOD + [(P + "d/" + "n" * 253 + ".go", b"x")],
 }
 
 
@@ -178,7 +180,8 @@ def test_zip_file_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_accepted_zips_agree_with_go(go: GoOracle, tmp_path: Path) -> None:
     """Zips go accepts (stored entries, directory entries) get go's h1: from check_zip."""
     variants = [build(GOOD), build(GOOD, zipfile.ZIP_STORED),
-                build([(P, b""), (P + "d/", b""), *GOOD, (P + "d/x.go", b"package d\n")])]
+                build([(P, b""), (P + "d/", b""), *GOOD, (P + "d/x.go", b"package d\n")]),
+                build([*GOOD, (P + "n" * 252 + ".go", b"x")])]  # 255 bytes: extracts
     for i, data in enumerate(variants):
         want = go_verdict(go, tmp_path / str(i), data)
         assert want is not None

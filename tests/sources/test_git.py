@@ -279,3 +279,41 @@ def test_blobless_clone_names_the_fetch_to_run(git_repo: GitRepo, tmp_path: Path
     subprocess.run(["git", "-C", str(clone), "fetch", "-q", "--refetch", "--no-filter",
                     "origin"], check=True, capture_output=True)
     assert build(request, NullReporter()).version == "v1.0.0"
+
+
+def _shallow_clone(source: GitRepo, where: Path, *extra: str) -> Path:
+    """Clone ``source`` with --depth 1 (through file://, as CI checkouts do over https)."""
+    subprocess.run(["git", "clone", "-q", "--depth", "1", *extra, source.path.as_uri(),
+                    str(where)], check=True, capture_output=True,
+                   env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull})
+    return where
+
+
+def test_shallow_clone_refuses_a_pseudo_version(git_repo: GitRepo, tmp_path: Path) -> None:
+    """In a shallow clone the ancestors' tags may be missing, so the pseudo-version go
+    computes from its full clone (v1.0.1-0.…, based on v1.0.0) cannot be known: gopush
+    refuses (exit 4, saying how to unshallow) rather than publish v0.0.0-…, a version go
+    never gives that commit."""
+    git_repo.commit(files={"go.mod": "module example.com/shallow\n\ngo 1.21\n", "p.go": "package p\n"})
+    git_repo.tag("v1.0.0")
+    git_repo.commit(files={"q.go": "package p\n"})
+    full = build(BuildRequest(repo=git_repo.path, rev="HEAD", out=tmp_path / "full"),
+                 NullReporter())
+    assert full.version.startswith("v1.0.1-0.")
+    clone = _shallow_clone(git_repo, tmp_path / "clone")
+    assert GitRepository.open(clone).shallow
+    with pytest.raises(SourceError, match="shallow clone") as caught:
+        build(BuildRequest(repo=clone, rev="HEAD", out=tmp_path / "out"), NullReporter())
+    assert caught.value.exit_code == 4 and "--unshallow" in (caught.value.hint or "")
+
+
+def test_shallow_clone_builds_a_tag(git_repo: GitRepo, tmp_path: Path) -> None:
+    """A tagged commit needs no history: a depth-1 clone of the tag builds go's bytes."""
+    git_repo.commit(files={"go.mod": "module example.com/shallow\n\ngo 1.21\n", "p.go": "package p\n"})
+    git_repo.commit(files={"q.go": "package p\n"})
+    git_repo.tag("v1.1.0")
+    full = build(BuildRequest(repo=git_repo.path, rev="v1.1.0", out=tmp_path / "full"),
+                 NullReporter())
+    clone = _shallow_clone(git_repo, tmp_path / "clone", "--branch", "v1.1.0")
+    got = build(BuildRequest(repo=clone, rev="v1.1.0", out=tmp_path / "out"), NullReporter())
+    assert (got.version, got.sum, got.gomod_sum) == ("v1.1.0", full.sum, full.gomod_sum)
