@@ -219,18 +219,10 @@ def test_gopush_agrees_with_go(case: Case, corpus: dict[str, Built],
 def run_gopush_check(built: Built, monkeypatch: pytest.MonkeyPatch) -> tuple[int, dict]:
     """Run ``gopush check --json --rev REV`` in the case's checkout (in this process, as
     ``run_gopush`` does); return exit code and document."""
-    from gopush.cli.main import main
-
     rev = built.fill(built.case.rev) if built.case.rev is not None else built.query
-    argv = ["check", "--json", "--rev", rev, *[built.fill(arg) for arg in built.case.args]]
     monkeypatch.chdir(built.path)
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(io.StringIO()):
-        code = main(argv)
-    try:
-        return code, json.loads(buffer.getvalue())
-    except json.JSONDecodeError:
-        return code, {"stdout": buffer.getvalue()}
+    return _run_main(["check", "--json", "--rev", rev,
+                      *[built.fill(arg) for arg in built.case.args]])
 
 
 @pytest.mark.parametrize("case", _params())
