@@ -15,17 +15,20 @@ what to upgrade each module to.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gopush.errors import InvalidModuleZip, NotARepository, Vulnerable
 from gopush.gosem import semver
 from gopush.gosem.gomod import GoMod
 from gopush.modzip.accept import AcceptedZip
 from gopush.ui.base import Reporter
-from gopush.vuln.db import VulnDb
 from gopush.vuln.scan import Finding, Requirements
+
+if TYPE_CHECKING:
+    from gopush.vuln.db import VulnDb
 
 STDLIB = ("stdlib", "toolchain")  # the database's names for Go itself
 
@@ -102,8 +105,9 @@ def audit(request: AuditRequest, reporter: Reporter) -> list[AuditResult]:
         SourceError, InvalidModule: the checkout or zip cannot be read as a module.
         VulnDbError: the database cannot be read and nothing is cached (exit 6).
     """
+    opening = _Opening(request.policy)
     sources = _sources(request)
-    db = open_vuln_db(request.policy, reporter)
+    db = opening.result(reporter)
     return [scan_module(source, db, reporter) for source in sources]
 
 
@@ -114,24 +118,50 @@ def audit_zips(zips: Iterable[tuple[Path, AcceptedZip]], policy: AuditPolicy,
     Raises:
         InvalidModuleZip, VulnDbError: as ``audit``.
     """
+    opening = _Opening(policy)
     sources = [zip_source(path, accepted) for path, accepted in zips]
-    db = open_vuln_db(policy, reporter)
+    db = opening.result(reporter)
     return [scan_module(source, db, reporter) for source in sources]
 
 
-def open_vuln_db(policy: AuditPolicy, reporter: Reporter) -> VulnDb:
-    """Open the policy's database; warn, with the cache's age, when it cannot be reached.
+class _Opening:
+    """The database, opened by a thread of its own while the module is read: its round trip
+    (``index/db.json``, a TLS handshake first for vuln.go.dev) then overlaps git's work.
 
-    Raises:
-        VulnDbError: unreachable or unreadable, and nothing cached.
+    The thread is a daemon: when reading the module fails, nobody waits for the database.
     """
-    from gopush.vuln.db import open_db
 
-    db = open_db(policy.db_url, policy.cache_dir)
-    if db.offline:
-        reporter.warn(f"the vulnerability database at {db.url} cannot be reached: using "
-                      f"the copy cached {_age(db.age_seconds)} ago (modified {db.modified})")
-    return db
+    def __init__(self, policy: AuditPolicy) -> None:
+        self._db: VulnDb | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._open, args=(policy,), daemon=True,
+                                        name="gopush-vulndb-open")
+        self._thread.start()
+
+    def _open(self, policy: AuditPolicy) -> None:
+        try:
+            import gopush.registry  # noqa: F401 - before httpx: keeps httpx's CLI (rich) out
+            from gopush.vuln.db import open_db
+
+            self._db = open_db(policy.db_url, policy.cache_dir)
+        except BaseException as err:  # noqa: BLE001 - raised again by result(), in the caller
+            self._error = err
+
+    def result(self, reporter: Reporter) -> VulnDb:
+        """Return the opened database; warn, with the cache's age, when it was not reached.
+
+        Raises:
+            VulnDbError: unreachable or unreadable, and nothing cached; ConfigError: the URL.
+        """
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._db is not None
+        if self._db.offline:
+            reporter.warn(f"the vulnerability database at {self._db.url} cannot be reached: "
+                          f"using the copy cached {_age(self._db.age_seconds)} ago "
+                          f"(modified {self._db.modified})")
+        return self._db
 
 
 def scan_module(source: ModuleSource, db: VulnDb, reporter: Reporter) -> AuditResult:
