@@ -308,9 +308,9 @@ def upgrade_advice(findings: Iterable[Finding]) -> list[str]:
                           " or --allow it")
             continue
         target = semver.max_version(f.fixed for f in found)
-        if module in STDLIB:
-            advice.append(f"build with Go {target.removeprefix('v')} or later and raise "
-                          f"go.mod's go line to it ({module})")
+        if module in STDLIB:  # matched at the go line: the oldest Go that may build it
+            advice.append(f"use Go {target.removeprefix('v')} or a later fixed release "
+                          f"({module} is matched at the go line, {found[0].version})")
         else:
             advice.append(f"upgrade {module} to {target} or later")
     return advice
