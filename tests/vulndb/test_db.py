@@ -164,7 +164,7 @@ def test_a_gzip_bomb_is_cut_at_the_cap(loopback, tmp_path: Path) -> None:
     assert len(bomb) < 100_000
     db = open_db(loopback(answer), tmp_path)
     with pytest.raises(VulnDbError, match="index/modules.json: inflates to more than the "
-                                          "16,777,216 bytes gopush reads"):
+                                          "8,388,608 bytes gopush reads"):
         db.entries_for(["golang.org/x/net"])
 
 
