@@ -222,6 +222,11 @@ def test_urls_gopush_does_not_read_are_config_errors(url: str, tmp_path: Path) -
         open_db(url, tmp_path)
 
 
+def test_a_url_with_a_query_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="without a query or fragment"):
+        open_db("https://vuln.example/db?token=abc", tmp_path)
+
+
 def test_credentials_stay_out_of_the_url_shown_and_the_cache_name(vulndb_http,
                                                                   tmp_path: Path) -> None:
     server = vulndb_http()
