@@ -257,3 +257,18 @@ def test_a_damaged_cached_entry_is_fetched_again(vulndb_http, tmp_path: Path) ->
     entries = open_db(server.url, tmp_path).entries_for(["golang.org/x/text"])
     assert "GO-2022-1059" in _ids(entries)
     assert server.paths() == ["/index/db.json", "/ID/GO-2022-1059.json"]
+
+
+def test_govulndb_and_the_cache_dir_reach_the_reader(vulndb_http, tmp_path: Path) -> None:
+    from gopush.config.vulndb import vulndb_settings
+
+    server = vulndb_http()
+    environ = {"HOME": str(tmp_path), "GOVULNDB": server.url,
+               "GOPUSH_CACHE_DIR": str(tmp_path / "vc")}
+    settings = vulndb_settings(None, environ)
+    assert settings.source == "GOVULNDB"
+    open_db(settings.url, settings.cache_dir).entries_for(["golang.org/x/text"])
+    assert [p.name for p in (tmp_path / "vc").iterdir()] == [vulndb.cache_name(server.url)]
+    file_db = open_db(vulndb_settings(None, {**environ, "GOVULNDB": DATA.as_uri()}).url,
+                      tmp_path / "vc")
+    assert file_db.modified == DB_MODIFIED
