@@ -41,18 +41,19 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
-
-import httpx
 
 from gopush.config.credentials import redact_url
 from gopush.errors import ConfigError
-from gopush.proxydir import write_atomic
-from gopush.registry import deadline
-from gopush.registry.http import LazyTlsTransport, make_client
 from gopush.vuln import osv
 from gopush.vuln.osv import Entry, IndexedVuln, VulnDbError
+
+if TYPE_CHECKING:
+    import httpx
+
+# httpx (and the registry's HTTP layer) is imported by the first request, not here: a
+# file:// database never needs it, and importing it is a third of a warm audit's start-up.
 
 DEFAULT_URL = "https://vuln.go.dev"
 # Modules whose entries every scan needs (matched against the go line, not a requirement).
@@ -271,6 +272,10 @@ class _Http(_Source):
         self._client: httpx.Client | None = None
 
     def get(self, path: str, limit: int, ends: float) -> bytes:
+        import httpx
+
+        from gopush.registry import deadline
+
         left = ends - time.monotonic()
         if left <= 0:
             raise Unreachable("the deadline passed")
@@ -282,6 +287,8 @@ class _Http(_Source):
 
     def _stream(self, path: str) -> AbstractContextManager[httpx.Response]:
         if self._client is None:
+            from gopush.registry.http import LazyTlsTransport, make_client
+
             self._client = make_client(self.base, transport=LazyTlsTransport(retries=1))
         return self._client.stream("GET", f"{self.base}/{path}",
                                    headers={"Accept-Encoding": "gzip"})
@@ -335,6 +342,8 @@ def _gunzip(raw: bytes, path: str, limit: int) -> bytes:
 
 
 def _transport_cause(exc: httpx.TransportError, seconds: float) -> str:
+    import httpx
+
     if isinstance(exc, httpx.TimeoutException):
         return f"no complete answer within the {seconds:.0f} s left of the deadline"
     return redact_url(str(exc) or type(exc).__name__)
@@ -407,6 +416,8 @@ class _Cache:
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
         """Keep ``data``; a cache that cannot be written costs a fetch next time, no more."""
+        from gopush.proxydir import write_atomic
+
         try:
             write_atomic(path, data)
         except OSError:
