@@ -35,6 +35,7 @@ import ipaddress
 import json
 import os
 import re
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -270,6 +271,7 @@ class _Http(_Source):
     def __init__(self, base: str) -> None:
         self.base = base
         self._client: httpx.Client | None = None
+        self._lock = threading.Lock()  # the fetching threads make the client once
 
     def get(self, path: str, limit: int, ends: float) -> bytes:
         import httpx
@@ -286,10 +288,11 @@ class _Http(_Source):
             raise Unreachable(_transport_cause(exc, left)) from None
 
     def _stream(self, path: str) -> AbstractContextManager[httpx.Response]:
-        if self._client is None:
-            from gopush.registry.http import LazyTlsTransport, make_client
+        with self._lock:
+            if self._client is None:
+                from gopush.registry.http import LazyTlsTransport, make_client
 
-            self._client = make_client(self.base, transport=LazyTlsTransport(retries=1))
+                self._client = make_client(self.base, transport=LazyTlsTransport(retries=1))
         return self._client.stream("GET", f"{self.base}/{path}",
                                    headers={"Accept-Encoding": "gzip"})
 
@@ -307,9 +310,10 @@ class _Http(_Source):
         return _gunzip(raw, path, limit) if encoding == "gzip" else raw
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
 
 def _read_capped(response: httpx.Response, path: str, limit: int) -> bytes:
