@@ -106,7 +106,7 @@ def audit(request: AuditRequest, reporter: Reporter) -> list[AuditResult]:
         VulnDbError: the database cannot be read and nothing is cached (exit 6).
     """
     opening = _Opening(request.policy)
-    sources = _sources(request)
+    sources = _sources(request, reporter)
     db = opening.result(reporter)
     return [scan_module(source, db, reporter) for source in sources]
 
@@ -200,7 +200,7 @@ def _requirements(source: ModuleSource, reporter: Reporter) -> Requirements:
 # -- where the module comes from ------------------------------------------------------------
 
 
-def _sources(request: AuditRequest) -> list[ModuleSource]:
+def _sources(request: AuditRequest, reporter: Reporter) -> list[ModuleSource]:
     target = request.target
     if target is not None and target.is_file():
         return [_zip_file_source(target)]
@@ -209,7 +209,7 @@ def _sources(request: AuditRequest) -> list[ModuleSource]:
 
         if zips := layout_zips(target):
             return [_zip_file_source(path) for path in zips]
-    return [_checkout_source(request)]
+    return [_checkout_source(request, reporter)]
 
 
 def _zip_file_source(path: Path) -> ModuleSource:
@@ -242,8 +242,9 @@ def zip_source(path: Path, accepted: AcceptedZip) -> ModuleSource:
                         f"go.mod cannot be read ({error})" if parsed is None else "")
 
 
-def _checkout_source(request: AuditRequest) -> ModuleSource:
-    """Locate the module at ``request.rev`` and read its own files as the zip holds them."""
+def _checkout_source(request: AuditRequest, reporter: Reporter) -> ModuleSource:
+    """Locate the module at ``request.rev`` and read its own files as the zip holds them;
+    warn when the working tree differs from HEAD (a `go get` not committed yet)."""
     from gopush.modzip.rules import check_files
     from gopush.sources.git import GitRepository
     from gopush.sources.module import locate
@@ -257,6 +258,12 @@ def _checkout_source(request: AuditRequest) -> ModuleSource:
                     "--out directory of `gopush build`")
         raise
     located = locate(repo, request.rev, subdir=request.subdir, cwd=where)
+    if request.rev == "HEAD" and (changed := repo.changed_paths(located.layout.dir)):
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5
+                                           else "")
+        reporter.warn(f"audited commit {located.commit.short}: uncommitted changes are not "
+                      f"audited ({shown}); commit them, or audit a zip built with "
+                      "`gopush build --worktree`")
     files = located.code.files(located.commit)
     kept = set(check_files(files).valid)
     imports = imports_of_files(f for f in files if f.path in kept)

@@ -197,3 +197,11 @@ def test_offline_uses_the_cache_and_says_how_old(app_repo: GitRepo, gopush_cli,
     assert "cannot be reached" in err and "cached" in err and " ago" in err
     code, _, err = gopush_cli(app_repo.path, "audit", "--db", "http://127.0.0.1:9/")
     assert code == ExitCode.UNAVAILABLE and "127.0.0.1:9" in err
+
+
+def test_uncommitted_changes_are_named(app_repo: GitRepo, gopush_cli) -> None:
+    """An upgrade written to go.mod but not committed is not what gets audited: say so."""
+    app_repo.write({"go.mod": gomod("v0.17.0")})
+    code, _, err = gopush_cli(app_repo.path, "audit", "--db", DB)
+    assert code == ExitCode.VULNERABLE  # the commit still requires v0.6.0
+    assert "uncommitted changes are not audited (go.mod)" in err
