@@ -30,7 +30,7 @@ from gopush.vuln.scan import Finding, Requirements
 if TYPE_CHECKING:
     from gopush.vuln.db import VulnDb
 
-STDLIB = ("stdlib", "toolchain")  # the database's names for Go itself
+STDLIB = ("stdlib", "toolchain")  # the database's names for Go itself (entries_for adds them)
 
 
 class AuditPolicy(NamedTuple):
@@ -107,8 +107,7 @@ def audit(request: AuditRequest, reporter: Reporter) -> list[AuditResult]:
     """
     opening = _Opening(request.policy)
     sources = _sources(request, reporter)
-    db = opening.result(reporter)
-    return [scan_module(source, db, reporter) for source in sources]
+    return scan_modules(sources, opening.result(reporter), reporter)
 
 
 def audit_zips(zips: Iterable[tuple[Path, AcceptedZip]], policy: AuditPolicy,
@@ -120,8 +119,7 @@ def audit_zips(zips: Iterable[tuple[Path, AcceptedZip]], policy: AuditPolicy,
     """
     opening = _Opening(policy)
     sources = [zip_source(path, accepted) for path, accepted in zips]
-    db = opening.result(reporter)
-    return [scan_module(source, db, reporter) for source in sources]
+    return scan_modules(sources, opening.result(reporter), reporter)
 
 
 class _Opening:
@@ -164,19 +162,23 @@ class _Opening:
         return self._db
 
 
-def scan_module(source: ModuleSource, db: VulnDb, reporter: Reporter) -> AuditResult:
-    """Match one module's requirements and imports against ``db``'s entries for them."""
+def scan_modules(sources: list[ModuleSource], db: VulnDb,
+                 reporter: Reporter) -> list[AuditResult]:
+    """Match each module's requirements and imports against ``db``'s entries for them (read
+    once for all the modules: a layout's versions share most requirements)."""
     from gopush.vuln.scan import scan
 
-    ref = f"{source.module}@{source.version}"
-    reqs = _requirements(source, reporter)
-    modules = [r.module for r in reqs.modules] + (list(STDLIB) if reqs.go else [])
-    entries = db.entries_for(modules)
-    findings = tuple(scan(reqs, source.imports, entries))
-    reporter.detail(f"{ref}: {len(reqs.modules)} requirements, {len(source.imports)} imports, "
-                    f"{len(entries)} entries read, {len(findings)} findings")
-    return AuditResult(source.module, source.version, db.url, db.modified, findings, reqs.go,
-                       reqs.partial)
+    reqs = [_requirements(source, reporter) for source in sources]
+    entries = db.entries_for({r.module for rs in reqs for r in rs.modules})
+    results = []
+    for source, needs in zip(sources, reqs, strict=True):
+        findings = tuple(scan(needs, source.imports, entries))
+        reporter.detail(f"{source.module}@{source.version}: {len(needs.modules)} "
+                        f"requirements, {len(source.imports)} imports, {len(findings)} "
+                        f"findings ({len(entries)} entries read)")
+        results.append(AuditResult(source.module, source.version, db.url, db.modified,
+                                   findings, needs.go, needs.partial))
+    return results
 
 
 def _requirements(source: ModuleSource, reporter: Reporter) -> Requirements:
