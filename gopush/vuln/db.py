@@ -33,7 +33,9 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import os
 import re
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -252,8 +254,7 @@ class _Directory(_Source):
         if not self.root.is_dir():
             raise Unreachable(f"{self.root} is not a directory")
         try:
-            with (self.root / path).open("rb") as f:
-                data = f.read(limit + 1)
+            data = _read_file(self.root / path, limit)
         except FileNotFoundError:
             raise VulnDbError(f"{path}: no such file in {self.root}") from None
         except OSError as exc:
@@ -270,6 +271,7 @@ class _Http(_Source):
     def __init__(self, base: str) -> None:
         self.base = base
         self._client: httpx.Client | None = None
+        self._lock = threading.Lock()  # the fetching threads make the client once
 
     def get(self, path: str, limit: int, ends: float) -> bytes:
         import httpx
@@ -286,10 +288,11 @@ class _Http(_Source):
             raise Unreachable(_transport_cause(exc, left)) from None
 
     def _stream(self, path: str) -> AbstractContextManager[httpx.Response]:
-        if self._client is None:
-            from gopush.registry.http import LazyTlsTransport, make_client
+        with self._lock:
+            if self._client is None:
+                from gopush.registry.http import LazyTlsTransport, make_client
 
-            self._client = make_client(self.base, transport=LazyTlsTransport(retries=1))
+                self._client = make_client(self.base, transport=LazyTlsTransport(retries=1))
         return self._client.stream("GET", f"{self.base}/{path}",
                                    headers={"Accept-Encoding": "gzip"})
 
@@ -307,9 +310,10 @@ class _Http(_Source):
         return _gunzip(raw, path, limit) if encoding == "gzip" else raw
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
 
 def _read_capped(response: httpx.Response, path: str, limit: int) -> bytes:
@@ -339,6 +343,16 @@ def _gunzip(raw: bytes, path: str, limit: int) -> bytes:
     if not inflater.eof:
         raise VulnDbError(f"{path}: the gzip stream ends early")
     return data
+
+
+def _read_file(path: Path, limit: int) -> bytes:
+    """Return the file's bytes, at most ``limit`` + 1 (more than ``limit``: too large).
+
+    Sized by ``fstat`` first: ``read(limit + 1)`` would allocate the whole megabyte for
+    every 1 kB entry, a fifth of a warm run's reading time."""
+    with path.open("rb", buffering=0) as f:
+        size = os.fstat(f.fileno()).st_size
+        return f.read(min(size, limit) + 1)
 
 
 def _transport_cause(exc: httpx.TransportError, seconds: float) -> str:
@@ -407,8 +421,7 @@ class _Cache:
     @staticmethod
     def _read(path: Path, limit: int) -> bytes:
         try:
-            with path.open("rb") as f:
-                data = f.read(limit + 1)
+            data = _read_file(path, limit)
         except OSError:
             return b""
         return data if len(data) <= limit else b""
