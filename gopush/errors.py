@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     INVALID_MODULE = 4  # go.mod, path/version rules, zip rules, bad source revision
     REJECTED = 5  # the registry refused: exists with other content, forbidden, invalid
     UNAVAILABLE = 6  # network failure, timeout, 5xx after retries
+    VULNERABLE = 7  # a known vulnerability the audit policy refuses (`audit`, `push --audit`)
     INTERRUPTED = 130  # Ctrl-C
     PIPE_CLOSED = 141  # stdout's reader went away (`| head`): 128 + SIGPIPE, as shells say
     TERMINATED = 143  # SIGTERM (CI cancel, timeout, container stop), after the same cleanup
@@ -113,6 +114,13 @@ class RegistryUnavailable(RegistryError):
     """The registry could not be reached or kept failing (5xx, timeouts) after retries."""
 
     exit_code = ExitCode.UNAVAILABLE
+
+
+class Vulnerable(GopushError):
+    """The audited module requires a version with a known vulnerability that the policy
+    (``--fail-on``, ``--allow``) refuses; the message says what to upgrade to."""
+
+    exit_code = ExitCode.VULNERABLE
 
 
 class Interrupted(GopushError):

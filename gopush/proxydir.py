@@ -19,7 +19,13 @@ from typing import BinaryIO
 from gopush.gosem import pseudo, semver
 from gopush.modzip.accept import info_document
 
-__all__ = ["add_to_list", "copy_atomic", "info_document", "write_atomic"]
+__all__ = ["add_to_list", "copy_atomic", "info_document", "layout_zips", "write_atomic"]
+
+
+def layout_zips(root: Path) -> list[Path]:
+    """Return the module zips of the GOPROXY layout under ``root`` (``…/@v/*.zip``), sorted;
+    [] when it holds none (``push`` and ``audit`` read a ``gopush build --out`` this way)."""
+    return sorted(p for p in root.rglob("*.zip") if p.parent.name == "@v")
 
 
 def add_to_list(list_path: Path, version: str) -> None:

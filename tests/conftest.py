@@ -26,6 +26,7 @@ from gen_unicode_tables import GoTables, go_tables
 from gitrepo import GitRepo
 from gotool import GoOracle, go_binary
 from loopback import Handle, Loopback
+from vulndb_server import vulndb_data, vulndb_http  # noqa: F401 (fixtures, for every test dir)
 
 
 @pytest.fixture(autouse=True)

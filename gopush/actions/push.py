@@ -118,7 +118,9 @@ def _zips(request: PushRequest, reporter: Reporter, built_into: Path | None) -> 
     found: list[Path] = []
     for item in (path for given in request.inputs for path in _expand(given)):
         if item.is_dir():
-            inside = sorted(p for p in item.rglob("*.zip") if p.parent.name == "@v")
+            from gopush.proxydir import layout_zips  # not at start-up: it needs semver
+
+            inside = layout_zips(item)
             if not inside:
                 raise InvalidModule(f"{item} holds no GOPROXY layout (<module>/@v/<version>.zip)",
                                     hint="pass module zips, or the --out directory of "

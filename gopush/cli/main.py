@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("gopush.cli.verify", "Compare a published module with a local build."),
     "whoami": ("gopush.cli.whoami", "Check the registry credentials."),
     "serve": ("gopush.cli.serve", "Run the embedded Go module registry."),
+    "audit": ("gopush.cli.audit", "Check a module's requirements for known vulnerabilities."),
 }
 
 
@@ -66,6 +67,7 @@ def cli() -> None:
     \b
     Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 config or credentials,
     4 invalid module or source, 5 rejected by the registry, 6 registry unavailable,
+    7 a known vulnerability the audit refuses (audit, push --audit),
     130 interrupted (Ctrl-C), 141 output pipe closed, 143 terminated (SIGTERM; cleaned
     up as after Ctrl-C).
     """

@@ -226,7 +226,8 @@ def read_gopush_config(path: Path) -> dict[str, Any]:
 
 # the keys gopush reads from [default] and [registries.NAME]; all hold strings
 CONFIG_KEYS = frozenset({"registry", "type", "url", "path", "owner", "repository", "api_host",
-                         "api_key", "goproxy", "username"})
+                         "api_key", "goproxy", "username",
+                         "vuln_db"})  # vuln_db: gopush.config.vulndb
 NUMBER_KEYS = frozenset({"request_timeout", "part_size"})  # these hold numbers
 
 
