@@ -9,9 +9,9 @@ scanned again (from the inputs its scan stored: no zip is read again), and so is
 version not scanned yet (published before ``--vuln-db``, or while the database could not be
 reached: those are read from their zip).
 
-What a scan reads from a zip is ``vuln.zipimports.zip_inputs`` (go.mod requirements, imports
-of the module's own non-test .go files); matching is ``vuln.scan``; the database is
-``vuln.db`` with its cache in ``<data dir>/vulndb``.
+What a scan reads from a zip is what ``gopush audit`` reads (``actions.audit.zip_source``: the
+go.mod, the imports of the module's own non-test .go files); matching is ``vuln.scan``; the
+database is ``vuln.db`` with its cache in ``<data dir>/vulndb``.
 
 The database unreachable never stops the registry: every open and every lookup runs under
 ``VulnSettings.timeout``; a package is then published with a failed scan (its reason says
@@ -35,11 +35,11 @@ from gopush.modzip.accept import AcceptedZip
 from gopush.server.redaction import redacted
 from gopush.server.settings import VulnSettings
 from gopush.server.storage import Storage
-from gopush.server.vulnstore import Scan, ScanTarget, VulnStore
+from gopush.server.validate import check_upload
+from gopush.server.vulnstore import ModuleInputs, Scan, ScanTarget, VulnStore
 from gopush.vuln import db as vulndb
 from gopush.vuln import scan as vulnscan
 from gopush.vuln.scan import Finding
-from gopush.vuln.zipimports import ModuleInputs, zip_inputs
 
 log = logging.getLogger("gopush.server")
 
@@ -71,8 +71,7 @@ class Scanner:
         """Scan a zip the gate accepted and store the result; never raises (a scan that
         cannot be made is stored as failed, or logged when even that fails)."""
         try:
-            with zip_path.open("rb") as f:
-                inputs = zip_inputs(f, accepted.module, accepted.version, accepted.gomod)
+            inputs = read_inputs(zip_path, accepted)
             return self._scan_and_store(owner, name, accepted.module, accepted.version,
                                         accepted.sum, inputs, retry=False)
         except Exception:  # a scan must never stop a package from being processed
@@ -109,7 +108,8 @@ class Scanner:
             try:
                 db = vulndb.open_db(self.settings.db_url, self.cache,
                                     timeout=self.settings.timeout)
-                entries = db.entries_for([*(r.module for r in reqs.modules), *STDLIB])
+                entries = db.entries_for([*(r.module for r in reqs.modules),
+                                          *(STDLIB if reqs.go else ())])
             except GopushError as err:
                 raise self._unreachable(err.message) from None
             except OSError as err:  # the cache directory itself
@@ -173,17 +173,31 @@ class Scanner:
             return None
 
     def _read(self, target: ScanTarget) -> ModuleInputs:
-        with self.storage.blobs.path(target.zip_sha256).open("rb") as f:
-            return zip_inputs(f, target.module, target.version,
-                              self.storage.blobs.read_bytes(target.mod_sha256))
+        """Read a version never scanned from its zip, through the gate again (for its go.mod
+        as served, synthesized or not)."""
+        path = self.storage.blobs.path(target.zip_sha256)
+        return read_inputs(path, check_upload(path, target.module, target.version))
+
+
+def read_inputs(zip_path: Path, accepted: AcceptedZip) -> ModuleInputs:
+    """Return what a scan needs from a zip the gate accepted (as ``gopush audit`` reads it).
+
+    Raises:
+        InvalidModuleZip: a .go file cannot be read back as declared.
+    """
+    from gopush.actions.audit import zip_source
+
+    source = zip_source(zip_path, accepted)
+    reqs = (vulnscan.requirements(source.gomod) if source.gomod is not None
+            else vulnscan.Requirements((), "", False))
+    return ModuleInputs(reqs, tuple(sorted(source.imports)), source.note)
 
 
 def _notes(inputs: ModuleInputs, db: vulndb.VulnDb) -> list[str]:
     """Return what a scan could not check, in words for the scan's status."""
     notes = []
-    if inputs.gomod_error:
-        notes.append(f"go.mod could not be read ({inputs.gomod_error}): requirements not "
-                     "checked")
+    if inputs.note:
+        notes.append(f"{inputs.note}: no requirement was checked")
     elif not inputs.requirements.go:
         notes.append("go.mod has no go line: the standard library was not checked")
     if inputs.requirements.partial:

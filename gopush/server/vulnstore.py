@@ -23,12 +23,22 @@ from gopush.server.db import Database
 from gopush.server.records import Repo
 from gopush.server.storage import now
 from gopush.vuln.scan import Finding, Requirement, Requirements
-from gopush.vuln.zipimports import ModuleInputs
 
 _LIVE = ("JOIN versions v ON v.owner = s.owner AND v.name = s.name AND v.module = s.module "
          "AND v.version = s.version AND v.sum = s.sum")
 # which scans quarantine a version under each policy (--quarantine)
 _POLICY = {"imported": "s.imported > 0", "any": "s.total > 0"}
+
+
+@dataclass(frozen=True)
+class ModuleInputs:
+    """What a scan reads from a zip: the go.mod requirements and the imports of the module's
+    own non-test .go files (``actions.audit.zip_source``). ``note``: why no requirement is
+    known (no go.mod, or one even a lax reading refuses); "" otherwise."""
+
+    requirements: Requirements
+    imports: tuple[str, ...]
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,7 @@ class Scan:
         doc = json.loads(self.inputs)
         reqs = Requirements(tuple(Requirement(m, v) for m, v in doc["requirements"]),
                             doc["go"], doc["partial"])
-        return ModuleInputs(reqs, tuple(doc["imports"]), doc.get("gomod_error", ""))
+        return ModuleInputs(reqs, tuple(doc["imports"]), doc["note"])
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,7 @@ def inputs_json(inputs: ModuleInputs) -> str:
     reqs = inputs.requirements
     return json.dumps({"requirements": [[r.module, r.version] for r in reqs.modules],
                        "go": reqs.go, "partial": reqs.partial, "imports": list(inputs.imports),
-                       "gomod_error": inputs.gomod_error})
+                       "note": inputs.note})
 
 
 def _finding_json(finding: Finding) -> dict[str, Any]:
