@@ -8,6 +8,11 @@ content is refused with the checksum mismatch consumers would meet, unless ``rep
 asked; then validate, upload, and wait until consumers can fetch it. Ctrl-C raises
 ``Interrupted`` saying what state the registry is in.
 
+With ``--audit`` (``request.audit``), every zip is audited against the Go vulnerability
+database (``gopush.actions.audit``, the same audit as ``gopush audit``) once all are checked,
+and a finding the policy refuses stops the push before anything is sent (exit 7); the
+results carry the findings.
+
 Inputs are zips, GOPROXY layout directories (as ``gopush build`` writes), glob patterns of
 either, or nothing: then the module of the current checkout is built first, through
 ``gopush.actions.build``, into a temporary directory removed when the push ends.
@@ -45,6 +50,7 @@ class PushRequest(NamedTuple):
     timeout: float = 600.0
     rev: str = "HEAD"  # with no inputs: the revision of the checkout to build
     subdir: str | None = None  # with no inputs: the module's directory in the repository
+    audit: Any = None  # an actions.audit.AuditPolicy: audit every zip before sending any
 
 
 class PushResult(NamedTuple):
@@ -59,12 +65,18 @@ class PushResult(NamedTuple):
     zip: str | None  # None when built from the checkout for this push only
     size: int
     seconds: float = 0.0
+    audit: Any = None  # the actions.audit.AuditResult, with --audit
 
     def as_json(self) -> dict[str, Any]:
-        """Return the fields for the JSON document."""
-        return {"module": self.module, "version": self.version, "sum": self.sum,
-                "status": self.status, "package": self.package, "goproxy": self.goproxy,
-                "zip": self.zip, "size": self.size, "seconds": round(self.seconds, 3)}
+        """Return the fields for the JSON document (``audit``: the database and the
+        findings, as ``gopush audit --json`` gives them, with --audit)."""
+        doc = {"module": self.module, "version": self.version, "sum": self.sum,
+               "status": self.status, "package": self.package, "goproxy": self.goproxy,
+               "zip": self.zip, "size": self.size, "seconds": round(self.seconds, 3)}
+        if self.audit is not None:
+            audited = self.audit.as_json()
+            doc["audit"] = {"db": audited["db"], "findings": audited["findings"]}
+        return doc
 
 
 def push(request: PushRequest, registry: Registry, reporter: Reporter) -> list[PushResult]:
@@ -95,10 +107,12 @@ def _push(request: PushRequest, registry: Registry, reporter: Reporter, stage: _
             zips = _zips(request, reporter, built_into)
         with stage.during("checking the module zips locally (nothing sent yet)"):
             artifacts = [load_artifact(path, reporter) for path in zips]
+        audited = _audit(artifacts, request.audit, reporter, stage) if request.audit else {}
         # every zip is sent before any wait: the registry processes the packages while the
         # later ones upload, so a release of N modules waits about as long as its slowest
         sent = [_send_one(a, request, registry, reporter, stage) for a in artifacts]
-        return [_settle(item, registry, reporter, stage, request.timeout) for item in sent]
+        results = [_settle(item, registry, reporter, stage, request.timeout) for item in sent]
+        return [r._replace(audit=audited.get((r.module, r.version))) for r in results]
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted while {stage.now}{stage.others_note('; ')}",
                           data=stage.data()) from None
@@ -108,6 +122,39 @@ def _push(request: PushRequest, registry: Registry, reporter: Reporter, stage: _
             if note := stage.others_note():
                 err.hint = (f"{err.hint}; " if err.hint else "") + note
         raise
+
+
+def _audit(artifacts: list[ModuleArtifact], policy: Any, reporter: Reporter,
+           stage: _Stage) -> dict[tuple[str, str], Any]:
+    """Audit every zip (``push --audit``) before anything is sent; return the results by
+    (module, version).
+
+    Raises:
+        Vulnerable: a finding the policy refuses, in any zip (nothing is sent for any zip).
+        VulnDbError: the database cannot be read and nothing is cached.
+    """
+    from gopush.actions.audit import audit_zips, refusal
+
+    with stage.during("auditing the module zips against the vulnerability database "
+                      "(nothing sent yet)"):
+        results = audit_zips([(a.zip_path, a.accepted) for a in artifacts], policy, reporter)
+    refused = refusal(results, policy)
+    if refused is not None:
+        refused.data = {"status": "refused", **refused.data}
+        raise refused
+    for result in results:
+        for finding in result.findings:  # allowed, or not in an imported package
+            reporter.warn(f"{result.ref} requires {finding.module}@{finding.version}: "
+                          f"{finding.id} ({'imported' if finding.imported else 'not imported'}"
+                          f"{', allowed' if _allowed(finding, policy) else ''}"
+                          + (f"; fixed in {finding.fixed}" if finding.fixed else "") + ")")
+        reporter.step(f"audited {result.ref}: {len(result.findings)} known vulnerabilities, "
+                      "none refused")
+    return {(r.module, r.version): r for r in results}
+
+
+def _allowed(finding: Any, policy: Any) -> bool:
+    return finding.id in policy.allow or bool(policy.allow.intersection(finding.aliases))
 
 
 def _zips(request: PushRequest, reporter: Reporter, built_into: Path | None) -> list[Path]:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from gopush.cli.app import App, output_options, pass_app
+from gopush.cli.audit import FAIL_ON, audit_policy, check_allowed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -168,10 +169,20 @@ def _split_target(args: tuple[str, ...], options: dict[str, Any]) -> tuple[str |
 @click.option("--rev", default="HEAD", show_default=True,
               help="With no ZIP: the git revision of the checkout to build and push.")
 @click.option("--subdir", help="With no ZIP: the module directory inside the repository.")
+@click.option("--audit", is_flag=True,
+              help="Audit every zip against the Go vulnerability database before anything "
+                   "is sent, as `gopush audit` does; refuse (exit 7) by --fail-on "
+                   "[database: GOVULNDB, vuln_db in config.toml, or https://vuln.go.dev].")
+@click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,
+              help="With --audit: refuse on a finding in an imported package, on any, or "
+                   "never [default: imported].")
+@click.option("--allow", multiple=True, metavar="GO-ID", callback=check_allowed,
+              help="With --audit: accept this known finding (repeatable).")
 @output_options
 @pass_app
 def command(app: App, args: tuple[str, ...], republish: bool, dry_run: bool, wait: bool,
-            timeout: float, rev: str, subdir: str | None, **options: Any) -> None:
+            timeout: float, rev: str, subdir: str | None, audit: bool, fail_on: str | None,
+            allow: tuple[str, ...], **options: Any) -> None:
     """Check module zips and publish them, skipping versions already there, identical.
 
     \b
@@ -183,8 +194,12 @@ def command(app: App, args: tuple[str, ...], republish: bool, dry_run: bool, wai
     from gopush.actions.push import PushRequest, push
 
     repository, inputs = _split_target(args, options)
+    if (fail_on or allow) and not audit:
+        raise click.UsageError("--fail-on and --allow apply to --audit: add --audit")
+    policy = audit_policy(app, None, fail_on or "imported", allow,
+                          options["config_file"]) if audit else None
     request = PushRequest(inputs=inputs, republish=republish, dry_run=dry_run, wait=wait,
-                          timeout=timeout, rev=rev, subdir=subdir)
+                          timeout=timeout, rev=rev, subdir=subdir, audit=policy)
     registry = connect(app, options, repository)
     try:
         results = push(request, registry, app.reporter)

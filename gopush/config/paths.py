@@ -5,6 +5,10 @@ gopush's own file is ``config.toml`` in the first of: ``$GOPUSH_CONFIG_DIR``,
 file directly). The official Cloudsmith CLI's ``config.ini`` and ``credentials.ini`` are read
 from the places that CLI reads them, best first: the current directory, the per-user app
 directory (``$XDG_CONFIG_HOME/cloudsmith`` or ``~/.config/cloudsmith``), then ``~/.cloudsmith``.
+
+The vulnerability database's cache (``gopush audit``, ``push --audit``) is the first of
+``$GOPUSH_CACHE_DIR``, ``$XDG_CACHE_HOME/gopush/vulndb``, ``~/.cache/gopush/vulndb``; the
+server keeps its own under its data directory.
 """
 
 from __future__ import annotations
@@ -29,6 +33,14 @@ def gopush_config_file(environ: Mapping[str, str], explicit: Path | None = None)
     xdg = environ.get("XDG_CONFIG_HOME")
     base = Path(xdg) if xdg else home(environ) / ".config"
     return base / "gopush" / "config.toml"
+
+
+def vulndb_cache_dir(environ: Mapping[str, str]) -> Path:
+    """Return the directory of the vulnerability database cache (it may not exist)."""
+    if environ.get("GOPUSH_CACHE_DIR"):
+        return Path(environ["GOPUSH_CACHE_DIR"])
+    xdg = environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else home(environ) / ".cache") / "gopush" / "vulndb"
 
 
 def cloudsmith_dirs(environ: Mapping[str, str], cwd: Path) -> list[tuple[Path, bool]]:

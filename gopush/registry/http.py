@@ -41,7 +41,8 @@ from typing import Any
 
 import httpx
 
-from gopush import __version__
+from gopush import __version__, boundedjson
+from gopush.boundedjson import UnreadableJson
 from gopush.config.credentials import Credential, redact, redact_url
 from gopush.config.settings import DEFAULT_REQUEST_TIMEOUT
 from gopush.errors import AuthError, GopushError, RegistryError, RegistryUnavailable, VersionExists
@@ -535,34 +536,14 @@ def _origin_of(url: httpx.URL) -> str:
     return f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
 
 
-class UnreadableJson(ValueError):
-    """A reply that is not JSON Python can read; ``why`` says how, for a message."""
-
-    def __init__(self, why: str) -> None:
-        super().__init__(why)
-        self.why = why
-
-
 def decode_json(response: httpx.Response) -> Any:
-    """Return the JSON value of ``response``'s body: the one place registry JSON is decoded.
-
-    A reply under ``MAX_JSON_BYTES`` can still defeat the decoder: arrays nested 100,000
-    deep exhaust the recursion limit, and a number of more than 4,300 digits passes
-    Python's limit on integer conversion. Every such failure is one error.
+    """Return the JSON value of ``response``'s body (at most ``MAX_JSON_BYTES``): the one
+    place registry JSON is decoded, by ``boundedjson.loads``.
 
     Raises:
         UnreadableJson: not UTF-8 JSON, nested too deeply, or a number too long to read.
     """
-    try:
-        return json.loads(response.content)
-    except RecursionError:
-        raise UnreadableJson("JSON nested too deeply") from None
-    except json.JSONDecodeError:
-        raise UnreadableJson("not JSON") from None
-    except UnicodeDecodeError:
-        raise UnreadableJson("not UTF-8 text") from None
-    except ValueError:  # int(): "Exceeds the limit (4300 digits) for integer string conversion"
-        raise UnreadableJson("a number too long to read") from None
+    return boundedjson.loads(response.content)
 
 
 def error_detail(response: httpx.Response) -> tuple[str, list[str], dict[str, Any]]:

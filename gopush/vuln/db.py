@@ -9,33 +9,398 @@ how old the cache is; without a cache that is a ``VulnDbError``.
 
 Every response is bounded (bytes read, gzip output, time: one overall deadline per run);
 URLs never carry credentials into output.
+
+Where the database is:
+
+- ``https://HOST[/PATH]``, or ``http://`` to a loopback address (a test server, a local
+  mirror): ``GET BASE/index/db.json`` etc., ``Accept-Encoding: gzip`` (as vuln.go.dev
+  serves it), no redirects followed;
+- ``file:///DIR``: the same layout in a directory (as ``govulncheck -db file:///DIR``).
+
+"Cannot be reached" is: no connection, a timeout or the deadline, a 5xx or 429 answer, a
+``file://`` directory that is not there. Any other answer (a 404, a document that does not
+parse, one over its size cap) is an error even with a cache: the URL or the server is wrong.
+
+The cache (one directory per database URL under ``cache_dir``, named after the URL without
+its credentials): ``state.json`` (the db's ``modified`` and when it was last reached, the
+``modified`` the cached ``modules.json`` belongs to), ``modules.json``, and ``ID/<id>.json``
+as fetched (uncompressed). A cached file that does not parse is fetched again. Files are
+replaced by rename, so a reader sees the old or the new, never half.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import hashlib
+import ipaddress
+import json
+import re
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from gopush.vuln.osv import Entry
+import httpx
+
+from gopush.config.credentials import redact_url
+from gopush.errors import ConfigError
+from gopush.proxydir import write_atomic
+from gopush.registry import deadline
+from gopush.registry.http import LazyTlsTransport, make_client
+from gopush.vuln import osv
+from gopush.vuln.osv import Entry, IndexedVuln, VulnDbError
 
 DEFAULT_URL = "https://vuln.go.dev"
+# Modules whose entries every scan needs (matched against the go line, not a requirement).
+ALWAYS = ("stdlib", "toolchain")
+FETCHERS = 8  # entries fetched at once on a cold cache (vuln.go.dev is a CDN)
+_STATE_BYTES = 64 * 1024
+
+
+class Unreachable(Exception):
+    """The database could not be reached (the cause, for a message); a cache may stand in."""
 
 
 @dataclass
 class VulnDb:
     """An opened database: where it is, its ``modified`` time, whether it was reached."""
 
-    url: str
+    url: str  # without credentials
     modified: str
     offline: bool = False
     age_seconds: float = 0.0  # of the cache, when offline
+    _source: _Source | None = field(default=None, repr=False, compare=False)
+    _cache: _Cache | None = field(default=None, repr=False, compare=False)
+    _ends: float = field(default=0.0, repr=False, compare=False)  # time.monotonic() deadline
 
     def entries_for(self, modules: Iterable[str]) -> list[Entry]:
-        """Return every entry that names one of ``modules`` (stdlib/toolchain included)."""
-        raise NotImplementedError
+        """Return every entry that names one of ``modules`` (stdlib/toolchain included),
+        sorted by id, withdrawn ones too (``scan`` ignores them).
+
+        Raises:
+            VulnDbError: the index or an entry cannot be fetched or read; offline, the cache
+                lacks the index or an entry a module needs.
+        """
+        assert self._source is not None and self._cache is not None
+        try:
+            return self._entries(set(modules) | set(ALWAYS))
+        finally:
+            self._source.close()
+
+    def _entries(self, wanted: set[str]) -> list[Entry]:
+        assert self._cache is not None
+        index = self._modules_index()
+        needed = {v.id: v for m in sorted(wanted) for v in index.get(m, ())}
+        cached = {i: self._cache.entry(v) for i, v in needed.items()}
+        missing = sorted(i for i, e in cached.items() if e is None)
+        if missing and self.offline:
+            raise self._error(f"ID/{missing[0]}.json", "not in the cache, and the database "
+                              f"cannot be reached ({len(missing)} entries missing)")
+        fetched = self._fetch_entries([needed[i] for i in missing])
+        entries = [e for e in cached.values() if e is not None] + fetched
+        return sorted(entries, key=lambda e: e.id)
+
+    def _modules_index(self) -> dict[str, tuple[IndexedVuln, ...]]:
+        assert self._source is not None and self._cache is not None
+        cached = self._cache.modules_index(None if self.offline else self.modified)
+        if cached is not None:
+            return cached
+        if self.offline:
+            raise self._error("index/modules.json", "not in the cache, and the database "
+                              "cannot be reached")
+        data = self._get("index/modules.json", osv.MAX_MODULES_INDEX_BYTES)
+        index = self._parsed(osv.parse_modules_index, data, "index/modules.json")
+        self._cache.keep_modules_index(data, self.modified)
+        return index
+
+    def _fetch_entries(self, vulns: list[IndexedVuln]) -> list[Entry]:
+        if not vulns:
+            return []
+        with ThreadPoolExecutor(min(FETCHERS, len(vulns))) as pool:
+            return list(pool.map(self._fetch_entry, vulns))
+
+    def _fetch_entry(self, vuln: IndexedVuln) -> Entry:
+        assert self._cache is not None
+        path = f"ID/{vuln.id}.json"
+        data = self._get(path, osv.MAX_ENTRY_BYTES)
+        entry = self._parsed(osv.parse_entry, data, path)
+        if entry.id != vuln.id:
+            raise self._error(path, f"holds {entry.id!r}, not {vuln.id!r}")
+        self._cache.keep_entry(entry.id, data)
+        return entry
+
+    def _get(self, path: str, limit: int) -> bytes:
+        assert self._source is not None
+        try:
+            return self._source.get(path, limit, self._ends)
+        except Unreachable as exc:
+            raise self._error(path, f"cannot be reached: {exc}") from None
+        except VulnDbError as exc:
+            raise VulnDbError(f"vulnerability database {self.url}: {exc.message}") from None
+
+    def _parsed(self, parse: Callable[[bytes], Any], data: bytes, path: str) -> Any:
+        try:
+            return parse(data)
+        except VulnDbError as exc:
+            raise self._error(path, exc.message) from None
+
+    def _error(self, path: str, cause: str) -> VulnDbError:
+        return VulnDbError(f"vulnerability database {self.url}: {path}: {cause}")
 
 
 def open_db(url: str, cache_dir: Path, *, timeout: float = 60.0) -> VulnDb:
-    """Open the database at ``url`` (``https://``, ``http://`` for loopback only, ``file://``)."""
-    raise NotImplementedError
+    """Open the database at ``url`` (``https://``, ``http://`` for loopback only, ``file://``).
+
+    ``timeout`` bounds the whole run, this call and ``entries_for`` together.
+
+    Raises:
+        ConfigError: ``url`` is not one of those.
+        VulnDbError: it cannot be reached and nothing is cached for it (naming the URL and
+            the cause), or ``index/db.json`` cannot be read.
+    """
+    source = source_for(url)
+    shown = redact_url(url.rstrip("/"))
+    cache = _Cache(cache_dir / cache_name(url))
+    ends = time.monotonic() + timeout
+    db = VulnDb(shown, "", _source=source, _cache=cache, _ends=ends)
+    try:
+        data = source.get("index/db.json", osv.MAX_DB_INDEX_BYTES, ends)
+    except Unreachable as exc:
+        source.close()
+        state = cache.state()
+        if not state:
+            raise VulnDbError(f"vulnerability database {shown} cannot be reached: {exc}",
+                              hint="check the URL and the network; once it has been read, "
+                                   "gopush goes on from its cache when offline") from None
+        db.modified, db.offline = state["modified"], True
+        db.age_seconds = max(0.0, time.time() - state["reached"])
+        return db
+    except VulnDbError as exc:
+        source.close()
+        raise VulnDbError(f"vulnerability database {shown}: {exc.message}") from None
+    db.modified = db._parsed(osv.parse_db_index, data, "index/db.json")
+    cache.reached(db.modified)
+    return db
+
+
+def source_for(url: str) -> _Source:
+    """Return where ``url``'s documents come from.
+
+    Raises:
+        ConfigError: not ``https://HOST``, ``http://`` to a loopback host, or ``file:///DIR``.
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path:
+        return _Directory(Path(unquote(parts.path)))
+    if parts.scheme == "https" and parts.hostname:
+        return _Http(url.rstrip("/"))
+    if parts.scheme == "http" and parts.hostname and _loopback(parts.hostname):
+        return _Http(url.rstrip("/"))
+    raise ConfigError(
+        f"vulnerability database URL {redact_url(url)!r}: gopush reads https://HOST, "
+        "http:// to a loopback address (127.0.0.1, ::1, localhost) or file:///DIR",
+        hint="plain http would let anyone on the path hide a vulnerability: use https")
+
+
+def cache_name(url: str) -> str:
+    """Return the cache directory name for ``url``: readable, and unique per URL (the URL
+    without credentials, so a changed password keeps the cache)."""
+    parts = urlsplit(url.rstrip("/"))
+    bare = f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}" \
+           f"{parts.path}"
+    readable = re.sub(r"[^A-Za-z0-9.-]+", "_", f"{parts.hostname or ''}{parts.path}")
+    return f"{readable.strip('_')[:60] or parts.scheme}-{hashlib.sha256(bare.encode()).hexdigest()[:12]}"
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Source:
+    """Where the documents come from; ``get`` returns one, uncompressed, at most ``limit``
+    bytes, by the monotonic time ``ends``."""
+
+    def get(self, path: str, limit: int, ends: float) -> bytes:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Let go of connections (a later ``get`` opens new ones)."""
+
+
+class _Directory(_Source):
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def get(self, path: str, limit: int, ends: float) -> bytes:
+        if not self.root.is_dir():
+            raise Unreachable(f"{self.root} is not a directory")
+        try:
+            with (self.root / path).open("rb") as f:
+                data = f.read(limit + 1)
+        except FileNotFoundError:
+            raise VulnDbError(f"{path}: no such file in {self.root}") from None
+        except OSError as exc:
+            raise VulnDbError(f"{path}: {exc.strerror or exc}") from None
+        if len(data) > limit:
+            raise VulnDbError(f"{path}: more than the {limit:,} bytes gopush reads")
+        return data
+
+
+class _Http(_Source):
+    """GET over one httpx client (shared by the fetching threads), each request bounded by
+    the run's deadline at the socket (``registry.deadline``)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self._client: httpx.Client | None = None
+
+    def get(self, path: str, limit: int, ends: float) -> bytes:
+        left = ends - time.monotonic()
+        if left <= 0:
+            raise Unreachable("the deadline passed")
+        try:
+            with deadline.running(left), self._stream(path) as response:
+                return self._body(response, path, limit)
+        except httpx.TransportError as exc:
+            raise Unreachable(_transport_cause(exc, left)) from None
+
+    def _stream(self, path: str) -> AbstractContextManager[httpx.Response]:
+        if self._client is None:
+            self._client = make_client(self.base, transport=LazyTlsTransport(retries=1))
+        return self._client.stream("GET", f"{self.base}/{path}",
+                                   headers={"Accept-Encoding": "gzip"})
+
+    def _body(self, response: httpx.Response, path: str, limit: int) -> bytes:
+        status = response.status_code
+        if status >= 500 or status == 429:
+            raise Unreachable(f"the server answered {status}")
+        if status != 200:
+            raise VulnDbError(f"{path}: the server answered {status}"
+                              + (" (not found)" if status == 404 else ""))
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("gzip", "identity", ""):
+            raise VulnDbError(f"{path}: sent in {encoding!r} encoding (gopush reads gzip)")
+        raw = _read_capped(response, path, limit)
+        return _gunzip(raw, path, limit) if encoding == "gzip" else raw
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _read_capped(response: httpx.Response, path: str, limit: int) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise VulnDbError(f"{path}: {int(declared):,} bytes declared, more than the "
+                          f"{limit:,} gopush reads")
+    kept, size = [], 0
+    for chunk in response.iter_raw(1 << 16):
+        size += len(chunk)
+        if size > limit:
+            raise VulnDbError(f"{path}: more than the {limit:,} bytes gopush reads")
+        kept.append(chunk)
+    return b"".join(kept)
+
+
+def _gunzip(raw: bytes, path: str, limit: int) -> bytes:
+    """Inflate one gzip member, producing at most ``limit`` bytes (a few kB of gzip can
+    inflate to gigabytes: the output is capped, not the input trusted)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(raw, limit + 1)
+    except zlib.error as exc:
+        raise VulnDbError(f"{path}: not valid gzip ({exc})") from None
+    if len(data) > limit:
+        raise VulnDbError(f"{path}: inflates to more than the {limit:,} bytes gopush reads")
+    if not inflater.eof:
+        raise VulnDbError(f"{path}: the gzip stream ends early")
+    return data
+
+
+def _transport_cause(exc: httpx.TransportError, seconds: float) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no complete answer within the {seconds:.0f} s left of the deadline"
+    return redact_url(str(exc) or type(exc).__name__)
+
+
+class _Cache:
+    """One database's cache directory (see the module docstring)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def state(self) -> dict[str, Any]:
+        """Return ``{"modified", "reached", "modules_for"?}``, or {} when there is none."""
+        data = self._read(self.root / "state.json", _STATE_BYTES)
+        try:
+            state = json.loads(data) if data else {}
+            osv.timestamp(state["modified"], "modified")
+            float(state["reached"])
+            return state
+        except (ValueError, KeyError, TypeError, VulnDbError):
+            return {}
+
+    def reached(self, modified: str) -> None:
+        """Record that the database was reached now, at ``modified``."""
+        state = self.state()
+        state.update(modified=modified, reached=time.time())
+        self._write(self.root / "state.json", json.dumps(state).encode())
+
+    def modules_index(self, modified: str | None) -> dict[str, tuple[IndexedVuln, ...]] | None:
+        """Return the cached modules index when it belongs to ``modified`` (any, for None)."""
+        state = self.state()
+        if not state.get("modules_for") or modified not in (None, state["modules_for"]):
+            return None
+        data = self._read(self.root / "modules.json", osv.MAX_MODULES_INDEX_BYTES)
+        try:
+            return osv.parse_modules_index(data) if data else None
+        except VulnDbError:
+            return None
+
+    def keep_modules_index(self, data: bytes, modified: str) -> None:
+        self._write(self.root / "modules.json", data)
+        state = self.state()
+        state["modules_for"] = modified
+        self._write(self.root / "state.json", json.dumps(state).encode())
+
+    def entry(self, vuln: IndexedVuln) -> Entry | None:
+        """Return the cached entry if it is as new as the index says ``vuln`` is."""
+        data = self._read(self.root / "ID" / f"{vuln.id}.json", osv.MAX_ENTRY_BYTES)
+        try:
+            entry = osv.parse_entry(data) if data else None
+        except VulnDbError:
+            return None
+        if entry is None or entry.id != vuln.id \
+                or osv.moment(entry.modified) < osv.moment(vuln.modified):
+            return None
+        return entry
+
+    def keep_entry(self, vuln_id: str, data: bytes) -> None:
+        self._write(self.root / "ID" / f"{vuln_id}.json", data)
+
+    @staticmethod
+    def _read(path: Path, limit: int) -> bytes:
+        try:
+            with path.open("rb") as f:
+                data = f.read(limit + 1)
+        except OSError:
+            return b""
+        return data if len(data) <= limit else b""
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        """Keep ``data``; a cache that cannot be written costs a fetch next time, no more."""
+        try:
+            write_atomic(path, data)
+        except OSError:
+            pass
