@@ -220,18 +220,15 @@ def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | 
 
 def _vuln_settings(url: str | None, refresh: float, timeout: float, quarantine: str) -> Any:
     """Check the scanning options together; return the server's ``VulnSettings``."""
-    from urllib.parse import urlsplit
-
     from gopush.server.settings import VulnSettings
 
     if not url:
         if quarantine != "off":
             raise click.UsageError("--quarantine needs --vuln-db URL (the database to scan with)")
         return VulnSettings()
-    if urlsplit(url).scheme not in ("https", "http", "file"):
-        raise click.BadParameter(f"{url!r}: expected https://HOST[/PATH], or file:///DIR "
-                                 "(http:// only for a server on this machine)",
-                                 param_hint="--vuln-db")
+    from gopush.vuln.db import source_for
+
+    source_for(url)  # ConfigError (exit 3) unless https://, loopback http:// or file:///DIR
     return VulnSettings(db_url=url.rstrip("/"), refresh_minutes=refresh,
                         quarantine="" if quarantine == "off" else quarantine, timeout=timeout)
 

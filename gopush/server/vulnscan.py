@@ -16,9 +16,9 @@ database is ``vuln.db`` with its cache in ``<data dir>/vulndb``.
 The database unreachable never stops the registry: every open and every lookup runs under
 ``VulnSettings.timeout``; a package is then published with a failed scan (its reason says
 why, and the log too), which quarantines nothing, and is scanned again at the next refresh
-that reaches the database. After a failure, scans of new packages do not ask the database
-again for ``RETRY_AFTER`` seconds (they fail at once with the same reason), so a database
-that hangs costs one timeout per ``RETRY_AFTER``, not one per package. Scans are serialised
+that reaches the database. For ``RETRY_AFTER`` seconds after a failure, a scan waits at most
+``QUICK`` seconds for the database (then goes on from the cache, or fails with the reason),
+so a database that hangs costs one full timeout, then a second per package. Scans are serialised
 (one lock: the database cache is one directory), so the synchroniser waits at most one
 scan behind a refresh.
 """
@@ -43,7 +43,8 @@ from gopush.vuln.scan import Finding
 
 log = logging.getLogger("gopush.server")
 
-RETRY_AFTER = 60.0  # seconds new packages are not scanned after the database failed
+RETRY_AFTER = 60.0  # seconds after a failure during which a scan waits QUICK seconds at most
+QUICK = 1.0
 STDLIB = ("stdlib", "toolchain")
 
 
@@ -62,7 +63,6 @@ class Scanner:
         self.shown_url = redacted(settings.db_url)
         self._lock = threading.Lock()
         self._failed_at = -RETRY_AFTER  # monotonic time of the last failure to reach the db
-        self._failure = ""
 
     # -- scanning one version -------------------------------------------------------------
 
@@ -98,16 +98,15 @@ class Scanner:
         could not check.
 
         Raises:
-            Unreachable: the database cannot be reached and no cache holds it (or it
-                failed less than ``RETRY_AFTER`` seconds ago and ``retry`` is false).
+            Unreachable: the database cannot be reached and no cache holds it.
         """
         reqs = inputs.requirements
         with self._lock:
+            timeout = self.settings.timeout
             if not retry and time.monotonic() - self._failed_at < RETRY_AFTER:
-                raise Unreachable(self._failure)
+                timeout = min(timeout, QUICK)  # it just failed: do not wait the whole time
             try:
-                db = vulndb.open_db(self.settings.db_url, self.cache,
-                                    timeout=self.settings.timeout)
+                db = vulndb.open_db(self.settings.db_url, self.cache, timeout=timeout)
                 entries = db.entries_for([*(r.module for r in reqs.modules),
                                           *(STDLIB if reqs.go else ())])
             except GopushError as err:
@@ -115,17 +114,18 @@ class Scanner:
             except OSError as err:  # the cache directory itself
                 raise self._unreachable(f"its cache {self.cache}: "
                                         f"{err.strerror or err}") from None
+        if db.offline:
+            self._failed_at = time.monotonic()
         findings = vulnscan.scan(reqs, inputs.imports, entries)
         return findings, db.modified, _notes(inputs, db)
 
     def _unreachable(self, why: str) -> Unreachable:
         self._failed_at = time.monotonic()
-        self._failure = (f"not scanned: the vulnerability database {self.shown_url} could not "
-                         f"be read ({why}); it is scanned again when the database answers "
-                         f"(checked every {self.settings.refresh_minutes:g} minutes)")
         log.warning("vulnerability database %s could not be read: %s; packages are "
                     "published unscanned until it answers", self.shown_url, why)
-        return Unreachable(self._failure)
+        return Unreachable(f"not scanned: the vulnerability database {self.shown_url} could "
+                           f"not be read ({why}); it is scanned again when the database "
+                           f"answers (checked every {self.settings.refresh_minutes:g} minutes)")
 
     # -- the refresh ----------------------------------------------------------------------
 
@@ -136,6 +136,7 @@ class Scanner:
             with self._lock:
                 db = vulndb.open_db(self.settings.db_url, self.cache,
                                     timeout=self.settings.timeout)
+                db.entries_for(())  # the index, for the scans below (and the connection closed)
         except GopushError as err:
             self.store.set_db_state(self.settings.db_url, None, err.message)
             self._unreachable(err.message)
@@ -144,8 +145,12 @@ class Scanner:
         error = (f"unreachable; using the cache from {db.age_seconds / 60:.0f} minutes ago"
                  if db.offline else None)
         self.store.set_db_state(self.settings.db_url, db.modified, error)
-        if not db.offline:
-            self._failed_at = -RETRY_AFTER  # it answers again: new packages are scanned
+        if db.offline:  # scans of new packages use the cache; nothing to scan again
+            log.warning("vulnerability database %s could not be reached; scanning new "
+                        "packages with its cache from %.0f minutes ago", self.shown_url,
+                        db.age_seconds / 60)
+            return 0
+        self._failed_at = -RETRY_AFTER  # it answers again: scans wait for it in full
         targets = self.store.targets(db.modified)
         if previous != db.modified:
             log.info("vulnerability database %s: modified %s (was %s); scanning %d "
