@@ -128,7 +128,7 @@ def _result(finding: Finding) -> dict[str, Any]:
     return {
         "vulnerability_id": finding.id[:13],
         "package_name": _clip(finding.module, 128),
-        "title": _clip(f"[{how}] {finding.summary or finding.id}", 512),
+        "title": _clip(f"({how}) {finding.summary or finding.id}", 512),  # [..] is markup
         "description": _clip(description, 1028),
         "severity": SEVERITY, "severity_source": SEVERITY_SOURCE,
         "references": [f"https://pkg.go.dev/vuln/{finding.id}"],

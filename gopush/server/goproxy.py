@@ -144,15 +144,14 @@ def quarantine_reason(findings: list[Finding], module: str, version: str, policy
     lines = [head]
     for f in counted[:shown]:
         aliases = f" ({', '.join(f.aliases[:2])})" if f.aliases else ""
-        how = (f"imports {', '.join(f.packages[:2])}" if f.imported
-               else f"requires {f.module}")
-        fix = (f"upgrade {f.module} to {f.fixed}" if f.fixed
-               else "no fixed version yet")
-        lines.append(f"{f.id}{aliases}: {how} at {f.version}: {f.summary} {fix}")
+        how = f"imported: {', '.join(f.packages[:2])}" if f.imported else "required only"
+        fix = f"Upgrade {f.module} to {f.fixed}" if f.fixed else "No fixed version yet"
+        lines.append(f"{f.id}{aliases} in {f.module}@{f.version} ({how}): "
+                     f"{f.summary.rstrip('.')}. {fix}.")
     if len(counted) > shown:
         lines.append(f"... and {len(counted) - shown} more")
-    lines.append("Publish a version that upgrades them; this one is served again when the "
-                 "vulnerability database withdraws the entry.")
+    lines.append("Publish a version that upgrades them; this one is served again if the "
+                 "vulnerability database withdraws the entries.")
     return "\n".join(lines)
 
 
