@@ -34,6 +34,7 @@ from gopush.errors import GopushError
 from gopush.modzip.accept import AcceptedZip
 from gopush.server.redaction import redacted
 from gopush.server.settings import VulnSettings
+from gopush.server.space import DiskFull
 from gopush.server.storage import Storage
 from gopush.server.validate import check_upload
 from gopush.server.vulnstore import ModuleInputs, Scan, ScanTarget, VulnStore
@@ -74,6 +75,8 @@ class Scanner:
             inputs = read_inputs(zip_path, accepted)
             return self._scan_and_store(owner, name, accepted.module, accepted.version,
                                         accepted.sum, inputs, retry=False)
+        except DiskFull:
+            raise  # publishing cannot work either: the package waits for space (server.sync)
         except Exception:  # a scan must never stop a package from being processed
             log.exception("scanning %s@%s for vulnerabilities failed", accepted.module,
                           accepted.version)
@@ -151,6 +154,7 @@ class Scanner:
                         db.age_seconds / 60)
             return 0
         self._failed_at = -RETRY_AFTER  # it answers again: scans wait for it in full
+        self.store.forget_unserved()
         targets = self.store.targets(db.modified)
         if previous != db.modified:
             log.info("vulnerability database %s: modified %s (was %s); scanning %d "
@@ -172,6 +176,8 @@ class Scanner:
             inputs = target.scan.module_inputs() if target.scan else self._read(target)
             return self._scan_and_store(target.owner, target.name, target.module,
                                         target.version, target.sum, inputs, retry=True)
+        except DiskFull:
+            raise  # the rest would fail the same way: the next refresh goes on
         except Exception:  # one version must not stop the others
             log.exception("scanning %s@%s for vulnerabilities failed", target.module,
                           target.version)

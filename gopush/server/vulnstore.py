@@ -16,12 +16,13 @@ and a rescan that finds an entry withdrawn lifts it.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from gopush.server.db import Database
 from gopush.server.records import Repo
-from gopush.server.storage import now
+from gopush.server.storage import now, rfc3339
 from gopush.vuln.scan import Finding, Requirement, Requirements
 
 _LIVE = ("JOIN versions v ON v.owner = s.owner AND v.name = s.name AND v.module = s.module "
@@ -151,6 +152,17 @@ class VulnStore:
             "v.module, v.version", db_modified)
         return [ScanTarget(*row[:7], self.scan(*row[:5]) if row[7] is not None else None)
                 for row in rows]
+
+    def forget_unserved(self, older_than: float = 24 * 3600.0) -> int:
+        """Delete the scans, older than ``older_than`` seconds, of zips no version serves
+        (deleted or republished packages; a zip scanned whose publishing failed); return
+        how many. Younger ones are kept: a zip is scanned before its version is published."""
+        with self.db.tx() as conn:
+            return int(conn.execute(
+                "DELETE FROM vuln_scans AS s WHERE scanned_at < ? AND NOT EXISTS (SELECT 1 "
+                "FROM versions v WHERE v.owner = s.owner AND v.name = s.name AND "
+                "v.module = s.module AND v.version = s.version AND v.sum = s.sum)",
+                (rfc3339(time.time() - older_than),)).rowcount)
 
     def quarantined(self, repo: Repo, module: str, policy: str) -> set[str]:
         """Return the versions of ``module`` that ``policy`` keeps out of ``repo``'s

@@ -218,7 +218,7 @@ def test_unauthenticated_clients_read_no_scan(serve: Any, vulndb_data: Path,
     private and an unknown repository; with it, unknown packages and pages are 404 and a
     page is one item whatever page_size asks."""
     served = serve("--vuln-db", vulndb_data.as_uri(), "--repo", "acme/private:private",
-                   "--read-token", "acme/private=reader")
+                   "--read-token", "acme/private=reader", "--quarantine", "any")
     built = app_module(tmp_path)
     slugs = {repo: api_push(served.url, repo, built["zip"]).json()["slug"]
              for repo in ("acme/gomods", "acme/private")}
@@ -244,6 +244,15 @@ def test_unauthenticated_clients_read_no_scan(serve: Any, vulndb_data: Path,
                page_size="1" + "0" * 30).status_code == 422
     one = api(served, f"/vulnerabilities/acme/private/{private}/", page_size="1000")
     assert one.status_code == 200 and len(one.json()) == 1
+
+    # a quarantined version of a private repository: the reason only to those who may read
+    info = f"/go/acme/private/{MODULE}/@v/v1.0.0.info"
+    hidden = api(served, info, key=None)
+    assert hidden.status_code == 401 and ENTRY not in hidden.text
+    told = httpx.get(f"{served.url}{info}", auth=("token", "reader"), timeout=30)
+    assert told.status_code == 403 and ENTRY in told.text
+    public = api(served, f"/go/acme/gomods/{MODULE}/@v/v1.0.0.info", key=None)
+    assert public.status_code == 403 and ENTRY in public.text
 
 
 def test_schema_migration_keeps_an_old_registry(serve: Any, tmp_path: Path) -> None:
