@@ -49,7 +49,8 @@ class VulnDbServer:
         self._http.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._http.server_address[1]}"
         self._closed = False
-        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+        threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
 
     def paths(self) -> list[str]:
         """Return the paths requested so far, in order."""

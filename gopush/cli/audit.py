@@ -38,8 +38,15 @@ def audit_policy(app: App, db: str | None, fail_on: str, allow: tuple[str, ...],
     """
     from gopush.actions.audit import AuditPolicy
     from gopush.config.vulndb import vulndb_settings
+    from gopush.errors import ConfigError
+    from gopush.vuln.db import source_for
 
     settings = vulndb_settings(db, app.environ, config_file)
+    try:
+        source_for(settings.url)  # refused before any module is read, naming its origin
+    except ConfigError as err:
+        err.message = f"{err.message} (from {settings.source})"
+        raise
     app.reporter.detail(f"vulnerability database: {settings.url} (from {settings.source}), "
                         f"cache {settings.cache_dir}")
     return AuditPolicy(settings.url, settings.cache_dir, fail_on, frozenset(allow))

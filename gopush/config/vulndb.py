@@ -3,8 +3,8 @@
 **Precedence is flag > environment > config file > built-in default**, as for every setting:
 ``--db URL`` > ``GOVULNDB`` (the variable govulncheck reads) > ``vuln_db`` in ``[default]``
 of gopush's ``config.toml`` > ``https://vuln.go.dev``. A URL is ``https://``, ``http://``
-(the reader allows it for loopback only) or ``file:///ABSOLUTE/DIR`` (a directory in the
-vuln.go.dev layout). Entries are cached on disk where ``paths.vulndb_cache_dir`` says.
+to a loopback address, or ``file:///ABSOLUTE/DIR`` (a directory in the vuln.go.dev layout),
+as ``vuln.db.source_for`` checks. Entries are cached on disk where ``paths.vulndb_cache_dir`` says.
 """
 
 from __future__ import annotations
@@ -12,15 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import urlsplit
 
 from gopush.config import paths
-from gopush.config.credentials import redact_url
 from gopush.errors import ConfigError
 
-DEFAULT_DB = "https://vuln.go.dev"
+DEFAULT_DB = "https://vuln.go.dev"  # = vuln.db.DEFAULT_URL (config does not import the reader)
 FAIL_ON = ("imported", "any", "never")  # which findings refuse a module (--fail-on)
-SCHEMES = ("https", "http", "file")
 
 
 class VulnDbSettings(NamedTuple):
@@ -35,28 +32,21 @@ def vulndb_settings(flag: str | None, environ: Mapping[str, str],
                     config_file: Path | None = None) -> VulnDbSettings:
     """Resolve the database URL by the documented precedence, and the cache directory.
 
+    The URL itself is checked where it is used (``vuln.db.source_for``).
+
     Raises:
-        ConfigError: the config file is unreadable, or the URL chosen is not an
-            https://, http:// or file:// URL (naming where it came from).
+        ConfigError: the config file is unreadable, or named (--config, GOPUSH_CONFIG) and
+            missing.
     """
     choices = [("--db", flag), ("GOVULNDB", environ.get("GOVULNDB"))]
     if not any(value for _, value in choices):
         from gopush.config.settings import read_gopush_config
 
-        config = read_gopush_config(paths.gopush_config_file(environ, config_file))
+        path = paths.gopush_config_file(environ, config_file)
+        if (config_file or environ.get("GOPUSH_CONFIG")) and not path.exists():
+            raise ConfigError(f"config file {path} does not exist",
+                              hint="check the path given to --config (or GOPUSH_CONFIG)")
+        config = read_gopush_config(path)
         choices.append(("config.toml [default]", config.get("default", {}).get("vuln_db")))
     source, url = next(((s, v) for s, v in choices if v), ("default", DEFAULT_DB))
-    return VulnDbSettings(_checked(url.strip(), source), source,
-                          paths.vulndb_cache_dir(environ))
-
-
-def _checked(url: str, source: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in SCHEMES or (parts.scheme == "file" and not parts.path.startswith("/")) \
-            or (parts.scheme != "file" and not parts.hostname):
-        raise ConfigError(f"the vulnerability database URL from {source} is not usable: "
-                          f"{redact_url(url)!r}",
-                          hint="give https://HOST[/PATH] or file:///ABSOLUTE/DIR (a directory "
-                               "in the vuln.go.dev layout: index/db.json, index/modules.json, "
-                               "ID/GO-*.json)")
-    return url.rstrip("/")
+    return VulnDbSettings(url.strip(), source, paths.vulndb_cache_dir(environ))

@@ -120,8 +120,11 @@ class VulnDb:
     def _fetch_entries(self, vulns: list[IndexedVuln]) -> list[Entry]:
         if not vulns:
             return []
-        with ThreadPoolExecutor(min(FETCHERS, len(vulns))) as pool:
+        pool = ThreadPoolExecutor(min(FETCHERS, len(vulns)))
+        try:
             return list(pool.map(self._fetch_entry, vulns))
+        finally:  # on the first failure, fetch no more (those under way end by the deadline)
+            pool.shutdown(cancel_futures=True)
 
     def _fetch_entry(self, vuln: IndexedVuln) -> Entry:
         assert self._cache is not None
@@ -176,7 +179,8 @@ def open_db(url: str, cache_dir: Path, *, timeout: float = 60.0) -> VulnDb:
             raise VulnDbError(f"vulnerability database {shown} cannot be reached: {exc}",
                               hint="check the URL and the network; once it has been read, "
                                    "gopush goes on from its cache when offline") from None
-        db.modified, db.offline = state["modified"], True
+        # The modified time of what will be read: the cached index's, when there is one.
+        db.modified, db.offline = state.get("modules_for") or state["modified"], True
         db.age_seconds = max(0.0, time.time() - state["reached"])
         return db
     except VulnDbError as exc:
@@ -194,6 +198,9 @@ def source_for(url: str) -> _Source:
         ConfigError: not ``https://HOST``, ``http://`` to a loopback host, or ``file:///DIR``.
     """
     parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        raise ConfigError(f"vulnerability database URL {redact_url(url)!r}: gopush reads "
+                          "https://HOST[/PATH] without a query or fragment")
     if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path:
         return _Directory(Path(unquote(parts.path)))
     if parts.scheme == "https" and parts.hostname:

@@ -32,7 +32,7 @@ from gopush import boundedjson
 from gopush.errors import ExitCode, GopushError
 
 MAX_DB_INDEX_BYTES = 64 * 1024  # index/db.json: one field, some 40 bytes
-MAX_MODULES_INDEX_BYTES = 16 * 1024 * 1024  # index/modules.json: about 0.5 MB in 2026
+MAX_MODULES_INDEX_BYTES = 8 * 1024 * 1024  # index/modules.json: 0.5 MB in 2026; 8 MiB parse to ~65 MB
 MAX_ENTRY_BYTES = 1024 * 1024  # ID/GO-*.json: the largest published is 13 kB
 
 # A vuln id as it appears in a file name of the layout (GO-2022-0969): no path separators,

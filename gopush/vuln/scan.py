@@ -2,7 +2,23 @@
 
 ``requirements`` reads them from the module's go.mod; ``scan`` matches them. The standard
 library (``stdlib``) is matched against the go.mod ``go`` line; ``toolchain`` (the go
-command) too. Withdrawn entries are ignored.
+command) too, both through ``match.go_line_version``; without a go line neither is checked
+(``Requirements.go`` is "" and the caller says so). Withdrawn entries are ignored.
+
+The rules, in our words (govulncheck's ``affectingVulnerabilities`` and ``FixedVersion``):
+
+- Only the ``affected[]`` items naming the required module count (an entry may name other
+  modules too). The module is affected when one of them affects its version; the finding's
+  packages are those of the items that do, and ``fixed`` is the lowest fix above the version
+  that none of the module's items affects (none when an item affects every version).
+- ``imported``: an affected package is one of the audited module's own imports (equal
+  paths: importing a sibling package of the same module is not importing the affected one).
+  An item that lists no packages affects the whole module: any import the module provides
+  counts, that is, any import inside its path and not inside a longer required module's
+  (``golang.org/x/tools/gopls/...`` is gopls's when both are required); for ``stdlib``, any
+  standard-library path (no dot in its first element; ``C``, cgo's, is none).
+- go.mod lists the whole build list from go 1.17 on (module graph pruning); before that, or
+  without a go line, the list may miss indirect requirements: ``partial``.
 """
 
 from __future__ import annotations
@@ -10,8 +26,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gopush.gosem.gomod import GoMod
-from gopush.vuln.osv import Entry
+from gopush.gosem import gover, semver
+from gopush.gosem.gomod import GoMod, Replace
+from gopush.vuln import match
+from gopush.vuln.osv import Affected, Entry
+
+STDLIB = "stdlib"  # the database's module for the standard library
+TOOLCHAIN = "toolchain"  # the database's module for the go command
+PRUNED_SINCE = "1.17"  # the go line from which go.mod lists the whole build list
 
 
 @dataclass(frozen=True)
@@ -54,11 +76,104 @@ class Finding:
 def requirements(gomod: GoMod) -> Requirements:
     """Return the requirements of ``gomod``: ``require`` lines with ``replace`` applied
     (a module replacement takes the new path and version; a directory replacement keeps the
-    required version, there being nothing else to know), ``exclude`` not needed."""
-    raise NotImplementedError
+    required version, there being nothing else to know), ``exclude`` not needed.
+
+    A replacement of one version wins over one of every version, as in the go command. A
+    module required twice (or reached twice through replacements) is kept at its highest
+    version, as minimal version selection would. Sorted by module path.
+    """
+    chosen: dict[str, str] = {}
+    for req in gomod.require:
+        module, version = _replaced(gomod.replace, req.path, req.version)
+        if module not in chosen or semver.compare(chosen[module], version) < 0:
+            chosen[module] = version
+    modules = tuple(Requirement(m, v) for m, v in sorted(chosen.items()))
+    partial = not gomod.go or gover.compare(gomod.go, PRUNED_SINCE) < 0
+    return Requirements(modules, gomod.go, partial)
+
+
+def _replaced(replaces: tuple[Replace, ...], path: str, version: str) -> tuple[str, str]:
+    """Return the module and version that replace ``path@version`` (itself when none does)."""
+    exact = [r for r in replaces if r.old_path == path and r.old_version == version]
+    every = [r for r in replaces if r.old_path == path and not r.old_version]
+    for r in (exact or every)[-1:]:  # go.mod allows one of each; the last would win
+        if r.new_version:
+            return r.new_path, r.new_version
+    return path, version
 
 
 def scan(reqs: Requirements, imports: Iterable[str], entries: Iterable[Entry]) -> list[Finding]:
     """Return the findings, sorted by module then id: every non-withdrawn entry whose
-    affected ranges contain a required module's version (or the go line's, for stdlib)."""
-    raise NotImplementedError
+    affected ranges contain a required module's version (or the go line's, for stdlib).
+
+    ``imports``: the import paths of the audited module's own non-test .go files.
+    """
+    versions = {r.module: r.version for r in reqs.modules}
+    go_version = match.go_line_version(reqs.go)
+    for module in (STDLIB, TOOLCHAIN):
+        versions.pop(module, None)  # never a required module: only the go line says
+        if go_version:
+            versions[module] = go_version
+    imported = frozenset(imports)
+    provided = _by_module(imported, versions)
+    findings: dict[tuple[str, str], Finding] = {}
+    for entry in entries:
+        if entry.withdrawn:
+            continue
+        for module in dict.fromkeys(a.module for a in entry.affected):
+            if module in versions and (entry.id, module) not in findings:
+                found = _finding(entry, module, versions[module], imported, provided)
+                if found is not None:
+                    findings[entry.id, module] = found
+    return sorted(findings.values(), key=lambda f: (f.module, f.id))
+
+
+def _by_module(imports: Iterable[str], modules: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Return the import paths grouped by the module that provides them: the longest
+    required module path they are in (``stdlib`` for standard-library paths), "" when none."""
+    known = set(modules)
+    groups: dict[str, set[str]] = {}
+    for path in imports:
+        groups.setdefault(_owner(path, known), set()).add(path)
+    return {module: frozenset(paths) for module, paths in groups.items()}
+
+
+def _owner(path: str, modules: set[str]) -> str:
+    elements = path.split("/")
+    if "." not in elements[0] and path != "C":  # "C" is cgo, not a package
+        return STDLIB
+    for end in range(len(elements), 0, -1):
+        if (prefix := "/".join(elements[:end])) in modules:
+            return prefix
+    return ""
+
+
+def _finding(entry: Entry, module: str, version: str, imports: frozenset[str],
+             provided: dict[str, frozenset[str]]) -> Finding | None:
+    """Return the finding of ``entry`` for ``module@version``, or None when not affected."""
+    items = [a for a in entry.affected if a.module == module]
+    hits = [a for a in items if match.affects(a.ranges, version)]
+    if not hits:
+        return None
+    packages = tuple(dict.fromkeys(p for a in hits for p in (a.packages or (module,))))
+    return Finding(
+        id=entry.id, aliases=entry.aliases, module=module, version=version,
+        fixed=_fixed(items, version), summary=entry.summary,
+        imported=any(_imported(a, imports, provided) for a in hits), packages=packages)
+
+
+def _fixed(items: list[Affected], version: str) -> str:
+    """Return the first fix of ``version`` over all the module's items ("" when one of them
+    affects every version)."""
+    if any(not a.ranges for a in items):
+        return ""
+    return match.first_fixed(tuple(r for a in items for r in a.ranges), version)
+
+
+def _imported(item: Affected, imports: frozenset[str],
+              provided: dict[str, frozenset[str]]) -> bool:
+    """Tell whether ``imports`` hold one of the item's packages (when it lists none: any
+    import its module provides, ``provided`` being the imports grouped by module)."""
+    if item.packages:
+        return any(p in imports for p in item.packages)
+    return bool(provided.get(item.module))

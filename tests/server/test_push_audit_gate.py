@@ -35,9 +35,12 @@ def push(repo: Path, served: Served, *args: str) -> tuple[int, dict[str, Any], s
 
 
 def requests_logged(served: Served) -> list[str]:
-    """Stop the server and return the request lines of its access log (`serve -v`)."""
+    """Stop the server and return the request lines of its access log (`serve -v` writes
+    uvicorn's access log to stdout, after the start-up document)."""
     served.stop()
-    return [line for line in served.stderr().splitlines() if '"' in line and "HTTP/" in line]
+    assert served.proc.stdout is not None
+    rest = served.proc.stdout.read().decode(errors="replace")
+    return [line for line in rest.splitlines() if "HTTP/" in line]
 
 
 def packages(served: Served) -> list[Any]:

@@ -55,3 +55,22 @@ def test_server_sends_gzip_when_accepted_and_logs_each_request(vulndb_http) -> N
         assert reply.headers.get("Content-Encoding") is None
     assert [(s.path, s.encoding) for s in server.log] == [
         ("/index/db.json", "gzip"), ("/ID/GO-2022-0969.json", "identity")]
+
+
+def test_the_benchmark_generator_writes_a_database_gopush_reads(tmp_path) -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+    from vulndb_gen import generate, requirements
+
+    from gopush.vuln.db import open_db
+
+    modules = generate(tmp_path / "db", entries=400)
+    assert len(list((tmp_path / "db/ID").iterdir())) == 400
+    db = open_db((tmp_path / "db").as_uri(), tmp_path / "cache")
+    wanted = [m for m, _ in requirements(30, entries=400)]
+    assert set(wanted) <= set(modules)
+    entries = db.entries_for(wanted)
+    named = {a.module for e in entries for a in e.affected}
+    assert set(wanted) <= named and "stdlib" in named

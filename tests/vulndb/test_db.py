@@ -164,7 +164,7 @@ def test_a_gzip_bomb_is_cut_at_the_cap(loopback, tmp_path: Path) -> None:
     assert len(bomb) < 100_000
     db = open_db(loopback(answer), tmp_path)
     with pytest.raises(VulnDbError, match="index/modules.json: inflates to more than the "
-                                          "16,777,216 bytes gopush reads"):
+                                          "8,388,608 bytes gopush reads"):
         db.entries_for(["golang.org/x/net"])
 
 
@@ -222,6 +222,11 @@ def test_urls_gopush_does_not_read_are_config_errors(url: str, tmp_path: Path) -
         open_db(url, tmp_path)
 
 
+def test_a_url_with_a_query_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="without a query or fragment"):
+        open_db("https://vuln.example/db?token=abc", tmp_path)
+
+
 def test_credentials_stay_out_of_the_url_shown_and_the_cache_name(vulndb_http,
                                                                   tmp_path: Path) -> None:
     server = vulndb_http()
@@ -252,3 +257,18 @@ def test_a_damaged_cached_entry_is_fetched_again(vulndb_http, tmp_path: Path) ->
     entries = open_db(server.url, tmp_path).entries_for(["golang.org/x/text"])
     assert "GO-2022-1059" in _ids(entries)
     assert server.paths() == ["/index/db.json", "/ID/GO-2022-1059.json"]
+
+
+def test_govulndb_and_the_cache_dir_reach_the_reader(vulndb_http, tmp_path: Path) -> None:
+    from gopush.config.vulndb import vulndb_settings
+
+    server = vulndb_http()
+    environ = {"HOME": str(tmp_path), "GOVULNDB": server.url,
+               "GOPUSH_CACHE_DIR": str(tmp_path / "vc")}
+    settings = vulndb_settings(None, environ)
+    assert settings.source == "GOVULNDB"
+    open_db(settings.url, settings.cache_dir).entries_for(["golang.org/x/text"])
+    assert [p.name for p in (tmp_path / "vc").iterdir()] == [vulndb.cache_name(server.url)]
+    file_db = open_db(vulndb_settings(None, {**environ, "GOVULNDB": DATA.as_uri()}).url,
+                      tmp_path / "vc")
+    assert file_db.modified == DB_MODIFIED
