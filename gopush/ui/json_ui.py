@@ -53,6 +53,7 @@ class JsonReporter:
         if self._emitted:  # one document per run, whatever happens
             return
         self._emitted = True
-        json.dump(body, self._out, indent=2, sort_keys=False, default=str)
-        self._out.write("\n")
+        # one write: json.dump would write a large document (an audit's findings) in tens
+        # of thousands of small pieces
+        self._out.write(json.dumps(body, indent=2, sort_keys=False, default=str) + "\n")
         self._out.flush()

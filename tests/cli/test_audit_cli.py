@@ -181,3 +181,19 @@ def test_outside_a_checkout_is_exit_4_with_a_hint(tmp_path: Path, gopush_cli) ->
     code, _, err = gopush_cli(tmp_path, "audit", "--db", DB)
     assert code == ExitCode.INVALID_MODULE
     assert "hint:" in err and "zip" in err
+
+
+def test_offline_uses_the_cache_and_says_how_old(app_repo: GitRepo, gopush_cli,
+                                                vulndb_http) -> None:
+    """Once the database is cached, an unreachable one still audits (same findings), with a
+    warning giving the cache's age; with no cache at all it is exit 6."""
+    served = vulndb_http()
+    code, online, _ = gopush_cli(app_repo.path, "audit", "--db", served.url, "--json")
+    assert code == ExitCode.VULNERABLE
+    served.close()
+    code, offline, err = gopush_cli(app_repo.path, "audit", "--db", served.url, "--json")
+    assert code == ExitCode.VULNERABLE, err
+    assert json.loads(offline)["findings"] == json.loads(online)["findings"]
+    assert "cannot be reached" in err and "cached" in err and " ago" in err
+    code, _, err = gopush_cli(app_repo.path, "audit", "--db", "http://127.0.0.1:9/")
+    assert code == ExitCode.UNAVAILABLE and "127.0.0.1:9" in err
