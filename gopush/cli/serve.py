@@ -209,7 +209,8 @@ def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | 
     expiry_seconds = upload_expiry * 3600  # --upload-expiry is in hours
     storage = open_storage(data or default_data_dir(app.environ), setups,
                            upload_expiry=expiry_seconds)
-    _announce(app, listening.url, storage.root, describe_repos(storage, listening.url), keys)
+    _announce(app, listening.url, storage.root, describe_repos(storage, listening.url), keys,
+              vuln)
     settings = ServeSettings(api_keys=keys, body_timeout=body_timeout,
                              new_repos=new_repos != "off",
                              new_repos_private=new_repos == "private",
@@ -234,8 +235,11 @@ def _vuln_settings(url: str | None, refresh: float, timeout: float, quarantine: 
 
 
 def _announce(app: App, url: str, data: Path, repos: list[dict[str, object]],
-              keys: tuple[str, ...]) -> None:
-    """Print the base URL and each repository's GOPROXY URL (stdout), warnings (stderr)."""
+              keys: tuple[str, ...], vuln: Any) -> None:
+    """Print the base URL, each repository's GOPROXY URL and the scanning settings
+    (stdout), warnings (stderr)."""
+    from gopush.server.redaction import redacted
+
     if not keys:
         app.reporter.warn("no API key given (--api-key or GOPUSH_SERVE_API_KEYS): "
                           "uploads will be refused")
@@ -243,5 +247,11 @@ def _announce(app: App, url: str, data: Path, repos: list[dict[str, object]],
              f"data: {data}"]
     lines += [f"GOPROXY {r['repository']} ({'private' if r['private'] else 'public'}): "
               f"{r['goproxy']}" for r in repos]
-    app.reporter.result({"url": url, "data": str(data), "repositories": repos},
-                        "\n".join(lines))
+    scanning = None
+    if vuln.enabled:
+        scanning = {"url": redacted(vuln.db_url), "refresh_minutes": vuln.refresh_minutes,
+                    "quarantine": vuln.quarantine or None}
+        lines.append(f"vulnerability scanning: {scanning['url']} (checked every "
+                     f"{vuln.refresh_minutes:g} min; quarantine: {vuln.quarantine or 'off'})")
+    app.reporter.result({"url": url, "data": str(data), "repositories": repos,
+                         "vuln_db": scanning}, "\n".join(lines))

@@ -115,7 +115,7 @@ class Scanner:
             except GopushError as err:
                 raise self._unreachable(err.message) from None
             except OSError as err:  # the cache directory itself
-                raise self._unreachable(f"its cache {self.cache}: "
+                raise self._unreachable(f"vulnerability database cache {self.cache}: "
                                         f"{err.strerror or err}") from None
         if db.offline:
             self._failed_at = time.monotonic()
@@ -124,10 +124,8 @@ class Scanner:
 
     def _unreachable(self, why: str) -> Unreachable:
         self._failed_at = time.monotonic()
-        log.warning("vulnerability database %s could not be read: %s; packages are "
-                    "published unscanned until it answers", self.shown_url, why)
-        return Unreachable(f"not scanned: the vulnerability database {self.shown_url} could "
-                           f"not be read ({why}); it is scanned again when the database "
+        log.warning("%s; packages are published unscanned until the database answers", why)
+        return Unreachable(f"not scanned: {why}; it is scanned again when the database "
                            f"answers (checked every {self.settings.refresh_minutes:g} minutes)")
 
     # -- the refresh ----------------------------------------------------------------------
