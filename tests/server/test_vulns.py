@@ -278,3 +278,42 @@ def test_schema_migration_keeps_an_old_registry(serve: Any, tmp_path: Path) -> N
                            str(data)], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 3, proc.stderr
     assert "written by a newer gopush" in proc.stderr
+
+
+def test_scans_follow_the_bytes_a_version_serves(tmp_path: Path) -> None:
+    """In-process: a scan counts only for the zip a version serves (keyed by its h1:); a
+    deleted package's scan quarantines nothing and is forgotten once old enough; a scan of
+    a zip being published (not yet a version) is kept."""
+    from conftest import stored_upload
+
+    from gopush.modzip.create import create_zip
+    from gopush.modzip.files import DataFile
+    from gopush.server.storage import Storage
+    from gopush.server.validate import check_upload
+    from gopush.server.vulnstore import ModuleInputs, VulnStore
+    from gopush.vuln.scan import Finding, Requirements
+
+    out = tmp_path / "app.zip"
+    create_zip(out, MODULE, "v1.0.0", [DataFile("go.mod", GO_MOD.encode()),
+                                       DataFile("app.go", APP_GO.encode())])
+    storage = Storage(tmp_path / "data")
+    store = VulnStore(storage.db)
+    accepted = check_upload(out)
+    finding = Finding(ENTRY, (), "golang.org/x/text", "v0.3.7", "v0.3.8", "s", True,
+                      ("golang.org/x/text/language",))
+    inputs = ModuleInputs(Requirements((), "1.22", False), ("golang.org/x/text/language",))
+    scan = store.save("acme", "mods", MODULE, "v1.0.0", accepted.sum, inputs=inputs,
+                      findings=[finding], reason=None, db_modified="2026-08-13T09:15:18Z")
+    repo = storage.ensure_repo("acme", "mods")
+    assert store.quarantined(repo, MODULE, "imported") == set()  # not published yet
+    assert store.forget_unserved(older_than=3600) == 0  # young: being published
+    slot = stored_upload(storage, out.read_bytes())
+    package, _ = storage.publish(repo, slot, accepted, republish=False)
+    assert store.quarantined(repo, MODULE, "imported") == {"v1.0.0"}
+    assert store.quarantined(repo, MODULE, "") == set()
+    assert store.quarantining(repo, MODULE, "v1.0.0", "any") == scan
+    assert store.forget_unserved(older_than=-2) == 0  # served: kept
+    storage.delete_package(package)
+    assert store.quarantined(repo, MODULE, "any") == set()
+    assert store.forget_unserved(older_than=-2) == 1  # (times are to the second)
+    assert store.scan("acme", "mods", MODULE, "v1.0.0", accepted.sum) is None
