@@ -83,11 +83,13 @@ class Scanner:
             return None
 
     def _scan_and_store(self, owner: str, name: str, module: str, version: str,
-                        zip_sum: str, inputs: ModuleInputs, *, retry: bool) -> Scan:
-        """Match ``inputs`` against the database and store the scan (failed when the
-        database cannot be reached: the reason says why)."""
+                        zip_sum: str, inputs: ModuleInputs, *, retry: bool,
+                        db: vulndb.VulnDb | None = None) -> Scan:
+        """Match ``inputs`` against the database (``db`` when given, else opened for this
+        scan) and store the scan (failed when the database cannot be reached: the reason
+        says why)."""
         try:
-            findings, modified, notes = self._match(inputs, retry=retry)
+            findings, modified, notes = self._match(inputs, retry=retry, db=db)
         except Unreachable as err:
             return self.store.save(owner, name, module, version, zip_sum, inputs=inputs,
                                    findings=None, reason=str(err), db_modified=None)
@@ -95,8 +97,8 @@ class Scanner:
                                findings=findings, reason="; ".join(notes) or None,
                                db_modified=modified)
 
-    def _match(self, inputs: ModuleInputs, *, retry: bool) -> tuple[list[Finding], str,
-                                                                       list[str]]:
+    def _match(self, inputs: ModuleInputs, *, retry: bool,
+               db: vulndb.VulnDb | None) -> tuple[list[Finding], str, list[str]]:
         """Return the findings, the database's ``modified`` and notes on what the scan
         could not check.
 
@@ -109,7 +111,8 @@ class Scanner:
             if not retry and time.monotonic() - self._failed_at < RETRY_AFTER:
                 timeout = min(timeout, QUICK)  # it just failed: do not wait the whole time
             try:
-                db = vulndb.open_db(self.settings.db_url, self.cache, timeout=timeout)
+                if db is None:
+                    db = vulndb.open_db(self.settings.db_url, self.cache, timeout=timeout)
                 entries = db.entries_for([*(r.module for r in reqs.modules),
                                           *(STDLIB if reqs.go else ())])
             except GopushError as err:
@@ -158,22 +161,38 @@ class Scanner:
             log.info("vulnerability database %s: modified %s (was %s); scanning %d "
                      "versions", self.shown_url, db.modified, previous or "never seen",
                      len(targets))
-        done = 0
+        done, opened = 0, time.monotonic()
         for target in targets:
             if stop is not None and stop.is_set():
                 break
-            scan = self._rescan(target)
+            if time.monotonic() - opened > self.settings.timeout / 2:  # a fresh deadline
+                db = self._reopen()
+                opened = time.monotonic()
+            scan = self._rescan(target, db)
             done += 1
-            if scan is not None and scan.state != "scanned":
+            if db is None or (scan is not None and scan.state != "scanned"):
                 break  # the database went away: the next refresh goes on
         return done
 
-    def _rescan(self, target: ScanTarget) -> Scan | None:
-        """Scan one published version again (its stored inputs, else its zip)."""
+    def _reopen(self) -> vulndb.VulnDb | None:
+        """Open the database again for the rest of a refresh (None: it failed; the scan
+        that opens it for itself then says why)."""
+        try:
+            with self._lock:
+                return vulndb.open_db(self.settings.db_url, self.cache,
+                                      timeout=self.settings.timeout)
+        except GopushError:
+            return None
+
+    def _rescan(self, target: ScanTarget, db: vulndb.VulnDb | None) -> Scan | None:
+        """Scan one published version again (its stored inputs, else its zip), with ``db``
+        (one opened database serves the refresh's scans while its deadline lasts: the
+        database's index is asked once, not once per version)."""
         try:
             inputs = target.scan.module_inputs() if target.scan else self._read(target)
             return self._scan_and_store(target.owner, target.name, target.module,
-                                        target.version, target.sum, inputs, retry=True)
+                                        target.version, target.sum, inputs, retry=True,
+                                        db=db)
         except DiskFull:
             raise  # the rest would fail the same way: the next refresh goes on
         except Exception:  # one version must not stop the others
