@@ -16,6 +16,9 @@ that a rerun writes the same bytes. ``fixed`` in modules.json follows vulndb's
 ``osvutils.LatestFixed``: the highest fixed of the SEMVER ranges, "" when a later
 ``introduced`` reopens it.
 
+tests/vulndb/data/ was written from golang/vulndb a752ea54fd1b989d208a270aeef772f55a36b87a
+(2026-08-21); tests/vulndb/test_data.py checks it against that commit when a clone is at hand.
+
 Run:  python scripts/vulndb_testdata.py [--repo /work/.mirror/golang+vulndb/repo]
                                         [--rev HEAD] [--out tests/vulndb/data]
 """

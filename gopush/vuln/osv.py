@@ -39,6 +39,7 @@ MAX_ENTRY_BYTES = 1024 * 1024  # ID/GO-*.json: the largest published is 13 kB
 # no dot-only names, short.
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _EVENT_KINDS = ("introduced", "fixed")
+Where = tuple[str | int, ...]  # a field's place in the document, named on error (_named)
 
 
 class VulnDbError(GopushError):
@@ -88,47 +89,46 @@ class IndexedVuln:
 
 def parse_entry(data: bytes) -> Entry:
     """Parse one OSV entry. Raises ``VulnDbError`` naming what is wrong."""
-    doc = _object(_load(data, MAX_ENTRY_BYTES), "the entry")
-    affected = _list(doc.get("affected", []), "affected")
+    doc = _object(_load(data, MAX_ENTRY_BYTES), ("the entry",))
+    aliases = _list(doc.get("aliases", []), ("aliases",))
+    affected = _list(doc.get("affected", []), ("affected",))
     return Entry(
         id=vuln_id(doc.get("id"), "id"),
         modified=timestamp(doc.get("modified"), "modified"),
-        aliases=tuple(_string(a, f"aliases[{i}]")
-                      for i, a in enumerate(_list(doc.get("aliases", []), "aliases"))),
-        summary=_string(doc.get("summary", ""), "summary"),
-        affected=tuple(_affected(a, f"affected[{i}]") for i, a in enumerate(affected)),
+        aliases=tuple(_string(a, ("aliases", i)) for i, a in enumerate(aliases)),
+        summary=_string(doc.get("summary", ""), ("summary",)),
+        affected=tuple(_affected(a, ("affected", i)) for i, a in enumerate(affected)),
         withdrawn=timestamp(doc["withdrawn"], "withdrawn") if doc.get("withdrawn") else "",
     )
 
 
 def parse_db_index(data: bytes) -> str:
     """Return ``modified`` of ``index/db.json``."""
-    doc = _object(_load(data, MAX_DB_INDEX_BYTES), "index/db.json")
+    doc = _object(_load(data, MAX_DB_INDEX_BYTES), ("index/db.json",))
     return timestamp(doc.get("modified"), "modified")
 
 
 def parse_modules_index(data: bytes) -> dict[str, tuple[IndexedVuln, ...]]:
     """Return ``index/modules.json`` as module path → its vulns."""
     index: dict[str, tuple[IndexedVuln, ...]] = {}
-    for i, item in enumerate(_list(_load(data, MAX_MODULES_INDEX_BYTES), "the index")):
-        module = _object(item, f"[{i}]")
-        path = _string(module.get("path"), f"[{i}].path")
+    for i, item in enumerate(_list(_load(data, MAX_MODULES_INDEX_BYTES), ("the index",))):
+        module = _object(item, (i,))
+        path = _string(module.get("path"), (i, "path"))
         if not path or path in index:
             raise VulnDbError(f"[{i}].path: {'empty' if not path else f'{path!r} twice'}")
-        index[path] = tuple(_indexed(v, f"[{i}].vulns[{j}]")
-                            for j, v in enumerate(_list(module.get("vulns", []),
-                                                        f"[{i}].vulns")))
+        vulns = _list(module.get("vulns", []), (i, "vulns"))
+        index[path] = tuple(_indexed(v, (i, "vulns", j)) for j, v in enumerate(vulns))
     return index
 
 
-def vuln_id(value: Any, where: str) -> str:
+def vuln_id(value: Any, where: str | Where) -> str:
     """Return ``value`` if it is a vuln id usable as a file name (``GO-2022-0969``)."""
     if not isinstance(value, str) or not _ID.fullmatch(value) or set(value) <= {"."}:
-        raise VulnDbError(f"{where}: {_shown(value)} is not a vulnerability id")
+        raise VulnDbError(f"{_named(where)}: {_shown(value)} is not a vulnerability id")
     return value
 
 
-def timestamp(value: Any, where: str) -> str:
+def timestamp(value: Any, where: str | Where) -> str:
     """Return ``value`` if it is an RFC 3339 time with a zone ("2024-05-03T09:11:36Z")."""
     if isinstance(value, str) and len(value) <= 40:
         try:
@@ -136,7 +136,7 @@ def timestamp(value: Any, where: str) -> str:
                 return value
         except ValueError:
             pass
-    raise VulnDbError(f"{where}: {_shown(value)} is not an RFC 3339 time")
+    raise VulnDbError(f"{_named(where)}: {_shown(value)} is not an RFC 3339 time")
 
 
 def moment(value: str) -> datetime:
@@ -145,48 +145,48 @@ def moment(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def _affected(value: Any, where: str) -> Affected:
+def _affected(value: Any, where: Where) -> Affected:
     item = _object(value, where)
-    package = _object(item.get("package"), f"{where}.package")
-    module = _string(package.get("name"), f"{where}.package.name")
+    package = _object(item.get("package"), (*where, "package"))
+    module = _string(package.get("name"), (*where, "package", "name"))
     if not module:
-        raise VulnDbError(f"{where}.package.name: empty")
-    ranges = _list(item.get("ranges", []), f"{where}.ranges")
-    specific = _object(item.get("ecosystem_specific", {}), f"{where}.ecosystem_specific")
-    imports = _list(specific.get("imports", []), f"{where}.ecosystem_specific.imports")
+        raise VulnDbError(f"{_named((*where, 'package', 'name'))}: empty")
+    ranges = _list(item.get("ranges", []), (*where, "ranges"))
+    specific = _object(item.get("ecosystem_specific", {}), (*where, "ecosystem_specific"))
+    imports = _list(specific.get("imports", []), (*where, "ecosystem_specific", "imports"))
     return Affected(
         module=module,
-        ranges=tuple(_events(r, f"{where}.ranges[{i}]") for i, r in enumerate(ranges)
-                     if _object(r, f"{where}.ranges[{i}]").get("type") == "SEMVER"),
-        packages=_packages(imports, f"{where}.ecosystem_specific.imports"),
+        ranges=tuple(_events(r, (*where, "ranges", i)) for i, r in enumerate(ranges)
+                     if _object(r, (*where, "ranges", i)).get("type") == "SEMVER"),
+        packages=_packages(imports, (*where, "ecosystem_specific", "imports")),
     )
 
 
-def _packages(imports: list[Any], where: str) -> tuple[str, ...]:
+def _packages(imports: list[Any], where: Where) -> tuple[str, ...]:
     """The import paths, in order, once each (an entry may list a package once per GOOS)."""
-    paths = (_string(_object(p, f"{where}[{i}]").get("path"), f"{where}[{i}].path")
+    paths = (_string(_object(p, (*where, i)).get("path"), (*where, i, "path"))
              for i, p in enumerate(imports))
     return tuple(dict.fromkeys(p for p in paths if p))
 
 
-def _events(value: dict[str, Any], where: str) -> tuple[Event, ...]:
+def _events(value: dict[str, Any], where: Where) -> tuple[Event, ...]:
     events = []
-    for i, item in enumerate(_list(value.get("events"), f"{where}.events")):
-        event = _object(item, f"{where}.events[{i}]")
+    for i, item in enumerate(_list(value.get("events"), (*where, "events"))):
+        event = _object(item, (*where, "events", i))
         for kind in _EVENT_KINDS:
             if kind in event:
-                version = _string(event[kind], f"{where}.events[{i}].{kind}")
+                version = _string(event[kind], (*where, "events", i, kind))
                 if not version:
-                    raise VulnDbError(f"{where}.events[{i}].{kind}: empty")
+                    raise VulnDbError(f"{_named((*where, 'events', i, kind))}: empty")
                 events.append(Event(kind, version))
     return tuple(events)
 
 
-def _indexed(value: Any, where: str) -> IndexedVuln:
+def _indexed(value: Any, where: Where) -> IndexedVuln:
     item = _object(value, where)
-    return IndexedVuln(id=vuln_id(item.get("id"), f"{where}.id"),
-                       modified=timestamp(item.get("modified"), f"{where}.modified"),
-                       fixed=_string(item.get("fixed", ""), f"{where}.fixed"))
+    return IndexedVuln(id=vuln_id(item.get("id"), (*where, "id")),
+                       modified=timestamp(item.get("modified"), (*where, "modified")),
+                       fixed=_string(item.get("fixed", ""), (*where, "fixed")))
 
 
 def _load(data: bytes, limit: int) -> Any:
@@ -198,22 +198,32 @@ def _load(data: bytes, limit: int) -> Any:
         raise VulnDbError(exc.why) from None
 
 
-def _object(value: Any, where: str) -> dict[str, Any]:
+def _object(value: Any, where: Where) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise VulnDbError(f"{where}: not a JSON object")
+        raise VulnDbError(f"{_named(where)}: not a JSON object")
     return value
 
 
-def _list(value: Any, where: str) -> list[Any]:
+def _list(value: Any, where: Where) -> list[Any]:
     if not isinstance(value, list):
-        raise VulnDbError(f"{where}: not a JSON array")
+        raise VulnDbError(f"{_named(where)}: not a JSON array")
     return value
 
 
-def _string(value: Any, where: str) -> str:
+def _string(value: Any, where: Where) -> str:
     if not isinstance(value, str):
-        raise VulnDbError(f"{where}: not a string")
+        raise VulnDbError(f"{_named(where)}: not a string")
     return value
+
+
+def _named(where: str | Where) -> str:
+    """Name a field for a message: ("affected", 0, "package") → "affected[0].package".
+    Fields are named as tuples and formatted only here, when something is wrong: an
+    entry has some 40 fields, and the cache reads a thousand entries per run."""
+    if isinstance(where, str):
+        return where
+    text = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in where)
+    return text.lstrip(".")
 
 
 def _shown(value: Any) -> str:

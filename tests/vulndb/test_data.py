@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
 import urllib.request
+from pathlib import Path
 
+import pytest
 from vulndb_server import DATA
 from vulndb_testdata import CHOSEN, latest_fixed
 
@@ -59,7 +62,6 @@ def test_server_sends_gzip_when_accepted_and_logs_each_request(vulndb_http) -> N
 
 def test_the_benchmark_generator_writes_a_database_gopush_reads(tmp_path) -> None:
     import sys
-    from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
     from vulndb_gen import generate, requirements
@@ -74,3 +76,20 @@ def test_the_benchmark_generator_writes_a_database_gopush_reads(tmp_path) -> Non
     entries = db.entries_for(wanted)
     named = {a.module for e in entries for a in e.affected}
     assert set(wanted) <= named and "stdlib" in named
+
+
+MIRROR = Path("/work/.mirror/golang+vulndb/repo")
+PUBLISHED_AT = "a752ea54fd1b989d208a270aeef772f55a36b87a"  # golang/vulndb, 2026-08-21
+
+
+@pytest.mark.skipif(not MIRROR.is_dir(), reason="no golang/vulndb clone at " + str(MIRROR))
+def test_the_facts_are_the_published_ones() -> None:
+    """Every field but the two times is byte for byte what golang/vulndb publishes."""
+    for path in sorted((DATA / "ID").glob("*.json")):
+        ours = json.loads(path.read_bytes())
+        published = json.loads(subprocess.run(
+            ["git", "-C", str(MIRROR), "show", f"{PUBLISHED_AT}:data/osv/{path.name}"],
+            check=True, capture_output=True).stdout)
+        for times in ("modified", "published"):
+            ours.pop(times), published.pop(times)
+        assert ours == published, path.name

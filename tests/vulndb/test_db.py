@@ -272,3 +272,16 @@ def test_govulndb_and_the_cache_dir_reach_the_reader(vulndb_http, tmp_path: Path
     file_db = open_db(vulndb_settings(None, {**environ, "GOVULNDB": DATA.as_uri()}).url,
                       tmp_path / "vc")
     assert file_db.modified == DB_MODIFIED
+
+
+def test_entries_missing_from_the_cache_are_fetched_alone(vulndb_http, tmp_path: Path) -> None:
+    server = vulndb_http()
+    open_db(server.url, tmp_path).entries_for(["golang.org/x/net"])
+    gone = sorted(X_NET)[:5]
+    for vuln_id in gone:
+        next(tmp_path.glob(f"*/ID/{vuln_id}.json")).unlink()
+    server.clear()
+    entries = open_db(server.url, tmp_path).entries_for(["golang.org/x/net"])
+    assert set(X_NET) <= set(_ids(entries))
+    assert server.paths()[0] == "/index/db.json"
+    assert sorted(server.paths()[1:]) == [f"/ID/{i}.json" for i in gone]

@@ -1,7 +1,8 @@
 """Must show (issue 12): findings from the test database of real advisories, read through
 ``file://`` and through a loopback HTTP server with gzip, are right for every kind of version
 and range, and ``imported`` is right for a module that imports an affected package, one that
-only requires it, and one that imports a sibling package of the same module.
+only requires it (and imports it only from a test, testdata/ or vendor/), and one that
+imports a sibling package of the same module.
 
 The expected findings below are read off the published advisories (tests/vulndb/data, facts
 as golang/vulndb publishes them; scripts/vulndb_testdata.py says which case each stands for).
@@ -15,7 +16,9 @@ import pytest
 from vulndb_server import DATA
 
 from gopush.gosem import gomod
+from gopush.modzip.files import DataFile
 from gopush.vuln.db import open_db
+from gopush.vuln.ownfiles import imports_of_files
 from gopush.vuln.scan import requirements, scan
 
 GO_MOD = b"""module example.com/app
@@ -66,12 +69,64 @@ FOUND = [
     ("GO-2026-6179", "toolchain", "v1.21.2", "v1.25.13"),
 ]
 
-# The import paths of the module's own non-test files (what vuln.imports reads from them).
-IMPORTS_AFFECTED = ("fmt", "net/http", "github.com/docker/docker/client",
-                    "golang.org/x/net/http2", "golang.org/x/text/language")
-ONLY_REQUIRES = ("fmt",)
-IMPORTS_SIBLINGS = ("net/url", "golang.org/x/crypto/chacha20", "golang.org/x/net/html",
-                    "golang.org/x/text/unicode/norm", "github.com/dgrijalva/jwt-go/v4")
+# Each module's own files, read as gopush audit reads them (vuln.ownfiles: non-test .go
+# files outside testdata/, vendor/ and ./_ directories; vuln.imports reads their imports).
+IMPORTS_AFFECTED = {
+    "main.go": b"""// Command app serves HTTP/2.
+package main
+
+import (
+	"fmt"
+	"net/http" // the standard library's net/http: GO-2023-2102
+
+	docker "github.com/docker/docker/client"
+	"golang.org/x/net/http2"
+)
+
+func main() { fmt.Println(http.StatusOK, docker.DefaultDockerHost, http2.ClientPreface) }
+""",
+    "lang/lang.go": b"""package lang
+
+import "golang.org/x/text/language"
+
+var Default = language.English
+""",
+}
+ONLY_REQUIRES = {
+    "main.go": b"""package main
+
+import "fmt"
+
+func main() { fmt.Println("hello") }
+""",
+    "main_test.go": b"""package main
+
+import (
+	"testing"
+
+	"golang.org/x/text/language" // a test: not built into the module's users
+)
+
+func TestLang(t *testing.T) { _ = language.English }
+""",
+    "testdata/gen.go": b'package gen\n\nimport _ "golang.org/x/net/http2"\n',
+    "vendor/golang.org/x/net/http2/http2.go": b'package http2\n\nimport "net/http"\n',
+}
+IMPORTS_SIBLINGS = {
+    "main.go": b"""package main
+
+import (
+	"net/url"
+
+	"golang.org/x/crypto/chacha20"
+	"golang.org/x/net/html"
+	norm "golang.org/x/text/unicode/norm"
+	jwt "github.com/dgrijalva/jwt-go/v4"
+)
+
+func main() { _, _, _, _, _ = url.Parse, chacha20.KeySize, html.Parse, norm.NFC, jwt.New }
+""",
+}
 
 # The findings imported by IMPORTS_AFFECTED: an affected package (x/net/http2, x/text/language,
 # net/http) or, for an entry naming none, any package of the module (docker/docker/client).
@@ -88,12 +143,16 @@ def db_url(request: pytest.FixtureRequest, vulndb_http) -> str:
     return server.url
 
 
-def _findings(url: str, cache: Path, imports: tuple[str, ...]) -> list[tuple]:
+def _findings(url: str, cache: Path, files: dict[str, bytes]) -> list[tuple]:
     db = open_db(url, cache)
     reqs = requirements(gomod.parse(GO_MOD))
     entries = db.entries_for(r.module for r in reqs.modules)
     return [(f.id, f.module, f.version, f.fixed, f.imported)
-            for f in scan(reqs, imports, entries)]
+            for f in scan(reqs, _imports(files), entries)]
+
+
+def _imports(files: dict[str, bytes]) -> frozenset[str]:
+    return imports_of_files(DataFile(path, data) for path, data in files.items())
 
 
 def _expected(imported: set[str]) -> list[tuple]:
@@ -120,7 +179,7 @@ def test_a_module_importing_sibling_packages_of_the_affected_ones(db_url: str,
 def test_findings_carry_aliases_summary_and_packages(db_url: str, tmp_path: Path) -> None:
     db = open_db(db_url, tmp_path)
     reqs = requirements(gomod.parse(GO_MOD))
-    findings = scan(reqs, IMPORTS_AFFECTED, db.entries_for(
+    findings = scan(reqs, _imports(IMPORTS_AFFECTED), db.entries_for(
         r.module for r in reqs.modules))
     by_id = {f.id: f for f in findings}
     assert by_id["GO-2022-1059"].aliases == ("CVE-2022-32149", "GHSA-69ch-w2m2-3vjp")
