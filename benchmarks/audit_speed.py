@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -61,48 +62,49 @@ def make_module(where: Path, requirements: list[tuple[str, str]]) -> GitRepo:
     return repo
 
 
-def audit_once(repo: Path, url: str, cache: Path) -> tuple[float, dict]:
-    """Run `gopush audit` in a new process; return its wall time and JSON document."""
+def audit_once(repo: Path, url: str, cache: Path) -> tuple[float, float, dict]:
+    """Run `gopush audit` in a new process; return its wall time, its CPU time (its own and
+    its git processes', user + system) and its JSON document."""
     env = {**os.environ, "GOPUSH_CACHE_DIR": str(cache), "CI": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "gopush", "audit", "--db", url,
                            "--fail-on", "never", "--json"], cwd=repo, env=env,
                           capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"gopush audit failed ({done.returncode}): {done.stderr[-2000:]}")
-    return wall, json.loads(done.stdout)
+    return wall, cpu, json.loads(done.stdout)
 
 
 def measure(repo: Path, url: str, scratch: Path, rounds: int,
             server: VulnDbServer | None) -> dict[str, object]:
     """Time ``rounds`` cold runs (each with a new cache) and warm runs (after it)."""
-    cold, warm, cold_requests, warm_requests = [], [], [], []
+    figures: dict[str, list] = {k: [] for k in ("cold", "warm", "cold_cpu", "warm_cpu",
+                                                 "cold_requests", "warm_requests")}
     doc: dict = {}
     for n in range(rounds):
         cache = scratch / f"cache-{n}"
-        if server:
-            server.clear()
-        wall, doc = audit_once(repo, url, cache)
-        cold.append(wall)
-        cold_requests.append(len(server.paths()) if server else 0)
-        if server:
-            server.clear()
-        wall, doc = audit_once(repo, url, cache)
-        warm.append(wall)
-        warm_requests.append(len(server.paths()) if server else 0)
-    return {"cold": cold, "warm": warm, "cold_requests": cold_requests,
-            "warm_requests": warm_requests, "doc": doc}
+        for kind in ("cold", "warm"):  # the warm run reuses the cache the cold one wrote
+            if server:
+                server.clear()
+            wall, cpu, doc = audit_once(repo, url, cache)
+            figures[kind].append(wall)
+            figures[f"{kind}_cpu"].append(cpu)
+            figures[f"{kind}_requests"].append(len(server.paths()) if server else 0)
+    return {**figures, "doc": doc}
 
 
 def report(name: str, figures: dict) -> None:
     doc = figures["doc"]
     findings = doc["findings"]
     imported = sum(1 for f in findings if f["imported"])
-    print(f"{name}: cold median {statistics.median(figures['cold']):.3f} s "
-          f"({', '.join(f'{t:.3f}' for t in figures['cold'])}), "
-          f"warm median {statistics.median(figures['warm']):.3f} s "
-          f"({', '.join(f'{t:.3f}' for t in figures['warm'])})")
+    for kind in ("cold", "warm"):
+        print(f"{name}, {kind}: median {statistics.median(figures[kind]):.3f} s "
+              f"(CPU {statistics.median(figures[kind + '_cpu']):.3f} s; runs: "
+              f"{', '.join(f'{t:.3f}' for t in figures[kind])})")
     if any(figures["cold_requests"]):
         print(f"  requests: cold {figures['cold_requests'][0]}, "
               f"warm {figures['warm_requests'][0]}")
@@ -125,12 +127,14 @@ def main() -> None:
               f"{size / 1e6:.1f} MB; module: {len(requirements)} requirements, {FILES} Go "
               f"files importing packages of {IMPORTING} of them; {args.rounds} rounds")
         repo = make_module(scratch / "module", requirements).path
+        print(f"load average before http: {os.getloadavg()[0]:.1f}")
         server = VulnDbServer(scratch / "db")
         try:
             report("http (loopback, gzip)", measure(repo, server.url, scratch / "http",
                                                    args.rounds, server))
         finally:
             server.close()
+        print(f"load average before file://: {os.getloadavg()[0]:.1f}")
         report("file://", measure(repo, f"file://{scratch / 'db'}", scratch / "file",
                                   args.rounds, None))
         started = time.perf_counter()

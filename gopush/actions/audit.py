@@ -15,19 +15,22 @@ what to upgrade each module to.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gopush.errors import InvalidModuleZip, NotARepository, Vulnerable
 from gopush.gosem import semver
 from gopush.gosem.gomod import GoMod
 from gopush.modzip.accept import AcceptedZip
 from gopush.ui.base import Reporter
-from gopush.vuln.db import VulnDb
 from gopush.vuln.scan import Finding, Requirements
 
-STDLIB = ("stdlib", "toolchain")  # the database's names for Go itself
+if TYPE_CHECKING:
+    from gopush.vuln.db import VulnDb
+
+STDLIB = ("stdlib", "toolchain")  # the database's names for Go itself (entries_for adds them)
 
 
 class AuditPolicy(NamedTuple):
@@ -102,9 +105,9 @@ def audit(request: AuditRequest, reporter: Reporter) -> list[AuditResult]:
         SourceError, InvalidModule: the checkout or zip cannot be read as a module.
         VulnDbError: the database cannot be read and nothing is cached (exit 6).
     """
-    sources = _sources(request)
-    db = open_vuln_db(request.policy, reporter)
-    return [scan_module(source, db, reporter) for source in sources]
+    opening = _Opening(request.policy)
+    sources = _sources(request, reporter)
+    return scan_modules(sources, opening.result(reporter), reporter)
 
 
 def audit_zips(zips: Iterable[tuple[Path, AcceptedZip]], policy: AuditPolicy,
@@ -114,39 +117,68 @@ def audit_zips(zips: Iterable[tuple[Path, AcceptedZip]], policy: AuditPolicy,
     Raises:
         InvalidModuleZip, VulnDbError: as ``audit``.
     """
+    opening = _Opening(policy)
     sources = [zip_source(path, accepted) for path, accepted in zips]
-    db = open_vuln_db(policy, reporter)
-    return [scan_module(source, db, reporter) for source in sources]
+    return scan_modules(sources, opening.result(reporter), reporter)
 
 
-def open_vuln_db(policy: AuditPolicy, reporter: Reporter) -> VulnDb:
-    """Open the policy's database; warn, with the cache's age, when it cannot be reached.
+class _Opening:
+    """The database, opened by a thread of its own while the module is read: its round trip
+    (``index/db.json``, a TLS handshake first for vuln.go.dev) then overlaps git's work.
 
-    Raises:
-        VulnDbError: unreachable or unreadable, and nothing cached.
+    The thread is a daemon: when reading the module fails, nobody waits for the database.
     """
-    from gopush.vuln.db import open_db
 
-    db = open_db(policy.db_url, policy.cache_dir)
-    if db.offline:
-        reporter.warn(f"the vulnerability database at {db.url} cannot be reached: using "
-                      f"the copy cached {_age(db.age_seconds)} ago (modified {db.modified})")
-    return db
+    def __init__(self, policy: AuditPolicy) -> None:
+        self._db: VulnDb | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._open, args=(policy,), daemon=True,
+                                        name="gopush-vulndb-open")
+        self._thread.start()
+
+    def _open(self, policy: AuditPolicy) -> None:
+        try:
+            import gopush.registry  # noqa: F401 - before httpx: keeps httpx's CLI (rich) out
+            from gopush.vuln.db import open_db
+
+            self._db = open_db(policy.db_url, policy.cache_dir)
+        except BaseException as err:  # noqa: BLE001 - raised again by result(), in the caller
+            self._error = err
+
+    def result(self, reporter: Reporter) -> VulnDb:
+        """Return the opened database; warn, with the cache's age, when it was not reached.
+
+        Raises:
+            VulnDbError: unreachable or unreadable, and nothing cached; ConfigError: the URL.
+        """
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._db is not None
+        if self._db.offline:
+            reporter.warn(f"the vulnerability database at {self._db.url} cannot be reached: "
+                          f"using the copy cached {_age(self._db.age_seconds)} ago "
+                          f"(modified {self._db.modified})")
+        return self._db
 
 
-def scan_module(source: ModuleSource, db: VulnDb, reporter: Reporter) -> AuditResult:
-    """Match one module's requirements and imports against ``db``'s entries for them."""
+def scan_modules(sources: list[ModuleSource], db: VulnDb,
+                 reporter: Reporter) -> list[AuditResult]:
+    """Match each module's requirements and imports against ``db``'s entries for them (read
+    once for all the modules: a layout's versions share most requirements)."""
     from gopush.vuln.scan import scan
 
-    ref = f"{source.module}@{source.version}"
-    reqs = _requirements(source, reporter)
-    modules = [r.module for r in reqs.modules] + (list(STDLIB) if reqs.go else [])
-    entries = db.entries_for(modules)
-    findings = tuple(scan(reqs, source.imports, entries))
-    reporter.detail(f"{ref}: {len(reqs.modules)} requirements, {len(source.imports)} imports, "
-                    f"{len(entries)} entries read, {len(findings)} findings")
-    return AuditResult(source.module, source.version, db.url, db.modified, findings, reqs.go,
-                       reqs.partial)
+    reqs = [_requirements(source, reporter) for source in sources]
+    entries = db.entries_for({r.module for rs in reqs for r in rs.modules})
+    results = []
+    for source, needs in zip(sources, reqs, strict=True):
+        findings = tuple(scan(needs, source.imports, entries))
+        reporter.detail(f"{source.module}@{source.version}: {len(needs.modules)} "
+                        f"requirements, {len(source.imports)} imports, {len(findings)} "
+                        f"findings ({len(entries)} entries read)")
+        results.append(AuditResult(source.module, source.version, db.url, db.modified,
+                                   findings, needs.go, needs.partial))
+    return results
 
 
 def _requirements(source: ModuleSource, reporter: Reporter) -> Requirements:
@@ -170,7 +202,7 @@ def _requirements(source: ModuleSource, reporter: Reporter) -> Requirements:
 # -- where the module comes from ------------------------------------------------------------
 
 
-def _sources(request: AuditRequest) -> list[ModuleSource]:
+def _sources(request: AuditRequest, reporter: Reporter) -> list[ModuleSource]:
     target = request.target
     if target is not None and target.is_file():
         return [_zip_file_source(target)]
@@ -179,7 +211,7 @@ def _sources(request: AuditRequest) -> list[ModuleSource]:
 
         if zips := layout_zips(target):
             return [_zip_file_source(path) for path in zips]
-    return [_checkout_source(request)]
+    return [_checkout_source(request, reporter)]
 
 
 def _zip_file_source(path: Path) -> ModuleSource:
@@ -212,8 +244,9 @@ def zip_source(path: Path, accepted: AcceptedZip) -> ModuleSource:
                         f"go.mod cannot be read ({error})" if parsed is None else "")
 
 
-def _checkout_source(request: AuditRequest) -> ModuleSource:
-    """Locate the module at ``request.rev`` and read its own files as the zip holds them."""
+def _checkout_source(request: AuditRequest, reporter: Reporter) -> ModuleSource:
+    """Locate the module at ``request.rev`` and read its own files as the zip holds them;
+    warn when the working tree differs from HEAD (a `go get` not committed yet)."""
     from gopush.modzip.rules import check_files
     from gopush.sources.git import GitRepository
     from gopush.sources.module import locate
@@ -227,6 +260,12 @@ def _checkout_source(request: AuditRequest) -> ModuleSource:
                     "--out directory of `gopush build`")
         raise
     located = locate(repo, request.rev, subdir=request.subdir, cwd=where)
+    if request.rev == "HEAD" and (changed := repo.changed_paths(located.layout.dir)):
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5
+                                           else "")
+        reporter.warn(f"audited commit {located.commit.short}: uncommitted changes are not "
+                      f"audited ({shown}); commit them, or audit a zip built with "
+                      "`gopush build --worktree`")
     files = located.code.files(located.commit)
     kept = set(check_files(files).valid)
     imports = imports_of_files(f for f in files if f.path in kept)
@@ -278,9 +317,9 @@ def upgrade_advice(findings: Iterable[Finding]) -> list[str]:
                           " or --allow it")
             continue
         target = semver.max_version(f.fixed for f in found)
-        if module in STDLIB:
-            advice.append(f"build with Go {target.removeprefix('v')} or later and raise "
-                          f"go.mod's go line to it ({module})")
+        if module in STDLIB:  # matched at the go line: the oldest Go that may build it
+            advice.append(f"use Go {target.removeprefix('v')} or a later fixed release "
+                          f"({module} is matched at the go line, {found[0].version})")
         else:
             advice.append(f"upgrade {module} to {target} or later")
     return advice

@@ -36,6 +36,7 @@ def audit_policy(app: App, db: str | None, fail_on: str, allow: tuple[str, ...],
     Raises:
         ConfigError: the database URL chosen is not usable.
     """
+    import gopush.registry  # noqa: F401 - first: it keeps httpx's CLI (rich, 60 ms) unloaded
     from gopush.actions.audit import AuditPolicy
     from gopush.config.vulndb import vulndb_settings
     from gopush.errors import ConfigError

@@ -29,6 +29,7 @@ uses for the standard library (``stdlib``, ``toolchain``).
 from __future__ import annotations
 
 from bisect import bisect_right
+from functools import lru_cache
 
 from gopush.gosem import gover, semver
 from gopush.vuln.osv import Event
@@ -99,6 +100,7 @@ def _event_key(event: Event) -> _Key:
     return _version_key("v" + event.version) or (1,)
 
 
+@lru_cache(maxsize=8192)  # a scan asks for the same few versions thousands of times
 def _version_key(version: str) -> _Key | None:
     """Return the sort key of a Go version, or None when it is not a semantic version."""
     p = semver.precedence(version)

@@ -197,3 +197,45 @@ def test_offline_uses_the_cache_and_says_how_old(app_repo: GitRepo, gopush_cli,
     assert "cannot be reached" in err and "cached" in err and " ago" in err
     code, _, err = gopush_cli(app_repo.path, "audit", "--db", "http://127.0.0.1:9/")
     assert code == ExitCode.UNAVAILABLE and "127.0.0.1:9" in err
+
+
+def test_uncommitted_changes_are_named(app_repo: GitRepo, gopush_cli) -> None:
+    """An upgrade written to go.mod but not committed is not what gets audited: say so."""
+    app_repo.write({"go.mod": gomod("v0.17.0")})
+    code, _, err = gopush_cli(app_repo.path, "audit", "--db", DB)
+    assert code == ExitCode.VULNERABLE  # the commit still requires v0.6.0
+    assert "uncommitted changes are not audited (go.mod)" in err
+
+
+def test_layout_of_two_versions_names_the_one_refused(app_repo: GitRepo, gopush_cli,
+                                                      tmp_path: Path) -> None:
+    """A layout holding v1.0.0 (x/net v0.6.0) and v1.1.0 (x/net v0.17.0): one document per
+    module version; the error names v1.0.0 only."""
+    out_dir = tmp_path / "dist"
+    assert gopush_cli(app_repo.path, "build", "--out", str(out_dir))[0] == ExitCode.OK
+    app_repo.commit("upgrade", {"go.mod": gomod("v0.17.0")})
+    app_repo.tag("v1.1.0")
+    assert gopush_cli(app_repo.path, "build", "--out", str(out_dir))[0] == ExitCode.OK
+    code, out, err = gopush_cli(tmp_path, "audit", str(out_dir), "--db", DB, "--json")
+    assert code == ExitCode.VULNERABLE, err
+    doc = json.loads(out)
+    assert [m["version"] for m in doc["modules"]] == ["v1.0.0", "v1.1.0"]
+    assert f"{MODULE}@v1.0.0" in doc["error"]["message"]
+    assert f"{MODULE}@v1.1.0" not in doc["error"]["message"]
+
+
+def test_a_file_that_is_no_module_zip_is_exit_4(tmp_path: Path, gopush_cli) -> None:
+    """A TARGET file go would not accept as a module zip is refused with the gate's words."""
+    bogus = tmp_path / "v1.0.0.zip"
+    bogus.write_bytes(b"not a zip at all")
+    code, _, err = gopush_cli(tmp_path, "audit", str(bogus), "--db", DB)
+    assert code == ExitCode.INVALID_MODULE
+    assert str(bogus) in err and "zip" in err
+
+
+def test_push_allow_without_audit_is_a_usage_error(module_zip: Path, gopush_cli) -> None:
+    """`push --allow` or `--fail-on` without `--audit` would silently do nothing: exit 2."""
+    for extra in (["--allow", "GO-2023-1571"], ["--fail-on", "any"]):
+        code, _, err = gopush_cli(module_zip.parent, "push", "go", "acme/gomods",
+                                  str(module_zip), *extra)
+        assert code == ExitCode.USAGE and "--audit" in err
