@@ -18,9 +18,9 @@ The database unreachable never stops the registry: every open and every lookup r
 why, and the log too), which quarantines nothing, and is scanned again at the next refresh
 that reaches the database. For ``RETRY_AFTER`` seconds after a failure, a scan waits at most
 ``QUICK`` seconds for the database (then goes on from the cache, or fails with the reason),
-so a database that hangs costs one full timeout, then a second per package. Scans are serialised
-(one lock: the database cache is one directory), so the synchroniser waits at most one
-scan behind a refresh.
+so a database that hangs costs one full timeout, then a second per package. Scans are
+serialised (one lock: the database cache is one directory), so the synchroniser waits at
+most one scan behind a refresh.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ log = logging.getLogger("gopush.server")
 
 RETRY_AFTER = 60.0  # seconds after a failure during which a scan waits QUICK seconds at most
 QUICK = 1.0
-STDLIB = ("stdlib", "toolchain")
 
 
 class Unreachable(Exception):
@@ -113,8 +112,7 @@ class Scanner:
             try:
                 if db is None:
                     db = vulndb.open_db(self.settings.db_url, self.cache, timeout=timeout)
-                entries = db.entries_for([*(r.module for r in reqs.modules),
-                                          *(STDLIB if reqs.go else ())])
+                entries = db.entries_for(r.module for r in reqs.modules)  # + stdlib, toolchain
             except GopushError as err:
                 raise self._unreachable(err.message) from None
             except OSError as err:  # the cache directory itself
