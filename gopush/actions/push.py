@@ -141,7 +141,7 @@ def _audit(artifacts: list[ModuleArtifact], policy: Any, reporter: Reporter,
     refused = refusal(results, policy)
     if refused is not None:
         refused.data = {"status": "refused", **refused.data}
-        refused.hint = f"nothing was sent; `gopush audit` lists every finding. {refused.hint}"
+        refused.hint = f"nothing was sent; `gopush audit` lists every finding; {refused.hint}"
         raise refused
     for result in results:
         for finding in result.findings:  # allowed, or not in an imported package
