@@ -145,6 +145,23 @@ def _limit_options(command: Any) -> Any:
               metavar="SECONDS",
               help="On Ctrl-C or SIGTERM, seconds requests in flight get to finish; then "
                    "they are cut off (a client trickling a body cannot hold the stop).")
+@click.option("--vuln-db", "vuln_db", metavar="URL", envvar="GOPUSH_SERVE_VULN_DB",
+              help="Scan every package against this Go vulnerability database (vuln.go.dev "
+                   "layout: https://vuln.go.dev, another https:// mirror, or file://DIR); "
+                   "results at /vulnerabilities/ (cloudsmith vulnerabilities). Off by default.")
+@click.option("--vuln-refresh", type=click.FloatRange(0, min_open=True), default=60.0,
+              show_default=True, metavar="MINUTES",
+              help="Minutes between checks of the database's modified time; when it moved, "
+                   "every package is scanned again.")
+@click.option("--vuln-timeout", type=click.FloatRange(0, min_open=True), default=20.0,
+              show_default=True, metavar="SECONDS",
+              help="Seconds a scan may wait for the database; a package is then published "
+                   "unscanned (scanned at the next check that reaches the database).")
+@click.option("--quarantine", type=click.Choice(["off", "imported", "any"]), default="off",
+              show_default=True,
+              help="With --vuln-db: keep versions with a finding in a package they import "
+                   "(imported), or with any finding (any), out of list and @latest, and "
+                   "answer 403 with the reason for their files. Pushing is still allowed.")
 @_limit_options
 @output_options
 @pass_app
@@ -152,6 +169,7 @@ def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | 
             tls_key: Path | None, api_keys: tuple[str, ...], repos: tuple[str, ...],
             read_tokens: tuple[str, ...], upstreams: tuple[str, ...], new_repos: str,
             body_timeout: float, upload_expiry: float, stop_timeout: float,
+            vuln_db: str | None, vuln_refresh: float, vuln_timeout: float, quarantine: str,
             **limits: Any) -> None:
     """Run the embedded Go module registry until stopped.
 
@@ -181,6 +199,7 @@ def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | 
 
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
+    vuln = _vuln_settings(vuln_db, vuln_refresh, vuln_timeout, quarantine)
     keys = tuple(_split(api_keys))
     setups = _repo_setups(repos, read_tokens, upstreams)
     if tls_cert is not None and tls_key is not None:
@@ -190,18 +209,37 @@ def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | 
     expiry_seconds = upload_expiry * 3600  # --upload-expiry is in hours
     storage = open_storage(data or default_data_dir(app.environ), setups,
                            upload_expiry=expiry_seconds)
-    _announce(app, listening.url, storage.root, describe_repos(storage, listening.url), keys)
+    _announce(app, listening.url, storage.root, describe_repos(storage, listening.url), keys,
+              vuln)
     settings = ServeSettings(api_keys=keys, body_timeout=body_timeout,
                              new_repos=new_repos != "off",
                              new_repos_private=new_repos == "private",
-                             upload_expiry=expiry_seconds)
+                             upload_expiry=expiry_seconds, vuln=vuln)
     run(storage, settings, listening, tls_cert=tls_cert, tls_key=tls_key,
         access_log=app.verbose, stop_timeout=stop_timeout, limits=ConnectionLimits(**limits))
 
 
+def _vuln_settings(url: str | None, refresh: float, timeout: float, quarantine: str) -> Any:
+    """Check the scanning options together; return the server's ``VulnSettings``."""
+    from gopush.server.settings import VulnSettings
+
+    if not url:
+        if quarantine != "off":
+            raise click.UsageError("--quarantine needs --vuln-db URL (the database to scan with)")
+        return VulnSettings()
+    from gopush.vuln.db import source_for
+
+    source_for(url)  # ConfigError (exit 3) unless https://, loopback http:// or file:///DIR
+    return VulnSettings(db_url=url.rstrip("/"), refresh_minutes=refresh,
+                        quarantine="" if quarantine == "off" else quarantine, timeout=timeout)
+
+
 def _announce(app: App, url: str, data: Path, repos: list[dict[str, object]],
-              keys: tuple[str, ...]) -> None:
-    """Print the base URL and each repository's GOPROXY URL (stdout), warnings (stderr)."""
+              keys: tuple[str, ...], vuln: Any) -> None:
+    """Print the base URL, each repository's GOPROXY URL and the scanning settings
+    (stdout), warnings (stderr)."""
+    from gopush.server.redaction import redacted
+
     if not keys:
         app.reporter.warn("no API key given (--api-key or GOPUSH_SERVE_API_KEYS): "
                           "uploads will be refused")
@@ -209,5 +247,11 @@ def _announce(app: App, url: str, data: Path, repos: list[dict[str, object]],
              f"data: {data}"]
     lines += [f"GOPROXY {r['repository']} ({'private' if r['private'] else 'public'}): "
               f"{r['goproxy']}" for r in repos]
-    app.reporter.result({"url": url, "data": str(data), "repositories": repos},
-                        "\n".join(lines))
+    scanning = None
+    if vuln.enabled:
+        scanning = {"url": redacted(vuln.db_url), "refresh_minutes": vuln.refresh_minutes,
+                    "quarantine": vuln.quarantine or None}
+        lines.append(f"vulnerability scanning: {scanning['url']} (checked every "
+                     f"{vuln.refresh_minutes:g} min; quarantine: {vuln.quarantine or 'off'})")
+    app.reporter.result({"url": url, "data": str(data), "repositories": repos,
+                         "vuln_db": scanning}, "\n".join(lines))

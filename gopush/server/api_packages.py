@@ -29,6 +29,7 @@ from gopush.server.state import api_repo, api_repo_or_new, base_url, json_body, 
 from gopush.server.storage import SlotGone, Storage
 from gopush.server.sync import DEAD_END
 from gopush.server.validate import check_upload, peek_module_version
+from gopush.server.vulnscan import Scanner
 
 MAX_PAGE_SIZE = 1000
 BUSY_WAIT = 60.0  # seconds: processing one zip of the 500 MB maximum takes about 1 s
@@ -88,7 +89,7 @@ def _create(request: Request, repo: Repo, slot: FileSlot, republish: bool, tags:
         return package
     assert named is not None
     _wait_while_busy(st.storage, repo, *named)
-    return _decide_now(st.storage, repo, slot, republish, tags)
+    return _decide_now(st.storage, repo, slot, republish, tags, st.sync.scanner)
 
 
 def _wait_while_busy(storage: Storage, repo: Repo, module: str, version: str) -> None:
@@ -100,14 +101,17 @@ def _wait_while_busy(storage: Storage, repo: Repo, module: str, version: str) ->
 
 
 def _decide_now(storage: Storage, repo: Repo, slot: FileSlot, republish: bool,
-                tags: str) -> Package:
+                tags: str, scanner: Scanner | None) -> Package:
     """Check and publish an upload for a version that exists (or fail it), while answering."""
     assert slot.blob_sha256 is not None
+    zip_path = storage.blobs.path(slot.blob_sha256)
     try:
-        checked = check_upload(storage.blobs.path(slot.blob_sha256))
+        checked = check_upload(zip_path)
     except InvalidModuleZip as err:
         hint = f" ({err.hint})" if err.hint else ""
         return storage.fail_package(repo, slot, f"{err.message}{hint}. {DEAD_END}", tags)
+    if scanner is not None:  # before publishing: see server.sync
+        scanner.scan_accepted(repo.owner, repo.name, zip_path, checked)
     try:
         package, _ = storage.publish(repo, slot, checked, republish=republish, tags=tags)
     except SlotGone:
@@ -167,7 +171,7 @@ async def list_packages(request: Request) -> Response:
     """
     st = state(request)
     repo = api_repo_or_new(request)
-    page, size = _paging(request)
+    page, size = paging(request)
     try:
         wanted = compile_query(request.query_params.get("query", ""))
     except QueryError as err:
@@ -203,7 +207,13 @@ def _matching(packages: Callable[[], list[Package]], wanted: Matcher, sort: str,
     return len(found), _sorted(found, sort)[page]
 
 
-def _paging(request: Request) -> tuple[int, int]:
+def paging(request: Request) -> tuple[int, int]:
+    """Return the ``page`` and ``page_size`` a list asks for (30 by default, at most
+    ``MAX_PAGE_SIZE``).
+
+    Raises:
+        ApiError: 422 when either is not a positive whole number.
+    """
     page, size = request.query_params.get("page", "1"), request.query_params.get("page_size", "30")
     if not (is_number(page) and is_number(size) and int(page) >= 1 and int(size) >= 1):
         raise ApiError(422, "Invalid input.", {"page": [

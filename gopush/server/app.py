@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gopush.server import api_files, api_packages, api_user, goproxy
+from gopush.server import api_files, api_packages, api_user, api_vulns, goproxy
 from gopush.server.expiry import SlotExpiry
 from gopush.server.responses import ApiError, out_of_space
 from gopush.server.settings import ServeSettings
@@ -35,6 +35,7 @@ from gopush.server.state import ServerState, state
 from gopush.server.storage import Storage
 from gopush.server.sync import Synchroniser
 from gopush.server.upstream import Upstream
+from gopush.server.vulnscan import Scanner, VulnWatch
 
 log = logging.getLogger("gopush.server")
 
@@ -52,6 +53,9 @@ API_ROUTES = [
     Route(f"/files{_REPO}/{{identifier}}/abort", api_files.abort_file, methods=["POST"]),
     Route(f"/files{_REPO}/{{identifier}}/info", api_files.file_info, methods=["GET"]),
     Route(f"/files{_REPO}", api_files.create_file, methods=["POST"]),
+    Route(f"/vulnerabilities{_REPO}/{{pkg}}/{{identifier}}", api_vulns.read_scan,
+          methods=["GET"]),
+    Route(f"/vulnerabilities{_REPO}/{{pkg}}", api_vulns.list_scans, methods=["GET"]),
     Route("/user/self", api_user.user_self, methods=["GET"]),
     Route("/user/tokens", api_user.user_tokens, methods=["GET"]),
     Route("/repos/{owner}", api_user.list_repos, methods=["GET"]),
@@ -152,12 +156,16 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 def create_app(storage: Storage, settings: ServeSettings) -> ASGIApp:
     """Return the ASGI application serving ``storage`` with ``settings``."""
     upstream = Upstream(storage, settings.upstream_timeout)
-    sync = Synchroniser(storage)
+    scanner = Scanner(storage, settings.vuln) if settings.vuln.enabled else None
+    watch = VulnWatch(scanner) if scanner is not None else None
+    sync = Synchroniser(storage, scanner)
     server_state = ServerState(storage, settings, upstream, sync)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         sync.start()
+        if watch is not None:
+            watch.start()
         sweeping = asyncio.create_task(_sweep_periodically(server_state.expiry, storage))
         try:
             yield
@@ -166,6 +174,8 @@ def create_app(storage: Storage, settings: ServeSettings) -> ASGIApp:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeping
             await run_in_threadpool(sync.stop)
+            if watch is not None:
+                await run_in_threadpool(watch.stop)
             server_state.searches.close()
             await upstream.close()
 

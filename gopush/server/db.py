@@ -14,6 +14,13 @@ cannot create its shared-memory index (``-shm``, 32 KiB), and SQLite then refuse
 read; the database is then opened in exclusive locking mode, which keeps that index in the
 process's memory (one connection in one process, under the data-directory lock, is all a
 server has), so the registry still serves reads (``server.space``, read-only mode).
+
+Schema changes after the first release are migrations (``MIGRATIONS``), counted in SQLite's
+``user_version``: a database at version n gets migrations n+1.. in order, each in its own
+transaction with the new version number, so a crash leaves it at a version it fully has. A
+data directory written by a newer gopush (a version beyond ``SCHEMA_VERSION``) is refused
+rather than guessed at. A migration needs a few kilobytes: on a full disk a data directory
+that still needs one cannot start (``DiskFull``), one that does not opens read-only as above.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from gopush.errors import ConfigError
 from gopush.server.space import DiskFull, Space
 
 log = logging.getLogger("gopush.server")
@@ -78,6 +86,36 @@ CREATE TABLE IF NOT EXISTS versions (
     PRIMARY KEY (owner, name, module, version)
 );
 """
+
+
+# MIGRATIONS[n] brings a database from user_version n to n + 1; SCHEMA is version 0 (the
+# tables of the first release, created as they were then).
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: vulnerability scans and the database they came from (server.vulnstore, issue 12)
+        """CREATE TABLE vuln_scans (
+            owner TEXT NOT NULL, name TEXT NOT NULL,
+            module TEXT NOT NULL, version TEXT NOT NULL,
+            sum TEXT NOT NULL,          -- the h1: of the zip scanned (a republish is another)
+            scan_id INTEGER NOT NULL,   -- new for every scan, increasing
+            state TEXT NOT NULL,        -- scanned, failed (not scanned: reason says why)
+            reason TEXT,                -- why not scanned, or what the scan could not check
+            db_modified TEXT,           -- index/db.json's modified the scan used
+            scanned_at TEXT NOT NULL,
+            inputs TEXT NOT NULL,       -- JSON: the go.mod requirements, go line, imports
+            findings TEXT NOT NULL,     -- JSON list of findings
+            imported INTEGER NOT NULL,  -- findings in a package the module imports
+            total INTEGER NOT NULL,     -- all findings
+            PRIMARY KEY (owner, name, module, version, sum)
+        )""",
+        """CREATE TABLE vuln_db (
+            url TEXT PRIMARY KEY,
+            modified TEXT,              -- index/db.json's modified when last reached
+            checked_at TEXT,            -- when it was last asked
+            error TEXT                  -- why the last check failed ("" when it answered)
+        )""",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class Database:
@@ -190,7 +228,34 @@ def _connect(path: Path, *, exclusive: bool) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.executescript(SCHEMA)
+        _migrate(conn, path)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Apply the migrations the database at ``path`` lacks, one transaction each.
+
+    Raises:
+        ConfigError: the database is newer than this gopush knows.
+        sqlite3.Error: a migration failed (it was rolled back: the version did not move).
+    """
+    found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if found > SCHEMA_VERSION:
+        raise ConfigError(f"{path} was written by a newer gopush (schema {found}; this one "
+                          f"knows up to {SCHEMA_VERSION})",
+                          hint="run that gopush version, or pass another --data DIR")
+    for number in range(found, SCHEMA_VERSION):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[number]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        log.info("database %s migrated to schema %d", path, number + 1)

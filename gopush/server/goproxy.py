@@ -5,6 +5,12 @@
 - ``<module>/@latest``: the highest release, else prerelease, else pseudo-version;
 - ``sumdb/<name>/supported``: 404, so go checks sums with the checksum database directly.
 
+Quarantine (``--quarantine imported|any`` with ``--vuln-db``): a version whose stored scan
+has a finding the policy counts (``server.vulnstore``) is left out of ``list`` and
+``@latest``, and its ``.info``, ``.mod`` and ``.zip`` answer 403 with the reason as plain
+text, which go prints ("server response: ..."); 403, not 404, so go does not fall through
+to the next GOPROXY entry for it. Pushing the version is still allowed.
+
 Paths arrive escaped (``!`` before lower-cased capitals) and are decoded by
 ``gosem.proxypath``. "Not here" is 404 (410 once deleted), which lets a comma-separated GOPROXY
 list fall through to the next proxy. A private repository, or one that does not exist, answers
@@ -26,6 +32,7 @@ from gopush.server.records import Repo, Version
 from gopush.server.slugs import is_slug
 from gopush.server.state import state
 from gopush.server.upstream import UpstreamError
+from gopush.vuln.scan import Finding
 
 
 def _text(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -72,6 +79,9 @@ async def _answer(request: Request, repo: Repo, wanted: ProxyPath) -> Response:
     found = await _find(request, repo, wanted.module, wanted.version)
     if isinstance(found, Response):
         return found
+    refused = _quarantined(request, repo, found)
+    if refused is not None:
+        return refused
     blobs = state(request).storage.blobs
     if wanted.kind is ProxyKind.INFO:
         return JSONResponse(_info(found))
@@ -83,7 +93,9 @@ async def _answer(request: Request, repo: Repo, wanted: ProxyPath) -> Response:
 async def _list(request: Request, repo: Repo, module: str) -> list[str] | None:
     """Return the versions ``list`` shows (no pseudo-versions), or None when the module has
     no version here at all (a module with only pseudo-versions lists none, but exists)."""
-    local = [v.version for v in state(request).storage.versions(repo, module)]
+    held = _held(request, repo, module)
+    local = [v.version for v in state(request).storage.versions(repo, module)
+             if v.version not in held]
     remote = await state(request).upstream.versions(repo, module) if repo.upstream else []
     if not local and not remote:
         return None
@@ -93,7 +105,8 @@ async def _list(request: Request, repo: Repo, module: str) -> list[str] | None:
 
 
 async def _latest(request: Request, repo: Repo, module: str) -> Response:
-    local = state(request).storage.versions(repo, module)
+    held = _held(request, repo, module)
+    local = [v for v in state(request).storage.versions(repo, module) if v.version not in held]
     if local:
         return JSONResponse(_info(max(local, key=_latest_rank)))
     if repo.upstream:
@@ -101,6 +114,45 @@ async def _latest(request: Request, repo: Repo, module: str) -> Response:
         if info is not None:
             return JSONResponse(info)
     return _text(404, f"not found: {module} has no versions here")
+
+
+def _held(request: Request, repo: Repo, module: str) -> set[str]:
+    """Return the versions of ``module`` the quarantine keeps out of ``list``/``@latest``."""
+    st = state(request)
+    return st.vulns.quarantined(repo, module, st.settings.vuln.quarantine)
+
+
+def _quarantined(request: Request, repo: Repo, version: Version) -> Response | None:
+    """Return the 403 for a quarantined version's files, or None when it is available."""
+    st = state(request)
+    scan = st.vulns.quarantining(repo, version.module, version.version,
+                                 st.settings.vuln.quarantine)
+    if scan is None:
+        return None
+    return _text(403, quarantine_reason(scan.finding_list(), version.module, version.version,
+                                        st.settings.vuln.quarantine))
+
+
+def quarantine_reason(findings: list[Finding], module: str, version: str, policy: str,
+                      shown: int = 3) -> str:
+    """Return why ``module@version`` is quarantined, in at most ``shown`` findings' words
+    (go prints the first lines of a refusal): each GO id, where it is, what fixes it."""
+    counted = [f for f in findings if f.imported or policy == "any"]
+    noun = "vulnerability" if len(counted) == 1 else "vulnerabilities"
+    head = (f"forbidden: {module}@{version} is quarantined by this registry (--quarantine "
+            f"{policy}): {len(counted)} known {noun}")
+    lines = [head]
+    for f in counted[:shown]:
+        aliases = f" ({', '.join(f.aliases[:2])})" if f.aliases else ""
+        how = f"imported: {', '.join(f.packages[:2])}" if f.imported else "required only"
+        fix = f"Upgrade {f.module} to {f.fixed}" if f.fixed else "No fixed version yet"
+        lines.append(f"{f.id}{aliases} in {f.module}@{f.version} ({how}): "
+                     f"{f.summary.rstrip('.')}. {fix}.")
+    if len(counted) > shown:
+        lines.append(f"... and {len(counted) - shown} more")
+    lines.append("Publish a version that upgrades them; this one is served again if the "
+                 "vulnerability database withdraws the entries.")
+    return "\n".join(lines)
 
 
 def _latest_rank(v: Version) -> tuple[int, Any]:

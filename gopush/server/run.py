@@ -82,6 +82,7 @@ def open_storage(data: Path, repos: list[RepoSetup], *,
         ConfigError: the data directory cannot be created or written (a new one on a full
             disk included), or another server uses it.
     """
+    existed = (data / "registry.sqlite3").is_file()
     try:
         data.mkdir(parents=True, exist_ok=True)
         lock = _lock_data_dir(data)  # before Storage: a second server must not touch the db
@@ -90,6 +91,11 @@ def open_storage(data: Path, repos: list[RepoSetup], *,
         raise ConfigError(f"cannot use data directory {data}: {err.strerror}",
                           hint="pass --data DIR with a writable directory") from None
     except DiskFull:
+        if existed:  # it opens read-only on a full disk unless its schema must be upgraded
+            raise ConfigError(f"cannot open the registry in {data}: its database needs a "
+                              "schema upgrade for this gopush, and its disk is full",
+                              hint="free a little disk space (the upgrade writes a few kB); "
+                                   "nothing was changed") from None
         raise ConfigError(f"cannot create a registry in {data}: its disk is full",
                           hint="free disk space, or pass --data DIR on another disk") from None
     storage.data_lock = lock  # held for the life of the process

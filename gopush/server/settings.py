@@ -7,6 +7,27 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class VulnSettings:
+    """Vulnerability scanning (``server.vulnscan``); off while ``db_url`` is "".
+
+    ``quarantine``: "" (off), "imported" (a finding in a package the module imports) or
+    "any" (any finding) keeps a version out of ``list``/``@latest`` and answers 403 for its
+    files. ``timeout``: seconds one scan (or one check of the database) may wait for the
+    database; the package is processed without a scan after it.
+    """
+
+    db_url: str = ""
+    refresh_minutes: float = 60.0
+    quarantine: str = ""
+    timeout: float = 20.0
+
+    @property
+    def enabled(self) -> bool:
+        """Tell whether packages are scanned."""
+        return bool(self.db_url)
+
+
+@dataclass(frozen=True)
 class ServeSettings:
     """Server-wide settings; ``api_keys`` grant full access and are never shown or stored."""
 
@@ -17,6 +38,7 @@ class ServeSettings:
     new_repos_private: bool = False  # visibility of repositories created by a first push
     upstream_timeout: float = 60.0
     upload_expiry: float = 24 * 3600.0  # seconds an upload slot stays open (server.expiry)
+    vuln: VulnSettings = field(default_factory=VulnSettings)
 
     def key_ok(self, key: str | None) -> bool:
         """Tell whether ``key`` is one of the API keys (constant-time per key)."""

@@ -19,6 +19,7 @@ from gopush.server.settings import ServeSettings
 from gopush.server.slugs import is_slug
 from gopush.server.storage import Storage
 from gopush.server.sync import Synchroniser
+from gopush.server.vulnstore import VulnStore
 
 if TYPE_CHECKING:
     from gopush.server.upstream import Upstream
@@ -37,9 +38,11 @@ class ServerState:
     assemblies: Assemblies = field(default_factory=Assemblies)
     searches: Searches = field(default_factory=Searches)
     expiry: SlotExpiry = field(init=False)
+    vulns: VulnStore = field(init=False)  # stored scans, and quarantine (server.vulnstore)
 
     def __post_init__(self) -> None:
         self.expiry = SlotExpiry(self.storage, self.assemblies, self.settings.upload_expiry)
+        self.vulns = VulnStore(self.storage.db)
 
 
 def state(request: Request) -> ServerState:

@@ -7,6 +7,10 @@ clients read from the status endpoint. Packages are processed one at a time, in 
 they were queued, and a package still queued or syncing when the server stopped is processed
 again on the next start (processing is idempotent: the zip and the rules do not change).
 
+With ``--vuln-db``, a zip the gate accepted is scanned (``server.vulnscan``) before it is
+published, so a quarantined version is never served first; the scan's own deadline bounds
+the wait, and a scan that fails never fails the package.
+
 A failure that resyncing cannot fix says "package should be deleted" (cloudsmith-api.md
 §5.6), so the official CLI stops retrying; only a failure of the server itself (an I/O
 error, a full disk) is worth a resync, which ``requeue`` grants. If even the failure cannot
@@ -24,6 +28,7 @@ from gopush.server.records import Package
 from gopush.server.space import DiskFull
 from gopush.server.storage import Storage
 from gopush.server.validate import check_upload
+from gopush.server.vulnscan import Scanner
 
 log = logging.getLogger("gopush.server")
 
@@ -37,8 +42,9 @@ INTERNAL = "internal error: {error}; see the server log, and report it"
 class Synchroniser:
     """One worker thread turning queued packages into module versions, in order."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, scanner: Scanner | None = None) -> None:
         self.storage = storage
+        self.scanner = scanner  # None: packages are not scanned (no --vuln-db)
         self._queue: queue.Queue[tuple[str, bool] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._stalled: list[tuple[str, bool]] = []  # not even failed: the disk was full
@@ -110,11 +116,14 @@ class Synchroniser:
         repo = self.storage.repo(package.owner, package.name)
         if slot is None or slot.blob_sha256 is None or repo is None:
             return f"The upload of this package is gone. {DEAD_END}"
+        zip_path = self.storage.blobs.path(slot.blob_sha256)
         try:
-            checked = check_upload(self.storage.blobs.path(slot.blob_sha256))
+            checked = check_upload(zip_path)
         except InvalidModuleZip as err:
             hint = f" ({err.hint})" if err.hint else ""
             return f"{err.message}{hint}. {DEAD_END}"
+        if self.scanner is not None:
+            self.scanner.scan_accepted(repo.owner, repo.name, zip_path, checked)
         try:
             self.storage.publish(repo, slot, checked, republish=republish, queued=package)
         except VersionExists as err:

@@ -281,3 +281,25 @@ def test_a_part_that_does_not_fit_is_507_and_cut_off(small_disk: Path, tmp_path:
             assert got.content == data
     finally:
         served.stop()
+
+
+def test_an_old_registry_needing_a_schema_upgrade_on_a_full_disk(small_disk: Path) -> None:
+    """A data directory from before the scan tables (schema 0) on a full disk cannot be
+    upgraded: exit 3 saying so, and its database is left as it was (still schema 0)."""
+    import sqlite3
+
+    from gopush.server.db import SCHEMA
+
+    data = small_disk / "data"
+    data.mkdir()
+    with sqlite3.connect(data / "registry.sqlite3") as old:
+        old.executescript(SCHEMA)
+        old.execute("PRAGMA journal_mode=WAL")
+    _fill(small_disk / "filler")
+    proc = subprocess.run([sys.executable, "-m", "gopush", "serve", "--port", "0", "--data",
+                           str(data)], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == ExitCode.CONFIG, proc.stderr
+    assert "needs a schema upgrade" in proc.stderr and "Traceback" not in proc.stderr
+    (small_disk / "filler").unlink()
+    with sqlite3.connect(data / "registry.sqlite3") as kept:
+        assert kept.execute("PRAGMA user_version").fetchone()[0] == 0
