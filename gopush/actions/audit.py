@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gopush.errors import InvalidModuleZip, NotARepository, Vulnerable
 from gopush.gosem import semver
-from gopush.gosem.gomod import GoMod
 from gopush.modzip.accept import AcceptedZip
 from gopush.ui.base import Reporter
 from gopush.vuln.scan import Finding, Requirements
+from gopush.vuln.source import ModuleSource, zip_source
 
 if TYPE_CHECKING:
     from gopush.vuln.db import VulnDb
@@ -55,16 +55,6 @@ class AuditRequest(NamedTuple):
     target: Path | None = None  # a zip, a GOPROXY layout, or a checkout (None: this one)
     rev: str = "HEAD"  # for a checkout
     subdir: str | None = None  # for a checkout: the module's directory in the repository
-
-
-class ModuleSource(NamedTuple):
-    """What the audit reads from a module: who it is, its go.mod, its own code's imports."""
-
-    module: str
-    version: str
-    gomod: GoMod | None  # None: no go.mod (or one even a lax parse refuses)
-    imports: frozenset[str]
-    note: str = ""  # why gomod is None, when it is
 
 
 class AuditResult(NamedTuple):
@@ -224,24 +214,6 @@ def _zip_file_source(path: Path) -> ModuleSource:
         err.message = f"{path}: {err.message}"
         raise
     return zip_source(path, accepted)
-
-
-def zip_source(path: Path, accepted: AcceptedZip) -> ModuleSource:
-    """Return what the audit reads from a zip the gate accepted.
-
-    Raises:
-        InvalidModuleZip: a Go file cannot be read back as declared.
-    """
-    from gopush.sources.module import parse_go_mod
-    from gopush.vuln.ownfiles import imports_of_zip
-
-    with path.open("rb") as handle:
-        imports = imports_of_zip(handle, f"{accepted.module}@{accepted.version}/")
-    if accepted.gomod_synthesized:
-        return ModuleSource(accepted.module, accepted.version, None, imports, "no go.mod")
-    parsed, error = parse_go_mod(accepted.gomod)
-    return ModuleSource(accepted.module, accepted.version, parsed, imports,
-                        f"go.mod cannot be read ({error})" if parsed is None else "")
 
 
 def _checkout_source(request: AuditRequest, reporter: Reporter) -> ModuleSource:

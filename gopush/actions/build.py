@@ -34,7 +34,7 @@ from gopush.sources.directory import (
 )
 from gopush.sources.git import Commit, GitRepository
 from gopush.sources.gitcmd import GitRunner
-from gopush.sources.module import ModuleAtRev, locate, locate_tagged, module_path, parse_go_mod
+from gopush.sources.module import ModuleAtRev, locate, locate_tagged, module_path
 from gopush.ui.base import Reporter
 
 WORKTREE_WARNING = ("built from the working tree: its h1: hash will differ from the one go "
@@ -195,7 +195,7 @@ def _plan_worktree(request: BuildRequest) -> Plan:
     files, commit, time = _worktree_files(repo, module_root, request)
     version = request.version or _worktree_version(repo, commit, path, module_root)
     modpath.check(path, version)
-    parsed, parse_error = parse_go_mod(go_mod_data)
+    parsed, parse_error = gomod.parse_as_dependency(go_mod_data)
     warnings = [WORKTREE_WARNING] + gomod_warnings(parsed, parse_error)
     return Plan(path, version, time, files, go_mod_data or gomod.synthesized(path),
                 commit.hash if commit else None, warnings)

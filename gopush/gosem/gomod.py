@@ -20,6 +20,8 @@ retract and ignore, skips everything else, and also takes go lines such as ``1.2
 ``1.21``); bad retractions are skipped. Versions are never resolved (no network): a version
 that is not a semantic version is an error, as in ``go mod edit``. Errors are collected and
 reported together, one ``go.mod:LINE[:COL]: ...`` line each, in the go command's words.
+``parse_as_dependency`` is both: the strict parse, else the lax one with the strict error
+kept as a warning (how gopush reads a module's own go.mod: never stricter than go).
 ``module_path`` is ``modfile.ModulePath``: a fast, tolerant scan for the module line.
 ``zip_go_version`` is the ``go`` line as x/mod's zip code reads a module's root go.mod to
 choose its vendor rule: ``ParseLax`` with no version fixer, and "" whenever that fails.
@@ -52,7 +54,7 @@ from gopush.gosem.gomodsyntax import Line, LineBlock, parse_syntax
 from gopush.gosem.goquote import printable, trim_space, unquote
 
 __all__ = ["GoMod", "Godebug", "ModuleVersion", "PathLine", "Replace", "Require", "Retract",
-           "module_path", "parse", "parse_lax", "synthesized", "zip_go_version"]
+           "module_path", "parse", "parse_as_dependency", "parse_lax", "synthesized", "zip_go_version"]
 BLOCK_VERBS = ("module", "godebug", "require", "exclude", "replace", "retract", "tool", "ignore")
 
 
@@ -99,6 +101,24 @@ def _add_block(found: Directives, block: LineBlock, strict: bool) -> list[LineEr
     for line in block.lines:
         errors += found.add(block, line, block.tokens[0], line.tokens)
     return errors
+
+
+def parse_as_dependency(go_mod: bytes | None) -> tuple[GoMod | None, str | None]:
+    """Parse go.mod once: strictly (its error is only a warning: go never parses a
+    downloaded module's go.mod strictly), else laxly, as go reads a dependency's go.mod.
+
+    Returns the parse (None when even the lax one fails) and the strict parse's error.
+    """
+    if go_mod is None:
+        return None, None
+    try:
+        return parse(go_mod, "go.mod"), None
+    except GoModError as err:
+        error = err.message
+    try:
+        return parse_lax(go_mod, "go.mod"), error
+    except GoModError:
+        return None, error
 
 
 def module_path(data: bytes) -> str:

@@ -9,7 +9,7 @@ scanned again (from the inputs its scan stored: no zip is read again), and so is
 version not scanned yet (published before ``--vuln-db``, or while the database could not be
 reached: those are read from their zip).
 
-What a scan reads from a zip is what ``gopush audit`` reads (``actions.audit.zip_source``: the
+What a scan reads from a zip is what ``gopush audit`` reads (``vuln.source.zip_source``: the
 go.mod, the imports of the module's own non-test .go files); matching is ``vuln.scan``; the
 database is ``vuln.db`` with its cache in ``<data dir>/vulndb``.
 
@@ -41,6 +41,7 @@ from gopush.server.vulnstore import ModuleInputs, Scan, ScanTarget, VulnStore
 from gopush.vuln import db as vulndb
 from gopush.vuln import scan as vulnscan
 from gopush.vuln.scan import Finding
+from gopush.vuln.source import zip_source
 
 log = logging.getLogger("gopush.server")
 
@@ -211,8 +212,6 @@ def read_inputs(zip_path: Path, accepted: AcceptedZip) -> ModuleInputs:
     Raises:
         InvalidModuleZip: a .go file cannot be read back as declared.
     """
-    from gopush.actions.audit import zip_source
-
     source = zip_source(zip_path, accepted)
     reqs = (vulnscan.requirements(source.gomod) if source.gomod is not None
             else vulnscan.Requirements((), "", False))

@@ -34,7 +34,7 @@ _POLICY = {"imported": "s.imported > 0", "any": "s.total > 0"}
 @dataclass(frozen=True)
 class ModuleInputs:
     """What a scan reads from a zip: the go.mod requirements and the imports of the module's
-    own non-test .go files (``actions.audit.zip_source``). ``note``: why no requirement is
+    own non-test .go files (``vuln.source.zip_source``). ``note``: why no requirement is
     known (no go.mod, or one even a lax reading refuses); "" otherwise."""
 
     requirements: Requirements

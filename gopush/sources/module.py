@@ -37,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gopush.errors import GoModError, InvalidModule, InvalidVersion, SourceError
+from gopush.errors import InvalidModule, InvalidVersion, SourceError
 from gopush.gosem import gomod, modpath, pseudo, semver
 from gopush.modzip.rules import MAX_GO_MOD_BYTES
 from gopush.sources.coderepo import CodeRepo, GoModReader, ModuleLayout, find_dir, layout_for
@@ -117,7 +117,7 @@ def locate(repo: GitRepository, rev: str = "HEAD", *, subdir: str | None = None,
     if found_dir != code.layout.dir:  # --module named a /vN path that lives in vN/
         code = CodeRepo(repo, layout_for(path, found_dir))
     code.check_incompatible(commit, version)
-    parsed, parse_error = parse_go_mod(go_mod)
+    parsed, parse_error = gomod.parse_as_dependency(go_mod)
     return ModuleAtRev(code, commit, version, tag, go_mod, reader.declared(found_dir) or "",
                        parsed, parse_error)
 
@@ -462,22 +462,6 @@ def _prefix_in_repo(repo: GitRepository, where: Path | None) -> str:
     return "" if rel == "." else rel
 
 
-def parse_go_mod(go_mod: bytes | None) -> tuple[gomod.GoMod | None, str | None]:
-    """Parse go.mod once: strictly (its error is only a warning: go never parses a
-    downloaded module's go.mod strictly), else laxly, as go reads a dependency's go.mod.
-
-    Returns the parse (None when even the lax one fails) and the strict parse's error.
-    """
-    if go_mod is None:
-        return None, None
-    try:
-        return gomod.parse(go_mod, "go.mod"), None
-    except GoModError as err:
-        error = err.message
-    try:
-        return gomod.parse_lax(go_mod, "go.mod"), error
-    except GoModError:
-        return None, error
 
 
 def _join(directory: str, name: str) -> str:
