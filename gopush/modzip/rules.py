@@ -214,6 +214,34 @@ def _nested_module_dirs(files: Sequence[SourceFile], stats: Sequence[object]) ->
     return dirs
 
 
+def omitted_dirs(files: Sequence[SourceFile]) -> list[str]:
+    """Return the directories ("a/b", no trailing slash) below which ``check_files`` gives
+    every file its verdict from its path alone: omitted (or invalid, for a path that is not
+    clean), whatever the files hold and whatever the root go.mod's go line says.
+
+    Those are a directory directly inside one named ``vendor`` (``vendor/x``, ``a/vendor/x``:
+    its files are vendored under both vendor rules) and a directory holding a regular file
+    named go.mod under case folding (a nested module); rules 1 to 3 of the module docstring
+    decide their files before any stat or read. So a source may list such files by path
+    and kind without reading them, and the report is the same. Only the outermost
+    directories are returned, in the order of ``files``; never one that is also the path of
+    a file in ``files`` (a malformed tree may list both), nor one whose name is not clean.
+    """
+    module_dirs = _nested_module_dirs(files, [_stat(f) for f in files])
+    found: dict[str, None] = {}
+    for f in files:
+        p, start, parent = f.path, 0, ""
+        while (end := p.find("/", start)) >= 0:
+            head = p[:end]
+            if parent == "vendor" or head + "/" in module_dirs:
+                found.setdefault(head)
+                break
+            parent, start = p[start:end], end + 1
+    paths = {f.path for f in files}
+    # a directory that is a file too, or whose name is not clean, is left to be read
+    return [d for d in found if d not in paths and d == clean(d) and not d.startswith("/")]
+
+
 def _in_nested_module(p: str, module_dirs: set[str]) -> bool:
     i = p.find("/")
     while i >= 0:
