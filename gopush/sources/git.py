@@ -22,15 +22,14 @@ import threading
 import weakref
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from gopush.errors import InvalidVersion, NotARepository, SourceError
 from gopush.gosem import pseudo
-from gopush.modzip.create import PackAhead
+from gopush.modzip.create import PackAhead, PackedAhead
 from gopush.modzip.files import FileKind, FileStat
 from gopush.modzip.rules import MAX_LICENSE_BYTES, omitted_dirs
 from gopush.sources import tarstream
@@ -119,7 +118,7 @@ class ArchivedFile:
         self._data = data
         self._spill = spill
         self._keep_alive = keep_alive  # the SpillDir holding ``spill``
-        self.packed_ahead: Future[Any] | None = None  # see modzip.create.PackAhead
+        self.packed_ahead: PackedAhead | None = None  # see modzip.create.PackAhead
 
     def stat(self) -> FileStat:
         return self._stat
