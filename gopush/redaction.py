@@ -36,8 +36,9 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
             text = text.replace(secret, "***")
         elif secret:
             text = re.sub(rf"(?<![\w-]){re.escape(secret)}(?![\w-])", "***", text)
-    text = _USERINFO.sub(r"\1***@", text)
-    return _PARAM.sub(_mask_param, text)
+    if "://" in text:  # (both patterns need their marks: most texts have neither)
+        text = _USERINFO.sub(r"\1***@", text)
+    return _PARAM.sub(_mask_param, text) if "=" in text else text
 
 
 def _mask_param(match: re.Match[str]) -> str:
