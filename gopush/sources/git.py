@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import subprocess
 import tempfile
 import threading
 import weakref
@@ -162,6 +163,10 @@ class GitRepository:
         self._object_format = "sha1"  # or "sha256": the shadow repository must say the same
         self._tags_at: dict[str, list[str]] = {}
         self._listed: dict[str, bytes] = {}  # see _tree
+        # the running `git cat-file --batch` of read_files (none, or one)
+        self._batch: list[subprocess.Popen[bytes]] = []
+        self._batch_lock = threading.Lock()
+        weakref.finalize(self, _end_batch, self._batch)
         # a shallow clone lacks history (and the tags on it) that go's own full clone has
         self.shallow = False
 
@@ -315,40 +320,49 @@ class GitRepository:
 
     def read_files(self, specs: list[tuple[str, str]], max_size: int, *,
                    oversized: dict[int, int] | None = None) -> list[bytes | None]:
-        """Return the raw blobs at each ``(commit, path)``, in one git process.
+        """Return the raw blobs at each ``(commit, path)``.
 
         None for a path that is absent, not a blob, larger than ``max_size`` (read and dropped
         in pieces, so memory stays bounded), or that holds a newline (no module path can).
         The size of each blob larger than ``max_size`` is put in ``oversized`` (if given)
         under its index in ``specs``.
+
+        Every call on this repository goes to one ``git cat-file --batch``, started at the
+        first and ended with the repository object (or when a read fails): one git process
+        however many go.mod files a build reads, and when.
         """
         asked = [f"{rev}:{path}" for rev, path in specs]
-        if not asked:
-            return []
         sendable = [a for a in asked if "\n" not in a]
         found: dict[str, bytes | None] = {}
         too_large: dict[str, int] = {}
         if sendable:
-            proc = self.git.stream("cat-file", "--batch", input=True)
-            request = "".join(f"{a}\n" for a in sendable).encode("utf-8", "surrogateescape")
-            # written by a thread: git answers as it reads, and a long list could otherwise
-            # fill both pipes at once
-            writer = threading.Thread(target=_feed, args=(proc.stdin, request), daemon=True)
-            writer.start()
-            try:
-                assert proc.stdout is not None
-                for spec in sendable:
-                    found[spec], over = _batch_blob(proc.stdout, max_size)
-                    if over is not None:
-                        too_large[spec] = over
-            except BaseException:
-                GitRunner.abandon(proc)
-                raise
-            writer.join()
-            GitRunner.finish(proc, ["cat-file"])
+            with self._batch_lock:
+                self._read_batch(sendable, max_size, found, too_large)
         if oversized is not None:
             oversized.update((i, too_large[a]) for i, a in enumerate(asked) if a in too_large)
         return [found.get(a) for a in asked]
+
+    def _read_batch(self, specs: list[str], max_size: int, found: dict[str, bytes | None],
+                    too_large: dict[str, int]) -> None:
+        if not self._batch:
+            self._batch.append(self.git.stream("cat-file", "--batch", input=True))
+        proc = self._batch[0]
+        request = "".join(f"{a}\n" for a in specs).encode("utf-8", "surrogateescape")
+        # written by a thread: git answers as it reads, and a long list could otherwise
+        # fill both pipes at once
+        writer = threading.Thread(target=_feed, args=(proc.stdin, request), daemon=True)
+        writer.start()
+        try:
+            assert proc.stdout is not None
+            for spec in specs:
+                found[spec], over = _batch_blob(proc.stdout, max_size)
+                if over is not None:
+                    too_large[spec] = over
+        except BaseException:
+            self._batch.clear()
+            GitRunner.abandon(proc)
+            raise
+        writer.join()
 
     def changed_paths(self, subdir: str) -> list[str]:
         """List uncommitted changes (staged, unstaged, untracked) under ``subdir``."""
@@ -540,15 +554,22 @@ def _widen_pipe(pipe: BinaryIO) -> None:
 
 
 def _feed(pipe: BinaryIO | None, data: bytes) -> None:
-    """Write ``data`` to a child's stdin and close it (a child that died early is no error
-    here: its exit status says what went wrong)."""
+    """Write ``data`` to a child's stdin (a child that died early is no error here: the
+    reader sees its output end)."""
     if pipe is None:
         return
     try:
         pipe.write(data)
-        pipe.close()
+        pipe.flush()
     except (BrokenPipeError, OSError, ValueError):
         pass
+
+
+def _end_batch(batch: list[subprocess.Popen[bytes]]) -> None:
+    """End the ``cat-file --batch`` of a repository object that is gone."""
+    for proc in batch:
+        GitRunner.end_input(proc)
+    batch.clear()
 
 
 def _tag_names(decorations: str) -> list[str]:

@@ -138,6 +138,23 @@ class GitRunner:
         _close_pipes(proc)
         _raise_if_interrupted(proc.wait())
 
+    @staticmethod
+    def end_input(proc: subprocess.Popen[bytes]) -> None:
+        """End a streamed git that reads requests on its input (``cat-file --batch``) and
+        whose answers are all read: its input is closed, it exits (or is killed after
+        ``CUT_SHORT_WAIT`` seconds); what it would still say is of no use."""
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(CUT_SHORT_WAIT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        _close_pipes(proc)
+
     def _argv(self, args: Sequence[str], config: Sequence[str]) -> list[str]:
         argv = [self.exe] + ([f"--git-dir={self.git_dir}"] if self.git_dir else [])
         for item in config:

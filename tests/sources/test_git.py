@@ -185,6 +185,8 @@ def test_read_files_in_one_process(git_repo: GitRepo) -> None:
     assert GitRunner.started - before == 1
     assert got[:5] == [b"module a\n", None, None, None, b"b\n"] and got[5:10] == got[:5]
     assert len(got) == 10000
+    assert repo.read_file(head, "b", max_size=4096) == b"b\n"  # a later call: same process
+    assert GitRunner.started - before == 1
 
 
 def test_archived_files_are_packed_while_git_streams(git_repo: GitRepo) -> None:
