@@ -344,6 +344,8 @@ class GitRepository:
 
     def _read_batch(self, specs: list[str], max_size: int, found: dict[str, bytes | None],
                     too_large: dict[str, int]) -> None:
+        if self._batch and self._batch[0].poll() is not None:  # it ended (killed?): anew
+            _end_batch(self._batch)
         if not self._batch:
             self._batch.append(self.git.stream("cat-file", "--batch", input=True))
         proc = self._batch[0]
@@ -358,6 +360,11 @@ class GitRepository:
                 found[spec], over = _batch_blob(proc.stdout, max_size)
                 if over is not None:
                     too_large[spec] = over
+        except SourceError as err:  # its output ended: git's own failure says why
+            self._batch.clear()
+            if proc.stdin is not None:
+                proc.stdin.close()
+            raise GitRunner.cut_short(proc, ["cat-file"], err) from None
         except BaseException:
             self._batch.clear()
             GitRunner.abandon(proc)
@@ -582,7 +589,10 @@ def _batch_blob(out: BinaryIO, max_size: int) -> tuple[bytes | None, int | None]
     """Read one answer of ``git cat-file --batch``: the blob, or None (missing, not a blob,
     too large: its bytes are read and dropped in pieces); and the size of a blob larger
     than ``max_size`` (else None)."""
-    header = out.readline(4096).split()
+    line = out.readline(4096)
+    if not line:
+        raise SourceError("git cat-file ended without answering")
+    header = line.split()
     if len(header) != 3 or not header[2].isdigit():
         return None, None  # "<spec> missing" / "ambiguous": no content follows
     kind, size = header[1], int(header[2])

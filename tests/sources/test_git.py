@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import io
 import os
 import subprocess
 import tempfile
@@ -187,6 +188,23 @@ def test_read_files_in_one_process(git_repo: GitRepo) -> None:
     assert len(got) == 10000
     assert repo.read_file(head, "b", max_size=4096) == b"b\n"  # a later call: same process
     assert GitRunner.started - before == 1
+
+
+def test_read_files_after_its_git_ended(git_repo: GitRepo) -> None:
+    """The cat-file process read_files keeps may end between calls (killed): the next call
+    starts another and answers right; one that ends without answering is an error, never
+    a file taken for missing."""
+    git_repo.commit(files={"go.mod": "module a\n"})
+    repo = GitRepository.open(git_repo.path)
+    head = repo.commit("HEAD").hash
+    assert repo.read_file(head, "go.mod", 100) == b"module a\n"
+    (proc,) = repo._batch
+    proc.kill()
+    proc.wait()
+    assert repo.read_file(head, "go.mod", 100) == b"module a\n"
+    assert repo._batch[0] is not proc
+    with pytest.raises(SourceError, match="ended without answering"):
+        git_module._batch_blob(io.BytesIO(b""), 100)
 
 
 def test_archived_files_are_packed_while_git_streams(git_repo: GitRepo) -> None:
