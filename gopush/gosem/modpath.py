@@ -25,7 +25,9 @@ element`` and ``example.com/m/v2@v3.0.0: invalid version: should be v2, not v3``
 
 from __future__ import annotations
 
+import re
 from enum import Enum
+from functools import lru_cache
 
 from gopush.errors import InvalidPath, InvalidVersion
 from gopush.gosem import semver
@@ -42,6 +44,7 @@ _MODULE_CHARS = _ASCII_ALNUM | frozenset("-._~")
 _IMPORT_CHARS = _MODULE_CHARS | frozenset("+")
 _FILE_CHARS = _ASCII_ALNUM | frozenset("!#$%&()+,-.=@[]^_{}~ ")
 _FIRST_ELEM_CHARS = frozenset("-.0123456789abcdefghijklmnopqrstuvwxyz")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class PathKind(Enum):
@@ -92,7 +95,7 @@ def _raise_if(kind: PathKind, path: str, reason: str) -> None:
 
 def path_problem(path: str, kind: PathKind) -> str:
     """Return why ``path`` breaks the general rules for ``kind`` ("" when it does not)."""
-    if any("\ud800" <= c <= "\udfff" for c in path):  # surrogateescape'd bytes: not UTF-8
+    if not path.isascii() and _SURROGATE.search(path):  # surrogateescape'd bytes: not UTF-8
         return "invalid UTF-8"
     if not path:
         return "empty string"
@@ -103,10 +106,18 @@ def path_problem(path: str, kind: PathKind) -> str:
     if path[-1] == "/":
         return "trailing slash"
     for elem in path.split("/"):
-        reason = element_problem(elem, kind)
+        reason = _file_element_problem(elem) if kind is PathKind.FILE else \
+            element_problem(elem, kind)
         if reason:
             return reason
     return ""
+
+
+@lru_cache(maxsize=4096)
+def _file_element_problem(elem: str) -> str:
+    """``element_problem`` of a file path element, remembered: a module's file paths repeat
+    their directories' names thousands of times."""
+    return element_problem(elem, PathKind.FILE)
 
 
 def element_problem(elem: str, kind: PathKind) -> str:

@@ -29,6 +29,8 @@ _NO_FOLD = frozenset({0x0131})
 
 def clean(p: str) -> str:
     """Return the shortest path equivalent to ``p`` by Go's ``path.Clean`` rules."""
+    if p and "//" not in p and "/." not in p and p[0] != "." and p[-1] != "/":
+        return p  # no empty element and no "." or ".." element: clean already
     if p == "":
         return "."
     rooted = p.startswith("/")

@@ -214,6 +214,34 @@ def _nested_module_dirs(files: Sequence[SourceFile], stats: Sequence[object]) ->
     return dirs
 
 
+def omitted_dirs(files: Sequence[SourceFile]) -> list[str]:
+    """Return the directories ("a/b", no trailing slash) below which ``check_files`` gives
+    every file its verdict from its path alone: omitted (or invalid, for a path that is not
+    clean), whatever the files hold and whatever the root go.mod's go line says.
+
+    Those are a directory directly inside one named ``vendor`` (``vendor/x``, ``a/vendor/x``:
+    its files are vendored under both vendor rules) and a directory holding a regular file
+    named go.mod under case folding (a nested module); rules 1 to 3 of the module docstring
+    decide their files before any stat or read. So a source may list such files by path
+    and kind without reading them, and the report is the same. Only the outermost
+    directories are returned, in the order of ``files``; never one that is also the path of
+    a file in ``files`` (a malformed tree may list both), nor one whose name is not clean.
+    """
+    module_dirs = _nested_module_dirs(files, [_stat(f) for f in files])
+    found: dict[str, None] = {}
+    for f in files:
+        p, start, parent = f.path, 0, ""
+        while (end := p.find("/", start)) >= 0:
+            head = p[:end]
+            if parent == "vendor" or head + "/" in module_dirs:
+                found.setdefault(head)
+                break
+            parent, start = p[start:end], end + 1
+    paths = {f.path for f in files}
+    # a directory that is a file too, or whose name is not clean, is left to be read
+    return [d for d in found if d not in paths and d == clean(d) and not d.startswith("/")]
+
+
 def _in_nested_module(p: str, module_dirs: set[str]) -> bool:
     i = p.find("/")
     while i >= 0:
@@ -293,6 +321,9 @@ class CollisionChecker:
         # Prefixes written otherwise than folded: key -> id > 0; by id, the key.
         self._written: dict[str, int] = {}
         self._written_keys: list[str] = [""]
+        # The directory of the last path whose walk found no problem there, and its ids.
+        self._dir: str | None = None
+        self._dir_ids = (0, 0)
 
     def check(self, p: str, *, is_dir: bool) -> FileIssue | None:
         """Record ``p`` and return the problem it makes with earlier paths, if any.
@@ -301,12 +332,27 @@ class CollisionChecker:
         and stops at the first problem; a prefix seen before has all its parents recorded
         already. So walking down, recording what is new and keeping the problem of the
         deepest prefix seen before gives Go's records and verdict.
+
+        Files come mostly directory by directory: when ``p`` is in the directory of the
+        previous path and walking that directory found no problem, the walk starts at the
+        file's name. (Records never change once made, so the directory's walk would find
+        no problem again.)
         """
-        elems = p.split("/")
-        written = folded = 0
+        head, slash, name = p.rpartition("/")
+        if slash and head == self._dir:
+            written, folded = self._dir_ids
+            return self._walk(p, [name], len(head) + 1, written, folded, is_dir)
+        return self._walk(p, p.split("/"), 0, 0, 0, is_dir)
+
+    def _walk(self, p: str, elems: list[str], start: int, written: int, folded: int,
+              is_dir: bool) -> FileIssue | None:
+        """Walk ``elems``, the elements of ``p`` from index ``start`` on, below the prefix
+        whose ids are ``written`` and ``folded``; see ``check``."""
         problem: FileIssue | None = None
+        end, last = start - 1, len(elems) - 1
         for depth, elem in enumerate(elems):
-            prefix_is_dir = is_dir or depth < len(elems) - 1
+            end += len(elem) + 1  # p[:end] is the prefix up to this element
+            prefix_is_dir = is_dir or depth < last
             folded_elem = fold_key(elem)
             key = f"{folded}/{folded_elem}"
             found = self._folded.get(key)
@@ -320,18 +366,26 @@ class CollisionChecker:
                 written = self._intern(written, elem)
             if found == len(self._first):  # new
                 self._first.append(2 * written + prefix_is_dir)
-                continue
-            first_written, first_is_dir = divmod(self._first[found], 2)
-            prefix = "/".join(elems[: depth + 1])
-            if first_written != written:
-                problem = issue(p, Invalid.CASE_COLLISION, "case-insensitive file name "
-                                f"collision: {_q(self._spell(first_written))} and {_q(prefix)}")
-            elif first_is_dir != prefix_is_dir:
-                problem = issue(p, Invalid.FILE_AND_DIRECTORY,
-                                f"entry {_q(prefix)} is both a file and a directory")
-            elif not prefix_is_dir:
-                problem = issue(p, Invalid.DUPLICATE, f"multiple entries for file {_q(prefix)}")
+            else:
+                problem = self._problem(p, p[:end], found, written, prefix_is_dir) or problem
+            if depth == last - 1 and problem is None:
+                self._dir, self._dir_ids = p[:end], (written, folded)
         return problem
+
+    def _problem(self, p: str, prefix: str, found: int, written: int,
+                 prefix_is_dir: bool) -> FileIssue | None:
+        """Return the problem of ``prefix`` (of ``p``), seen before as folded prefix
+        ``found``, now written as ``written``."""
+        first_written, first_is_dir = divmod(self._first[found], 2)
+        if first_written != written:
+            return issue(p, Invalid.CASE_COLLISION, "case-insensitive file name "
+                         f"collision: {_q(self._spell(first_written))} and {_q(prefix)}")
+        if first_is_dir != prefix_is_dir:
+            return issue(p, Invalid.FILE_AND_DIRECTORY,
+                         f"entry {_q(prefix)} is both a file and a directory")
+        if not prefix_is_dir:
+            return issue(p, Invalid.DUPLICATE, f"multiple entries for file {_q(prefix)}")
+        return None
 
     def _intern(self, parent: int, elem: str) -> int:
         """Return the id of the written prefix ``parent``/``elem``, recording it if new."""

@@ -26,7 +26,7 @@ from gopush.errors import InvalidModule, InvalidVersion, SourceError
 from gopush.gosem import gomod, modpath, pseudo, semver
 from gopush.modzip.report import Invalid
 from gopush.modzip.rules import MAX_GO_MOD_BYTES, TEXTS
-from gopush.sources.git import REDATE_HINT, ArchivedFile, Commit, GitRepository
+from gopush.sources.git import REDATE_HINT, ArchivedFile, Commit, GitRepository, UnreadFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +92,14 @@ def expected_module_prefix(layout: ModuleLayout, root: str) -> str:
 class CodeRepo:
     """One module of a GitRepository, answering the questions go's codeRepo answers."""
 
-    def __init__(self, repo: GitRepository, layout: ModuleLayout) -> None:
+    def __init__(self, repo: GitRepository, layout: ModuleLayout,
+                 known: GoModReader | None = None) -> None:
+        """``known``: the go.mod files of one commit (``known.rev``, its hash) read already;
+        questions about that commit's go.mod files are answered through it, without
+        another git process."""
         self.repo = repo
         self.layout = layout
+        self._known = known
         self._files_seen: dict[tuple[str, str], bool] = {}
 
     # -- versions -------------------------------------------------------------------------
@@ -297,6 +302,9 @@ class CodeRepo:
         return True
 
     def _has_file(self, commit: Commit, path: str) -> bool:
+        directory, _, name = path.rpartition("/")
+        if name == "go.mod" and self._known is not None and self._known.rev == commit.hash:
+            return self._known.read(directory) is not None
         key = (commit.hash, path)
         if key not in self._files_seen:
             found = self.repo.read_file(commit.hash, path, MAX_GO_MOD_BYTES) is not None
@@ -338,7 +346,11 @@ class CodeRepo:
             return []
         releases = [v for v in versions if not semver.prerelease(v)]
         highest = (releases or versions)[-1]
-        reader = GoModReader(self.repo, f"refs/tags/{self.layout.tag_prefix}{highest}")
+        tag = self.layout.tag_prefix + highest
+        known = self._known
+        # most often the highest release is the commit being built, its go.mod read already
+        reader = (known if known is not None and tag in self.repo.tags_at(known.rev)
+                  else GoModReader(self.repo, f"refs/tags/{tag}"))
         try:
             _dir, data = find_dir(reader, self.layout, highest)
         except InvalidModule:
@@ -367,9 +379,10 @@ class CodeRepo:
 
     # -- files ----------------------------------------------------------------------------
 
-    def files(self, commit: Commit) -> list[ArchivedFile]:
-        """Return the module's files at ``commit`` as go's zip would take them."""
-        return self.repo.archive_files(commit.hash, self.layout.dir)
+    def files(self, commit: Commit) -> list[ArchivedFile | UnreadFile]:
+        """Return the module's files at ``commit`` as go's zip would take them (those the
+        zip omits whatever they hold listed, not read: see ``archive_files``)."""
+        return self.repo.archive_files(commit.hash, self.layout.dir, skip_omitted=True)
 
     def _join(self, name: str) -> str:
         return f"{self.layout.dir}/{name}" if self.layout.dir else name
@@ -522,7 +535,7 @@ class GoModReader:
     def read_many(self, dirs: list[str]) -> None:
         """Read the go.mod of each directory not read yet, in one git process."""
         wanted = [d for d in dict.fromkeys(dirs) if d not in self._seen]
-        over: set[int] = set()
+        over: dict[int, int] = {}
         datas = self.repo.read_files([(self.rev, _join(d, "go.mod")) for d in wanted],
                                      MAX_GO_MOD_BYTES, oversized=over)
         self._seen.update(zip(wanted, datas, strict=True))

@@ -17,21 +17,22 @@ from __future__ import annotations
 
 import io
 import shutil
+import subprocess
 import tempfile
 import threading
 import weakref
+from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from gopush.errors import InvalidVersion, NotARepository, SourceError
 from gopush.gosem import pseudo
-from gopush.modzip.create import PackAhead
+from gopush.modzip.create import PackAhead, PackedAhead
 from gopush.modzip.files import FileKind, FileStat
-from gopush.modzip.rules import MAX_LICENSE_BYTES
+from gopush.modzip.rules import MAX_LICENSE_BYTES, omitted_dirs
 from gopush.sources import tarstream
 from gopush.sources.gitcmd import GitRunner
 
@@ -39,6 +40,9 @@ ARCHIVE_PIPE_BYTES = 1024 * 1024  # Linux's default limit for an unprivileged pr
 # Files at most this large are kept in memory while reading the archive; larger ones spill to
 # a temporary file, so a 400 MiB asset never sits whole in memory.
 SPOOL_BYTES = 8 * 1024 * 1024
+# At most this many directories are left out of one git archive (the ones holding the most
+# files): git matches every path against every pathspec.
+MAX_SKIPPED_DIRS = 64
 
 _ARCHIVE_CONFIG = ("core.autocrlf=input", "core.eol=lf")
 _NO_EXPORT_ATTRIBUTES = b"* -export-subst -export-ignore\n"
@@ -115,7 +119,7 @@ class ArchivedFile:
         self._data = data
         self._spill = spill
         self._keep_alive = keep_alive  # the SpillDir holding ``spill``
-        self.packed_ahead: Future[Any] | None = None  # see modzip.create.PackAhead
+        self.packed_ahead: PackedAhead | None = None  # see modzip.create.PackAhead
 
     def stat(self) -> FileStat:
         return self._stat
@@ -128,6 +132,26 @@ class ArchivedFile:
         return io.BytesIO(self._data)
 
 
+class UnreadFile:
+    """A file git archive was told to leave out, listed by ``git ls-tree`` instead.
+
+    The module zip omits it whatever it holds (it lies below one of ``rules.omitted_dirs``),
+    so only its path and kind are known; its size is not read (0), and ``open`` refuses.
+    """
+
+    __slots__ = ("_stat", "path")
+
+    def __init__(self, path: str, kind: FileKind) -> None:
+        self.path = path
+        self._stat = FileStat(size=0, kind=kind)
+
+    def stat(self) -> FileStat:
+        return self._stat
+
+    def open(self) -> BinaryIO:
+        raise SourceError(f"{self.path}: not read from git (the module zip omits it)")
+
+
 class GitRepository:
     """A local git repository (work tree or bare), read through git plumbing commands."""
 
@@ -138,6 +162,11 @@ class GitRepository:
         self._objects: str | None = None  # the object directory, absolute
         self._object_format = "sha1"  # or "sha256": the shadow repository must say the same
         self._tags_at: dict[str, list[str]] = {}
+        self._listed: dict[str, bytes] = {}  # see _tree
+        # the running `git cat-file --batch` of read_files (none, or one)
+        self._batch: list[subprocess.Popen[bytes]] = []
+        self._batch_lock = threading.Lock()
+        weakref.finalize(self, _end_batch, self._batch)
         # a shallow clone lacks history (and the tags on it) that go's own full clone has
         self.shallow = False
 
@@ -230,12 +259,23 @@ class GitRepository:
 
     def go_mod_dirs(self, commit: str) -> list[str]:
         """List directories holding a file named go.mod at ``commit`` ("" is the root)."""
-        out = self.git.run("ls-tree", "-r", "-z", "--name-only", commit)
         dirs = []
-        for name in out.decode("utf-8", "surrogateescape").split("\0"):
+        for record in self._tree(commit).split(b"\0"):
+            name = record.partition(b"\t")[2].decode("utf-8", "surrogateescape")
             if name == "go.mod" or name.endswith("/go.mod"):
                 dirs.append(name[: -len("go.mod")].rstrip("/"))
         return sorted(dirs)
+
+    def _tree(self, commit: str, subdir: str = "") -> bytes:
+        """Return ``git ls-tree -r -z`` of ``commit`` (below ``subdir``, if given): one git
+        process, or none when the whole tree of ``commit`` was listed last."""
+        if commit in self._listed:
+            return self._listed[commit]
+        out = self.git.run("ls-tree", "-r", "-z", "--full-tree", commit,
+                           *(["--", subdir] if subdir else []))
+        if not subdir:
+            self._listed = {commit: out}  # the last one only: a large tree is large
+        return out
 
     def remote_url(self, name: str = "origin") -> str | None:
         """Return the URL of remote ``name``, or None when there is no such remote."""
@@ -247,6 +287,18 @@ class GitRepository:
         out = self.git.run("rev-parse", "--verify", "--quiet", "--end-of-options",
                            f"refs/tags/{tag}^{{commit}}", check=False).strip()
         return out.decode() or None
+
+    def tag_commit(self, tag: str) -> Commit | None:
+        """Return the commit ``tag`` peels to, as ``commit`` resolves it (one git process),
+        or None if there is no such tag or it names no commit.
+
+        Raises:
+            InvalidVersion: as ``commit``.
+        """
+        try:
+            return self.commit(f"refs/tags/{tag}")
+        except SourceError:  # (InvalidVersion, a time git cannot show, is no SourceError)
+            return None
 
     def peeled_type(self, ref: str) -> str | None:
         """Return the type of the object ``ref`` peels to ("commit", "tree", "blob"), or None
@@ -267,40 +319,57 @@ class GitRepository:
         return self.read_files([(commit, path)], max_size)[0]
 
     def read_files(self, specs: list[tuple[str, str]], max_size: int, *,
-                   oversized: set[int] | None = None) -> list[bytes | None]:
-        """Return the raw blobs at each ``(commit, path)``, in one git process.
+                   oversized: dict[int, int] | None = None) -> list[bytes | None]:
+        """Return the raw blobs at each ``(commit, path)``.
 
         None for a path that is absent, not a blob, larger than ``max_size`` (read and dropped
         in pieces, so memory stays bounded), or that holds a newline (no module path can).
-        The indexes of blobs larger than ``max_size`` are added to ``oversized`` if given.
+        The size of each blob larger than ``max_size`` is put in ``oversized`` (if given)
+        under its index in ``specs``.
+
+        Every call on this repository goes to one ``git cat-file --batch``, started at the
+        first and ended with the repository object (or when a read fails): one git process
+        however many go.mod files a build reads, and when.
         """
         asked = [f"{rev}:{path}" for rev, path in specs]
-        if not asked:
-            return []
         sendable = [a for a in asked if "\n" not in a]
         found: dict[str, bytes | None] = {}
-        too_large: set[str] = set()
+        too_large: dict[str, int] = {}
         if sendable:
-            proc = self.git.stream("cat-file", "--batch", input=True)
-            request = "".join(f"{a}\n" for a in sendable).encode("utf-8", "surrogateescape")
-            # written by a thread: git answers as it reads, and a long list could otherwise
-            # fill both pipes at once
-            writer = threading.Thread(target=_feed, args=(proc.stdin, request), daemon=True)
-            writer.start()
-            try:
-                assert proc.stdout is not None
-                for spec in sendable:
-                    found[spec], over = _batch_blob(proc.stdout, max_size)
-                    if over:
-                        too_large.add(spec)
-            except BaseException:
-                GitRunner.abandon(proc)
-                raise
-            writer.join()
-            GitRunner.finish(proc, ["cat-file"])
+            with self._batch_lock:
+                self._read_batch(sendable, max_size, found, too_large)
         if oversized is not None:
-            oversized.update(i for i, a in enumerate(asked) if a in too_large)
+            oversized.update((i, too_large[a]) for i, a in enumerate(asked) if a in too_large)
         return [found.get(a) for a in asked]
+
+    def _read_batch(self, specs: list[str], max_size: int, found: dict[str, bytes | None],
+                    too_large: dict[str, int]) -> None:
+        if self._batch and self._batch[0].poll() is not None:  # it ended (killed?): anew
+            _end_batch(self._batch)
+        if not self._batch:
+            self._batch.append(self.git.stream("cat-file", "--batch", input=True))
+        proc = self._batch[0]
+        request = "".join(f"{a}\n" for a in specs).encode("utf-8", "surrogateescape")
+        # written by a thread: git answers as it reads, and a long list could otherwise
+        # fill both pipes at once
+        writer = threading.Thread(target=_feed, args=(proc.stdin, request), daemon=True)
+        writer.start()
+        try:
+            assert proc.stdout is not None
+            for spec in specs:
+                found[spec], over = _batch_blob(proc.stdout, max_size)
+                if over is not None:
+                    too_large[spec] = over
+        except SourceError as err:  # its output ended: git's own failure says why
+            self._batch.clear()
+            if proc.stdin is not None:
+                proc.stdin.close()
+            raise GitRunner.cut_short(proc, ["cat-file"], err) from None
+        except BaseException:
+            self._batch.clear()
+            GitRunner.abandon(proc)
+            raise
+        writer.join()
 
     def changed_paths(self, subdir: str) -> list[str]:
         """List uncommitted changes (staged, unstaged, untracked) under ``subdir``."""
@@ -322,14 +391,23 @@ class GitRepository:
                          "--exclude-standard", "--full-name", "--", subdir or ".")
         return sorted({p for p in out.decode("utf-8", "surrogateescape").split("\0") if p})
 
-    def archive_files(self, commit: str, subdir: str) -> list[ArchivedFile]:
+    def archive_files(self, commit: str, subdir: str, *,
+                      skip_omitted: bool = False) -> list[ArchivedFile | UnreadFile]:
         """Return the files of ``subdir`` at ``commit`` exactly as go's git archive sees them.
 
         Paths are relative to ``subdir``. For a subdirectory module without its own LICENSE, the
         repository-root LICENSE is appended (go's coderepo does the same).
+
+        With ``skip_omitted``, git archive leaves out the files below ``rules.omitted_dirs``
+        (vendored packages, nested modules), whose verdicts need their paths only: they come
+        from ``git ls-tree`` as ``UnreadFile``s, in their place in tree order. The list and
+        every verdict of the zip rules are the same; git reads and converts only the files
+        the zip may hold.
         """
         prefix = f"{subdir}/" if subdir else ""
-        files = list(self._archive(commit, subdir, prefix))
+        files = self._archive_skipping(commit, subdir, prefix) if skip_omitted else None
+        if files is None:
+            files = list(self._archive(commit, subdir, prefix))
         if subdir and not any(f.path == "LICENSE" for f in files):
             license_ = self._root_license(commit)
             if license_ is not None:
@@ -342,20 +420,39 @@ class GitRepository:
         go reads it whole and its zip rules then refuse one over 16 MiB ("LICENSE file too
         large"); so a larger one is kept as its size only, for the rules to refuse, unread.
         """
-        spec = f"{commit}:LICENSE"
-        if self.git.run("cat-file", "-t", spec, check=False).strip() != b"blob":
-            return None
-        size = int(self.git.run("cat-file", "-s", spec))
-        if size > MAX_LICENSE_BYTES:
-            return ArchivedFile("LICENSE", FileKind.REGULAR, size)
-        return _in_memory("LICENSE", self.git.run("cat-file", "blob", spec))
+        oversized: dict[int, int] = {}
+        (data,) = self.read_files([(commit, "LICENSE")], MAX_LICENSE_BYTES, oversized=oversized)
+        if oversized:
+            return ArchivedFile("LICENSE", FileKind.REGULAR, oversized[0])
+        return _in_memory("LICENSE", data) if data is not None else None
 
-    def _archive(self, commit: str, subdir: str, prefix: str) -> Iterator[ArchivedFile]:
+    def _archive_skipping(self, commit: str, subdir: str,
+                          prefix: str) -> list[ArchivedFile | UnreadFile] | None:
+        """Archive ``subdir`` without the files below ``rules.omitted_dirs`` and put their
+        listing back in tree order (one ``git ls-tree`` and one ``git archive``).
+
+        None where nothing is skipped, where pathspecs could mean something else than the
+        paths (a subdirectory named with glob characters, GIT_*_PATHSPECS set), or where
+        the archive and the listing disagree: the caller then archives everything.
+        """
+        if (not self.git.default_pathspecs() or subdir.startswith(":")
+                or any(c in subdir for c in "*?[\\")):
+            return None
+        listed = _listed_files(self._tree(commit, subdir), prefix)
+        skipped = _skipped_dirs(listed)
+        if not skipped:
+            return None
+        excludes = [f":(exclude,literal){prefix}{d}" for d in skipped]
+        return _merge(listed, skipped, self._archive(commit, subdir, prefix, excludes))
+
+    def _archive(self, commit: str, subdir: str, prefix: str,
+                 excludes: list[str] | None = None) -> Iterator[ArchivedFile]:
         spill_dir = SpillDir()
         with (tempfile.TemporaryDirectory(prefix="gopush-git-") as shadow,
               PackAhead() as pack_ahead):
             runner = self._shadow(Path(shadow))
-            args = ["archive", "--format=tar", commit] + (["--", subdir] if subdir else [])
+            paths = ([subdir] if subdir else []) + (excludes or [])
+            args = ["archive", "--format=tar", commit] + (["--", *paths] if paths else [])
             proc = runner.stream(*args, config=_ARCHIVE_CONFIG)
             try:
                 assert proc.stdout is not None
@@ -391,6 +488,62 @@ class GitRepository:
         return GitRunner(shadow)
 
 
+def _listed_files(out: bytes, prefix: str) -> list[UnreadFile]:
+    """Parse ``git ls-tree -r -z`` into the files git archive gives for ``prefix``, in order:
+    blobs (symlinks by their mode), module-relative; a submodule (a commit entry) is none:
+    git archive writes it as an empty directory."""
+    files = []
+    for record in out.split(b"\0"):
+        meta, _, name = record.partition(b"\t")
+        mode, _, rest = meta.partition(b" ")
+        if not rest.startswith(b"blob "):
+            continue
+        path = name.decode("utf-8", "surrogateescape")
+        if path.startswith(prefix) and len(path) > len(prefix):
+            kind = FileKind.SYMLINK if mode == b"120000" else FileKind.REGULAR
+            files.append(UnreadFile(path[len(prefix):], kind))
+    return files
+
+
+def _skipped_dirs(listed: list[UnreadFile]) -> set[str]:
+    """Return the directories to leave out of git archive: ``rules.omitted_dirs``, at most
+    ``MAX_SKIPPED_DIRS`` of them (those holding the most files)."""
+    dirs = set(omitted_dirs(listed))
+    if len(dirs) <= MAX_SKIPPED_DIRS:
+        return dirs
+    counts = Counter(d for f in listed if (d := _dir_among(f.path, dirs)) is not None)
+    return {d for d, _ in counts.most_common(MAX_SKIPPED_DIRS)}
+
+
+def _dir_among(path: str, dirs: set[str]) -> str | None:
+    """Return the directory of ``dirs`` that ``path`` lies below (the outermost), or None."""
+    end = path.find("/")
+    while end >= 0:
+        if path[:end] in dirs:
+            return path[:end]
+        end = path.find("/", end + 1)
+    return None
+
+
+def _merge(listed: list[UnreadFile], skipped: set[str], archived: Iterator[ArchivedFile]
+           ) -> list[ArchivedFile | UnreadFile] | None:
+    """Return ``listed`` with each file git archive gave (all but those below ``skipped``)
+    in its place; None if the archive does not give exactly those, in that order."""
+    files: list[ArchivedFile | UnreadFile] = []
+    try:
+        for item in listed:
+            if _dir_among(item.path, skipped) is not None:
+                files.append(item)
+                continue
+            got = next(archived, None)
+            if got is None or got.path != item.path or got.stat().kind != item.stat().kind:
+                return None
+            files.append(got)
+        return files if next(archived, None) is None else None
+    finally:
+        archived.close()  # stops git if the archive was not read to its end
+
+
 def _widen_pipe(pipe: BinaryIO) -> None:
     """Ask for a pipe of ``ARCHIVE_PIPE_BYTES`` between git archive and us (Linux only).
 
@@ -408,15 +561,22 @@ def _widen_pipe(pipe: BinaryIO) -> None:
 
 
 def _feed(pipe: BinaryIO | None, data: bytes) -> None:
-    """Write ``data`` to a child's stdin and close it (a child that died early is no error
-    here: its exit status says what went wrong)."""
+    """Write ``data`` to a child's stdin (a child that died early is no error here: the
+    reader sees its output end)."""
     if pipe is None:
         return
     try:
         pipe.write(data)
-        pipe.close()
+        pipe.flush()
     except (BrokenPipeError, OSError, ValueError):
         pass
+
+
+def _end_batch(batch: list[subprocess.Popen[bytes]]) -> None:
+    """End the ``cat-file --batch`` of a repository object that is gone."""
+    for proc in batch:
+        GitRunner.end_input(proc)
+    batch.clear()
 
 
 def _tag_names(decorations: str) -> list[str]:
@@ -425,13 +585,16 @@ def _tag_names(decorations: str) -> list[str]:
     return [item[len("tag: "):] for item in items if item.startswith("tag: ")]
 
 
-def _batch_blob(out: BinaryIO, max_size: int) -> tuple[bytes | None, bool]:
+def _batch_blob(out: BinaryIO, max_size: int) -> tuple[bytes | None, int | None]:
     """Read one answer of ``git cat-file --batch``: the blob, or None (missing, not a blob,
-    too large: its bytes are read and dropped in pieces); and whether it was a blob larger
-    than ``max_size``."""
-    header = out.readline(4096).split()
+    too large: its bytes are read and dropped in pieces); and the size of a blob larger
+    than ``max_size`` (else None)."""
+    line = out.readline(4096)
+    if not line:
+        raise SourceError("git cat-file ended without answering")
+    header = line.split()
     if len(header) != 3 or not header[2].isdigit():
-        return None, False  # "<spec> missing" / "ambiguous": no content follows
+        return None, None  # "<spec> missing" / "ambiguous": no content follows
     kind, size = header[1], int(header[2])
     keep = kind == b"blob" and size <= max_size
     pieces, left = [], size + 1  # the content and the newline after it
@@ -442,7 +605,8 @@ def _batch_blob(out: BinaryIO, max_size: int) -> tuple[bytes | None, bool]:
         if keep:
             pieces.append(chunk)
         left -= len(chunk)
-    return (b"".join(pieces)[:-1] if keep else None), kind == b"blob" and not keep
+    return ((b"".join(pieces)[:-1] if keep else None),
+            size if kind == b"blob" and not keep else None)
 
 
 def _shadow_config(object_format: str) -> str:

@@ -31,6 +31,9 @@ _QUIET_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C",
 _MISSING_OBJECT = re.compile(r"(?:invalid object [0-7]+ |cannot read '|unable to read (?:tree )?"
                              r"|missing (?:blob |tree )?object '?|bad object |could not read '?)"
                              r"([0-9a-f]{64}|[0-9a-f]{40})\b")
+# git's environment switches for the meaning of every pathspec
+_PATHSPEC_ENV = ("GIT_LITERAL_PATHSPECS", "GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS",
+                 "GIT_ICASE_PATHSPECS")
 CUT_SHORT_WAIT = 5.0  # seconds a git whose output ended early gets to exit and say why
 
 
@@ -50,6 +53,12 @@ class GitRunner:
         self.exe = exe
         self.git_dir = Path(git_dir) if git_dir is not None else None
         self._env = {**os.environ, **_QUIET_ENV, **(env or {})}
+
+    def default_pathspecs(self) -> bool:
+        """Tell whether pathspecs keep their default meaning for this runner's git: none of
+        the environment variables that make every pathspec literal, glob or case-blind is
+        set (``:(literal)`` is then honoured, and matching is by exact bytes)."""
+        return not any(self._env.get(name) for name in _PATHSPEC_ENV)
 
     def run(self, *args: str, config: Sequence[str] = (), input: bytes | None = None,
             check: bool = True) -> bytes:
@@ -128,6 +137,23 @@ class GitRunner:
             proc.kill()
         _close_pipes(proc)
         _raise_if_interrupted(proc.wait())
+
+    @staticmethod
+    def end_input(proc: subprocess.Popen[bytes]) -> None:
+        """End a streamed git that reads requests on its input (``cat-file --batch``) and
+        whose answers are all read: its input is closed, it exits (or is killed after
+        ``CUT_SHORT_WAIT`` seconds); what it would still say is of no use."""
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(CUT_SHORT_WAIT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        _close_pipes(proc)
 
     def _argv(self, args: Sequence[str], config: Sequence[str]) -> list[str]:
         argv = [self.exe] + ([f"--git-dir={self.git_dir}"] if self.git_dir else [])

@@ -101,7 +101,7 @@ def locate(repo: GitRepository, rev: str = "HEAD", *, subdir: str | None = None,
     reader = GoModReader(repo, commit.hash, commit.short)
     module_dir = _module_dir(reader, query, tag, subdir, module, cwd)
     path = module_path(reader.declared(module_dir), module, module_dir)
-    code = CodeRepo(repo, layout_for(path, module_dir))
+    code = CodeRepo(repo, layout_for(path, module_dir), reader)
     if tag is not None and query.prefix != code.layout.tag_prefix:
         # the tag is not one of this module's versions (release/v1.0.0 of a root module
         # whose release/ directory holds no module): go's Stat reads it as a plain revision
@@ -115,7 +115,7 @@ def locate(repo: GitRepository, rev: str = "HEAD", *, subdir: str | None = None,
                else _version(code, query, commit, tag))
     found_dir, go_mod = find_dir(reader, code.layout, version)
     if found_dir != code.layout.dir:  # --module named a /vN path that lives in vN/
-        code = CodeRepo(repo, layout_for(path, found_dir))
+        code = CodeRepo(repo, layout_for(path, found_dir), reader)
     code.check_incompatible(commit, version)
     parsed, parse_error = gomod.parse_as_dependency(go_mod)
     return ModuleAtRev(code, commit, version, tag, go_mod, reader.declared(found_dir) or "",
@@ -168,7 +168,7 @@ def locate_tagged(repo: GitRepository,
         path = reader.declared(module_dir)
         if not path:
             continue
-        code = CodeRepo(repo, layout_for(path, module_dir))
+        code = CodeRepo(repo, layout_for(path, module_dir), reader)
         if pseudo.is_pseudo_version(code.version_of(commit)):
             untagged.append(path)
         else:
@@ -271,12 +271,12 @@ def _commit_of(repo: GitRepository, query: _Query) -> tuple[Commit, str | None]:
         short = pseudo.pseudo_version_rev(query.version)
         return _known(repo, short, query, short), None
     tag = query.prefix + query.version.removesuffix("+incompatible")
-    if repo.read_tag(tag) is not None:
-        return repo.commit(f"refs/tags/{tag}"), tag if query.kind == "canonical" else None
+    if (commit := repo.tag_commit(tag)) is not None:
+        return commit, tag if query.kind == "canonical" else None
     if query.kind == "metadata":  # v1.2.3+meta with no such tag: the tag v1.2.3 (go's Query)
         canonical = query.prefix + semver.canonical(query.version)
-        if repo.read_tag(canonical) is not None:
-            return repo.commit(f"refs/tags/{canonical}"), canonical
+        if (commit := repo.tag_commit(canonical)) is not None:
+            return commit, canonical
     kind = repo.peeled_type(f"refs/tags/{tag}")
     if kind not in (None, "commit"):
         # go's Stat finds the tag, then its git log shows nothing for a tree or a blob

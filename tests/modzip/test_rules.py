@@ -16,6 +16,7 @@ from gopush.modzip.rules import (
     FileStat,
     check_files,
     is_vendored,
+    omitted_dirs,
     uses_fixed_vendor_rule,
 )
 
@@ -218,3 +219,25 @@ def test_reason_values_are_stable() -> None:
     """Reason values are part of the JSON output and must not drift."""
     assert Omit.SUBMODULE == "submodule" and Omit.VENDORED == "vendored"
     assert Omit.VCS_DIR == "vcs-dir" and Omit.HG_ARCHIVAL == "hg-archival"
+
+
+def test_omitted_dirs_are_those_whose_files_get_a_verdict_from_the_path_alone() -> None:
+    """omitted_dirs names the outermost vendor subdirectories and nested modules (a go.mod
+    in any case, a regular file); below them every file is omitted under both vendor
+    rules, whatever it holds. Not a vendor directory itself (vendor/x.go, and before go 1.24
+    vendor/modules.txt, are zipped), not a directory whose go.mod is a symlink, not one
+    that is also listed as a file."""
+    files = [DataFile(p) for p in (
+        "go.mod", "a.go", "vendor/modules.txt", "vendor/x.go", "vendor/golang.org/x/y/z.go",
+        "vendor/rsc.io/q.go", "lib/vendor/dep/d.go", "lib/vendor/top.go", "nested/GO.MOD",
+        "nested/n.go", "nested/vendor/v/w.go", "deep/er/go.mod", "deep/er/e.go",
+        "deep/keep.go", "linked/x.go", "dup/vendor/f", "dup/vendor/f/g.go")]
+    files += [DataFile("linked/go.mod", kind=FileKind.SYMLINK)]
+    dirs = omitted_dirs(files)
+    assert dirs == ["vendor/golang.org", "vendor/rsc.io", "lib/vendor/dep", "nested", "deep/er"]
+    for go_line in ("", "go 1.24\n"):
+        report = check_files([DataFile("go.mod", b"module m\n" + go_line.encode()), *files[1:]])
+        below = [p for p in (f.path for f in files)
+                 if any(p.startswith(d + "/") for d in dirs)]
+        found = verdicts(report)
+        assert below and all(found[p] in (Omit.VENDORED, Omit.SUBMODULE) for p in below)

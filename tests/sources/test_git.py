@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import io
 import os
 import subprocess
 import tempfile
@@ -17,8 +18,9 @@ from gotool import GoOracle
 from gopush.actions.build import BuildRequest, build
 from gopush.errors import SourceError
 from gopush.modzip.files import FileKind
+from gopush.modzip.rules import check_files
 from gopush.sources import git as git_module
-from gopush.sources.git import SPOOL_BYTES, GitRepository
+from gopush.sources.git import SPOOL_BYTES, GitRepository, UnreadFile
 from gopush.sources.gitcmd import GitRunner
 from gopush.ui.base import NullReporter
 
@@ -184,6 +186,25 @@ def test_read_files_in_one_process(git_repo: GitRepo) -> None:
     assert GitRunner.started - before == 1
     assert got[:5] == [b"module a\n", None, None, None, b"b\n"] and got[5:10] == got[:5]
     assert len(got) == 10000
+    assert repo.read_file(head, "b", max_size=4096) == b"b\n"  # a later call: same process
+    assert GitRunner.started - before == 1
+
+
+def test_read_files_after_its_git_ended(git_repo: GitRepo) -> None:
+    """The cat-file process read_files keeps may end between calls (killed): the next call
+    starts another and answers right; one that ends without answering is an error, never
+    a file taken for missing."""
+    git_repo.commit(files={"go.mod": "module a\n"})
+    repo = GitRepository.open(git_repo.path)
+    head = repo.commit("HEAD").hash
+    assert repo.read_file(head, "go.mod", 100) == b"module a\n"
+    (proc,) = repo._batch
+    proc.kill()
+    proc.wait()
+    assert repo.read_file(head, "go.mod", 100) == b"module a\n"
+    assert repo._batch[0] is not proc
+    with pytest.raises(SourceError, match="ended without answering"):
+        git_module._batch_blob(io.BytesIO(b""), 100)
 
 
 def test_archived_files_are_packed_while_git_streams(git_repo: GitRepo) -> None:
@@ -317,3 +338,57 @@ def test_shallow_clone_builds_a_tag(git_repo: GitRepo, tmp_path: Path) -> None:
     clone = _shallow_clone(git_repo, tmp_path / "clone", "--branch", "v1.1.0")
     got = build(BuildRequest(repo=clone, rev="v1.1.0", out=tmp_path / "out"), NullReporter())
     assert (got.version, got.sum, got.gomod_sum) == ("v1.1.0", full.sum, full.gomod_sum)
+
+
+SKIPPABLE = {"go.mod": "module github.com/acme/skip\n\ngo 1.22\n", "a.go": "package a\n",
+             "vendor/modules.txt": "# github.com/x/y v1.0.0\n", "vendor/x.go": "package v\n",
+             "vendor/github.com/x/y/y.go": "package y\n",
+             "sub/go.mod": "module github.com/acme/skip/sub\n", "sub/s.go": "package sub\n",
+             "z/v.go": "package z\n"}
+
+
+def test_files_the_zip_omits_are_listed_not_read(go: GoOracle, git_repo: GitRepo,
+                                                tmp_path: Path) -> None:
+    """Vendored packages and nested modules are left out of git archive: git ls-tree lists
+    them (path and kind, in tree order) and nothing reads them. The files, their order and
+    every verdict are those of the whole archive, and the build gives go's hashes even
+    with a vendored blob missing from the repository, which the whole archive cannot read."""
+    git_repo.symlink("vendor/github.com/x/link", "y/y.go")
+    git_repo.commit(files=SKIPPABLE)
+    git_repo.tag("v1.0.0")
+    go.map_repo(git_repo.path, "https://github.com/acme/skip")
+    want = go.download("github.com/acme/skip", "v1.0.0")
+    repo = GitRepository.open(git_repo.path)
+    head = repo.commit("HEAD").hash
+    whole = repo.archive_files(head, "")
+    skipping = repo.archive_files(head, "", skip_omitted=True)
+    assert [(f.path, f.stat().kind) for f in skipping] == [(f.path, f.stat().kind) for f in whole]
+    assert [f.path for f in skipping if isinstance(f, UnreadFile)] == [
+        "sub/go.mod", "sub/s.go", "vendor/github.com/x/link", "vendor/github.com/x/y/y.go"]
+    assert check_files(skipping) == check_files(whole)
+    _drop_loose_object(git_repo, git_repo.git("rev-parse", "HEAD:vendor/github.com/x/y/y.go").strip())
+    with pytest.raises(SourceError, match="lacks object"):
+        GitRepository.open(git_repo.path).archive_files(head, "")
+    got = build(BuildRequest(repo=git_repo.path, rev="v1.0.0", out=tmp_path / "dist"),
+                NullReporter())
+    assert (got.sum, got.gomod_sum) == (want["Sum"], want["GoModSum"])
+    assert [issue.path for issue in got.omitted] == [
+        "sub/go.mod", "sub/s.go", "vendor/github.com/x/link", "vendor/github.com/x/y/y.go"]
+
+
+@pytest.mark.parametrize("where", ["glob characters in the module directory",
+                                   "GIT_ICASE_PATHSPECS set"])
+def test_omitted_files_are_archived_where_pathspecs_could_mean_more(
+        git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """Where a pathspec could match other paths than its own (a directory named with glob
+    characters, or git told to fold case in every pathspec), nothing is left out of the
+    archive: the files are the same, all read."""
+    subdir = "m[1]" if where.startswith("glob") else ""
+    if subdir == "":
+        monkeypatch.setenv("GIT_ICASE_PATHSPECS", "1")
+    git_repo.commit(files={f"{subdir}/{p}" if subdir else p: c for p, c in SKIPPABLE.items()})
+    repo = GitRepository.open(git_repo.path)
+    head = repo.commit("HEAD").hash
+    skipping = repo.archive_files(head, subdir, skip_omitted=True)
+    assert not [f for f in skipping if isinstance(f, UnreadFile)]
+    assert [f.path for f in skipping] == [f.path for f in repo.archive_files(head, subdir)]
