@@ -110,8 +110,8 @@ async def _answer(request: Request, repo: Repo, wanted: ProxyPath, reader: Reade
         return JSONResponse(_info(found))
     if wanted.kind is ProxyKind.MOD:
         return Response(blobs.read_bytes(found.mod_sha256), media_type="text/plain")
-    if reader.entitlement is not None and not state(request).storage.entitlements \
-            .count_download(reader.entitlement):
+    if reader.entitlement is not None and request.method == "GET" and not state(
+            request).storage.entitlements.count_download(reader.entitlement):
         return unauthorized()  # its last download went to another request meanwhile
     return FileResponse(blobs.path(found.zip_sha256), media_type="application/zip")
 

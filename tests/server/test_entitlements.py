@@ -324,3 +324,45 @@ def test_names_and_tokens_are_unique_and_lists_paged(
     assert api.get("/entitlements/acme/private/", params={"page_size": "x"}).status_code == 422
     assert api.get("/entitlements/acme/nothing/").status_code == 404
     assert api.get("/entitlements/acme/private/nope/").status_code == 404
+
+
+def test_refusals_and_limits_as_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Times from the official CLI (``+00:00``) and others are stored as RFC 3339 UTC and
+    compared as such; each refusal names its cause; a repository holds at most
+    MAX_ENTITLEMENTS; a HEAD of a zip is not a download."""
+    from gopush.server import entitlements
+    from gopush.server.entitlements import EntitlementError, check_time
+    from gopush.server.storage import Storage
+
+    assert check_time("t", "2020-01-01T00:00:00+00:00") == "2020-01-01T00:00:00Z"
+    assert check_time("t", "2030-06-01T02:00:00+02:00") == "2030-06-01T00:00:00Z"
+    storage = Storage(tmp_path)
+    repo = storage.ensure_repo("acme", "private", private=True)
+    ent = storage.entitlements.create(repo, "a", "A" * 16)
+    window = storage.entitlements.update(ent, {"limit_date_range_from": "2030-01-01T00:00:00Z",
+                                               "limit_date_range_to": "2031-01-01T00:00:00Z"})
+    assert window is not None
+    assert window.refusal("2029-12-31T23:59:59Z") == "not valid before 2030-01-01T00:00:00Z"
+    assert window.refusal("2030-06-01T00:00:00Z") is None
+    assert window.refusal("2031-01-01T00:00:00Z") == "expired at 2031-01-01T00:00:00Z"
+    limited = storage.entitlements.update(ent, {"limit_num_downloads": 1,
+                                                "limit_date_range_from": None,
+                                                "limit_date_range_to": None})
+    assert limited is not None and storage.entitlements.count_download(limited)
+    assert not storage.entitlements.count_download(limited)
+    monkeypatch.setattr(entitlements, "MAX_ENTITLEMENTS", 3)
+    storage.entitlements.create(repo, "b", "B" * 16)
+    storage.entitlements.create(repo, "c", "C" * 16)
+    with pytest.raises(EntitlementError, match="at most 3"):
+        storage.entitlements.create(repo, "d", "D" * 16)
+
+
+def test_a_head_of_a_zip_is_not_a_download(with_token: tuple[Served, str, str]) -> None:
+    """Only a GET of a zip counts against the download limit."""
+    served, token, ident = with_token
+    api = httpx.Client(base_url=served.url, headers={"X-Api-Key": KEY})
+    api.patch(f"/entitlements/acme/private/{ident}/", json={"limit_num_downloads": 1})
+    zip_url = served.goproxy("acme/private") + f"{SECRET}/@v/v1.0.0.zip"
+    assert httpx.head(zip_url, auth=("token", token)).status_code == 200
+    assert httpx.get(zip_url, auth=("token", token)).status_code == 200
+    assert httpx.get(zip_url, auth=("token", token)).status_code == 401
