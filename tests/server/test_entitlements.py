@@ -122,6 +122,14 @@ def test_cloudsmith_cli_entitlements_drive_what_go_downloads(
     assert download(once["token"]) == good
     assert "401" in download(once["token"])  # exhausted
 
+    [renamed] = _cli(cloudsmith_cli, served, "entitlements", "update", f"acme/private/{ident}",
+                     "--name", "ci-renamed")
+    assert renamed["name"] == "ci-renamed" and renamed["token"] == "********"
+    for args in (("list", "acme/private"),
+                 ("restrict", f"acme/private/{ident}", "--limit-num-downloads", "50")):
+        table = cloudsmith(cloudsmith_cli, served, "entitlements", *args, "--without-ssl-verify")
+        assert table.returncode == 0 and "ci-renamed" in table.stdout, table.stdout + table.stderr
+        assert new not in table.stdout + table.stderr
     proc = cloudsmith(cloudsmith_cli, served, "entitlements", "delete",
                       f"acme/private/{ident}", "-y", "--without-ssl-verify")
     assert proc.returncode == 0, proc.stdout + proc.stderr
