@@ -33,6 +33,7 @@ from gopush.errors import GopushError
 from gopush.gosem import pseudo, semver
 from gopush.gosem.proxypath import ProxyKind, ProxyPath, parse_proxy_path
 from gopush.server.auth import Reader, basic_credentials, may_read, presented_key
+from gopush.server.guessing import client_address
 from gopush.server.package_json import search_fields, version_search_fields
 from gopush.server.records import Repo, Version
 from gopush.server.slugs import is_slug
@@ -59,7 +60,7 @@ async def serve(request: Request) -> Response:
     if rest.startswith("sumdb/"):
         return _text(404, "not found: this proxy does not serve checksum databases")
     st = state(request)
-    address = request.client.host if request.client else ""
+    address = client_address(request)
     wait = st.guesses.wait(address)
     if wait:
         return _text(429, f"too many requests: too many refused credentials from this "

@@ -8,7 +8,8 @@ one address guesses at most ``BURST`` tokens and then one per ``REFILL_SECONDS``
 without credentials, and allowed reads, cost nothing. At most ``MAX_ADDRESSES`` buckets are
 kept (the least recently refused go first), so the memory is bounded whoever calls.
 
-Used on the event loop only (no lock).
+The entitlements API (``server.api_entitlements``) spends the same buckets on refused API
+keys, since a guessed key would make tokens. Used on the event loop only (no lock).
 """
 
 from __future__ import annotations
@@ -16,10 +17,19 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 BURST = 30  # refused attempts an address may make at once (a misconfigured client: a few)
 REFILL_SECONDS = 2.0  # then one more attempt per this many seconds
 MAX_ADDRESSES = 4096
+
+
+def client_address(request: Request) -> str:
+    """Return the address a request came from ("" when the server does not know it)."""
+    return request.client.host if request.client else ""
 
 
 class GuessLimiter:

@@ -275,6 +275,18 @@ def test_guessing_tokens_is_rate_limited(with_token: tuple[Served, str, str]) ->
         assert client.get(url, auth=("token", token)).status_code == 429
 
 
+def test_guessing_api_keys_is_rate_limited(with_token: tuple[Served, str, str]) -> None:
+    """Wrong API keys on the entitlements API spend the same budget: 401 until it is
+    spent, then 429 with Retry-After, the right key included."""
+    served = with_token[0]
+    url = f"{served.url}/entitlements/acme/private/"
+    with httpx.Client() as client:
+        codes = [client.get(url, headers={"X-Api-Key": f"guess-{n}"}).status_code
+                 for n in range(35)]
+        assert codes[:30] == [401] * 30 and set(codes[30:]) == {429}, codes
+        assert client.get(url, headers={"X-Api-Key": KEY}).status_code == 429
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"name": ""}, "name"), ({"name": "x" * 201}, "name"), ({"name": "a\nb"}, "name"),
     ({"name": "t", "token": "short"}, "token"), ({"name": "t", "token": "a" * 65}, "token"),
