@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from gopush.server.entitlements import Entitlement, utc_now
+from gopush.server.query import Matcher
 from gopush.server.responses import ApiError
 from gopush.server.settings import ServeSettings
 from gopush.server.storage import Storage
@@ -50,6 +51,10 @@ class Reader:
     limit apply)."""
 
     entitlement: Entitlement | None = None
+
+    def scope(self) -> Matcher | None:
+        """Return the test a version's search fields must pass, or None (every version)."""
+        return self.entitlement.scope() if self.entitlement is not None else None
 
 
 def presented_key(request: Request) -> str | None:

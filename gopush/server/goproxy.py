@@ -91,7 +91,7 @@ async def _answer(request: Request, repo: Repo, wanted: ProxyPath, reader: Reade
         return PlainTextResponse("".join(f"{v}\n" for v in listed))
     if wanted.kind is ProxyKind.LATEST:
         return await _latest(request, repo, wanted.module, reader)
-    scope = reader.entitlement.scope() if reader.entitlement is not None else None
+    scope = reader.scope()
     if scope is not None and repo.upstream and not scope(
             version_search_fields(wanted.module, wanted.version)) and \
             state(request).storage.version(repo, wanted.module, wanted.version) is None:
@@ -119,7 +119,7 @@ async def _answer(request: Request, repo: Repo, wanted: ProxyPath, reader: Reade
 
 def _in_scope(request: Request, reader: Reader, version: Version) -> bool:
     """Tell whether ``reader`` may see ``version`` (an entitlement's package query)."""
-    scope = reader.entitlement.scope() if reader.entitlement is not None else None
+    scope = reader.scope()
     if scope is None:
         return True
     package = (state(request).storage.package_by_perm(version.package)
@@ -148,7 +148,7 @@ async def _remote(request: Request, repo: Repo, module: str, reader: Reader) -> 
     if not repo.upstream:
         return []
     versions = await state(request).upstream.versions(repo, module)
-    scope = reader.entitlement.scope() if reader.entitlement is not None else None
+    scope = reader.scope()
     return [v for v in versions if scope is None or scope(version_search_fields(module, v))]
 
 
@@ -165,7 +165,7 @@ async def _latest(request: Request, repo: Repo, module: str, reader: Reader) -> 
         return JSONResponse(_info(max(local, key=_latest_rank)))
     if repo.upstream:
         info = await state(request).upstream.latest(repo, module)
-        scope = reader.entitlement.scope() if reader.entitlement is not None else None
+        scope = reader.scope()
         if info is not None and (scope is None or scope(
                 version_search_fields(module, str(info.get("Version", ""))))):
             return JSONResponse(info)

@@ -386,3 +386,34 @@ def test_a_head_of_a_zip_is_not_a_download(with_token: tuple[Served, str, str]) 
     assert httpx.head(zip_url, auth=("token", token)).status_code == 200
     assert httpx.get(zip_url, auth=("token", token)).status_code == 200
     assert httpx.get(zip_url, auth=("token", token)).status_code == 401
+
+
+def test_a_scoped_token_sees_and_fetches_nothing_outside_its_query(serve: Any,
+                                                                   tmp_path: Path) -> None:
+    """Through a repository with an upstream, a token scoped to v1.0.0 of SECRET lists only
+    that version; @latest is 404 while upstream's latest (v1.1.0) is outside the scope and
+    nothing is cached (go asks `list` first, so it still finds v1.0.0); its request for
+    v1.1.0 is 404 without the upstream being asked (not cached); an API key still gets
+    everything."""
+    origin = serve("--repo", "acme/origin")
+    for version in ("v1.0.0", "v1.1.0"):
+        pushed = api_push(origin.url, "acme/origin", _zip(tmp_path, SECRET, version))
+        assert pushed.status_code == 201
+    mirror = serve("--repo", "acme/mirror:private",
+                   "--upstream", f"acme/mirror={origin.goproxy('acme/origin')}", new_repos=False)
+    api = httpx.Client(base_url=mirror.url, headers={"X-Api-Key": KEY})
+    made = api.post("/entitlements/acme/mirror/", json={"name": "old-only"}).json()
+    api.patch(f"/entitlements/acme/mirror/{made['slug_perm']}/",
+              json={"limit_package_query": "version:^v1.0.0$"})
+    base, auth = mirror.goproxy("acme/mirror") + f"{SECRET}/@", ("token", made["token"])
+    assert httpx.get(base + "v/list", auth=auth).text.split() == ["v1.0.0"]
+    assert httpx.get(base + "latest", auth=auth).status_code == 404  # upstream's is v1.1.0
+    assert httpx.get(base + "v/v1.1.0.info", auth=auth).status_code == 404
+    conn = sqlite3.connect(mirror.data / "registry.sqlite3")
+    cached = [r[0] for r in conn.execute("SELECT version FROM versions")]
+    conn.close()
+    assert "v1.1.0" not in cached
+    assert httpx.get(base + "v/v1.0.0.info", auth=auth).status_code == 200
+    assert httpx.get(base + "latest", auth=auth).json()["Version"] == "v1.0.0"  # cached now
+    everything = httpx.get(base + "v/list", headers={"X-Api-Key": KEY})
+    assert everything.text.split() == ["v1.0.0", "v1.1.0"]
