@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "whoami": ("gopush.cli.whoami", "Check the registry credentials."),
     "serve": ("gopush.cli.serve", "Run the embedded Go module registry."),
     "audit": ("gopush.cli.audit", "Check a module's requirements for known vulnerabilities."),
+    "tokens": ("gopush.cli.tokens", "Manage a repository's entitlement tokens (GOPROXY reads)."),
 }
 
 

@@ -126,8 +126,9 @@ def _limit_options(command: Any) -> Any:
               help="Create a repository at start, or set its visibility (repeatable).")
 @click.option("--read-token", "read_tokens", multiple=True, metavar="OWNER/REPO=TOKEN",
               envvar="GOPUSH_SERVE_READ_TOKENS",
-              help="Allow TOKEN to read a repository via HTTP Basic token:TOKEN (repeatable; "
-                   "env GOPUSH_SERVE_READ_TOKENS). Tokens are stored as digests only.")
+              help="Seed an entitlement token: TOKEN reads a repository via HTTP Basic "
+                   "token:TOKEN (repeatable; env GOPUSH_SERVE_READ_TOKENS). Applied once: "
+                   "later changes through the entitlements API stick. Stored as digests.")
 @click.option("--upstream", "upstreams", multiple=True, metavar="OWNER/REPO=URL",
               help="GOPROXY URL a repository fetches (verifies and caches) what it lacks.")
 @click.option("--new-repos", type=click.Choice(["off", "public", "private"]), default="off",
@@ -177,7 +178,8 @@ def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | 
     `cloudsmith push go`; API host = the printed URL) and the GOPROXY protocol per
     repository at URL/go/OWNER/REPO/. Repositories are declared with --repo (or, with
     --new-repos, created by the first push with a valid API key). Private repositories
-    need HTTP Basic credentials: token:<TOKEN> (a --read-token) or gopush:<API key>.
+    need HTTP Basic credentials: token:<TOKEN> (an entitlement token: `gopush tokens`,
+    `cloudsmith entitlements`, seeded by --read-token) or gopush:<API key>.
 
     Ctrl-C (SIGINT) and SIGTERM (systemd, docker stop, CI runners) stop it cleanly: no
     new connections, requests in flight finish (a stalled body is given up after

@@ -26,7 +26,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gopush.server import api_files, api_packages, api_user, api_vulns, goproxy
+from gopush.server import (
+    api_entitlements,
+    api_files,
+    api_packages,
+    api_user,
+    api_vulns,
+    goproxy,
+)
 from gopush.server.expiry import SlotExpiry
 from gopush.server.responses import ApiError, out_of_space
 from gopush.server.settings import ServeSettings
@@ -40,7 +47,17 @@ from gopush.server.vulnscan import Scanner, VulnWatch
 log = logging.getLogger("gopush.server")
 
 _REPO = "/{owner}/{repo}"
+_ENT = f"/entitlements{_REPO}/{{identifier}}"
 API_ROUTES = [
+    Route(f"{_ENT}/refresh", api_entitlements.refresh_entitlement, methods=["POST"]),
+    Route(f"{_ENT}/enable", api_entitlements.enable_entitlement, methods=["POST"]),
+    Route(f"{_ENT}/disable", api_entitlements.disable_entitlement, methods=["POST"]),
+    Route(f"{_ENT}/reset", api_entitlements.reset_entitlement, methods=["POST"]),
+    Route(_ENT, api_entitlements.read_entitlement, methods=["GET"]),
+    Route(_ENT, api_entitlements.update_entitlement, methods=["PATCH"]),
+    Route(_ENT, api_entitlements.delete_entitlement, methods=["DELETE"]),
+    Route(f"/entitlements{_REPO}", api_entitlements.list_entitlements, methods=["GET"]),
+    Route(f"/entitlements{_REPO}", api_entitlements.create_entitlement, methods=["POST"]),
     Route(f"/packages{_REPO}/validate-upload/go", api_packages.validate_go, methods=["POST"]),
     Route(f"/packages{_REPO}/upload/go", api_packages.upload_go, methods=["POST"]),
     Route(f"/packages{_REPO}/{{pkg}}/status", api_packages.package_status, methods=["GET"]),

@@ -6,8 +6,10 @@ go). GOPROXY reads of a private repository also take HTTP Basic credentials, as 
 command sends them from ``.netrc`` or ``GOAUTH``, in exactly the two forms Cloudsmith
 documents:
 
-- ``token:<TOKEN>``: the user name is the word ``token`` and the password a read token of
-  that repository (``--read-token``);
+- ``token:<TOKEN>``: the user name is the word ``token`` and the password the token of one
+  of that repository's entitlements (``server.entitlements``: seeded by ``--read-token``,
+  managed through the entitlements API), which must also be usable now (active, within
+  its dates, below its download limit);
 - ``USERNAME:API-KEY``: the server's one user (``ServeSettings.user``, what ``/user/self/``
   names) with one of its API keys. The server has no passwords of its own, so the API key is
   the user's password.
@@ -16,6 +18,9 @@ Anything else (another user name with a valid token or key, a key as a read toke
 refused with the same 401 as no credentials at all: a refusal never says which part was wrong,
 or whether the repository exists. Both forms are checked for every request, comparing in
 constant time.
+
+``may_read`` answers who reads: a ``Reader`` whose ``entitlement`` (when a token was used)
+further limits the versions seen (``server.goproxy``) and counts zip downloads.
 """
 
 from __future__ import annotations
@@ -23,14 +28,33 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import logging
+from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from gopush.server.entitlements import Entitlement, utc_now
+from gopush.server.query import Matcher
 from gopush.server.responses import ApiError
 from gopush.server.settings import ServeSettings
 from gopush.server.storage import Storage
 
+log = logging.getLogger("gopush.server")
+
 READ_TOKEN_USER = "token"  # the user name that goes with a read token (Cloudsmith's form)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who may read a repository: anyone or an API key's user (``entitlement`` None, every
+    version), or the holder of an entitlement's token (its package query and download
+    limit apply)."""
+
+    entitlement: Entitlement | None = None
+
+    def scope(self) -> Matcher | None:
+        """Return the test a version's search fields must pass, or None (every version)."""
+        return self.entitlement.scope() if self.entitlement is not None else None
 
 
 def presented_key(request: Request) -> str | None:
@@ -71,27 +95,37 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
 
 
 def may_read(request: Request, owner: str, name: str, storage: Storage,
-             settings: ServeSettings) -> bool:
-    """Tell whether the caller may read the repository ``owner/name`` through GOPROXY (one
-    that does not exist: only with an API key, so that the caller then hears 404).
+             settings: ServeSettings) -> Reader | None:
+    """Return who reads the repository ``owner/name`` through GOPROXY, or None when the
+    caller may not (one that does not exist: only with an API key, so that the caller then
+    hears 404).
 
     A refusal must not tell whether the repository exists, by its answer or by its time: so
     every caller's credentials are checked along the same path, with one database query
     (``Storage.read_access``) that does the same work for any ``owner/name``; the caller
-    looks the repository up only once allowed.
+    looks the repository up only once allowed. A token whose entitlement cannot read now
+    (disabled, expired, exhausted) is refused like a wrong one; the log says why.
     """
     creds = basic_credentials(request)
     user, password = creds or ("", "")
-    private, token_ok = storage.read_access(owner, name, password)
+    private, entitlement = storage.read_access(owner, name, password)
     if private is False:
-        return True
+        return Reader()
     if settings.key_ok(presented_key(request)):
-        return True
+        return Reader()
     if creds is None:
-        return False
-    as_user = _same(user, settings.user) & settings.key_ok(password)
-    as_token = _same(user, READ_TOKEN_USER) & token_ok & bool(password) & (private is True)
-    return as_user or as_token
+        return None
+    if _same(user, settings.user) & settings.key_ok(password):
+        return Reader()
+    as_token = _same(user, READ_TOKEN_USER) & bool(password) & (private is True)
+    if not as_token or entitlement is None:
+        return None
+    why = entitlement.refusal(utc_now())
+    if why is not None:
+        log.info("entitlement %s (%s) of %s/%s refused: %s", entitlement.slug_perm,
+                 entitlement.ent_name, owner, name, why)
+        return None
+    return Reader(entitlement)
 
 
 def _same(given: str, expected: str) -> bool:

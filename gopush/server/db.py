@@ -4,8 +4,9 @@ The server's metadata is small (repositories, read-token digests, upload slots, 
 module versions), so one connection in WAL mode with ``synchronous=FULL`` is enough; a lock
 serialises transactions across the server's worker threads. A module version becomes visible
 in the same transaction that records its package, after its blobs are already on disk, so
-a reader never sees a version whose bytes are missing. Secrets are never stored: read tokens
-are kept as SHA-256 digests and API keys are not written at all.
+a reader never sees a version whose bytes are missing. Secrets are never stored: entitlement
+tokens are kept as SHA-256 digests and API keys are not written at all. ``read_tokens`` now
+records which ``--read-token`` seeds were applied (``server.entitlements``).
 
 A full disk (SQLITE_FULL) raises ``space.DiskFull`` from ``tx`` after the transaction was
 rolled back, COMMIT included (SQLite may have rolled it back itself, or left it open: either
@@ -25,6 +26,7 @@ that still needs one cannot start (``DiskFull``), one that does not opens read-o
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sqlite3
 import threading
@@ -114,8 +116,38 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             error TEXT                  -- why the last check failed ("" when it answered)
         )""",
     ),
+    (  # 2: entitlement tokens managed at runtime (server.entitlements, issue 15); every
+       # --read-token seeded before becomes one, named after its seed row
+        """CREATE TABLE entitlements (
+            identifier INTEGER PRIMARY KEY AUTOINCREMENT,
+            slug_perm TEXT NOT NULL UNIQUE,
+            owner TEXT NOT NULL, name TEXT NOT NULL,
+            ent_name TEXT NOT NULL,
+            token_sha256 TEXT NOT NULL,     -- the token itself is never stored
+            is_active INTEGER NOT NULL DEFAULT 1,
+            limit_date_range_from TEXT,     -- RFC 3339 UTC; reads refused before it
+            limit_date_range_to TEXT,       -- RFC 3339 UTC; reads refused from it on
+            limit_num_downloads INTEGER,    -- .zip downloads allowed (NULL: no limit)
+            limit_package_query TEXT,       -- server.query text the read versions must match
+            downloads INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+            UNIQUE (owner, name, ent_name),
+            UNIQUE (owner, name, token_sha256)
+        )""",
+        """INSERT INTO entitlements (slug_perm, owner, name, ent_name, token_sha256,
+                                     created_at, updated_at)
+           SELECT lower(hex(randomblob(8))), owner, name, 'read-token-' || rowid,
+                  token_sha256, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),
+                  strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+           FROM read_tokens""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def digest(secret: str) -> str:
+    """Return the SHA-256 hex of a secret, the only form in which one is stored."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class Database:

@@ -15,6 +15,11 @@ Paths arrive escaped (``!`` before lower-cased capitals) and are decoded by
 ``gosem.proxypath``. "Not here" is 404 (410 once deleted), which lets a comma-separated GOPROXY
 list fall through to the next proxy. A private repository, or one that does not exist, answers
 401 to callers without valid credentials, identically, so neither existence nor contents leak.
+
+A reader with an entitlement token (``server.entitlements``) sees only the versions its
+package query selects (the others are 404 and missing from ``list`` and ``@latest``), and
+each ``.zip`` it downloads is counted against its download limit. Refused credentials are
+rate-limited per client address (``server.guessing``): 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from gopush.errors import GopushError
 from gopush.gosem import pseudo, semver
 from gopush.gosem.proxypath import ProxyKind, ProxyPath, parse_proxy_path
-from gopush.server.auth import may_read
+from gopush.server.auth import Reader, basic_credentials, may_read, presented_key
+from gopush.server.guessing import client_address
+from gopush.server.package_json import search_fields, version_search_fields
 from gopush.server.records import Repo, Version
 from gopush.server.slugs import is_slug
 from gopush.server.state import state
@@ -53,7 +60,15 @@ async def serve(request: Request) -> Response:
     if rest.startswith("sumdb/"):
         return _text(404, "not found: this proxy does not serve checksum databases")
     st = state(request)
-    if not may_read(request, owner, name, st.storage, st.settings):
+    address = client_address(request)
+    wait = st.guesses.wait(address)
+    if wait:
+        return _text(429, f"too many requests: too many refused credentials from this "
+                          f"address; try again in {wait} s", {"Retry-After": str(wait)})
+    reader = may_read(request, owner, name, st.storage, st.settings)
+    if reader is None:
+        if basic_credentials(request) is not None or presented_key(request) is not None:
+            st.guesses.refused(address)
         return unauthorized()
     repo = st.storage.repo(owner, name) if is_slug(owner) and is_slug(name) else None
     if repo is None:
@@ -63,22 +78,31 @@ async def serve(request: Request) -> Response:
     except GopushError as err:
         return _text(404, f"not found: {err.message}")
     try:
-        return await _answer(request, repo, wanted)
+        return await _answer(request, repo, wanted, reader)
     except UpstreamError as err:
         return _text(502, f"bad gateway: {err}")
 
 
-async def _answer(request: Request, repo: Repo, wanted: ProxyPath) -> Response:
+async def _answer(request: Request, repo: Repo, wanted: ProxyPath, reader: Reader) -> Response:
     if wanted.kind is ProxyKind.LIST:
-        listed = await _list(request, repo, wanted.module)
+        listed = await _list(request, repo, wanted.module, reader)
         if listed is None:  # 404, not an empty 200: go then asks the next GOPROXY entry
             return _text(404, f"not found: {wanted.module} has no versions here")
         return PlainTextResponse("".join(f"{v}\n" for v in listed))
     if wanted.kind is ProxyKind.LATEST:
-        return await _latest(request, repo, wanted.module)
+        return await _latest(request, repo, wanted.module, reader)
+    scope = reader.scope()
+    if scope is not None and repo.upstream and not scope(
+            version_search_fields(wanted.module, wanted.version)) and \
+            state(request).storage.version(repo, wanted.module, wanted.version) is None:
+        return _text(404, f"not found: {wanted.module}@{wanted.version} is not in "
+                          f"{repo.full_name}")  # not fetched from upstream for this reader
     found = await _find(request, repo, wanted.module, wanted.version)
     if isinstance(found, Response):
         return found
+    if not _in_scope(request, reader, found):
+        return _text(404, f"not found: {found.module}@{found.version} is not in "
+                          f"{repo.full_name}")
     refused = _quarantined(request, repo, found)
     if refused is not None:
         return refused
@@ -87,16 +111,31 @@ async def _answer(request: Request, repo: Repo, wanted: ProxyPath) -> Response:
         return JSONResponse(_info(found))
     if wanted.kind is ProxyKind.MOD:
         return Response(blobs.read_bytes(found.mod_sha256), media_type="text/plain")
+    if reader.entitlement is not None and request.method == "GET" and not state(
+            request).storage.entitlements.count_download(reader.entitlement):
+        return unauthorized()  # its last download went to another request meanwhile
     return FileResponse(blobs.path(found.zip_sha256), media_type="application/zip")
 
 
-async def _list(request: Request, repo: Repo, module: str) -> list[str] | None:
+def _in_scope(request: Request, reader: Reader, version: Version) -> bool:
+    """Tell whether ``reader`` may see ``version`` (an entitlement's package query)."""
+    scope = reader.scope()
+    if scope is None:
+        return True
+    package = (state(request).storage.package_by_perm(version.package)
+               if version.package else None)
+    fields = search_fields(package) if package is not None else version_search_fields(
+        version.module, version.version)
+    return scope(fields)
+
+
+async def _list(request: Request, repo: Repo, module: str, reader: Reader) -> list[str] | None:
     """Return the versions ``list`` shows (no pseudo-versions), or None when the module has
     no version here at all (a module with only pseudo-versions lists none, but exists)."""
     held = _held(request, repo, module)
-    local = [v.version for v in state(request).storage.versions(repo, module)
+    local = [v.version for v in _visible(request, repo, module, reader)
              if v.version not in held]
-    remote = await state(request).upstream.versions(repo, module) if repo.upstream else []
+    remote = await _remote(request, repo, module, reader)
     if not local and not remote:
         return None
     versions = {v for v in [*local, *remote]
@@ -104,14 +143,31 @@ async def _list(request: Request, repo: Repo, module: str) -> list[str] | None:
     return semver.sort_versions(versions)
 
 
-async def _latest(request: Request, repo: Repo, module: str) -> Response:
+async def _remote(request: Request, repo: Repo, module: str, reader: Reader) -> list[str]:
+    """Return the upstream's versions of ``module`` the reader may see."""
+    if not repo.upstream:
+        return []
+    versions = await state(request).upstream.versions(repo, module)
+    scope = reader.scope()
+    return [v for v in versions if scope is None or scope(version_search_fields(module, v))]
+
+
+def _visible(request: Request, repo: Repo, module: str, reader: Reader) -> list[Version]:
+    """Return the stored versions of ``module`` the reader may see."""
+    return [v for v in state(request).storage.versions(repo, module)
+            if _in_scope(request, reader, v)]
+
+
+async def _latest(request: Request, repo: Repo, module: str, reader: Reader) -> Response:
     held = _held(request, repo, module)
-    local = [v for v in state(request).storage.versions(repo, module) if v.version not in held]
+    local = [v for v in _visible(request, repo, module, reader) if v.version not in held]
     if local:
         return JSONResponse(_info(max(local, key=_latest_rank)))
     if repo.upstream:
         info = await state(request).upstream.latest(repo, module)
-        if info is not None:
+        scope = reader.scope()
+        if info is not None and (scope is None or scope(
+                version_search_fields(module, str(info.get("Version", ""))))):
             return JSONResponse(info)
     return _text(404, f"not found: {module} has no versions here")
 

@@ -53,6 +53,14 @@ def search_fields(package: Package) -> dict[str, Any]:
             "tags": _tags(package.tags), "status_str": _state(package)["status_str"]}
 
 
+def version_search_fields(module: str, version: str) -> dict[str, Any]:
+    """Return the search fields of a version no package published (fetched from an
+    upstream): what ``search_fields`` would give for it, without tags."""
+    return {"name": module, "version": version, "format": "go",
+            "filename": f"{version}.zip", "checksum_sha256": None, "tags": {},
+            "status_str": _STATES["completed"]["status_str"]}
+
+
 def package_json(package: Package, base: str) -> dict[str, Any]:
     """Return the package object (``upload/go`` reply, ``list`` items, ``read``)."""
     url = _package_url(package, base)

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from gopush.server.assembly import Assemblies
 from gopush.server.auth import require_key
 from gopush.server.expiry import SlotExpiry
+from gopush.server.guessing import GuessLimiter
 from gopush.server.query import Searches
 from gopush.server.receive import chunks
 from gopush.server.records import Repo
@@ -37,6 +38,7 @@ class ServerState:
     sync: Synchroniser
     assemblies: Assemblies = field(default_factory=Assemblies)
     searches: Searches = field(default_factory=Searches)
+    guesses: GuessLimiter = field(default_factory=GuessLimiter)  # refused GOPROXY credentials
     expiry: SlotExpiry = field(init=False)
     vulns: VulnStore = field(init=False)  # stored scans, and quarantine (server.vulnstore)
 

@@ -28,7 +28,6 @@ half-written remains: temporary files are deleted by their callers, transactions
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import time
@@ -39,7 +38,8 @@ from typing import Any
 from gopush.errors import GopushError, VersionExists
 from gopush.modzip.accept import RFC3339, AcceptedZip
 from gopush.server.blobs import BlobStore, Incoming
-from gopush.server.db import Database
+from gopush.server.db import Database, digest
+from gopush.server.entitlements import Entitlement, Entitlements
 from gopush.server.records import FileSlot, Package, Repo, Version, from_row
 from gopush.server.space import DiskFull, Space
 
@@ -76,11 +76,6 @@ def version_time(accepted: AcceptedZip, upstream: str | None = None) -> str:
     return upstream or accepted.time(datetime.now(UTC)).strftime(RFC3339)
 
 
-def digest(secret: str) -> str:
-    """Return the SHA-256 hex of a secret, the only form in which one is stored."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 class Storage:
     """Repositories, upload slots, packages and module versions under one data directory."""
 
@@ -90,6 +85,7 @@ class Storage:
         self.space = Space(root, root / "tmp")
         self.blobs = BlobStore(root, self.space)
         self.db = Database(root / "registry.sqlite3", self.space)
+        self.entitlements = Entitlements(self.db)
 
     def recover(self, *, unused_before: str | None = None) -> int:
         """Forget uploads a previous run did not finish, and delete blobs nothing needs any
@@ -176,22 +172,16 @@ class Storage:
         return repo
 
     def add_read_token(self, owner: str, name: str, token: str) -> None:
-        """Allow ``token`` to read ``owner/name`` (stored as a digest)."""
-        with self.db.tx() as conn:
-            conn.execute("INSERT OR IGNORE INTO read_tokens VALUES (?, ?, ?)",
-                         (owner, name, digest(token)))
+        """Seed ``token`` as an entitlement of ``owner/name`` (``--read-token``; stored as a
+        digest), unless this seed was applied before (``Entitlements.seed``)."""
+        self.entitlements.seed(owner, name, token)
 
-    def read_access(self, owner: str, name: str, token: str) -> tuple[bool | None, bool]:
-        """Return whether ``owner/name`` is private (None: no such repository) and whether
-        ``token`` is one of its read tokens, in one query whose work is the same whether or
-        not the repository exists (it always answers one row): ``auth.may_read`` relies on
-        that so that a refusal's time does not tell which repositories exist."""
-        row = self.db.one("SELECT (SELECT private FROM repos WHERE owner = ? AND name = ?), "
-                          "EXISTS (SELECT 1 FROM read_tokens WHERE owner = ? AND name = ? "
-                          "AND token_sha256 = ?)", owner, name, owner, name, digest(token))
-        assert row is not None
-        private, token_ok = row[0], row[1]
-        return (None if private is None else bool(private)), bool(token_ok)
+    def read_access(self, owner: str, name: str,
+                    token: str) -> tuple[bool | None, Entitlement | None]:
+        """Return whether ``owner/name`` is private (None: no such repository) and the
+        entitlement ``token`` is of (None: none), in one query whatever exists
+        (``Entitlements.read_access``)."""
+        return self.entitlements.read_access(owner, name, token)
 
     # -- upload slots ----------------------------------------------------------------------
 

@@ -193,7 +193,7 @@ def test_a_refusal_does_the_same_work_whether_or_not_the_repository_exists(
         return list(queries)
 
     private, unknown = work("acme", "private"), work("acme", "nothing")
-    assert any("read_tokens" in sql for sql, _ in private)
+    assert any("entitlements" in sql for sql, _ in private)
     assert private == unknown
 
 

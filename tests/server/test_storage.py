@@ -81,9 +81,10 @@ def test_secrets_are_stored_as_digests(tmp_path: Path) -> None:
     repo = storage.ensure_repo("acme", "private", private=True)
     storage.add_read_token("acme", "private", "token-in-clear-123")
     _, signature = storage.new_file(repo, "v1.0.0.zip", "0" * 32, "post")
-    assert storage.read_access("acme", "private", "token-in-clear-123") == (True, True)
-    assert storage.read_access("acme", "private", "other") == (True, False)
-    assert storage.read_access("acme", "nothing", "token-in-clear-123") == (None, False)
+    private, entitlement = storage.read_access("acme", "private", "token-in-clear-123")
+    assert private is True and entitlement is not None
+    assert storage.read_access("acme", "private", "other") == (True, None)
+    assert storage.read_access("acme", "nothing", "token-in-clear-123") == (None, None)
     storage.db.close()
     for path in tmp_path.rglob("*"):
         if path.is_file():
