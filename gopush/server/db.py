@@ -114,6 +114,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             error TEXT                  -- why the last check failed ("" when it answered)
         )""",
     ),
+    (  # 2: tags that remove, clear and replace leave in place (server.tags, issue 15)
+        "ALTER TABLE packages ADD COLUMN tags_immutable TEXT NOT NULL DEFAULT ''",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
