@@ -134,3 +134,25 @@ def test_ls_and_rm_refuse_bad_input(serve: Any, tmp_path: Path) -> None:
                     "--tag", "a,b")
     assert tagged.returncode == 2 and "comma" in tagged.stderr
     assert httpx.get(f"{served.url}/packages/{REPO}/", headers={"X-Api-Key": KEY}).json() == []
+
+
+def test_ls_on_a_terminal_draws_a_table(serve: Any, tmp_path: Path) -> None:
+    """On a terminal `ls` draws a table (module, version, status, tags...) and a count."""
+    served = serve()
+    pushed(served, tmp_path)
+    env = {k: v for k, v in CI_ENV.items() if k != "CI"} | {"TERM": "xterm", "COLUMNS": "160"}
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "gopush", "ls", REPO, "tag:stable",
+                             "--api-host", served.url],
+                            stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    try:
+        seen = _read_until(master, b"\x00never", timeout=60)
+        assert proc.wait(30) == 0, seen
+    finally:
+        proc.kill()
+        os.close(master)
+    text = seen.decode(errors="replace")
+    assert "MODULE" in text and "VERSION" in text and "\u2502" in text, text  # a drawn table
+    assert "v1.1.0" in text and "stable,team-a" in text and "1 package" in text, text
+    assert "v1.0.0" not in text
