@@ -122,7 +122,8 @@ def test_rm_asks_on_a_terminal(serve: Any, go: GoOracle, tmp_path: Path) -> None
 
 def test_ls_and_rm_refuse_bad_input(serve: Any, tmp_path: Path) -> None:
     """A query the registry cannot read is exit 5 naming it; a malformed target is exit 2;
-    a wrong key is exit 3; a tag with a comma is refused before anything is sent (2)."""
+    a wrong key is exit 3; a tag with a comma, or --tag to a target that keeps no tags, is
+    refused before anything is sent (2)."""
     served = serve()
     bad_query = gopush(served, "ls", REPO, "-q", "uploaded:>someday", "--json")
     assert bad_query.returncode == 5 and "cannot read the time" in bad_query.stdout
@@ -134,6 +135,12 @@ def test_ls_and_rm_refuse_bad_input(serve: Any, tmp_path: Path) -> None:
                     "--tag", "a,b")
     assert tagged.returncode == 2 and "comma" in tagged.stderr
     assert httpx.get(f"{served.url}/packages/{REPO}/", headers={"X-Api-Key": KEY}).json() == []
+    to_dir = subprocess.run([sys.executable, "-m", "gopush", "push", "--to",
+                             f"dir:{tmp_path / 'proxy'}", str(module_zip(tmp_path, "v1.0.1")),
+                             "--tag", "x"], env=CI_ENV, capture_output=True, text=True,
+                            timeout=60, check=False, stdin=subprocess.DEVNULL)
+    assert to_dir.returncode == 2 and "Cloudsmith-style" in to_dir.stderr, to_dir.stderr
+    assert not (tmp_path / "proxy").exists()
 
 
 def test_ls_on_a_terminal_draws_a_table(serve: Any, tmp_path: Path) -> None:
