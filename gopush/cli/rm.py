@@ -73,16 +73,16 @@ def command(app: App, target: str, version: str | None, yes: bool, **options: An
                 raise RegistryError(f"{module}@{wanted} is not a package of {repository}",
                                     status=404, hint=f"gopush ls {repository} lists them")
         else:
-            package = {"slug": what}
+            package = registry.read_package(what)
         slug = str(package.get("slug") or what)
-        shown = (f"{package['name']}@{package['version']} (package {slug})"
-                 if package.get("name") else f"package {slug}")
+        shown = (f"{package.get('name')}@{package.get('version')} (package {slug})"
+                 if package.get("name") else f"package {slug}")  # a failed upload has none
         removing = confirmed(app, f"Remove {shown} from {repository}?", yes)
         if removing:
             registry.delete_package(slug)
     finally:
         registry.close()
-    found = package_json(package) if package.get("name") else {"slug": slug}
-    app.reporter.result({"repository": repository, "removed": found if removing else None},
+    app.reporter.result({"repository": repository,
+                         "removed": package_json(package) if removing else None},
                         f"removed {shown} from {repository}" if removing else
                         f"kept {shown}: nothing removed")

@@ -154,6 +154,16 @@ class CloudsmithRegistry:
                            count=_header_int(headers, "X-Pagination-Count", len(packages)),
                            pages=_header_int(headers, "X-Pagination-PageTotal", page))
 
+    def read_package(self, slug: str) -> dict[str, Any]:
+        """Return the package object ``slug`` names.
+
+        Raises:
+            RegistryError: 404 when there is no such package (or repository).
+        """
+        what = f"read package {slug}"
+        return self.api.parse_json(
+            self._in_repo("GET", self._path("packages", slug), what=what), what)
+
     def delete_package(self, slug: str) -> None:
         """Delete the package ``slug``: its version is no longer served. A retried DELETE
         whose first try landed (the package is gone: 404) counts as done.

@@ -84,7 +84,10 @@ def test_push_tag_ls_and_rm_in_ci(serve: Any, go: GoOracle, tmp_path: Path) -> N
     assert "go.sum" in as_json(refused)["error"]["message"]
     by_slug = as_json(gopush(served, "ls", REPO, "-q", "version:^v1.0.0$", "--json"))
     slug = by_slug["packages"][0]["slug"]
-    assert gopush(served, "rm", f"{REPO}/{slug}", "-y").returncode == 0
+    by_slug_removed = as_json(gopush(served, "rm", f"{REPO}/{slug}", "-y", "--json"))
+    assert by_slug_removed["removed"]["version"] == "v1.0.0"
+    missing = gopush(served, "rm", f"{REPO}/{slug}", "-y", "--json")
+    assert missing.returncode == 5, missing.stdout
     assert go_versions(go, served) == (["v1.1.0"], "v1.1.0")
 
 
