@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "push": ("gopush.cli.push", "Upload module zips to a registry."),
     "verify": ("gopush.cli.verify", "Compare a published module with a local build."),
     "whoami": ("gopush.cli.whoami", "Check the registry credentials."),
+    "ls": ("gopush.cli.ls", "List the packages of a repository (Cloudsmith's query syntax)."),
+    "rm": ("gopush.cli.rm", "Remove a package: its version is no longer served."),
     "serve": ("gopush.cli.serve", "Run the embedded Go module registry."),
     "audit": ("gopush.cli.audit", "Check a module's requirements for known vulnerabilities."),
     "tokens": ("gopush.cli.tokens", "Manage a repository's entitlement tokens (GOPROXY reads)."),

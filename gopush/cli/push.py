@@ -150,12 +150,27 @@ def _split_target(args: tuple[str, ...], options: dict[str, Any]) -> tuple[str |
     return None, tuple(Path(a) for a in args)  # a default registry from the config file
 
 
+def _check_tags(ctx: click.Context, param: click.Parameter,
+                value: tuple[str, ...]) -> tuple[str, ...]:
+    """Refuse a tag the registry would refuse anyway, before any work: empty, holding a
+    comma (the list separator of ``tags``) or a control character."""
+    for tag in value:
+        if not tag.strip() or "," in tag or not tag.isprintable():
+            raise click.BadParameter(f"{tag!r}: a tag is a non-empty name without commas "
+                                     "or control characters (repeat --tag for more)")
+    return tuple(dict.fromkeys(t.strip() for t in value))
+
+
 @click.command("push")
 @click.argument("args", nargs=-1, metavar="[go OWNER/REPO] [ZIP|DIR]...")
 @registry_options
 @click.option("--republish", is_flag=True,
               help="Replace a version that exists with different content (consumers who "
                    "fetched it will see checksum mismatches).")
+@click.option("--tag", "tags", multiple=True, metavar="NAME", callback=_check_tags,
+              help="Tag the new package (repeatable; Cloudsmith's `tags`; `gopush ls -q "
+                   "tag:NAME` finds it). A version already published, identical, keeps its "
+                   "tags.")
 @click.option("--dry-run", is_flag=True,
               help="Check locally, check credentials, ask the registry to validate and "
                    "whether the version exists; upload nothing.")
@@ -180,9 +195,9 @@ def _split_target(args: tuple[str, ...], options: dict[str, Any]) -> tuple[str |
               help="With --audit: accept this known finding (repeatable).")
 @output_options
 @pass_app
-def command(app: App, args: tuple[str, ...], republish: bool, dry_run: bool, wait: bool,
-            timeout: float, rev: str, subdir: str | None, audit: bool, fail_on: str | None,
-            allow: tuple[str, ...], **options: Any) -> None:
+def command(app: App, args: tuple[str, ...], republish: bool, tags: tuple[str, ...],
+            dry_run: bool, wait: bool, timeout: float, rev: str, subdir: str | None,
+            audit: bool, fail_on: str | None, allow: tuple[str, ...], **options: Any) -> None:
     """Check module zips and publish them, skipping versions already there, identical.
 
     \b
@@ -201,6 +216,10 @@ def command(app: App, args: tuple[str, ...], republish: bool, dry_run: bool, wai
     request = PushRequest(inputs=inputs, republish=republish, dry_run=dry_run, wait=wait,
                           timeout=timeout, rev=rev, subdir=subdir, audit=policy)
     registry = connect(app, options, repository)
+    if tags:
+        from gopush.cli.packages import cloudsmith_registry
+
+        cloudsmith_registry(registry, "push --tag").tags = tags
     try:
         results = push(request, registry, app.reporter)
     finally:

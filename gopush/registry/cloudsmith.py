@@ -31,7 +31,7 @@ import difflib
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import httpx
@@ -66,6 +66,7 @@ class CloudsmithRegistry:
         self.api, self.owner, self.repo, self.goproxy = api, owner, repo, goproxy
         self.clock = clock
         self.part_size = part_size or PART_SIZE
+        self.tags: tuple[str, ...] = ()  # sent as upload/go's ``tags`` (push --tag)
 
     # -- describing ------------------------------------------------------------------------
 
@@ -130,6 +131,58 @@ class CloudsmithRegistry:
                     and item.get("version") == version):
                 return item
         return None
+
+    def list_packages(self, query: str, *, page: int, page_size: int) -> PackagePage:
+        """Return one page of the repository's packages that ``query`` selects (Cloudsmith's
+        query language; "" lists all), newest first, with the counts the registry gives.
+
+        Raises:
+            RegistryError: 400 for a query the registry cannot read, 404 for an unknown
+                repository (hint: the ones this key sees) or a page past the last.
+        """
+        what = "list packages"
+        params = {"page": str(page), "page_size": str(page_size)}
+        if query:
+            params["query"] = query
+        response = self._in_repo("GET", self._path("packages"), what=what, params=params)
+        items = self.api.decode(response, what)
+        if isinstance(items, dict):  # some servers wrap lists as {"results": [...]}
+            items = items.get("results", [])
+        packages = [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+        headers = response.headers
+        return PackagePage(packages=packages, page=page,
+                           count=_header_int(headers, "X-Pagination-Count", len(packages)),
+                           pages=_header_int(headers, "X-Pagination-PageTotal", page))
+
+    def read_package(self, slug: str) -> dict[str, Any]:
+        """Return the package object ``slug`` names.
+
+        Raises:
+            RegistryError: 404 when there is no such package (or repository).
+        """
+        what = f"read package {slug}"
+        return self.api.parse_json(
+            self._in_repo("GET", self._path("packages", slug), what=what), what)
+
+    def delete_package(self, slug: str) -> None:
+        """Delete the package ``slug``: its version is no longer served. A retried DELETE
+        whose first try landed (the package is gone: 404) counts as done.
+
+        Raises:
+            RegistryError: 404 when no such package exists; AuthError when refused.
+        """
+        what = f"delete package {slug}"
+        path = self._path("packages", slug)
+
+        def landed() -> httpx.Response | None:
+            try:
+                self.api.request("GET", path, what=f"check whether {slug} is gone")
+            except RegistryError as err:
+                if err.status == 404 and not isinstance(err, RegistryUnavailable):
+                    return httpx.Response(204)
+            return None
+
+        self._in_repo("DELETE", path, what=what, landed=landed)
 
     def _in_repo(self, method: str, path: str, *, what: str, **options: Any) -> httpx.Response:
         """Send an API call about the repository.
@@ -315,7 +368,9 @@ class CloudsmithRegistry:
 
         response = self.api.request("POST", self._path("packages", "upload/go"), what=what,
                                     json_body={"package_file": identifier,
-                                               "republish": republish}, landed=landed)
+                                               "republish": republish,
+                                               **({"tags": ",".join(self.tags)}
+                                                  if self.tags else {})}, landed=landed)
         package = self.api.parse_json(response, what)
         slug = package.get("slug")
         if not isinstance(slug, str) or not slug:
@@ -406,6 +461,20 @@ class CloudsmithRegistry:
         self.api.close()
         if self.goproxy.session is not self.api:
             self.goproxy.session.close()
+
+
+class PackagePage(NamedTuple):
+    """A page of a package list: the package objects and where the page stands."""
+
+    packages: list[dict[str, Any]]
+    page: int
+    count: int  # packages the query selects, all pages
+    pages: int
+
+
+def _header_int(headers: httpx.Headers, name: str, default: int) -> int:
+    value = headers.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 12 else default
 
 
 def _close_matches(full: str, names: list[str]) -> list[str]:

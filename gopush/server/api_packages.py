@@ -28,6 +28,7 @@ from gopush.server.responses import ApiError, error_for, no_content, not_found
 from gopush.server.state import api_repo, api_repo_or_new, base_url, json_body, state
 from gopush.server.storage import SlotGone, Storage
 from gopush.server.sync import DEAD_END
+from gopush.server.tags import ACTIONS, TagError, apply, checked, join_tags, split_tags
 from gopush.server.validate import check_upload, peek_module_version
 from gopush.server.vulnscan import Scanner
 
@@ -65,13 +66,31 @@ async def upload_go(request: Request) -> Response:
     if slot.state != "complete":
         raise ApiError(422, "Invalid input.",
                        {"package_file": ["The upload of this file has not finished."]})
-    tags = body.get("tags") if isinstance(body.get("tags"), str) else ""
+    tags = _upload_tags(body.get("tags"))
     try:
         package = await run_in_threadpool(_create, request, repo, slot,
-                                          body.get("republish") is True, str(tags))
+                                          body.get("republish") is True, tags)
     except SlotGone as err:  # it expired while this request was deciding
         raise ApiError(422, "Invalid input.", {"package_file": [err.message]}) from None
     return JSONResponse(package_json(package, base_url(request)), status_code=201)
+
+
+def _upload_tags(value: Any) -> str:
+    """Return an upload's ``tags`` (text, comma-separated; a list is taken too) as stored.
+
+    Raises:
+        ApiError: 422 when they break ``server.tags``' rules.
+    """
+    if value is None or value == "":
+        return ""
+    try:
+        if isinstance(value, str):
+            return join_tags(checked(split_tags(value)))
+        if isinstance(value, list):
+            return join_tags(checked(value))
+        raise TagError("Tags are text, names separated by commas.")
+    except TagError as err:
+        raise ApiError(422, "Invalid input.", {"tags": [str(err)]}) from None
 
 
 def _create(request: Request, repo: Repo, slot: FileSlot, republish: bool, tags: str) -> Package:
@@ -159,6 +178,45 @@ async def delete_package(request: Request) -> Response:
     repo = api_repo(request)
     await run_in_threadpool(state(request).storage.delete_package, _package(request, repo))
     return no_content()
+
+
+async def tag_package(request: Request) -> Response:
+    """``POST /packages/{owner}/{repo}/{pkg}/tag/``: add, remove, clear or replace a
+    package's tags (200, the package), as ``cloudsmith tags`` sends it (``server.tags``).
+
+    Raises:
+        ApiError: 422 for an unknown action or tags that break the rules; 404 for a package
+            that is not there (or was deleted).
+    """
+    repo = api_repo(request)
+    package = _package(request, repo)
+    body = await json_body(request)
+    action = body.get("action")
+    if action not in ACTIONS:
+        got = str(action)[:40]  # its start: never echo a megabyte back
+        raise ApiError(422, "Invalid input.",
+                       {"action": [f"One of {', '.join(ACTIONS)} (got {got!r})."]})
+    given = body.get("tags") if action != "clear" else []
+    if not isinstance(given, list):
+        raise ApiError(422, "Invalid input.", {"tags": ["A list of tags is required."]})
+    try:
+        wanted = checked(given)
+        if action != "clear" and not wanted:
+            raise TagError("At least one tag is required.")
+    except TagError as err:
+        raise ApiError(422, "Invalid input.", {"tags": [str(err)]}) from None
+    immutable = body.get("is_immutable") is True
+
+    def change(tags: list[str], fixed: list[str]) -> tuple[list[str], list[str]]:
+        return apply(str(action), tags, fixed, wanted, make_immutable=immutable)
+
+    try:
+        tagged = await run_in_threadpool(state(request).storage.retag, package, change)
+    except TagError as err:
+        raise ApiError(422, "Invalid input.", {"tags": [str(err)]}) from None
+    if tagged is None:
+        raise not_found()
+    return JSONResponse(package_json(tagged, base_url(request)))
 
 
 async def list_packages(request: Request) -> Response:

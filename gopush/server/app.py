@@ -62,6 +62,7 @@ API_ROUTES = [
     Route(f"/packages{_REPO}/upload/go", api_packages.upload_go, methods=["POST"]),
     Route(f"/packages{_REPO}/{{pkg}}/status", api_packages.package_status, methods=["GET"]),
     Route(f"/packages{_REPO}/{{pkg}}/resync", api_packages.resync, methods=["POST"]),
+    Route(f"/packages{_REPO}/{{pkg}}/tag", api_packages.tag_package, methods=["POST"]),
     Route(f"/packages{_REPO}/{{pkg}}", api_packages.read_package, methods=["GET"]),
     Route(f"/packages{_REPO}/{{pkg}}", api_packages.delete_package, methods=["DELETE"]),
     Route(f"/packages{_REPO}", api_packages.list_packages, methods=["GET"]),

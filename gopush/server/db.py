@@ -141,6 +141,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                   strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
            FROM read_tokens""",
     ),
+    (  # 3: tags that remove, clear and replace leave in place (server.tags, issue 15)
+        "ALTER TABLE packages ADD COLUMN tags_immutable TEXT NOT NULL DEFAULT ''",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

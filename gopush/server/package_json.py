@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from gopush.server.records import Package
+from gopush.server.tags import tags_json
 
 _STATES: dict[str, dict[str, Any]] = {
     "queued": {"status": 1, "status_str": "Awaiting Synchronisation", "stage": 0,
@@ -50,7 +51,8 @@ def search_fields(package: Package) -> dict[str, Any]:
     object has them, without building the object: a list builds only the page it answers."""
     return {"name": package.module, "version": package.version, "format": "go",
             "filename": package.filename, "checksum_sha256": package.blob_sha256,
-            "tags": _tags(package.tags), "status_str": _state(package)["status_str"]}
+            "tags": tags_json(package.tags), "status_str": _state(package)["status_str"],
+            "uploaded_at": package.uploaded_at, "size": package.size}
 
 
 def version_search_fields(module: str, version: str) -> dict[str, Any]:
@@ -67,11 +69,11 @@ def package_json(package: Package, base: str) -> dict[str, Any]:
     return {
         "slug": package.slug, "slug_perm": package.slug_perm,
         "identifier_perm": package.slug_perm, **search_fields(package),
-        "package_type": 1, "size": package.size,
+        "tags_immutable": tags_json(package.tags_immutable),
+        "package_type": 1,
         "checksum_md5": package.md5,
         "summary": package.sum, "description": None,
         "namespace": package.owner, "repository": package.name,
-        "uploaded_at": package.uploaded_at,
         "self_url": url, "status_url": url + "status/",
         **{k: v for k, v in status_json(package, base).items()
            if k in ("status", "status_str", "stage", "stage_str", "sync_progress",
@@ -83,7 +85,3 @@ def package_json(package: Package, base: str) -> dict[str, Any]:
 def _package_url(package: Package, base: str) -> str:
     return f"{base}/packages/{package.owner}/{package.name}/{package.slug}/"
 
-
-def _tags(tags: str) -> dict[str, list[str]]:
-    names = [t.strip() for t in tags.split(",") if t.strip()]
-    return {"info": names} if names else {}

@@ -6,12 +6,22 @@ As Cloudsmith documents it (help.cloudsmith.io, "Searching / Filtering"):
   them (``AND`` binds tighter, as usual); ``NOT term`` or ``~term`` negates one term;
 - a term is ``field:value``, or a bare value, which searches the name; a value holding spaces
   is quoted (``tag:"two words"``, single or double quotes);
-- a value matches when the field *contains* it, case-insensitively; ``^`` at its start and
+- a value matches when the field *contains* it (for ``tag:``, any one of the package's tags),
+  case-insensitively; ``^`` at its start and
   ``$`` at its end anchor it (``version:^v1.0.0$`` is exactly v1.0.0) and ``*`` stands for
   any run of characters (``version:v1.*rc``). Every other character is itself: ``+``, ``.``,
   ``(`` and ``[`` included, so ``version:v2.0.0+incompatible`` finds that version;
 - ``version:>v1.2.0``, ``version:<v2``, ``version:~=v1.1.0`` compare semantic versions
   (``~=v1.1.0``: at least v1.1.0, below v1.2.0);
+- ``uploaded:>"3 days ago"``, ``uploaded:<2026-01-31``, ``uploaded:>=2026-01-31T12:00:00Z``
+  compare the upload time (a date is its midnight UTC; relative times count back from when
+  the query is compiled; a date that cannot be read is an error, never an empty list);
+  ``uploaded:2026-01`` without an operator is the text test above;
+- ``size:>1000``, ``size:<=5000`` compare the zip's size in bytes;
+- ``prerelease:true`` selects versions with a prerelease part (pseudo-versions included, as
+  go orders them), ``prerelease:false`` the others;
+- ``status:`` tests the status text (``Completed``, ``Sync Failed``...) and its keyword form
+  (``status:in_progress`` finds "Sync In Progress");
 - an unknown field matches nothing, so a typo never lists everything.
 
 No value is ever read as a regular expression: matching is a left-to-right scan for the
@@ -33,9 +43,11 @@ meanwhile wait well under a millisecond for it, not a 5 ms switch interval.
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from gopush.gosem import semver
@@ -47,7 +59,13 @@ SEARCH_THREADS = 1  # one CPU-bound thread: the event loop and uploads keep the 
 SEARCH_WAITING = 32  # queued searches; a few ms each at 300 packages, so a wait stays short
 _T = TypeVar("_T")
 _FIELDS = {"name": "name", "version": "version", "filename": "filename", "format": "format",
-           "tag": "tags", "status": "status_str", "checksum": "checksum_sha256"}
+           "tag": "tags", "status": "status_str", "checksum": "checksum_sha256",
+           "uploaded": "uploaded_at", "size": "size", "prerelease": "version"}
+_OPERATORS = ("~=", ">=", "<=", ">", "<")
+_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400,
+          "month": 30 * 86400, "year": 365 * 86400}
+_AGO = re.compile(r"(\d{1,6})\s*(second|minute|hour|day|week|month|year)s?\s+ago", re.ASCII)
+_STORED_TIME = "%Y-%m-%dT%H:%M:%SZ"  # storage.now(): fixed width, so text order is time order
 _QUOTES = "\"'\u2018\u2019\u201c\u201d"  # the docs quote with straight and typographic quotes
 
 
@@ -170,14 +188,105 @@ def _term(word: str, versions: _Versions) -> Matcher:
     field, sep, value = word.partition(":")
     if not sep:
         field, value = "name", word
-    key = _FIELDS.get(field.lower())
+    field = field.lower()
+    key = _FIELDS.get(field)
     if key is None:
         return lambda package: False
-    if key == "version" and (value[:1] in ("<", ">") or value.startswith("~=")):
+    if field == "prerelease":
+        return _prerelease(value, versions)
+    compared = value[:1] in ("<", ">") or value.startswith("~=")
+    if field == "version" and compared:
         compare = _version_compare(value, versions)
         return lambda package: compare(_text(package.get(key)))
+    if field == "uploaded" and compared:
+        op, bound = _operator(value, field)
+        after = _when(bound)
+        return lambda package: _ordered(op, _text(package.get(key)), after)
+    if field == "size":
+        op, bound = _operator(value if compared else "=" + value, field)
+        if not bound.isdigit() or len(bound) > 20:
+            raise QueryError(f"size: {bound!r} is not a whole number of bytes.")
+        limit = int(bound)
+        return lambda package: (isinstance(package.get(key), int)
+                                and _ordered(op, package[key], limit))
     pattern = Pattern(value)
+    if key == "tags":  # each tag on its own: tag:^rc$ is a tag that is exactly "rc"
+        return lambda package: any(pattern.matches(tag) for tag in _tag_names(package.get(key)))
+    if field == "status":  # "in_progress" is how Cloudsmith's docs write "In Progress"
+        return lambda package: (pattern.matches(text := _text(package.get(key)))
+                                or pattern.matches(text.replace(" ", "_")))
     return lambda package: pattern.matches(_text(package.get(key)))
+
+
+def _operator(value: str, field: str) -> tuple[str, str]:
+    """Split ``>=bound`` into (">=", "bound"); ``=`` is equality; ``~=`` only for versions."""
+    op = next((op for op in (*_OPERATORS, "=") if value.startswith(op)), "")
+    if op in ("", "~="):
+        raise QueryError(f"{field}: compare with >, <, >= or <= (got {value!r}).")
+    return op, value[len(op):].strip()
+
+
+def _ordered(op: str, have: Any, bound: Any) -> bool:
+    """Tell whether ``have op bound`` holds (``op`` one of > < >= <= =)."""
+    if op == ">":
+        return bool(have > bound)
+    if op == "<":
+        return bool(have < bound)
+    if op == ">=":
+        return bool(have >= bound)
+    if op == "<=":
+        return bool(have <= bound)
+    return bool(have == bound)
+
+
+def _when(text: str) -> str:
+    """Return the time ``text`` names as stored upload times are written (UTC, to the second).
+
+    Reads ``N unit(s) ago`` (second, minute, hour, day, week, month of 30 days, year of 365),
+    ``today``, a date ``YYYY-MM-DD`` (its midnight UTC) and an ISO 8601 / RFC 3339 time
+    (UTC when it names no offset).
+
+    Raises:
+        QueryError: none of these.
+    """
+    text = text.strip().lower()
+    now = datetime.now(UTC).replace(microsecond=0)
+    ago = _AGO.fullmatch(text)
+    if ago:
+        try:
+            when = now - timedelta(seconds=int(ago.group(1)) * _UNITS[ago.group(2)])
+        except OverflowError:
+            raise QueryError(f"uploaded: the time {text!r} is out of range.") from None
+    elif text == "today":
+        when = now.replace(hour=0, minute=0, second=0)
+    else:
+        try:
+            when = datetime.fromisoformat(text.upper())
+        except ValueError:
+            raise QueryError(f"uploaded: cannot read the time {text!r}; write a date "
+                             "(2026-01-31), an RFC 3339 time (2026-01-31T12:00:00Z) or "
+                             "'N days ago'.") from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+    try:
+        return when.astimezone(UTC).strftime(_STORED_TIME)
+    except (OverflowError, ValueError):
+        raise QueryError(f"uploaded: the time {text!r} is out of range.") from None
+
+
+def _prerelease(value: str, versions: _Versions) -> Matcher:
+    """``prerelease:true``/``false``: whether the version has a prerelease part (a
+    pseudo-version has one); a package without a semantic version is neither."""
+    wanted = value.strip().lower()
+    if wanted not in ("true", "false"):
+        raise QueryError(f"prerelease: write true or false (got {value!r}).")
+
+    def test(package: dict[str, Any]) -> bool:
+        version = _text(package.get("version"))
+        if versions.get(version) is None:
+            return False
+        return bool(semver.prerelease(version)) == (wanted == "true")
+    return test
 
 
 class Pattern:
@@ -228,7 +337,7 @@ class _Versions:
 def _version_compare(value: str, versions: _Versions) -> Callable[[str], bool]:
     """Return a semantic-version test for ``>v``, ``<v``, ``>=v``, ``<=v`` or ``~=v``; a
     package whose version is not a semantic version never passes."""
-    op = next(op for op in ("~=", ">=", "<=", ">", "<") if value.startswith(op))
+    op = next(op for op in _OPERATORS if value.startswith(op))
     wanted = _canonical(value[len(op):])
     if not wanted:
         return lambda version: False
@@ -264,7 +373,12 @@ def _next_minor(version: str) -> str:
     return f"v{major}.{int(minor) + 1}.0"
 
 
+def _tag_names(value: Any) -> list[str]:
+    """Return every tag of a package object's ``tags`` ({"info": [...], ...})."""
+    if not isinstance(value, dict):
+        return []
+    return [str(tag) for tags in value.values() for tag in tags]
+
+
 def _text(value: Any) -> str:
-    if isinstance(value, dict):  # tags: {"info": [...]}
-        return " ".join(" ".join(v) for v in value.values())
     return "" if value is None else str(value)

@@ -68,7 +68,8 @@ class Package:
     blob_sha256: str | None = None
     sum: str | None = None
     reason: str | None = None
-    tags: str = ""
+    tags: str = ""  # server.tags: comma-separated
+    tags_immutable: str = ""  # the subset of tags that remove/clear/replace keep
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from gopush.server.db import Database, digest
 from gopush.server.entitlements import Entitlement, Entitlements
 from gopush.server.records import FileSlot, Package, Repo, Version, from_row
 from gopush.server.space import DiskFull, Space
+from gopush.server.tags import join_tags, split_tags
 
 # A finished upload's bytes are needed while the upload may still become a package, or is one;
 # a package's upload is no longer needed once the package is deleted.
@@ -300,8 +302,8 @@ class Storage:
         return the package and whether it is new.
 
         If the upload already became a package (a retried upload/go), that package is
-        returned, not new. If the version it names is published, or another package for it
-        is being processed, nothing is queued and (None, False) is returned: the caller
+        returned, not new. If the version it names is published (or was, then deleted), or
+        another package for it is being processed, nothing is queued and (None, False) is returned: the caller
         decides such an upload itself, after the other one, so that of two uploads of one
         version the second hears at once whether it was identical or refused.
         """
@@ -311,7 +313,8 @@ class Storage:
                                "state != 'deleted'", (slot.identifier,)).fetchone()
             if row:
                 return self._by_perm_in(conn, row[0]), False
-            if named and self._version_busy(conn, repo, *named):
+            if named and (self._version_busy(conn, repo, *named)
+                          or self._deleted_sum(conn, repo, *named) is not None):
                 return None, False
             perm = self._insert_package(conn, repo, slot, "queued", None, tags,
                                         module=module, version=version)
@@ -354,6 +357,23 @@ class Storage:
                                  f"WHERE slug_perm = ? AND state IN ({marks})",
                                  (state, reason, now(), package.slug_perm, *was)).rowcount
         return bool(moved)
+
+    def retag(self, package: Package,
+              change: Callable[[list[str], list[str]], tuple[list[str], list[str]]]
+              ) -> Package | None:
+        """Set a package's (tags, immutable tags) to ``change(tags, immutable)`` of the ones
+        it has, in one transaction (two clients tagging at once both count); return the
+        package, or None if it was deleted meanwhile. Whatever ``change`` raises (a
+        ``tags.TagError``) leaves the tags as they were."""
+        with self.db.tx() as conn:
+            row = conn.execute("SELECT tags, tags_immutable FROM packages WHERE slug_perm = ? "
+                               "AND state != 'deleted'", (package.slug_perm,)).fetchone()
+            if row is None:
+                return None
+            tags, immutable = change(split_tags(row[0]), split_tags(row[1]))
+            conn.execute("UPDATE packages SET tags = ?, tags_immutable = ? WHERE slug_perm = ?",
+                         (join_tags(tags), join_tags(immutable), package.slug_perm))
+            return self._by_perm_in(conn, package.slug_perm)
 
     def delete_package(self, package: Package) -> None:
         """Delete a package; its module version stops being served (410 Gone), and its zip
@@ -416,6 +436,10 @@ class Storage:
                 raise _duplicate(repo, accepted, self._by_perm_in(conn, existing.package))
             if existing and existing.sum != accepted.sum and not republish:
                 raise _version_exists(repo, accepted, existing)
+            gone = None if existing else self._deleted_sum(conn, repo, accepted.module,
+                                                           accepted.version)
+            if gone is not None and gone != accepted.sum and not republish:
+                raise _version_deleted(repo, accepted, gone)
             if queued is None:
                 perm = self._insert_package(conn, repo, slot, "completed", None, tags,
                                             module=accepted.module, version=accepted.version,
@@ -435,6 +459,17 @@ class Storage:
             if existing:  # republished: the replaced version's blobs, unless still needed
                 self._delete_unneeded(conn, [existing.zip_sha256, existing.mod_sha256])
             return self._by_perm_in(conn, perm), True
+
+    @staticmethod
+    def _deleted_sum(conn: Any, repo: Repo, module: str, version: str) -> str | None:
+        """Return the h1: ``module@version`` was last served with before it was deleted, or
+        None if it never was: consumers' go.sum files remember that hash, so other content
+        under the same version would break their builds (see ``_version_deleted``)."""
+        row = conn.execute("SELECT sum FROM packages WHERE owner = ? AND name = ? AND "
+                           "module = ? AND version = ? AND state = 'deleted' AND sum IS NOT "
+                           "NULL ORDER BY updated_at DESC, rowid DESC LIMIT 1",
+                           (repo.owner, repo.name, module, version)).fetchone()
+        return None if row is None else str(row[0])
 
     @staticmethod
     def _complete_queued(conn: object, queued: Package, accepted: AcceptedZip) -> bool:
@@ -553,6 +588,16 @@ def _version_exists(repo: Repo, accepted: AcceptedZip, existing: Version) -> Ver
         "sumdb). Publish a new version instead, or republish explicitly if no one can "
         "have fetched it yet.",
         status=409, data={"published_sum": existing.sum, "sum": accepted.sum})
+
+
+def _version_deleted(repo: Repo, accepted: AcceptedZip, gone: str) -> VersionExists:
+    return VersionExists(
+        f"{accepted.module}@{accepted.version} was deleted from {repo.full_name}, and it was "
+        f"served with other content ({gone}; this upload is {accepted.sum}). Consumers that "
+        "downloaded it keep that hash in their go.sum (and the checksum database may hold "
+        "it): the same version with other content would fail their builds with a checksum "
+        "mismatch. Publish a new version instead, or republish explicitly if no one can have "
+        "fetched it.", status=409, data={"published_sum": gone, "sum": accepted.sum})
 
 
 def _duplicate(repo: Repo, accepted: AcceptedZip, published: Package) -> VersionExists:

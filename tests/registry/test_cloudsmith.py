@@ -155,3 +155,16 @@ def test_status_polls_wait_first_then_spread_out(api: FakeApi) -> None:
     assert done.synced and api.steps().count("status") == 4
     assert pauses == list(cloudsmith.POLL_INTERVALS[:4])
     assert pauses == sorted(pauses) and pauses[0] <= 0.005
+
+
+def test_a_delete_whose_reply_was_lost_is_done_once_the_package_is_gone(
+        httpx_mock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DELETE whose reply is lost is not an error when the package is then gone (404):
+    the first try landed; ``rm`` must not report a failure for a removal that happened."""
+    monkeypatch.setattr("time.sleep", lambda _: None)
+    path = f"{HOST}/packages/acme/gomods/{SLUG}/"
+    httpx_mock.add_exception(httpx.ReadError("reply lost"), method="DELETE", url=path)
+    httpx_mock.add_response(method="GET", url=path, status_code=404,
+                            json={"detail": "Not found."})
+    open_fake().delete_package(SLUG)
+    assert [r.method for r in httpx_mock.get_requests()] == ["DELETE", "GET"]
