@@ -1,0 +1,51 @@
+"""`gopush serve --vuln-db` against a database that breaks or lies, and clients that try to
+get around the quarantine: a real server subprocess, the test database (real advisories)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from conftest import api_push
+from test_vulns import ENTRY, MODULE, api, app_module, scan_of, wait_for
+
+LATER = "2026-10-01T00:00:00Z"
+
+
+def break_entry(db: Path, entry: str, when: str = LATER) -> None:
+    """Make the database at ``db`` say ``entry`` changed at ``when`` while its file is not
+    there (a mirror that synced the index before the entries): db.json moves too."""
+    (db / "ID" / f"{entry}.json").unlink()
+    modules = json.loads((db / "index" / "modules.json").read_bytes())
+    for module in modules:
+        for vuln in module["vulns"]:
+            if vuln["id"] == entry:
+                vuln["modified"] = when
+    (db / "index" / "modules.json").write_text(json.dumps(modules, separators=(",", ":")))
+    (db / "index" / "db.json").write_text(json.dumps({"modified": when}))
+
+
+def test_a_broken_rescan_keeps_the_quarantine(serve: Any, vulndb_data: Path,
+                                             tmp_path: Path) -> None:
+    """A quarantined version stays quarantined when the rescan after the database moved
+    cannot read an entry: the scan that failed does not replace the one that held."""
+    served = serve("--vuln-db", vulndb_data.as_uri(), "--vuln-refresh", "0.02",
+                   "--quarantine", "imported")
+    package = api_push(served.url, "acme/gomods", app_module(tmp_path)["zip"]).json()
+    info = f"/go/acme/gomods/{MODULE}/@v/v1.0.0.info"
+    assert api(served, info, key=None).status_code == 403
+    first = scan_of(served, "acme/gomods", package["slug"])
+
+    break_entry(vulndb_data, ENTRY)
+    wait_for(lambda: "ID/GO-2022-1059.json" in (scan_of(served, "acme/gomods",
+                                                        package["slug"])["status_reason"]
+                                                or ""),
+             message="the rescan that fails")
+    scan = scan_of(served, "acme/gomods", package["slug"])
+    assert scan["status"] == "scanned", scan
+    assert scan["num_vulnerabilities"] == first["num_vulnerabilities"], scan
+    assert scan["database"]["modified"] == first["database"]["modified"], scan
+    refused = api(served, info, key=None)
+    assert refused.status_code == 403 and ENTRY in refused.text, refused.text
+    assert "v1.0.0" not in api(served, f"/go/acme/gomods/{MODULE}/@v/list", key=None).text
