@@ -61,6 +61,8 @@ class Scanner:
         self.settings = settings
         self.store = VulnStore(storage.db)
         self.cache = storage.root / "vulndb"
+        # the URL in logs and in the registry's database (vuln_db is keyed by it): without
+        # its credentials, which the data directory must never hold
         self.shown_url = redacted(settings.db_url)
         self._lock = threading.Lock()
         self._failed_at = -RETRY_AFTER  # monotonic time of the last failure to reach the db
@@ -148,13 +150,13 @@ class Scanner:
                                     timeout=self.settings.timeout)
                 db.entries_for(())  # the index, for the scans below (and the connection closed)
         except GopushError as err:
-            self.store.set_db_state(self.settings.db_url, None, err.message)
+            self.store.set_db_state(self.shown_url, None, err.message)
             self._unreachable(err.message)
             return 0
-        previous, _ = self.store.db_state(self.settings.db_url)
+        previous, _ = self.store.db_state(self.shown_url)
         error = (f"unreachable; using the cache from {db.age_seconds / 60:.0f} minutes ago"
                  if db.offline else None)
-        self.store.set_db_state(self.settings.db_url, db.modified, error)
+        self.store.set_db_state(self.shown_url, db.modified, error)
         if db.offline:  # scans of new packages use the cache; nothing to scan again
             log.warning("vulnerability database %s could not be reached; scanning new "
                         "packages with its cache from %.0f minutes ago", self.shown_url,

@@ -6,7 +6,7 @@ zip's ``h1:`` (a republished version is another zip, so another scan), and joine
 A scan is ``scanned`` (its findings hold) or ``failed`` (``reason`` says why: the database
 could not be reached, or the module's go.mod could not be read); a failed scan quarantines
 nothing, so it never replaces a completed one: a rescan that fails keeps the scan it would
-have replaced, findings and all, and only its ``reason`` says the rescan failed. ``vuln_db`` remembers, per database URL, the ``modified`` time last seen and why the
+have replaced, findings and all, and only its ``reason`` says the rescan failed. ``vuln_db`` remembers, per database URL (without credentials: ``Scanner.shown_url``), the ``modified`` time last seen and why the
 last check failed, so a restart knows whether the database moved while it was down.
 
 Quarantine is decided here, at read time, from the stored counts and the policy the server

@@ -49,3 +49,24 @@ def test_a_broken_rescan_keeps_the_quarantine(serve: Any, vulndb_data: Path,
     refused = api(served, info, key=None)
     assert refused.status_code == 403 and ENTRY in refused.text, refused.text
     assert "v1.0.0" not in api(served, f"/go/acme/gomods/{MODULE}/@v/list", key=None).text
+
+
+def test_database_credentials_stay_out_of_the_data_directory(serve: Any,
+                                                             tmp_path: Path) -> None:
+    """A database URL with a password: neither the log nor any file the server writes
+    (its SQLite database included) holds the password."""
+    import socket
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens: every check fails, and is recorded
+    data = tmp_path / "data"
+    served = serve("--vuln-db", f"https://alice:Pa55-word@127.0.0.1:{port}/db",
+                   "--vuln-refresh", "0.02", "--vuln-timeout", "1", data=data)
+    wait_for(lambda: any(b"cannot be reached" in p.read_bytes() for p in data.glob("*.sqlite3*")),
+             message="a failed check of the database recorded")
+    served.stop()
+    assert "Pa55-word" not in served.stderr()
+    holding = [p for p in data.rglob("*") if p.is_file() and b"Pa55-word" in p.read_bytes()]
+    assert holding == []
