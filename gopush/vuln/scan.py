@@ -82,9 +82,10 @@ def requirements(gomod: GoMod) -> Requirements:
     module required twice (or reached twice through replacements) is kept at its highest
     version, as minimal version selection would. Sorted by module path.
     """
+    replacements = _replacements(gomod.replace)
     chosen: dict[str, str] = {}
     for req in gomod.require:
-        module, version = _replaced(gomod.replace, req.path, req.version)
+        module, version = _replaced(replacements, req.path, req.version)
         if module not in chosen or semver.compare(chosen[module], version) < 0:
             chosen[module] = version
     modules = tuple(Requirement(m, v) for m, v in sorted(chosen.items()))
@@ -92,13 +93,21 @@ def requirements(gomod: GoMod) -> Requirements:
     return Requirements(modules, gomod.go, partial)
 
 
-def _replaced(replaces: tuple[Replace, ...], path: str, version: str) -> tuple[str, str]:
-    """Return the module and version that replace ``path@version`` (itself when none does)."""
-    exact = [r for r in replaces if r.old_path == path and r.old_version == version]
-    every = [r for r in replaces if r.old_path == path and not r.old_version]
-    for r in (exact or every)[-1:]:  # go.mod allows one of each; the last would win
-        if r.new_version:
-            return r.new_path, r.new_version
+def _replacements(replaces: tuple[Replace, ...]) -> dict[tuple[str, str], Replace]:
+    """Return the replace directives by old path and old version ("" for every version),
+    read once: a go.mod of thousands of requirements and replacements (untrusted, in a
+    pushed zip) must cost their number, not its square. go.mod allows one of each; the last
+    would win."""
+    return {(r.old_path, r.old_version): r for r in replaces}
+
+
+def _replaced(replacements: dict[tuple[str, str], Replace], path: str,
+              version: str) -> tuple[str, str]:
+    """Return the module and version that replace ``path@version`` (itself when none does,
+    or when a directory does)."""
+    r = replacements.get((path, version)) or replacements.get((path, ""))
+    if r is not None and r.new_version:
+        return r.new_path, r.new_version
     return path, version
 
 

@@ -7,6 +7,8 @@ summaries are shortened.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from gopush.gosem import gomod
@@ -272,3 +274,29 @@ def test_requirements_apply_replacements() -> None:
 def test_requirements_partial_before_go_1_17(go_line: str, partial: bool) -> None:
     got = requirements(gomod.parse(b"module m\n" + go_line.encode()))
     assert got.partial is partial and got.modules == ()
+
+
+class _CountedReplaces(tuple):  # type: ignore[type-arg]
+    """A go.mod's replace directives that count how often they are walked."""
+
+    walks = 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        type(self).walks += 1
+        return super().__iter__()
+
+
+def test_requirements_read_the_replacements_once() -> None:
+    """A go.mod of 3,000 requirements, each replaced (a hostile zip can hold 16 MiB of
+    them): the replacements are walked once, not once per requirement (10,000 of each
+    took 6.6 s, quadratically more with more), and each applies as before."""
+    n = 3000
+    text = "module example.com/big\n\ngo 1.22\n\n" + "".join(
+        f"require example.com/m{i} v1.0.{i}\n" for i in range(n)) + "".join(
+        f"replace example.com/m{i} => example.com/r{i} v2.0.{i}\n" for i in range(n))
+    parsed = gomod.parse(text.encode())
+    counted = dataclasses.replace(parsed, replace=_CountedReplaces(parsed.replace))
+    reqs = requirements(counted)
+    assert _CountedReplaces.walks <= 1
+    assert len(reqs.modules) == n
+    assert Requirement("example.com/r7", "v2.0.7") in reqs.modules
