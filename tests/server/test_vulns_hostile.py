@@ -70,3 +70,29 @@ def test_database_credentials_stay_out_of_the_data_directory(serve: Any,
     assert "Pa55-word" not in served.stderr()
     holding = [p for p in data.rglob("*") if p.is_file() and b"Pa55-word" in p.read_bytes()]
     assert holding == []
+
+
+def test_a_database_rolled_back_releases_nothing(serve: Any, vulndb_data: Path,
+                                                 tmp_path: Path) -> None:
+    """The database answers an older state (db.json's modified goes back, the entry not
+    yet in the index: a stale mirror): the quarantined version stays quarantined, and the
+    database's status says why it was not rescanned."""
+    served = serve("--vuln-db", vulndb_data.as_uri(), "--vuln-refresh", "0.02",
+                   "--quarantine", "imported")
+    package = api_push(served.url, "acme/gomods", app_module(tmp_path)["zip"]).json()
+    info = f"/go/acme/gomods/{MODULE}/@v/v1.0.0.info"
+    assert api(served, info, key=None).status_code == 403
+
+    modules = json.loads((vulndb_data / "index" / "modules.json").read_bytes())
+    for module in modules:
+        module["vulns"] = [v for v in module["vulns"] if v["id"] != ENTRY]
+    (vulndb_data / "index" / "modules.json").write_text(json.dumps(modules))
+    (vulndb_data / "index" / "db.json").write_text(json.dumps({"modified": "2022-06-01T00:00:00Z"}))
+    data, first = served.data, scan_of(served, "acme/gomods", package["slug"])["identifier"]
+    wait_for(lambda: any(b"older than the" in p.read_bytes() for p in data.glob("*.sqlite3*"))
+             or scan_of(served, "acme/gomods", package["slug"])["identifier"] != first,
+             message="a refresh that saw the older database")
+    scan = scan_of(served, "acme/gomods", package["slug"])
+    assert ENTRY in json.dumps(scan["scans"]), scan
+    refused = api(served, info, key=None)
+    assert refused.status_code == 403 and ENTRY in refused.text, refused.text
