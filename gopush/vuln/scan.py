@@ -17,6 +17,9 @@ The rules, in our words (govulncheck's ``affectingVulnerabilities`` and ``FixedV
   counts, that is, any import inside its path and not inside a longer required module's
   (``golang.org/x/tools/gopls/...`` is gopls's when both are required); for ``stdlib``, any
   standard-library path (no dot in its first element; ``C``, cgo's, is none).
+- Requirements are read twice: as written (what every module requiring this one builds
+  with: go ignores a dependency's ``replace`` directives) and with ``replace`` applied
+  (this module's own build); both are checked, so a replacement never hides a version.
 - go.mod lists the whole build list from go 1.17 on (module graph pruning); before that, or
   without a go line, the list may miss indirect requirements: ``partial``.
 """
@@ -74,23 +77,37 @@ class Finding:
 
 
 def requirements(gomod: GoMod) -> Requirements:
-    """Return the requirements of ``gomod``: ``require`` lines with ``replace`` applied
-    (a module replacement takes the new path and version; a directory replacement keeps the
-    required version, there being nothing else to know), ``exclude`` not needed.
+    """Return the requirements of ``gomod`` as two readings, together: the ``require``
+    lines as written, and with ``replace`` applied (a module replacement takes the new path
+    and version; a directory replacement keeps the required version, there being nothing
+    else to know); ``exclude`` not needed.
+
+    Both, because go applies a go.mod's ``replace`` directives only when the module is the
+    main module: the module's own build uses the replacements, every module that requires
+    it gets the versions as written. A replacement must not hide from the audit (or a
+    registry's quarantine) the version its users will build with, so a module replaced by
+    a fixed version is still found at the vulnerable version it requires.
 
     A replacement of one version wins over one of every version, as in the go command. A
     module required twice (or reached twice through replacements) is kept at its highest
-    version, as minimal version selection would. Sorted by module path.
+    version in each reading, as minimal version selection would. Sorted by module path,
+    then version; a module appears twice when the readings differ.
     """
     replacements = _replacements(gomod.replace)
-    chosen: dict[str, str] = {}
+    written: dict[str, str] = {}
+    built: dict[str, str] = {}
     for req in gomod.require:
-        module, version = _replaced(replacements, req.path, req.version)
-        if module not in chosen or semver.compare(chosen[module], version) < 0:
-            chosen[module] = version
-    modules = tuple(Requirement(m, v) for m, v in sorted(chosen.items()))
+        _keep_highest(written, req.path, req.version)
+        _keep_highest(built, *_replaced(replacements, req.path, req.version))
+    pairs = {*written.items(), *built.items()}
+    modules = tuple(Requirement(m, v) for m, v in sorted(pairs))
     partial = not gomod.go or gover.compare(gomod.go, PRUNED_SINCE) < 0
     return Requirements(modules, gomod.go, partial)
+
+
+def _keep_highest(chosen: dict[str, str], module: str, version: str) -> None:
+    if module not in chosen or semver.compare(chosen[module], version) < 0:
+        chosen[module] = version
 
 
 def _replacements(replaces: tuple[Replace, ...]) -> dict[tuple[str, str], Replace]:
@@ -112,29 +129,31 @@ def _replaced(replacements: dict[tuple[str, str], Replace], path: str,
 
 
 def scan(reqs: Requirements, imports: Iterable[str], entries: Iterable[Entry]) -> list[Finding]:
-    """Return the findings, sorted by module then id: every non-withdrawn entry whose
+    """Return the findings, sorted by module, id and version: every non-withdrawn entry whose
     affected ranges contain a required module's version (or the go line's, for stdlib).
 
     ``imports``: the import paths of the audited module's own non-test .go files.
     """
-    versions = {r.module: r.version for r in reqs.modules}
+    versions: dict[str, list[str]] = {}
+    for r in reqs.modules:
+        if r.module not in (STDLIB, TOOLCHAIN):  # never a required module: only the go line
+            versions.setdefault(r.module, []).append(r.version)
     go_version = match.go_line_version(reqs.go)
-    for module in (STDLIB, TOOLCHAIN):
-        versions.pop(module, None)  # never a required module: only the go line says
-        if go_version:
-            versions[module] = go_version
+    if go_version:
+        versions[STDLIB] = versions[TOOLCHAIN] = [go_version]
     imported = frozenset(imports)
     provided = _by_module(imported, versions)
-    findings: dict[tuple[str, str], Finding] = {}
+    findings: dict[tuple[str, str, str], Finding] = {}
     for entry in entries:
         if entry.withdrawn:
             continue
         for module in dict.fromkeys(a.module for a in entry.affected):
-            if module in versions and (entry.id, module) not in findings:
-                found = _finding(entry, module, versions[module], imported, provided)
-                if found is not None:
-                    findings[entry.id, module] = found
-    return sorted(findings.values(), key=lambda f: (f.module, f.id))
+            for version in versions.get(module, ()):
+                if (entry.id, module, version) not in findings:
+                    found = _finding(entry, module, version, imported, provided)
+                    if found is not None:
+                        findings[entry.id, module, version] = found
+    return sorted(findings.values(), key=lambda f: (f.module, f.id, f.version))
 
 
 def _by_module(imports: Iterable[str], modules: Iterable[str]) -> dict[str, frozenset[str]]:

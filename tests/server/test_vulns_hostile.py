@@ -96,3 +96,26 @@ def test_a_database_rolled_back_releases_nothing(serve: Any, vulndb_data: Path,
     assert ENTRY in json.dumps(scan["scans"]), scan
     refused = api(served, info, key=None)
     assert refused.status_code == 403 and ENTRY in refused.text, refused.text
+
+
+def test_a_replace_directive_does_not_lift_the_quarantine(serve: Any, vulndb_data: Path,
+                                                          tmp_path: Path) -> None:
+    """An uploader adds `replace golang.org/x/text v0.3.7 => golang.org/x/text v0.3.8`:
+    go ignores a dependency's replace directives, so everyone requiring the module builds
+    with v0.3.7; the version is quarantined for it all the same."""
+    from conftest import gopush_build
+    from gitrepo import GitRepo
+    from test_vulns import APP_GO, GO_MOD
+
+    repo = GitRepo(tmp_path / "repo")
+    replaced = GO_MOD + "\nreplace golang.org/x/text v0.3.7 => golang.org/x/text v0.3.8\n"
+    repo.commit("release", {"go.mod": replaced, "app.go": APP_GO, "LICENSE": "MIT\n"})
+    repo.git("tag", "v1.0.0")
+    built = gopush_build(repo.path, "v1.0.0", tmp_path / "dist")
+    served = serve("--vuln-db", vulndb_data.as_uri(), "--quarantine", "imported")
+    package = api_push(served.url, "acme/gomods", built["zip"]).json()
+    refused = api(served, f"/go/acme/gomods/{MODULE}/@v/v1.0.0.info", key=None)
+    assert refused.status_code == 403, refused.text
+    assert f"{ENTRY} (CVE-2022-32149, GHSA-69ch-w2m2-3vjp) in golang.org/x/text@v0.3.7" \
+        in refused.text, refused.text
+    assert scan_of(served, "acme/gomods", package["slug"])["num_imported"] >= 1
