@@ -26,7 +26,10 @@ The rules, in our words (the Go spec's lexical elements, go/scanner, go/parser i
   space, or is one of ``!"#$%&'()*,:;<=>?[\\]^{|}`` and the back quote.
 
 Only the first ``MAX_SOURCE_BYTES`` are read; the work is linear in them (regular expressions
-over the text, identifiers included).
+over the text, identifiers included). A longer file whose header does not end within them
+(no declaration after its imports: megabytes of comment first, or of imports) yields
+``UNREAD`` as well, so the caller can count its imports as unknown rather than as none:
+such a file compiles, and must not hide an import from the audit.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from collections.abc import Iterator
 from gopush.gosem.gounicode import is_print
 
 MAX_SOURCE_BYTES = 8 << 20  # more than any real file's import block; the rest is not read
+UNREAD = "(unread)"  # not an import path (go/build refuses parentheses): imports past the cap
 
 KEYWORDS = frozenset([
     "break", "case", "chan", "const", "continue", "default", "defer", "else", "fallthrough",
@@ -64,22 +68,29 @@ class _Stop(Exception):
 
 
 def go_imports(source: bytes) -> tuple[str, ...]:
-    """Return the import paths of one .go file, in order, without duplicates."""
+    """Return the import paths of one .go file, in order, without duplicates; plus
+    ``UNREAD`` when ``source`` is longer than ``MAX_SOURCE_BYTES`` and its header does not
+    end within them (pass at least one byte more than the cap to let it tell)."""
     text = source[:MAX_SOURCE_BYTES].decode("utf-8", "surrogateescape")
     paths: list[str] = []
+    ended = False
     try:
-        _read_header(_tokens(text.removeprefix(BOM)), paths)
+        ended = _read_header(_tokens(text.removeprefix(BOM)), paths)
     except _Stop:
         pass
+    if len(source) > MAX_SOURCE_BYTES and not ended:
+        paths.append(UNREAD)
     return tuple(dict.fromkeys(paths))
 
 
-def _read_header(tokens: Iterator[tuple[str, str]], paths: list[str]) -> None:
-    """Read ``package name;`` then every import declaration, appending their paths."""
+def _read_header(tokens: Iterator[tuple[str, str]], paths: list[str]) -> bool:
+    """Read ``package name;`` then every import declaration, appending their paths; return
+    whether a declaration (a keyword: ``func``, ``var``...) ended them, rather than the end
+    of the text."""
     _expect(tokens, KEYWORD, "package")
     _expect(tokens, IDENT)
     _expect(tokens, SEMI)
-    while next(tokens) == (KEYWORD, "import"):
+    while (token := next(tokens)) == (KEYWORD, "import"):
         kind, value = next(tokens)
         if kind != LPAREN:
             paths.append(_spec(tokens, kind, value))
@@ -94,6 +105,7 @@ def _read_header(tokens: Iterator[tuple[str, str]], paths: list[str]) -> None:
             elif kind != RPAREN:
                 raise _Stop
         _expect(tokens, SEMI)
+    return token[0] == KEYWORD
 
 
 def _spec(tokens: Iterator[tuple[str, str]], kind: str, value: str) -> str:

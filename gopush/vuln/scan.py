@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from gopush.gosem import gover, semver
 from gopush.gosem.gomod import GoMod, Replace
 from gopush.vuln import match
+from gopush.vuln.imports import UNREAD
 from gopush.vuln.osv import Affected, Entry
 
 STDLIB = "stdlib"  # the database's module for the standard library
@@ -201,7 +202,10 @@ def _fixed(items: list[Affected], version: str) -> str:
 def _imported(item: Affected, imports: frozenset[str],
               provided: dict[str, frozenset[str]]) -> bool:
     """Tell whether ``imports`` hold one of the item's packages (when it lists none: any
-    import its module provides, ``provided`` being the imports grouped by module)."""
+    import its module provides, ``provided`` being the imports grouped by module). Imports
+    a file holds past what was read (``UNREAD``) are unknown, and count as any package."""
+    if UNREAD in imports:
+        return True
     if item.packages:
         return any(p in imports for p in item.packages)
     return bool(provided.get(item.module))

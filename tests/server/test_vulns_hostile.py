@@ -119,3 +119,26 @@ def test_a_replace_directive_does_not_lift_the_quarantine(serve: Any, vulndb_dat
     assert f"{ENTRY} (CVE-2022-32149, GHSA-69ch-w2m2-3vjp) in golang.org/x/text@v0.3.7" \
         in refused.text, refused.text
     assert scan_of(served, "acme/gomods", package["slug"])["num_imported"] >= 1
+
+
+def test_an_import_behind_megabytes_of_comment_is_not_hidden(serve: Any, vulndb_data: Path,
+                                                             tmp_path: Path) -> None:
+    """app.go opens with 8 MiB of comment, then imports golang.org/x/text/language (go
+    compiles it): its imports are past what the scan reads, so they count as unknown,
+    and --quarantine imported holds the version (it served it as "required only")."""
+    from conftest import gopush_build
+    from gitrepo import GitRepo
+    from test_vulns import APP_GO, GO_MOD
+
+    from gopush.vuln.imports import MAX_SOURCE_BYTES
+
+    repo = GitRepo(tmp_path / "repo")
+    padded = "// padding\n" * (MAX_SOURCE_BYTES // 11 + 1) + APP_GO
+    repo.commit("release", {"go.mod": GO_MOD, "app.go": padded, "LICENSE": "MIT\n"})
+    repo.git("tag", "v1.0.0")
+    built = gopush_build(repo.path, "v1.0.0", tmp_path / "dist")
+    served = serve("--vuln-db", vulndb_data.as_uri(), "--quarantine", "imported")
+    api_push(served.url, "acme/gomods", built["zip"]).json()
+    refused = api(served, f"/go/acme/gomods/{MODULE}/@v/v1.0.0.info", key=None)
+    assert refused.status_code == 403, refused.text
+    assert ENTRY in refused.text, refused.text
