@@ -7,7 +7,7 @@
 
 Quarantine (``--quarantine imported|any`` with ``--vuln-db``): a version whose stored scan
 has a finding the policy counts (``server.vulnstore``) is left out of ``list`` and
-``@latest``, and its ``.info``, ``.mod`` and ``.zip`` answer 403 with the reason as plain
+``@latest`` (the upstream's too, when it has the same version), and its ``.info``, ``.mod`` and ``.zip`` answer 403 with the reason as plain
 text, which go prints ("server response: ..."); 403, not 404, so go does not fall through
 to the next GOPROXY entry for it. Pushing the version is still allowed.
 
@@ -97,6 +97,7 @@ async def _list(request: Request, repo: Repo, module: str) -> list[str] | None:
     local = [v.version for v in state(request).storage.versions(repo, module)
              if v.version not in held]
     remote = await state(request).upstream.versions(repo, module) if repo.upstream else []
+    remote = [v for v in remote if v not in held]  # the upstream may have it too
     if not local and not remote:
         return None
     versions = {v for v in [*local, *remote]
@@ -111,7 +112,7 @@ async def _latest(request: Request, repo: Repo, module: str) -> Response:
         return JSONResponse(_info(max(local, key=_latest_rank)))
     if repo.upstream:
         info = await state(request).upstream.latest(repo, module)
-        if info is not None:
+        if info is not None and info["Version"] not in held:  # the upstream's may be held
             return JSONResponse(info)
     return _text(404, f"not found: {module} has no versions here")
 

@@ -142,3 +142,21 @@ def test_an_import_behind_megabytes_of_comment_is_not_hidden(serve: Any, vulndb_
     refused = api(served, f"/go/acme/gomods/{MODULE}/@v/v1.0.0.info", key=None)
     assert refused.status_code == 403, refused.text
     assert ENTRY in refused.text, refused.text
+
+
+def test_the_upstream_does_not_list_a_quarantined_version(serve: Any, vulndb_data: Path,
+                                                          tmp_path: Path) -> None:
+    """A repository with an --upstream that holds the same version: the quarantined
+    version stays out of `list` and `@latest`, which the upstream's answers brought back."""
+    built = app_module(tmp_path)
+    upstream = serve("--repo", "acme/origin")
+    api_push(upstream.url, "acme/origin", built["zip"])
+    mirror = serve("--repo", "acme/mirror", "--upstream",
+                   f"acme/mirror={upstream.goproxy('acme/origin')}",
+                   "--vuln-db", vulndb_data.as_uri(), "--quarantine", "imported")
+    api_push(mirror.url, "acme/mirror", built["zip"])
+    base = f"/go/acme/mirror/{MODULE}/@"
+    assert api(mirror, base + "v/v1.0.0.info", key=None).status_code == 403
+    assert "v1.0.0" not in api(mirror, base + "v/list", key=None).text
+    latest = api(mirror, base + "latest", key=None)
+    assert latest.status_code == 404, latest.text
