@@ -89,8 +89,10 @@ def requirements(gomod: GoMod) -> Requirements:
     registry's quarantine) the version its users will build with, so a module replaced by
     a fixed version is still found at the vulnerable version it requires.
 
-    A replacement of one version wins over one of every version, as in the go command. A
-    module required twice (or reached twice through replacements) is kept at its highest
+    A requirement of the module itself is not one: go builds the module at the version
+    audited (as the main module it ignores the line; for its users minimal version selection
+    never picks an older one). A replacement of one version wins over one of every
+    version, as in the go command. A module required twice (or reached twice through replacements) is kept at its highest
     version in each reading, as minimal version selection would. Sorted by module path,
     then version; a module appears twice when the readings differ.
     """
@@ -98,6 +100,8 @@ def requirements(gomod: GoMod) -> Requirements:
     written: dict[str, str] = {}
     built: dict[str, str] = {}
     for req in gomod.require:
+        if req.path == gomod.module:
+            continue  # itself: go builds the module at its own version, whatever it requires
         _keep_highest(written, req.path, req.version)
         _keep_highest(built, *_replaced(replacements, req.path, req.version))
     pairs = {*written.items(), *built.items()}

@@ -325,3 +325,14 @@ def test_requirements_read_the_replacements_once() -> None:
     assert _CountedReplaces.walks <= 1
     assert len(reqs.modules) == 2 * n  # as written, and replaced
     assert Requirement("example.com/r7", "v2.0.7") in reqs.modules
+
+
+def test_a_module_requiring_itself_is_not_a_requirement() -> None:
+    """golang.org/x/text's go.mod requiring golang.org/x/text v0.3.7: go builds the module
+    at its own version (`go list -m all` in such a checkout lists only the module), so no
+    finding says to upgrade it to v0.3.8."""
+    text = (b"module golang.org/x/text\n\ngo 1.22\n\nrequire (\n\tgolang.org/x/text v0.3.7\n"
+            b"\tgolang.org/x/net v0.16.0\n)\n")
+    reqs = requirements(gomod.parse(text))
+    assert reqs.modules == (Requirement("golang.org/x/net", "v0.16.0"),)
+    assert scan(reqs, ["golang.org/x/text/language"], [GO_2022_1059]) == []
