@@ -77,6 +77,7 @@ class VulnDb:
     modified: str
     offline: bool = False
     age_seconds: float = 0.0  # of the cache, when offline
+    went_back_from: str = ""  # a newer modified this cache saw before (a stale mirror?)
     _source: _Source | None = field(default=None, repr=False, compare=False)
     _cache: _Cache | None = field(default=None, repr=False, compare=False)
     _ends: float = field(default=0.0, repr=False, compare=False)  # time.monotonic() deadline
@@ -191,7 +192,7 @@ def open_db(url: str, cache_dir: Path, *, timeout: float = 60.0) -> VulnDb:
         source.close()
         raise VulnDbError(f"vulnerability database {shown}: {exc.message}") from None
     db.modified = db._parsed(osv.parse_db_index, data, "index/db.json")
-    cache.reached(db.modified)
+    db.went_back_from = cache.reached(db.modified)
     return db
 
 
@@ -381,11 +382,21 @@ class _Cache:
         except (ValueError, KeyError, TypeError, VulnDbError):
             return {}
 
-    def reached(self, modified: str) -> None:
-        """Record that the database was reached now, at ``modified``."""
+    def reached(self, modified: str) -> str:
+        """Record that the database was reached now, at ``modified``; return the newest
+        ``modified`` seen before when it is newer than this one ("" otherwise): a database
+        does not go back in time, a stale mirror or a rollback does (and hides what was
+        added since)."""
         state = self.state()
-        state.update(modified=modified, reached=time.time())
+        newest = state.get("newest") or state.get("modified") or modified
+        try:
+            went_back = osv.moment(modified) < osv.moment(newest)
+        except (ValueError, TypeError):
+            went_back, newest = False, modified
+        state.update(modified=modified, reached=time.time(),
+                     newest=newest if went_back else modified)
         self._write(self.root / "state.json", json.dumps(state).encode())
+        return newest if went_back else ""
 
     def modules_index(self, modified: str | None) -> dict[str, tuple[IndexedVuln, ...]] | None:
         """Return the cached modules index of ``modified`` (None: of the newest kept, as
