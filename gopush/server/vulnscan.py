@@ -5,7 +5,7 @@ published (``scan_accepted``), so under ``--quarantine`` a version is never serv
 scan is stored; a republish decided while answering does the same. ``VulnWatch`` (one
 thread) asks the database for its ``modified`` time at start and every ``--vuln-refresh``
 minutes; when it moved forward, every uploaded version whose scan used another ``modified`` is
-scanned again (when it moved back, nothing is: see ``went_back``) (from the inputs its scan stored: no zip is read again), and so is every
+scanned again (when it moved back, nothing is: ``VulnDb.went_back_from``) (from the inputs its scan stored: no zip is read again), and so is every
 version not scanned yet (published before ``--vuln-db``, or while the database could not be
 reached: those are read from their zip).
 
@@ -39,7 +39,6 @@ from gopush.server.storage import Storage
 from gopush.server.validate import check_upload
 from gopush.server.vulnstore import ModuleInputs, Scan, ScanTarget, VulnStore
 from gopush.vuln import db as vulndb
-from gopush.vuln import osv
 from gopush.vuln import scan as vulnscan
 from gopush.vuln.scan import Finding
 from gopush.vuln.source import zip_source
@@ -155,10 +154,11 @@ class Scanner:
             self._unreachable(err.message)
             return 0
         previous, _ = self.store.db_state(self.shown_url)
-        if previous and not db.offline and went_back(previous, db.modified):
+        if db.went_back_from:  # rescanning would release what newer entries quarantine
             why = (f"vulnerability database {self.shown_url}: index/db.json says modified "
-                   f"{db.modified}, older than the {previous} already seen (a stale mirror, "
-                   "or a database rolled back): the scans made with the newer one are kept")
+                   f"{db.modified}, older than the {db.went_back_from} already seen (a stale "
+                   "mirror, or a database rolled back): the scans made with the newer one "
+                   "are kept")
             self.store.set_db_state(self.shown_url, None, why)
             log.warning("%s", why)
             return 0
@@ -222,16 +222,6 @@ class Scanner:
         as served, synthesized or not)."""
         path = self.storage.blobs.path(target.zip_sha256)
         return read_inputs(path, check_upload(path, target.module, target.version))
-
-
-def went_back(seen: str, modified: str) -> bool:
-    """Tell whether the database's ``modified`` is older than one already ``seen``: its
-    entries may then lack what the newer one said, and rescanning with it would release
-    versions quarantined for entries it does not have yet."""
-    try:
-        return osv.moment(modified) < osv.moment(seen)
-    except ValueError:  # a stored value from elsewhere: not a reason to stop scanning
-        return False
 
 
 def read_inputs(zip_path: Path, accepted: AcceptedZip) -> ModuleInputs:
