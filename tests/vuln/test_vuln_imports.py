@@ -198,3 +198,21 @@ def test_imports_past_the_bytes_read_are_unknown_not_none() -> None:
     assert go_imports(early) == ("fmt",)
     whole = b'package app\n\nimport "fmt"\n'
     assert go_imports(whole + b" " * (MAX_SOURCE_BYTES - len(whole))) == ("fmt",)
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_more_imports_than_read_are_unknown(grouped: bool) -> None:
+    """Past MAX_IMPORTS import specs in one file (8 MiB of them took 7 s to read), the rest
+    is unknown: UNREAD, as past the bytes read; exactly MAX_IMPORTS are all read."""
+    from gopush.vuln.imports import MAX_IMPORTS
+
+    def source(n: int) -> bytes:
+        specs = [f'"example.com/p{i}"' for i in range(n)]
+        body = ("import (\n" + "\n".join(specs) + "\n)\n" if grouped
+                else "".join(f"import {s}\n" for s in specs))
+        return f"package p\n\n{body}\nfunc F() {{}}\n".encode()
+
+    whole = go_imports(source(MAX_IMPORTS))
+    assert len(whole) == MAX_IMPORTS and UNREAD not in whole
+    over = go_imports(source(MAX_IMPORTS + 1))
+    assert over[-1] == UNREAD and over[:-1] == whole
