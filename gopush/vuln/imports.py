@@ -42,7 +42,8 @@ from gopush.gosem.gounicode import is_print
 
 MAX_SOURCE_BYTES = 8 << 20  # more than any real file's import block; the rest is not read
 UNREAD = "(unread)"  # not an import path (go/build refuses parentheses): imports past the cap
-# Import specs read per file: real files hold tens (Kubernetes' largest, a few hundred); each
+# Import specs read per file: real files hold tens (the most in client-go, golang/tools and
+# opentelemetry-go: 170, gopls' staticcheck.go); each
 # costs some microseconds here, so 8 MiB of specs (1.4 million) took 7 s a file. Past the
 # cap the rest is unknown (UNREAD), as past MAX_SOURCE_BYTES.
 MAX_IMPORTS = 10_000
