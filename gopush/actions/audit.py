@@ -149,6 +149,11 @@ class _Opening:
             reporter.warn(f"the vulnerability database at {self._db.url} cannot be reached: "
                           f"using the copy cached {_age(self._db.age_seconds)} ago "
                           f"(modified {self._db.modified})")
+        if self._db.went_back_from:
+            reporter.warn(f"the vulnerability database at {self._db.url} says modified "
+                          f"{self._db.modified}, older than the {self._db.went_back_from} "
+                          "it said before: a stale mirror or a rollback may lack entries "
+                          "published since")
         return self._db
 
 

@@ -7,7 +7,7 @@
 
 Quarantine (``--quarantine imported|any`` with ``--vuln-db``): a version whose stored scan
 has a finding the policy counts (``server.vulnstore``) is left out of ``list`` and
-``@latest``, and its ``.info``, ``.mod`` and ``.zip`` answer 403 with the reason as plain
+``@latest`` (the upstream's too, when it has the same version), and its ``.info``, ``.mod`` and ``.zip`` answer 403 with the reason as plain
 text, which go prints ("server response: ..."); 403, not 404, so go does not fall through
 to the next GOPROXY entry for it. Pushing the version is still allowed.
 
@@ -135,7 +135,8 @@ async def _list(request: Request, repo: Repo, module: str, reader: Reader) -> li
     held = _held(request, repo, module)
     local = [v.version for v in _visible(request, repo, module, reader)
              if v.version not in held]
-    remote = await _remote(request, repo, module, reader)
+    remote = [v for v in await _remote(request, repo, module, reader)
+              if v not in held]  # the upstream may have it too
     if not local and not remote:
         return None
     versions = {v for v in [*local, *remote]
@@ -166,8 +167,9 @@ async def _latest(request: Request, repo: Repo, module: str, reader: Reader) -> 
     if repo.upstream:
         info = await state(request).upstream.latest(repo, module)
         scope = reader.scope()
-        if info is not None and (scope is None or scope(
-                version_search_fields(module, str(info.get("Version", ""))))):
+        version = str(info.get("Version", "")) if info is not None else ""
+        if info is not None and version not in held and (  # the upstream's may be held
+                scope is None or scope(version_search_fields(module, version))):
             return JSONResponse(info)
     return _text(404, f"not found: {module} has no versions here")
 

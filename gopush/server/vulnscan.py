@@ -4,8 +4,8 @@ When: ``server.sync`` scans each new zip after the gate accepted it and before i
 published (``scan_accepted``), so under ``--quarantine`` a version is never served before its
 scan is stored; a republish decided while answering does the same. ``VulnWatch`` (one
 thread) asks the database for its ``modified`` time at start and every ``--vuln-refresh``
-minutes; when it moved, every uploaded version whose scan used another ``modified`` is
-scanned again (from the inputs its scan stored: no zip is read again), and so is every
+minutes; when it moved forward, every uploaded version whose scan used another ``modified`` is
+scanned again (when it moved back, nothing is: ``VulnDb.went_back_from``) (from the inputs its scan stored: no zip is read again), and so is every
 version not scanned yet (published before ``--vuln-db``, or while the database could not be
 reached: those are read from their zip).
 
@@ -61,6 +61,8 @@ class Scanner:
         self.settings = settings
         self.store = VulnStore(storage.db)
         self.cache = storage.root / "vulndb"
+        # the URL in logs and in the registry's database (vuln_db is keyed by it): without
+        # its credentials, which the data directory must never hold
         self.shown_url = redacted(settings.db_url)
         self._lock = threading.Lock()
         self._failed_at = -RETRY_AFTER  # monotonic time of the last failure to reach the db
@@ -74,7 +76,7 @@ class Scanner:
         try:
             inputs = read_inputs(zip_path, accepted)
             return self._scan_and_store(owner, name, accepted.module, accepted.version,
-                                        accepted.sum, inputs, retry=False)
+                                        accepted.sum, inputs, retry=False)[0]
         except DiskFull:
             raise  # publishing cannot work either: the package waits for space (server.sync)
         except Exception:  # a scan must never stop a package from being processed
@@ -84,18 +86,25 @@ class Scanner:
 
     def _scan_and_store(self, owner: str, name: str, module: str, version: str,
                         zip_sum: str, inputs: ModuleInputs, *, retry: bool,
-                        db: vulndb.VulnDb | None = None) -> Scan:
+                        db: vulndb.VulnDb | None = None) -> tuple[Scan, bool]:
         """Match ``inputs`` against the database (``db`` when given, else opened for this
-        scan) and store the scan (failed when the database cannot be reached: the reason
-        says why)."""
+        scan) and store the scan; return it and whether the database answered.
+
+        When it does not, a completed scan of the same bytes is kept, findings and
+        quarantine included, with the failure as its reason (a database that breaks or
+        hangs must not release what it quarantined; its ``db_modified`` stays, so the next
+        refresh tries again); without one, the scan is stored as failed."""
         try:
             findings, modified, notes = self._match(inputs, retry=retry, db=db)
         except Unreachable as err:
-            return self.store.save(owner, name, module, version, zip_sum, inputs=inputs,
-                                   findings=None, reason=str(err), db_modified=None)
+            kept = self.store.keep_after_failure(owner, name, module, version, zip_sum,
+                                                 f"rescan failed, these findings stand: {err}")
+            return kept or self.store.save(owner, name, module, version, zip_sum,
+                                           inputs=inputs, findings=None, reason=str(err),
+                                           db_modified=None), False
         return self.store.save(owner, name, module, version, zip_sum, inputs=inputs,
                                findings=findings, reason="; ".join(notes) or None,
-                               db_modified=modified)
+                               db_modified=modified), True
 
     def _match(self, inputs: ModuleInputs, *, retry: bool,
                db: vulndb.VulnDb | None) -> tuple[list[Finding], str, list[str]]:
@@ -141,13 +150,21 @@ class Scanner:
                                     timeout=self.settings.timeout)
                 db.entries_for(())  # the index, for the scans below (and the connection closed)
         except GopushError as err:
-            self.store.set_db_state(self.settings.db_url, None, err.message)
+            self.store.set_db_state(self.shown_url, None, err.message)
             self._unreachable(err.message)
             return 0
-        previous, _ = self.store.db_state(self.settings.db_url)
+        previous, _ = self.store.db_state(self.shown_url)
+        if db.went_back_from:  # rescanning would release what newer entries quarantine
+            why = (f"vulnerability database {self.shown_url}: index/db.json says modified "
+                   f"{db.modified}, older than the {db.went_back_from} already seen (a stale "
+                   "mirror, or a database rolled back): the scans made with the newer one "
+                   "are kept")
+            self.store.set_db_state(self.shown_url, None, why)
+            log.warning("%s", why)
+            return 0
         error = (f"unreachable; using the cache from {db.age_seconds / 60:.0f} minutes ago"
                  if db.offline else None)
-        self.store.set_db_state(self.settings.db_url, db.modified, error)
+        self.store.set_db_state(self.shown_url, db.modified, error)
         if db.offline:  # scans of new packages use the cache; nothing to scan again
             log.warning("vulnerability database %s could not be reached; scanning new "
                         "packages with its cache from %.0f minutes ago", self.shown_url,
@@ -167,9 +184,9 @@ class Scanner:
             if time.monotonic() - opened > self.settings.timeout / 2:  # a fresh deadline
                 db = self._reopen()
                 opened = time.monotonic()
-            scan = self._rescan(target, db)
+            answered = self._rescan(target, db)
             done += 1
-            if db is None or (scan is not None and scan.state != "scanned"):
+            if db is None or not answered:
                 break  # the database went away: the next refresh goes on
         return done
 
@@ -183,21 +200,22 @@ class Scanner:
         except GopushError:
             return None
 
-    def _rescan(self, target: ScanTarget, db: vulndb.VulnDb | None) -> Scan | None:
+    def _rescan(self, target: ScanTarget, db: vulndb.VulnDb | None) -> bool:
         """Scan one published version again (its stored inputs, else its zip), with ``db``
         (one opened database serves the refresh's scans while its deadline lasts: the
-        database's index is asked once, not once per version)."""
+        database's index is asked once, not once per version); return False when the
+        database did not answer."""
         try:
             inputs = target.scan.module_inputs() if target.scan else self._read(target)
             return self._scan_and_store(target.owner, target.name, target.module,
                                         target.version, target.sum, inputs, retry=True,
-                                        db=db)
+                                        db=db)[1]
         except DiskFull:
             raise  # the rest would fail the same way: the next refresh goes on
         except Exception:  # one version must not stop the others
             log.exception("scanning %s@%s for vulnerabilities failed", target.module,
                           target.version)
-            return None
+            return True
 
     def _read(self, target: ScanTarget) -> ModuleInputs:
         """Read a version never scanned from its zip, through the gate again (for its go.mod

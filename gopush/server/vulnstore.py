@@ -5,7 +5,8 @@ zip's ``h1:`` (a republished version is another zip, so another scan), and joine
 ``versions`` table on all five, so a scan counts only for the bytes a version serves now.
 A scan is ``scanned`` (its findings hold) or ``failed`` (``reason`` says why: the database
 could not be reached, or the module's go.mod could not be read); a failed scan quarantines
-nothing. ``vuln_db`` remembers, per database URL, the ``modified`` time last seen and why the
+nothing, so it never replaces a completed one: a rescan that fails keeps the scan it would
+have replaced, findings and all, and only its ``reason`` says the rescan failed. ``vuln_db`` remembers, per database URL (without credentials: ``Scanner.shown_url``), the ``modified`` time last seen and why the
 last check failed, so a restart knows whether the database moved while it was down.
 
 Quarantine is decided here, at read time, from the stored counts and the policy the server
@@ -133,6 +134,17 @@ class VulnStore:
         scan = self.scan(owner, name, module, version, zip_sum)
         assert scan is not None
         return scan
+
+    def keep_after_failure(self, owner: str, name: str, module: str, version: str,
+                           zip_sum: str, reason: str) -> Scan | None:
+        """Keep the completed scan of one zip, with ``reason`` (why it could not be made
+        again) as its reason; return it, or None when there is no completed scan."""
+        with self.db.tx() as conn:
+            changed = conn.execute("UPDATE vuln_scans SET reason = ? WHERE owner = ? AND "
+                                   "name = ? AND module = ? AND version = ? AND sum = ? AND "
+                                   "state = 'scanned'",
+                                   (reason, owner, name, module, version, zip_sum)).rowcount
+        return self.scan(owner, name, module, version, zip_sum) if changed else None
 
     def scan(self, owner: str, name: str, module: str, version: str, zip_sum: str) -> Scan | None:
         """Return the stored scan of one zip, or None."""

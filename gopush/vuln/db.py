@@ -23,13 +23,14 @@ parse, one over its size cap) is an error even with a cache: the URL or the serv
 
 The cache (one directory per database URL under ``cache_dir``, named after the URL without
 its credentials): ``state.json`` (the db's ``modified`` and when it was last reached, the
-``modified`` the cached ``modules.json`` belongs to), ``modules.json``, and ``ID/<id>.json``
-as fetched (uncompressed). A cached file that does not parse is fetched again. Files are
+``modified`` of the newest index kept), ``modules-<modified>.json`` (the index, named after
+the ``modified`` it was fetched under), and ``ID/<id>.json`` as fetched (uncompressed). A cached file that does not parse is fetched again. Files are
 replaced by rename, so a reader sees the old or the new, never half.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import json
@@ -76,6 +77,7 @@ class VulnDb:
     modified: str
     offline: bool = False
     age_seconds: float = 0.0  # of the cache, when offline
+    went_back_from: str = ""  # a newer modified this cache saw before (a stale mirror?)
     _source: _Source | None = field(default=None, repr=False, compare=False)
     _cache: _Cache | None = field(default=None, repr=False, compare=False)
     _ends: float = field(default=0.0, repr=False, compare=False)  # time.monotonic() deadline
@@ -190,7 +192,7 @@ def open_db(url: str, cache_dir: Path, *, timeout: float = 60.0) -> VulnDb:
         source.close()
         raise VulnDbError(f"vulnerability database {shown}: {exc.message}") from None
     db.modified = db._parsed(osv.parse_db_index, data, "index/db.json")
-    cache.reached(db.modified)
+    db.went_back_from = cache.reached(db.modified)
     return db
 
 
@@ -380,28 +382,52 @@ class _Cache:
         except (ValueError, KeyError, TypeError, VulnDbError):
             return {}
 
-    def reached(self, modified: str) -> None:
-        """Record that the database was reached now, at ``modified``."""
+    def reached(self, modified: str) -> str:
+        """Record that the database was reached now, at ``modified``; return the newest
+        ``modified`` seen before when it is newer than this one ("" otherwise): a database
+        does not go back in time, a stale mirror or a rollback does (and hides what was
+        added since)."""
         state = self.state()
-        state.update(modified=modified, reached=time.time())
+        newest = state.get("newest") or state.get("modified") or modified
+        try:
+            went_back = osv.moment(modified) < osv.moment(newest)
+        except (ValueError, TypeError):
+            went_back, newest = False, modified
+        state.update(modified=modified, reached=time.time(),
+                     newest=newest if went_back else modified)
         self._write(self.root / "state.json", json.dumps(state).encode())
+        return newest if went_back else ""
 
     def modules_index(self, modified: str | None) -> dict[str, tuple[IndexedVuln, ...]] | None:
-        """Return the cached modules index when it belongs to ``modified`` (any, for None)."""
-        state = self.state()
-        if not state.get("modules_for") or modified not in (None, state["modules_for"]):
-            return None
-        data = self._read(self.root / "modules.json", osv.MAX_MODULES_INDEX_BYTES)
+        """Return the cached modules index of ``modified`` (None: of the newest kept, as
+        ``state.json`` says, for offline use), or None when it is not cached."""
+        if modified is None:
+            modified = self.state().get("modules_for")
+            if not modified:
+                return None
+        data = self._read(self._modules_path(modified), osv.MAX_MODULES_INDEX_BYTES)
         try:
             return osv.parse_modules_index(data) if data else None
         except VulnDbError:
             return None
 
     def keep_modules_index(self, data: bytes, modified: str) -> None:
-        self._write(self.root / "modules.json", data)
+        """Keep the index fetched after ``db.json`` said ``modified``, in a file named after
+        it: runs sharing the cache while the database moves never pass one index off as
+        another's (a name in ``state.json`` beside one ``modules.json`` could be written by
+        one run and the file by another). Older indexes are removed."""
+        kept = self._modules_path(modified)
+        self._write(kept, data)
         state = self.state()
         state["modules_for"] = modified
         self._write(self.root / "state.json", json.dumps(state).encode())
+        for old in [*self.root.glob("modules-*.json"), self.root / "modules.json"]:
+            if old != kept:
+                with contextlib.suppress(OSError):  # a read-only cache costs disk, no more
+                    old.unlink(missing_ok=True)
+
+    def _modules_path(self, modified: str) -> Path:
+        return self.root / f"modules-{re.sub(r'[^0-9A-Za-z]', '', modified)}.json"
 
     def entry(self, vuln: IndexedVuln) -> Entry | None:
         """Return the cached entry if it is as new as the index says ``vuln`` is."""

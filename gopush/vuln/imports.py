@@ -26,7 +26,10 @@ The rules, in our words (the Go spec's lexical elements, go/scanner, go/parser i
   space, or is one of ``!"#$%&'()*,:;<=>?[\\]^{|}`` and the back quote.
 
 Only the first ``MAX_SOURCE_BYTES`` are read; the work is linear in them (regular expressions
-over the text, identifiers included).
+over the text, identifiers included). A longer file whose header does not end within them
+(no declaration after its imports: megabytes of comment first, or of imports) yields
+``UNREAD`` as well, so the caller can count its imports as unknown rather than as none:
+such a file compiles, and must not hide an import from the audit.
 """
 
 from __future__ import annotations
@@ -38,6 +41,12 @@ from collections.abc import Iterator
 from gopush.gosem.gounicode import is_print
 
 MAX_SOURCE_BYTES = 8 << 20  # more than any real file's import block; the rest is not read
+UNREAD = "(unread)"  # not an import path (go/build refuses parentheses): imports past the cap
+# Import specs read per file: real files hold tens (the most in client-go, golang/tools and
+# opentelemetry-go: 170, gopls' staticcheck.go); each
+# costs some microseconds here, so 8 MiB of specs (1.4 million) took 7 s a file. Past the
+# cap the rest is unknown (UNREAD), as past MAX_SOURCE_BYTES.
+MAX_IMPORTS = 10_000
 
 KEYWORDS = frozenset([
     "break", "case", "chan", "const", "continue", "default", "defer", "else", "fallthrough",
@@ -64,29 +73,39 @@ class _Stop(Exception):
 
 
 def go_imports(source: bytes) -> tuple[str, ...]:
-    """Return the import paths of one .go file, in order, without duplicates."""
+    """Return the import paths of one .go file, in order, without duplicates; plus
+    ``UNREAD`` when some were not read: ``source`` is longer than ``MAX_SOURCE_BYTES`` and
+    its header does not end within them (pass at least one byte more than the cap to let
+    it tell), or it declares more than ``MAX_IMPORTS``."""
     text = source[:MAX_SOURCE_BYTES].decode("utf-8", "surrogateescape")
     paths: list[str] = []
+    ended = False
     try:
-        _read_header(_tokens(text.removeprefix(BOM)), paths)
+        ended = _read_header(_tokens(text.removeprefix(BOM)), paths)
     except _Stop:
         pass
+    if len(paths) > MAX_IMPORTS or (len(source) > MAX_SOURCE_BYTES and not ended):
+        paths[MAX_IMPORTS:] = [UNREAD]
     return tuple(dict.fromkeys(paths))
 
 
-def _read_header(tokens: Iterator[tuple[str, str]], paths: list[str]) -> None:
-    """Read ``package name;`` then every import declaration, appending their paths."""
+def _read_header(tokens: Iterator[tuple[str, str]], paths: list[str]) -> bool:
+    """Read ``package name;`` then every import declaration, appending their paths; return
+    whether a declaration (a keyword: ``func``, ``var``...) ended them, rather than the end
+    of the text."""
     _expect(tokens, KEYWORD, "package")
     _expect(tokens, IDENT)
     _expect(tokens, SEMI)
-    while next(tokens) == (KEYWORD, "import"):
+    while (token := next(tokens)) == (KEYWORD, "import"):
+        if len(paths) > MAX_IMPORTS:
+            raise _Stop  # the rest is not read (go_imports says so)
         kind, value = next(tokens)
         if kind != LPAREN:
             paths.append(_spec(tokens, kind, value))
             _expect(tokens, SEMI)
             continue
         kind, value = next(tokens)
-        while kind != RPAREN:
+        while kind != RPAREN and len(paths) <= MAX_IMPORTS:
             paths.append(_spec(tokens, kind, value))
             kind, value = next(tokens)
             if kind == SEMI:
@@ -94,6 +113,7 @@ def _read_header(tokens: Iterator[tuple[str, str]], paths: list[str]) -> None:
             elif kind != RPAREN:
                 raise _Stop
         _expect(tokens, SEMI)
+    return token[0] == KEYWORD
 
 
 def _spec(tokens: Iterator[tuple[str, str]], kind: str, value: str) -> str:

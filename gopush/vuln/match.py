@@ -50,7 +50,7 @@ def affects(ranges: tuple[tuple[Event, ...], ...], version: str) -> bool:
     key = _version_key(version)
     if key is None:
         return False
-    return not ranges or any(_in_range(events, key) for events in ranges)
+    return not ranges or any(_in_range(_ordered(events), key) for events in ranges)
 
 
 def first_fixed(ranges: tuple[tuple[Event, ...], ...], version: str) -> str:
@@ -58,9 +58,12 @@ def first_fixed(ranges: tuple[tuple[Event, ...], ...], version: str) -> str:
     prefixed), or "" when no release fixes it."""
     key = _version_key(version)
     fixes = {"v" + e.version for events in ranges for e in events if e.kind == FIXED}
-    above = [f for f in fixes if (k := _version_key(f)) is not None and (key is None or k > key)]
-    for fix in semver.sort_versions(above):
-        if not affects(ranges, fix):
+    above = {f: k for f in fixes if (k := _version_key(f)) is not None and (key is None or k > key)}
+    # Each range sorted once, then each candidate is a binary search per range: an entry
+    # (untrusted, up to 1 MiB) with thousands of events must not cost their square.
+    ordered = [_ordered(events) for events in ranges]
+    for fix, fix_key in sorted(above.items(), key=lambda item: (item[1], item[0])):
+        if not any(_in_range(o, fix_key) for o in ordered):
             return fix
     return ""
 
@@ -84,12 +87,21 @@ def go_line_version(go: str) -> str:
     return f"{release}-{v.kind}.{v.pre}" if v.pre else f"{release}-{v.kind}"
 
 
-def _in_range(events: tuple[Event, ...], key: _Key) -> bool:
-    """Tell whether the version of sort key ``key`` is in the range of ``events``."""
+def _ordered(events: tuple[Event, ...]) -> list[tuple[_Key, int, str]] | None:
+    """Return a range's introduced/fixed events as (sort key, position, kind), sorted (a
+    stable sort by version: equal versions keep their order), or None when the range has no
+    events at all (it affects every version)."""
     if not events:
+        return None
+    return sorted((_event_key(e), i, e.kind) for i, e in enumerate(events)
+                  if e.kind in (INTRODUCED, FIXED))
+
+
+def _in_range(ordered: list[tuple[_Key, int, str]] | None, key: _Key) -> bool:
+    """Tell whether the version of sort key ``key`` is in the range whose events are
+    ``ordered`` (``_ordered``'s)."""
+    if ordered is None:
         return True
-    ordered = sorted((_event_key(e), i, e.kind) for i, e in enumerate(events)
-                     if e.kind in (INTRODUCED, FIXED))
     last = bisect_right(ordered, key, key=lambda item: item[0]) - 1  # last event <= version
     return last >= 0 and ordered[last][2] == INTRODUCED
 

@@ -10,7 +10,7 @@ non-test code. Its own code is every ``.go`` file the module zip holds, except:
 
 Build constraints are ignored: every such file counts, whatever its GOOS, GOARCH or tags.
 Each file is read up to ``imports.MAX_SOURCE_BYTES`` (its import block comes first; the
-rest is never needed), from ``SourceFile``s or from a zip through the one zip reader
+rest is never needed; a file whose header goes past them adds ``imports.UNREAD``), from ``SourceFile``s or from a zip through the one zip reader
 (``modzip.zipread``), so memory stays bounded whatever the files declare.
 """
 
@@ -43,7 +43,7 @@ def imports_of_files(files: Iterable[SourceFile]) -> frozenset[str]:
     for source in files:
         if is_own_go_file(source.path) and source.stat().kind is FileKind.REGULAR:
             with source.open() as handle:
-                found.update(go_imports(handle.read(MAX_SOURCE_BYTES)))
+                found.update(go_imports(handle.read(MAX_SOURCE_BYTES + 1)))
     return frozenset(found)
 
 
@@ -66,14 +66,15 @@ def imports_of_zip(f: BinaryIO, prefix: str) -> frozenset[str]:
 
 
 def _head(f: BinaryIO, entry: zipfmt.Entry, path: str) -> bytes:
-    """Return the first ``MAX_SOURCE_BYTES`` of an entry, checked as the zip reader checks."""
+    """Return the first ``MAX_SOURCE_BYTES`` of an entry and one more byte (the scanner
+    then knows the file goes on), checked as the zip reader checks."""
     pieces: list[bytes] = []
-    held = 0
+    held, wanted = 0, MAX_SOURCE_BYTES + 1
     try:
         for piece in zipread.entry_chunks(f, entry):
-            pieces.append(piece[:MAX_SOURCE_BYTES - held])
+            pieces.append(piece[:wanted - held])
             held += len(pieces[-1])
-            if held >= MAX_SOURCE_BYTES:
+            if held >= wanted:
                 break
     except zipread.EntryError as err:
         raise InvalidModuleZip(f"{path}: {err}") from None

@@ -17,6 +17,9 @@ The rules, in our words (govulncheck's ``affectingVulnerabilities`` and ``FixedV
   counts, that is, any import inside its path and not inside a longer required module's
   (``golang.org/x/tools/gopls/...`` is gopls's when both are required); for ``stdlib``, any
   standard-library path (no dot in its first element; ``C``, cgo's, is none).
+- Requirements are read twice: as written (what every module requiring this one builds
+  with: go ignores a dependency's ``replace`` directives) and with ``replace`` applied
+  (this module's own build); both are checked, so a replacement never hides a version.
 - go.mod lists the whole build list from go 1.17 on (module graph pruning); before that, or
   without a go line, the list may miss indirect requirements: ``partial``.
 """
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 from gopush.gosem import gover, semver
 from gopush.gosem.gomod import GoMod, Replace
 from gopush.vuln import match
+from gopush.vuln.imports import UNREAD
 from gopush.vuln.osv import Affected, Entry
 
 STDLIB = "stdlib"  # the database's module for the standard library
@@ -74,58 +78,87 @@ class Finding:
 
 
 def requirements(gomod: GoMod) -> Requirements:
-    """Return the requirements of ``gomod``: ``require`` lines with ``replace`` applied
-    (a module replacement takes the new path and version; a directory replacement keeps the
-    required version, there being nothing else to know), ``exclude`` not needed.
+    """Return the requirements of ``gomod`` as two readings, together: the ``require``
+    lines as written, and with ``replace`` applied (a module replacement takes the new path
+    and version; a directory replacement keeps the required version, there being nothing
+    else to know); ``exclude`` not needed.
 
-    A replacement of one version wins over one of every version, as in the go command. A
-    module required twice (or reached twice through replacements) is kept at its highest
-    version, as minimal version selection would. Sorted by module path.
+    Both, because go applies a go.mod's ``replace`` directives only when the module is the
+    main module: the module's own build uses the replacements, every module that requires
+    it gets the versions as written. A replacement must not hide from the audit (or a
+    registry's quarantine) the version its users will build with, so a module replaced by
+    a fixed version is still found at the vulnerable version it requires.
+
+    A requirement of the module itself is not one: go builds the module at the version
+    audited (as the main module it ignores the line; for its users minimal version selection
+    never picks an older one). A replacement of one version wins over one of every
+    version, as in the go command. A module required twice (or reached twice through replacements) is kept at its highest
+    version in each reading, as minimal version selection would. Sorted by module path,
+    then version; a module appears twice when the readings differ.
     """
-    chosen: dict[str, str] = {}
+    replacements = _replacements(gomod.replace)
+    written: dict[str, str] = {}
+    built: dict[str, str] = {}
     for req in gomod.require:
-        module, version = _replaced(gomod.replace, req.path, req.version)
-        if module not in chosen or semver.compare(chosen[module], version) < 0:
-            chosen[module] = version
-    modules = tuple(Requirement(m, v) for m, v in sorted(chosen.items()))
+        if req.path == gomod.module:
+            continue  # itself: go builds the module at its own version, whatever it requires
+        _keep_highest(written, req.path, req.version)
+        _keep_highest(built, *_replaced(replacements, req.path, req.version))
+    pairs = {*written.items(), *built.items()}
+    modules = tuple(Requirement(m, v) for m, v in sorted(pairs))
     partial = not gomod.go or gover.compare(gomod.go, PRUNED_SINCE) < 0
     return Requirements(modules, gomod.go, partial)
 
 
-def _replaced(replaces: tuple[Replace, ...], path: str, version: str) -> tuple[str, str]:
-    """Return the module and version that replace ``path@version`` (itself when none does)."""
-    exact = [r for r in replaces if r.old_path == path and r.old_version == version]
-    every = [r for r in replaces if r.old_path == path and not r.old_version]
-    for r in (exact or every)[-1:]:  # go.mod allows one of each; the last would win
-        if r.new_version:
-            return r.new_path, r.new_version
+def _keep_highest(chosen: dict[str, str], module: str, version: str) -> None:
+    if module not in chosen or semver.compare(chosen[module], version) < 0:
+        chosen[module] = version
+
+
+def _replacements(replaces: tuple[Replace, ...]) -> dict[tuple[str, str], Replace]:
+    """Return the replace directives by old path and old version ("" for every version),
+    read once: a go.mod of thousands of requirements and replacements (untrusted, in a
+    pushed zip) must cost their number, not its square. go.mod allows one of each; the last
+    would win."""
+    return {(r.old_path, r.old_version): r for r in replaces}
+
+
+def _replaced(replacements: dict[tuple[str, str], Replace], path: str,
+              version: str) -> tuple[str, str]:
+    """Return the module and version that replace ``path@version`` (itself when none does,
+    or when a directory does)."""
+    r = replacements.get((path, version)) or replacements.get((path, ""))
+    if r is not None and r.new_version:
+        return r.new_path, r.new_version
     return path, version
 
 
 def scan(reqs: Requirements, imports: Iterable[str], entries: Iterable[Entry]) -> list[Finding]:
-    """Return the findings, sorted by module then id: every non-withdrawn entry whose
+    """Return the findings, sorted by module, id and version: every non-withdrawn entry whose
     affected ranges contain a required module's version (or the go line's, for stdlib).
 
     ``imports``: the import paths of the audited module's own non-test .go files.
     """
-    versions = {r.module: r.version for r in reqs.modules}
+    versions: dict[str, list[str]] = {}
+    for r in reqs.modules:
+        if r.module not in (STDLIB, TOOLCHAIN):  # never a required module: only the go line
+            versions.setdefault(r.module, []).append(r.version)
     go_version = match.go_line_version(reqs.go)
-    for module in (STDLIB, TOOLCHAIN):
-        versions.pop(module, None)  # never a required module: only the go line says
-        if go_version:
-            versions[module] = go_version
+    if go_version:
+        versions[STDLIB] = versions[TOOLCHAIN] = [go_version]
     imported = frozenset(imports)
     provided = _by_module(imported, versions)
-    findings: dict[tuple[str, str], Finding] = {}
+    findings: dict[tuple[str, str, str], Finding] = {}
     for entry in entries:
         if entry.withdrawn:
             continue
         for module in dict.fromkeys(a.module for a in entry.affected):
-            if module in versions and (entry.id, module) not in findings:
-                found = _finding(entry, module, versions[module], imported, provided)
-                if found is not None:
-                    findings[entry.id, module] = found
-    return sorted(findings.values(), key=lambda f: (f.module, f.id))
+            for version in versions.get(module, ()):
+                if (entry.id, module, version) not in findings:
+                    found = _finding(entry, module, version, imported, provided)
+                    if found is not None:
+                        findings[entry.id, module, version] = found
+    return sorted(findings.values(), key=lambda f: (f.module, f.id, f.version))
 
 
 def _by_module(imports: Iterable[str], modules: Iterable[str]) -> dict[str, frozenset[str]]:
@@ -173,7 +206,10 @@ def _fixed(items: list[Affected], version: str) -> str:
 def _imported(item: Affected, imports: frozenset[str],
               provided: dict[str, frozenset[str]]) -> bool:
     """Tell whether ``imports`` hold one of the item's packages (when it lists none: any
-    import its module provides, ``provided`` being the imports grouped by module)."""
+    import its module provides, ``provided`` being the imports grouped by module). Imports
+    a file holds past what was read (``UNREAD``) are unknown, and count as any package."""
+    if UNREAD in imports:
+        return True
     if item.packages:
         return any(p in imports for p in item.packages)
     return bool(provided.get(item.module))

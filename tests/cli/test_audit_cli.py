@@ -239,3 +239,21 @@ def test_push_allow_without_audit_is_a_usage_error(module_zip: Path, gopush_cli)
         code, _, err = gopush_cli(module_zip.parent, "push", "go", "acme/gomods",
                                   str(module_zip), *extra)
         assert code == ExitCode.USAGE and "--audit" in err
+
+
+def test_a_database_gone_back_in_time_is_named(app_repo: GitRepo, gopush_cli,
+                                               vulndb_data: Path) -> None:
+    """The database answers an older modified than it did before (a stale mirror): the
+    audit goes on with it and warns, naming both times, on every run until it catches up."""
+    url = vulndb_data.as_uri()
+    code, _, err = gopush_cli(app_repo.path, "audit", "--db", url)
+    assert code == ExitCode.VULNERABLE and "older than" not in err
+    newest = json.loads((vulndb_data / "index/db.json").read_bytes())["modified"]
+    (vulndb_data / "index/db.json").write_text(json.dumps({"modified": "2022-01-01T00:00:00Z"}))
+    for _ in range(2):
+        code, _, err = gopush_cli(app_repo.path, "audit", "--db", url)
+        assert code == ExitCode.VULNERABLE
+        assert f"says modified 2022-01-01T00:00:00Z, older than the {newest}" in err, err
+    (vulndb_data / "index/db.json").write_text(json.dumps({"modified": newest}))
+    code, _, err = gopush_cli(app_repo.path, "audit", "--db", url)
+    assert "older than" not in err, err

@@ -20,7 +20,7 @@ from gotool import go_binary
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gopush.vuln.imports import MAX_SOURCE_BYTES, go_imports
+from gopush.vuln.imports import MAX_SOURCE_BYTES, UNREAD, go_imports
 
 JUDGE = Path(__file__).parent / "goimports" / "main.go"
 
@@ -172,11 +172,47 @@ def test_near_valid_text_never_raises(text: str) -> None:
     b"\n" * MAX_SOURCE_BYTES,
 ])
 def test_only_the_first_bytes_are_read(filler: bytes) -> None:
-    assert go_imports(b"package p\n" + filler + b'import "late"\n') == ()
-    assert go_imports(b'package p\nimport "early"\n' + filler) == ("early",)
+    """What lies past the cap is not read: the imports there are unknown (UNREAD), not
+    none, whenever the header had not ended before the cap."""
+    assert go_imports(b"package p\n" + filler + b'import "late"\n') == (UNREAD,)
+    assert go_imports(b'package p\nimport "early"\n' + filler) == ("early", UNREAD)
+    assert go_imports(b'package p\nimport "early"\nvar x int\n' + filler) == ("early",)
 
 
 def test_huge_tokens_end_without_error() -> None:
     letters = "é".encode() * (MAX_SOURCE_BYTES // 2)
-    assert go_imports(b"package " + letters + b'\nimport "x"') == ()  # cut mid-identifier
-    assert go_imports(b'package p\nimport "' + b"a" * MAX_SOURCE_BYTES + b'"') == ()
+    assert go_imports(b"package " + letters + b'\nimport "x"') == (UNREAD,)  # cut mid-identifier
+    assert go_imports(b'package p\nimport "' + b"a" * MAX_SOURCE_BYTES + b'"') == (UNREAD,)
+
+
+def test_imports_past_the_bytes_read_are_unknown_not_none() -> None:
+    """A file whose header goes past MAX_SOURCE_BYTES (a comment of that size first: go
+    compiles it) yields UNREAD beside what was read; a large file whose imports end early
+    does not; a file of exactly the cap is whole."""
+    hidden = (b"// x\n" * (MAX_SOURCE_BYTES // 5 + 1)
+              + b'package app\n\nimport "golang.org/x/text/language"\n')
+    assert go_imports(hidden) == (UNREAD,)
+    many = b'package app\n\nimport (\n"fmt"\n' + b'"os"\n' * (MAX_SOURCE_BYTES // 5) + b")\n"
+    assert go_imports(many) == ("fmt", "os", UNREAD)
+    early = b'package app\n\nimport "fmt"\n\nfunc F() {}\n' + b"// x\n" * (MAX_SOURCE_BYTES // 5)
+    assert go_imports(early) == ("fmt",)
+    whole = b'package app\n\nimport "fmt"\n'
+    assert go_imports(whole + b" " * (MAX_SOURCE_BYTES - len(whole))) == ("fmt",)
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_more_imports_than_read_are_unknown(grouped: bool) -> None:
+    """Past MAX_IMPORTS import specs in one file (8 MiB of them took 7 s to read), the rest
+    is unknown: UNREAD, as past the bytes read; exactly MAX_IMPORTS are all read."""
+    from gopush.vuln.imports import MAX_IMPORTS
+
+    def source(n: int) -> bytes:
+        specs = [f'"example.com/p{i}"' for i in range(n)]
+        body = ("import (\n" + "\n".join(specs) + "\n)\n" if grouped
+                else "".join(f"import {s}\n" for s in specs))
+        return f"package p\n\n{body}\nfunc F() {{}}\n".encode()
+
+    whole = go_imports(source(MAX_IMPORTS))
+    assert len(whole) == MAX_IMPORTS and UNREAD not in whole
+    over = go_imports(source(MAX_IMPORTS + 1))
+    assert over[-1] == UNREAD and over[:-1] == whole

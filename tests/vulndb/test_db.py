@@ -285,3 +285,29 @@ def test_entries_missing_from_the_cache_are_fetched_alone(vulndb_http, tmp_path:
     assert set(X_NET) <= set(_ids(entries))
     assert server.paths()[0] == "/index/db.json"
     assert sorted(server.paths()[1:]) == [f"/ID/{i}.json" for i in gone]
+
+
+def test_an_older_index_written_late_does_not_pass_for_the_newer(vulndb_data: Path,
+                                                                 tmp_path: Path) -> None:
+    """Two runs share the cache while the database moves: one fetched index/modules.json
+    before GO-2022-1059 was added and keeps it after the other kept the newer index, whose
+    state.json write lands last. The next run at the newer modified still finds the entry
+    (one modules.json named in state.json read the older index as the newer's)."""
+    index = vulndb_data / "index/modules.json"
+    newer = index.read_bytes()
+    modules = json.loads(newer)
+    for module in modules:
+        module["vulns"] = [v for v in module["vulns"] if v["id"] != "GO-2022-1059"]
+    older, older_modified = json.dumps(modules).encode(), "2026-01-01T00:00:00Z"
+
+    cache = tmp_path / "cache"
+    found = open_db(vulndb_data.as_uri(), cache).entries_for(["golang.org/x/text"])
+    assert "GO-2022-1059" in _ids(found)
+    root = next(cache.iterdir())
+    late = vulndb._Cache(root)
+    late.keep_modules_index(older, older_modified)  # the run that read the older index
+    state = json.loads((root / "state.json").read_bytes())
+    state["modules_for"] = DB_MODIFIED  # the other run's state.json, written last
+    (root / "state.json").write_text(json.dumps(state))
+    again = open_db(vulndb_data.as_uri(), cache).entries_for(["golang.org/x/text"])
+    assert "GO-2022-1059" in _ids(again)
