@@ -223,12 +223,12 @@ def _beyond_size(limit: int) -> Test:
     def test(ranked: list[Package]) -> list[tuple[Package, str]]:
         if not limit:
             return []
+        why = f"beyond the {limit} bytes its group keeps for its highest versions"
         total, beyond = 0, []
         for package in ranked:
             total += package.size or 0
             if total > limit or beyond:
-                beyond.append((package, f"the higher versions of its group fill the "
-                                        f"{limit} bytes kept"))
+                beyond.append((package, why))
         return beyond
     return test
 
