@@ -40,7 +40,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timedelta
-from functools import cmp_to_key
 from typing import Any
 
 from gopush.gosem import pseudo, semver
@@ -162,8 +161,7 @@ def doomed(packages: list[Package], rules: Rules, *,
     found: list[Removal] = []
     for group in groups.values():
         found.extend(_trimmed([p for p in group if wanted(search_fields(p))], rules, trigger))
-    return sorted(found, key=cmp_to_key(lambda a, b: _order(a.package, b.package)))[
-        :MAX_REMOVALS]
+    return sorted(found, key=lambda removal: _rank(removal.package))[:MAX_REMOVALS]
 
 
 def _group(package: Package, rules: Rules) -> tuple[str, ...]:
@@ -172,19 +170,21 @@ def _group(package: Package, rules: Rules) -> tuple[str, ...]:
             else "")
 
 
-def _order(a: Package, b: Package) -> int:
-    """Go's version order, then upload time (-1: ``a`` is the lower)."""
-    by_version = semver.compare(a.version or "", b.version or "")
-    if by_version:
-        return by_version
-    return (a.uploaded_at > b.uploaded_at) - (a.uploaded_at < b.uploaded_at)
+def _rank(package: Package) -> tuple[Any, ...]:
+    """The sort key of Go's version order, then upload time: each version parsed once
+    (``semver.precedence``), not once per comparison. Every version here was checked
+    by the gate, so (0, "") for an invalid one only keeps the key total."""
+    precedence = semver.precedence(package.version or "")
+    if precedence is None:
+        return (0, "", package.uploaded_at)
+    return (1, precedence, package.uploaded_at)
 
 
 def _trimmed(group: list[Package], rules: Rules, trigger: Package | None) -> list[Removal]:
     """Return the removals of one evaluation group (its query already applied)."""
     if not group:
         return []
-    ranked = sorted(group, key=cmp_to_key(_order), reverse=True)  # highest first
+    ranked = sorted(group, key=_rank, reverse=True)  # highest first
     reasons: dict[str, str] = {}
     tests = (_beyond_count(rules.retention_count_limit),
              _too_old(rules.retention_days_limit, _reference(group, trigger)),
