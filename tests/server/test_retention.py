@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import pty
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ import httpx
 from conftest import KEY, Served, api_push
 from gotool import GoOracle
 from test_gopush_ls_rm import CI_ENV, as_json, gopush
+from test_key_prompt import _read_until
 from test_packages_manage import MODULE, REPO, go_versions, module_zip
 
 from gopush.server.query import MAX_QUERY_CHARS, MAX_QUERY_TERMS
@@ -83,6 +87,14 @@ def test_keep_three_per_module_keeps_the_highest_in_go_order(
     assert other.status_code == 409 and "was deleted" in other.text, other.text
     dry = as_json(gopush(served, "retention", REPO, "--dry-run", "--json"))
     assert dry["would_remove"] == []  # every group is within its rules
+
+    # republished (decided while answering): it triggers too, and is never what goes
+    again = api_push(served.url, REPO, module_zip(tmp_path, "v1.2.0", "// other\n"),
+                     republish=True)
+    assert again.status_code == 201 and again.package["is_sync_completed"], again.text
+    assert go_versions(go, served)[0] == ["v1.0.0", "v1.2.0", "v1.3.0", "v1.4.0", "v1.5.0"]
+    dry = as_json(gopush(served, "retention", REPO, "--dry-run", "--json"))
+    assert [p["version"] for p in dry["would_remove"]] == ["v1.2.0"]
 
 
 def test_dry_run_lists_exactly_what_apply_removes(
@@ -195,3 +207,35 @@ def test_rules_refuse_callers_without_a_key_and_bad_fields(serve: Any, tmp_path:
                    env={**CI_ENV, "GOPUSH_API_KEY": "nope"})
     assert wrong.returncode == 3, wrong.stderr
     assert httpx.get(rules_url(served), headers=AUTH).json()["retention_count_limit"] == 0
+
+
+def test_apply_asks_on_a_terminal(serve: Any, go: GoOracle, tmp_path: Path) -> None:
+    """On a terminal `--apply` asks; "n" removes nothing (exit 0), "y" removes what the
+    rules remove."""
+    served = serve("--repo", REPO)
+    for version in ("v1.0.0", "v1.1.0"):
+        push(served, tmp_path, version)
+    assert gopush(served, "retention", REPO, "--keep", "1", "--enable").returncode == 0
+    env = {k: v for k, v in CI_ENV.items() if k != "CI"}
+
+    def answer(reply: bytes) -> tuple[int, bytes]:
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "-m", "gopush", "retention", REPO, "--apply",
+                                 "--api-host", served.url], stdin=slave, stdout=slave,
+                                stderr=slave, env=env, close_fds=True)
+        os.close(slave)
+        try:
+            seen = _read_until(master, b"[y/N]")
+            os.write(master, reply + b"\n")
+            seen += _read_until(master, b"\x00never", timeout=30)
+            return proc.wait(30), seen
+        finally:
+            proc.kill()
+            os.close(master)
+
+    code, seen = answer(b"n")
+    assert code == 0 and b"nothing removed" in seen, seen
+    assert go_versions(go, served)[0] == ["v1.0.0", "v1.1.0"]
+    code, seen = answer(b"y")
+    assert code == 0 and b"1 version removed" in seen, seen
+    assert go_versions(go, served) == (["v1.1.0"], "v1.1.0")
