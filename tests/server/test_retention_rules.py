@@ -133,3 +133,25 @@ def test_rules_are_stored_and_read_back(tmp_path: Path) -> None:
     storage.retention.put(repo, wanted, "2026-01-01T00:00:00Z")
     assert storage.retention.get(Repo("acme", "r")) == wanted
     storage.db.close()
+
+
+def test_migration_4_adds_the_rules_to_a_schema_3_directory(tmp_path: Path) -> None:
+    """A data directory at schema 3 gets the retention_rules table (rules off) when opened."""
+    import sqlite3
+
+    from gopush.server.db import SCHEMA_VERSION
+    from gopush.server.storage import Storage
+
+    storage = Storage(tmp_path)
+    storage.ensure_repo("acme", "r")
+    storage.db.close()
+    conn = sqlite3.connect(tmp_path / "registry.sqlite3")
+    conn.execute("DROP TABLE retention_rules")
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    reopened = Storage(tmp_path)
+    assert SCHEMA_VERSION == 4
+    assert reopened.db.one("PRAGMA user_version")[0] == 4  # type: ignore[index]
+    assert reopened.retention.get(Repo("acme", "r")) == Rules()
+    reopened.db.close()
