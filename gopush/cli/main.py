@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("gopush.cli.serve", "Run the embedded Go module registry."),
     "audit": ("gopush.cli.audit", "Check a module's requirements for known vulnerabilities."),
     "tokens": ("gopush.cli.tokens", "Manage a repository's entitlement tokens (GOPROXY reads)."),
+    "retention": ("gopush.cli.retention",
+                  "Show, change, dry-run or apply a repository's retention rules."),
 }
 
 

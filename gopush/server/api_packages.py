@@ -27,7 +27,7 @@ from gopush.server.records import FileSlot, Package, Repo
 from gopush.server.responses import ApiError, error_for, no_content, not_found
 from gopush.server.state import api_repo, api_repo_or_new, base_url, json_body, state
 from gopush.server.storage import SlotGone, Storage
-from gopush.server.sync import DEAD_END
+from gopush.server.sync import DEAD_END, apply_retention
 from gopush.server.tags import ACTIONS, TagError, apply, checked, join_tags, split_tags
 from gopush.server.validate import check_upload, peek_module_version
 from gopush.server.vulnscan import Scanner
@@ -132,11 +132,13 @@ def _decide_now(storage: Storage, repo: Repo, slot: FileSlot, republish: bool,
     if scanner is not None:  # before publishing: see server.sync
         scanner.scan_accepted(repo.owner, repo.name, zip_path, checked)
     try:
-        package, _ = storage.publish(repo, slot, checked, republish=republish, tags=tags)
+        package, new = storage.publish(repo, slot, checked, republish=republish, tags=tags)
     except SlotGone:
         raise
     except GopushError as err:
         raise error_for(err) from None
+    if new:  # a republish, or a deleted version published again
+        apply_retention(storage, repo, package)
     return package
 
 

@@ -144,6 +144,21 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 3: tags that remove, clear and replace leave in place (server.tags, issue 15)
         "ALTER TABLE packages ADD COLUMN tags_immutable TEXT NOT NULL DEFAULT ''",
     ),
+    (  # 4: retention rules per repository, Cloudsmith's fields (server.retention, issue 15)
+        """CREATE TABLE retention_rules (
+            owner TEXT NOT NULL, name TEXT NOT NULL,
+            retention_enabled INTEGER NOT NULL DEFAULT 0,
+            retention_count_limit INTEGER NOT NULL DEFAULT 0,   -- 0: no count limit
+            retention_days_limit INTEGER NOT NULL DEFAULT 0,    -- 0: no age limit
+            retention_size_limit INTEGER NOT NULL DEFAULT 0,    -- bytes; 0: no size limit
+            retention_group_by_name INTEGER NOT NULL DEFAULT 0,
+            retention_group_by_format INTEGER NOT NULL DEFAULT 0,
+            retention_group_by_package_type INTEGER NOT NULL DEFAULT 0,
+            retention_package_query_string TEXT NOT NULL DEFAULT '',
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (owner, name)
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -28,6 +28,7 @@ half-written remains: temporary files are deleted by their callers, transactions
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import time
@@ -42,8 +43,11 @@ from gopush.server.blobs import BlobStore, Incoming
 from gopush.server.db import Database, digest
 from gopush.server.entitlements import Entitlement, Entitlements
 from gopush.server.records import FileSlot, Package, Repo, Version, from_row
+from gopush.server.retention import Removal, RetentionStore, Rules, doomed
 from gopush.server.space import DiskFull, Space
 from gopush.server.tags import join_tags, split_tags
+
+log = logging.getLogger("gopush.server")
 
 # A finished upload's bytes are needed while the upload may still become a package, or is one;
 # a package's upload is no longer needed once the package is deleted.
@@ -88,6 +92,7 @@ class Storage:
         self.blobs = BlobStore(root, self.space)
         self.db = Database(root / "registry.sqlite3", self.space)
         self.entitlements = Entitlements(self.db)
+        self.retention = RetentionStore(self.db)
 
     def recover(self, *, unused_before: str | None = None) -> int:
         """Forget uploads a previous run did not finish, and delete blobs nothing needs any
@@ -385,6 +390,20 @@ class Storage:
                          "WHERE slug_perm = ?", (now(), package.slug_perm))
             conn.execute("DELETE FROM versions WHERE package = ?", (package.slug_perm,))
             self._delete_unneeded(conn, blobs)
+
+    def retain(self, repo: Repo, rules: Rules | None = None, *, trigger: Package | None = None,
+               dry_run: bool = False) -> list[Removal]:
+        """Apply ``repo``'s retention rules (``rules``: these instead of the stored ones) and
+        return what they removed, or with ``dry_run`` would remove (``retention.doomed``:
+        ``trigger``'s group only, else every group). Each removal is ``delete_package``."""
+        removals = doomed(self.packages(repo), rules or self.retention.get(repo),
+                          trigger=trigger)
+        if not dry_run:
+            for removal in removals:
+                self.delete_package(removal.package)
+                log.info("retention removed %s@%s from %s: %s", removal.package.module,
+                         removal.package.version, repo.full_name, removal.why)
+        return removals
 
     def _delete_unneeded(self, conn: Any, sha256s: list[str | None]) -> None:
         """Delete, once the transaction commits, those of these blobs no row needs then."""

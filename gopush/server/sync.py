@@ -24,7 +24,7 @@ import queue
 import threading
 
 from gopush.errors import InvalidModuleZip, VersionExists
-from gopush.server.records import Package
+from gopush.server.records import Package, Repo
 from gopush.server.space import DiskFull
 from gopush.server.storage import Storage
 from gopush.server.validate import check_upload
@@ -125,7 +125,21 @@ class Synchroniser:
         if self.scanner is not None:
             self.scanner.scan_accepted(repo.owner, repo.name, zip_path, checked)
         try:
-            self.storage.publish(repo, slot, checked, republish=republish, queued=package)
+            published, new = self.storage.publish(repo, slot, checked, republish=republish,
+                                                  queued=package)
         except VersionExists as err:
             return f"{err.message} {DUPLICATE}"
+        if new:
+            apply_retention(self.storage, repo, published)
         return None
+
+
+def apply_retention(storage: Storage, repo: Repo, published: Package) -> None:
+    """Apply ``repo``'s retention rules after ``published`` became a new module version
+    (``server.retention``); a failure there is logged and never fails the package."""
+    try:
+        storage.retain(repo, trigger=published)
+    except DiskFull:
+        log.warning("retention rules of %s not applied: the disk is full", repo.full_name)
+    except Exception:
+        log.exception("applying the retention rules of %s failed", repo.full_name)

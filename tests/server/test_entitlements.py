@@ -202,6 +202,7 @@ def test_migration_2_turns_read_tokens_into_entitlements(tmp_path: Path) -> None
     conn = sqlite3.connect(tmp_path / "registry.sqlite3")
     conn.execute("DROP TABLE entitlements")
     conn.execute("ALTER TABLE packages DROP COLUMN tags_immutable")  # migration 3's
+    conn.execute("DROP TABLE retention_rules")  # migration 4's
     conn.execute("INSERT INTO read_tokens VALUES ('acme', 'private', ?)", (digest("old-one"),))
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
