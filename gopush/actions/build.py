@@ -11,7 +11,7 @@ fails) are removed again, so a refused build leaves ``--out`` as it was.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,13 +203,14 @@ def _plan_worktree(request: BuildRequest) -> Plan:
 
 def _worktree_files(repo: GitRepository | None, module_root: Path,
                     request: BuildRequest) -> tuple[list[SourceFile], Commit | None, datetime]:
+    own = out_inside(module_root, request.out)
     if repo is None or repo.toplevel is None:
         files = files_from_dir(module_root, excludes=request.excludes)
-        return list(files), None, datetime.now(UTC).replace(microsecond=0)
+        return _not_own(files, own), None, datetime.now(UTC).replace(microsecond=0)
     prefix = module_root.resolve().relative_to(repo.toplevel.resolve()).as_posix()
     prefix = "" if prefix == "." else prefix
-    files: list[SourceFile] = list(worktree_files(repo.toplevel, repo.worktree_paths(prefix),
-                                                  prefix, request.excludes))
+    files = _not_own(worktree_files(repo.toplevel, repo.worktree_paths(prefix), prefix,
+                                    request.excludes), own)
     try:
         commit = repo.commit("HEAD")
     except SourceError:  # a repository with no commit yet: files as on disk, time now
@@ -240,15 +241,38 @@ def _dirty_warnings(repo: GitRepository, module_dir: str, request: BuildRequest,
                     commit: Commit) -> list[str]:
     if request.rev != "HEAD" or repo.toplevel is None:
         return []
-    out = Path(request.out).resolve()
-    top = repo.toplevel.resolve()
-    own = out.relative_to(top).as_posix() + "/" if out.is_relative_to(top) else None
-    changed = [p for p in repo.changed_paths(module_dir) if not (own and p.startswith(own))]
+    own = out_inside(repo.toplevel, request.out)
+    changed = [p for p in repo.changed_paths(module_dir) if not _is_own(p, own)]
     if not changed:
         return []
     shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
     return [(f"uncommitted changes are not in the zip (it is built from commit {commit.short}): "
              f"{shown}")]
+
+
+def out_inside(root: Path, out: Path) -> str | None:
+    """Return ``out`` relative to ``root`` with a trailing slash, or None when it lies outside.
+
+    gopush's own output is never part of a module: a --worktree build leaves it out of the
+    zip (else each build would zip the last one and its hash change every run), and a
+    build from a revision does not call it an uncommitted change.
+    """
+    out_dir, top = Path(out).resolve(), Path(root).resolve()
+    if out_dir == top or not out_dir.is_relative_to(top):
+        return None
+    return out_dir.relative_to(top).as_posix() + "/"
+
+
+def _is_own(path: str, own: str | None) -> bool:
+    """Is ``path`` (a file, or a directory ending in "/" as git status folds an untracked
+    one) inside ``own``, or a folded untracked directory that holds it?"""
+    if not own:
+        return False
+    return path.startswith(own) or (path.endswith("/") and own.startswith(path))
+
+
+def _not_own(files: Iterable[SourceFile], own: str | None) -> list[SourceFile]:
+    return [f for f in files if not _is_own(f.path, own)]
 
 
 def _exclude(files: Sequence[SourceFile], patterns: tuple[str, ...]) -> list[SourceFile]:

@@ -240,6 +240,37 @@ def test_worktree_of_git_checkout(gopush_cli: Run, tagged: GitRepo, tmp_path: Pa
     assert zf.read(prefix + "c.go") == b"package cli // edited\n"
 
 
+@pytest.mark.parametrize("out", ["dist", "build/proxy"])
+def test_worktree_leaves_its_own_output_out(gopush_cli: Run, tagged: GitRepo, out: str) -> None:
+    """--worktree with --out inside the tree (the default dist/ included): the second build
+    zips the same files and prints the same h1: as the first, not the first one's output."""
+    runs = [gopush_cli(tagged.path, "build", "--worktree", "--version", "v1.0.1", "--out", out)
+            for _ in range(2)]
+    assert [code for code, _, _ in runs] == [0, 0], runs[1][2]
+    assert runs[0][1] == runs[1][1]  # the go.sum lines, h1: included
+    names = zipfile.ZipFile(next((tagged.path / out).rglob("*.zip"))).namelist()
+    assert sorted(names) == ["github.com/acme/cli@v1.0.1/c.go", "github.com/acme/cli@v1.0.1/go.mod"]
+
+
+def test_plain_directory_worktree_leaves_its_own_output_out(gopush_cli: Run,
+                                                            tmp_path: Path) -> None:
+    """The same for a plain directory (no git): the default dist/ is not zipped."""
+    (tmp_path / "go.mod").write_text(GO_MOD.format(path="example.com/plain"))
+    (tmp_path / "p.go").write_text("package plain\n")
+    runs = [gopush_cli(tmp_path, "build", "--worktree", "--version", "v0.1.0") for _ in range(2)]
+    assert [code for code, _, _ in runs] == [0, 0], runs[1][2]
+    assert runs[0][1] == runs[1][1]
+
+
+def test_revision_build_does_not_call_its_output_a_change(gopush_cli: Run,
+                                                          tagged: GitRepo) -> None:
+    """--out dist/proxy: git status folds the untracked dist/ into one entry; that is gopush's
+    own output, not an uncommitted change to warn about on every later build."""
+    for _ in range(2):
+        code, _, err = gopush_cli(tagged.path, "build", "--out", "dist/proxy")
+        assert code == 0 and "uncommitted" not in err, err
+
+
 def test_exclude_on_a_revision_warns(gopush_cli: Run, tagged: GitRepo, tmp_path: Path) -> None:
     """--exclude on a git revision drops the files and warns that go's hash will differ."""
     tagged.commit(files={"docs/big.pdf": b"%PDF", "docs/keep.md": "k\n"})
