@@ -44,6 +44,9 @@ EXCLUDE_WARNING = ("--exclude drops files that go keeps: consumers fetching this
                    "from the repository would get a different h1: hash")
 
 
+DEFAULT_OUT = Path("dist")  # `gopush build`'s --out, relative to the working directory
+
+
 @dataclass(frozen=True, slots=True)
 class BuildRequest:
     """What to build; every field has the meaning of the ``gopush build`` option."""
@@ -53,7 +56,7 @@ class BuildRequest:
     subdir: str | None = None
     module: str | None = None
     version: str | None = None
-    out: Path = Path("dist")
+    out: Path = DEFAULT_OUT
     worktree: bool = False
     excludes: tuple[str, ...] = ()
 
@@ -241,8 +244,11 @@ def _dirty_warnings(repo: GitRepository, module_dir: str, request: BuildRequest,
                     commit: Commit) -> list[str]:
     if request.rev != "HEAD" or repo.toplevel is None:
         return []
-    own = out_inside(repo.toplevel, request.out)
-    changed = [p for p in repo.changed_paths(module_dir) if not _is_own(p, own)]
+    # push and verify build into a scratch directory, but an earlier `gopush build` left
+    # its output in the default dist/: that is not a change to the module either
+    own = [out_inside(repo.toplevel, out) for out in (request.out, DEFAULT_OUT)]
+    changed = [p for p in repo.changed_paths(module_dir)
+               if not any(_is_own(p, o) for o in own)]
     if not changed:
         return []
     shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")

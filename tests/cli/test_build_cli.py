@@ -271,6 +271,16 @@ def test_revision_build_does_not_call_its_output_a_change(gopush_cli: Run,
         assert code == 0 and "uncommitted" not in err, err
 
 
+def test_push_after_a_build_does_not_call_dist_a_change(gopush_cli: Run, tagged: GitRepo,
+                                                       tmp_path: Path) -> None:
+    """`gopush build` leaves dist/ untracked; a later push (which builds into a scratch
+    directory) does not warn about it as an uncommitted change, now or on any later run."""
+    assert gopush_cli(tagged.path, "build")[0] == 0
+    code, _, err = gopush_cli(tagged.path, "push", "--to", f"dir:{tmp_path / 'proxy'}")
+    assert code == 0, err
+    assert "uncommitted" not in err
+
+
 def test_exclude_on_a_revision_warns(gopush_cli: Run, tagged: GitRepo, tmp_path: Path) -> None:
     """--exclude on a git revision drops the files and warns that go's hash will differ."""
     tagged.commit(files={"docs/big.pdf": b"%PDF", "docs/keep.md": "k\n"})
