@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gopush.actions.gomodcheck import gomod_warnings, path_mismatch, tag_warnings
+from gopush.actions.gomodcheck import (
+    gomod_warnings,
+    path_mismatch,
+    tag_warnings,
+    unusable_tag_warnings,
+)
 from gopush.errors import InvalidModule, SourceError
 from gopush.gosem import dirhash, gomod, modpath, proxypath
 from gopush.modzip.create import create_zip
@@ -175,6 +180,7 @@ def plan_located(located: ModuleAtRev, request: BuildRequest) -> Plan:
     warnings += gomod_warnings(located.parsed, located.parse_error)
     if request.version:  # a version tag named by --version must point here
         warnings += tag_warnings(code, commit, version)
+    warnings += unusable_tag_warnings(code, commit, version)
     warnings += _dirty_warnings(located.repo, code.layout.dir, request, commit)
     files: Sequence[SourceFile] = code.files(commit)
     if request.excludes:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cli.conftest import Run
 from gitrepo import GitRepo
+from gotool import GoOracle
 
 GO_MOD = "module {path}\n\ngo 1.22\n"
 
@@ -376,3 +377,27 @@ def test_refused_build_leaves_out_as_it_was(gopush_cli: Run, git_repo: GitRepo, 
     assert code == 4, err
     assert "case-insensitive file name collision" in err
     assert _tree(tmp_path / "out") == before
+
+
+def test_v2_module_with_a_v1_tag(gopush_cli: Run, git_repo: GitRepo, go: GoOracle) -> None:
+    """A /v2 module whose commit is tagged v1.0.0 (and v2.0, not a complete version): go
+    passes both tags over and builds a pseudo-version; gopush builds the same one, and warns
+    naming each tag and why. Asked for v1.0.0, the hint names the path v1 versions belong
+    to (without a suffix), never a /v1 path, which go never uses."""
+    git_repo.commit(files={"go.mod": GO_MOD.format(path="github.com/acme/mv/v2"),
+                           "m.go": "package mv\n"})
+    git_repo.tag("v1.0.0")
+    git_repo.tag("v2.0")
+    go.map_repo(git_repo.path, "https://github.com/acme/mv")
+    want = go.download("github.com/acme/mv/v2", git_repo.git("rev-parse", "HEAD").strip())
+    code, out, err = gopush_cli(git_repo.path, "build")
+    assert code == 0, err
+    assert out.split()[:2] == ["github.com/acme/mv/v2", want["Version"]]
+    assert want["Version"].startswith("v2.0.0-")
+    assert "tag v1.0.0 at commit" in err and "should be v2, not v1" in err
+    assert "tag v2.0 at commit" in err and "not a complete version" in err
+    code, _, err = gopush_cli(git_repo.path, "build", "--rev", "v1.0.0")
+    assert code == 4
+    assert "/v1" not in err
+    assert "v1.x.y versions belong to the module path without a major version suffix, " \
+           "github.com/acme/mv" in err
