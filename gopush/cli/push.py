@@ -133,7 +133,8 @@ def _connect(app: App, options: dict[str, Any], repository: str | None, *, need_
     app.reporter.detail(f"registry: {settings.target.describe()} "
                         f"(host from {settings.sources.get('api_host', 'the target')}, key from "
                         f"{settings.sources.get('api_key', 'nowhere')})")
-    return open_registry(settings, trace=_tracer(app), debug=app.debug), settings
+    return open_registry(settings, trace=_tracer(app), debug=app.debug,
+                         announce=app.reporter.step), settings
 
 
 def _tracer(app: App) -> Callable[[str], None]:
