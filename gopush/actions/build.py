@@ -137,8 +137,18 @@ def make_plan(request: BuildRequest) -> Plan:
     return _plan_worktree(request) if request.worktree else _plan_git(request)
 
 
-def build_all(request: BuildRequest, reporter: Reporter) -> list[BuiltModule]:
-    """Build every module of the repository that has a tag pointing at ``request.rev``.
+@dataclass(frozen=True, slots=True)
+class BuiltAll:
+    """What ``build_all`` did: the modules built, and those skipped for want of a tag."""
+
+    built: list[BuiltModule]
+    skipped: list[str]  # module paths with no version tag at the commit
+    commit: str  # the commit's short hash
+
+
+def build_all(request: BuildRequest, reporter: Reporter) -> BuiltAll:
+    """Build every module of the repository that has a tag pointing at ``request.rev``;
+    report each module skipped (no tag there), by name, beside what was built.
 
     Modules under ``vendor/`` and ``testdata/`` directories are never release modules.
 
@@ -148,9 +158,10 @@ def build_all(request: BuildRequest, reporter: Reporter) -> list[BuiltModule]:
     started = GitRunner.started
     commit, located, untagged = locate_tagged(GitRepository.open(request.repo), request.rev)
     for path in untagged:
-        reporter.detail(f"{path}: no tag at {commit.short}, skipped")
+        reporter.step(f"skipped {path}: no version tag at {commit.short}")
     if not located:
-        raise InvalidModule(f"no module of this repository has a tag at {commit.short}",
+        raise InvalidModule(f"no module of this repository has a tag at {commit.short} "
+                            f"({len(untagged)} without one: {', '.join(untagged)})",
                             hint="tag the release (e.g. `git tag v1.0.0` or "
                                  "`git tag sub/v1.0.0` for a module in sub/)")
     built = [build_located(module, BuildRequest(repo=request.repo, rev=commit.hash,
@@ -158,7 +169,7 @@ def build_all(request: BuildRequest, reporter: Reporter) -> list[BuiltModule]:
                                                 excludes=request.excludes), reporter)
              for module in located]
     reporter.detail(f"git: {GitRunner.started - started} commands")
-    return built
+    return BuiltAll(built, untagged, commit.short)
 
 
 def _plan_git(request: BuildRequest) -> Plan:

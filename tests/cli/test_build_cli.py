@@ -176,6 +176,23 @@ def test_all_builds_every_tagged_module(gopush_cli: Run,
     assert built == {("github.com/acme/all", "v1.0.0"), ("github.com/acme/all/x", "v0.2.0")}
 
 
+def test_all_names_the_modules_it_skipped(gopush_cli: Run, git_repo: GitRepo) -> None:
+    """--all says which modules it skipped (no version tag at the commit) and counts them,
+    on stderr without -v, and lists them in --json."""
+    git_repo.commit(files={"go.mod": GO_MOD.format(path="github.com/acme/all"),
+                           "a.go": "package all\n",
+                           "x/go.mod": GO_MOD.format(path="github.com/acme/all/x"),
+                           "x/x.go": "package x\n"})
+    git_repo.tag("v1.0.0")
+    code, _, err = gopush_cli(git_repo.path, "build", "--all")
+    assert code == 0, err
+    short = git_repo.git("rev-parse", "--short=12", "HEAD").strip()
+    assert f"skipped github.com/acme/all/x: no version tag at {short}" in err
+    assert f"--all at {short}: 1 built, 1 skipped (no version tag)" in err
+    code, out, _ = gopush_cli(git_repo.path, "build", "--all", "--json")
+    assert code == 0 and json.loads(out)["skipped"] == ["github.com/acme/all/x"]
+
+
 def test_module_path_must_match_origin(gopush_cli: Run,
                                        tagged: GitRepo) -> None:
     """go.mod naming another repository than origin is an error unless --module insists."""
