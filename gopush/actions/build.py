@@ -157,11 +157,14 @@ def build_all(request: BuildRequest, reporter: Reporter) -> BuiltAll:
     """
     started = GitRunner.started
     commit, located, untagged = locate_tagged(GitRepository.open(request.repo), request.rev)
-    for path in untagged:
-        reporter.step(f"skipped {path}: no version tag at {commit.short}")
+    for skipped in untagged:
+        passed_over = "".join(f"; tag {tag} is not one of its versions: {why}"
+                              for tag, why in skipped.unusable)
+        reporter.step(f"skipped {skipped.path}: no version tag at {commit.short}{passed_over}")
     if not located:
         raise InvalidModule(f"no module of this repository has a tag at {commit.short} "
-                            f"({len(untagged)} without one: {', '.join(untagged)})",
+                            f"({len(untagged)} without one: "
+                            f"{', '.join(u.path for u in untagged)})",
                             hint="tag the release (e.g. `git tag v1.0.0` or "
                                  "`git tag sub/v1.0.0` for a module in sub/)")
     built = [build_located(module, BuildRequest(repo=request.repo, rev=commit.hash,
@@ -169,7 +172,7 @@ def build_all(request: BuildRequest, reporter: Reporter) -> BuiltAll:
                                                 excludes=request.excludes), reporter)
              for module in located]
     reporter.detail(f"git: {GitRunner.started - started} commands")
-    return BuiltAll(built, untagged, commit.short)
+    return BuiltAll(built, [u.path for u in untagged], commit.short)
 
 
 def _plan_git(request: BuildRequest) -> Plan:

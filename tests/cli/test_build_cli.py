@@ -193,6 +193,21 @@ def test_all_names_the_modules_it_skipped(gopush_cli: Run, git_repo: GitRepo) ->
     assert code == 0 and json.loads(out)["skipped"] == ["github.com/acme/all/x"]
 
 
+def test_all_names_a_tag_it_passed_over(gopush_cli: Run, git_repo: GitRepo) -> None:
+    """A module skipped by --all although a tag for it is there (x/v1.0, not a complete
+    version): the skip line names the tag and why go does not read it as a version."""
+    git_repo.commit(files={"go.mod": GO_MOD.format(path="github.com/acme/all"),
+                           "a.go": "package all\n",
+                           "x/go.mod": GO_MOD.format(path="github.com/acme/all/x"),
+                           "x/x.go": "package x\n"})
+    git_repo.tag("v1.0.0")
+    git_repo.tag("x/v1.0")
+    code, _, err = gopush_cli(git_repo.path, "build", "--all")
+    assert code == 0, err
+    assert "skipped github.com/acme/all/x: no version tag at " in err
+    assert "tag x/v1.0 is not one of its versions: v1.0 is not a complete version" in err
+
+
 def test_module_path_must_match_origin(gopush_cli: Run,
                                        tagged: GitRepo) -> None:
     """go.mod naming another repository than origin is an error unless --module insists."""
