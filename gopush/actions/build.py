@@ -11,12 +11,17 @@ fails) are removed again, so a refused build leaves ``--out`` as it was.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gopush.actions.gomodcheck import gomod_warnings, path_mismatch, tag_warnings
+from gopush.actions.gomodcheck import (
+    gomod_warnings,
+    path_mismatch,
+    tag_warnings,
+    unusable_tag_warnings,
+)
 from gopush.errors import InvalidModule, SourceError
 from gopush.gosem import dirhash, gomod, modpath, proxypath
 from gopush.modzip.create import create_zip
@@ -44,6 +49,9 @@ EXCLUDE_WARNING = ("--exclude drops files that go keeps: consumers fetching this
                    "from the repository would get a different h1: hash")
 
 
+DEFAULT_OUT = Path("dist")  # `gopush build`'s --out, relative to the working directory
+
+
 @dataclass(frozen=True, slots=True)
 class BuildRequest:
     """What to build; every field has the meaning of the ``gopush build`` option."""
@@ -53,7 +61,7 @@ class BuildRequest:
     subdir: str | None = None
     module: str | None = None
     version: str | None = None
-    out: Path = Path("dist")
+    out: Path = DEFAULT_OUT
     worktree: bool = False
     excludes: tuple[str, ...] = ()
 
@@ -129,8 +137,18 @@ def make_plan(request: BuildRequest) -> Plan:
     return _plan_worktree(request) if request.worktree else _plan_git(request)
 
 
-def build_all(request: BuildRequest, reporter: Reporter) -> list[BuiltModule]:
-    """Build every module of the repository that has a tag pointing at ``request.rev``.
+@dataclass(frozen=True, slots=True)
+class BuiltAll:
+    """What ``build_all`` did: the modules built, and those skipped for want of a tag."""
+
+    built: list[BuiltModule]
+    skipped: list[str]  # module paths with no version tag at the commit
+    commit: str  # the commit's short hash
+
+
+def build_all(request: BuildRequest, reporter: Reporter) -> BuiltAll:
+    """Build every module of the repository that has a tag pointing at ``request.rev``;
+    report each module skipped (no tag there), by name, beside what was built.
 
     Modules under ``vendor/`` and ``testdata/`` directories are never release modules.
 
@@ -139,10 +157,14 @@ def build_all(request: BuildRequest, reporter: Reporter) -> list[BuiltModule]:
     """
     started = GitRunner.started
     commit, located, untagged = locate_tagged(GitRepository.open(request.repo), request.rev)
-    for path in untagged:
-        reporter.detail(f"{path}: no tag at {commit.short}, skipped")
+    for skipped in untagged:
+        passed_over = "".join(f"; tag {tag} is not one of its versions: {why}"
+                              for tag, why in skipped.unusable)
+        reporter.step(f"skipped {skipped.path}: no version tag at {commit.short}{passed_over}")
     if not located:
-        raise InvalidModule(f"no module of this repository has a tag at {commit.short}",
+        raise InvalidModule(f"no module of this repository has a tag at {commit.short} "
+                            f"({len(untagged)} without one: "
+                            f"{', '.join(u.path for u in untagged)})",
                             hint="tag the release (e.g. `git tag v1.0.0` or "
                                  "`git tag sub/v1.0.0` for a module in sub/)")
     built = [build_located(module, BuildRequest(repo=request.repo, rev=commit.hash,
@@ -150,7 +172,7 @@ def build_all(request: BuildRequest, reporter: Reporter) -> list[BuiltModule]:
                                                 excludes=request.excludes), reporter)
              for module in located]
     reporter.detail(f"git: {GitRunner.started - started} commands")
-    return built
+    return BuiltAll(built, [u.path for u in untagged], commit.short)
 
 
 def _plan_git(request: BuildRequest) -> Plan:
@@ -172,6 +194,7 @@ def plan_located(located: ModuleAtRev, request: BuildRequest) -> Plan:
     warnings += gomod_warnings(located.parsed, located.parse_error)
     if request.version:  # a version tag named by --version must point here
         warnings += tag_warnings(code, commit, version)
+    warnings += unusable_tag_warnings(code, commit, version)
     warnings += _dirty_warnings(located.repo, code.layout.dir, request, commit)
     files: Sequence[SourceFile] = code.files(commit)
     if request.excludes:
@@ -203,13 +226,14 @@ def _plan_worktree(request: BuildRequest) -> Plan:
 
 def _worktree_files(repo: GitRepository | None, module_root: Path,
                     request: BuildRequest) -> tuple[list[SourceFile], Commit | None, datetime]:
+    own = out_inside(module_root, request.out)
     if repo is None or repo.toplevel is None:
         files = files_from_dir(module_root, excludes=request.excludes)
-        return list(files), None, datetime.now(UTC).replace(microsecond=0)
+        return _not_own(files, own), None, datetime.now(UTC).replace(microsecond=0)
     prefix = module_root.resolve().relative_to(repo.toplevel.resolve()).as_posix()
     prefix = "" if prefix == "." else prefix
-    files: list[SourceFile] = list(worktree_files(repo.toplevel, repo.worktree_paths(prefix),
-                                                  prefix, request.excludes))
+    files = _not_own(worktree_files(repo.toplevel, repo.worktree_paths(prefix), prefix,
+                                    request.excludes), own)
     try:
         commit = repo.commit("HEAD")
     except SourceError:  # a repository with no commit yet: files as on disk, time now
@@ -240,15 +264,41 @@ def _dirty_warnings(repo: GitRepository, module_dir: str, request: BuildRequest,
                     commit: Commit) -> list[str]:
     if request.rev != "HEAD" or repo.toplevel is None:
         return []
-    out = Path(request.out).resolve()
-    top = repo.toplevel.resolve()
-    own = out.relative_to(top).as_posix() + "/" if out.is_relative_to(top) else None
-    changed = [p for p in repo.changed_paths(module_dir) if not (own and p.startswith(own))]
+    # push and verify build into a scratch directory, but an earlier `gopush build` left
+    # its output in the default dist/: that is not a change to the module either
+    own = [out_inside(repo.toplevel, out) for out in (request.out, DEFAULT_OUT)]
+    changed = [p for p in repo.changed_paths(module_dir)
+               if not any(_is_own(p, o) for o in own)]
     if not changed:
         return []
     shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
     return [(f"uncommitted changes are not in the zip (it is built from commit {commit.short}): "
              f"{shown}")]
+
+
+def out_inside(root: Path, out: Path) -> str | None:
+    """Return ``out`` relative to ``root`` with a trailing slash, or None when it lies outside.
+
+    gopush's own output is never part of a module: a --worktree build leaves it out of the
+    zip (else each build would zip the last one and its hash change every run), and a
+    build from a revision does not call it an uncommitted change.
+    """
+    out_dir, top = Path(out).resolve(), Path(root).resolve()
+    if out_dir == top or not out_dir.is_relative_to(top):
+        return None
+    return out_dir.relative_to(top).as_posix() + "/"
+
+
+def _is_own(path: str, own: str | None) -> bool:
+    """Is ``path`` (a file, or a directory ending in "/" as git status folds an untracked
+    one) inside ``own``, or a folded untracked directory that holds it?"""
+    if not own:
+        return False
+    return path.startswith(own) or (path.endswith("/") and own.startswith(path))
+
+
+def _not_own(files: Iterable[SourceFile], own: str | None) -> list[SourceFile]:
+    return [f for f in files if not _is_own(f.path, own)]
 
 
 def _exclude(files: Sequence[SourceFile], patterns: tuple[str, ...]) -> list[SourceFile]:

@@ -64,6 +64,16 @@ def gomod_warnings(parsed: gomod.GoMod | None, parse_error: str | None) -> list[
             "module; consumers ignore them" for name in found]
 
 
+def unusable_tag_warnings(code: CodeRepo, commit: Commit, version: str) -> list[str]:
+    """Name each tag at ``commit`` that looks like a version of the module but that go
+    passes over (``CodeRepo.unusable_tags``), when the build got a pseudo-version for it."""
+    if not pseudo.is_pseudo_version(version):
+        return []
+    return [f"tag {tag} at commit {commit.short} is not a version of {code.layout.path}: "
+            f"{why}; go ignores it, so this commit is the pseudo-version {version}"
+            for tag, why in code.unusable_tags(commit)]
+
+
 def tag_warnings(code: CodeRepo, commit: Commit, version: str) -> list[str]:
     """Check the tag of an explicitly requested ``version`` against ``commit``.
 

@@ -44,12 +44,16 @@ def command(app: App, repo: Path, rev: str, subdir: str | None, module_path: str
     request = BuildRequest(repo=repo, rev=rev, subdir=subdir, module=module_path,
                            version=version, out=out, worktree=worktree, excludes=excludes)
     reporter = app.reporter
-    built = build_all(request, reporter) if all_modules else [build(request, reporter)]
+    everything = build_all(request, reporter) if all_modules else None
+    built = everything.built if everything else [build(request, reporter)]
     for item in built:
         reporter.step(f"built {item.module}@{item.version}: {item.files} files, "
                       f"{len(item.omitted)} omitted -> {item.zip_path}")
-    data: dict[str, Any] = (_as_json(built[0]) if not all_modules
-                            else {"modules": [_as_json(b) for b in built]})
+    data: dict[str, Any] = _as_json(built[0])
+    if everything is not None:
+        data = {"modules": [_as_json(b) for b in built], "skipped": everything.skipped}
+        reporter.step(f"--all at {everything.commit}: {len(built)} built, "
+                      f"{len(everything.skipped)} skipped (no version tag)")
     reporter.result(data, "\n".join(b.go_sum_lines() for b in built))
 
 

@@ -52,12 +52,15 @@ def _show(app: App, result: Any) -> None:
     rows = sorted([i.path, "INVALID", _reason(i)] for i in report.invalid)
     rows += sorted([i.path, "omitted", _reason(i)] for i in report.omitted)
     rows += sorted([path, "valid", ""] for path in report.valid)
-    title = (f"{result.module}@{result.version}: {len(report.valid)} valid, "
-             f"{len(report.omitted)} omitted, {len(report.invalid)} invalid")
+    counts = {"valid": len(report.valid), "omitted": len(report.omitted),
+              "invalid": len(report.invalid)}
+    title = f"{result.module}@{result.version}: " + ", ".join(f"{n} {verdict}"
+                                                             for verdict, n in counts.items())
     app.reporter.table(title, ["file", "verdict", "reason"], rows)
+    app.reporter.step(title)  # the counts, on stderr in every mode: the table may be long
     error = report.error()
     data = {"target": result.target, "module": result.module, "version": result.version,
-            "sum": result.sum or None, "ok": error is None,
+            "sum": result.sum or None, "ok": error is None, "counts": counts,
             "files": [{"path": r[0], "verdict": r[1].lower(), "reason": r[2] or None}
                       for r in rows]}
     if error is not None:

@@ -76,6 +76,34 @@ def connect(app: App, options: dict[str, Any], repository: str | None = None,
     Raises:
         ConfigError: settings are invalid, or no key is set where gopush may not prompt.
     """
+    return _connect(app, options, repository, need_key=need_key,
+                    require_repository=require_repository, ask_key=True)[0]
+
+
+def connect_to_read(app: App, options: dict[str, Any], repository: str | None = None,
+                    *, require_repository: bool = True) -> tuple[Any, bool]:
+    """Open the registry for reading (``verify``, ``whoami``): with the configured key if
+    there is one, else anonymously, never prompting; a public repository needs no key.
+
+    Returns the registry and whether it is read with credentials (a key, or none needed:
+    a ``dir:`` target).
+
+    Raises:
+        ConfigError: settings are invalid.
+    """
+    registry, settings = _connect(app, options, repository, need_key=True,
+                                  require_repository=require_repository, ask_key=False)
+    return registry, settings.credential is not None or settings.target.kind == "dir"
+
+
+def anonymous_refusal_hint(err: Any) -> None:
+    """Point an AuthError met while reading anonymously at the missing key."""
+    err.hint = ("no API key was given, and the registry wants one to read this (a private "
+                "repository): set GOPUSH_API_KEY (or CLOUDSMITH_API_KEY), or pass --api-key")
+
+
+def _connect(app: App, options: dict[str, Any], repository: str | None, *, need_key: bool,
+             require_repository: bool, ask_key: bool) -> tuple[Any, Any]:
     from gopush.config.credentials import Credential, make_secret, missing_key_error
     from gopush.config.settings import SettingsInput, load_settings
     from gopush.registry.factory import open_registry
@@ -92,7 +120,7 @@ def connect(app: App, options: dict[str, Any], repository: str | None = None,
         config_file=options["config_file"], request_timeout=options["request_timeout"],
         part_size=options.get("part_size"), require_repository=require_repository)
     settings = load_settings(given, need_key=need_key)
-    if need_key and settings.credential is None and settings.target.kind != "dir":
+    if need_key and ask_key and settings.credential is None and settings.target.kind != "dir":
         if not app.interactive:
             raise missing_key_error()
         value = click.prompt("API key", hide_input=True, err=True)
@@ -105,7 +133,8 @@ def connect(app: App, options: dict[str, Any], repository: str | None = None,
     app.reporter.detail(f"registry: {settings.target.describe()} "
                         f"(host from {settings.sources.get('api_host', 'the target')}, key from "
                         f"{settings.sources.get('api_key', 'nowhere')})")
-    return open_registry(settings, trace=_tracer(app), debug=app.debug)
+    return open_registry(settings, trace=_tracer(app), debug=app.debug,
+                         announce=app.reporter.step), settings
 
 
 def _tracer(app: App) -> Callable[[str], None]:
@@ -122,6 +151,14 @@ def _warn_plain_http(app: App, location: str) -> None:
     loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
     if parts.scheme == "http" and not loopback:
         app.reporter.warn(f"{location} is plain http: the API key travels unencrypted")
+
+
+def without_format_word(args: tuple[str, ...], *, before: int) -> tuple[str, ...]:
+    """Drop the ``go`` of ``go OWNER/REPO``, the form ``push`` requires, where ``verify`` and
+    ``whoami`` take OWNER/REPO alone: ``before`` is how many arguments follow OWNER/REPO."""
+    if len(args) == before + 2 and args[0] == "go":
+        return args[1:]
+    return args
 
 
 def _split_target(args: tuple[str, ...], options: dict[str, Any]) -> tuple[str | None,

@@ -8,11 +8,16 @@ from typing import Any
 import click
 
 from gopush.cli.app import App, output_options, pass_app
-from gopush.cli.push import connect, registry_options
+from gopush.cli.push import (
+    anonymous_refusal_hint,
+    connect_to_read,
+    registry_options,
+    without_format_word,
+)
 
 
 @click.command("verify")
-@click.argument("args", nargs=-1, required=True, metavar="[OWNER/REPO] MODULE@VERSION")
+@click.argument("args", nargs=-1, required=True, metavar="[[go] OWNER/REPO] MODULE@VERSION")
 @click.option("--zip", "zip_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Compare with this zip instead of a build of the checkout.")
 @click.option("--rev", help="Revision to build (default: where go reads the version: its "
@@ -28,15 +33,19 @@ def command(app: App, args: tuple[str, ...], zip_path: Path | None, rev: str | N
     """Download MODULE@VERSION through the registry's GOPROXY and compare its h1: with a
     local build (or --zip); explain any difference file by file.
 
+    Reads as consumers do: a public repository needs no API key (the configured one is
+    used if there is one; gopush never prompts for it here). `go OWNER/REPO`, as `push`
+    takes it, is accepted too.
+
     Exits 0 when identical, 4 when they differ, 5 when the registry does not serve
-    MODULE@VERSION.
+    MODULE@VERSION, 3 when it wants a key to read it.
     """
     from gopush.actions.verify import ModuleMismatch, VerifyRequest, verify
-    from gopush.errors import NotARepository
+    from gopush.errors import AuthError, NotARepository
 
     repository, ref = _parse(args)
     module, _, version = ref.partition("@")
-    registry = connect(app, options, repository)
+    registry, keyed = connect_to_read(app, options, repository)
     try:
         request = VerifyRequest(module, version, zip_path, rev, subdir, worktree)
         try:
@@ -44,6 +53,10 @@ def command(app: App, args: tuple[str, ...], zip_path: Path | None, rev: str | N
         except NotARepository as err:  # the source layer's hint names `gopush build` options
             err.hint = ("run it in the module's git checkout, or compare with a zip: --zip "
                         "FILE (--worktree builds the current directory as it is on disk)")
+            raise
+        except AuthError as err:
+            if not keyed:
+                anonymous_refusal_hint(err)
             raise
     finally:
         registry.close()
@@ -59,8 +72,9 @@ def command(app: App, args: tuple[str, ...], zip_path: Path | None, rev: str | N
 
 
 def _parse(args: tuple[str, ...]) -> tuple[str | None, str]:
+    args = without_format_word(args, before=1)
     if len(args) > 2 or "@" not in args[-1]:
-        raise click.UsageError("expected [OWNER/REPO] MODULE@VERSION")
+        raise click.UsageError("expected [[go] OWNER/REPO] MODULE@VERSION")
     return (args[0] if len(args) == 2 else None), args[-1]
 
 

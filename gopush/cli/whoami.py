@@ -7,23 +7,36 @@ from typing import Any
 import click
 
 from gopush.cli.app import App, output_options, pass_app
-from gopush.cli.push import connect, registry_options
+from gopush.cli.push import connect_to_read, registry_options, without_format_word
 
 
 @click.command("whoami")
-@click.argument("repository", required=False, metavar="[OWNER/REPO]")
+@click.argument("args", nargs=-1, metavar="[[go] OWNER/REPO]")
 @registry_options
 @output_options
 @pass_app
-def command(app: App, repository: str | None, **options: Any) -> None:
+def command(app: App, args: tuple[str, ...], **options: Any) -> None:
     """Check the registry credentials: print who the API key belongs to.
+
+    It never prompts: with no key set it says so (reading a public repository needs none;
+    pushing needs one). `go OWNER/REPO`, as `push` takes it, is accepted too.
 
     Exits 3 when the key is missing or refused.
     """
     from gopush.errors import AuthError
 
-    registry = connect(app, options, repository, require_repository=False)
+    args = without_format_word(args, before=0)
+    if len(args) > 1:
+        raise click.UsageError("expected [[go] OWNER/REPO]")
+    registry, keyed = connect_to_read(app, options, args[0] if args else None,
+                                      require_repository=False)
     try:
+        if not keyed:
+            raise AuthError(f"no API key is set, so there is nothing to check at "
+                            f"{registry.describe()}; reading a public repository (verify, "
+                            "go get) needs none, pushing needs one",
+                            hint="set GOPUSH_API_KEY (or CLOUDSMITH_API_KEY), or pass "
+                                 "--api-key")
         user = registry.whoami()
     finally:
         registry.close()

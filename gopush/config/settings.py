@@ -11,6 +11,8 @@
 - Target: ``gopush push go OWNER/REPO`` (Cloudsmith API) or ``--to KIND:LOCATION`` or
   ``--registry NAME`` (a ``[registries.NAME]`` table) > ``[default] registry``.
 - API key: see ``gopush.config.credentials``.
+- GOPROXY URL consumers use, for every kind of target (``goproxy_url``): ``--goproxy`` >
+  ``GOPUSH_GOPROXY`` > the chosen registry's ``goproxy`` > derived from the target.
 - Request deadline (seconds): ``--request-timeout`` > ``GOPUSH_REQUEST_TIMEOUT`` > the chosen
   registry's ``request_timeout`` in ``config.toml`` > ``[default] request_timeout`` > 300.
   Each HTTP request must end (sent, answered, reply read) within it, plus one second per
@@ -329,7 +331,7 @@ def _target(given: SettingsInput, config: dict[str, Any], entry: dict[str, Any],
         if kind != "dir":  # as for --to: an http(s) URL, with no credentials in it
             location = normalize_host(location)
         return Target(kind=kind, location=location, repository=entry.get("owner", ""),
-                      goproxy=given.goproxy or entry.get("goproxy"), name=name,
+                      goproxy=goproxy_url(given, entry, sources), name=name,
                       username=given.username or entry.get("username"))
     repository = given.repository or entry.get("repository", "")
     if not repository and given.require_repository:
@@ -340,8 +342,7 @@ def _target(given: SettingsInput, config: dict[str, Any], entry: dict[str, Any],
         check_repository(repository)
     host = api_host(given, config, entry, ini, sources)
     return Target(kind="cloudsmith", location=host, repository=repository, name=name,
-                  goproxy=given.goproxy or given.environ.get("GOPUSH_GOPROXY")
-                  or entry.get("goproxy"))
+                  goproxy=goproxy_url(given, entry, sources))
 
 
 def api_host(given: SettingsInput, config: dict[str, Any], entry: dict[str, Any],
@@ -386,6 +387,20 @@ def check_repository(repository: str) -> None:
                           hint="e.g. `gopush push go acme/gomods dist/...zip`")
 
 
+def goproxy_url(given: SettingsInput, entry: Mapping[str, Any],
+                sources: dict[str, str]) -> str | None:
+    """Return the GOPROXY URL consumers use, for every kind of target, by the documented
+    precedence: --goproxy > GOPUSH_GOPROXY > the registry's ``goproxy`` in config.toml >
+    None (derived from the target); record where it came from in ``sources``."""
+    for source, value in (("--goproxy", given.goproxy),
+                          ("GOPUSH_GOPROXY", given.environ.get("GOPUSH_GOPROXY")),
+                          ("config.toml registry", entry.get("goproxy"))):
+        if value:
+            sources["goproxy"] = source
+            return str(value)
+    return None
+
+
 def parse_to(to: str, given: SettingsInput, config: dict[str, Any],
              ini: dict[str, tuple[str, str, bool]], sources: dict[str, str]) -> Target:
     """Return the target named by ``--to``: ``cloudsmith:OWNER/REPO``, ``dir:PATH`` (or a
@@ -394,8 +409,9 @@ def parse_to(to: str, given: SettingsInput, config: dict[str, Any],
     Raises:
         ConfigError: the value has none of these forms.
     """
+    goproxy = goproxy_url(given, {}, sources)
     if to.startswith("file://"):
-        return Target(kind="dir", location=urlsplit(to).path, goproxy=given.goproxy)
+        return Target(kind="dir", location=urlsplit(to).path, goproxy=goproxy)
     kind, sep, location = to.partition(":")
     if not sep or kind not in KINDS or not location:
         raise ConfigError(f"invalid --to {to!r}",
@@ -404,17 +420,17 @@ def parse_to(to: str, given: SettingsInput, config: dict[str, Any],
     if kind == "cloudsmith":
         check_repository(location)
         host = api_host(given, config, {}, ini, sources)
-        return Target(kind=kind, location=host, repository=location, goproxy=given.goproxy)
+        return Target(kind=kind, location=host, repository=location, goproxy=goproxy)
     if kind == "gitea":
         base, _, owner = normalize_host(location).rpartition("/")
         if "://" not in base or not owner:
             raise ConfigError(f"invalid --to {to!r}: expected gitea:https://HOST/OWNER")
-        return Target(kind=kind, location=base, repository=owner, goproxy=given.goproxy,
+        return Target(kind=kind, location=base, repository=owner, goproxy=goproxy,
                       username=given.username)
     if kind == "artifactory":
-        return Target(kind=kind, location=normalize_host(location), goproxy=given.goproxy,
+        return Target(kind=kind, location=normalize_host(location), goproxy=goproxy,
                       username=given.username)
-    return Target(kind="dir", location=location, goproxy=given.goproxy)
+    return Target(kind="dir", location=location, goproxy=goproxy)
 
 
 def _file_keys(config: dict[str, Any], entry: dict[str, Any], name: str,

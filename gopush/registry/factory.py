@@ -23,8 +23,12 @@ from gopush.registry.http import Session, Trace, make_client
 
 def open_registry(settings: Settings, *, trace: Trace | None = None, debug: bool = False,
                   transport: httpx.BaseTransport | None = None,
-                  sleep: Callable[[float], None] | None = None) -> Registry:
-    """Return the registry for ``settings.target``, ready to use (close it when done)."""
+                  sleep: Callable[[float], None] | None = None,
+                  announce: Trace | None = None) -> Registry:
+    """Return the registry for ``settings.target``, ready to use (close it when done).
+
+    ``trace`` gets the -v lines (each request); ``announce`` each retry, why and when.
+    """
     target = settings.target
     # the other targets' modules are imported only when used: a push starts faster
     if target.kind == "dir":
@@ -35,7 +39,7 @@ def open_registry(settings: Settings, *, trace: Trace | None = None, debug: bool
     def session(base: str, style: str) -> Session:
         made = Session(make_client(base, transport=transport), credential=settings.credential,
                        auth_style=style, username=target.username, trace=trace, debug=debug,
-                       timeout=settings.request_timeout)
+                       timeout=settings.request_timeout, announce=announce)
         if sleep is not None:
             made.sleep = sleep
         return made

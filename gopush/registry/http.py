@@ -53,6 +53,11 @@ TIMEOUT = httpx.Timeout(connect=15.0, read=120.0, write=120.0, pool=15.0)
 ATTEMPTS = 6
 RETRY_BUDGET = 300.0  # seconds across all tries of one call
 MAX_RETRY_AFTER = 120.0
+# A refused connection to this very machine means nothing listens on that port (a wrong
+# port, a server not started): no backoff over minutes will change that, but a server that
+# is just starting may listen a second later. So: 3 tries within about 3 s.
+REFUSED_LOOPBACK_ATTEMPTS = 3
+REFUSED_LOOPBACK_BUDGET = 5.0
 MAX_PAUSE = 60.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # The most of a reply gopush keeps. Its largest reply, a package list, is far below; parsed,
@@ -105,6 +110,20 @@ def retry_wait(exc: Exception) -> bool | float:
     return isinstance(exc, httpx.TransportError) and tls_failure(exc) is None
 
 
+def refused_at_loopback(exc: BaseException, url: httpx.URL) -> bool:
+    """Tell whether ``exc`` is a refused connection to a loopback address (``url``'s host:
+    localhost, 127.0.0.0/8 or ::1): nothing listens on that port of this machine."""
+    import ipaddress
+
+    host = url.host
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return loopback and isinstance(exc, httpx.ConnectError) \
+        and _in_chain(exc, ConnectionRefusedError) is not None
+
+
 def _tried(tries: int, seconds: float) -> str:
     """Say how hard gopush tried: the tries made, not the most it would make (the retry
     budget stops new tries, and a try can end by its own read timeout)."""
@@ -114,11 +133,17 @@ def _tried(tries: int, seconds: float) -> str:
 def tls_failure(exc: BaseException) -> ssl.SSLError | None:
     """Return the TLS error behind a transport error (httpx chains httpcore's, which chains
     the ssl module's), or None when the failure was not TLS."""
+    found = _in_chain(exc, ssl.SSLError)
+    return found if isinstance(found, ssl.SSLError) else None
+
+
+def _in_chain(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """Return the first exception of ``kind`` among ``exc`` and its causes, or None."""
     seen: BaseException | None = exc
     for _ in range(5):  # a short chain; never loop on a cycle
         if seen is None:
             return None
-        if isinstance(seen, ssl.SSLError):
+        if isinstance(seen, kind):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
@@ -228,6 +253,7 @@ class Session:
     username: str | None = None
     trace: Trace | None = None
     debug: bool = False
+    announce: Trace | None = None  # each retry, why and when: shown without -v
     sleep: Callable[[float], None] = time.sleep
     attempts: int = ATTEMPTS
     timeout: float = DEFAULT_REQUEST_TIMEOUT  # the base of each request's deadline
@@ -259,35 +285,68 @@ class Session:
             budget = RETRY_BUDGET - (time.monotonic() - started)
             if budget <= 0 or retry_wait(first) is False:  # budget spent, or not retryable
                 raise first
+            attempts, waits = self.attempts, {"wait_initial": 1.0, "wait_jitter": 1.0}
+            if refused_at_loopback(first, self._full_url(url)):
+                attempts = min(attempts, REFUSED_LOOPBACK_ATTEMPTS)
+                budget = min(budget, REFUSED_LOOPBACK_BUDGET)
+                waits = {"wait_initial": 0.5, "wait_jitter": 0.5}
             stamina = _stamina()
-            for attempt in stamina.retry_context(on=retry_wait, attempts=self.attempts,
-                                                 timeout=budget, wait_initial=1.0,
-                                                 wait_max=30.0, wait_jitter=1.0):
+            for attempt in stamina.retry_context(on=retry_wait, attempts=attempts,
+                                                 timeout=budget, wait_max=30.0, **waits):
                 with attempt:
-                    if attempt.num == 1:
-                        # stamina's first try replays the real one's failure, so its policy
-                        # (give up, or back off / honour Retry-After) starts from that failure
-                        raise first
-                    tries = attempt.num
-                    self.note(f"retry {attempt.num - 1}/{self.attempts - 1}: {what}")
-                    if rewind is not None:
-                        rewind()
-                    if landed is not None and (done := landed()) is not None:
-                        self.note(f"{what}: the earlier try had landed")
-                        return done
-                    return self._send_once(method, url, what, json_body, body, params,
-                                           send_key, sink, rewind)
+                    try:
+                        if attempt.num == 1:
+                            # stamina's first try replays the real one's failure, so its policy
+                            # (give up, or back off / honour Retry-After) starts from it
+                            raise first
+                        tries = attempt.num
+                        self.note(f"retry {attempt.num - 1}/{attempts - 1}: {what}")
+                        if rewind is not None:
+                            rewind()
+                        if landed is not None and (done := landed()) is not None:
+                            self.note(f"{what}: the earlier try had landed")
+                            return done
+                        return self._send_once(method, url, what, json_body, body, params,
+                                               send_key, sink, rewind)
+                    except (RetryableStatus, httpx.TransportError) as exc:
+                        self._announce_retry(exc, attempt, attempts, url, what)
+                        raise
         except RetryableStatus as exc:
             raise_for_registry_status(exc.response, what, self.scrub, retried=True)
         except httpx.TransportError as exc:
             tls = tls_failure(exc)
+            tried = _tried(tries, time.monotonic() - started)
+            if tls is not None:
+                hint = _tls_hint(tls)
+            elif refused_at_loopback(exc, self._full_url(url)):
+                hint = (f"{tried}; nothing listens at {_origin(url, self.client)} on this "
+                        "machine: check the port (`gopush serve` prints its URL) and that "
+                        "the server runs")
+            else:
+                hint = f"{tried}; check the network and the API host"
             raise RegistryUnavailable(
                 f"{what}: cannot reach {_origin(url, self.client)}: "
-                f"{self.scrub(type(exc).__name__ + ': ' + str(exc))}",
-                hint=_tls_hint(tls) if tls is not None else
-                f"{_tried(tries, time.monotonic() - started)}; check the network and the API "
-                "host") from None
+                f"{self.scrub(type(exc).__name__ + ': ' + str(exc))}", hint=hint) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _full_url(self, url: str) -> httpx.URL:
+        return httpx.URL(str(self.client.base_url.join(url)))
+
+    def _announce_retry(self, exc: Exception, attempt: Any, attempts: int, url: str,
+                        what: str) -> None:
+        """Say, before the wait, that a failed try will be retried: why, and in how long
+        (stamina's next wait without its jitter, or the Retry-After the registry asked)."""
+        wait = retry_wait(exc)
+        if self.announce is None or attempt.num >= attempts or wait is False:
+            return
+        seconds = wait if not isinstance(wait, bool) else attempt.next_wait
+        if isinstance(exc, RetryableStatus):
+            why = f"the registry answered {exc.response.status_code}"
+        else:
+            why = (f"cannot reach {_origin(url, self.client)} "
+                   f"({type(exc).__name__}: {one_line(str(exc))})")
+        self.announce(self.scrub(f"{what}: {why}; try {attempt.num + 1} of {attempts} in "
+                                 f"{seconds:.1f} s or more"))
 
     def _send_once(self, method: str, url: str, what: str, json_body: Any, body: Body | None,
                    params: dict[str, str] | None, send_key: bool,

@@ -156,8 +156,14 @@ class CodeRepo:
         major = semver.major(version)
         prefix, _, _ = modpath.split_path_version(self.layout.path)
         if self.layout.path_major:
-            hint = (f"tag a {self.layout.path_major.lstrip('/.')}.x.y version, or build the "
-                    f"module whose path ends in /{major}")
+            wanted = self.layout.path_major.lstrip("/.")
+            if self.layout.path_major.startswith("/") and major in ("v0", "v1"):
+                # go has no /v1 (nor /v0): those versions belong to the unsuffixed path
+                hint = (f"tag a {wanted}.x.y version; {major}.x.y versions belong to the "
+                        f"module path without a major version suffix, {prefix}")
+            else:
+                hint = (f"tag a {wanted}.x.y version, or build the module whose path ends "
+                        f"in /{major}")
         else:
             hint = (f"change the module line of go.mod to {prefix}/{major} (and the imports "
                     f"inside the module), or release it as v1.x.y")
@@ -227,6 +233,29 @@ class CodeRepo:
 
     def _invalid_pseudo(self, version: str, reason: str) -> InvalidVersion:
         return InvalidVersion(f"{self.layout.path}@{version}: invalid pseudo-version: {reason}")
+
+    def unusable_tags(self, commit: Commit) -> list[tuple[str, str]]:
+        """Return the tags at ``commit`` that look like versions of this module (its tag
+        prefix, then a semantic version) but that go cannot use as one, each with why.
+
+        go drops them without a word (its tagToVersion), so a commit carrying only such a
+        tag gets a pseudo-version; saying which tag was passed over, and why, is gopush's.
+        """
+        prefix, found = self.layout.tag_prefix, []
+        for tag in self.repo.tags_at(commit.hash):
+            trimmed = tag[len(prefix):]
+            if not tag.startswith(prefix) or not semver.is_valid(trimmed) \
+                    or pseudo.is_pseudo_version(tag) or self._tag_to_version(tag, commit)[0]:
+                continue
+            version = semver.canonical(trimmed)
+            if not trimmed.startswith(version):
+                why = f"{trimmed} is not a complete version (go reads {version} only)"
+            elif self._retracted(version):
+                why = f"{version} is retracted in go.mod"
+            else:
+                why = self._major_mismatch(version).message.split(": invalid version: ")[-1]
+            found.append((tag, why))
+        return found
 
     def _tag_to_version(self, tag: str, commit: Commit) -> tuple[str, bool]:
         """Map a tag to this module's version ("" if not one), and whether it is canonical."""

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from gopush.errors import InvalidModule, InvalidVersion, SourceError
 from gopush.gosem import gomod, modpath, pseudo, semver
@@ -149,12 +150,19 @@ def locate_version(repo: GitRepository, module: str, version: str, *, rev: str |
     return locate(repo, rev, subdir=subdir, module=module, cwd=cwd, version=version)
 
 
+class Untagged(NamedTuple):
+    """A module with no version tag at a commit, and the tags there go passes over for it
+    (``CodeRepo.unusable_tags``: tag, why)."""
+
+    path: str
+    unusable: list[tuple[str, str]]
+
+
 def locate_tagged(repo: GitRepository,
-                  rev: str) -> tuple[Commit, list[ModuleAtRev], list[str]]:
+                  rev: str) -> tuple[Commit, list[ModuleAtRev], list[Untagged]]:
     """Locate every module of the repository that has a version tag at ``rev``.
 
-    Returns the commit, the tagged modules, and the paths of the modules without a tag
-    there. Modules under ``vendor/`` and ``testdata/`` directories are never release
+    Returns the commit, the tagged modules, and the modules without a tag there. Modules under ``vendor/`` and ``testdata/`` directories are never release
     modules; a go.mod without a module line names no module. Every go.mod is read by one
     git process.
     """
@@ -163,14 +171,15 @@ def locate_tagged(repo: GitRepository,
             if not {"vendor", "testdata"} & set(d.split("/"))]
     reader = GoModReader(repo, commit.hash, commit.short)
     reader.read_many(dirs)
-    located, untagged = [], []
+    located: list[ModuleAtRev] = []
+    untagged: list[Untagged] = []
     for module_dir in dirs:
         path = reader.declared(module_dir)
         if not path:
             continue
         code = CodeRepo(repo, layout_for(path, module_dir), reader)
         if pseudo.is_pseudo_version(code.version_of(commit)):
-            untagged.append(path)
+            untagged.append(Untagged(path, code.unusable_tags(commit)))
         else:
             located.append(locate(repo, commit.hash, subdir=module_dir))
     return commit, located, untagged

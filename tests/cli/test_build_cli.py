@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cli.conftest import Run
 from gitrepo import GitRepo
+from gotool import GoOracle
 
 GO_MOD = "module {path}\n\ngo 1.22\n"
 
@@ -175,6 +176,38 @@ def test_all_builds_every_tagged_module(gopush_cli: Run,
     assert built == {("github.com/acme/all", "v1.0.0"), ("github.com/acme/all/x", "v0.2.0")}
 
 
+def test_all_names_the_modules_it_skipped(gopush_cli: Run, git_repo: GitRepo) -> None:
+    """--all says which modules it skipped (no version tag at the commit) and counts them,
+    on stderr without -v, and lists them in --json."""
+    git_repo.commit(files={"go.mod": GO_MOD.format(path="github.com/acme/all"),
+                           "a.go": "package all\n",
+                           "x/go.mod": GO_MOD.format(path="github.com/acme/all/x"),
+                           "x/x.go": "package x\n"})
+    git_repo.tag("v1.0.0")
+    code, _, err = gopush_cli(git_repo.path, "build", "--all")
+    assert code == 0, err
+    short = git_repo.git("rev-parse", "--short=12", "HEAD").strip()
+    assert f"skipped github.com/acme/all/x: no version tag at {short}" in err
+    assert f"--all at {short}: 1 built, 1 skipped (no version tag)" in err
+    code, out, _ = gopush_cli(git_repo.path, "build", "--all", "--json")
+    assert code == 0 and json.loads(out)["skipped"] == ["github.com/acme/all/x"]
+
+
+def test_all_names_a_tag_it_passed_over(gopush_cli: Run, git_repo: GitRepo) -> None:
+    """A module skipped by --all although a tag for it is there (x/v1.0, not a complete
+    version): the skip line names the tag and why go does not read it as a version."""
+    git_repo.commit(files={"go.mod": GO_MOD.format(path="github.com/acme/all"),
+                           "a.go": "package all\n",
+                           "x/go.mod": GO_MOD.format(path="github.com/acme/all/x"),
+                           "x/x.go": "package x\n"})
+    git_repo.tag("v1.0.0")
+    git_repo.tag("x/v1.0")
+    code, _, err = gopush_cli(git_repo.path, "build", "--all")
+    assert code == 0, err
+    assert "skipped github.com/acme/all/x: no version tag at " in err
+    assert "tag x/v1.0 is not one of its versions: v1.0 is not a complete version" in err
+
+
 def test_module_path_must_match_origin(gopush_cli: Run,
                                        tagged: GitRepo) -> None:
     """go.mod naming another repository than origin is an error unless --module insists."""
@@ -238,6 +271,47 @@ def test_worktree_of_git_checkout(gopush_cli: Run, tagged: GitRepo, tmp_path: Pa
     assert sorted(zf.namelist()) == [prefix + n for n in (".gitignore", "c.go", "go.mod",
                                                           "new.go")]
     assert zf.read(prefix + "c.go") == b"package cli // edited\n"
+
+
+@pytest.mark.parametrize("out", ["dist", "build/proxy"])
+def test_worktree_leaves_its_own_output_out(gopush_cli: Run, tagged: GitRepo, out: str) -> None:
+    """--worktree with --out inside the tree (the default dist/ included): the second build
+    zips the same files and prints the same h1: as the first, not the first one's output."""
+    runs = [gopush_cli(tagged.path, "build", "--worktree", "--version", "v1.0.1", "--out", out)
+            for _ in range(2)]
+    assert [code for code, _, _ in runs] == [0, 0], runs[1][2]
+    assert runs[0][1] == runs[1][1]  # the go.sum lines, h1: included
+    names = zipfile.ZipFile(next((tagged.path / out).rglob("*.zip"))).namelist()
+    assert sorted(names) == ["github.com/acme/cli@v1.0.1/c.go", "github.com/acme/cli@v1.0.1/go.mod"]
+
+
+def test_plain_directory_worktree_leaves_its_own_output_out(gopush_cli: Run,
+                                                            tmp_path: Path) -> None:
+    """The same for a plain directory (no git): the default dist/ is not zipped."""
+    (tmp_path / "go.mod").write_text(GO_MOD.format(path="example.com/plain"))
+    (tmp_path / "p.go").write_text("package plain\n")
+    runs = [gopush_cli(tmp_path, "build", "--worktree", "--version", "v0.1.0") for _ in range(2)]
+    assert [code for code, _, _ in runs] == [0, 0], runs[1][2]
+    assert runs[0][1] == runs[1][1]
+
+
+def test_revision_build_does_not_call_its_output_a_change(gopush_cli: Run,
+                                                          tagged: GitRepo) -> None:
+    """--out dist/proxy: git status folds the untracked dist/ into one entry; that is gopush's
+    own output, not an uncommitted change to warn about on every later build."""
+    for _ in range(2):
+        code, _, err = gopush_cli(tagged.path, "build", "--out", "dist/proxy")
+        assert code == 0 and "uncommitted" not in err, err
+
+
+def test_push_after_a_build_does_not_call_dist_a_change(gopush_cli: Run, tagged: GitRepo,
+                                                       tmp_path: Path) -> None:
+    """`gopush build` leaves dist/ untracked; a later push (which builds into a scratch
+    directory) does not warn about it as an uncommitted change, now or on any later run."""
+    assert gopush_cli(tagged.path, "build")[0] == 0
+    code, _, err = gopush_cli(tagged.path, "push", "--to", f"dir:{tmp_path / 'proxy'}")
+    assert code == 0, err
+    assert "uncommitted" not in err
 
 
 def test_exclude_on_a_revision_warns(gopush_cli: Run, tagged: GitRepo, tmp_path: Path) -> None:
@@ -335,3 +409,27 @@ def test_refused_build_leaves_out_as_it_was(gopush_cli: Run, git_repo: GitRepo, 
     assert code == 4, err
     assert "case-insensitive file name collision" in err
     assert _tree(tmp_path / "out") == before
+
+
+def test_v2_module_with_a_v1_tag(gopush_cli: Run, git_repo: GitRepo, go: GoOracle) -> None:
+    """A /v2 module whose commit is tagged v1.0.0 (and v2.0, not a complete version): go
+    passes both tags over and builds a pseudo-version; gopush builds the same one, and warns
+    naming each tag and why. Asked for v1.0.0, the hint names the path v1 versions belong
+    to (without a suffix), never a /v1 path, which go never uses."""
+    git_repo.commit(files={"go.mod": GO_MOD.format(path="github.com/acme/mv/v2"),
+                           "m.go": "package mv\n"})
+    git_repo.tag("v1.0.0")
+    git_repo.tag("v2.0")
+    go.map_repo(git_repo.path, "https://github.com/acme/mv")
+    want = go.download("github.com/acme/mv/v2", git_repo.git("rev-parse", "HEAD").strip())
+    code, out, err = gopush_cli(git_repo.path, "build")
+    assert code == 0, err
+    assert out.split()[:2] == ["github.com/acme/mv/v2", want["Version"]]
+    assert want["Version"].startswith("v2.0.0-")
+    assert "tag v1.0.0 at commit" in err and "should be v2, not v1" in err
+    assert "tag v2.0 at commit" in err and "not a complete version" in err
+    code, _, err = gopush_cli(git_repo.path, "build", "--rev", "v1.0.0")
+    assert code == 4
+    assert "/v1" not in err
+    assert "v1.x.y versions belong to the module path without a major version suffix, " \
+           "github.com/acme/mv" in err

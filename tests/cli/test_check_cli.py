@@ -64,3 +64,22 @@ def test_check_hostile_zip(gopush_cli: Run, tmp_path: Path,
     doc = json.loads(out)
     assert doc["ok"] is False and doc["error"]["message"]
     assert "Traceback" not in err
+
+
+def test_check_prints_summary_counts(gopush_cli: Run, git_repo: GitRepo, tmp_path: Path) -> None:
+    """check ends with the counts (valid, omitted, invalid) on stderr, in plain output as
+    on a terminal, and in --json as "counts"; an invalid zip too."""
+    git_repo.commit(files={"go.mod": "module github.com/acme/cnt\n\ngo 1.24\n",
+                           "a.go": "package a\n", "vendor/modules.txt": "# x\n"})
+    git_repo.tag("v1.0.0")
+    code, _, err = gopush_cli(git_repo.path, "check")
+    assert code == 0, err
+    assert "github.com/acme/cnt@v1.0.0: 2 valid, 1 omitted, 0 invalid" in err
+    code, out, _ = gopush_cli(git_repo.path, "check", "--json")
+    assert json.loads(out)["counts"] == {"valid": 2, "omitted": 1, "invalid": 0}
+    bad = make_zip(tmp_path / "bad.zip", {"example.com/m@v1.0.0/go.mod": b"module example.com/m\n",
+                                          "example.com/m@v1.0.0/A.go": b"package m\n",
+                                          "example.com/m@v1.0.0/a.go": b"package m\n"})
+    code, _, err = gopush_cli(tmp_path, "check", str(bad))
+    assert code == 4
+    assert "example.com/m@v1.0.0: 2 valid, 0 omitted, 1 invalid" in err

@@ -53,3 +53,31 @@ def test_a_reader_closing_stdout_ends_gopush_quietly(tmp_path) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141, err
     assert "unexpected" not in err and "Traceback" not in err and "Exception" not in err
+
+
+def test_the_readme_exit_141_example_exits_141(tmp_path) -> None:
+    """The README's example for exit 141, run as written by a shell (BIG.zip: a zip of 6,000
+    files), exits 141; gopush's status is the pipeline's first."""
+    import os
+    import re
+    import shlex
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from gopush.modzip.create import create_zip
+    from gopush.modzip.files import DataFile
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| 141 |"))
+    example = re.search(r"`(gopush [^`]*)`", row).group(1).replace("\\|", "|")
+    big = tmp_path / "BIG.zip"
+    files = [DataFile("go.mod", b"module example.com/many\n")]
+    files += [DataFile(f"pkg/file_{n:05d}.go", b"package pkg\n") for n in range(6000)]
+    create_zip(big, "example.com/many", "v1.0.0", files)
+    gopush = f"{shlex.quote(sys.executable)} -m gopush"
+    script = example.replace("gopush ", f"{gopush} ", 1) + '; echo "status=${PIPESTATUS[0]}"'
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, check=False,
+                          env={**os.environ, "CI": "1"})
+    assert done.stdout.splitlines()[-1] == "status=141", (example, done.stderr)

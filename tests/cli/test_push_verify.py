@@ -193,3 +193,14 @@ def test_a_published_zip_go_refuses_is_named_first(tmp_path: Path, capsys) -> No
     first = json.loads(out)["causes"][0]
     assert first.startswith("go refuses the published zip")
     assert "case-insensitive file name collision" in first
+
+
+def test_gopush_goproxy_names_a_dir_targets_goproxy(tmp_path: Path, capsys,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """GOPUSH_GOPROXY counts for a dir: target as for a Cloudsmith one: the consumer setup
+    push prints names that URL (where the directory is served)."""
+    monkeypatch.setenv("GOPUSH_GOPROXY", "https://mods.example.test/")
+    zip_path = make_zip(tmp_path / "z", {"a.go": b"package a\n"})
+    code, out, err = run(capsys, "push", "--to", f"dir:{tmp_path / 'proxy'}", str(zip_path))
+    assert code == ExitCode.OK, err
+    assert "export GOPROXY=https://mods.example.test/," in out + err

@@ -210,3 +210,31 @@ def test_short_key_is_masked_as_a_whole_token_only() -> None:
     assert redact("package k: h1:t0JvwB3mhQkqh8M=", ["k"]) == "package ***: h1:t0JvwB3mhQkqh8M="
     assert redact("key=k", ["k"]) == "key=***"
     assert redact("xx-s3cr3tkey99-yy", ["s3cr3tkey99"]) == "xx-***-yy"
+
+
+@pytest.mark.parametrize("to", ["dir:proxy", "file:///srv/proxy", "gitea:https://git.test/acme",
+                                "artifactory:https://af.test/artifactory/go",
+                                "cloudsmith:acme/gomods", None])
+def test_goproxy_precedence_for_every_target_kind(tmp_path: Path, to: str | None) -> None:
+    """--goproxy > GOPUSH_GOPROXY > the registry's goproxy, whatever the target (the env
+    variable used to count for `push go OWNER/REPO` only)."""
+    env = {"GOPUSH_GOPROXY": "https://env.test/go/"}
+    flags: dict[str, object] = {"to": to, "repository": None} if to else {}
+    assert settings(tmp_path, env, goproxy="https://flag.test/go/", **flags).target.goproxy \
+        == "https://flag.test/go/"
+    got = settings(tmp_path, env, **flags)
+    assert got.target.goproxy == "https://env.test/go/"
+    assert got.sources["goproxy"] == "GOPUSH_GOPROXY"
+
+
+def test_goproxy_env_beats_the_registry_table(tmp_path: Path) -> None:
+    """A [registries.NAME] table of type gitea: its goproxy counts only when neither the
+    flag nor GOPUSH_GOPROXY is set."""
+    write(tmp_path / "home/.config/gopush/config.toml",
+          '[registries.forge]\ntype = "gitea"\nurl = "https://git.test"\nowner = "acme"\n'
+          'goproxy = "https://table.test/go/"\n')
+    got = settings(tmp_path, {"GOPUSH_GOPROXY": "https://env.test/go/"}, registry="forge",
+                   repository=None)
+    assert got.target.goproxy == "https://env.test/go/"
+    assert settings(tmp_path, registry="forge", repository=None).target.goproxy \
+        == "https://table.test/go/"

@@ -1,4 +1,4 @@
-"""On a terminal with no key configured, gopush asks for it (hidden); in CI it never asks."""
+"""On a terminal with no key configured, push asks for it (hidden); in CI it never asks."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ import select
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from server.conftest import KEY
+
+from gopush.modzip.create import create_zip
+from gopush.modzip.files import DataFile
 
 CLEAN_ENV = {k: v for k, v in os.environ.items()
              if k != "CI" and not k.startswith(("GOPUSH_", "CLOUDSMITH_"))}
@@ -32,11 +36,16 @@ def _read_until(fd: int, marker: bytes, timeout: float = 20) -> bytes:
     return seen
 
 
-def test_prompt_on_a_terminal_hides_the_key(serve: Any) -> None:
-    """whoami on a tty without a key prompts, accepts the typed key and never echoes it."""
+def test_prompt_on_a_terminal_hides_the_key(serve: Any, tmp_path: Path) -> None:
+    """push on a tty without a key prompts, accepts the typed key and never echoes it.
+    (whoami and verify never prompt: a public repository needs no key to read.)"""
     served = serve()
+    zip_path = tmp_path / "v1.0.0.zip"
+    create_zip(zip_path, "example.com/m", "v1.0.0",
+               [DataFile("go.mod", b"module example.com/m\n"), DataFile("m.go", b"package m\n")])
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "gopush", "whoami", "--api-host", served.url],
+    proc = subprocess.Popen([sys.executable, "-m", "gopush", "push", "go", "acme/prompted",
+                             str(zip_path), "--dry-run", "--api-host", served.url],
                             stdin=slave, stdout=slave, stderr=slave, env=CLEAN_ENV,
                             close_fds=True)
     os.close(slave)
