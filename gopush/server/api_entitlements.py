@@ -22,7 +22,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gopush.server.api_packages import paging
-from gopush.server.auth import presented_key
 from gopush.server.entitlements import (
     Entitlement,
     EntitlementConflict,
@@ -33,10 +32,9 @@ from gopush.server.entitlements import (
     new_token,
     utc_now,
 )
-from gopush.server.guessing import client_address
 from gopush.server.records import Repo
 from gopush.server.responses import ApiError, no_content, not_found
-from gopush.server.state import api_repo, base_url, json_body, state
+from gopush.server.state import base_url, json_body, managed_repo, state
 
 HIDDEN = "********"  # what ``token`` holds in every reply but create's and refresh's
 
@@ -68,28 +66,6 @@ def entitlement_json(ent: Entitlement, base: str, token: str | None = None) -> d
     }
 
 
-def _managed_repo(request: Request) -> Repo:
-    """Authenticate the call and return its repository (``state.api_repo``), counting a
-    refused key against the address's guessing budget.
-
-    Raises:
-        ApiError: 429 (Retry-After) while the budget is spent, before the key is looked
-            at; 401 and 404 as ``state.api_repo``.
-    """
-    guesses, address = state(request).guesses, client_address(request)
-    wait = guesses.wait(address)
-    if wait:
-        raise ApiError(429, f"Request was throttled. Expected available in {wait} seconds "
-                            "(too many refused credentials from this address).",
-                       headers={"Retry-After": str(wait)})
-    try:
-        return api_repo(request)
-    except ApiError as err:
-        if err.status == 401 and presented_key(request) is not None:
-            guesses.refused(address)
-        raise
-
-
 def _invalid(err: EntitlementError) -> ApiError:
     return ApiError(422, "Invalid input.", {err.field: [str(err)]})
 
@@ -109,7 +85,7 @@ def _entitlement(request: Request, repo: Repo) -> Entitlement:
 async def list_entitlements(request: Request) -> Response:
     """``GET /entitlements/{owner}/{repo}/``: a page of entitlements by name (200);
     ``active=true|false`` keeps only the enabled or disabled ones."""
-    repo = _managed_repo(request)
+    repo = managed_repo(request)
     page, size = paging(request)
     found = await run_in_threadpool(state(request).storage.entitlements.list, repo)
     active = request.query_params.get("active", "").lower()
@@ -128,7 +104,7 @@ async def list_entitlements(request: Request) -> Response:
 async def create_entitlement(request: Request) -> Response:
     """``POST /entitlements/{owner}/{repo}/``: ``name`` and, optionally, ``token`` (201,
     with the token: the one time it is shown)."""
-    repo = _managed_repo(request)
+    repo = managed_repo(request)
     body = await json_body(request)
     try:
         name = check_name(body.get("name"))
@@ -145,7 +121,7 @@ async def create_entitlement(request: Request) -> Response:
 
 async def read_entitlement(request: Request) -> Response:
     """``GET /entitlements/{owner}/{repo}/{id}/`` (200)."""
-    repo = _managed_repo(request)
+    repo = managed_repo(request)
     return JSONResponse(entitlement_json(_entitlement(request, repo), base_url(request)))
 
 
@@ -153,7 +129,7 @@ async def update_entitlement(request: Request) -> Response:
     """``PATCH /entitlements/{owner}/{repo}/{id}/``: name, token, ``is_active`` and the
     restrictions (``limit_date_range_from``/``_to``, ``limit_num_downloads``,
     ``limit_package_query``; null or "" lifts one) (200)."""
-    repo = _managed_repo(request)
+    repo = managed_repo(request)
     body = await json_body(request)
     ent = _entitlement(request, repo)
     try:
@@ -171,7 +147,7 @@ async def update_entitlement(request: Request) -> Response:
 
 async def delete_entitlement(request: Request) -> Response:
     """``DELETE /entitlements/{owner}/{repo}/{id}/`` (204): its token reads nothing now."""
-    repo = _managed_repo(request)
+    repo = managed_repo(request)
     await run_in_threadpool(state(request).storage.entitlements.delete,
                             _entitlement(request, repo))
     return no_content()
@@ -180,7 +156,7 @@ async def delete_entitlement(request: Request) -> Response:
 async def refresh_entitlement(request: Request) -> Response:
     """``POST /entitlements/{owner}/{repo}/{id}/refresh/``: a new random token, the old one
     refused from now on (200, with the new token: the one time it is shown)."""
-    repo = _managed_repo(request)
+    repo = managed_repo(request)
     ent = _entitlement(request, repo)
     updated, token = await run_in_threadpool(state(request).storage.entitlements.refresh, ent)
     if updated is None:
@@ -204,7 +180,7 @@ async def reset_entitlement(request: Request) -> Response:
 
 
 async def _set(request: Request, changes: dict[str, Any]) -> Response:
-    repo = _managed_repo(request)
+    repo = managed_repo(request)
     await json_body(request)  # bounded, and ignored
     ent = _entitlement(request, repo)
     await run_in_threadpool(state(request).storage.entitlements.update, ent, changes)

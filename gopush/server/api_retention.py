@@ -25,11 +25,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gopush.server.api_entitlements import _managed_repo
 from gopush.server.package_json import package_json
 from gopush.server.responses import ApiError
 from gopush.server.retention import Removal, Rules, RulesError, changed
-from gopush.server.state import base_url, json_body, state
+from gopush.server.state import base_url, json_body, managed_repo, state
 from gopush.server.storage import now
 
 
@@ -42,7 +41,7 @@ def _changed(rules: Rules, body: dict[str, Any]) -> Rules:
 
 async def read_rules(request: Request) -> Response:
     """``GET /repos/{owner}/{repo}/retention/`` (200)."""
-    repo = _managed_repo(request)
+    repo = managed_repo(request)
     rules = await run_in_threadpool(state(request).storage.retention.get, repo)
     return JSONResponse(rules.as_json())
 
@@ -50,7 +49,7 @@ async def read_rules(request: Request) -> Response:
 async def update_rules(request: Request) -> Response:
     """``PATCH /repos/{owner}/{repo}/retention/``: change the fields given (200, the rules).
     Nothing is removed until the next version is published (or ``apply``)."""
-    repo = _managed_repo(request)
+    repo = managed_repo(request)
     body = await json_body(request)
     store = state(request).storage.retention
     rules = _changed(await run_in_threadpool(store.get, repo), body)
@@ -61,7 +60,7 @@ async def update_rules(request: Request) -> Response:
 async def dry_run(request: Request) -> Response:
     """``POST .../retention/dry-run/``: what the rules (stored, changed by the body, not
     saved) would remove from every group now (200)."""
-    repo = _managed_repo(request)
+    repo = managed_repo(request)
     body = await json_body(request)
     storage = state(request).storage
     rules = _changed(await run_in_threadpool(storage.retention.get, repo), body)
@@ -72,7 +71,7 @@ async def dry_run(request: Request) -> Response:
 
 async def apply_rules(request: Request) -> Response:
     """``POST .../retention/apply/``: apply the stored rules to every group now (200)."""
-    repo = _managed_repo(request)
+    repo = managed_repo(request)
     await json_body(request)  # bounded, and ignored
     storage = state(request).storage
     rules = await run_in_threadpool(storage.retention.get, repo)

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from gopush.server.assembly import Assemblies
-from gopush.server.auth import require_key
+from gopush.server.auth import presented_key, require_key
 from gopush.server.expiry import SlotExpiry
-from gopush.server.guessing import GuessLimiter
+from gopush.server.guessing import GuessLimiter, client_address
 from gopush.server.query import Searches
 from gopush.server.receive import chunks
 from gopush.server.records import Repo
@@ -68,6 +68,28 @@ def api_repo(request: Request) -> Repo:
     if repo is None:
         raise not_found()
     return repo
+
+
+def managed_repo(request: Request) -> Repo:
+    """Authenticate the call and return its repository (``api_repo``), counting a
+    refused key against the address's guessing budget.
+
+    Raises:
+        ApiError: 429 (Retry-After) while the budget is spent, before the key is looked
+            at; 401 and 404 as ``api_repo``.
+    """
+    guesses, address = state(request).guesses, client_address(request)
+    wait = guesses.wait(address)
+    if wait:
+        raise ApiError(429, f"Request was throttled. Expected available in {wait} seconds "
+                            "(too many refused credentials from this address).",
+                       headers={"Retry-After": str(wait)})
+    try:
+        return api_repo(request)
+    except ApiError as err:
+        if err.status == 401 and presented_key(request) is not None:
+            guesses.refused(address)
+        raise
 
 
 def api_repo_or_new(request: Request) -> Repo | None:
