@@ -37,13 +37,13 @@ def _private(serve: Any, tmp_path: Path, ca: CertAuthority) -> Served:
 
 
 def _download(go: GoOracle, served: Served, tmp_path: Path, ca: CertAuthority, name: str,
-              **creds: str) -> str:
+              goauth: str = f"{GOPUSH} goauth acme/private", **creds: str) -> str:
     """Return the h1: go downloads with GOAUTH='gopush goauth acme/private' and
     gopush's settings ``creds``, or ``refused: <go's error>``. HOME is an empty directory
     and NETRC names no file: go has no .netrc."""
     home = tmp_path / f"home-{name}"
     home.mkdir()
-    env = {"GOAUTH": f"{GOPUSH} goauth acme/private",
+    env = {"GOAUTH": goauth,
            "GOPUSH_API_HOST": served.url, "GOPROXY": served.goproxy("acme/private"),
            "SSL_CERT_FILE": str(ca.ca_cert), "HOME": str(home),
            "NETRC": str(home / ".netrc"), "GOFLAGS": "-mod=mod", "GONOSUMDB": MODULE,
@@ -65,7 +65,15 @@ def test_go_downloads_with_gopush_goauth_and_no_netrc(
     key = _download(go, served, tmp_path, test_ca, "key", GOPUSH_API_KEY=KEY)
     none = _download(go, served, tmp_path, test_ca, "none")
     wrong = _download(go, served, tmp_path, test_ca, "wrong", GOPUSH_READ_TOKEN="wrong")
-    assert token.startswith("h1:") and key == token, (token, key)
+    # the line the consumer setup prints after a push
+    printed = _download(go, served, tmp_path, test_ca, "printed",
+                        f"{GOPUSH} goauth --goproxy {served.goproxy('acme/private')}",
+                        GOPUSH_READ_TOKEN=TOKEN)
+    # `go help goauth`'s "command" is a placeholder: this runs a program named `command`
+    placeholder = _download(go, served, tmp_path, test_ca, "placeholder",
+                            f"command {GOPUSH} goauth acme/private", GOPUSH_READ_TOKEN=TOKEN)
+    assert token.startswith("h1:") and key == token == printed, (token, key, printed)
+    assert placeholder.startswith("refused") and "401" in placeholder, placeholder
     assert none.startswith("refused") and "401" in none, none
     assert wrong.startswith("refused") and "401" in wrong, wrong
     assert TOKEN not in wrong + none
