@@ -73,7 +73,7 @@ class Credential(NamedTuple):
     source: str
 
 
-def make_secret(value: str, source: str) -> Secret:
+def make_secret(value: str, source: str, what: str = "API key") -> Secret:
     """Wrap ``value`` as a Secret after checking it can travel in an HTTP header.
 
     Raises:
@@ -82,9 +82,9 @@ def make_secret(value: str, source: str) -> Secret:
     """
     value = value.strip().strip("'\"")
     if not value:
-        raise ConfigError(f"the API key from {source} is empty", hint="set a non-empty key")
+        raise ConfigError(f"the {what} from {source} is empty", hint="set a non-empty key")
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) > 126 for ch in value):
-        raise ConfigError(f"the API key from {source} holds spaces or non-ASCII characters",
+        raise ConfigError(f"the {what} from {source} holds spaces or non-ASCII characters",
                           hint="copy the key again, without quotes or line breaks")
     return Secret(value)
 
@@ -127,8 +127,7 @@ def resolve_read_token(environ: Mapping[str, str],
     candidates = [("GOPUSH_READ_TOKEN", environ.get("GOPUSH_READ_TOKEN")), *file_tokens]
     for source, value in candidates:
         if value:
-            secret = make_secret(value, source)
-            return Credential(secret, source)
+            return Credential(make_secret(value, source, "read token"), source)
     return None
 
 
