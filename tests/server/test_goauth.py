@@ -4,6 +4,7 @@ gopush's credentials it is refused; the secret never reaches stderr; other URLs 
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
 import subprocess
@@ -65,9 +66,9 @@ def test_go_downloads_with_gopush_goauth_and_no_netrc(
     key = _download(go, served, tmp_path, test_ca, "key", GOPUSH_API_KEY=KEY)
     none = _download(go, served, tmp_path, test_ca, "none")
     wrong = _download(go, served, tmp_path, test_ca, "wrong", GOPUSH_READ_TOKEN="wrong")
-    # the line the consumer setup prints after a push
+    # the GOAUTH line `gopush push` prints for consumers, as printed
     printed = _download(go, served, tmp_path, test_ca, "printed",
-                        f"{GOPUSH} goauth --goproxy {served.goproxy('acme/private')}",
+                        _pushed_goauth(served, tmp_path, test_ca).replace("gopush", GOPUSH, 1),
                         GOPUSH_READ_TOKEN=TOKEN)
     # `go help goauth`'s "command" is a placeholder: this runs a program named `command`
     placeholder = _download(go, served, tmp_path, test_ca, "placeholder",
@@ -77,6 +78,19 @@ def test_go_downloads_with_gopush_goauth_and_no_netrc(
     assert none.startswith("refused") and "401" in none, none
     assert wrong.startswith("refused") and "401" in wrong, wrong
     assert TOKEN not in wrong + none
+
+
+def _pushed_goauth(served: Served, tmp_path: Path, ca: CertAuthority) -> str:
+    """Push v1.1.0 with `gopush push --json`; return the GOAUTH value of its consumer setup."""
+    dest = tmp_path / "v1.1.0.zip"
+    create_zip(dest, MODULE, "v1.1.0", [DataFile("go.mod", f"module {MODULE}\n".encode())])
+    proc = _goauth("push", "go", "acme/private", str(dest), "--api-host", served.url, "--json",
+                   GOPUSH_API_KEY=KEY, SSL_CERT_FILE=str(ca.ca_cert), CI="1",
+                   HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    goauth = str(json.loads(proc.stdout)["setup"]["GOAUTH"])
+    assert goauth == f"gopush goauth --goproxy {served.goproxy('acme/private')}"
+    return goauth
 
 
 def _goauth(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
