@@ -19,7 +19,7 @@ from gopush.cli.push import read_settings, registry_options, without_format_word
 @click.argument("args", nargs=-1, metavar="[[go] OWNER/REPO] [URL]")
 @registry_options
 @pass_app
-def command(app: App, args: tuple[str, ...], **options: Any) -> None:
+def command(app: App, /, args: tuple[str, ...], **options: Any) -> None:
     """Print credentials for go's GOAUTH: GOAUTH='gopush goauth OWNER/REPO'.
 
     \b
