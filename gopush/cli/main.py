@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rm": ("gopush.cli.rm", "Remove a package: its version is no longer served."),
     "serve": ("gopush.cli.serve", "Run the embedded Go module registry."),
     "audit": ("gopush.cli.audit", "Check a module's requirements for known vulnerabilities."),
+    "goauth": ("gopush.cli.goauth", "Print registry credentials for go's GOAUTH (go 1.24+)."),
     "tokens": ("gopush.cli.tokens", "Manage a repository's entitlement tokens (GOPROXY reads)."),
     "retention": ("gopush.cli.retention",
                   "Show, change, dry-run or apply a repository's retention rules."),

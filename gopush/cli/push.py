@@ -96,6 +96,18 @@ def connect_to_read(app: App, options: dict[str, Any], repository: str | None = 
     return registry, settings.credential is not None or settings.target.kind == "dir"
 
 
+def read_settings(app: App, options: dict[str, Any], repository: str | None = None) -> Any:
+    """Return the resolved ``Settings`` and the registry opened for reading, as
+    ``connect_to_read`` does (never prompting; no repository required): ``gopush goauth``
+    needs the settings' credentials, not only the registry.
+
+    Raises:
+        ConfigError: settings are invalid.
+    """
+    return _connect(app, options, repository, need_key=True, require_repository=False,
+                    ask_key=False)
+
+
 def anonymous_refusal_hint(err: Any) -> None:
     """Point an AuthError met while reading anonymously at the missing key."""
     err.hint = ("no API key was given, and the registry wants one to read this (a private "

@@ -15,7 +15,14 @@ Precedence (first hit wins), the same for every registry:
    not set. Otherwise a missing key is a ``ConfigError`` naming the variable to set.
 
 A key is wrapped in ``Secret`` as soon as it is read: ``str()``/``repr()`` give ``***`` and the
-value is only available through ``reveal()``, which only ``gopush.registry.http`` calls.
+value is only available through ``reveal()``, which only ``gopush.registry.http`` (request
+headers) and ``gopush.registry.goauth`` (the headers ``gopush goauth`` hands the go command on
+its stdout) call.
+
+Read token (``read_token``: an entitlement token that reads a repository through GOPROXY,
+sent as Basic ``token:<TOKEN>``; used by ``gopush goauth``): ``GOPUSH_READ_TOKEN`` > the
+chosen registry's ``read_token`` in ``config.toml`` > ``[default] read_token``. No flag: a
+command line is visible to other users.
 """
 
 from __future__ import annotations
@@ -66,7 +73,7 @@ class Credential(NamedTuple):
     source: str
 
 
-def make_secret(value: str, source: str) -> Secret:
+def make_secret(value: str, source: str, what: str = "API key") -> Secret:
     """Wrap ``value`` as a Secret after checking it can travel in an HTTP header.
 
     Raises:
@@ -75,9 +82,9 @@ def make_secret(value: str, source: str) -> Secret:
     """
     value = value.strip().strip("'\"")
     if not value:
-        raise ConfigError(f"the API key from {source} is empty", hint="set a non-empty key")
+        raise ConfigError(f"the {what} from {source} is empty", hint="set a non-empty key")
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) > 126 for ch in value):
-        raise ConfigError(f"the API key from {source} holds spaces or non-ASCII characters",
+        raise ConfigError(f"the {what} from {source} holds spaces or non-ASCII characters",
                           hint="copy the key again, without quotes or line breaks")
     return Secret(value)
 
@@ -105,6 +112,22 @@ def resolve_api_key(
         value = keyring_lookup()
         if value:
             return Credential(make_secret(value, "the system keyring"), "the system keyring")
+    return None
+
+
+def resolve_read_token(environ: Mapping[str, str],
+                       file_tokens: list[tuple[str, str]]) -> Credential | None:
+    """Return the read token by the documented precedence, or None when none is set.
+
+    ``file_tokens`` lists ``(source, value)`` pairs from config.toml, best first.
+
+    Raises:
+        ConfigError: a token that is set cannot travel in a header (names the source only).
+    """
+    candidates = [("GOPUSH_READ_TOKEN", environ.get("GOPUSH_READ_TOKEN")), *file_tokens]
+    for source, value in candidates:
+        if value:
+            return Credential(make_secret(value, source, "read token"), source)
     return None
 
 

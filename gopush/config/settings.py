@@ -10,7 +10,7 @@
 - Profile: ``--profile`` > ``GOPUSH_PROFILE`` > ``CLOUDSMITH_PROFILE`` > ``default``.
 - Target: ``gopush push go OWNER/REPO`` (Cloudsmith API) or ``--to KIND:LOCATION`` or
   ``--registry NAME`` (a ``[registries.NAME]`` table) > ``[default] registry``.
-- API key: see ``gopush.config.credentials``.
+- API key, read token: see ``gopush.config.credentials``.
 - GOPROXY URL consumers use, for every kind of target (``goproxy_url``): ``--goproxy`` >
   ``GOPUSH_GOPROXY`` > the chosen registry's ``goproxy`` > derived from the target.
 - Request deadline (seconds): ``--request-timeout`` > ``GOPUSH_REQUEST_TIMEOUT`` > the chosen
@@ -40,6 +40,7 @@ from gopush.config.credentials import (
     keyring_lookup,
     redact_url,
     resolve_api_key,
+    resolve_read_token,
 )
 from gopush.errors import ConfigError
 
@@ -75,6 +76,7 @@ class Settings(NamedTuple):
     sources: Mapping[str, str] = MappingProxyType({})  # setting -> where it came from
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT  # seconds per request (see above)
     part_size: int | None = None  # bytes per uploaded part; None: the client's own (100 MiB)
+    read_token: Credential | None = None  # an entitlement token for GOPROXY reads (goauth)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -127,6 +129,12 @@ def load_settings(given: SettingsInput, *, need_key: bool = True) -> Settings:
                                      keyring_lookup("gopush", target.location))
     if credential is not None:
         sources["api_key"] = credential.source
+    read_token = None
+    if target.kind != "dir":
+        read_token = resolve_read_token(given.environ, _file_values("read_token", config,
+                                                                    entry, name))
+    if read_token is not None:
+        sources["read_token"] = read_token.source
     timeout = _number("request_timeout", given.request_timeout, "GOPUSH_REQUEST_TIMEOUT",
                       given, config, entry, sources, DEFAULT_REQUEST_TIMEOUT, 0.1, 86400)
     part_mib = _number("part_size", given.part_size, "GOPUSH_PART_SIZE", given, config,
@@ -135,7 +143,8 @@ def load_settings(given: SettingsInput, *, need_key: bool = True) -> Settings:
         raise ConfigError(f"part_size from {sources['part_size']} must be a whole number "
                           "of MiB")
     return Settings(target=target, credential=credential, sources=sources,
-                    request_timeout=float(timeout), part_size=int(part_mib) * MIB or None)
+                    request_timeout=float(timeout), part_size=int(part_mib) * MIB or None,
+                    read_token=read_token)
 
 
 def _number(name: str, flag: float | None, env_name: str, given: SettingsInput,
@@ -228,7 +237,7 @@ def read_gopush_config(path: Path) -> dict[str, Any]:
 
 # the keys gopush reads from [default] and [registries.NAME]; all hold strings
 CONFIG_KEYS = frozenset({"registry", "type", "url", "path", "owner", "repository", "api_host",
-                         "api_key", "goproxy", "username",
+                         "api_key", "goproxy", "username", "read_token",
                          "vuln_db"})  # vuln_db: gopush.config.vulndb
 NUMBER_KEYS = frozenset({"request_timeout", "part_size"})  # these hold numbers
 
@@ -433,13 +442,21 @@ def parse_to(to: str, given: SettingsInput, config: dict[str, Any],
     return Target(kind="dir", location=location, goproxy=goproxy)
 
 
+def _file_values(key: str, config: dict[str, Any], entry: dict[str, Any],
+                 name: str) -> list[tuple[str, str]]:
+    """Return ``(source, value)`` of ``key`` in config.toml: the chosen registry's, then
+    ``[default]``'s."""
+    values: list[tuple[str, str]] = []
+    if entry.get(key):
+        values.append((f"config.toml [registries.{name}]", entry[key]))
+    if config.get("default", {}).get(key):
+        values.append(("config.toml [default]", config["default"][key]))
+    return values
+
+
 def _file_keys(config: dict[str, Any], entry: dict[str, Any], name: str,
                ini: dict[str, tuple[str, str, bool]]) -> list[tuple[str, str]]:
-    keys: list[tuple[str, str]] = []
-    if entry.get("api_key"):
-        keys.append((f"config.toml [registries.{name}]", entry["api_key"]))
-    if config.get("default", {}).get("api_key"):
-        keys.append(("config.toml [default]", config["default"]["api_key"]))
+    keys = _file_values("api_key", config, entry, name)
     if "api_key" in ini:
         keys.append((ini["api_key"][1], ini["api_key"][0]))
     return keys

@@ -50,6 +50,7 @@ class ConsumerGuide(NamedTuple):
     gonosumdb: str
     netrc: str | None
     go_get: list[str]
+    goauth: str | None = None  # the GOAUTH value (go 1.24+), beside the .netrc line
 
     def lines(self) -> list[str]:
         """Return the guide as shell lines with comments."""
@@ -59,12 +60,16 @@ class ConsumerGuide(NamedTuple):
             out += ["# if the repository is private: add to ~/.netrc (never commit it)",
                     "# (or, with an API key: login USERNAME password KEY, the key's user)",
                     self.netrc]
+        if self.goauth:
+            out += ["# or, go 1.24+, no .netrc: gopush answers go's GOAUTH with GOPUSH_READ_TOKEN",
+                    "# (or read_token in config.toml; else the API key)",
+                    f"export GOAUTH='{self.goauth}'"]
         return out + self.go_get
 
     def as_json(self) -> dict[str, Any]:
         """Return the guide for the JSON document."""
         return {"GOPROXY": self.goproxy, "GONOSUMDB": self.gonosumdb, "netrc": self.netrc,
-                "go_get": self.go_get}
+                "GOAUTH": self.goauth, "go_get": self.go_get}
 
 
 def consumer_guide(setup: ConsumerSetup, modules: list[tuple[str, str]]) -> ConsumerGuide:
@@ -77,7 +82,10 @@ def consumer_guide(setup: ConsumerSetup, modules: list[tuple[str, str]]) -> Cons
     if setup.netrc_machine:
         secret = "<read token>" if setup.netrc_login == "token" else "<API key or password>"
         netrc = f"machine {setup.netrc_machine} login {setup.netrc_login} password {secret}"
-    return ConsumerGuide(goproxy=goproxy, gonosumdb=",".join(paths), netrc=netrc,
+    goauth = None
+    if netrc and setup.goproxy.startswith("https://"):  # go sends GOAUTH headers over HTTPS only
+        goauth = f"gopush goauth --goproxy {setup.goproxy}"
+    return ConsumerGuide(goproxy=goproxy, gonosumdb=",".join(paths), netrc=netrc, goauth=goauth,
                          go_get=[f"go get {m}@{v}" for m, v in modules])
 
 

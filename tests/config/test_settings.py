@@ -238,3 +238,23 @@ def test_goproxy_env_beats_the_registry_table(tmp_path: Path) -> None:
     assert got.target.goproxy == "https://env.test/go/"
     assert settings(tmp_path, registry="forge", repository=None).target.goproxy \
         == "https://table.test/go/"
+
+
+def test_read_token_precedence(tmp_path: Path) -> None:
+    """read_token (gopush goauth): GOPUSH_READ_TOKEN > the registry's read_token >
+    [default] read_token; none for a dir: target; a bad one is refused naming the source."""
+    write(tmp_path / "home/.config/gopush/config.toml",
+          '[default]\nread_token = "default-tok"\n'
+          '[registries.r]\nrepository = "acme/private"\nread_token = "registry-tok"\n')
+    assert settings(tmp_path).read_token.key == Secret("default-tok")
+    got = settings(tmp_path, registry="r", repository=None)
+    assert (got.read_token.key, got.sources["read_token"]) == (
+        Secret("registry-tok"), "config.toml [registries.r]")
+    got = settings(tmp_path, {"GOPUSH_READ_TOKEN": "env-tok"}, registry="r", repository=None)
+    assert (got.read_token.key, got.sources["read_token"]) == (Secret("env-tok"),
+                                                               "GOPUSH_READ_TOKEN")
+    assert settings(tmp_path, to="dir:/tmp/x", repository=None).read_token is None
+    with pytest.raises(ConfigError) as err:
+        settings(tmp_path, {"GOPUSH_READ_TOKEN": "bad tok\n"})
+    assert "read token from GOPUSH_READ_TOKEN" in err.value.message
+    assert "bad tok" not in err.value.message
