@@ -546,3 +546,17 @@ def default_goproxy(api_host: str, owner: str, repo: str) -> str:
         return f"https://dl.cloudsmith.io/basic/{owner}/{repo}/go/"
     root = api_host.rstrip("/").removesuffix("/v1")
     return f"{root}/go/{owner}/{repo}/"
+
+
+def cloudsmith_repository(registry: Any, what: str) -> CloudsmithRegistry:
+    """Return ``registry`` when it is one Cloudsmith-style repository (Cloudsmith or
+    ``gopush serve``, named OWNER/REPO), the only kind that has ``what``.
+
+    Raises:
+        RegistryError: the target is another kind (a directory, Gitea, Artifactory).
+    """
+    if not isinstance(registry, CloudsmithRegistry) or not registry.owner:
+        raise RegistryError(f"{registry.describe()} has no {what}: only a Cloudsmith-style "
+                            "repository (Cloudsmith, gopush serve) has them",
+                            hint="name the repository as OWNER/REPO with --api-host")
+    return registry

@@ -103,10 +103,7 @@ def entitlements_of(registry: Any) -> EntitlementsClient:
     Raises:
         RegistryError: the target is not one (a directory, Gitea, Artifactory).
     """
-    from gopush.registry.cloudsmith import CloudsmithRegistry
+    from gopush.registry.cloudsmith import cloudsmith_repository
 
-    if not isinstance(registry, CloudsmithRegistry) or not registry.owner:
-        raise RegistryError(f"{registry.describe()} has no entitlement tokens: only a "
-                            "Cloudsmith-style repository (Cloudsmith, gopush serve) has them",
-                            hint="name the repository as OWNER/REPO with --api-host")
-    return EntitlementsClient(registry.api, registry.owner, registry.repo)
+    repository = cloudsmith_repository(registry, "entitlement tokens")
+    return EntitlementsClient(repository.api, repository.owner, repository.repo)

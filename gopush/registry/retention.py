@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gopush.errors import RegistryError, RegistryUnavailable
+from gopush.errors import RegistryUnavailable
 from gopush.registry.http import Session
 
 
@@ -53,10 +53,7 @@ def retention_of(registry: Any) -> RetentionClient:
     Raises:
         RegistryError: the target is not one (a directory, Gitea, Artifactory).
     """
-    from gopush.registry.cloudsmith import CloudsmithRegistry
+    from gopush.registry.cloudsmith import cloudsmith_repository
 
-    if not isinstance(registry, CloudsmithRegistry) or not registry.owner:
-        raise RegistryError(f"{registry.describe()} has no retention rules: only a "
-                            "Cloudsmith-style repository (Cloudsmith, gopush serve) has them",
-                            hint="name the repository as OWNER/REPO with --api-host")
-    return RetentionClient(registry.api, registry.owner, registry.repo)
+    repository = cloudsmith_repository(registry, "retention rules")
+    return RetentionClient(repository.api, repository.owner, repository.repo)
