@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from conftest import KEY, Served
 from gotool import GoOracle
-from test_key_prompt import _read_until
+from test_key_prompt import _read_until, answer_on_terminal
 from test_packages_manage import MODULE, REPO, go_versions, module_zip
 
 CI_ENV = {**{k: v for k, v in os.environ.items() if not k.startswith(("GOPUSH_", "CLOUDSMITH_"))},
@@ -99,20 +99,7 @@ def test_rm_asks_on_a_terminal(serve: Any, go: GoOracle, tmp_path: Path) -> None
     env = {k: v for k, v in CI_ENV.items() if k != "CI"}
 
     def answer(reply: bytes) -> tuple[int, bytes]:
-        master, slave = pty.openpty()
-        proc = subprocess.Popen([sys.executable, "-m", "gopush", "rm", REPO,
-                                 f"{MODULE}@v1.2.0", "--api-host", served.url],
-                                stdin=slave, stdout=slave, stderr=slave, env=env,
-                                close_fds=True)
-        os.close(slave)
-        try:
-            seen = _read_until(master, b"[y/N]")
-            os.write(master, reply + b"\n")
-            seen += _read_until(master, b"\x00never", timeout=30)
-            return proc.wait(30), seen
-        finally:
-            proc.kill()
-            os.close(master)
+        return answer_on_terminal(["rm", REPO, f"{MODULE}@v1.2.0", "--api-host", served.url], env, reply)
 
     code, seen = answer(b"n")
     assert code == 0 and f"Remove {MODULE}@v1.2.0".encode() in seen, seen

@@ -36,6 +36,23 @@ def _read_until(fd: int, marker: bytes, timeout: float = 20) -> bytes:
     return seen
 
 
+
+def answer_on_terminal(args: list[str], env: dict[str, str], reply: bytes) -> tuple[int, bytes]:
+    """Run ``gopush ARGS`` on a pty, type ``reply`` at its ``[y/N]`` question, and return its
+    exit code and everything it wrote."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "gopush", *args], stdin=slave,
+                            stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    try:
+        seen = _read_until(master, b"[y/N]")
+        os.write(master, reply + b"\n")
+        seen += _read_until(master, b"\x00never", timeout=30)
+        return proc.wait(30), seen
+    finally:
+        proc.kill()
+        os.close(master)
+
 def test_prompt_on_a_terminal_hides_the_key(serve: Any, tmp_path: Path) -> None:
     """push on a tty without a key prompts, accepts the typed key and never echoes it.
     (whoami and verify never prompt: a public repository needs no key to read.)"""

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import pty
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +17,7 @@ import httpx
 from conftest import KEY, Served, api_push
 from gotool import GoOracle
 from test_gopush_ls_rm import CI_ENV, as_json, gopush
-from test_key_prompt import _read_until
+from test_key_prompt import answer_on_terminal
 from test_packages_manage import MODULE, REPO, go_versions, module_zip
 
 from gopush.server.query import MAX_QUERY_CHARS, MAX_QUERY_TERMS
@@ -219,19 +216,7 @@ def test_apply_asks_on_a_terminal(serve: Any, go: GoOracle, tmp_path: Path) -> N
     env = {k: v for k, v in CI_ENV.items() if k != "CI"}
 
     def answer(reply: bytes) -> tuple[int, bytes]:
-        master, slave = pty.openpty()
-        proc = subprocess.Popen([sys.executable, "-m", "gopush", "retention", REPO, "--apply",
-                                 "--api-host", served.url], stdin=slave, stdout=slave,
-                                stderr=slave, env=env, close_fds=True)
-        os.close(slave)
-        try:
-            seen = _read_until(master, b"[y/N]")
-            os.write(master, reply + b"\n")
-            seen += _read_until(master, b"\x00never", timeout=30)
-            return proc.wait(30), seen
-        finally:
-            proc.kill()
-            os.close(master)
+        return answer_on_terminal(["retention", REPO, "--apply", "--api-host", served.url], env, reply)
 
     code, seen = answer(b"n")
     assert code == 0 and b"nothing removed" in seen, seen

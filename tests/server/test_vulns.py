@@ -79,6 +79,12 @@ def withdraw(db: Path, entry: str, when: str = "2026-09-01T00:00:00Z") -> None:
     doc = json.loads(path.read_bytes())
     doc.update(withdrawn=when, modified=when)
     path.write_text(json.dumps(doc, separators=(",", ":")))
+    index_changed(db, entry, when)
+
+
+def index_changed(db: Path, entry: str, when: str) -> None:
+    """Make the indexes of the database at ``db`` say ``entry`` changed at ``when``: its
+    modules.json lines, and db.json."""
     modules = json.loads((db / "index" / "modules.json").read_bytes())
     for module in modules:
         for vuln in module["vulns"]:

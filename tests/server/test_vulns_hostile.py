@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import api_push
-from test_vulns import ENTRY, MODULE, api, app_module, scan_of, wait_for
+from test_vulns import ENTRY, MODULE, api, app_module, index_changed, scan_of, wait_for
 
 LATER = "2026-10-01T00:00:00Z"
 
@@ -17,13 +17,7 @@ def break_entry(db: Path, entry: str, when: str = LATER) -> None:
     """Make the database at ``db`` say ``entry`` changed at ``when`` while its file is not
     there (a mirror that synced the index before the entries): db.json moves too."""
     (db / "ID" / f"{entry}.json").unlink()
-    modules = json.loads((db / "index" / "modules.json").read_bytes())
-    for module in modules:
-        for vuln in module["vulns"]:
-            if vuln["id"] == entry:
-                vuln["modified"] = when
-    (db / "index" / "modules.json").write_text(json.dumps(modules, separators=(",", ":")))
-    (db / "index" / "db.json").write_text(json.dumps({"modified": when}))
+    index_changed(db, entry, when)
 
 
 def test_a_broken_rescan_keeps_the_quarantine(serve: Any, vulndb_data: Path,
