@@ -70,9 +70,10 @@ class PushResult(NamedTuple):
     def as_json(self) -> dict[str, Any]:
         """Return the fields for the JSON document (``audit``: the database and the
         findings, as ``gopush audit --json`` gives them, with --audit)."""
-        doc = {"module": self.module, "version": self.version, "sum": self.sum,
-               "status": self.status, "package": self.package, "goproxy": self.goproxy,
-               "zip": self.zip, "size": self.size, "seconds": round(self.seconds, 3)}
+        doc: dict[str, Any] = {
+            "module": self.module, "version": self.version, "sum": self.sum,
+            "status": self.status, "package": self.package, "goproxy": self.goproxy,
+            "zip": self.zip, "size": self.size, "seconds": round(self.seconds, 3)}
         if self.audit is not None:
             audited = self.audit.as_json()
             doc["audit"] = {"db": audited["db"], "findings": audited["findings"]}

@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 import click
 
 from gopush.cli.app import App, output_options, pass_app
-from gopush.cli.audit import FAIL_ON, audit_policy, check_allowed
+from gopush.cli.audit import audit_policy, check_allowed
+from gopush.config.vulndb import FAIL_ON
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -244,7 +245,7 @@ def _check_tags(ctx: click.Context, param: click.Parameter,
               help="With --audit: accept this known finding (repeatable).")
 @output_options
 @pass_app
-def command(app: App, args: tuple[str, ...], republish: bool, tags: tuple[str, ...],
+def command(app: App, /, args: tuple[str, ...], republish: bool, tags: tuple[str, ...],
             dry_run: bool, wait: bool, timeout: float, rev: str, subdir: str | None,
             audit: bool, fail_on: str | None, allow: tuple[str, ...], **options: Any) -> None:
     """Check module zips and publish them, skipping versions already there, identical.

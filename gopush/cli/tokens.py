@@ -90,7 +90,7 @@ _TOKEN = click.argument("token", metavar="TOKEN")
 @registry_options
 @output_options
 @pass_app
-def list_(app: App, repository: str, **options: Any) -> None:
+def list_(app: App, /, repository: str, **options: Any) -> None:
     """List the entitlement tokens of OWNER/REPO (never the tokens themselves)."""
     def work(client: Any) -> tuple[dict[str, Any], str]:
         found = client.list()
@@ -107,7 +107,7 @@ def list_(app: App, repository: str, **options: Any) -> None:
 @registry_options
 @output_options
 @pass_app
-def create(app: App, repository: str, name: str, given: str | None, **options: Any) -> None:
+def create(app: App, /, repository: str, name: str, given: str | None, **options: Any) -> None:
     """Create an entitlement token for OWNER/REPO and print the token (this once)."""
     if given:
         app.hide(given)  # the caller knows it: it is never printed back
@@ -126,7 +126,7 @@ def create(app: App, repository: str, name: str, given: str | None, **options: A
 @registry_options
 @output_options
 @pass_app
-def refresh(app: App, repository: str, token: str, yes: bool, **options: Any) -> None:
+def refresh(app: App, /, repository: str, token: str, yes: bool, **options: Any) -> None:
     """Give TOKEN a new token value; the old one stops working at once."""
     if not _confirm(app, repository, yes, f"replace the token of {token} in {repository}"):
         return
@@ -137,7 +137,7 @@ def refresh(app: App, repository: str, token: str, yes: bool, **options: Any) ->
     _run(app, repository, options, work)
 
 
-def _delete(app: App, repository: str, token: str, yes: bool, **options: Any) -> None:
+def _delete(app: App, /, repository: str, token: str, yes: bool, **options: Any) -> None:
     """Delete TOKEN: it reads nothing from now on."""
     if not _confirm(app, repository, yes,
                     f"delete the entitlement token {token} of {repository}"):
@@ -182,7 +182,7 @@ def _time(value: str | None) -> str | None:
 @registry_options
 @output_options
 @pass_app
-def restrict(app: App, repository: str, token: str, expires: str | None,
+def restrict(app: App, /, repository: str, token: str, expires: str | None,
              not_before: str | None, downloads: int | None, query: str | None,
              **options: Any) -> None:
     """Restrict what TOKEN may read: a time window, a download count, a package query."""

@@ -28,7 +28,7 @@ from gopush.cli.push import (
 @registry_options
 @output_options
 @pass_app
-def command(app: App, args: tuple[str, ...], zip_path: Path | None, rev: str | None,
+def command(app: App, /, args: tuple[str, ...], zip_path: Path | None, rev: str | None,
             subdir: str | None, worktree: bool, **options: Any) -> None:
     """Download MODULE@VERSION through the registry's GOPROXY and compare its h1: with a
     local build (or --zip); explain any difference file by file.

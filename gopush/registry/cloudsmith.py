@@ -30,8 +30,9 @@ from __future__ import annotations
 import difflib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -98,7 +99,7 @@ class CloudsmithRegistry:
         sha = package.get("checksum_sha256") if package else None
         if package is not None and _state(package) == "failed":  # never served, whatever it holds
             return Existing(sum=None, package=slug, sha256=sha, state="failed")
-        if sha and sha == artifact.sha256:
+        if package is not None and sha and sha == artifact.sha256:
             return Existing(sum=artifact.sum, package=slug, sha256=sha, state=_state(package))
         if self.goproxy.info(artifact.module, artifact.version) is None:
             if package is None:
@@ -463,8 +464,12 @@ class CloudsmithRegistry:
             self.goproxy.session.close()
 
 
-class PackagePage(NamedTuple):
-    """A page of a package list: the package objects and where the page stands."""
+@dataclass(frozen=True)
+class PackagePage:
+    """A page of a package list: the package objects and where the page stands.
+
+    (A dataclass, not a NamedTuple: a ``count`` field would hide the tuple's method.)
+    """
 
     packages: list[dict[str, Any]]
     page: int

@@ -23,8 +23,7 @@ class RetentionClient:
     def _call(self, method: str, rest: str, what: str,
               body: dict[str, Any] | None = None) -> dict[str, Any]:
         path = f"repos/{self.owner}/{self.repo}/retention/" + (f"{rest}/" if rest else "")
-        options = {"json_body": body} if body is not None else {}
-        value = self.api.decode(self.api.request(method, path, what=what, **options), what)
+        value = self.api.decode(self.api.request(method, path, what=what, json_body=body), what)
         if not isinstance(value, dict):
             raise RegistryUnavailable(f"{what}: the registry's reply is not a JSON object")
         return value

@@ -93,6 +93,8 @@ class Storage:
         self.db = Database(root / "registry.sqlite3", self.space)
         self.entitlements = Entitlements(self.db)
         self.retention = RetentionStore(self.db)
+        # the file descriptor whose lock keeps other servers out (server.run.open_storage)
+        self.data_lock: int | None = None
 
     def recover(self, *, unused_before: str | None = None) -> int:
         """Forget uploads a previous run did not finish, and delete blobs nothing needs any
