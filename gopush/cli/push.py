@@ -7,13 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from gopush.cli.app import App, output_options, pass_app
 from gopush.cli.audit import audit_policy, check_allowed
 from gopush.config.vulndb import FAIL_ON
+
+if TYPE_CHECKING:  # imported where used at run time: a command loads only what it needs
+    from gopush.actions.push import PushResult
+    from gopush.config.settings import Settings
+    from gopush.errors import GopushError
+    from gopush.registry.base import ConsumerSetup, Registry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,7 +77,7 @@ def registry_options(f: F) -> F:
 
 
 def connect(app: App, options: dict[str, Any], repository: str | None = None,
-            *, need_key: bool = True, require_repository: bool = True) -> Any:
+            *, need_key: bool = True, require_repository: bool = True) -> Registry:
     """Resolve settings (prompting for a key only on a terminal) and open the registry.
 
     Raises:
@@ -82,7 +88,7 @@ def connect(app: App, options: dict[str, Any], repository: str | None = None,
 
 
 def connect_to_read(app: App, options: dict[str, Any], repository: str | None = None,
-                    *, require_repository: bool = True) -> tuple[Any, bool]:
+                    *, require_repository: bool = True) -> tuple[Registry, bool]:
     """Open the registry for reading (``verify``, ``whoami``): with the configured key if
     there is one, else anonymously, never prompting; a public repository needs no key.
 
@@ -97,8 +103,9 @@ def connect_to_read(app: App, options: dict[str, Any], repository: str | None = 
     return registry, settings.credential is not None or settings.target.kind == "dir"
 
 
-def read_settings(app: App, options: dict[str, Any], repository: str | None = None) -> Any:
-    """Return the resolved ``Settings`` and the registry opened for reading, as
+def read_settings(app: App, options: dict[str, Any], repository: str | None = None
+                  ) -> tuple[Registry, Settings]:
+    """Return the registry opened for reading and the resolved ``Settings``, as
     ``connect_to_read`` does (never prompting; no repository required): ``gopush goauth``
     needs the settings' credentials, not only the registry.
 
@@ -109,14 +116,14 @@ def read_settings(app: App, options: dict[str, Any], repository: str | None = No
                     ask_key=False)
 
 
-def anonymous_refusal_hint(err: Any) -> None:
+def anonymous_refusal_hint(err: GopushError) -> None:
     """Point an AuthError met while reading anonymously at the missing key."""
     err.hint = ("no API key was given, and the registry wants one to read this (a private "
                 "repository): set GOPUSH_API_KEY (or CLOUDSMITH_API_KEY), or pass --api-key")
 
 
 def _connect(app: App, options: dict[str, Any], repository: str | None, *, need_key: bool,
-             require_repository: bool, ask_key: bool) -> tuple[Any, Any]:
+             require_repository: bool, ask_key: bool) -> tuple[Registry, Settings]:
     from gopush.config.credentials import Credential, make_secret, missing_key_error
     from gopush.config.settings import SettingsInput, load_settings
     from gopush.registry.factory import open_registry
@@ -277,7 +284,7 @@ def command(app: App, /, args: tuple[str, ...], republish: bool, tags: tuple[str
     _show(app, results, registry.consumer_setup())
 
 
-def _show(app: App, results: list[Any], setup: Any) -> None:
+def _show(app: App, results: list[PushResult], setup: ConsumerSetup) -> None:
     from gopush.registry.base import consumer_guide
 
     guide = consumer_guide(setup, [(r.module, r.version) for r in results])

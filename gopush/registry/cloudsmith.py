@@ -40,7 +40,15 @@ import httpx
 from gopush.errors import RegistryError, RegistryUnavailable
 from gopush.registry import streams
 from gopush.registry.artifact import ModuleArtifact
-from gopush.registry.base import ConsumerSetup, Existing, Progress, Published, Status, netrc_machine
+from gopush.registry.base import (
+    ConsumerSetup,
+    Existing,
+    Progress,
+    Published,
+    Registry,
+    Status,
+    netrc_machine,
+)
 from gopush.registry.goproxy import GoproxyReader, download_via
 from gopush.registry.http import Session
 from gopush.text import one_line
@@ -553,7 +561,7 @@ def default_goproxy(api_host: str, owner: str, repo: str) -> str:
     return f"{root}/go/{owner}/{repo}/"
 
 
-def cloudsmith_repository(registry: Any, what: str) -> CloudsmithRegistry:
+def cloudsmith_repository(registry: Registry, what: str) -> CloudsmithRegistry:
     """Return ``registry`` when it is one Cloudsmith-style repository (Cloudsmith or
     ``gopush serve``, named OWNER/REPO), the only kind that has ``what``.
 

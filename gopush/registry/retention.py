@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gopush.errors import RegistryUnavailable
+from gopush.registry.base import Registry
 from gopush.registry.http import Session
 
 
@@ -46,7 +47,7 @@ class RetentionClient:
         return self._call("POST", "apply", "apply the retention rules", {})
 
 
-def retention_of(registry: Any) -> RetentionClient:
+def retention_of(registry: Registry) -> RetentionClient:
     """Return the retention client of a Cloudsmith-style registry.
 
     Raises:
