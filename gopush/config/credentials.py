@@ -1,7 +1,8 @@
-"""API keys: the ``Secret`` type, the one redaction (``redact``), and the one credentials
-precedence.
+"""API keys: the ``Secret`` type, the one redaction (``redact``), and what follows the
+precedence table for credentials.
 
-Precedence (first hit wins), the same for every registry:
+Precedence (first hit wins), the same for every registry; 1 to 4 are the ``api_key`` row of
+``gopush.config.precedence``, 5 and 6 come after it here and in the CLI:
 
 1. ``--api-key`` on the command line;
 2. ``GOPUSH_API_KEY``;
@@ -28,12 +29,10 @@ command line is visible to other users.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from gopush.errors import ConfigError
 from gopush.redaction import redact
-
-ENV_KEYS = ("GOPUSH_API_KEY", "CLOUDSMITH_API_KEY")
 
 
 class Secret:
@@ -90,24 +89,22 @@ def make_secret(value: str, source: str, what: str = "API key") -> Secret:
 
 
 def resolve_api_key(
-    flag: str | None,
+    candidates: list[tuple[str, Any]],
     environ: Mapping[str, str],
-    file_keys: list[tuple[str, str]],
     keyring_lookup: Callable[[], str | None] | None = None,
 ) -> Credential | None:
-    """Return the API key by the documented precedence, or None when nothing is set.
+    """Return the API key, or None when nothing is set.
 
-    ``file_keys`` lists ``(source, value)`` pairs from config files, best first.
+    ``candidates`` are ``(source, value)`` pairs, best first, as the precedence table gives
+    them (``Places.candidates("api_key")``: flag, variables, config files); after them comes
+    the system keyring (unless ``GOPUSH_NO_KEYRING`` is set), and after it the CLI's prompt.
 
     Raises:
-        ConfigError: a key that is set cannot be used (see ``make_secret``).
+        ConfigError: the key chosen cannot be used (see ``make_secret``).
     """
-    candidates: list[tuple[str, str | None]] = [("--api-key", flag)]
-    candidates += [(name, environ.get(name)) for name in ENV_KEYS]
-    candidates += [(source, value) for source, value in file_keys]
-    for source, value in candidates:
-        if value:
-            return Credential(make_secret(value, source), source)
+    if candidates:
+        source, value = candidates[0]
+        return Credential(make_secret(str(value), source), source)
     if keyring_lookup is not None and not environ.get("GOPUSH_NO_KEYRING"):
         value = keyring_lookup()
         if value:
@@ -115,20 +112,17 @@ def resolve_api_key(
     return None
 
 
-def resolve_read_token(environ: Mapping[str, str],
-                       file_tokens: list[tuple[str, str]]) -> Credential | None:
-    """Return the read token by the documented precedence, or None when none is set.
-
-    ``file_tokens`` lists ``(source, value)`` pairs from config.toml, best first.
+def resolve_read_token(candidates: list[tuple[str, Any]]) -> Credential | None:
+    """Return the read token from the best of ``candidates`` (``(source, value)`` pairs,
+    best first, as ``Places.candidates("read_token")`` gives them), or None.
 
     Raises:
-        ConfigError: a token that is set cannot travel in a header (names the source only).
+        ConfigError: the token cannot travel in a header (names the source only).
     """
-    candidates = [("GOPUSH_READ_TOKEN", environ.get("GOPUSH_READ_TOKEN")), *file_tokens]
-    for source, value in candidates:
-        if value:
-            return Credential(make_secret(value, source, "read token"), source)
-    return None
+    if not candidates:
+        return None
+    source, value = candidates[0]
+    return Credential(make_secret(str(value), source, "read token"), source)
 
 
 def missing_key_error() -> ConfigError:
