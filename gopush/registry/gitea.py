@@ -1,6 +1,8 @@
 """Publish to a Gitea or Forgejo package registry, as Gitea's own source implements it.
 
-Every rule below is read in go-gitea/gitea (Forgejo, its fork, has the same files):
+Every rule below is read in go-gitea/gitea (Forgejo, its fork, is taken to behave the same:
+its source could not be read where this was written; README, "Verified only against
+stand-ins"):
 
 - Upload: ``PUT {base}/api/packages/{owner}/go/upload``, the module zip as the body
   (``routers/api/packages/api.go``, ``CommonRoutes``, the ``/go`` group;
@@ -16,8 +18,10 @@ Every rule below is read in go-gitea/gitea (Forgejo, its fork, has the same file
   package API below. ``GET /api/v1/user`` needs ``read:user``: push never calls it.
 - Existence: ``GET {base}/api/v1/packages/{owner}/go/{module}/{version}/files``
   (``routers/api/v1/api.go``, the ``/packages/{username}`` group; ``ListPackageFiles``),
-  the module path as one ``%2F``-escaped segment; the reply lists each file with its
-  ``sha256`` (``modules/structs/package.go``, ``PackageFile``); 404 when absent. Names and
+  the module path as one ``%2F``-escaped segment (Gitea routes on the raw path and
+  unescapes the parameter: ``services/context/base_path.go``, ``PathParam``); the reply
+  lists each file with its ``sha256`` (``modules/structs/package.go``, ``PackageFile``);
+  404 when absent. Names and
   versions are matched lower-cased (``models/packages/package_version.go``,
   ``getVersionByNameAndVersion`` through ``SearchVersions``' ``lower_name``/``lower_version``).
 - Delete (``--republish``): ``DELETE`` on ``.../{module}/{version}`` (same group).

@@ -1,7 +1,7 @@
 """A Gitea package registry stand-in (Go packages only), rebuilt from Gitea's own source.
 
-Not gopush's assumptions: each rule below is read in go-gitea/gitea (Forgejo has the same
-files) and cited where it is implemented:
+Not gopush's assumptions: each rule below is read in go-gitea/gitea (Forgejo's source could
+not be read here) and cited where it is implemented:
 
 - Routes (``routers/api/packages/api.go``, ``CommonRoutes``, group ``/{username}/go``):
   ``PUT /api/packages/{owner}/go/upload`` behind ``reqPackageAccess(write)``; the GOPROXY
@@ -25,7 +25,8 @@ files) and cited where it is implemented:
   decoded, so ``example.com/!hello`` finds nothing stored as ``example.com/Hello``.
 - Package API (``routers/api/v1/api.go``, group ``/packages/{username}``):
   ``GET .../{type}/{name}/{version}/files`` and ``DELETE .../{type}/{name}/{version}``, the name
-  one segment (``%2F`` for its slashes); ``reqToken`` (401 without a token),
+  one segment, ``%2F`` for its slashes, unescaped after routing
+  (``services/context/base_path.go``, ``PathParam``: "/a%2fb" gives "a/b"); ``reqToken`` (401 without a token),
   ``tokenRequiresScopes`` (**403** without ``read:package``/``write:package``). Files carry
   ``id``, ``Size``, ``name``, ``md5``, ``sha1``, ``sha256``, ``sha512``
   (``modules/structs/package.go``, ``PackageFile``).
