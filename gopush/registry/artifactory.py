@@ -89,9 +89,14 @@ class ArtifactoryRegistry(ReadsBackThroughGoproxy):
         return None
 
     def validate(self, artifact: ModuleArtifact, *, republish: bool) -> None:
-        """Check the repository exists and these credentials read it (the storage API, read
-        permission only: the lookup needs it too)."""
-        self.validate_access()
+        """Check the repository exists (the storage API); skipped when the user may not read
+        it (403): deploying does not need Read, and the deploy's own answer will tell."""
+        try:
+            self.validate_access()
+        except AuthError as err:
+            if err.status != 403:
+                raise
+            self._unread(f"check the Artifactory repository {self.repo}")
 
     def publish(self, artifact: ModuleArtifact, *, republish: bool,
                 on_progress: Progress) -> Published:
@@ -175,12 +180,22 @@ class ArtifactoryRegistry(ReadsBackThroughGoproxy):
         except RegistryError as err:
             if err.status == 404:
                 return None
+            if err.status == 403:  # Deploy without Read: the check needs more than the upload
+                self._unread(what)
+                return None
             raise
         sums = self.api.parse_json(reply, what).get("checksums")
         if not isinstance(sums, dict):
             raise RegistryUnavailable(f"{what}: the file information has no checksums",
                                       hint="the URL may not be an Artifactory repository")
         return {k: str(v).lower() for k, v in sums.items() if isinstance(v, str)}
+
+    def _unread(self, what: str) -> None:
+        """Say (with -v) that a storage read was refused and the check skipped: the user may
+        deploy without Read; Artifactory itself still refuses an overwrite without the
+        Delete/Overwrite permission."""
+        self.api.note(f"{what}: refused (403: no Read permission); not checked, deploying "
+                      "(Artifactory refuses to overwrite without Delete/Overwrite)")
 
     def _checksums(self, artifact: ModuleArtifact) -> dict[str, dict[str, str]]:
         """Return md5/sha1/sha256 of the three files (the zip read once more, for SHA-1)."""

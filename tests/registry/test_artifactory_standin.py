@@ -27,16 +27,19 @@ from gopush.errors import ExitCode
 
 DEPLOYER = "deployer-secret-1a2b3c4d"  # Read + Deploy, no Delete/Overwrite
 ADMIN = "admin-secret-9f8e7d6c"  # Read + Deploy + Delete/Overwrite
+BLIND = "blind-secret-5a6b7c8d"  # Deploy only, no Read
 
 
 @pytest.fixture
 def jfrog(tmp_path: Path) -> Iterator[Standin]:
-    """An Artifactory stand-in: local go-local, virtual go-virtual over it, anonymous reads."""
+    """An Artifactory stand-in: local go-local, virtual go-virtual over it, anonymous reads
+    (Artifactory's "Allow Anonymous Access"; go sends .netrc credentials over HTTPS only)."""
     served = start_standin("artifactory", {
         "repos": {"go-local": {"type": "local"},
                   "go-virtual": {"type": "virtual", "repositories": ["go-local"]}},
         "users": {"deployer": {"secret": DEPLOYER, "perms": ["read", "deploy"]},
-                  "admin": {"secret": ADMIN, "perms": ["read", "deploy", "delete"]}},
+                  "admin": {"secret": ADMIN, "perms": ["read", "deploy", "delete"]},
+                  "blind": {"secret": BLIND, "perms": ["deploy"]}},
         "anonymous_read": True}, tmp_path)
     yield served
     served.stop()
@@ -83,11 +86,12 @@ def test_go_publish_layout_property_checksums_and_go_downloads(
     assert put["x-checksum"] == hashlib.sha256(data).hexdigest()
     assert put["authorization"] == f"Bearer {DEPLOYER}"
 
-    goproxy = printed_goproxy(out)
-    assert goproxy.startswith(f"{jfrog.url}/artifactory/api/go/go-local/,")
+    # anonymous reads are on (go sends .netrc credentials over HTTPS only)
+    env = {"GOPROXY": printed_goproxy(out)}
+    assert env["GOPROXY"].startswith(f"{jfrog.url}/artifactory/api/go/go-local/,")
     h1 = sum_of(out + err, "example.com/Hello@v1.0.0")
-    assert go.download("example.com/Hello", "v1.0.0", GOPROXY=goproxy)["Sum"] == h1
-    assert go.download("example.com/Hello", "latest", GOPROXY=goproxy)["Version"] == "v1.0.0"
+    assert go.download("example.com/Hello", "v1.0.0", **env)["Sum"] == h1
+    assert go.download("example.com/Hello", "latest", **env)["Version"] == "v1.0.0"
 
 
 def test_virtual_repository_named_with_goproxy(jfrog: Standin, go: GoOracle, tmp_path: Path,
@@ -97,9 +101,9 @@ def test_virtual_repository_named_with_goproxy(jfrog: Standin, go: GoOracle, tmp
     zipped = module_zip(tmp_path, "example.com/virt", "v0.3.0")
     code, out, err = push(capsys, jfrog, "--goproxy", virtual, str(zipped))
     assert code == ExitCode.OK, err
-    goproxy = printed_goproxy(out)
-    assert goproxy.startswith(virtual + "/,")
-    assert go.download("example.com/virt", "v0.3.0", GOPROXY=goproxy)["Sum"] == \
+    env = {"GOPROXY": printed_goproxy(out)}
+    assert env["GOPROXY"].startswith(virtual + "/,")
+    assert go.download("example.com/virt", "v0.3.0", **env)["Sum"] == \
         sum_of(out + err, "example.com/virt@v0.3.0")
 
 
@@ -170,3 +174,15 @@ def test_checksum_mismatch_is_not_version_exists(jfrog: Standin, tmp_path: Path,
     code, _, err = push(capsys, jfrog, str(zipped))
     assert code == ExitCode.OK, err
     assert re.search(r"\.zip;", deploys(jfrog)[-3])
+
+
+def test_deploy_without_read_permission_skips_the_checks(
+        jfrog: Standin, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user with Deploy but no Read: the storage API refuses (403), so the existence checks
+    are skipped (they need more than the upload) and the three files are deployed."""
+    monkeypatch.setenv("GOPUSH_API_KEY", BLIND)
+    zipped = module_zip(tmp_path, "example.com/blind", "v1.0.0")
+    code, out, err = push(capsys, jfrog, "-v", str(zipped))
+    assert code == ExitCode.OK, err
+    assert "no Read permission" in out + err
+    assert len(deploys(jfrog)) == 3
