@@ -79,6 +79,20 @@ def test_gitea_409_for_this_very_zip_is_success(httpx_mock, module_zip: Path, ca
     assert code == ExitCode.OK, err
 
 
+def test_gitea_409_for_other_content_is_version_exists(httpx_mock, module_zip: Path,
+                                                       capsys) -> None:
+    """A 409 whose stored zip differs (another job pushed the version in between): exit 5,
+    with Gitea's meaning (it never overwrites)."""
+    httpx_mock.add_response(method="GET", url=FILES, status_code=404)
+    httpx_mock.add_response(method="PUT", status_code=409,
+                            text="package version already exists")
+    httpx_mock.add_response(method="GET", url=FILES,
+                            json=[{"name": "v1.0.0.zip", "sha256": "0" * 64}])
+    code, _, err = run(capsys, "push", "--to", "gitea:https://git.test/acme", str(module_zip))
+    assert code == ExitCode.REJECTED
+    assert "package version already exists" in err and "never overwrites" in err
+
+
 def test_artifactory_unknown_repository(httpx_mock, module_zip: Path, capsys) -> None:
     """A repository the storage API does not know: exit 5, naming the target's form."""
     httpx_mock.add_response(method="GET", status_code=404, url=re.compile(
