@@ -41,6 +41,7 @@ from urllib.parse import quote
 import httpx
 
 from gopush.errors import AuthError, RegistryError, VersionExists
+from gopush.gosem import proxypath
 from gopush.registry import streams
 from gopush.registry.artifact import ModuleArtifact
 from gopush.registry.base import Existing, Progress, Published, Status, status_meanings
@@ -190,8 +191,6 @@ def servable(artifact: ModuleArtifact) -> None:
     Raises:
         RegistryError: exit 5, naming the path go would ask for.
     """
-    from gopush.gosem import proxypath
-
     if artifact.module == artifact.module.lower() and artifact.version == artifact.version.lower():
         return
     asked = proxypath.zip_path(artifact.module, artifact.version)
