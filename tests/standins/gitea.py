@@ -17,8 +17,9 @@ not be read here) and cited where it is implemented:
   version are read from the zip's first entry holding ``@``; the version must be valid
   semver, else 400; the root ``go.mod`` is kept, or ``module NAME`` made up
   (``modules/packages/goproxy/metadata.go``, ``ParsePackage``). A version whose lower-cased
-  name and version exist gives **409** (``ErrDuplicatePackageVersion``); a quota gives
-  **403**; success **201** with no body.
+  name and version exist gives **409** (``ErrDuplicatePackageVersion``); then a count quota
+  (``services/packages/packages.go``, ``CheckCountQuotaExceeded``: more versions than
+  ``LIMIT_TOTAL_OWNER_COUNT`` once this one is added) gives **403**; success **201**, no body.
 - Lookups (``models/packages/package_version.go``, ``getVersionByNameAndVersion``): by
   ``lower_name`` and ``lower_version``. The GOPROXY name and version are the path *as sent*
   (``goproxy.go``, ``resolvePackage``): go's ``!``-escapes of upper-case letters are never
