@@ -16,6 +16,7 @@ from gopush.server.query import Searches
 from gopush.server.receive import chunks
 from gopush.server.records import Repo
 from gopush.server.responses import ApiError, not_found
+from gopush.server.sessions import Sessions
 from gopush.server.settings import ServeSettings
 from gopush.server.slugs import is_slug
 from gopush.server.storage import Storage
@@ -39,6 +40,7 @@ class ServerState:
     assemblies: Assemblies = field(default_factory=Assemblies)
     searches: Searches = field(default_factory=Searches)
     guesses: GuessLimiter = field(default_factory=GuessLimiter)  # refused GOPROXY credentials
+    sessions: Sessions = field(default_factory=Sessions)  # the web page's (server.sessions)
     expiry: SlotExpiry = field(init=False)
     vulns: VulnStore = field(init=False)  # stored scans, and quarantine (server.vulnstore)
 
