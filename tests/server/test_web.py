@@ -275,3 +275,14 @@ def test_sign_out_ends_the_session(served: Served) -> None:
 
 def _cookie_header(user: Browser) -> str:
     return "; ".join(f"{name}={value}" for name, value in user.client.cookies.items())
+
+
+def test_signing_in_gives_a_new_session_identifier(served: Served) -> None:
+    """A session identifier known before sign-in (one planted in the browser) is worth
+    nothing afterwards: sign-in ends it and starts another."""
+    user = Browser(served)
+    user.get("/web/login")
+    planted = dict(user.client.cookies)
+    assert user.sign_in(KEY).status_code == 303
+    assert dict(user.client.cookies) != planted
+    assert "acme/priv" not in httpx.Client(base_url=served.url, cookies=planted).get("/").text
