@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 import socket
+import ssl
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -286,3 +287,57 @@ def test_signing_in_gives_a_new_session_identifier(served: Served) -> None:
     assert user.sign_in(KEY).status_code == 303
     assert dict(user.client.cookies) != planted
     assert "acme/priv" not in httpx.Client(base_url=served.url, cookies=planted).get("/").text
+
+
+def test_module_page_shows_scans_and_quarantine(serve: Any, tmp_path: Path,
+                                                vulndb_data: Path) -> None:
+    """With --vuln-db, a version's row shows its findings (the test database's real
+    advisory for golang.org/x/text v0.3.7) and that --quarantine holds it back."""
+    from test_vulns import ENTRY, MODULE, app_module
+
+    served = serve("--vuln-db", vulndb_data.as_uri(), "--quarantine", "imported",
+                   "--repo", "acme/pub:public", new_repos=False)
+    pushed = api_push(served.url, "acme/pub", app_module(tmp_path)["zip"])
+    assert pushed.package["status_str"] == "Completed"
+    page = html.unescape(Browser(served).get(f"/web/acme/pub/mod/{MODULE}").text)
+    assert ENTRY in page and "golang.org/x/text@v0.3.7" in page and "quarantined" in page
+    assert "known vulnerabilit" in page and "imported)" in page
+
+
+def test_session_cookie_is_secure_over_tls(serve: Any, test_ca: Any) -> None:
+    served = serve("--tls-cert", str(test_ca.cert), "--tls-key", str(test_ca.key))
+    trust = ssl.create_default_context(cafile=str(test_ca.ca_cert))
+    with httpx.Client(base_url=served.url, verify=trust,
+                      headers={"Origin": served.url}) as user:
+        token = csrf_in(user.get("/web/login").text)
+        reply = user.post("/web/login", data={"csrf": token, "api_key": KEY})
+        assert reply.status_code == 303
+        assert "secure" in reply.headers["set-cookie"].lower()
+
+
+def test_uploading_other_content_for_a_published_version_is_refused(served: Served,
+                                                                    tmp_path: Path) -> None:
+    """The same rule as push: v1.0.0 is published, so a different zip for it is refused
+    (409, the page says why) and the published one stays."""
+    user = Browser(served)
+    user.sign_in(KEY)
+    other = module_zip(tmp_path / "other", PUBLIC_MOD, "v1.0.0", {"extra.go": b"package lib\n"})
+    before = user.get(f"/web/acme/pub/mod/{PUBLIC_MOD}").text
+    reply = user.upload("acme/pub", other)
+    assert reply.status_code == 409 and "already exists" in reply.text
+    assert user.get(f"/web/acme/pub/mod/{PUBLIC_MOD}").text == before
+
+
+def test_sessions_end_and_stay_bounded() -> None:
+    """A session ends at its time; a flood of sign-in form sessions never pushes out a
+    signed-in one."""
+    from gopush.server import sessions
+
+    now = [1000.0]
+    store = sessions.Sessions(clock=lambda: now[0])
+    signed, _ = store.start(signed_in=True)
+    for _ in range(sessions.MAX_FORM_SESSIONS + 10):
+        store.start(signed_in=False)
+    assert store.get(signed) is not None
+    now[0] += sessions.SIGNED_IN_SECONDS
+    assert store.get(signed) is None
