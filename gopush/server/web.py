@@ -101,7 +101,7 @@ def error_page(request: Request, err: ApiError) -> HTMLResponse:
     """Return an API error as an HTML page with the same status (and Retry-After)."""
     lines = [f"{name}: {text}" for name, texts in err.fields.items() for text in texts]
     headers = {k: v for k, v in err.headers.items() if k.lower() == "retry-after"}
-    if err.close:
+    if err.close or request.method == "POST":  # a refused form may leave its body unread
         headers["Connection"] = "close"
     return render(request, "error.html", err.status, headers, detail=err.detail, lines=lines)
 
