@@ -8,7 +8,7 @@ frames, and forms to other sites.
 Who sees what follows the API's rules (``server.auth``): a visitor sees the public
 repositories; one who signed in with an API key (``/web/login``; ``server.sessions``) sees
 every repository, the recent uploads, the entitlement tokens (names, state and limits; never
-a token) and an upload form. A private repository is, to a visitor, the same 404 page as a
+a token, except once on the page answering the form that made it) and an upload form. A private repository is, to a visitor, the same 404 page as a
 repository that does not exist. Wrong keys given to the sign-in form spend the client
 address's guessing budget, as wrong API keys do (``server.guessing``): 429 once it is spent.
 
@@ -49,7 +49,14 @@ from gopush.registry.base import ConsumerSetup, consumer_guide, netrc_machine
 from gopush.server.api_files import FORM_LIMIT
 from gopush.server.api_packages import create_package
 from gopush.server.blobs import Incoming
-from gopush.server.entitlements import Entitlement, utc_now
+from gopush.server.entitlements import (
+    Entitlement,
+    EntitlementConflict,
+    EntitlementError,
+    check_name,
+    new_token,
+    utc_now,
+)
 from gopush.server.guessing import client_address
 from gopush.server.receive import receive_form
 from gopush.server.records import Package, Repo, Version
@@ -382,3 +389,38 @@ def _package_of(request: Request, repo: Repo, incoming: Incoming) -> Package:
     except SlotGone as err:
         raise ApiError(422, "Invalid input.", {"file": [err.message]}) from None
     return create_package(request, repo, slot, False, "")
+
+
+# -- entitlement tokens ------------------------------------------------------------------
+
+
+@web
+async def create_token(request: Request) -> Response:
+    """``POST /web/{owner}/{repo}/tokens``: make a named entitlement token with a random
+    value, and show that value on the answer page, the one time it is ever shown (the
+    page is not cached; no redirect carries it in a URL).
+
+    Raises:
+        ApiError: 403 (origin, session, CSRF, not signed in), 404 for a repository the
+            visitor cannot see, 422 for a bad name, 409 for a name already taken.
+    """
+    _, session = guarded_session(request)
+    fields = await small_form(request)
+    check_csrf(session, fields)
+    if not session.signed_in:
+        raise ApiError(403, "Sign in with an API key to make tokens.")
+    repo = visible_repo(request)
+    if repo is None:
+        return not_found_page(request)
+    try:
+        name, token = check_name(fields.get("name")), new_token()
+        await run_in_threadpool(state(request).storage.entitlements.create, repo, name, token)
+    except EntitlementError as err:
+        raise ApiError(422, "Invalid input.", {err.field: [str(err)]}) from None
+    except EntitlementConflict:
+        raise ApiError(409, "Invalid input.", {"name": [
+            "An entitlement token with this name already exists in this repository."]}) from None
+    guide = consumer_guide(ConsumerSetup(goproxy=consumer_setup(request, repo).goproxy,
+                                         netrc_machine=netrc_machine(base_url(request))), [])
+    return render(request, "token.html", repo=repo, name=name, token=token,
+                  netrc=(guide.netrc or "").replace("<read token>", token))

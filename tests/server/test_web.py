@@ -341,3 +341,26 @@ def test_sessions_end_and_stay_bounded() -> None:
     assert store.get(signed) is not None
     now[0] += sessions.SIGNED_IN_SECONDS
     assert store.get(signed) is None
+
+
+def test_a_token_made_through_the_form_is_shown_once_and_reads(served: Served) -> None:
+    """The form makes a read token of the private repository: its value is on the answer
+    page only, and GOPROXY serves the private module to it (and to nothing else)."""
+    user = Browser(served)
+    user.sign_in(KEY)
+    token_csrf = csrf_in(user.get("/web/acme/priv").text)
+    made = user.client.post("/web/acme/priv/tokens", data={"csrf": token_csrf, "name": "ci"})
+    assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
+    token = re.search(r'<pre id="new-token">([^<]+)</pre>', made.text)
+    assert token, made.text
+    listing = f"{served.goproxy('acme/priv')}{SECRET_MOD}/@v/list"
+    assert httpx.get(listing, auth=("token", token.group(1))).text == "v1.0.0\n"
+    assert httpx.get(listing, auth=("token", "not-it")).status_code == 401
+    page = user.get("/web/acme/priv").text
+    assert ">ci<" in page and token.group(1) not in page
+    again = user.client.post("/web/acme/priv/tokens", data={"csrf": token_csrf, "name": "ci"})
+    assert again.status_code == 409
+    anonymous = Browser(served)
+    anonymous.get("/web/login")
+    refused = anonymous.client.post("/web/acme/priv/tokens", data={"csrf": "x", "name": "x"})
+    assert refused.status_code == 403
