@@ -64,7 +64,7 @@ from gopush.server.responses import ApiError, out_of_space
 from gopush.server.sessions import Session
 from gopush.server.slugs import is_slug
 from gopush.server.space import DiskFull
-from gopush.server.state import base_url, state
+from gopush.server.state import base_url, refuse_while_guessing, state
 from gopush.server.storage import SlotGone
 from gopush.server.validate import peek_module_version
 from gopush.server.vulnstore import Scan
@@ -302,10 +302,7 @@ async def login(request: Request) -> Response:
     fields = await small_form(request)
     check_csrf(session, fields)
     st, address = state(request), client_address(request)
-    wait = st.guesses.wait(address)
-    if wait:
-        raise ApiError(429, f"Too many refused keys from this address: try again in {wait} "
-                            "seconds.", headers={"Retry-After": str(wait)})
+    refuse_while_guessing(request)
     if not st.settings.key_ok(fields.get("api_key", "").strip()):
         st.guesses.refused(address)
         log.info("web sign-in refused from %s: not an API key", address or "?")
