@@ -188,10 +188,7 @@ async def repo_page(request: Request) -> Response:
     if repo is None:
         return not_found_page(request)
     storage = state(request).storage
-    rows = []
-    for module in storage.modules(repo):
-        versions = [v.version for v in storage.versions(repo, module)]
-        rows.append(ModuleRow(module, semver.max_version(versions), len(versions)))
+    rows = await run_in_threadpool(_module_rows, request, repo)
     guide = consumer_guide(consumer_setup(request, repo), [(m.path, m.newest) for m in rows])
     context: dict[str, Any] = {"repo": repo, "modules": rows, "guide": guide.lines(),
                                "uploads": [], "tokens": [],
@@ -201,6 +198,15 @@ async def repo_page(request: Request) -> Response:
         context["tokens"] = [token_row(e) for e in storage.entitlements.list(repo)]
         context["max_zip_mb"] = MAX_ZIP_BYTES // (1 << 20)
     return render(request, "repo.html", **context)
+
+
+def _module_rows(request: Request, repo: Repo) -> list[ModuleRow]:
+    """Return a row per module ``repo`` serves, by path (in a worker thread)."""
+    storage, rows = state(request).storage, []
+    for module in storage.modules(repo):
+        versions = [v.version for v in storage.versions(repo, module)]
+        rows.append(ModuleRow(module, semver.max_version(versions), len(versions)))
+    return rows
 
 
 @dataclass(frozen=True)
