@@ -8,6 +8,7 @@ import html
 import re
 import socket
 import ssl
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -364,3 +365,28 @@ def test_a_token_made_through_the_form_is_shown_once_and_reads(served: Served) -
     anonymous.get("/web/login")
     refused = anonymous.client.post("/web/acme/priv/tokens", data={"csrf": "x", "name": "x"})
     assert refused.status_code == 403
+
+
+def test_the_form_refuses_a_zip_exactly_as_a_push_through_the_api(served: Served,
+                                                                 tmp_path: Path) -> None:
+    """The same zip go would refuse, once through the API and once through the form, fails
+    with the same reason: one acceptance path."""
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr(f"{PUBLIC_MOD}@v1.5.0/go.mod", "module example.com/elsewhere\n")
+        zf.writestr(f"{PUBLIC_MOD}@v1.5.0/lib.go", "package lib\n")
+    by_api = api_push(served.url, "acme/pub", bad).package
+    assert by_api["status_str"] == "Sync Failed"
+    user = Browser(served)
+    user.sign_in(KEY)
+    reply = user.upload("acme/pub", bad)
+    assert reply.status_code == 303
+    slug = reply.headers["location"].rpartition("uploaded=")[2]
+    api = httpx.Client(base_url=served.url, headers={"X-Api-Key": KEY})
+    deadline = time.monotonic() + 60
+    while (by_form := api.get(f"/packages/acme/pub/{slug}/").json())["is_sync_in_flight"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert by_form["status_str"] == "Sync Failed"
+    assert by_form["status_reason"] == by_api["status_reason"]
+    assert by_api["status_reason"] in html.unescape(user.get("/web/acme/pub").text)
