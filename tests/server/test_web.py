@@ -156,6 +156,10 @@ def test_sign_in_without_or_with_a_wrong_csrf_token_is_refused(served: Served) -
     for data in ({"api_key": KEY}, {"api_key": KEY, "csrf": "wrong"}):
         reply = user.client.post("/web/login", data=data)
         assert reply.status_code == 403 and "CSRF" in reply.text
+    signed = Browser(served)
+    signed.sign_in(KEY)
+    out = signed.client.post("/web/logout", data={"csrf": "wrong"})
+    assert out.status_code == 403 and "acme/priv" in signed.get("/").text  # still signed in
     stranger = Browser(served)  # no session at all
     assert stranger.client.post("/web/login", data={"api_key": KEY,
                                                      "csrf": "x"}).status_code == 403
@@ -240,6 +244,8 @@ def test_script_in_tags_names_and_reasons_is_rendered_escaped(served: Served,
     page = user.get("/web/acme/pub").text
     assert "<script" not in page.lower()
     assert page.count("&lt;script&gt;") >= 2
+    guessed = user.get(f"/web/acme/pub/mod/{script}")  # a module path cannot hold '<'
+    assert guessed.status_code == 404 and "script" not in guessed.text.lower()
 
 
 def test_oversized_forms_are_refused(served: Served) -> None:
