@@ -144,6 +144,8 @@ def test_browse_sign_in_upload_and_go_downloads(browser: Any, serve: Any, tmp_pa
     # the real go downloads the uploaded version with the h1: gopush build computed
     got = go.download(UPLOADED, "v1.0.0", GOPROXY=served.goproxy("acme/pub"))
     assert got["Sum"] == built["sum"] and got["GoModSum"] == built["gomod_sum"]
+    print(f"\ngo mod download {UPLOADED}@v1.0.0 after the form upload: {got['Sum']} "
+          f"(gopush build: {built['sum']}); screenshots in {screenshots}")
 
     browser.find_element(By.ID, "sign-out").click()
     _wait_for_id(browser, "sign-in")
