@@ -16,6 +16,7 @@ from gopush.server.query import Searches
 from gopush.server.receive import chunks
 from gopush.server.records import Repo
 from gopush.server.responses import ApiError, not_found
+from gopush.server.sessions import Sessions
 from gopush.server.settings import ServeSettings
 from gopush.server.slugs import is_slug
 from gopush.server.storage import Storage
@@ -39,6 +40,7 @@ class ServerState:
     assemblies: Assemblies = field(default_factory=Assemblies)
     searches: Searches = field(default_factory=Searches)
     guesses: GuessLimiter = field(default_factory=GuessLimiter)  # refused GOPROXY credentials
+    sessions: Sessions = field(default_factory=Sessions)  # the web page's (server.sessions)
     expiry: SlotExpiry = field(init=False)
     vulns: VulnStore = field(init=False)  # stored scans, and quarantine (server.vulnstore)
 
@@ -79,17 +81,28 @@ def managed_repo(request: Request) -> Repo:
             at; 401 and 404 as ``api_repo``.
     """
     guesses, address = state(request).guesses, client_address(request)
-    wait = guesses.wait(address)
-    if wait:
-        raise ApiError(429, f"Request was throttled. Expected available in {wait} seconds "
-                            "(too many refused credentials from this address).",
-                       headers={"Retry-After": str(wait)})
+    refuse_while_guessing(request)
     try:
         return api_repo(request)
     except ApiError as err:
         if err.status == 401 and presented_key(request) is not None:
             guesses.refused(address)
         raise
+
+
+def refuse_while_guessing(request: Request) -> None:
+    """Refuse the request while its address's guessing budget is spent (``server.guessing``),
+    before any credential it carries is looked at: the entitlements API and the web page's
+    sign-in (GOPROXY answers its own plain-text 429).
+
+    Raises:
+        ApiError: 429 with Retry-After.
+    """
+    wait = state(request).guesses.wait(client_address(request))
+    if wait:
+        raise ApiError(429, f"Request was throttled. Expected available in {wait} seconds "
+                            "(too many refused credentials from this address).",
+                       headers={"Retry-After": str(wait)})
 
 
 def api_repo_or_new(request: Request) -> Repo | None:
