@@ -20,6 +20,15 @@
 - Upload part size (MiB, ``MIN_PART_MIB`` to ``MAX_PART_MIB``): ``--part-size`` >
   ``GOPUSH_PART_SIZE`` > ``part_size`` of the registry, then of ``[default]`` > 100 (the
   official CLI's). Zips of at least that size go up in parts of that size.
+- Keyless push (OIDC), read only when no API key is set (``gopush.config.credentials``):
+  org: ``--oidc-org`` > ``GOPUSH_OIDC_ORG`` > ``CLOUDSMITH_WORKSPACE`` > ``CLOUDSMITH_ORG``
+  > ``oidc_org`` of the registry, then of ``[default]``; service: ``--oidc-service`` >
+  ``GOPUSH_OIDC_SERVICE`` > ``CLOUDSMITH_SERVICE_SLUG`` > ``oidc_service``; audience of the
+  GitHub Actions ID token: ``GOPUSH_OIDC_AUDIENCE`` > ``CLOUDSMITH_OIDC_AUDIENCE`` >
+  ``oidc_audience`` > ``cloudsmith`` (the official CLI's).
+
+Every value but the API host (which also reads the official CLI's INI files) and the
+credentials is chosen by ``_choose`` from the list ``_choices`` makes: the one precedence.
 
 Nothing outside ``gopush.config`` reads environment variables or configuration files; the
 CLI passes the environment in, so tests never touch the real one.
@@ -27,6 +36,7 @@ CLI passes the environment in, so tests never touch the real one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,10 +46,13 @@ from urllib.parse import urlsplit
 
 from gopush.config import paths
 from gopush.config.credentials import (
+    DEFAULT_OIDC_AUDIENCE,
     Credential,
+    Keyless,
     keyring_lookup,
     redact_url,
     resolve_api_key,
+    resolve_id_token,
     resolve_read_token,
 )
 from gopush.errors import ConfigError
@@ -50,6 +63,7 @@ TRUSTED_CWD_SUFFIXES = (".cloudsmith.io", ".cloudsmith.com")
 DEFAULT_REQUEST_TIMEOUT = 300.0  # seconds; as long as the retry budget
 MIN_PART_MIB, MAX_PART_MIB = 5, 100  # S3-style part stores refuse parts below 5 MiB
 MIB = 1024 * 1024
+SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # an OIDC org or service slug
 
 
 class Target(NamedTuple):
@@ -77,6 +91,7 @@ class Settings(NamedTuple):
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT  # seconds per request (see above)
     part_size: int | None = None  # bytes per uploaded part; None: the client's own (100 MiB)
     read_token: Credential | None = None  # an entitlement token for GOPROXY reads (goauth)
+    keyless: Keyless | None = None  # no API key set, an OIDC org and service are: exchange
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -96,6 +111,8 @@ class SettingsInput:
     config_file: Path | None = None
     request_timeout: float | None = None  # seconds
     part_size: int | None = None  # MiB
+    oidc_org: str | None = None
+    oidc_service: str | None = None
     require_repository: bool = True  # False for commands that need only the host (whoami)
 
 
@@ -142,9 +159,34 @@ def load_settings(given: SettingsInput, *, need_key: bool = True) -> Settings:
     if part_mib != int(part_mib):
         raise ConfigError(f"part_size from {sources['part_size']} must be a whole number "
                           "of MiB")
+    keyless = None
+    if need_key and credential is None and target.kind != "dir":
+        keyless = _keyless(given, config, entry, sources)
     return Settings(target=target, credential=credential, sources=sources,
                     request_timeout=float(timeout), part_size=int(part_mib) * MIB or None,
-                    read_token=read_token)
+                    read_token=read_token, keyless=keyless)
+
+
+def _choices(name: str, flag: object, env_names: tuple[str, ...], given: SettingsInput,
+             config: dict[str, Any], entry: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Return setting ``name``'s candidates, best first, as ``(source, value)``: the flag,
+    each of ``env_names``, the chosen registry's ``name`` in config.toml, ``[default]``'s."""
+    return [(f"--{name.replace('_', '-')}", flag),
+            *((env, given.environ.get(env)) for env in env_names),
+            ("config.toml registry", entry.get(name)),
+            ("config.toml [default]", config.get("default", {}).get(name))]
+
+
+def _choose(name: str, choices: list[tuple[str, Any]],
+            sources: dict[str, str]) -> tuple[str, Any] | None:
+    """Return the first of ``choices`` that is set, as ``(source, value)``, recording its
+    source in ``sources``; None (source "default") when none is."""
+    for source, value in choices:
+        if value is not None and value != "":
+            sources[name] = source
+            return source, value
+    sources[name] = "default"
+    return None
 
 
 def _number(name: str, flag: float | None, env_name: str, given: SettingsInput,
@@ -155,24 +197,59 @@ def _number(name: str, flag: float | None, env_name: str, given: SettingsInput,
     Raises:
         ConfigError: the value is not a number in range (naming where it came from).
     """
-    choices: list[tuple[str, Any]] = [
-        (f"--{name.replace('_', '-')}", flag), (env_name, given.environ.get(env_name)),
-        ("config.toml registry", entry.get(name)),
-        ("config.toml [default]", config.get("default", {}).get(name))]
-    for source, value in choices:
-        if value is None or value == "":
-            continue
-        sources[name] = source
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = float("nan")
-        if not low <= number <= high:  # also refuses nan
-            raise ConfigError(f"{name} from {source} must be a number from {low:g} to "
-                              f"{high:g}, not {str(value)[:40]!r}")
-        return number
-    sources[name] = "default"
-    return default
+    chosen = _choose(name, _choices(name, flag, (env_name,), given, config, entry), sources)
+    if chosen is None:
+        return default
+    source, value = chosen
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not low <= number <= high:  # also refuses nan
+        raise ConfigError(f"{name} from {source} must be a number from {low:g} to "
+                          f"{high:g}, not {str(value)[:40]!r}")
+    return number
+
+
+def _text(name: str, flag: str | None, env_names: tuple[str, ...], given: SettingsInput,
+          config: dict[str, Any], entry: dict[str, Any], sources: dict[str, str]) -> str:
+    """Return text setting ``name`` by the documented precedence, stripped ("" if unset)."""
+    chosen = _choose(name, _choices(name, flag, env_names, given, config, entry), sources)
+    return str(chosen[1]).strip() if chosen is not None else ""
+
+
+def _keyless(given: SettingsInput, config: dict[str, Any], entry: dict[str, Any],
+             sources: dict[str, str]) -> Keyless | None:
+    """Return the keyless (OIDC) settings when an org or a service is set, else None.
+
+    Raises:
+        ConfigError: only one of org and service is set (a keyless push needs both).
+    """
+    org = _text("oidc_org", given.oidc_org,
+                ("GOPUSH_OIDC_ORG", "CLOUDSMITH_WORKSPACE", "CLOUDSMITH_ORG"),
+                given, config, entry, sources)
+    service = _text("oidc_service", given.oidc_service,
+                    ("GOPUSH_OIDC_SERVICE", "CLOUDSMITH_SERVICE_SLUG"),
+                    given, config, entry, sources)
+    if not org and not service:
+        return None
+    if not org or not service:
+        missing, have = ("org", "oidc_service") if not org else ("service", "oidc_org")
+        raise ConfigError(
+            f"keyless push needs an OIDC org and a service; the {missing} is not set (the "
+            f"{have.removeprefix('oidc_')} comes from {sources[have]})",
+            hint="set both: --oidc-org and --oidc-service (GOPUSH_OIDC_ORG and "
+                 "GOPUSH_OIDC_SERVICE, or CLOUDSMITH_ORG and CLOUDSMITH_SERVICE_SLUG)")
+    for what, slug in (("org", org), ("service", service)):
+        if not SLUG.fullmatch(slug):  # each goes into the exchange: a URL path, a JSON field
+            raise ConfigError(f"invalid OIDC {what} {slug[:60]!r} (from "
+                              f"{sources['oidc_' + what]}): expected a slug such as acme "
+                              "(letters, digits, '.', '_', '-')")
+    audience = _text("oidc_audience", None, ("GOPUSH_OIDC_AUDIENCE",
+                                             "CLOUDSMITH_OIDC_AUDIENCE"),
+                     given, config, entry, sources) or DEFAULT_OIDC_AUDIENCE
+    return Keyless(org=org, service=service, audience=audience,
+                   id_token=resolve_id_token(given.environ))
 
 
 def normalize_host(host: str) -> str:
@@ -238,6 +315,7 @@ def read_gopush_config(path: Path) -> dict[str, Any]:
 # the keys gopush reads from [default] and [registries.NAME]; all hold strings
 CONFIG_KEYS = frozenset({"registry", "type", "url", "path", "owner", "repository", "api_host",
                          "api_key", "goproxy", "username", "read_token",
+                         "oidc_org", "oidc_service", "oidc_audience",
                          "vuln_db"})  # vuln_db: gopush.config.vulndb
 NUMBER_KEYS = frozenset({"request_timeout", "part_size"})  # these hold numbers
 
