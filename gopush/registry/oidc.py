@@ -19,6 +19,7 @@ session that sends it, so any text a reply quotes has it masked). A refusal is a
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import quote
 
 from gopush.config.credentials import Credential, IdTokenSource, Keyless, Secret, make_secret
 from gopush.errors import AuthError, RegistryError, RegistryUnavailable
@@ -31,6 +32,14 @@ OpenSession = Callable[[str, Credential, str], Session]
 def exchange_url(api_host: str, org: str) -> str:
     """Return the exchange endpoint of ``org`` on ``api_host`` (see the module docstring)."""
     return f"{api_host.rstrip('/').removesuffix('/v1')}/openid/{org}/"
+
+
+def audience_url(request_url: str, audience: str) -> str:
+    """Return GitHub Actions' ``request_url`` asking for ``audience``: ``&audience=`` appended
+    (``?`` when it has no query), its own query kept (httpx's ``params`` would replace it,
+    and GitHub's carries ``api-version``)."""
+    separator = "&" if "?" in request_url else "?"
+    return f"{request_url}{separator}audience={quote(audience, safe='')}"
 
 
 def exchange(keyless: Keyless, api_host: str, open_session: OpenSession) -> Credential:
@@ -82,8 +91,8 @@ def _github_id_token(source: IdTokenSource, audience: str,
     session = open_session(source.request_url, Credential(
         source.request_token, "ACTIONS_ID_TOKEN_REQUEST_TOKEN"), "bearer")
     try:
-        response = session.request("GET", source.request_url, what=what,
-                                   params={"audience": audience})
+        response = session.request("GET", audience_url(source.request_url, audience),
+                                   what=what)
         data = session.parse_json(response, what)
     except RegistryUnavailable:
         raise
