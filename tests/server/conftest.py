@@ -177,14 +177,17 @@ def cloudsmith_cli(request: pytest.FixtureRequest) -> Path:
 
 
 def cloudsmith(exe: Path, served: Served, *args: str, key: str | None = KEY,
-               timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """Run the official CLI against ``served`` (API host and key via the environment)."""
+               timeout: float = 600,
+               env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the official CLI against ``served`` (API host and key via the environment, and
+    ``env_extra`` over them)."""
     env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ["HOME"],
            "NO_PROXY": "127.0.0.1,localhost", "CLOUDSMITH_API_HOST": served.url,
            "CLOUDSMITH_NO_UPDATE_CHECK": "1", "CLOUDSMITH_NO_TELEMETRY": "1",
            "DO_NOT_TRACK": "1", "CLOUDSMITH_NO_KEYRING": "1", "CI": "1", "LC_ALL": "C.UTF-8"}
     if key is not None:
         env["CLOUDSMITH_API_KEY"] = key
+    env.update(env_extra or {})
     return subprocess.run([str(exe), *args], env=env, capture_output=True, text=True,
                           timeout=timeout, check=False)
 
