@@ -199,14 +199,17 @@ def gitlab_claims() -> dict[str, Any]:
 
 
 def trusted_publishers(issuer: OidcIssuer, service: str, audience: str,
-                       claims: dict[str, str]) -> str:
+                       claims: dict[str, str], patterns: dict[str, str]) -> str:
     """Return `gopush serve --config` TOML trusting ``issuer`` for ``service``, pushing to
-    REPOSITORY only, when ``claims`` match."""
-    required = "".join(f"{name} = {json.dumps(value)}\n" for name, value in claims.items())
+    REPOSITORY only, when ``claims`` match exactly and ``patterns`` as globs."""
+    def table(values: dict[str, str]) -> str:
+        return "".join(f"{name} = {json.dumps(value)}\n" for name, value in values.items())
+
     return (f"[[trusted_publishers]]\nissuer = {json.dumps(issuer.url)}\n"
             f"audience = {json.dumps(audience)}\nservice = {json.dumps(service)}\n"
             f"repositories = [{json.dumps(REPOSITORY)}]\n"
-            f"[trusted_publishers.claims]\n{required}")
+            f"[trusted_publishers.claims]\n{table(claims)}"
+            f"[trusted_publishers.claim_patterns]\n{table(patterns)}")
 
 
 @pytest.fixture
@@ -233,10 +236,10 @@ def start_registry(serve: Callable[..., Served], ca_cert: Path,
 
 
 def trusting(workdir: Path, issuer: OidcIssuer, service: str, audience: str,
-             claims: dict[str, str]) -> Path:
+             claims: dict[str, str], patterns: dict[str, str]) -> Path:
     """Write the `gopush serve --config` file trusting ``issuer`` for ``service``."""
     config = workdir / "serve.toml"
-    config.write_text(trusted_publishers(issuer, service, audience, claims))
+    config.write_text(trusted_publishers(issuer, service, audience, claims, patterns))
     return config
 
 
@@ -271,8 +274,8 @@ def test_github_actions_example_keyless_then_go_get(
     assert job["permissions"]["id-token"] == "write"
     service = job["env"]["GOPUSH_OIDC_SERVICE"]
     served = start_registry(serve, test_ca.ca_cert, trusting(
-        tmp_path, oidc_issuer, service, "cloudsmith",
-        {"repository": REPOSITORY, "ref": "refs/tags/v*"}))
+        tmp_path, oidc_issuer, service, "cloudsmith", {"repository": REPOSITORY},
+        {"ref": "refs/tags/v*"}))
     oidc_issuer.actions_claims = {"repository": REPOSITORY, "ref": f"refs/tags/{TAG}"}
     clone, head = project_clone
     module = tagged_module(tmp_path / "module")
@@ -319,7 +322,7 @@ def test_gitlab_example_keyless_then_go_get(
     service = job["variables"]["GOPUSH_OIDC_SERVICE"]
     served = start_registry(serve, test_ca.ca_cert, trusting(
         tmp_path, oidc_issuer, service, spec["aud"],
-        {"project_path": REPOSITORY, "ref_type": "tag"}))
+        {"project_path": REPOSITORY, "ref_type": "tag"}, {"ref": "v*"}))
     clone, head = project_clone
     module = tagged_module(tmp_path / "module")
     output = play_gitlab_job(job, tmp_path, module,

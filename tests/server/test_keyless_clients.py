@@ -31,7 +31,7 @@ def trusting(tmp_path: Path, issuer: OidcIssuer, audience: str = "cloudsmith") -
         f"audience = {json.dumps(audience)}\nservice = {json.dumps(SERVICE)}\n"
         f"repositories = [{json.dumps(REPOSITORY)}]\n"
         f"[trusted_publishers.claims]\nrepository = {json.dumps(REPOSITORY)}\n"
-        'ref = "refs/tags/v*"\n')
+        '[trusted_publishers.claim_patterns]\nref = "refs/tags/v*"\n')
     return config
 
 
