@@ -111,9 +111,9 @@ def expand(value: Any, secrets: dict[str, str], variables: dict[str, str]) -> st
     return text
 
 
-def run_shell(script: str, cwd: Path, env: dict[str, str], flags: str) -> str:
+def run_shell(script: str, cwd: Path, env: dict[str, str], flags: tuple[str, ...]) -> str:
     """Run ``script`` with bash ``flags`` as the CI does; fail the test with its output."""
-    proc = subprocess.run(["bash", "--noprofile", "--norc", flags, "-c", script], cwd=cwd,
+    proc = subprocess.run(["bash", "--noprofile", "--norc", *flags, "-c", script], cwd=cwd,
                           env=env, capture_output=True, text=True, timeout=STEP_TIMEOUT,
                           check=False)
     assert proc.returncode == 0, (f"step failed ({proc.returncode}): {script}\n"
@@ -164,7 +164,7 @@ def play_github_job(job: dict[str, Any], workflow_env: dict[str, Any], workdir: 
         else:
             env = {**ci, **declared, **{k: expand(v, secrets, variables)
                                         for k, v in (step.get("env") or {}).items()}}
-            outputs.append(run_shell(step["run"], workspace, env, "-e"))
+            outputs.append(run_shell(step["run"], workspace, env, ("-e",)))
     return outputs
 
 
@@ -180,19 +180,22 @@ def play_gitlab_job(job: dict[str, Any], workdir: Path, module: GitRepo,
           "CI_PROJECT_DIR": str(project), "CI_SERVER_URL": "https://gitlab.example.test",
           "PATH": f"{new_python(workdir / 'python')}:{environ['PATH']}"}
     for name, spec in (job.get("id_tokens") or {}).items():
-        ci[name] = issuer.mint(aud=spec["aud"], **gitlab_claims())
+        ci[name] = issuer.sign(gitlab_claims(issuer, spec["aud"]))
     declared = {k: str(v) for k, v in (job.get("variables") or {}).items()}
     declared.update(overrides(declared, install, api_host))
     lines = [*job.get("before_script", []), *job["script"]]
-    return run_shell("\n".join(lines), project, {**ci, **declared}, "-eo pipefail")
+    return run_shell("\n".join(lines), project, {**ci, **declared}, ("-e", "-o", "pipefail"))
 
 
-def gitlab_claims() -> dict[str, Any]:
-    """The claims of a GitLab ID token for a tag pipeline of REPOSITORY (over the test
-    issuer's defaults, which GitLab's tokens do not carry)."""
-    return {"repository": None, "repository_owner": None, "project_path": REPOSITORY,
+def gitlab_claims(issuer: OidcIssuer, audience: str) -> dict[str, Any]:
+    """The claims of a GitLab ID token for a tag pipeline of REPOSITORY: the test issuer's
+    registered claims (iss, jti, iat, nbf, exp), GitLab's own in place of GitHub's."""
+    registered = {k: v for k, v in issuer.claims().items()
+                  if k in ("iss", "jti", "iat", "nbf", "exp")}
+    return {**registered, "aud": audience, "project_path": REPOSITORY,
             "namespace_path": REPOSITORY.split("/")[0], "ref": TAG, "ref_type": "tag",
-            "ref_protected": "true", "sub": f"project_path:{REPOSITORY}:ref_type:tag:ref:{TAG}"}
+            "ref_protected": "true", "pipeline_source": "push",
+            "sub": f"project_path:{REPOSITORY}:ref_type:tag:ref:{TAG}"}
 
 
 # -- the registry and the consumer -------------------------------------------------------------
