@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +96,58 @@ def test_gopush_whoami_and_push_keyless(serve: Any, oidc_issuer: OidcIssuer, tes
     doc = json.loads(pushed.stdout)
     info = go.download(MODULE, "v1.0.0", GOPROXY=served.goproxy(REPOSITORY))
     assert info["Sum"] == doc["sum"]
+
+
+def test_gopush_push_keyless_refusals_exit_3_with_the_reason(
+        serve: Any, oidc_issuer: OidcIssuer, test_ca: Any, tmp_path: Path) -> None:
+    """`gopush push go OWNER/REPO ZIP` with no key, one ID token per case (GOPUSH_OIDC_TOKEN,
+    or GitHub's endpoint for the audience): wrong repository claim, wrong ref, wrong
+    audience, expired, bad signature, unknown issuer and a replayed token are refused with
+    exit 3 and the server's reason, never echoing a token; a token signed by a rotated key
+    (new kid) is accepted."""
+    served = start(serve, tmp_path, oidc_issuer, test_ca.ca_cert)
+    built = gopush_build(tagged_module(tmp_path / "repo", MODULE, ["v1.0.0"]).path, "v1.0.0",
+                         tmp_path / "dist")
+    base = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "CI": "true",
+            "GOPUSH_API_HOST": served.url, "GOPUSH_OIDC_ORG": "acme",
+            "GOPUSH_OIDC_SERVICE": SERVICE, "SSL_CERT_FILE": str(test_ca.ca_cert)}
+
+    def push(**env: str) -> tuple[int, str]:
+        proc = subprocess.run([sys.executable, "-m", "gopush", "push", "go", REPOSITORY,
+                               built["zip"]], env={**base, **env}, capture_output=True,
+                              text=True, timeout=120, check=False)
+        out = proc.stdout + proc.stderr
+        assert "Traceback" not in out
+        for secret in (env.get("GOPUSH_OIDC_TOKEN", ""), oidc_issuer.actions_token):
+            assert not secret or secret not in out
+        return proc.returncode, out
+
+    stranger = OidcIssuer(test_ca)
+    now = int(time.time())
+    tag = {"repository": REPOSITORY, "ref": "refs/tags/v1.0.0"}
+    try:
+        cases = [
+            ({**tag, "repository": "evil/widgets"}, "claim repository does not match"),
+            ({**tag, "ref": "refs/heads/main"}, "claim ref does not match"),
+            ({**tag, "iat": now - 900, "nbf": now - 900, "exp": now - 300}, "expired"),
+        ]
+        for claims, reason in cases:
+            code, out = push(GOPUSH_OIDC_TOKEN=oidc_issuer.mint(**claims))
+            assert code == 3 and reason in out, out
+        code, out = push(GOPUSH_OIDC_TOKEN=oidc_issuer.mint_bad_signature(**tag))
+        assert code == 3 and "signature" in out, out
+        code, out = push(GOPUSH_OIDC_TOKEN=stranger.mint(**tag))
+        assert code == 3 and "issuer unknown" in out, out
+        code, out = push(**github_job(oidc_issuer, test_ca.ca_cert),
+                         GOPUSH_OIDC_AUDIENCE="https://github.com/acme")
+        assert code == 3 and "audience" in out, out
+        token = oidc_issuer.mint(**tag)
+        code, out = push(GOPUSH_OIDC_TOKEN=token)
+        assert code == 0, out
+        code, out = push(GOPUSH_OIDC_TOKEN=token)
+        assert code == 3 and "token already used" in out, out
+        oidc_issuer.rotate()
+        code, out = push(GOPUSH_OIDC_TOKEN=oidc_issuer.mint(**tag))
+        assert code == 0 and "identical" in out, out
+    finally:
+        stranger.close()
