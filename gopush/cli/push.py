@@ -185,7 +185,6 @@ def _exchange_keyless(app: App, settings: Any) -> Any:
     for secret in (keyless.id_token.token, keyless.id_token.request_token):
         if secret is not None:
             app.hide(secret.reveal())
-    _warn_plain_http(app, settings.target.location)
     app.reporter.detail(f"keyless: exchanging the {keyless.id_token.provider} ID token for a "
                         f"key of {keyless.org}/{keyless.service}")
     return exchange_keyless(settings, trace=_tracer(app), debug=app.debug,
