@@ -7,12 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from gopush.cli.app import App, output_options, pass_app
-from gopush.cli.audit import FAIL_ON, audit_policy, check_allowed
+from gopush.cli.audit import audit_policy, check_allowed
+from gopush.config.vulndb import FAIL_ON
+
+if TYPE_CHECKING:  # imported where used at run time: a command loads only what it needs
+    from gopush.actions.push import PushResult
+    from gopush.config.settings import Settings
+    from gopush.errors import GopushError
+    from gopush.registry.base import ConsumerSetup, Registry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,7 +84,7 @@ def registry_options(f: F) -> F:
 
 
 def connect(app: App, options: dict[str, Any], repository: str | None = None,
-            *, need_key: bool = True, require_repository: bool = True) -> Any:
+            *, need_key: bool = True, require_repository: bool = True) -> Registry:
     """Resolve settings (prompting for a key only on a terminal) and open the registry.
 
     Raises:
@@ -89,7 +96,7 @@ def connect(app: App, options: dict[str, Any], repository: str | None = None,
 
 def connect_to_read(app: App, options: dict[str, Any], repository: str | None = None,
                     *, require_repository: bool = True,
-                    keyless: bool = False) -> tuple[Any, str]:
+                    keyless: bool = False) -> tuple[Registry, str]:
     """Open the registry for reading (``verify``, ``whoami``): with the configured key if
     there is one, else anonymously, never prompting; a public repository needs no key.
     With ``keyless`` (``whoami``), a keyless setup is exchanged for a key as ``push`` does.
@@ -109,8 +116,9 @@ def connect_to_read(app: App, options: dict[str, Any], repository: str | None = 
     return registry, "none needed" if settings.target.kind == "dir" else ""
 
 
-def read_settings(app: App, options: dict[str, Any], repository: str | None = None) -> Any:
-    """Return the resolved ``Settings`` and the registry opened for reading, as
+def read_settings(app: App, options: dict[str, Any], repository: str | None = None
+                  ) -> tuple[Registry, Settings]:
+    """Return the registry opened for reading and the resolved ``Settings``, as
     ``connect_to_read`` does (never prompting; no repository required): ``gopush goauth``
     needs the settings' credentials, not only the registry.
 
@@ -121,14 +129,15 @@ def read_settings(app: App, options: dict[str, Any], repository: str | None = No
                     ask_key=False, keyless=False)
 
 
-def anonymous_refusal_hint(err: Any) -> None:
+def anonymous_refusal_hint(err: GopushError) -> None:
     """Point an AuthError met while reading anonymously at the missing key."""
     err.hint = ("no API key was given, and the registry wants one to read this (a private "
                 "repository): set GOPUSH_API_KEY (or CLOUDSMITH_API_KEY), or pass --api-key")
 
 
 def _connect(app: App, options: dict[str, Any], repository: str | None, *, need_key: bool,
-             require_repository: bool, ask_key: bool, keyless: bool) -> tuple[Any, Any]:
+             require_repository: bool, ask_key: bool, keyless: bool
+             ) -> tuple[Registry, Settings]:
     """Resolve the settings and open the registry. A key missing is asked for, in the
     credentials order: a keyless exchange (``keyless``, when an OIDC org and service are
     set), then the prompt (``ask_key``, on a terminal only)."""
@@ -286,7 +295,7 @@ def _check_tags(ctx: click.Context, param: click.Parameter,
               help="With --audit: accept this known finding (repeatable).")
 @output_options
 @pass_app
-def command(app: App, args: tuple[str, ...], republish: bool, tags: tuple[str, ...],
+def command(app: App, /, args: tuple[str, ...], republish: bool, tags: tuple[str, ...],
             dry_run: bool, wait: bool, timeout: float, rev: str, subdir: str | None,
             audit: bool, fail_on: str | None, allow: tuple[str, ...], **options: Any) -> None:
     """Check module zips and publish them, skipping versions already there, identical.
@@ -318,7 +327,7 @@ def command(app: App, args: tuple[str, ...], republish: bool, tags: tuple[str, .
     _show(app, results, registry.consumer_setup())
 
 
-def _show(app: App, results: list[Any], setup: Any) -> None:
+def _show(app: App, results: list[PushResult], setup: ConsumerSetup) -> None:
     from gopush.registry.base import consumer_guide
 
     guide = consumer_guide(setup, [(r.module, r.version) for r in results])

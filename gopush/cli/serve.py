@@ -172,7 +172,7 @@ def _limit_options(command: Any) -> Any:
 @_limit_options
 @output_options
 @pass_app
-def command(app: App, host: str, port: int, data: Path | None, tls_cert: Path | None,
+def command(app: App, /, host: str, port: int, data: Path | None, tls_cert: Path | None,
             tls_key: Path | None, api_keys: tuple[str, ...], repos: tuple[str, ...],
             read_tokens: tuple[str, ...], upstreams: tuple[str, ...], new_repos: str,
             body_timeout: float, upload_expiry: float, stop_timeout: float,

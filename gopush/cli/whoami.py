@@ -15,7 +15,7 @@ from gopush.cli.push import connect_to_read, registry_options, without_format_wo
 @registry_options
 @output_options
 @pass_app
-def command(app: App, args: tuple[str, ...], **options: Any) -> None:
+def command(app: App, /, args: tuple[str, ...], **options: Any) -> None:
     """Check the registry credentials: print who the API key belongs to, and where the key
     came from (a variable, a config file, the keyring, or a keyless OIDC exchange in CI).
 

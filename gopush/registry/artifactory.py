@@ -53,8 +53,9 @@ class ArtifactoryRegistry(ReadsBackThroughGoproxy):
                          what=f"upload {artifact.ref}.zip", body=zip_body)
         for path, data in ((proxypath.mod_path(module, version), artifact.gomod),
                            (proxypath.info_path(module, version), artifact.info)):
-            self.api.request("PUT", path, what=f"upload {path.rsplit('/', 1)[-1]}",
-                             body=lambda data=data: (data, _checksums(data)))
+            def body(data: bytes = data) -> tuple[bytes, dict[str, str]]:
+                return data, _checksums(data)
+            self.api.request("PUT", path, what=f"upload {path.rsplit('/', 1)[-1]}", body=body)
         return Published()
 
     def wait(self, published: Published, *, timeout: float, on_status: Status) -> Published:

@@ -25,12 +25,13 @@ from gopush.modzip.rules import MAX_ZIP_BYTES
 from gopush.server.assembly import Assembly
 from gopush.server.auth import Action
 from gopush.server.blobs import Incoming
+from gopush.server.db import digest
 from gopush.server.receive import is_number, receive_form, receive_raw
 from gopush.server.records import FileSlot, Repo
 from gopush.server.responses import ApiError, no_content, not_found, out_of_space
 from gopush.server.space import DiskFull
 from gopush.server.state import api_repo, api_repo_or_new, base_url, json_body, new_repo, state
-from gopush.server.storage import SlotGone, digest
+from gopush.server.storage import SlotGone
 
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
 FORM_LIMIT = MAX_ZIP_BYTES + (1 << 20)  # the largest module zip plus room for form fields
@@ -197,7 +198,7 @@ async def upload_part(request: Request) -> Response:
     return JSONResponse({"part_number": number, "size": incoming.size})
 
 
-def _room_left(part_files: dict[int, Path], assembly: Any, number: int) -> int:
+def _room_left(part_files: dict[int, Path], assembly: Assembly, number: int) -> int:
     """Return how many bytes part ``number`` may have: a module zip is at most MAX_ZIP_BYTES,
     so the parts held so far (joined, or in files of their own; a re-sent part replaces its
     earlier bytes) leave only the rest. Without this, one slot could fill the disk with

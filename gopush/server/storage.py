@@ -95,6 +95,8 @@ class Storage:
         self.entitlements = Entitlements(self.db)
         self.retention = RetentionStore(self.db)
         self.publish_tokens = PublishTokens(self.db)  # trusted publishing (issue 13)
+        # the file descriptor whose lock keeps other servers out (server.run.open_storage)
+        self.data_lock: int | None = None
 
     def recover(self, *, unused_before: str | None = None) -> int:
         """Forget uploads a previous run did not finish, and delete blobs nothing needs any
