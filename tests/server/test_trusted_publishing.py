@@ -243,3 +243,54 @@ def test_config_errors_name_the_entry_and_exit_3(tmp_path: Path,
     proc = start(typo)
     assert proc.returncode == 3 and "unknown key(s) servise" in proc.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_an_unreachable_or_silent_issuer_is_503_quickly_remembered(
+        serve: Any, tmp_path: Path, oidc_issuer: OidcIssuer) -> None:
+    """An issuer whose port is closed, or that accepts and never answers: the exchange is
+    503 "issuer unavailable" naming why, the silent one within the 10 s fetch deadline; a
+    second exchange at once gets the same answer without waiting again."""
+    import socket
+
+    from gopush.server.oidc import FETCH_SECONDS
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_url = f"https://127.0.0.1:{closed.getsockname()[1]}"
+    closed.close()
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # connections complete in the backlog; nothing ever answers
+    silent_url = f"https://127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        served = serve_trusting(
+            serve, tmp_path, oidc_issuer.ca,
+            github_publisher(oidc_issuer, service="down", issuer=closed_url),
+            github_publisher(oidc_issuer, service="silent", issuer=silent_url))
+        down = oidc_issuer.mint(iss=closed_url)
+        refused(exchange(served, down, service="down"), 503, "issuer unavailable", down)
+        assert "ConnectError" in exchange(served, down, service="down").json()["detail"]
+        hush = oidc_issuer.mint(iss=silent_url)
+        started = time.monotonic()
+        refused(exchange(served, hush, service="silent"), 503,
+                f"no answer within {FETCH_SECONDS:g} s", hush)
+        first = time.monotonic() - started
+        started = time.monotonic()
+        refused(exchange(served, hush, service="silent"), 503, "issuer unavailable", hush)
+        again = time.monotonic() - started
+    finally:
+        silent.close()
+    print(f"\nsilent issuer: refused after {first:.1f} s, again after {again:.2f} s")
+    assert FETCH_SECONDS <= first < FETCH_SECONDS + 5 and again < 2
+
+
+def test_an_issuer_whose_certificate_does_not_verify_is_not_trusted(
+        serve: Any, tmp_path: Path, oidc_issuer: OidcIssuer) -> None:
+    """Without the test CA among the server's CAs, the issuer's HTTPS does not verify: 503
+    naming the certificate, and no token."""
+    config = write_config(tmp_path / "serve.toml", github_publisher(oidc_issuer))
+    served = serve("--config", str(config), "--repo", "acme/widgets", new_repos=False)
+    token = oidc_issuer.mint()
+    reply = exchange(served, token)
+    refused(reply, 503, "issuer unavailable", token)
+    assert "CERTIFICATE_VERIFY_FAILED" in reply.json()["detail"]
