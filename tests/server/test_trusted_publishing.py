@@ -163,9 +163,11 @@ def test_rotated_key_is_fetched_once_and_bogus_kids_do_not_loop(
 def test_push_token_is_push_only_and_scoped(serve: Any, tmp_path: Path,
                                             oidc_issuer: OidcIssuer) -> None:
     """The push token pushes to its repository only (403 naming the scope elsewhere), reads
-    its packages, and may not delete, tag, republish, manage entitlements or retention; an
-    API key still may; a wrong token is 401."""
-    served = serve_trusting(serve, tmp_path, oidc_issuer.ca, github_publisher(oidc_issuer))
+    its packages (API and GOPROXY, private repositories too), and may not delete, tag,
+    republish, manage entitlements or retention; an API key still may; a wrong token is
+    401."""
+    served = serve_trusting(serve, tmp_path, oidc_issuer.ca, github_publisher(oidc_issuer),
+                            repos=("acme/widgets:private", "acme/other:private"))
     repo = tagged_module(tmp_path / "repo", MODULE, ["v1.0.0"])
     built = gopush_build(repo.path, "v1.0.0", tmp_path / "dist")
     token = exchange(served, oidc_issuer.mint()).json()["token"]
@@ -181,6 +183,9 @@ def test_push_token_is_push_only_and_scoped(serve: Any, tmp_path: Path,
     assert listed.status_code == 200 and [p["slug"] for p in listed.json()] == [slug]
     assert httpx.get(f"{url}/repos/", headers=bearer).json()[0]["slug_perm"] == "acme/widgets"
     assert len(httpx.get(f"{url}/repos/", headers={"X-Api-Key": KEY}).json()) == 2
+    for name, status in (("widgets", 200), ("other", 401)):
+        listed = httpx.get(f"{served.goproxy(f'acme/{name}')}{MODULE}/@v/list", headers=bearer)
+        assert listed.status_code == status, (name, listed.text)
     managing = [
         ("DELETE", f"/packages/acme/widgets/{slug}/", None),
         ("POST", f"/packages/acme/widgets/{slug}/tag/", {"action": "add", "tags": ["x"]}),
