@@ -299,3 +299,26 @@ def test_an_issuer_whose_certificate_does_not_verify_is_not_trusted(
     reply = exchange(served, token)
     refused(reply, 503, "issuer unavailable", token)
     assert "CERTIFICATE_VERIFY_FAILED" in reply.json()["detail"]
+
+
+def test_one_service_slug_for_github_and_gitlab(serve: Any, tmp_path: Path,
+                                                oidc_issuer: OidcIssuer,
+                                                test_ca: CertAuthority) -> None:
+    """The README's GitLab publisher beside the GitHub one, under one service slug: the
+    token's iss picks the publisher, whose audience and claims then apply."""
+    gitlab = OidcIssuer(test_ca, audience="https://registry.example.com")
+    try:
+        served = serve_trusting(serve, tmp_path, test_ca, github_publisher(oidc_issuer), {
+            "service": "ci-publisher", "issuer": gitlab.url,
+            "audience": "https://registry.example.com", "repositories": ["acme/widgets"],
+            "claims": {"project_path": "acme/widgets", "ref_type": "tag"},
+            "claim_patterns": {"ref": "v*"}})
+        tag = {"project_path": "acme/widgets", "ref": "v1.0.0", "ref_type": "tag"}
+        assert exchange(served, gitlab.mint(**tag)).status_code == 200
+        assert exchange(served, oidc_issuer.mint()).status_code == 200
+        branch = gitlab.mint(**{**tag, "ref": "main", "ref_type": "branch"})
+        refused(exchange(served, branch), 403, "claim ref_type does not match", branch)
+        github_aud = gitlab.mint(**tag, aud="cloudsmith")
+        refused(exchange(served, github_aud), 401, "audience", github_aud)
+    finally:
+        gitlab.close()
