@@ -39,8 +39,8 @@ class ServerState:
     sync: Synchroniser
     assemblies: Assemblies = field(default_factory=Assemblies)
     searches: Searches = field(default_factory=Searches)
-    guesses: GuessLimiter = field(default_factory=GuessLimiter)  # refused GOPROXY credentials
     issuers: IssuerKeys = field(default_factory=IssuerKeys)  # trusted publishers' issuers
+    guesses: GuessLimiter = field(default_factory=GuessLimiter)  # refused GOPROXY credentials
     expiry: SlotExpiry = field(init=False)
     vulns: VulnStore = field(init=False)  # stored scans, and quarantine (server.vulnstore)
 
@@ -104,9 +104,8 @@ def managed_repo(request: Request) -> Repo:
 
 def refuse_while_guessing(request: Request) -> None:
     """Refuse the request while its address's guessing budget is spent (``server.guessing``),
-    before any credential it carries is looked at: the entitlements API, the OIDC exchange
-    (``server.api_openid``) and the web page's sign-in (GOPROXY answers its own plain-text
-    429).
+    before any credential it carries is looked at: the entitlements API and the web page's
+    sign-in (GOPROXY answers its own plain-text 429).
 
     Raises:
         ApiError: 429 with Retry-After.
