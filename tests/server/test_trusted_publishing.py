@@ -95,6 +95,9 @@ def test_keyless_push_then_go_downloads_it(serve: Any, go: GoOracle, tmp_path: P
     assert got["Sum"] == built["sum"] and got["GoModSum"] == built["gomod_sum"]
     me = httpx.get(f"{served.url}/user/self/", headers={"X-Api-Key": token}).json()
     assert me["name"] == "trusted publisher acme/ci-publisher"
+    tokens = httpx.get(f"{served.url}/user/tokens/", headers={"X-Api-Key": token}).json()
+    assert tokens[0]["description"] == "push-only token of trusted publisher acme/ci-publisher"
+    assert tokens[0]["key"] is None
     assert oidc_issuer.fetches(JWKS_PATH) == 1
     served.stop()
     assert not echoed(token, served.stderr())
