@@ -228,8 +228,8 @@ def _worktree_files(repo: GitRepository | None, module_root: Path,
                     request: BuildRequest) -> tuple[list[SourceFile], Commit | None, datetime]:
     own = out_inside(module_root, request.out)
     if repo is None or repo.toplevel is None:
-        files = files_from_dir(module_root, excludes=request.excludes)
-        return _not_own(files, own), None, datetime.now(UTC).replace(microsecond=0)
+        on_disk = files_from_dir(module_root, excludes=request.excludes)
+        return _not_own(on_disk, own), None, datetime.now(UTC).replace(microsecond=0)
     prefix = module_root.resolve().relative_to(repo.toplevel.resolve()).as_posix()
     prefix = "" if prefix == "." else prefix
     files = _not_own(worktree_files(repo.toplevel, repo.worktree_paths(prefix), prefix,

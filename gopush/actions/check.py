@@ -7,6 +7,7 @@ current checkout (what ``gopush build`` would zip), or a directory on disk.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,8 +72,7 @@ def check_source(request: BuildRequest, reporter: Reporter) -> CheckResult:
     return CheckResult(target, plan.module, plan.version, report, h1)
 
 
-def _hash(module: str, version: str, files: list[SourceFile] | tuple[SourceFile, ...],
-          report: FileReport) -> str:
+def _hash(module: str, version: str, files: Sequence[SourceFile], report: FileReport) -> str:
     valid = set(report.valid)
     prefix = f"{module}@{version}/"
     items = []

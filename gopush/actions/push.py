@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gopush.actions.artifact import load_artifact
 from gopush.errors import (
@@ -39,6 +39,10 @@ from gopush.registry.artifact import ModuleArtifact
 from gopush.registry.base import Existing, Published, Registry
 from gopush.ui.base import Reporter
 
+if TYPE_CHECKING:  # imported by --audit only: a push without it does not load the scanner
+    from gopush.actions.audit import AuditPolicy, AuditResult
+    from gopush.vuln.scan import Finding
+
 
 class PushRequest(NamedTuple):
     """What to push and how; fields mirror the ``gopush push`` options."""
@@ -50,7 +54,7 @@ class PushRequest(NamedTuple):
     timeout: float = 600.0
     rev: str = "HEAD"  # with no inputs: the revision of the checkout to build
     subdir: str | None = None  # with no inputs: the module's directory in the repository
-    audit: Any = None  # an actions.audit.AuditPolicy: audit every zip before sending any
+    audit: AuditPolicy | None = None  # audit every zip before sending any
 
 
 class PushResult(NamedTuple):
@@ -65,14 +69,15 @@ class PushResult(NamedTuple):
     zip: str | None  # None when built from the checkout for this push only
     size: int
     seconds: float = 0.0
-    audit: Any = None  # the actions.audit.AuditResult, with --audit
+    audit: AuditResult | None = None  # with --audit
 
     def as_json(self) -> dict[str, Any]:
         """Return the fields for the JSON document (``audit``: the database and the
         findings, as ``gopush audit --json`` gives them, with --audit)."""
-        doc = {"module": self.module, "version": self.version, "sum": self.sum,
-               "status": self.status, "package": self.package, "goproxy": self.goproxy,
-               "zip": self.zip, "size": self.size, "seconds": round(self.seconds, 3)}
+        doc: dict[str, Any] = {
+            "module": self.module, "version": self.version, "sum": self.sum,
+            "status": self.status, "package": self.package, "goproxy": self.goproxy,
+            "zip": self.zip, "size": self.size, "seconds": round(self.seconds, 3)}
         if self.audit is not None:
             audited = self.audit.as_json()
             doc["audit"] = {"db": audited["db"], "findings": audited["findings"]}
@@ -124,8 +129,8 @@ def _push(request: PushRequest, registry: Registry, reporter: Reporter, stage: _
         raise
 
 
-def _audit(artifacts: list[ModuleArtifact], policy: Any, reporter: Reporter,
-           stage: _Stage) -> dict[tuple[str, str], Any]:
+def _audit(artifacts: list[ModuleArtifact], policy: AuditPolicy, reporter: Reporter,
+           stage: _Stage) -> dict[tuple[str, str], AuditResult]:
     """Audit every zip (``push --audit``) before anything is sent; return the results by
     (module, version).
 
@@ -154,7 +159,7 @@ def _audit(artifacts: list[ModuleArtifact], policy: Any, reporter: Reporter,
     return {(r.module, r.version): r for r in results}
 
 
-def _allowed(finding: Any, policy: Any) -> bool:
+def _allowed(finding: Finding, policy: AuditPolicy) -> bool:
     return finding.id in policy.allow or bool(policy.allow.intersection(finding.aliases))
 
 
@@ -222,7 +227,7 @@ class _Sent(NamedTuple):
     """A package uploaded and accepted by the registry, not yet processed by it."""
 
     artifact: ModuleArtifact
-    published: Any
+    published: Published
     status: str  # what it becomes once processed: published or republished
     goproxy: str
     started: float
@@ -297,7 +302,7 @@ def _settle(item: PushResult | _Sent, registry: Registry, reporter: Reporter, st
 
 
 def _upload(artifact: ModuleArtifact, registry: Registry, reporter: Reporter, stage: _Stage,
-            republish: bool) -> Any:
+            republish: bool) -> Published:
     progress = reporter.progress(f"upload {artifact.filename}", artifact.size)
     try:
         with stage.during(f"uploading {artifact.ref}: the registry has no new package (an "
@@ -312,8 +317,8 @@ def _upload(artifact: ModuleArtifact, registry: Registry, reporter: Reporter, st
     return published
 
 
-def _wait(published: Any, registry: Registry, reporter: Reporter, timeout: float,
-          stage: _Stage) -> Any:
+def _wait(published: Published, registry: Registry, reporter: Reporter, timeout: float,
+          stage: _Stage) -> Published:
     progress = reporter.progress(f"sync {published.package}", 100, unit="percent")
     seen = [0]
 

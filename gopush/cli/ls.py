@@ -26,7 +26,7 @@ HEADERS = ["MODULE", "VERSION", "STATUS", "TAGS", "UPLOADED", "PACKAGE"]
 @registry_options
 @output_options
 @pass_app
-def command(app: App, repository: str, words: tuple[str, ...], query: str, page: int,
+def command(app: App, /, repository: str, words: tuple[str, ...], query: str, page: int,
             page_size: int, **options: Any) -> None:
     """List the packages of OWNER/REPO that QUERY selects (all without one).
 

@@ -4,14 +4,18 @@ repository (Cloudsmith, or ``gopush serve``), with the credentials and exit code
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gopush.cli.app import App
 
+if TYPE_CHECKING:  # imported where used at run time: a command loads only what it needs
+    from gopush.registry.base import Registry
+    from gopush.registry.cloudsmith import CloudsmithRegistry
 
-def cloudsmith_registry(registry: Any, command: str) -> Any:
+
+def cloudsmith_registry(registry: Registry, command: str) -> CloudsmithRegistry:
     """Return ``registry`` if it speaks Cloudsmith's package API, else close it and refuse.
 
     Raises:

@@ -81,7 +81,7 @@ def _report(app: App, repository: str, doc: dict[str, Any], key: str, verb: str)
 @registry_options
 @output_options
 @pass_app
-def command(app: App, repository: str, dry_run: bool, apply_now: bool, yes: bool,
+def command(app: App, /, repository: str, dry_run: bool, apply_now: bool, yes: bool,
             **options: Any) -> None:
     """Show or change the retention rules of OWNER/REPO.
 

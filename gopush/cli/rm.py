@@ -50,7 +50,7 @@ def split_target(target: str, version: str | None) -> tuple[str, str]:
 @registry_options
 @output_options
 @pass_app
-def command(app: App, target: str, version: str | None, yes: bool, **options: Any) -> None:
+def command(app: App, /, target: str, version: str | None, yes: bool, **options: Any) -> None:
     """Remove a package: its module version is no longer served.
 
     \b

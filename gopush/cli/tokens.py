@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gopush.cli.app import App, output_options, pass_app
 from gopush.cli.push import connect, registry_options
+
+if TYPE_CHECKING:  # imported where used at run time: a command loads only what it needs
+    from gopush.registry.entitlements import EntitlementsClient
 
 
 @click.group("tokens")
@@ -25,7 +28,7 @@ def command() -> None:
 
 
 def _run(app: App, repository: str, options: dict[str, Any],
-         work: Callable[[Any], tuple[dict[str, Any], str]]) -> None:
+         work: Callable[[EntitlementsClient], tuple[dict[str, Any], str]]) -> None:
     from gopush.registry.entitlements import entitlements_of
 
     registry = connect(app, options, repository)
@@ -90,9 +93,9 @@ _TOKEN = click.argument("token", metavar="TOKEN")
 @registry_options
 @output_options
 @pass_app
-def list_(app: App, repository: str, **options: Any) -> None:
+def list_(app: App, /, repository: str, **options: Any) -> None:
     """List the entitlement tokens of OWNER/REPO (never the tokens themselves)."""
-    def work(client: Any) -> tuple[dict[str, Any], str]:
+    def work(client: EntitlementsClient) -> tuple[dict[str, Any], str]:
         found = client.list()
         text = "\n".join(_line(e) for e in found) or f"{repository} has no entitlement tokens"
         return {"tokens": [_summary(e) for e in found]}, text
@@ -107,11 +110,11 @@ def list_(app: App, repository: str, **options: Any) -> None:
 @registry_options
 @output_options
 @pass_app
-def create(app: App, repository: str, name: str, given: str | None, **options: Any) -> None:
+def create(app: App, /, repository: str, name: str, given: str | None, **options: Any) -> None:
     """Create an entitlement token for OWNER/REPO and print the token (this once)."""
     if given:
         app.hide(given)  # the caller knows it: it is never printed back
-    def work(client: Any) -> tuple[dict[str, Any], str]:
+    def work(client: EntitlementsClient) -> tuple[dict[str, Any], str]:
         ent = client.create(name, given)
         token = None if given else ent.get("token")
         data = {"token": token, **_summary(ent)}
@@ -126,24 +129,24 @@ def create(app: App, repository: str, name: str, given: str | None, **options: A
 @registry_options
 @output_options
 @pass_app
-def refresh(app: App, repository: str, token: str, yes: bool, **options: Any) -> None:
+def refresh(app: App, /, repository: str, token: str, yes: bool, **options: Any) -> None:
     """Give TOKEN a new token value; the old one stops working at once."""
     if not _confirm(app, repository, yes, f"replace the token of {token} in {repository}"):
         return
 
-    def work(client: Any) -> tuple[dict[str, Any], str]:
+    def work(client: EntitlementsClient) -> tuple[dict[str, Any], str]:
         ent = client.refresh(client.find(token)["slug_perm"])
         return {"token": ent.get("token"), **_summary(ent)}, _shown_once(ent)
     _run(app, repository, options, work)
 
 
-def _delete(app: App, repository: str, token: str, yes: bool, **options: Any) -> None:
+def _delete(app: App, /, repository: str, token: str, yes: bool, **options: Any) -> None:
     """Delete TOKEN: it reads nothing from now on."""
     if not _confirm(app, repository, yes,
                     f"delete the entitlement token {token} of {repository}"):
         return
 
-    def work(client: Any) -> tuple[dict[str, Any], str]:
+    def work(client: EntitlementsClient) -> tuple[dict[str, Any], str]:
         ent = client.find(token)
         client.delete(ent["slug_perm"])
         return {"deleted": _summary(ent)}, f"deleted {ent.get('name')} [{ent.get('slug_perm')}]"
@@ -182,7 +185,7 @@ def _time(value: str | None) -> str | None:
 @registry_options
 @output_options
 @pass_app
-def restrict(app: App, repository: str, token: str, expires: str | None,
+def restrict(app: App, /, repository: str, token: str, expires: str | None,
              not_before: str | None, downloads: int | None, query: str | None,
              **options: Any) -> None:
     """Restrict what TOKEN may read: a time window, a download count, a package query."""
@@ -193,7 +196,7 @@ def restrict(app: App, repository: str, token: str, expires: str | None,
         raise click.UsageError("give at least one of --expires, --not-before, --downloads, "
                                "--query")
 
-    def work(client: Any) -> tuple[dict[str, Any], str]:
+    def work(client: EntitlementsClient) -> tuple[dict[str, Any], str]:
         ent = client.restrict(client.find(token)["slug_perm"], limits)
         return _summary(ent), _line(ent)
     _run(app, repository, options, work)
@@ -201,7 +204,7 @@ def restrict(app: App, repository: str, token: str, expires: str | None,
 
 def _toggle(active: bool) -> Callable[..., None]:
     def toggle(app: App, repository: str, token: str, **options: Any) -> None:
-        def work(client: Any) -> tuple[dict[str, Any], str]:
+        def work(client: EntitlementsClient) -> tuple[dict[str, Any], str]:
             ent = client.find(token)
             client.set_active(ent["slug_perm"], active)
             state = "enabled" if active else "disabled"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +14,9 @@ from gopush.cli.push import (
     registry_options,
     without_format_word,
 )
+
+if TYPE_CHECKING:  # imported where used at run time: a command loads only what it needs
+    from gopush.actions.verify import VerifyResult
 
 
 @click.command("verify")
@@ -28,7 +31,7 @@ from gopush.cli.push import (
 @registry_options
 @output_options
 @pass_app
-def command(app: App, args: tuple[str, ...], zip_path: Path | None, rev: str | None,
+def command(app: App, /, args: tuple[str, ...], zip_path: Path | None, rev: str | None,
             subdir: str | None, worktree: bool, **options: Any) -> None:
     """Download MODULE@VERSION through the registry's GOPROXY and compare its h1: with a
     local build (or --zip); explain any difference file by file.
@@ -78,13 +81,13 @@ def _parse(args: tuple[str, ...]) -> tuple[str | None, str]:
     return (args[0] if len(args) == 2 else None), args[-1]
 
 
-def _counts(result: Any) -> str:
+def _counts(result: VerifyResult) -> str:
     kinds = [d.change for d in result.diffs]
     return ", ".join(f"{kinds.count(k)} {k}" for k in ("changed", "added", "missing")
                      if kinds.count(k)) or "same files, different zip layout"
 
 
-def _as_json(result: Any) -> dict[str, Any]:
+def _as_json(result: VerifyResult) -> dict[str, Any]:
     return {"module": result.module, "version": result.version,
             "published_sum": result.published_sum, "local_sum": result.local_sum,
             "identical": result.identical, "local": result.local,

@@ -24,15 +24,18 @@ _NOT_IDENT = " ()[]{},"
 
 
 class Pos(NamedTuple):
-    """A position: 1-based line, 1-based column in characters, 0-based character index."""
+    """A position: 1-based line, 1-based column in characters, 0-based character offset.
+
+    (The offset is not called ``index``: that would hide the tuple's ``index`` method.)
+    """
 
     line: int
     col: int
-    index: int
+    offset: int
 
     def after(self, text: str) -> Pos:
         """Return the position just after ``text`` (no newlines) placed here."""
-        return Pos(self.line, self.col + len(text), self.index + len(text))
+        return Pos(self.line, self.col + len(text), self.offset + len(text))
 
 
 class Token(NamedTuple):
@@ -90,7 +93,7 @@ class Lexer:
         return c
 
     def _token(self, kind: str, start: Pos) -> Token:
-        text = self.text[start.index: self.i]
+        text = self.text[start.offset: self.i]
         if kind in (COMMENT, EOL_COMMENT):  # a comment token loses its line ending
             text = text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
         return Token(kind, text, start, self.pos)

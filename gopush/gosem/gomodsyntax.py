@@ -222,7 +222,7 @@ def _assign_suffix_comments(file: FileSyntax, suffix: list[Comment]) -> None:
         start, end = node.span()
         if start.line != end.line:
             continue
-        while suffix and end.index <= suffix[-1].start.index:
+        while suffix and end.offset <= suffix[-1].start.offset:
             node.suffix.append(suffix.pop())
     for node in nodes:
         node.suffix.reverse()

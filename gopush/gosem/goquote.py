@@ -68,7 +68,8 @@ def trim_space(s: str) -> str:
 
 def fields(s: str) -> list[str]:
     """Split ``s`` around runs of white space, as Go's ``strings.Fields``."""
-    out, word = [], []
+    out: list[str] = []
+    word: list[str] = []
     for c in s + " ":
         if c in GO_SPACE:
             if word:

@@ -101,9 +101,10 @@ def pseudo_version_time(v: str) -> datetime:
         InvalidVersion: ``v`` is not a pseudo-version, or its time stamp is not a real time.
     """
     stamp = _split(v)[1]
-    fields = [int(stamp[i:j]) for i, j in ((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14))]
+    year, month, day, hour, minute, second = (
+        int(stamp[i:j]) for i, j in ((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14)))
     try:
-        return datetime(*fields, tzinfo=UTC)
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:  # also year 0, which Go's time.Time could hold but datetime cannot
         raise _invalid(v, f"malformed time {quote(stamp)}") from None
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime
-from typing import BinaryIO, NamedTuple
+from typing import NamedTuple
 
 from gopush.errors import GopushError, InvalidModuleZip
 from gopush.gosem import gomod, pseudo
 from gopush.modzip.check import ZipCheck, check_zip
 from gopush.modzip.report import FileReport, InvalidZipFiles
 from gopush.modzip.rules import GO_MOD_IS_DIRECTORY, go_mod_is_directory
+from gopush.modzip.zipfmt import ReadSeeker
 
 RFC3339 = "%Y-%m-%dT%H:%M:%SZ"  # the UTC form go proxies write in .info files
 
@@ -70,7 +71,7 @@ class RefusedZip(InvalidZipFiles):
         self.checked = checked
 
 
-def accept_zip(path_or_file: str | os.PathLike[str] | BinaryIO, module: str | None = None,
+def accept_zip(path_or_file: str | os.PathLike[str] | ReadSeeker, module: str | None = None,
                version: str | None = None) -> AcceptedZip:
     """Check a module zip as the go command checks a download; return what it holds.
 

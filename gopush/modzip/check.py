@@ -29,7 +29,7 @@ import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO, NamedTuple
+from typing import NamedTuple
 
 from gopush.errors import InvalidModule, InvalidModuleZip, InvalidPath
 from gopush.gosem import gomod, modpath
@@ -62,7 +62,8 @@ class ZipCheck(NamedTuple):
     gomod: bytes | None
 
 
-def check_zip(path_or_file: str | os.PathLike[str] | BinaryIO, module: str | None = None,
+def check_zip(path_or_file: str | os.PathLike[str] | zipfmt.ReadSeeker,
+              module: str | None = None,
               version: str | None = None) -> ZipCheck:
     """Check a module zip as ``go mod download`` would; infer module@version if not given.
 
@@ -88,7 +89,8 @@ def check_zip(path_or_file: str | os.PathLike[str] | BinaryIO, module: str | Non
 
 
 @contextmanager
-def _opened(path_or_file: str | os.PathLike[str] | BinaryIO) -> Iterator[BinaryIO]:
+def _opened(path_or_file: str | os.PathLike[str] | zipfmt.ReadSeeker
+            ) -> Iterator[zipfmt.ReadSeeker]:
     if isinstance(path_or_file, (str, os.PathLike)):
         with open(path_or_file, "rb") as f:
             yield f
@@ -128,7 +130,7 @@ def _module_version(entries: zipfmt.Directory, module: str | None,
 class _ZipChecker:
     """Runs the per-entry checks over one open zip: names first, then contents."""
 
-    def __init__(self, f: BinaryIO, prefix: str) -> None:
+    def __init__(self, f: zipfmt.ReadSeeker, prefix: str) -> None:
         self.f = f
         self.prefix = prefix
         self.valid: list[str] = []

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import BinaryIO, Protocol, Self
 
 from gopush.errors import InvalidModuleZip, SourceError
@@ -43,6 +44,7 @@ from gopush.modzip.files import SourceFile
 from gopush.modzip.report import FileReport
 from gopush.modzip.rules import check_files, valid_files
 
+_deflate_lib: ModuleType  # zlib_ng.zlib_ng or zlib: the same API (see _DeflateStream)
 try:
     # zlib's API; the GIL released while deflating; CRC-32 with carry-less multiplication
     from zlib_ng import zlib_ng as _deflate_lib
@@ -302,8 +304,9 @@ class _Batch:
             self.future = pool.submit(_pack_all, self.datas)
 
     def cancel(self) -> bool:
-        self._dropped = self.future is None
-        return self._dropped or self.future.cancel()
+        future = self.future
+        self._dropped = future is None
+        return future is None or future.cancel()
 
     def cancelled(self) -> bool:
         return self._dropped or (self.future is not None and self.future.cancelled())
@@ -356,10 +359,19 @@ def _deflate_chunk(data: bytes, last: bool) -> bytes:
     return deflater.compress(data) + deflater.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 
-def _deflater() -> zlib._Compress:
+class _DeflateStream(Protocol):
+    """What zlib's and zlib-ng's compress objects both offer."""
+
+    def compress(self, data: bytes, /) -> bytes: ...
+
+    def flush(self, mode: int = zlib.Z_FINISH, /) -> bytes: ...
+
+
+def _deflater() -> _DeflateStream:
     """A new raw deflate stream at ``COMPRESS_LEVEL``: the one place entries' bytes are
     deflated. New for every file or piece (zlib-ng's output after a reset may differ)."""
-    return _deflate_lib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
+    stream: _DeflateStream = _deflate_lib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
+    return stream
 
 
 class _ZipWriter:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Protocol
 
 LOCAL_SIG = 0x04034B50
 CENTRAL_SIG = 0x02014B50
@@ -38,6 +38,15 @@ VERSION_MADE_BY = (3 << 8) | 20  # Unix, 2.0: lets unzip restore the mode below
 EXTERNAL_ATTR = (0o100644 << 16)  # regular file, rw-r--r--
 DOS_TIME = 0  # 00:00:00
 DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01, the earliest DOS date: a fixed timestamp
+
+
+class ReadSeeker(Protocol):
+    """What the zip readers need of a zip: Go's ``io.ReadSeeker`` (a file opened "rb" is one;
+    so is ``actions.artifact.HashingReader``, which hashes as it is read)."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
 
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
@@ -114,7 +123,7 @@ class Directory:
     file changed since.
     """
 
-    def __init__(self, f: BinaryIO, count: int, offset: int, size: int, base: int = 0) -> None:
+    def __init__(self, f: ReadSeeker, count: int, offset: int, size: int, base: int = 0) -> None:
         self._f = f
         self.count = count
         self.offset = offset  # in the file
@@ -138,7 +147,7 @@ class Directory:
         return next(iter(self), None)
 
 
-def read_directory(f: BinaryIO, size: int) -> Directory:
+def read_directory(f: ReadSeeker, size: int) -> Directory:
     """Find and check the central directory of the zip in ``f`` (``size`` bytes long).
 
     As Go's archive/zip reads it: the directory starts at the end record's offset plus the
@@ -164,7 +173,7 @@ def read_directory(f: BinaryIO, size: int) -> Directory:
     return Directory(f, found, base + dir_offset, length, base)
 
 
-def _scan(f: BinaryIO, start: int, size: int, most: int = -1) -> tuple[int, int]:
+def _scan(f: ReadSeeker, start: int, size: int, most: int = -1) -> tuple[int, int]:
     """Count the whole records from ``start`` until one is not (or the file or ``most``
     records end); return the count and the bytes they take."""
     found = length = 0
@@ -187,7 +196,7 @@ def _scan(f: BinaryIO, start: int, size: int, most: int = -1) -> tuple[int, int]
     return found, length
 
 
-def _walk(f: BinaryIO, start: int, size: int, base: int) -> Iterator[Entry]:
+def _walk(f: ReadSeeker, start: int, size: int, base: int) -> Iterator[Entry]:
     """Yield the records of the directory at ``start``, reading a bounded window at a time."""
     buf, pos, at, left = b"", 0, start, size
     while pos < len(buf) or left:
@@ -215,11 +224,14 @@ def _record_size(buf: bytes, pos: int) -> int:
     """Return the length of the record at ``pos``, or of its fixed part while that is cut."""
     if len(buf) - pos < _CENTRAL.size:
         return _CENTRAL.size
+    name_len: int
+    extra_len: int
+    comment_len: int
     name_len, extra_len, comment_len = struct.unpack_from("<HHH", buf, pos + 28)
     return _CENTRAL.size + name_len + extra_len + comment_len
 
 
-def data_descriptor_crc(f: BinaryIO, at: int) -> int | None:
+def data_descriptor_crc(f: ReadSeeker, at: int) -> int | None:
     """Return the CRC-32 of the data descriptor at ``at`` (signature optional), or None when
     the file ends first (Go's reader then says "unexpected EOF")."""
     f.seek(at)
@@ -231,7 +243,7 @@ def data_descriptor_crc(f: BinaryIO, at: int) -> int | None:
     return int(struct.unpack_from("<I", raw)[0])
 
 
-def data_offset(f: BinaryIO, entry: Entry) -> int:
+def data_offset(f: ReadSeeker, entry: Entry) -> int:
     """Return where ``entry``'s data starts, from its local header.
 
     Raises:
@@ -246,10 +258,12 @@ def data_offset(f: BinaryIO, entry: Entry) -> int:
     fields = _LOCAL.unpack(head)
     if fields[0] != LOCAL_SIG:
         raise ZipFormatError("zip: not a valid zip file")
-    return entry.offset + LOCAL_HEADER_SIZE + fields[9] + fields[10]
+    name_len: int = fields[9]
+    extra_len: int = fields[10]
+    return entry.offset + LOCAL_HEADER_SIZE + name_len + extra_len
 
 
-def _find_end(f: BinaryIO, size: int) -> tuple[int, int, int, int]:
+def _find_end(f: ReadSeeker, size: int) -> tuple[int, int, int, int]:
     """Return (entries, directory size, directory offset, where the end record is) from the
     end records (the Zip64 one when there is one)."""
     tail_len = min(size, _END.size + _MAX_COMMENT)
@@ -271,7 +285,7 @@ def _find_end(f: BinaryIO, size: int) -> tuple[int, int, int, int]:
     return count, dir_size, dir_offset, size - tail_len + at
 
 
-def _find_end64(f: BinaryIO, end_offset: int) -> tuple[int, int, int, int]:
+def _find_end64(f: ReadSeeker, end_offset: int) -> tuple[int, int, int, int]:
     if end_offset < _END64_LOCATOR.size:
         raise ZipFormatError("zip: not a valid zip file")
     f.seek(end_offset - _END64_LOCATOR.size)

@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Iterator
-from typing import BinaryIO
 
 from gopush.errors import InvalidModuleZip, InvalidPath
 from gopush.gosem.dirhash import hash1_sorted
@@ -52,7 +51,7 @@ class EntryError(Exception):
         self.reason = reason
 
 
-def entry_chunks(f: BinaryIO, entry: zipfmt.Entry) -> Iterator[bytes]:
+def entry_chunks(f: zipfmt.ReadSeeker, entry: zipfmt.Entry) -> Iterator[bytes]:
     """Yield ``entry``'s content in pieces of at most ``PIECE_BYTES``, checked as they come.
 
     A directory entry yields nothing. Stops with the first contradiction of what the entry
@@ -89,7 +88,7 @@ def entry_chunks(f: BinaryIO, entry: zipfmt.Entry) -> Iterator[bytes]:
     _check_crc(f, entry, start, crc)
 
 
-def _check_crc(f: BinaryIO, entry: zipfmt.Entry, start: int, crc: int) -> None:
+def _check_crc(f: zipfmt.ReadSeeker, entry: zipfmt.Entry, start: int, crc: int) -> None:
     if entry.flags & zipfmt.FLAG_DATA_DESCRIPTOR:
         declared = zipfmt.data_descriptor_crc(f, start + entry.compressed_size)
         if declared is None:
@@ -101,7 +100,7 @@ def _check_crc(f: BinaryIO, entry: zipfmt.Entry, start: int, crc: int) -> None:
         raise EntryError(Invalid.UNREADABLE, "zip: checksum error")
 
 
-def _pieces(f: BinaryIO, entry: zipfmt.Entry, start: int) -> Iterator[bytes]:
+def _pieces(f: zipfmt.ReadSeeker, entry: zipfmt.Entry, start: int) -> Iterator[bytes]:
     """Yield the raw or inflated data, one bounded piece at a time, and one piece past the
     declared size at most (so the caller sees the lie)."""
     at, left = start, entry.compressed_size
@@ -142,7 +141,7 @@ def _drain(inflater: zlib._Decompress) -> bytes:
         raise EntryError(Invalid.UNREADABLE, "flate: corrupt input") from None
 
 
-def entry_digest(f: BinaryIO, entry: zipfmt.Entry) -> bytes:
+def entry_digest(f: zipfmt.ReadSeeker, entry: zipfmt.Entry) -> bytes:
     """Return the SHA-256 of ``entry``'s content (raw 32 bytes).
 
     Raises:
@@ -158,7 +157,7 @@ def entry_digest(f: BinaryIO, entry: zipfmt.Entry) -> bytes:
     return sha.digest()
 
 
-def open_directory(f: BinaryIO) -> zipfmt.Directory:
+def open_directory(f: zipfmt.ReadSeeker) -> zipfmt.Directory:
     """Return the central directory of the zip in ``f``.
 
     Raises:
@@ -172,7 +171,7 @@ def open_directory(f: BinaryIO) -> zipfmt.Directory:
                                hint="check that the upload or download completed") from None
 
 
-def hash_zip(f: BinaryIO) -> str:
+def hash_zip(f: zipfmt.ReadSeeker) -> str:
     """Return the ``h1:`` of a zip's entries as Go's ``dirhash.HashZip`` computes it.
 
     Names are the raw entry names; directory entries hash as empty files; a name listed
@@ -204,7 +203,7 @@ def hash_zip(f: BinaryIO) -> str:
         raise InvalidModuleZip(err.message, hint=err.hint) from None
 
 
-def file_digests(f: BinaryIO, prefix: str) -> dict[str, str]:
+def file_digests(f: zipfmt.ReadSeeker, prefix: str) -> dict[str, str]:
     """Return ``{path below prefix: SHA-256 hex}`` for the zip's files under ``prefix``.
 
     Raises:
@@ -223,7 +222,7 @@ def file_digests(f: BinaryIO, prefix: str) -> dict[str, str]:
     return found
 
 
-def file_chunks(f: BinaryIO, name: str) -> Iterator[bytes]:
+def file_chunks(f: zipfmt.ReadSeeker, name: str) -> Iterator[bytes]:
     """Yield the content of the (last) entry named ``name``, checked as ``entry_chunks`` does.
 
     Raises:

@@ -30,8 +30,9 @@ from __future__ import annotations
 import difflib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -39,7 +40,15 @@ import httpx
 from gopush.errors import RegistryError, RegistryUnavailable
 from gopush.registry import streams
 from gopush.registry.artifact import ModuleArtifact
-from gopush.registry.base import ConsumerSetup, Existing, Progress, Published, Status, netrc_machine
+from gopush.registry.base import (
+    ConsumerSetup,
+    Existing,
+    Progress,
+    Published,
+    Registry,
+    Status,
+    netrc_machine,
+)
 from gopush.registry.goproxy import GoproxyReader, download_via
 from gopush.registry.http import Session
 from gopush.text import one_line
@@ -98,7 +107,7 @@ class CloudsmithRegistry:
         sha = package.get("checksum_sha256") if package else None
         if package is not None and _state(package) == "failed":  # never served, whatever it holds
             return Existing(sum=None, package=slug, sha256=sha, state="failed")
-        if sha and sha == artifact.sha256:
+        if package is not None and sha and sha == artifact.sha256:
             return Existing(sum=artifact.sum, package=slug, sha256=sha, state=_state(package))
         if self.goproxy.info(artifact.module, artifact.version) is None:
             if package is None:
@@ -463,8 +472,12 @@ class CloudsmithRegistry:
             self.goproxy.session.close()
 
 
-class PackagePage(NamedTuple):
-    """A page of a package list: the package objects and where the page stands."""
+@dataclass(frozen=True)
+class PackagePage:
+    """A page of a package list: the package objects and where the page stands.
+
+    (A dataclass, not a NamedTuple: a ``count`` field would hide the tuple's method.)
+    """
 
     packages: list[dict[str, Any]]
     page: int
@@ -548,7 +561,7 @@ def default_goproxy(api_host: str, owner: str, repo: str) -> str:
     return f"{root}/go/{owner}/{repo}/"
 
 
-def cloudsmith_repository(registry: Any, what: str) -> CloudsmithRegistry:
+def cloudsmith_repository(registry: Registry, what: str) -> CloudsmithRegistry:
     """Return ``registry`` when it is one Cloudsmith-style repository (Cloudsmith or
     ``gopush serve``, named OWNER/REPO), the only kind that has ``what``.
 

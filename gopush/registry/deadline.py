@@ -24,20 +24,22 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import httpcore
 
 MIN_RATE = 64 * 1024  # bytes per second a transfer must average beyond the base deadline
+
+T = TypeVar("T")
 
 
 class Deadline:
     """The time left to one request; ``expired`` tells whether it ran out."""
 
     def __init__(self, seconds: float, *, downloads: bool = False,
-                 clock: Any = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds, self.clock, self.downloads = seconds, clock, downloads
         self.started = clock()
         self.moved = 0
@@ -125,7 +127,8 @@ class DeadlineStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
-def _bounded(deadline: Deadline, operation: Any, timeout: float | None) -> Any:
+def _bounded(deadline: Deadline, operation: Callable[[float | None], T],
+             timeout: float | None) -> T:
     """Run ``operation(timeout)`` with the timeout capped by the deadline; a timeout that
     fires because the deadline passed marks it expired."""
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from gopush.errors import RegistryError, RegistryUnavailable
+from gopush.registry.base import Registry
 from gopush.registry.http import Session
 
 PAGE_SIZE = 100
@@ -97,7 +98,7 @@ class EntitlementsClient:
                          what=f"{action} the entitlement token")
 
 
-def entitlements_of(registry: Any) -> EntitlementsClient:
+def entitlements_of(registry: Registry) -> EntitlementsClient:
     """Return the entitlements client of a Cloudsmith-style registry.
 
     Raises:

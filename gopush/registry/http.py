@@ -34,7 +34,7 @@ import json
 import platform
 import ssl
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,9 +43,10 @@ import httpx
 
 from gopush import __version__, boundedjson
 from gopush.boundedjson import UnreadableJson
-from gopush.config.credentials import Credential, redact, redact_url
+from gopush.config.credentials import Credential, redact_url
 from gopush.config.settings import DEFAULT_REQUEST_TIMEOUT
 from gopush.errors import AuthError, GopushError, RegistryError, RegistryUnavailable, VersionExists
+from gopush.redaction import redact
 from gopush.registry import deadline
 from gopush.text import one_line
 
@@ -168,7 +169,7 @@ class KeyAuth(httpx.Auth):
     def __init__(self, credential: Credential, style: str, username: str | None = None) -> None:
         self._credential, self._style, self._username = credential, style, username
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         key = self._credential.key.reveal()
         if self._style == "x-api-key":
             request.headers["X-Api-Key"] = key
@@ -619,7 +620,8 @@ def error_detail(response: httpx.Response) -> tuple[str, list[str], dict[str, An
         isinstance(errors, list)) else ""
     detail = str(body.get("detail") or body.get("message") or body.get("error") or listed
                  or response.reason_phrase)[:500]
-    fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
+    raw_fields = body.get("fields")
+    fields: dict[str, Any] = raw_fields if isinstance(raw_fields, dict) else {}
     lines = []
     for name, messages in fields.items():
         if isinstance(messages, dict):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gopush.errors import RegistryUnavailable
+from gopush.registry.base import Registry
 from gopush.registry.http import Session
 
 
@@ -23,8 +24,7 @@ class RetentionClient:
     def _call(self, method: str, rest: str, what: str,
               body: dict[str, Any] | None = None) -> dict[str, Any]:
         path = f"repos/{self.owner}/{self.repo}/retention/" + (f"{rest}/" if rest else "")
-        options = {"json_body": body} if body is not None else {}
-        value = self.api.decode(self.api.request(method, path, what=what, **options), what)
+        value = self.api.decode(self.api.request(method, path, what=what, json_body=body), what)
         if not isinstance(value, dict):
             raise RegistryUnavailable(f"{what}: the registry's reply is not a JSON object")
         return value
@@ -47,7 +47,7 @@ class RetentionClient:
         return self._call("POST", "apply", "apply the retention rules", {})
 
 
-def retention_of(registry: Any) -> RetentionClient:
+def retention_of(registry: Registry) -> RetentionClient:
     """Return the retention client of a Cloudsmith-style registry.
 
     Raises:

@@ -23,14 +23,15 @@ from starlette.responses import JSONResponse, Response
 
 from gopush.modzip.rules import MAX_ZIP_BYTES
 from gopush.server.assembly import Assembly
-from gopush.server.auth import require_key
+from gopush.server.auth import Action
 from gopush.server.blobs import Incoming
+from gopush.server.db import digest
 from gopush.server.receive import is_number, receive_form, receive_raw
 from gopush.server.records import FileSlot, Repo
 from gopush.server.responses import ApiError, no_content, not_found, out_of_space
 from gopush.server.space import DiskFull
 from gopush.server.state import api_repo, api_repo_or_new, base_url, json_body, new_repo, state
-from gopush.server.storage import SlotGone, digest
+from gopush.server.storage import SlotGone
 
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
 FORM_LIMIT = MAX_ZIP_BYTES + (1 << 20)  # the largest module zip plus room for form fields
@@ -59,14 +60,14 @@ def _file_request(body: dict[str, Any], *, create: bool) -> tuple[str, str, str]
 
 async def validate_file(request: Request) -> Response:
     """``POST /files/{owner}/{repo}/validate/``: check file name and MD5 (204)."""
-    api_repo_or_new(request)
+    api_repo_or_new(request, Action.PUSH)
     _file_request(await json_body(request), create=False)
     return no_content()
 
 
 async def create_file(request: Request) -> Response:
     """``POST /files/{owner}/{repo}/``: open an upload slot (202 with the upload URL)."""
-    repo = api_repo_or_new(request)
+    repo = api_repo_or_new(request, Action.PUSH)
     filename, md5, method = _file_request(await json_body(request), create=True)
     repo = repo or new_repo(request)  # the first valid push creates the repository
     state(request).expiry.sweep()  # abandoned uploads go before a new one starts
@@ -172,7 +173,7 @@ async def upload_part(request: Request) -> Response:
     other part is kept in a file of its own until ``complete``. A part for an upload that is
     already complete is refused (409): nothing would ever read or delete it.
     """
-    repo = api_repo(request)
+    repo = api_repo(request, Action.PUSH)
     slot = _part_slot(request, repo, request.query_params.get("upload_id"))
     number = _part_number(request, "")
     if slot.state == "complete":
@@ -197,7 +198,7 @@ async def upload_part(request: Request) -> Response:
     return JSONResponse({"part_number": number, "size": incoming.size})
 
 
-def _room_left(part_files: dict[int, Path], assembly: Any, number: int) -> int:
+def _room_left(part_files: dict[int, Path], assembly: Assembly, number: int) -> int:
     """Return how many bytes part ``number`` may have: a module zip is at most MAX_ZIP_BYTES,
     so the parts held so far (joined, or in files of their own; a re-sent part replaces its
     earlier bytes) leave only the rest. Without this, one slot could fill the disk with
@@ -222,7 +223,7 @@ def _too_large(room: int) -> ApiError:
 
 async def complete_file(request: Request) -> Response:
     """``POST /files/{owner}/{repo}/{identifier}/complete/``: join the parts (201)."""
-    repo = api_repo(request)
+    repo = api_repo(request, Action.PUSH)
     slot = _part_slot(request, repo, request.path_params["identifier"])
     await json_body(request)  # {"upload_id", "complete"} or anything else: nothing to read
     if slot.state != "complete":
@@ -279,7 +280,7 @@ def _rejoin(assembly: Assembly, files: dict[int, Path], into: Incoming) -> None:
 
 async def abort_file(request: Request) -> Response:
     """``POST /files/{owner}/{repo}/{identifier}/abort/``: drop received parts (204)."""
-    repo = api_repo(request)
+    repo = api_repo(request, Action.PUSH)
     slot = _part_slot(request, repo, request.path_params["identifier"])
     st = state(request)
     assembly = st.assemblies.get(slot.identifier)
@@ -293,14 +294,10 @@ async def abort_file(request: Request) -> Response:
 
 async def file_info(request: Request) -> Response:
     """``GET /files/{owner}/{repo}/{identifier}/info/``: where parts go (200)."""
-    repo = api_repo(request)
+    repo = api_repo(request, Action.PUSH)
     slot = _part_slot(request, repo, request.path_params["identifier"])
     body = _slot_json(request, repo, slot, None)
     query = f"upload_id={slot.identifier}&part_number={_part_number(request, '1')}"
     return JSONResponse({"identifier": slot.identifier, "upload_url": body["upload_url"],
                          "upload_querystring": query})
 
-
-def require_api_key(request: Request) -> None:
-    """Refuse a call without a valid API key (for routes without a repository)."""
-    require_key(request, state(request).settings)

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gopush.errors import GopushError, InvalidModuleZip
+from gopush.server.auth import Action
 from gopush.server.package_json import package_json, search_fields, status_json
 from gopush.server.query import Matcher, QueryError, SearchesBusy, compile_query
 from gopush.server.receive import MAX_DIGITS, is_number
@@ -50,15 +51,17 @@ async def validate_go(request: Request) -> Response:
 
     ``package_file`` is the client's local path at this step, so only its presence is checked.
     """
-    api_repo_or_new(request)
+    api_repo_or_new(request, Action.PUSH)
     _package_file(await json_body(request))
     return no_content()
 
 
 async def upload_go(request: Request) -> Response:
     """``POST /packages/{owner}/{repo}/upload/go/``: create the package of an upload (201)."""
-    repo = api_repo_or_new(request)  # an upload slot created it: none, no upload to use
+    repo = api_repo_or_new(request, Action.PUSH)  # an upload slot made it: none, no upload
     body = await json_body(request)
+    if body.get("republish") is True:  # replacing a version's content: not push-only
+        api_repo_or_new(request, Action.MANAGE)
     slot = state(request).storage.file(_package_file(body))
     if repo is None or slot is None or (slot.owner, slot.name) != (repo.owner, repo.name):
         raise ApiError(422, "Invalid input.",
@@ -160,7 +163,7 @@ def _package(request: Request, repo: Repo) -> Package:
 
 async def package_status(request: Request) -> Response:
     """``GET /packages/{owner}/{repo}/{pkg}/status/`` (200)."""
-    repo = api_repo(request)
+    repo = api_repo(request, Action.READ)
     return JSONResponse(status_json(_package(request, repo), base_url(request)))
 
 
@@ -171,7 +174,7 @@ async def resync(request: Request) -> Response:
     version, fails the same way every time, so that package stays failed and says it should
     be deleted.
     """
-    repo = api_repo(request)
+    repo = api_repo(request, Action.PUSH)
     package = _package(request, repo)
     if state(request).sync.requeue(package):
         package = _package(request, repo)
@@ -180,13 +183,13 @@ async def resync(request: Request) -> Response:
 
 async def read_package(request: Request) -> Response:
     """``GET /packages/{owner}/{repo}/{pkg}/`` (200)."""
-    repo = api_repo(request)
+    repo = api_repo(request, Action.READ)
     return JSONResponse(package_json(_package(request, repo), base_url(request)))
 
 
 async def delete_package(request: Request) -> Response:
     """``DELETE /packages/{owner}/{repo}/{pkg}/`` (204); the version is then gone (410)."""
-    repo = api_repo(request)
+    repo = api_repo(request, Action.MANAGE)
     await run_in_threadpool(state(request).storage.delete_package, _package(request, repo))
     return no_content()
 
@@ -199,7 +202,7 @@ async def tag_package(request: Request) -> Response:
         ApiError: 422 for an unknown action or tags that break the rules; 404 for a package
             that is not there (or was deleted).
     """
-    repo = api_repo(request)
+    repo = api_repo(request, Action.MANAGE)
     package = _package(request, repo)
     body = await json_body(request)
     action = body.get("action")
@@ -239,7 +242,7 @@ async def list_packages(request: Request) -> Response:
     it, unless a push may create it (``--new-repos``): then it lists as empty.
     """
     st = state(request)
-    repo = api_repo_or_new(request)
+    repo = api_repo_or_new(request, Action.READ)
     page, size = paging(request)
     try:
         wanted = compile_query(request.query_params.get("query", ""))

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gopush.server import (
     api_entitlements,
     api_files,
+    api_openid,
     api_packages,
     api_retention,
     api_user,
@@ -77,6 +78,7 @@ API_ROUTES = [
     Route(f"/vulnerabilities{_REPO}/{{pkg}}/{{identifier}}", api_vulns.read_scan,
           methods=["GET"]),
     Route(f"/vulnerabilities{_REPO}/{{pkg}}", api_vulns.list_scans, methods=["GET"]),
+    Route("/openid/{org}", api_openid.exchange, methods=["POST"]),
     Route("/user/self", api_user.user_self, methods=["GET"]),
     Route("/user/tokens", api_user.user_tokens, methods=["GET"]),
     Route(f"/repos{_REPO}/retention/dry-run", api_retention.dry_run, methods=["POST"]),
@@ -215,6 +217,7 @@ def create_app(storage: Storage, settings: ServeSettings) -> ASGIApp:
                 await run_in_threadpool(watch.stop)
             server_state.searches.close()
             await upstream.close()
+            await server_state.issuers.close()
 
     app = Starlette(routes=ROUTES, lifespan=lifespan,
                     exception_handlers={ApiError: _api_error, DiskFull: _disk_full,

@@ -364,7 +364,9 @@ class GuardedH11Protocol(H11Protocol):
         if self._served >= self.limits.keep_alive_requests:
             # uvicorn answers a request that says "Connection: close" with that header and
             # then closes: say it for the client (keep_alive alone closes without saying).
-            self.cycle.scope["headers"].append((b"connection", b"close"))
+            headers = self.cycle.scope["headers"]
+            assert isinstance(headers, list)  # ASGI types it Iterable; uvicorn's h11 makes a list
+            headers.append((b"connection", b"close"))
             self.cycle.keep_alive = False
 
     def _arm_head_timer(self) -> None:

@@ -345,8 +345,9 @@ def _version_compare(value: str, versions: _Versions) -> Callable[[str], bool]:
     if op == "~=":
         high = semver.precedence(_next_minor(wanted))
         return _remembered(lambda v: (p := versions.get(v)) is not None and low <= p < high)
-    tests = {">": lambda p: p > low, "<": lambda p: p < low, ">=": lambda p: p >= low,
-             "<=": lambda p: p <= low}
+    tests: dict[str, Callable[[Any], bool]] = {
+        ">": lambda p: p > low, "<": lambda p: p < low, ">=": lambda p: p >= low,
+        "<=": lambda p: p <= low}
     test = tests[op]
     return _remembered(lambda v: (p := versions.get(v)) is not None and test(p))
 

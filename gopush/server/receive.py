@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from typing import TypeGuard
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -73,7 +74,7 @@ class Pipe:
         self._buffer = bytearray()
         self._writing: asyncio.Future[None] | None = None
 
-    async def feed(self, data: bytes | memoryview) -> None:
+    async def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Append ``data``; hand the buffer to a worker once it holds ``FLUSH_BYTES``."""
         self._buffer += data
         if len(self._buffer) >= FLUSH_BYTES:
@@ -105,7 +106,7 @@ class Pipe:
 MAX_DIGITS = 18  # every count or size the server reads fits (and int() takes at most 4,300)
 
 
-def is_number(text: str | None) -> bool:
+def is_number(text: str | None) -> TypeGuard[str]:
     """Tell whether ``text`` is 1 to ``MAX_DIGITS`` ASCII digits: what a header or parameter
     holding a count or size may be, and what int() then reads quickly and without error
     (str.isdigit alone also takes "²", which int() refuses; 5,000 digits make it raise)."""

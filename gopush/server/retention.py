@@ -224,7 +224,8 @@ def _beyond_size(limit: int) -> Test:
         if not limit:
             return []
         why = f"beyond the {limit} bytes its group keeps for its highest versions"
-        total, beyond = 0, []
+        total = 0
+        beyond: list[tuple[Package, str]] = []
         for package in ranked:
             total += package.size or 0
             if total > limit or beyond:
@@ -256,8 +257,10 @@ class RetentionStore:
         if row is None:
             return Rules()
         stored = from_row(Rules, row)
-        return replace(stored, **{k: bool(getattr(stored, k)) for k, t in _FIELDS.items()
-                                  if t == "bool"})
+        # SQLite keeps a bool as 0/1: the bool fields, as bools (only those: hence Any)
+        flags: dict[str, Any] = {k: bool(getattr(stored, k)) for k, t in _FIELDS.items()
+                                 if t == "bool"}
+        return replace(stored, **flags)
 
     def put(self, repo: Repo, rules: Rules, stamp: str) -> None:
         """Store ``repo``'s rules (``stamp``: RFC 3339 UTC, now)."""

@@ -223,8 +223,11 @@ def run(storage: Storage, settings: ServeSettings, listening: Listening, *,
                             loop="asyncio", http=protocol_for(connections, limits,
                                                              settings.body_timeout),
                             h11_max_incomplete_event_size=limits.max_header_bytes,
-                            timeout_keep_alive=limits.keep_alive_timeout, server_header=False,
-                            timeout_graceful_shutdown=stop_timeout)
+                            # uvicorn annotates these two int, yet uses them only as delays
+                            # (loop.call_later, asyncio.timeout): a fraction of a second works
+                            timeout_keep_alive=limits.keep_alive_timeout,  # type: ignore[arg-type]
+                            server_header=False,
+                            timeout_graceful_shutdown=stop_timeout)  # type: ignore[arg-type]
     logging.getLogger("gopush.server").setLevel(logging.INFO)
     floods = QuietFloods()
     for name in ("asyncio", "uvicorn.error"):

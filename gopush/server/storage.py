@@ -42,6 +42,7 @@ from gopush.modzip.accept import RFC3339, AcceptedZip
 from gopush.server.blobs import BlobStore, Incoming
 from gopush.server.db import Database, digest
 from gopush.server.entitlements import Entitlement, Entitlements
+from gopush.server.publish_tokens import PublishTokens
 from gopush.server.records import FileSlot, Package, Repo, Version, from_row
 from gopush.server.retention import Removal, RetentionStore, Rules, doomed
 from gopush.server.space import DiskFull, Space
@@ -93,6 +94,9 @@ class Storage:
         self.db = Database(root / "registry.sqlite3", self.space)
         self.entitlements = Entitlements(self.db)
         self.retention = RetentionStore(self.db)
+        self.publish_tokens = PublishTokens(self.db)  # trusted publishing (issue 13)
+        # the file descriptor whose lock keeps other servers out (server.run.open_storage)
+        self.data_lock: int | None = None
 
     def recover(self, *, unused_before: str | None = None) -> int:
         """Forget uploads a previous run did not finish, and delete blobs nothing needs any

@@ -144,6 +144,7 @@ class Scanner:
     def refresh(self, stop: threading.Event | None = None) -> int:
         """Check the database's ``modified``; scan again what it makes stale. Return how
         many versions were scanned (stops early when the database fails, or on ``stop``)."""
+        db: vulndb.VulnDb | None  # None once a reopening fails (see _reopen)
         try:
             with self._lock:
                 db = vulndb.open_db(self.settings.db_url, self.cache,

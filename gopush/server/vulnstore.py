@@ -162,7 +162,8 @@ class VulnStore:
             "v.sum = s.sum WHERE v.origin = 'upload' AND (s.scan_id IS NULL OR "
             "s.state != 'scanned' OR s.db_modified IS NOT ?) ORDER BY v.owner, v.name, "
             "v.module, v.version", db_modified)
-        return [ScanTarget(*row[:7], self.scan(*row[:5]) if row[7] is not None else None)
+        return [ScanTarget(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
+                           self.scan(*row[:5]) if row[7] is not None else None)
                 for row in rows]
 
     def forget_unserved(self, older_than: float = 24 * 3600.0) -> int:

@@ -22,11 +22,11 @@ import tempfile
 import threading
 import weakref
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from gopush.errors import InvalidVersion, NotARepository, SourceError
 from gopush.gosem import pseudo
@@ -446,7 +446,7 @@ class GitRepository:
         return _merge(listed, skipped, self._archive(commit, subdir, prefix, excludes))
 
     def _archive(self, commit: str, subdir: str, prefix: str,
-                 excludes: list[str] | None = None) -> Iterator[ArchivedFile]:
+                 excludes: list[str] | None = None) -> Generator[ArchivedFile, None, None]:
         spill_dir = SpillDir()
         with (tempfile.TemporaryDirectory(prefix="gopush-git-") as shadow,
               PackAhead() as pack_ahead):
@@ -525,7 +525,8 @@ def _dir_among(path: str, dirs: set[str]) -> str | None:
     return None
 
 
-def _merge(listed: list[UnreadFile], skipped: set[str], archived: Iterator[ArchivedFile]
+def _merge(listed: list[UnreadFile], skipped: set[str],
+           archived: Generator[ArchivedFile, None, None]
            ) -> list[ArchivedFile | UnreadFile] | None:
     """Return ``listed`` with each file git archive gave (all but those below ``skipped``)
     in its place; None if the archive does not give exactly those, in that order."""
@@ -544,7 +545,7 @@ def _merge(listed: list[UnreadFile], skipped: set[str], archived: Iterator[Archi
         archived.close()  # stops git if the archive was not read to its end
 
 
-def _widen_pipe(pipe: BinaryIO) -> None:
+def _widen_pipe(pipe: IO[bytes]) -> None:
     """Ask for a pipe of ``ARCHIVE_PIPE_BYTES`` between git archive and us (Linux only).
 
     In the default 64 KiB pipe git stops every 64 KiB until the reader catches up: tens of
@@ -560,7 +561,7 @@ def _widen_pipe(pipe: BinaryIO) -> None:
         pass
 
 
-def _feed(pipe: BinaryIO | None, data: bytes) -> None:
+def _feed(pipe: IO[bytes] | None, data: bytes) -> None:
     """Write ``data`` to a child's stdin (a child that died early is no error here: the
     reader sees its output end)."""
     if pipe is None:
@@ -585,7 +586,7 @@ def _tag_names(decorations: str) -> list[str]:
     return [item[len("tag: "):] for item in items if item.startswith("tag: ")]
 
 
-def _batch_blob(out: BinaryIO, max_size: int) -> tuple[bytes | None, int | None]:
+def _batch_blob(out: IO[bytes], max_size: int) -> tuple[bytes | None, int | None]:
     """Read one answer of ``git cat-file --batch``: the blob, or None (missing, not a blob,
     too large: its bytes are read and dropped in pieces); and the size of a blob larger
     than ``max_size`` (else None)."""
@@ -616,7 +617,7 @@ def _shadow_config(object_format: str) -> str:
             f"[extensions]\n\tobjectformat = {object_format}\n")
 
 
-def _archived(member: tarstream.Member, stream: BinaryIO, prefix: str,
+def _archived(member: tarstream.Member, stream: IO[bytes], prefix: str,
               spill_dir: SpillDir, pack_ahead: PackAhead) -> ArchivedFile | None:
     """Turn one tar member into a file relative to the module root (None: not a file).
 
@@ -648,7 +649,7 @@ def _archived(member: tarstream.Member, stream: BinaryIO, prefix: str,
     return item
 
 
-def _copy(stream: BinaryIO, target: Path, size: int) -> None:
+def _copy(stream: IO[bytes], target: Path, size: int) -> None:
     with target.open("wb") as out:
         left = size
         while left:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from gopush.errors import SourceError
 
@@ -28,7 +28,7 @@ class Member:
     linkname: str
 
 
-def members(stream: BinaryIO) -> Iterator[tuple[Member, BinaryIO]]:
+def members(stream: IO[bytes]) -> Iterator[tuple[Member, IO[bytes]]]:
     """Yield each member with ``stream`` positioned at its data.
 
     The caller must read exactly ``member.size`` bytes with ``read_data`` before asking for
@@ -57,23 +57,23 @@ def members(stream: BinaryIO) -> Iterator[tuple[Member, BinaryIO]]:
         yield member, stream
 
 
-def read_data(stream: BinaryIO, size: int) -> bytes:
+def read_data(stream: IO[bytes], size: int) -> bytes:
     """Read a member's ``size`` bytes and skip its padding."""
     return _read_data(stream, size)
 
 
-def skip_padding(stream: BinaryIO, size: int) -> None:
+def skip_padding(stream: IO[bytes], size: int) -> None:
     """Skip the padding after ``size`` data bytes that the caller read itself."""
     _read_exact(stream, -size % BLOCK)
 
 
-def _read_data(stream: BinaryIO, size: int) -> bytes:
+def _read_data(stream: IO[bytes], size: int) -> bytes:
     data = _read_exact(stream, size)
     skip_padding(stream, size)
     return data
 
 
-def _read_exact(stream: BinaryIO, size: int) -> bytes:
+def _read_exact(stream: IO[bytes], size: int) -> bytes:
     data = stream.read(size)
     if len(data) != size and data:
         raise SourceError("git archive output ended in the middle of a file")

@@ -1,7 +1,7 @@
 """The output boundary: every text a Reporter prints passes here first.
 
 ``Guarded`` wraps the Reporter the CLI chose. Each message, hint, warning, step, table cell
-and result passes ``config.credentials.redact`` with the secrets of the run (the API key,
+and result passes ``gopush.redaction.redact`` with the secrets of the run (the API key,
 once resolved) and ``gopush.text``: control characters are shown escaped, and a message's
 continuation lines are indented, so no text, whoever built it, can start a line of its own
 that reads as gopush's ``error:`` or ``hint:``. The JSON document's strings are redacted;
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gopush.config.credentials import redact
+from gopush.redaction import redact
 from gopush.text import lines, one_line
 from gopush.ui.base import Progress, Reporter
 

@@ -44,7 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from gopush.config.credentials import redact_url
@@ -63,6 +63,8 @@ DEFAULT_URL = "https://vuln.go.dev"
 ALWAYS = ("stdlib", "toolchain")
 FETCHERS = 8  # entries fetched at once on a cold cache (vuln.go.dev is a CDN)
 _STATE_BYTES = 64 * 1024
+
+T = TypeVar("T")
 
 
 class Unreachable(Exception):
@@ -150,7 +152,7 @@ class VulnDb:
         except VulnDbError as exc:
             raise VulnDbError(f"vulnerability database {self.url}: {exc.message}") from None
 
-    def _parsed(self, parse: Callable[[bytes], Any], data: bytes, path: str) -> Any:
+    def _parsed(self, parse: Callable[[bytes], T], data: bytes, path: str) -> T:
         try:
             return parse(data)
         except VulnDbError as exc:

@@ -140,6 +140,7 @@ def _tokens(text: str) -> Iterator[tuple[str, str]]:
     pos, insert_semi = 0, False
     while True:
         space = _SPACE.match(text, pos)
+        assert space is not None  # every alternative is optional: it matches at any position
         newline, pos = "\n" in space.group(), space.end()
         if insert_semi and (newline or pos == len(text)):
             insert_semi = False
