@@ -26,6 +26,8 @@ from gen_unicode_tables import GoTables, go_tables
 from gitrepo import GitRepo
 from gotool import GoOracle, go_binary
 from loopback import Handle, Loopback
+from oidc_issuer import oidc_issuer  # noqa: F401 (a fixture, for every test dir)
+from testca import CertAuthority, make_test_ca
 from vulndb_server import vulndb_data, vulndb_http  # noqa: F401 (fixtures, for every test dir)
 
 
@@ -99,3 +101,9 @@ def loopback() -> Iterator[Callable[[Handle], str]]:
     servers = Loopback()
     yield servers.start
     servers.close()
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> CertAuthority:
+    """Return a CA and a server certificate for 127.0.0.1/localhost (made once a session)."""
+    return make_test_ca(tmp_path_factory.mktemp("ca"))

@@ -54,6 +54,13 @@ def registry_options(f: F) -> F:
         click.option("--api-key", metavar="KEY",
                      help="API key (prefer GOPUSH_API_KEY / CLOUDSMITH_API_KEY: command lines "
                           "are visible to other users)."),
+        click.option("--oidc-org", metavar="ORG",
+                     help="Keyless push from CI (no API key set): the org whose trusted "
+                          "publisher exchanges the CI's OIDC ID token for a short-lived key "
+                          "[env: GOPUSH_OIDC_ORG, CLOUDSMITH_ORG]."),
+        click.option("--oidc-service", metavar="SLUG",
+                     help="Keyless push from CI: the service account the key is minted for "
+                          "[env: GOPUSH_OIDC_SERVICE, CLOUDSMITH_SERVICE_SLUG]."),
         click.option("--profile", metavar="NAME",
                      help="Profile of the Cloudsmith CLI's config.ini/credentials.ini "
                           "[env: GOPUSH_PROFILE, CLOUDSMITH_PROFILE]."),
@@ -84,23 +91,29 @@ def connect(app: App, options: dict[str, Any], repository: str | None = None,
         ConfigError: settings are invalid, or no key is set where gopush may not prompt.
     """
     return _connect(app, options, repository, need_key=need_key,
-                    require_repository=require_repository, ask_key=True)[0]
+                    require_repository=require_repository, ask_key=True, keyless=True)[0]
 
 
 def connect_to_read(app: App, options: dict[str, Any], repository: str | None = None,
-                    *, require_repository: bool = True) -> tuple[Registry, bool]:
+                    *, require_repository: bool = True,
+                    keyless: bool = False) -> tuple[Registry, str]:
     """Open the registry for reading (``verify``, ``whoami``): with the configured key if
     there is one, else anonymously, never prompting; a public repository needs no key.
+    With ``keyless`` (``whoami``), a keyless setup is exchanged for a key as ``push`` does.
 
-    Returns the registry and whether it is read with credentials (a key, or none needed:
-    a ``dir:`` target).
+    Returns the registry and where its credentials come from: the key's source, "none
+    needed" for a ``dir:`` target, "" when it is read anonymously.
 
     Raises:
         ConfigError: settings are invalid.
+        AuthError: with ``keyless``, the exchange was refused.
     """
     registry, settings = _connect(app, options, repository, need_key=True,
-                                  require_repository=require_repository, ask_key=False)
-    return registry, settings.credential is not None or settings.target.kind == "dir"
+                                  require_repository=require_repository, ask_key=False,
+                                  keyless=keyless)
+    if settings.credential is not None:
+        return registry, str(settings.credential.source)
+    return registry, "none needed" if settings.target.kind == "dir" else ""
 
 
 def read_settings(app: App, options: dict[str, Any], repository: str | None = None
@@ -113,7 +126,7 @@ def read_settings(app: App, options: dict[str, Any], repository: str | None = No
         ConfigError: settings are invalid.
     """
     return _connect(app, options, repository, need_key=True, require_repository=False,
-                    ask_key=False)
+                    ask_key=False, keyless=False)
 
 
 def anonymous_refusal_hint(err: GopushError) -> None:
@@ -123,7 +136,11 @@ def anonymous_refusal_hint(err: GopushError) -> None:
 
 
 def _connect(app: App, options: dict[str, Any], repository: str | None, *, need_key: bool,
-             require_repository: bool, ask_key: bool) -> tuple[Registry, Settings]:
+             require_repository: bool, ask_key: bool, keyless: bool
+             ) -> tuple[Registry, Settings]:
+    """Resolve the settings and open the registry. A key missing is asked for, in the
+    credentials order: a keyless exchange (``keyless``, when an OIDC org and service are
+    set), then the prompt (``ask_key``, on a terminal only)."""
     from gopush.config.credentials import Credential, make_secret, missing_key_error
     from gopush.config.settings import SettingsInput, load_settings
     from gopush.registry.factory import open_registry
@@ -138,8 +155,11 @@ def _connect(app: App, options: dict[str, Any], repository: str | None, *, need_
         registry=options["registry_name"], to=options["to"], repository=repository,
         goproxy=options["goproxy_url"], username=options["username"],
         config_file=options["config_file"], request_timeout=options["request_timeout"],
-        part_size=options.get("part_size"), require_repository=require_repository)
+        part_size=options.get("part_size"), oidc_org=options["oidc_org"],
+        oidc_service=options["oidc_service"], require_repository=require_repository)
     settings = load_settings(given, need_key=need_key)
+    if keyless and settings.credential is None and settings.keyless is not None:
+        settings = _exchange_keyless(app, settings)
     if need_key and ask_key and settings.credential is None and settings.target.kind != "dir":
         if not app.interactive:
             raise missing_key_error()
@@ -151,11 +171,35 @@ def _connect(app: App, options: dict[str, Any], repository: str | None, *, need_
     if settings.credential is not None:
         app.hide(settings.credential.key.reveal())
     _warn_plain_http(app, settings.target.location)
+    key_from = settings.credential.source if settings.credential is not None else "nowhere"
     app.reporter.detail(f"registry: {settings.target.describe()} "
                         f"(host from {settings.sources.get('api_host', 'the target')}, key from "
-                        f"{settings.sources.get('api_key', 'nowhere')})")
+                        f"{key_from})")
     return open_registry(settings, trace=_tracer(app), debug=app.debug,
                          announce=app.reporter.step), settings
+
+
+def _exchange_keyless(app: App, settings: Any) -> Any:
+    """Return ``settings`` with the key a keyless exchange gets for this CI's identity
+    (``registry.oidc``); both tokens are hidden from everything printed before any is sent.
+
+    Raises:
+        ConfigError: this CI offers no ID token.
+        AuthError: the CI or the registry refused (the registry's reason in the message).
+    """
+    from gopush.config.credentials import missing_id_token_error
+    from gopush.registry.factory import exchange_keyless
+
+    keyless = settings.keyless
+    if keyless.id_token is None:
+        raise missing_id_token_error(keyless)
+    for secret in (keyless.id_token.token, keyless.id_token.request_token):
+        if secret is not None:
+            app.hide(secret.reveal())
+    app.reporter.detail(f"keyless: exchanging the {keyless.id_token.provider} ID token for a "
+                        f"key of {keyless.org}/{keyless.service}")
+    return exchange_keyless(settings, trace=_tracer(app), debug=app.debug,
+                            announce=app.reporter.step)
 
 
 def _tracer(app: App) -> Callable[[str], None]:

@@ -158,6 +158,12 @@ def _limit_options(command: Any) -> Any:
               show_default=True, metavar="SECONDS",
               help="Seconds a scan may wait for the database; a package is then published "
                    "unscanned (scanned at the next check that reaches the database).")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="GOPUSH_SERVE_CONFIG", metavar="FILE",
+              help="TOML file declaring trusted publishers: CI identities (OIDC ID tokens of "
+                   "an issuer, audience and claims) that may exchange their token at "
+                   "/openid/ORG/ for a short-lived push-only token (README \"Trusted "
+                   "publishing (serve)\"; env GOPUSH_SERVE_CONFIG).")
 @click.option("--quarantine", type=click.Choice(["off", "imported", "any"]), default="off",
               show_default=True,
               help="With --vuln-db: keep versions with a finding in a package they import "
@@ -170,8 +176,8 @@ def command(app: App, /, host: str, port: int, data: Path | None, tls_cert: Path
             tls_key: Path | None, api_keys: tuple[str, ...], repos: tuple[str, ...],
             read_tokens: tuple[str, ...], upstreams: tuple[str, ...], new_repos: str,
             body_timeout: float, upload_expiry: float, stop_timeout: float,
-            vuln_db: str | None, vuln_refresh: float, vuln_timeout: float, quarantine: str,
-            **limits: Any) -> None:
+            vuln_db: str | None, vuln_refresh: float, vuln_timeout: float, config: Path | None,
+            quarantine: str, **limits: Any) -> None:
     """Run the embedded Go module registry until stopped.
 
     It speaks the Cloudsmith upload API (for `gopush push` and the official
@@ -196,6 +202,7 @@ def command(app: App, /, host: str, port: int, data: Path | None, tls_cert: Path
       gopush serve --new-repos private    # any push creates its repository, private
       gopush serve --repo acme/mirror --upstream acme/mirror=https://proxy.golang.org
     """
+    from gopush.server.publishers import Publishers, load_publishers
     from gopush.server.run import bind, check_tls, describe_repos, open_storage, run
     from gopush.server.settings import ConnectionLimits, ServeSettings
 
@@ -204,6 +211,7 @@ def command(app: App, /, host: str, port: int, data: Path | None, tls_cert: Path
     vuln = _vuln_settings(vuln_db, vuln_refresh, vuln_timeout, quarantine)
     keys = tuple(_split(api_keys))
     setups = _repo_setups(repos, read_tokens, upstreams)
+    publishers = load_publishers(config) if config is not None else Publishers()
     if tls_cert is not None and tls_key is not None:
         check_tls(tls_cert, tls_key)
     # Everything that can refuse the start is checked before the data directory is made.
@@ -211,12 +219,13 @@ def command(app: App, /, host: str, port: int, data: Path | None, tls_cert: Path
     expiry_seconds = upload_expiry * 3600  # --upload-expiry is in hours
     storage = open_storage(data or default_data_dir(app.environ), setups,
                            upload_expiry=expiry_seconds)
-    _announce(app, listening.url, storage.root, describe_repos(storage, listening.url), keys,
-              vuln)
     settings = ServeSettings(api_keys=keys, body_timeout=body_timeout,
                              new_repos=new_repos != "off",
                              new_repos_private=new_repos == "private",
-                             upload_expiry=expiry_seconds, vuln=vuln)
+                             upload_expiry=expiry_seconds, vuln=vuln, publishers=publishers)
+    _announce(app, listening.url, storage.root, describe_repos(storage, listening.url),
+              settings)
+    _warn_missing_repos(app, settings, {r.full_name for r in storage.repos()})
     run(storage, settings, listening, tls_cert=tls_cert, tls_key=tls_key,
         access_log=app.verbose, stop_timeout=stop_timeout, limits=ConnectionLimits(**limits))
 
@@ -237,12 +246,13 @@ def _vuln_settings(url: str | None, refresh: float, timeout: float, quarantine: 
 
 
 def _announce(app: App, url: str, data: Path, repos: list[dict[str, object]],
-              keys: tuple[str, ...], vuln: Any) -> None:
-    """Print the base URL, each repository's GOPROXY URL and the scanning settings
-    (stdout), warnings (stderr)."""
+              settings: Any) -> None:
+    """Print the base URL, each repository's GOPROXY URL, the scanning settings and the
+    trusted publishers (stdout), warnings (stderr)."""
     from gopush.server.redaction import redacted
 
-    if not keys:
+    vuln = settings.vuln
+    if not settings.api_keys and not settings.publishers.entries:
         app.reporter.warn("no API key given (--api-key or GOPUSH_SERVE_API_KEYS): "
                           "uploads will be refused")
     lines = [f"serving {url} (API host for gopush push / cloudsmith --api-host)",
@@ -255,5 +265,24 @@ def _announce(app: App, url: str, data: Path, repos: list[dict[str, object]],
                     "quarantine": vuln.quarantine or None}
         lines.append(f"vulnerability scanning: {scanning['url']} (checked every "
                      f"{vuln.refresh_minutes:g} min; quarantine: {vuln.quarantine or 'off'})")
+    publishers = [{"org": p.org, "service": p.service, "issuer": p.issuer,
+                   "audience": p.audience, "repositories": sorted(p.repositories),
+                   "token_minutes": p.token_minutes} for p in settings.publishers.entries]
+    lines += [f"trusted publisher {p['org']}/{p['service']}: {p['issuer']} (aud "
+              f"{p['audience']}) may push to {', '.join(p['repositories'])}"
+              for p in publishers]
     app.reporter.result({"url": url, "data": str(data), "repositories": repos,
-                         "vuln_db": scanning}, "\n".join(lines))
+                         "vuln_db": scanning, "trusted_publishers": publishers},
+                        "\n".join(lines))
+
+
+def _warn_missing_repos(app: App, settings: Any, existing: set[str]) -> None:
+    """Warn about a trusted publisher's repository that does not exist and that its push
+    cannot create (no --new-repos): its pushes would get 404."""
+    if settings.new_repos:
+        return
+    for publisher in settings.publishers.entries:
+        for name in sorted(publisher.repositories - existing):
+            app.reporter.warn(f"trusted publisher {publisher.name} may push to {name}, which "
+                              "does not exist: declare it with --repo (or start with "
+                              "--new-repos)")

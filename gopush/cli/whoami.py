@@ -16,7 +16,8 @@ from gopush.cli.push import connect_to_read, registry_options, without_format_wo
 @output_options
 @pass_app
 def command(app: App, /, args: tuple[str, ...], **options: Any) -> None:
-    """Check the registry credentials: print who the API key belongs to.
+    """Check the registry credentials: print who the API key belongs to, and where the key
+    came from (a variable, a config file, the keyring, or a keyless OIDC exchange in CI).
 
     It never prompts: with no key set it says so (reading a public repository needs none;
     pushing needs one). `go OWNER/REPO`, as `push` takes it, is accepted too.
@@ -28,10 +29,10 @@ def command(app: App, /, args: tuple[str, ...], **options: Any) -> None:
     args = without_format_word(args, before=0)
     if len(args) > 1:
         raise click.UsageError("expected [[go] OWNER/REPO]")
-    registry, keyed = connect_to_read(app, options, args[0] if args else None,
-                                      require_repository=False)
+    registry, key_from = connect_to_read(app, options, args[0] if args else None,
+                                         require_repository=False, keyless=True)
     try:
-        if not keyed:
+        if not key_from:
             raise AuthError(f"no API key is set, so there is nothing to check at "
                             f"{registry.describe()}; reading a public repository (verify, "
                             "go get) needs none, pushing needs one",
@@ -45,6 +46,10 @@ def command(app: App, /, args: tuple[str, ...], **options: Any) -> None:
                         hint="check GOPUSH_API_KEY / CLOUDSMITH_API_KEY / --api-key")
     who = user.get("slug") or user.get("name") or "?"
     data = {"authenticated": True, "username": user.get("slug"), "name": user.get("name"),
-            "email": user.get("email"), "registry": registry.describe()}
+            "email": user.get("email"), "registry": registry.describe(),
+            "key_from": key_from}
     details = [str(v) for v in (user.get("name"), user.get("email")) if v and v != who]
-    app.reporter.result(data, f"{who} ({' '.join(details)})" if details else who)
+    line = f"{who} ({' '.join(details)})" if details else who
+    if key_from != "none needed":  # say which credential answered: a key's source, or OIDC's
+        line += f", key from {key_from}"
+    app.reporter.result(data, line)

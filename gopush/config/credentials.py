@@ -12,13 +12,24 @@ Precedence (first hit wins), the same for every registry; 1 to 4 are the ``api_k
    ``[default]``);
 5. the system keyring, when the ``keyring`` package is installed (service ``gopush``, user =
    the API host), unless ``GOPUSH_NO_KEYRING`` is set;
-6. an interactive prompt, decided by the CLI and only when stdin is a terminal and ``CI`` is
+6. keyless (OIDC), when an org and a service are set (``gopush.config.settings``: flags,
+   ``GOPUSH_OIDC_*`` or the official CLI's ``CLOUDSMITH_ORG``/``CLOUDSMITH_SERVICE_SLUG``,
+   config.toml): the CI's ID token (``resolve_id_token``) is exchanged by the CLI, through
+   ``gopush.registry.oidc``, for a short-lived key that serves every request of the run;
+7. an interactive prompt, decided by the CLI and only when stdin is a terminal and ``CI`` is
    not set. Otherwise a missing key is a ``ConfigError`` naming the variable to set.
+
+The CI's ID token (``resolve_id_token``): ``GOPUSH_OIDC_TOKEN`` > ``CLOUDSMITH_OIDC_TOKEN``
+(GitLab's ``id_tokens:``, or any CI that puts one there) > GitHub Actions' request endpoint
+(``ACTIONS_ID_TOKEN_REQUEST_URL`` with the bearer ``ACTIONS_ID_TOKEN_REQUEST_TOKEN``, set
+for a job with ``permissions: id-token: write``), asked with ``&audience=`` as the official
+CLI asks (default audience ``cloudsmith``).
 
 A key is wrapped in ``Secret`` as soon as it is read: ``str()``/``repr()`` give ``***`` and the
 value is only available through ``reveal()``, which only ``gopush.registry.http`` (request
-headers) and ``gopush.registry.goauth`` (the headers ``gopush goauth`` hands the go command on
-its stdout) call.
+headers), ``gopush.registry.oidc`` (the ID token in the exchange's body) and
+``gopush.registry.goauth`` (the headers ``gopush goauth`` hands the go command on its stdout)
+call, besides the CLI's ``App.hide`` (which masks it in everything printed).
 
 Read token (``read_token``: an entitlement token that reads a repository through GOPROXY,
 sent as Basic ``token:<TOKEN>``; used by ``gopush goauth``): ``GOPUSH_READ_TOKEN`` > the
@@ -33,6 +44,8 @@ from typing import Any, NamedTuple
 
 from gopush.errors import ConfigError
 from gopush.redaction import redact
+
+ENV_ID_TOKENS = ("GOPUSH_OIDC_TOKEN", "CLOUDSMITH_OIDC_TOKEN")
 
 
 class Secret:
@@ -125,11 +138,71 @@ def resolve_read_token(candidates: list[tuple[str, Any]]) -> Credential | None:
     return Credential(make_secret(str(value), source, "read token"), source)
 
 
+class IdTokenSource(NamedTuple):
+    """Where the CI's OIDC ID token comes from: a variable that holds it (``token``), or
+    GitHub Actions' request endpoint (``request_url``, asked with ``request_token``)."""
+
+    provider: str  # who issued it, for whoami: "GitHub Actions", "GitLab CI (VAR)", "VAR"
+    token: Secret | None = None
+    request_url: str = ""
+    request_token: Secret | None = None
+
+
+class Keyless(NamedTuple):
+    """A keyless push: exchange ``id_token`` for a key of ``service`` in ``org``.
+
+    ``id_token`` is None when this CI offers none (the CLI then names what to set).
+    """
+
+    org: str
+    service: str
+    audience: str  # asked of GitHub Actions; a variable's token carries its own
+    id_token: IdTokenSource | None
+
+    def describe(self) -> str:
+        """Return where a key made by this exchange comes from, e.g.
+        ``OIDC (GitHub Actions → acme/ci-publisher)``."""
+        provider = self.id_token.provider if self.id_token else "no ID token"
+        return f"OIDC ({provider} → {self.org}/{self.service})"
+
+
+def resolve_id_token(environ: Mapping[str, str]) -> IdTokenSource | None:
+    """Return where this CI's ID token comes from, by the documented precedence, or None.
+
+    Raises:
+        ConfigError: a token or request token is set but cannot travel in a header or
+            body (names the variable, never the value).
+    """
+    for name in ENV_ID_TOKENS:
+        if environ.get(name, "").strip():
+            provider = f"GitLab CI, {name}" if environ.get("GITLAB_CI") == "true" else name
+            return IdTokenSource(provider, token=make_secret(environ[name], name, "ID token"))
+    url = environ.get("ACTIONS_ID_TOKEN_REQUEST_URL", "").strip()
+    bearer = environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "")
+    if url and bearer.strip():
+        return IdTokenSource("GitHub Actions", request_url=url, request_token=make_secret(
+            bearer, "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ID token request token"))
+    return None
+
+
+def missing_id_token_error(keyless: Keyless) -> ConfigError:
+    """Return the error for a keyless push in a CI that offers no ID token."""
+    return ConfigError(
+        f"keyless push as {keyless.org}/{keyless.service}: no ID token available in this CI "
+        "(none of GOPUSH_OIDC_TOKEN, CLOUDSMITH_OIDC_TOKEN, or GitHub Actions' "
+        "ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN is set)",
+        hint="GitHub Actions: give the job `permissions: id-token: write`; GitLab: declare "
+             "`id_tokens:` with GOPUSH_OIDC_TOKEN; elsewhere put the CI's ID token in "
+             "GOPUSH_OIDC_TOKEN. Or set an API key (GOPUSH_API_KEY)")
+
+
 def missing_key_error() -> ConfigError:
     """Return the error for a run that needs a key and may not prompt for one."""
     return ConfigError(
         "no API key: set GOPUSH_API_KEY (or CLOUDSMITH_API_KEY), or pass --api-key",
-        hint="in CI, store the key in the CI's secret store and expose it as GOPUSH_API_KEY")
+        hint="in CI, push keyless instead (no stored secret: set GOPUSH_OIDC_ORG and "
+             "GOPUSH_OIDC_SERVICE, see the README's \"Keyless push from CI\"), or store the "
+             "key in the CI's secret store and expose it as GOPUSH_API_KEY")
 
 
 def keyring_lookup(service: str, username: str) -> Callable[[], str | None]:

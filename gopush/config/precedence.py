@@ -26,6 +26,7 @@ DEFAULT_API_HOST = "https://api.cloudsmith.io"
 DEFAULT_REQUEST_TIMEOUT = 300.0  # seconds; as long as the retry budget
 DEFAULT_VULN_DB = "https://vuln.go.dev"  # = vuln.db.DEFAULT_URL (config does not import it)
 API_KEY_VARIABLES = ("GOPUSH_API_KEY", "CLOUDSMITH_API_KEY")
+DEFAULT_OIDC_AUDIENCE = "cloudsmith"  # what the official CLI asks GitHub Actions for
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,12 @@ ROWS: Mapping[str, Row] = {
                            default=DEFAULT_REQUEST_TIMEOUT),
     "part_size": Row("--part-size", ("GOPUSH_PART_SIZE",), default=0),  # 0: the client's own
     "vuln_db": Row("--db", ("GOVULNDB",), in_registry=False, default=DEFAULT_VULN_DB),
+    # keyless push (OIDC), read only when no API key is set; the official CLI's names beside
+    # gopush's own
+    "oidc_org": Row("--oidc-org", ("GOPUSH_OIDC_ORG", "CLOUDSMITH_WORKSPACE", "CLOUDSMITH_ORG")),
+    "oidc_service": Row("--oidc-service", ("GOPUSH_OIDC_SERVICE", "CLOUDSMITH_SERVICE_SLUG")),
+    "oidc_audience": Row(None, ("GOPUSH_OIDC_AUDIENCE", "CLOUDSMITH_OIDC_AUDIENCE"),
+                         default=DEFAULT_OIDC_AUDIENCE),
 }
 
 

@@ -20,6 +20,12 @@
 - Upload part size (MiB, ``MIN_PART_MIB`` to ``MAX_PART_MIB``): ``--part-size`` >
   ``GOPUSH_PART_SIZE`` > ``part_size`` of the registry, then of ``[default]`` > 100 (the
   official CLI's). Zips of at least that size go up in parts of that size.
+- Keyless push (OIDC), read only when no API key is set (``gopush.config.credentials``):
+  org: ``--oidc-org`` > ``GOPUSH_OIDC_ORG`` > ``CLOUDSMITH_WORKSPACE`` > ``CLOUDSMITH_ORG``
+  > ``oidc_org`` of the registry, then of ``[default]``; service: ``--oidc-service`` >
+  ``GOPUSH_OIDC_SERVICE`` > ``CLOUDSMITH_SERVICE_SLUG`` > ``oidc_service``; audience of the
+  GitHub Actions ID token: ``GOPUSH_OIDC_AUDIENCE`` > ``CLOUDSMITH_OIDC_AUDIENCE`` >
+  ``oidc_audience`` > ``cloudsmith`` (the official CLI's).
 
 Each setting's places are one row of ``gopush.config.precedence.ROWS``, read through
 ``Places.pick``: the order above holds by construction, and a new setting is a new row.
@@ -29,6 +35,7 @@ CLI passes the environment in, so tests never touch the real one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,9 +46,11 @@ from urllib.parse import urlsplit
 from gopush.config import paths
 from gopush.config.credentials import (
     Credential,
+    Keyless,
     keyring_lookup,
     redact_url,
     resolve_api_key,
+    resolve_id_token,
     resolve_read_token,
 )
 from gopush.config.precedence import DEFAULT_API_HOST, DEFAULT_REQUEST_TIMEOUT, Places
@@ -54,6 +63,7 @@ KINDS = ("cloudsmith", "dir", "gitea", "artifactory")
 TRUSTED_CWD_SUFFIXES = (".cloudsmith.io", ".cloudsmith.com")
 MIN_PART_MIB, MAX_PART_MIB = 5, 100  # S3-style part stores refuse parts below 5 MiB
 MIB = 1024 * 1024
+SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # an OIDC org or service slug
 
 
 class Target(NamedTuple):
@@ -81,6 +91,7 @@ class Settings(NamedTuple):
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT  # seconds per request (see above)
     part_size: int | None = None  # bytes per uploaded part; None: the client's own (100 MiB)
     read_token: Credential | None = None  # an entitlement token for GOPROXY reads (goauth)
+    keyless: Keyless | None = None  # no API key set, an OIDC org and service are: exchange
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -100,13 +111,16 @@ class SettingsInput:
     config_file: Path | None = None
     request_timeout: float | None = None  # seconds
     part_size: int | None = None  # MiB
+    oidc_org: str | None = None
+    oidc_service: str | None = None
     require_repository: bool = True  # False for commands that need only the host (whoami)
 
     def flags(self) -> dict[str, Any]:
         """Return the command-line values by setting name (``precedence.ROWS``' keys)."""
         return {"profile": self.profile, "api_host": self.api_host, "api_key": self.api_key,
                 "goproxy": self.goproxy, "username": self.username,
-                "request_timeout": self.request_timeout, "part_size": self.part_size}
+                "request_timeout": self.request_timeout, "part_size": self.part_size,
+                "oidc_org": self.oidc_org, "oidc_service": self.oidc_service}
 
 
 def load_settings(given: SettingsInput, *, need_key: bool = True) -> Settings:
@@ -148,9 +162,12 @@ def load_settings(given: SettingsInput, *, need_key: bool = True) -> Settings:
     if part_mib != int(part_mib):
         raise ConfigError(f"part_size from {sources['part_size']} must be a whole number "
                           "of MiB")
+    keyless = None
+    if need_key and credential is None and target.kind != "dir":
+        keyless = _keyless(places, sources)
     return Settings(target=target, credential=credential, sources=sources,
                     request_timeout=float(timeout), part_size=int(part_mib) * MIB or None,
-                    read_token=read_token)
+                    read_token=read_token, keyless=keyless)
 
 
 def _number(name: str, places: Places, sources: dict[str, str], low: float,
@@ -173,6 +190,39 @@ def _number(name: str, places: Places, sources: dict[str, str], low: float,
         raise ConfigError(f"{name} from {source} must be a number from {low:g} to "
                           f"{high:g}, not {str(value)[:40]!r}")
     return number
+
+
+def _keyless(places: Places, sources: dict[str, str]) -> Keyless | None:
+    """Return the keyless (OIDC) settings when an org or a service is set, else None.
+
+    Raises:
+        ConfigError: only one of org and service is set (a keyless push needs both).
+    """
+    org = _text("oidc_org", places, sources)
+    service = _text("oidc_service", places, sources)
+    if not org and not service:
+        return None
+    if not org or not service:
+        missing, have = ("org", "oidc_service") if not org else ("service", "oidc_org")
+        raise ConfigError(
+            f"keyless push needs an OIDC org and a service; the {missing} is not set (the "
+            f"{have.removeprefix('oidc_')} comes from {sources[have]})",
+            hint="set both: --oidc-org and --oidc-service (GOPUSH_OIDC_ORG and "
+                 "GOPUSH_OIDC_SERVICE, or CLOUDSMITH_ORG and CLOUDSMITH_SERVICE_SLUG)")
+    for what, slug in (("org", org), ("service", service)):
+        if not SLUG.fullmatch(slug):  # each goes into the exchange: a URL path, a JSON field
+            raise ConfigError(f"invalid OIDC {what} {slug[:60]!r} (from "
+                              f"{sources['oidc_' + what]}): expected a slug such as acme "
+                              "(letters, digits, '.', '_', '-')")
+    audience = _text("oidc_audience", places, sources)
+    return Keyless(org=org, service=service, audience=audience,
+                   id_token=resolve_id_token(places.environ))
+
+
+def _text(name: str, places: Places, sources: dict[str, str]) -> str:
+    """Return text setting ``name`` from the precedence table, stripped ("" if unset)."""
+    value, sources[name] = places.pick(name)
+    return str(value).strip() if value is not None else ""
 
 
 def normalize_host(host: str) -> str:
@@ -238,6 +288,7 @@ def read_gopush_config(path: Path) -> dict[str, Any]:
 # the keys gopush reads from [default] and [registries.NAME]; all hold strings
 CONFIG_KEYS = frozenset({"registry", "type", "url", "path", "owner", "repository", "api_host",
                          "api_key", "goproxy", "username", "read_token",
+                         "oidc_org", "oidc_service", "oidc_audience",
                          "vuln_db"})  # vuln_db: gopush.config.vulndb
 NUMBER_KEYS = frozenset({"request_timeout", "part_size"})  # these hold numbers
 

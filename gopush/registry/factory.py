@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from gopush.config.credentials import Credential
 from gopush.config.settings import Settings
 from gopush.registry import cloudsmith
 from gopush.registry.base import Registry
@@ -37,12 +38,8 @@ def open_registry(settings: Settings, *, trace: Trace | None = None, debug: bool
         return GoproxyDirRegistry(Path(target.location), target.goproxy)
 
     def session(base: str, style: str) -> Session:
-        made = Session(make_client(base, transport=transport), credential=settings.credential,
-                       auth_style=style, username=target.username, trace=trace, debug=debug,
-                       timeout=settings.request_timeout, announce=announce)
-        if sleep is not None:
-            made.sleep = sleep
-        return made
+        return _session(settings, base, settings.credential, style, trace=trace, debug=debug,
+                        transport=transport, sleep=sleep, announce=announce)
 
     key_style = "basic" if target.username else "bearer"
     if target.kind == "gitea":
@@ -55,9 +52,9 @@ def open_registry(settings: Settings, *, trace: Trace | None = None, debug: bool
         from gopush.registry import artifactory
 
         goproxy = target.goproxy or artifactory.default_goproxy(target.location)
+        root, repo = artifactory.split_location(target.location)
         return artifactory.ArtifactoryRegistry(
-            session(target.location, key_style), GoproxyReader(session(goproxy, key_style),
-                                                               goproxy))
+            session(root, key_style), repo, GoproxyReader(session(goproxy, key_style), goproxy))
     owner, _, repo = target.repository.partition("/")
     goproxy = target.goproxy or cloudsmith.default_goproxy(target.location, owner, repo)
     api = session(target.location, "x-api-key")
@@ -77,4 +74,40 @@ def _goproxy_session(api: Session, goproxy: str,
         return made
     made = session(goproxy, "none")
     made.credential = None  # a foreign host never receives the key
+    return made
+
+
+def exchange_keyless(settings: Settings, *, trace: Trace | None = None, debug: bool = False,
+                     transport: httpx.BaseTransport | None = None,
+                     sleep: Callable[[float], None] | None = None,
+                     announce: Trace | None = None) -> Settings:
+    """Return ``settings`` with the key ``registry.oidc.exchange`` gets for this CI's
+    identity (``settings.keyless``, whose ID token must be set): the ID token goes to the
+    API host only, GitHub's request token to its own endpoint only.
+
+    Raises:
+        AuthError, RegistryUnavailable: see ``registry.oidc.exchange``.
+    """
+    from gopush.registry import oidc
+
+    assert settings.keyless is not None
+
+    def session(base: str, credential: Credential, style: str) -> Session:
+        return _session(settings, base, credential, style, trace=trace, debug=debug,
+                        transport=transport, sleep=sleep, announce=announce)
+
+    credential = oidc.exchange(settings.keyless, settings.target.location, session)
+    return settings._replace(credential=credential,
+                             sources={**settings.sources, "api_key": credential.source})
+
+
+def _session(settings: Settings, base: str, credential: Credential | None, style: str, *,
+             trace: Trace | None, debug: bool, transport: httpx.BaseTransport | None,
+             sleep: Callable[[float], None] | None, announce: Trace | None) -> Session:
+    """Return a Session to ``base`` holding ``credential``, with the settings' deadline."""
+    made = Session(make_client(base, transport=transport), credential=credential,
+                   auth_style=style, username=settings.target.username, trace=trace,
+                   debug=debug, timeout=settings.request_timeout, announce=announce)
+    if sleep is not None:
+        made.sleep = sleep
     return made

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from gopush.modzip.rules import MAX_ZIP_BYTES
 from gopush.server.assembly import Assembly
-from gopush.server.auth import require_key
+from gopush.server.auth import Action
 from gopush.server.blobs import Incoming
 from gopush.server.db import digest
 from gopush.server.receive import is_number, receive_form, receive_raw
@@ -60,14 +60,14 @@ def _file_request(body: dict[str, Any], *, create: bool) -> tuple[str, str, str]
 
 async def validate_file(request: Request) -> Response:
     """``POST /files/{owner}/{repo}/validate/``: check file name and MD5 (204)."""
-    api_repo_or_new(request)
+    api_repo_or_new(request, Action.PUSH)
     _file_request(await json_body(request), create=False)
     return no_content()
 
 
 async def create_file(request: Request) -> Response:
     """``POST /files/{owner}/{repo}/``: open an upload slot (202 with the upload URL)."""
-    repo = api_repo_or_new(request)
+    repo = api_repo_or_new(request, Action.PUSH)
     filename, md5, method = _file_request(await json_body(request), create=True)
     repo = repo or new_repo(request)  # the first valid push creates the repository
     state(request).expiry.sweep()  # abandoned uploads go before a new one starts
@@ -173,7 +173,7 @@ async def upload_part(request: Request) -> Response:
     other part is kept in a file of its own until ``complete``. A part for an upload that is
     already complete is refused (409): nothing would ever read or delete it.
     """
-    repo = api_repo(request)
+    repo = api_repo(request, Action.PUSH)
     slot = _part_slot(request, repo, request.query_params.get("upload_id"))
     number = _part_number(request, "")
     if slot.state == "complete":
@@ -223,7 +223,7 @@ def _too_large(room: int) -> ApiError:
 
 async def complete_file(request: Request) -> Response:
     """``POST /files/{owner}/{repo}/{identifier}/complete/``: join the parts (201)."""
-    repo = api_repo(request)
+    repo = api_repo(request, Action.PUSH)
     slot = _part_slot(request, repo, request.path_params["identifier"])
     await json_body(request)  # {"upload_id", "complete"} or anything else: nothing to read
     if slot.state != "complete":
@@ -280,7 +280,7 @@ def _rejoin(assembly: Assembly, files: dict[int, Path], into: Incoming) -> None:
 
 async def abort_file(request: Request) -> Response:
     """``POST /files/{owner}/{repo}/{identifier}/abort/``: drop received parts (204)."""
-    repo = api_repo(request)
+    repo = api_repo(request, Action.PUSH)
     slot = _part_slot(request, repo, request.path_params["identifier"])
     st = state(request)
     assembly = st.assemblies.get(slot.identifier)
@@ -294,14 +294,10 @@ async def abort_file(request: Request) -> Response:
 
 async def file_info(request: Request) -> Response:
     """``GET /files/{owner}/{repo}/{identifier}/info/``: where parts go (200)."""
-    repo = api_repo(request)
+    repo = api_repo(request, Action.PUSH)
     slot = _part_slot(request, repo, request.path_params["identifier"])
     body = _slot_json(request, repo, slot, None)
     query = f"upload_id={slot.identifier}&part_number={_part_number(request, '1')}"
     return JSONResponse({"identifier": slot.identifier, "upload_url": body["upload_url"],
                          "upload_querystring": query})
 
-
-def require_api_key(request: Request) -> None:
-    """Refuse a call without a valid API key (for routes without a repository)."""
-    require_key(request, state(request).settings)

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gopush.errors import GopushError, InvalidModuleZip
+from gopush.server.auth import Action
 from gopush.server.package_json import package_json, search_fields, status_json
 from gopush.server.query import Matcher, QueryError, SearchesBusy, compile_query
 from gopush.server.receive import MAX_DIGITS, is_number
@@ -50,15 +51,17 @@ async def validate_go(request: Request) -> Response:
 
     ``package_file`` is the client's local path at this step, so only its presence is checked.
     """
-    api_repo_or_new(request)
+    api_repo_or_new(request, Action.PUSH)
     _package_file(await json_body(request))
     return no_content()
 
 
 async def upload_go(request: Request) -> Response:
     """``POST /packages/{owner}/{repo}/upload/go/``: create the package of an upload (201)."""
-    repo = api_repo_or_new(request)  # an upload slot created it: none, no upload to use
+    repo = api_repo_or_new(request, Action.PUSH)  # an upload slot made it: none, no upload
     body = await json_body(request)
+    if body.get("republish") is True:  # replacing a version's content: not push-only
+        api_repo_or_new(request, Action.MANAGE)
     slot = state(request).storage.file(_package_file(body))
     if repo is None or slot is None or (slot.owner, slot.name) != (repo.owner, repo.name):
         raise ApiError(422, "Invalid input.",
@@ -68,7 +71,7 @@ async def upload_go(request: Request) -> Response:
                        {"package_file": ["The upload of this file has not finished."]})
     tags = _upload_tags(body.get("tags"))
     try:
-        package = await run_in_threadpool(_create, request, repo, slot,
+        package = await run_in_threadpool(create_package, request, repo, slot,
                                           body.get("republish") is True, tags)
     except SlotGone as err:  # it expired while this request was deciding
         raise ApiError(422, "Invalid input.", {"package_file": [err.message]}) from None
@@ -93,7 +96,16 @@ def _upload_tags(value: Any) -> str:
         raise ApiError(422, "Invalid input.", {"tags": [str(err)]}) from None
 
 
-def _create(request: Request, repo: Repo, slot: FileSlot, republish: bool, tags: str) -> Package:
+def create_package(request: Request, repo: Repo, slot: FileSlot, republish: bool,
+                   tags: str) -> Package:
+    """Turn a finished upload into a package (in a worker thread): queue a new version for
+    ``server.sync``, or decide at once for a version already published (``_decide_now``).
+    The one path from an upload to a package: ``upload/go`` and the web page's upload form.
+
+    Raises:
+        ApiError: 409 or 422 for a version already published with other content.
+        SlotGone: the upload expired meanwhile.
+    """
     st = state(request)
     done = st.storage.package_for_file(slot)
     if done is not None:
@@ -151,7 +163,7 @@ def _package(request: Request, repo: Repo) -> Package:
 
 async def package_status(request: Request) -> Response:
     """``GET /packages/{owner}/{repo}/{pkg}/status/`` (200)."""
-    repo = api_repo(request)
+    repo = api_repo(request, Action.READ)
     return JSONResponse(status_json(_package(request, repo), base_url(request)))
 
 
@@ -162,7 +174,7 @@ async def resync(request: Request) -> Response:
     version, fails the same way every time, so that package stays failed and says it should
     be deleted.
     """
-    repo = api_repo(request)
+    repo = api_repo(request, Action.PUSH)
     package = _package(request, repo)
     if state(request).sync.requeue(package):
         package = _package(request, repo)
@@ -171,13 +183,13 @@ async def resync(request: Request) -> Response:
 
 async def read_package(request: Request) -> Response:
     """``GET /packages/{owner}/{repo}/{pkg}/`` (200)."""
-    repo = api_repo(request)
+    repo = api_repo(request, Action.READ)
     return JSONResponse(package_json(_package(request, repo), base_url(request)))
 
 
 async def delete_package(request: Request) -> Response:
     """``DELETE /packages/{owner}/{repo}/{pkg}/`` (204); the version is then gone (410)."""
-    repo = api_repo(request)
+    repo = api_repo(request, Action.MANAGE)
     await run_in_threadpool(state(request).storage.delete_package, _package(request, repo))
     return no_content()
 
@@ -190,7 +202,7 @@ async def tag_package(request: Request) -> Response:
         ApiError: 422 for an unknown action or tags that break the rules; 404 for a package
             that is not there (or was deleted).
     """
-    repo = api_repo(request)
+    repo = api_repo(request, Action.MANAGE)
     package = _package(request, repo)
     body = await json_body(request)
     action = body.get("action")
@@ -230,7 +242,7 @@ async def list_packages(request: Request) -> Response:
     it, unless a push may create it (``--new-repos``): then it lists as empty.
     """
     st = state(request)
-    repo = api_repo_or_new(request)
+    repo = api_repo_or_new(request, Action.READ)
     page, size = paging(request)
     try:
         wanted = compile_query(request.query_params.get("query", ""))

@@ -7,43 +7,48 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gopush import __version__
-from gopush.server.auth import presented_key, require_key
+from gopush.server.auth import API_KEY, Action, identify
 from gopush.server.records import Repo
-from gopush.server.responses import ApiError, not_found
+from gopush.server.responses import not_found
 from gopush.server.slugs import is_slug
-from gopush.server.state import base_url, state
+from gopush.server.state import base_url, caller, state
 
 
 async def user_self(request: Request) -> Response:
-    """``GET /user/self/``: who the key belongs to; ``authenticated: false`` without one."""
-    settings = state(request).settings
-    key = presented_key(request)
-    if key is None:
+    """``GET /user/self/``: who the credential belongs to (the server's user for an API key,
+    the trusted publisher for a push token); ``authenticated: false`` without one."""
+    st = state(request)
+    who = identify(request, st.settings, st.storage)
+    if who is None:
         return JSONResponse({"authenticated": False, "slug": None, "slug_perm": None,
                              "name": None, "email": None})
-    if not settings.key_ok(key):
-        raise ApiError(401, "Invalid API key.")
-    base = base_url(request)
-    return JSONResponse({"authenticated": True, "slug": settings.user,
-                         "slug_perm": settings.user, "name": settings.user,
-                         "email": f"{settings.user}@localhost",
-                         "profile_url": f"{base}/~{settings.user}/",
+    base, user = base_url(request), st.settings.user
+    name = user if who is API_KEY else who.who
+    return JSONResponse({"authenticated": True, "slug": user, "slug_perm": user,
+                         "name": name, "email": f"{user}@localhost",
+                         "profile_url": f"{base}/~{user}/",
                          "self_url": f"{base}/user/self/"})
 
 
 async def user_tokens(request: Request) -> Response:
     """``GET /user/tokens/``: the key in use, described but never echoed."""
-    require_key(request, state(request).settings)
-    return JSONResponse([{"slug_perm": "api-key", "created": None, "key": None,
-                          "description": "API key given to gopush serve"}])
+    who = caller(request, Action.READ)
+    if who is API_KEY:
+        slug, description = "api-key", "API key given to gopush serve"
+    else:
+        slug, description = "push-token", f"push-only token of {who.who}"
+    return JSONResponse([{"slug_perm": slug, "created": None, "key": None,
+                          "description": description}])
 
 
 async def list_repos(request: Request) -> Response:
     """``GET /repos/{owner}/``: the repositories of a namespace (200; 404 for one with none),
-    or ``GET /repos/``: all of them. Every API key sees every repository."""
-    require_key(request, state(request).settings)
+    or ``GET /repos/``: all of them. Every API key sees every repository; a push token, its
+    publisher's."""
+    who = caller(request, Action.READ)
     owner = request.path_params.get("owner")
-    repos = [r for r in state(request).storage.repos() if owner in (None, r.owner)]
+    repos = [r for r in state(request).storage.repos() if owner in (None, r.owner)
+             and who.refusal(Action.READ, r.owner, r.name) is None]
     if owner is not None and (not is_slug(owner) or not repos):
         raise not_found()
     base = base_url(request)

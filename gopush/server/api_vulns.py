@@ -23,7 +23,8 @@ imports an affected package is in the title ("imported" / "required only") and i
 extra fields ``imported``, ``packages``, ``aliases`` and ``fixed`` (the CLI ignores fields
 its models do not name; ``-F json`` prints only what the models hold).
 
-Who may read: the API key, as for every API call (``state.api_repo``: 401 without one,
+Who may read: an API key or a push token of the repository, as for every API call
+(``state.api_repo``: 401 without one,
 whether the repository is public, private or unknown; 404 for an unknown repository or
 package). Each request reads one package and one scan; a list page is at most one item.
 """
@@ -37,6 +38,7 @@ from starlette.responses import JSONResponse, Response
 
 from gopush.gosem import semver
 from gopush.server.api_packages import paging
+from gopush.server.auth import Action
 from gopush.server.records import Package
 from gopush.server.redaction import redacted
 from gopush.server.responses import ApiError, not_found
@@ -79,7 +81,7 @@ def _package_scan(request: Request) -> tuple[Package, Scan]:
         ApiError: 401 without a key; 404 for an unknown repository or package, and, with
             the reason, for a package that has no scan.
     """
-    repo = api_repo(request)
+    repo = api_repo(request, Action.READ)
     st = state(request)
     package = st.storage.package(repo, request.path_params["pkg"])
     if package is None:

@@ -1,8 +1,19 @@
-"""Who is calling: API keys for the upload API, Basic credentials for GOPROXY reads.
+"""Who is calling and what they may do: the upload API's callers, GOPROXY readers.
 
-The upload API takes the key as ``X-Api-Key`` (what the official CLI sends) or
-``Authorization: Bearer`` (SAML/OIDC style), and so do GOPROXY reads (for tools other than
-go). GOPROXY reads of a private repository also take HTTP Basic credentials, as the go
+An API call presents a credential as ``X-Api-Key`` (what the official CLI sends for a key) or
+``Authorization: Bearer`` (what it sends for an OIDC-exchanged token), and so may GOPROXY
+reads (for tools other than go). ``identify`` turns it into a ``Caller``, ``require`` is the
+one check every API endpoint makes (``server.state`` for those naming a repository):
+
+- an API key (``--api-key``) may do everything (``Action``) in every repository;
+- a trusted publisher's push token (``server.publish_tokens``, from ``POST /openid/{org}/``)
+  may ``PUSH`` (upload files, create packages, resync them) and ``READ`` (list and read
+  packages, their status and scans, GOPROXY reads), in its publisher's repositories only
+  (the ``--config`` as the server runs now, so a publisher removed from it is no longer
+  trusted); never ``MANAGE`` (delete, tag, republish, entitlements, retention rules).
+
+No credential is 401 "not provided", a wrong one 401 "Invalid API key.", an expired token 401
+saying so; a valid one used beyond its scope 403 naming the scope. GOPROXY reads of a private repository also take HTTP Basic credentials, as the go
 command sends them from ``.netrc`` or ``GOAUTH``, in exactly the two forms Cloudsmith
 documents:
 
@@ -30,6 +41,7 @@ import binascii
 import hmac
 import logging
 from dataclasses import dataclass
+from enum import Enum
 
 from starlette.requests import Request
 
@@ -68,17 +80,78 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
-def require_key(request: Request, settings: ServeSettings) -> None:
-    """Refuse the request unless it carries a valid API key.
+class Action(Enum):
+    """What an API call does, as far as who may do it is concerned (the value: in words)."""
+
+    PUSH = "push"
+    READ = "read"
+    MANAGE = "manage packages (delete, tag, republish), entitlements or retention rules"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who calls the API: ``who`` (for messages and logs), the repositories (``OWNER/REPO``)
+    they may act on (None: all) and whether they may ``MANAGE``."""
+
+    who: str
+    repositories: frozenset[str] | None = None
+    manage: bool = True
+
+    def refusal(self, action: Action, owner: str | None = None,
+                name: str | None = None) -> str | None:
+        """Return why this caller may not do ``action`` (in ``owner/name``), or None."""
+        if action is Action.MANAGE and not self.manage:
+            return f"{self.who} may not {action.value}: its token is push-only"
+        if owner is None or self.repositories is None:
+            return None
+        if f"{owner}/{name}" not in self.repositories:
+            return (f"{self.who} may not {action.value} in {owner}/{name}: its token is "
+                    f"limited to {', '.join(sorted(self.repositories))}")
+        return None
+
+
+API_KEY = Caller("API key")
+
+
+def identify(request: Request, settings: ServeSettings, storage: Storage) -> Caller | None:
+    """Return who presents the request's credential, or None when it presents none.
 
     Raises:
-        ApiError: 401, with the texts Cloudsmith uses.
+        ApiError: 401 for a credential that is neither an API key nor a live push token.
     """
     key = presented_key(request)
     if key is None:
-        raise ApiError(401, "Authentication credentials were not provided.")
-    if not settings.key_ok(key):
+        return None
+    if settings.key_ok(key):
+        return API_KEY
+    holder = storage.publish_tokens.holder(key) if settings.publishers.entries else None
+    if holder is None:
         raise ApiError(401, "Invalid API key.")
+    if storage.publish_tokens.expired(holder):
+        raise ApiError(401, f"The token of trusted publisher {holder.publisher} has expired; "
+                            "exchange a new ID token (POST /openid/ORG/).")
+    publisher = settings.publishers.find(holder.org, holder.service, holder.issuer)
+    if publisher is None:
+        raise ApiError(401, f"Trusted publisher {holder.publisher} ({holder.issuer}) is no "
+                            "longer in this server's --config; its tokens are void.")
+    return Caller(f"trusted publisher {publisher.name}", publisher.repositories, manage=False)
+
+
+def require(request: Request, settings: ServeSettings, storage: Storage, action: Action,
+            owner: str | None = None, name: str | None = None) -> Caller:
+    """Return the caller if they may do ``action`` (in ``owner/name``, when given).
+
+    Raises:
+        ApiError: 401 without a valid credential (the texts Cloudsmith uses); 403 when the
+            caller's scope does not allow it (naming the scope).
+    """
+    caller = identify(request, settings, storage)
+    if caller is None:
+        raise ApiError(401, "Authentication credentials were not provided.")
+    why = caller.refusal(action, owner, name)
+    if why is not None:
+        raise ApiError(403, why)
+    return caller
 
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -111,7 +184,7 @@ def may_read(request: Request, owner: str, name: str, storage: Storage,
     private, entitlement = storage.read_access(owner, name, password)
     if private is False:
         return Reader()
-    if settings.key_ok(presented_key(request)):
+    if _reads_with_key(request, owner, name, storage, settings):
         return Reader()
     if creds is None:
         return None
@@ -126,6 +199,17 @@ def may_read(request: Request, owner: str, name: str, storage: Storage,
                  entitlement.ent_name, owner, name, why)
         return None
     return Reader(entitlement)
+
+
+def _reads_with_key(request: Request, owner: str, name: str, storage: Storage,
+                    settings: ServeSettings) -> bool:
+    """Tell whether the request's key (an API key, or a push token scoped to ``owner/name``)
+    may read; a wrong or expired one may not (GOPROXY answers its one 401)."""
+    try:
+        caller = identify(request, settings, storage)
+    except ApiError:
+        return False
+    return caller is not None and caller.refusal(Action.READ, owner, name) is None
 
 
 def _same(given: str, expected: str) -> bool:

@@ -5,7 +5,8 @@ module versions), so one connection in WAL mode with ``synchronous=FULL`` is eno
 serialises transactions across the server's worker threads. A module version becomes visible
 in the same transaction that records its package, after its blobs are already on disk, so
 a reader never sees a version whose bytes are missing. Secrets are never stored: entitlement
-tokens are kept as SHA-256 digests and API keys are not written at all. ``read_tokens`` now
+tokens and trusted publishers' push tokens are kept as SHA-256 digests and API keys are
+not written at all. ``read_tokens`` now
 records which ``--read-token`` seeds were applied (``server.entitlements``).
 
 A full disk (SQLITE_FULL) raises ``space.DiskFull`` from ``tx`` after the transaction was
@@ -158,6 +159,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             updated_at TEXT NOT NULL,
             PRIMARY KEY (owner, name)
         )""",
+    ),
+    (  # 5: trusted publishing (server.publish_tokens, issue 13): the ID tokens exchanged
+       # (their jti, kept until their exp) and the push tokens minted (digests only)
+        """CREATE TABLE IF NOT EXISTS oidc_jtis (
+            issuer TEXT NOT NULL, jti TEXT NOT NULL,
+            expires INTEGER NOT NULL,       -- the ID token's exp (Unix seconds)
+            PRIMARY KEY (issuer, jti)
+        )""",
+        "CREATE INDEX IF NOT EXISTS oidc_jtis_by_expiry ON oidc_jtis (expires)",
+        """CREATE TABLE IF NOT EXISTS publish_tokens (
+            token_sha256 TEXT PRIMARY KEY,  -- the token itself is never stored
+            org TEXT NOT NULL, service TEXT NOT NULL, issuer TEXT NOT NULL,
+            subject TEXT NOT NULL,          -- the ID token's sub, for the log
+            expires INTEGER NOT NULL,       -- Unix seconds
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS publish_tokens_by_expiry ON publish_tokens (expires)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

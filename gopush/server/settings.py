@@ -5,6 +5,8 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass, field
 
+from gopush.server.publishers import Publishers
+
 
 @dataclass(frozen=True)
 class VulnSettings:
@@ -39,6 +41,7 @@ class ServeSettings:
     upstream_timeout: float = 60.0
     upload_expiry: float = 24 * 3600.0  # seconds an upload slot stays open (server.expiry)
     vuln: VulnSettings = field(default_factory=VulnSettings)
+    publishers: Publishers = field(default_factory=Publishers)  # --config (server.publishers)
 
     def key_ok(self, key: str | None) -> bool:
         """Tell whether ``key`` is one of the API keys (constant-time per key)."""

@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from gopush.server.assembly import Assemblies
-from gopush.server.auth import presented_key, require_key
+from gopush.server.auth import Action, Caller, presented_key, require
 from gopush.server.expiry import SlotExpiry
 from gopush.server.guessing import GuessLimiter, client_address
+from gopush.server.oidc import IssuerKeys
 from gopush.server.query import Searches
 from gopush.server.receive import chunks
 from gopush.server.records import Repo
 from gopush.server.responses import ApiError, not_found
+from gopush.server.sessions import Sessions
 from gopush.server.settings import ServeSettings
 from gopush.server.slugs import is_slug
 from gopush.server.storage import Storage
@@ -38,7 +40,9 @@ class ServerState:
     sync: Synchroniser
     assemblies: Assemblies = field(default_factory=Assemblies)
     searches: Searches = field(default_factory=Searches)
+    issuers: IssuerKeys = field(default_factory=IssuerKeys)  # trusted publishers' issuers
     guesses: GuessLimiter = field(default_factory=GuessLimiter)  # refused GOPROXY credentials
+    sessions: Sessions = field(default_factory=Sessions)  # the web page's (server.sessions)
     expiry: SlotExpiry = field(init=False)
     vulns: VulnStore = field(init=False)  # stored scans, and quarantine (server.vulnstore)
 
@@ -58,55 +62,80 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def api_repo(request: Request) -> Repo:
-    """Authenticate an API call and return the repository it names.
+def caller(request: Request, action: Action) -> Caller:
+    """Return who makes an API call that names no repository, if they may do ``action``.
 
     Raises:
-        ApiError: 401 without a valid key; 404 for a bad or unknown owner/repository.
+        ApiError: 401 without a valid credential; 403 beyond the caller's scope.
     """
-    repo = api_repo_or_new(request)
+    st = state(request)
+    return require(request, st.settings, st.storage, action)
+
+
+def api_repo(request: Request, action: Action) -> Repo:
+    """Authenticate an API call for ``action`` and return the repository it names.
+
+    Raises:
+        ApiError: 401 without a valid credential; 404 for a bad or unknown
+            owner/repository; 403 when the caller may not do ``action`` there.
+    """
+    repo = api_repo_or_new(request, action)
     if repo is None:
         raise not_found()
     return repo
 
 
 def managed_repo(request: Request) -> Repo:
-    """Authenticate the call and return its repository (``api_repo``), counting a
-    refused key against the address's guessing budget.
+    """Authenticate a call that manages the repository (``Action.MANAGE``) and return the
+    repository (``api_repo``), counting a refused key against the address's guessing
+    budget.
 
     Raises:
         ApiError: 429 (Retry-After) while the budget is spent, before the key is looked
             at; 401 and 404 as ``api_repo``.
     """
     guesses, address = state(request).guesses, client_address(request)
-    wait = guesses.wait(address)
-    if wait:
-        raise ApiError(429, f"Request was throttled. Expected available in {wait} seconds "
-                            "(too many refused credentials from this address).",
-                       headers={"Retry-After": str(wait)})
+    refuse_while_guessing(request)
     try:
-        return api_repo(request)
+        return api_repo(request, Action.MANAGE)
     except ApiError as err:
         if err.status == 401 and presented_key(request) is not None:
             guesses.refused(address)
         raise
 
 
-def api_repo_or_new(request: Request) -> Repo | None:
-    """Authenticate an API call and return the repository it names, or None when it does not
-    exist and the server was started to let a push create it (``--new-repos``; ``new_repo``
-    does, once the request proved valid: a refused or merely validated upload creates
-    nothing).
+def refuse_while_guessing(request: Request) -> None:
+    """Refuse the request while its address's guessing budget is spent (``server.guessing``),
+    before any credential it carries is looked at: the entitlements API and the web page's
+    sign-in (GOPROXY answers its own plain-text 429).
 
     Raises:
-        ApiError: 401 without a valid key; 404 for a bad or unknown owner/repository (unless
-            pushes may create it).
+        ApiError: 429 with Retry-After.
+    """
+    wait = state(request).guesses.wait(client_address(request))
+    if wait:
+        raise ApiError(429, f"Request was throttled. Expected available in {wait} seconds "
+                            "(too many refused credentials from this address).",
+                       headers={"Retry-After": str(wait)})
+
+
+def api_repo_or_new(request: Request, action: Action) -> Repo | None:
+    """Authenticate an API call for ``action`` and return the repository it names, or None
+    when it does not exist and the server was started to let a push create it
+    (``--new-repos``; ``new_repo`` does, once the request proved valid: a refused or merely
+    validated upload creates nothing).
+
+    Raises:
+        ApiError: 401 without a valid credential; 404 for a bad or unknown owner/repository
+            (unless pushes may create it); 403 when the caller may not do ``action`` there
+            (``auth.require``: a push token outside its repositories).
     """
     st = state(request)
-    require_key(request, st.settings)
     owner, name = request.path_params["owner"], request.path_params["repo"]
     if not (is_slug(owner) and is_slug(name)):
+        require(request, st.settings, st.storage, action)
         raise not_found()
+    require(request, st.settings, st.storage, action, owner, name)
     repo = st.storage.repo(owner, name)
     if repo is None and not st.settings.new_repos:
         raise not_found()

@@ -42,6 +42,7 @@ from gopush.modzip.accept import RFC3339, AcceptedZip
 from gopush.server.blobs import BlobStore, Incoming
 from gopush.server.db import Database, digest
 from gopush.server.entitlements import Entitlement, Entitlements
+from gopush.server.publish_tokens import PublishTokens
 from gopush.server.records import FileSlot, Package, Repo, Version, from_row
 from gopush.server.retention import Removal, RetentionStore, Rules, doomed
 from gopush.server.space import DiskFull, Space
@@ -93,6 +94,7 @@ class Storage:
         self.db = Database(root / "registry.sqlite3", self.space)
         self.entitlements = Entitlements(self.db)
         self.retention = RetentionStore(self.db)
+        self.publish_tokens = PublishTokens(self.db)  # trusted publishing (issue 13)
         # the file descriptor whose lock keeps other servers out (server.run.open_storage)
         self.data_lock: int | None = None
 
@@ -534,6 +536,12 @@ class Storage:
         rows = self.db.all("SELECT * FROM versions WHERE owner = ? AND name = ? AND module = ?",
                            repo.owner, repo.name, module)
         return [from_row(Version, r) for r in rows]
+
+    def modules(self, repo: Repo) -> list[str]:
+        """Return the paths of the modules ``repo`` serves a version of, sorted."""
+        rows = self.db.all("SELECT DISTINCT module FROM versions WHERE owner = ? AND name = ? "
+                           "ORDER BY module", repo.owner, repo.name)
+        return [str(r["module"]) for r in rows]
 
     def version(self, repo: Repo, module: str, version: str) -> Version | None:
         """Return ``module@version`` as ``repo`` serves it, or None."""

@@ -258,3 +258,35 @@ def test_read_token_precedence(tmp_path: Path) -> None:
         settings(tmp_path, {"GOPUSH_READ_TOKEN": "bad tok\n"})
     assert "read token from GOPUSH_READ_TOKEN" in err.value.message
     assert "bad tok" not in err.value.message
+
+
+def test_keyless_precedence(tmp_path: Path) -> None:
+    """OIDC org and service: flag > GOPUSH_OIDC_* > the official CLI's names > config.toml
+    (registry, then [default]); the audience defaults to the official CLI's "cloudsmith";
+    a configured key leaves keyless unresolved (it comes first)."""
+    write(tmp_path / "home/.config/gopush/config.toml",
+          '[default]\noidc_org = "d-org"\noidc_service = "d-svc"\nregistry = "r"\n'
+          '[registries.r]\nrepository = "acme/gomods"\noidc_org = "r-org"\n'
+          'oidc_audience = "r-aud"\n')
+    env = {"GOPUSH_OIDC_ORG": "g-org", "CLOUDSMITH_WORKSPACE": "w-org",
+           "CLOUDSMITH_ORG": "c-org", "GOPUSH_OIDC_SERVICE": "g-svc",
+           "CLOUDSMITH_SERVICE_SLUG": "c-svc", "GOPUSH_OIDC_TOKEN": "id.token.x"}
+    got = settings(tmp_path, env, repository=None, oidc_org="f-org", oidc_service="f-svc")
+    assert got.keyless is not None
+    assert (got.keyless.org, got.keyless.service) == ("f-org", "f-svc")
+    assert got.keyless.audience == "r-aud" and got.sources["oidc_audience"] == "config.toml [registries.r]"
+    assert got.keyless.id_token is not None and got.keyless.id_token.provider == "GOPUSH_OIDC_TOKEN"
+    order = [("GOPUSH_OIDC_ORG", "g-org"), ("CLOUDSMITH_WORKSPACE", "w-org"),
+             ("CLOUDSMITH_ORG", "c-org")]
+    for name, value in order:
+        keyless = settings(tmp_path, env, repository=None).keyless
+        assert keyless is not None and keyless.org == value
+        del env[name]
+    keyless = settings(tmp_path, env, repository=None).keyless
+    assert keyless is not None and (keyless.org, keyless.service) == ("r-org", "g-svc")
+    del env["GOPUSH_OIDC_SERVICE"], env["CLOUDSMITH_SERVICE_SLUG"]
+    keyless = settings(tmp_path, env, repository=None).keyless
+    assert keyless is not None and keyless.service == "d-svc"
+    keyless = settings(tmp_path, env, repository="acme/gomods").keyless  # no registry chosen
+    assert keyless is not None and keyless.org == "d-org" and keyless.audience == "cloudsmith"
+    assert settings(tmp_path, {**env, "GOPUSH_API_KEY": "k" * 20}).keyless is None

@@ -4,8 +4,6 @@ test certificate authority for HTTPS."""
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 import os
 import socket
@@ -19,6 +17,7 @@ from typing import Any
 
 import pytest
 from gitrepo import GitRepo
+from testca import CertAuthority  # noqa: F401 (re-exported for the server tests)
 
 KEY = "serve-test-key-7c41d2"
 
@@ -178,72 +177,19 @@ def cloudsmith_cli(request: pytest.FixtureRequest) -> Path:
 
 
 def cloudsmith(exe: Path, served: Served, *args: str, key: str | None = KEY,
-               timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """Run the official CLI against ``served`` (API host and key via the environment)."""
+               timeout: float = 600,
+               env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the official CLI against ``served`` (API host and key via the environment, and
+    ``env_extra`` over them)."""
     env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ["HOME"],
            "NO_PROXY": "127.0.0.1,localhost", "CLOUDSMITH_API_HOST": served.url,
            "CLOUDSMITH_NO_UPDATE_CHECK": "1", "CLOUDSMITH_NO_TELEMETRY": "1",
            "DO_NOT_TRACK": "1", "CLOUDSMITH_NO_KEYRING": "1", "CI": "1", "LC_ALL": "C.UTF-8"}
     if key is not None:
         env["CLOUDSMITH_API_KEY"] = key
+    env.update(env_extra or {})
     return subprocess.run([str(exe), *args], env=env, capture_output=True, text=True,
                           timeout=timeout, check=False)
-
-
-# -- a test certificate authority -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CertAuthority:
-    """A CA certificate file and a server certificate/key for 127.0.0.1 and localhost."""
-
-    ca_cert: Path
-    cert: Path
-    key: Path
-
-
-@pytest.fixture(scope="session")
-def test_ca(tmp_path_factory: pytest.TempPathFactory) -> CertAuthority:
-    """Generate a CA and a server certificate for 127.0.0.1/localhost with `cryptography`."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    root = tmp_path_factory.mktemp("ca")
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gopush test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - datetime.timedelta(hours=1))
-          .not_valid_after(now + datetime.timedelta(days=2))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
-                                       False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
-                         critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    san = x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                       x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(san, critical=False)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
-                           critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    pem = serialization.Encoding.PEM
-    (root / "ca.pem").write_bytes(ca.public_bytes(pem))
-    (root / "cert.pem").write_bytes(cert.public_bytes(pem))
-    (root / "key.pem").write_bytes(key.private_bytes(
-        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return CertAuthority(root / "ca.pem", root / "cert.pem", root / "key.pem")
 
 
 # -- a minimal client of the upload API (the official CLI's calls, in-process) ----------------
