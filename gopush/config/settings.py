@@ -116,10 +116,14 @@ class SettingsInput:
     require_repository: bool = True  # False for commands that need only the host (whoami)
 
 
-def load_settings(given: SettingsInput, *, need_key: bool = True) -> Settings:
+def load_settings(given: SettingsInput, *, need_key: bool = True,
+                  keyless: bool = False) -> Settings:
     """Resolve the target and credentials for ``given`` by the documented precedence.
 
     The key may be None (the CLI then prompts on a terminal, or fails naming the variable).
+    With ``keyless`` (a command that may exchange the CI's identity for a key: push and the
+    commands that write, whoami), a missing key on a Cloudsmith-style target also resolves
+    ``Settings.keyless``; commands that only read (verify, goauth) never look at it.
 
     Raises:
         ConfigError: a config file is unreadable, a registry name is unknown, or a value is
@@ -159,12 +163,12 @@ def load_settings(given: SettingsInput, *, need_key: bool = True) -> Settings:
     if part_mib != int(part_mib):
         raise ConfigError(f"part_size from {sources['part_size']} must be a whole number "
                           "of MiB")
-    keyless = None
-    if need_key and credential is None and target.kind != "dir":
-        keyless = _keyless(given, config, entry, sources)
+    exchange = None
+    if keyless and need_key and credential is None and target.kind == "cloudsmith":
+        exchange = _keyless(given, config, entry, sources)
     return Settings(target=target, credential=credential, sources=sources,
                     request_timeout=float(timeout), part_size=int(part_mib) * MIB or None,
-                    read_token=read_token, keyless=keyless)
+                    read_token=read_token, keyless=exchange)
 
 
 def _choices(name: str, flag: object, env_names: tuple[str, ...], given: SettingsInput,
