@@ -20,7 +20,8 @@
 - Upload part size (MiB, ``MIN_PART_MIB`` to ``MAX_PART_MIB``): ``--part-size`` >
   ``GOPUSH_PART_SIZE`` > ``part_size`` of the registry, then of ``[default]`` > 100 (the
   official CLI's). Zips of at least that size go up in parts of that size.
-- Keyless push (OIDC), read only when no API key is set (``gopush.config.credentials``):
+- Keyless push (OIDC), read only when no API key is set, for a Cloudsmith-style target, by
+  the commands that may exchange (``load_settings(keyless=True)``; ``config.credentials``):
   org: ``--oidc-org`` > ``GOPUSH_OIDC_ORG`` > ``CLOUDSMITH_WORKSPACE`` > ``CLOUDSMITH_ORG``
   > ``oidc_org`` of the registry, then of ``[default]``; service: ``--oidc-service`` >
   ``GOPUSH_OIDC_SERVICE`` > ``CLOUDSMITH_SERVICE_SLUG`` > ``oidc_service``; audience of the
