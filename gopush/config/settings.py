@@ -28,8 +28,10 @@
   GitHub Actions ID token: ``GOPUSH_OIDC_AUDIENCE`` > ``CLOUDSMITH_OIDC_AUDIENCE`` >
   ``oidc_audience`` > ``cloudsmith`` (the official CLI's).
 
-Every value but the API host (which also reads the official CLI's INI files) and the
-credentials is chosen by ``_choose`` from the list ``_choices`` makes: the one precedence.
+The numbers and the OIDC settings are chosen by ``_choose`` from the list ``_choices``
+makes (flag, variables, registry table, ``[default]``); the API host also reads the official
+CLI's INI files (``api_host``), the GOPROXY URL has no ``[default]`` (``goproxy_url``), and
+the credentials have their own order (``gopush.config.credentials``).
 
 Nothing outside ``gopush.config`` reads environment variables or configuration files; the
 CLI passes the environment in, so tests never touch the real one.
