@@ -164,8 +164,10 @@ def _connect(app: App, options: dict[str, Any], repository: str | None, *, need_
         if not app.interactive:
             raise missing_key_error()
         value = click.prompt("API key", hide_input=True, err=True)
-        settings = settings._replace(credential=Credential(make_secret(value, "the prompt"),
-                                                           "the prompt"))
+        # _replace: the request deadline, part size and read token stay as resolved
+        settings = settings._replace(
+            credential=Credential(make_secret(value, "the prompt"), "the prompt"),
+            sources={**settings.sources, "api_key": "the prompt"})
     if settings.credential is not None:
         app.hide(settings.credential.key.reveal())
     _warn_plain_http(app, settings.target.location)

@@ -1,7 +1,8 @@
-"""API keys: the ``Secret`` type, the one redaction (``redact``), and the one credentials
-precedence.
+"""API keys: the ``Secret`` type, the one redaction (``redact``), and what follows the
+precedence table for credentials.
 
-Precedence (first hit wins), the same for every registry:
+Precedence (first hit wins), the same for every registry; 1 to 4 are the ``api_key`` row of
+``gopush.config.precedence``, 5 to 7 come after it here and in the CLI:
 
 1. ``--api-key`` on the command line;
 2. ``GOPUSH_API_KEY``;
@@ -11,18 +12,19 @@ Precedence (first hit wins), the same for every registry:
    ``[default]``);
 5. the system keyring, when the ``keyring`` package is installed (service ``gopush``, user =
    the API host), unless ``GOPUSH_NO_KEYRING`` is set;
-6. keyless (OIDC), when an org and a service are set (``gopush.config.settings``: flags,
-   ``GOPUSH_OIDC_*`` or the official CLI's ``CLOUDSMITH_ORG``/``CLOUDSMITH_SERVICE_SLUG``,
-   config.toml): the CI's ID token (``resolve_id_token``) is exchanged by the CLI, through
+6. keyless (OIDC), when an org and a service are set (the ``oidc_org`` and ``oidc_service``
+   rows: flags, ``GOPUSH_OIDC_*`` or the official CLI's ``CLOUDSMITH_ORG``/
+   ``CLOUDSMITH_SERVICE_SLUG``, config.toml): the CI's ID token (``resolve_id_token``) is exchanged by the CLI, through
    ``gopush.registry.oidc``, for a short-lived key that serves every request of the run;
 7. an interactive prompt, decided by the CLI and only when stdin is a terminal and ``CI`` is
    not set. Otherwise a missing key is a ``ConfigError`` naming the variable to set.
 
-The CI's ID token (``resolve_id_token``): ``GOPUSH_OIDC_TOKEN`` > ``CLOUDSMITH_OIDC_TOKEN``
-(GitLab's ``id_tokens:``, or any CI that puts one there) > GitHub Actions' request endpoint
+The CI's ID token (``resolve_id_token``): the ``oidc_token`` row, ``GOPUSH_OIDC_TOKEN`` >
+``CLOUDSMITH_OIDC_TOKEN`` (GitLab's ``id_tokens:``, or any CI that puts one there; no flag
+and no file: a token lives minutes) > GitHub Actions' request endpoint
 (``ACTIONS_ID_TOKEN_REQUEST_URL`` with the bearer ``ACTIONS_ID_TOKEN_REQUEST_TOKEN``, set
 for a job with ``permissions: id-token: write``), asked with ``&audience=`` as the official
-CLI asks (default audience ``cloudsmith``).
+CLI asks (the ``oidc_audience`` row; default ``cloudsmith``).
 
 A key is wrapped in ``Secret`` as soon as it is read: ``str()``/``repr()`` give ``***`` and the
 value is only available through ``reveal()``, which only ``gopush.registry.http`` (request
@@ -39,14 +41,10 @@ command line is visible to other users.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from gopush.errors import ConfigError
 from gopush.redaction import redact
-
-ENV_KEYS = ("GOPUSH_API_KEY", "CLOUDSMITH_API_KEY")
-ENV_ID_TOKENS = ("GOPUSH_OIDC_TOKEN", "CLOUDSMITH_OIDC_TOKEN")
-DEFAULT_OIDC_AUDIENCE = "cloudsmith"  # what the official CLI asks GitHub Actions for
 
 
 class Secret:
@@ -103,24 +101,22 @@ def make_secret(value: str, source: str, what: str = "API key") -> Secret:
 
 
 def resolve_api_key(
-    flag: str | None,
+    candidates: list[tuple[str, Any]],
     environ: Mapping[str, str],
-    file_keys: list[tuple[str, str]],
     keyring_lookup: Callable[[], str | None] | None = None,
 ) -> Credential | None:
-    """Return the API key by the documented precedence, or None when nothing is set.
+    """Return the API key, or None when nothing is set.
 
-    ``file_keys`` lists ``(source, value)`` pairs from config files, best first.
+    ``candidates`` are ``(source, value)`` pairs, best first, as the precedence table gives
+    them (``Places.candidates("api_key")``: flag, variables, config files); after them comes
+    the system keyring (unless ``GOPUSH_NO_KEYRING`` is set), and after it the CLI's prompt.
 
     Raises:
-        ConfigError: a key that is set cannot be used (see ``make_secret``).
+        ConfigError: the key chosen cannot be used (see ``make_secret``).
     """
-    candidates: list[tuple[str, str | None]] = [("--api-key", flag)]
-    candidates += [(name, environ.get(name)) for name in ENV_KEYS]
-    candidates += [(source, value) for source, value in file_keys]
-    for source, value in candidates:
-        if value:
-            return Credential(make_secret(value, source), source)
+    if candidates:
+        source, value = candidates[0]
+        return Credential(make_secret(str(value), source), source)
     if keyring_lookup is not None and not environ.get("GOPUSH_NO_KEYRING"):
         value = keyring_lookup()
         if value:
@@ -128,20 +124,17 @@ def resolve_api_key(
     return None
 
 
-def resolve_read_token(environ: Mapping[str, str],
-                       file_tokens: list[tuple[str, str]]) -> Credential | None:
-    """Return the read token by the documented precedence, or None when none is set.
-
-    ``file_tokens`` lists ``(source, value)`` pairs from config.toml, best first.
+def resolve_read_token(candidates: list[tuple[str, Any]]) -> Credential | None:
+    """Return the read token from the best of ``candidates`` (``(source, value)`` pairs,
+    best first, as ``Places.candidates("read_token")`` gives them), or None.
 
     Raises:
-        ConfigError: a token that is set cannot travel in a header (names the source only).
+        ConfigError: the token cannot travel in a header (names the source only).
     """
-    candidates = [("GOPUSH_READ_TOKEN", environ.get("GOPUSH_READ_TOKEN")), *file_tokens]
-    for source, value in candidates:
-        if value:
-            return Credential(make_secret(value, source, "read token"), source)
-    return None
+    if not candidates:
+        return None
+    source, value = candidates[0]
+    return Credential(make_secret(str(value), source, "read token"), source)
 
 
 class IdTokenSource(NamedTuple):
@@ -172,17 +165,20 @@ class Keyless(NamedTuple):
         return f"OIDC ({provider} → {self.org}/{self.service})"
 
 
-def resolve_id_token(environ: Mapping[str, str]) -> IdTokenSource | None:
-    """Return where this CI's ID token comes from, by the documented precedence, or None.
+def resolve_id_token(candidates: list[tuple[str, Any]],
+                     environ: Mapping[str, str]) -> IdTokenSource | None:
+    """Return where this CI's ID token comes from, or None: the best of ``candidates``
+    (``Places.candidates("oidc_token")``: GOPUSH_OIDC_TOKEN, CLOUDSMITH_OIDC_TOKEN), else
+    GitHub Actions' request endpoint when ``environ`` names it.
 
     Raises:
         ConfigError: a token or request token is set but cannot travel in a header or
             body (names the variable, never the value).
     """
-    for name in ENV_ID_TOKENS:
-        if environ.get(name, "").strip():
+    for name, value in candidates:
+        if str(value).strip():
             provider = f"GitLab CI, {name}" if environ.get("GITLAB_CI") == "true" else name
-            return IdTokenSource(provider, token=make_secret(environ[name], name, "ID token"))
+            return IdTokenSource(provider, token=make_secret(str(value), name, "ID token"))
     url = environ.get("ACTIONS_ID_TOKEN_REQUEST_URL", "").strip()
     bearer = environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "")
     if url and bearer.strip():

@@ -28,11 +28,8 @@
   GitHub Actions ID token: ``GOPUSH_OIDC_AUDIENCE`` > ``CLOUDSMITH_OIDC_AUDIENCE`` >
   ``oidc_audience`` > ``cloudsmith`` (the official CLI's).
 
-The numbers and the OIDC settings are chosen by ``_choose`` from the list ``_choices``
-makes (flag, variables, registry table, ``[default]``); the API host also reads the official
-CLI's INI files (``api_host``), the GOPROXY URL has no ``[default]`` (``goproxy_url``), and
-the credentials have their own order (``gopush.config.credentials``).
-
+Each setting's places are one row of ``gopush.config.precedence.ROWS``, read through
+``Places.pick``: the order above holds by construction, and a new setting is a new row.
 Nothing outside ``gopush.config`` reads environment variables or configuration files; the
 CLI passes the environment in, so tests never touch the real one.
 """
@@ -49,7 +46,6 @@ from urllib.parse import urlsplit
 
 from gopush.config import paths
 from gopush.config.credentials import (
-    DEFAULT_OIDC_AUDIENCE,
     Credential,
     Keyless,
     keyring_lookup,
@@ -58,12 +54,14 @@ from gopush.config.credentials import (
     resolve_id_token,
     resolve_read_token,
 )
+from gopush.config.precedence import DEFAULT_API_HOST, DEFAULT_REQUEST_TIMEOUT, Places
 from gopush.errors import ConfigError
 
-DEFAULT_API_HOST = "https://api.cloudsmith.io"
+__all__ = ["DEFAULT_API_HOST", "DEFAULT_REQUEST_TIMEOUT", "Settings", "SettingsInput", "Target",
+           "load_settings"]
+
 KINDS = ("cloudsmith", "dir", "gitea", "artifactory")
 TRUSTED_CWD_SUFFIXES = (".cloudsmith.io", ".cloudsmith.com")
-DEFAULT_REQUEST_TIMEOUT = 300.0  # seconds; as long as the retry budget
 MIN_PART_MIB, MAX_PART_MIB = 5, 100  # S3-style part stores refuse parts below 5 MiB
 MIB = 1024 * 1024
 SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # an OIDC org or service slug
@@ -118,6 +116,13 @@ class SettingsInput:
     oidc_service: str | None = None
     require_repository: bool = True  # False for commands that need only the host (whoami)
 
+    def flags(self) -> dict[str, Any]:
+        """Return the command-line values by setting name (``precedence.ROWS``' keys)."""
+        return {"profile": self.profile, "api_host": self.api_host, "api_key": self.api_key,
+                "goproxy": self.goproxy, "username": self.username,
+                "request_timeout": self.request_timeout, "part_size": self.part_size,
+                "oidc_org": self.oidc_org, "oidc_service": self.oidc_service}
+
 
 def load_settings(given: SettingsInput, *, need_key: bool = True,
                   keyless: bool = False) -> Settings:
@@ -138,106 +143,51 @@ def load_settings(given: SettingsInput, *, need_key: bool = True,
         raise ConfigError(f"config file {config_path} does not exist",
                           hint="check the path given to --config (or GOPUSH_CONFIG)")
     config = read_gopush_config(config_path)
-    profile = (given.profile or given.environ.get("GOPUSH_PROFILE")
-               or given.environ.get("CLOUDSMITH_PROFILE") or "default")
+    profile, profile_from = Places(given.flags(), given.environ).pick("profile")
     ini = read_cloudsmith_ini(given.environ, given.cwd, profile)
     entry, name = _registry_entry(config, given)
-    sources: dict[str, str] = {}
-    target = _target(given, config, entry, name, ini, sources)
+    places = Places(given.flags(), given.environ, config, entry, name, ini)
+    sources: dict[str, str] = {"profile": profile_from}
+    target = _target(given, places, sources)
     if target.goproxy:
         _no_credentials_in(target.goproxy, "the GOPROXY URL")
     credential = None
     if need_key and target.kind != "dir":
-        file_keys = _file_keys(config, entry, name, ini)
-        credential = resolve_api_key(given.api_key, given.environ, file_keys,
+        credential = resolve_api_key(places.candidates("api_key"), given.environ,
                                      keyring_lookup("gopush", target.location))
     if credential is not None:
         sources["api_key"] = credential.source
     read_token = None
     if target.kind != "dir":
-        read_token = resolve_read_token(given.environ, _file_values("read_token", config,
-                                                                    entry, name))
+        read_token = resolve_read_token(places.candidates("read_token"))
     if read_token is not None:
         sources["read_token"] = read_token.source
-    timeout = _number("request_timeout", given.request_timeout, "GOPUSH_REQUEST_TIMEOUT",
-                      given, config, entry, sources, DEFAULT_REQUEST_TIMEOUT, 0.1, 86400)
-    part_mib = _number("part_size", given.part_size, "GOPUSH_PART_SIZE", given, config,
-                       entry, sources, 0, MIN_PART_MIB, MAX_PART_MIB)
+    timeout = _number("request_timeout", places, sources, 0.1, 86400)
+    part_mib = _number("part_size", places, sources, MIN_PART_MIB, MAX_PART_MIB)
     if part_mib != int(part_mib):
         raise ConfigError(f"part_size from {sources['part_size']} must be a whole number "
                           "of MiB")
     exchange = None
     if keyless and need_key and credential is None and target.kind == "cloudsmith":
-        exchange = _keyless(given, config, entry, sources)
+        exchange = _keyless(places, sources, given.environ)
     return Settings(target=target, credential=credential, sources=sources,
                     request_timeout=float(timeout), part_size=int(part_mib) * MIB or None,
                     read_token=read_token, keyless=exchange)
 
 
-def _choices(name: str, flag: object, env_names: tuple[str, ...], given: SettingsInput,
-             config: dict[str, Any], entry: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Return setting ``name``'s candidates, best first, as ``(source, value)``: the flag,
-    each of ``env_names``, the chosen registry's ``name`` in config.toml, ``[default]``'s."""
-    return [(f"--{name.replace('_', '-')}", flag),
-            *((env, given.environ.get(env)) for env in env_names),
-            ("config.toml registry", entry.get(name)),
-            ("config.toml [default]", config.get("default", {}).get(name))]
-
-
-def _choose(name: str, choices: list[tuple[str, Any]],
-            sources: dict[str, str]) -> tuple[str, Any] | None:
-    """Return the first of ``choices`` that is set, as ``(source, value)``, recording its
-    source in ``sources``; None (source "default") when none is."""
-    for source, value in choices:
-        if value is not None and value != "":
-            sources[name] = source
-            return source, value
-    sources[name] = "default"
-    return None
-
-
-def _number(name: str, flag: float | None, env_name: str, given: SettingsInput,
-            config: dict[str, Any], entry: dict[str, Any], sources: dict[str, str],
-            default: float, low: float, high: float) -> float:
-    """Return setting ``name`` by the documented precedence, checked to lie in [low, high].
-
-    Raises:
-        ConfigError: the value is not a number in range (naming where it came from).
-    """
-    chosen = _choose(name, _choices(name, flag, (env_name,), given, config, entry), sources)
-    if chosen is None:
-        return default
-    source, value = chosen
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if not low <= number <= high:  # also refuses nan
-        raise ConfigError(f"{name} from {source} must be a number from {low:g} to "
-                          f"{high:g}, not {str(value)[:40]!r}")
-    return number
-
-
-def _text(name: str, flag: str | None, env_names: tuple[str, ...], given: SettingsInput,
-          config: dict[str, Any], entry: dict[str, Any], sources: dict[str, str]) -> str:
-    """Return text setting ``name`` by the documented precedence, stripped ("" if unset)."""
-    chosen = _choose(name, _choices(name, flag, env_names, given, config, entry), sources)
-    return str(chosen[1]).strip() if chosen is not None else ""
-
-
-def _keyless(given: SettingsInput, config: dict[str, Any], entry: dict[str, Any],
-             sources: dict[str, str]) -> Keyless | None:
+def _keyless(places: Places, sources: dict[str, str],
+             environ: Mapping[str, str]) -> Keyless | None:
     """Return the keyless (OIDC) settings when an org or a service is set, else None.
 
     Raises:
-        ConfigError: only one of org and service is set (a keyless push needs both).
+        ConfigError: only one of org and service is set (a keyless push needs both), or
+            one is not a slug.
     """
-    org = _text("oidc_org", given.oidc_org,
-                ("GOPUSH_OIDC_ORG", "CLOUDSMITH_WORKSPACE", "CLOUDSMITH_ORG"),
-                given, config, entry, sources)
-    service = _text("oidc_service", given.oidc_service,
-                    ("GOPUSH_OIDC_SERVICE", "CLOUDSMITH_SERVICE_SLUG"),
-                    given, config, entry, sources)
+    picked = {}
+    for name in ("oidc_org", "oidc_service", "oidc_audience"):
+        value, sources[name] = places.pick(name)
+        picked[name] = str(value).strip() if value is not None else ""
+    org, service = picked["oidc_org"], picked["oidc_service"]
     if not org and not service:
         return None
     if not org or not service:
@@ -252,11 +202,30 @@ def _keyless(given: SettingsInput, config: dict[str, Any], entry: dict[str, Any]
             raise ConfigError(f"invalid OIDC {what} {slug[:60]!r} (from "
                               f"{sources['oidc_' + what]}): expected a slug such as acme "
                               "(letters, digits, '.', '_', '-')")
-    audience = _text("oidc_audience", None, ("GOPUSH_OIDC_AUDIENCE",
-                                             "CLOUDSMITH_OIDC_AUDIENCE"),
-                     given, config, entry, sources) or DEFAULT_OIDC_AUDIENCE
-    return Keyless(org=org, service=service, audience=audience,
-                   id_token=resolve_id_token(given.environ))
+    return Keyless(org=org, service=service, audience=picked["oidc_audience"],
+                   id_token=resolve_id_token(places.candidates("oidc_token"), environ))
+
+
+def _number(name: str, places: Places, sources: dict[str, str], low: float,
+            high: float) -> float:
+    """Return setting ``name`` from the precedence table, checked to lie in [low, high] (the
+    row's default excepted: part_size's 0 means "the client's own").
+
+    Raises:
+        ConfigError: the value is not a number in range (naming where it came from).
+    """
+    value, source = places.pick(name)
+    sources[name] = source
+    if source == "default":
+        return float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not low <= number <= high:  # also refuses nan
+        raise ConfigError(f"{name} from {source} must be a number from {low:g} to "
+                          f"{high:g}, not {str(value)[:40]!r}")
+    return number
 
 
 def normalize_host(host: str) -> str:
@@ -413,10 +382,10 @@ def _registry_entry(config: dict[str, Any], given: SettingsInput) -> tuple[dict[
     return entry, name
 
 
-def _target(given: SettingsInput, config: dict[str, Any], entry: dict[str, Any], name: str,
-            ini: dict[str, tuple[str, str, bool]], sources: dict[str, str]) -> Target:
+def _target(given: SettingsInput, places: Places, sources: dict[str, str]) -> Target:
     if given.to:
-        return parse_to(given.to, given, config, ini, sources)
+        return parse_to(given.to, given, places, sources)
+    entry, name = places.entry, places.registry_name
     kind = entry.get("type", "cloudsmith") if entry else "cloudsmith"
     if kind != "cloudsmith":
         location = entry.get("path") or entry.get("url") or ""
@@ -424,9 +393,9 @@ def _target(given: SettingsInput, config: dict[str, Any], entry: dict[str, Any],
             raise ConfigError(f"registry {name!r} needs a 'url' (or 'path' for type dir)")
         if kind != "dir":  # as for --to: an http(s) URL, with no credentials in it
             location = normalize_host(location)
+        username, _ = places.pick("username")
         return Target(kind=kind, location=location, repository=entry.get("owner", ""),
-                      goproxy=goproxy_url(given, entry, sources), name=name,
-                      username=given.username or entry.get("username"))
+                      goproxy=goproxy_url(places, sources), name=name, username=username)
     repository = given.repository or entry.get("repository", "")
     if not repository and given.require_repository:
         raise ConfigError("no target: name OWNER/REPO (`gopush push go OWNER/REPO`), "
@@ -434,39 +403,27 @@ def _target(given: SettingsInput, config: dict[str, Any], entry: dict[str, Any],
                           hint="or set [default] registry in config.toml")
     if repository:
         check_repository(repository)
-    host = api_host(given, config, entry, ini, sources)
+    host = api_host(places, sources)
     return Target(kind="cloudsmith", location=host, repository=repository, name=name,
-                  goproxy=goproxy_url(given, entry, sources))
+                  goproxy=goproxy_url(places, sources))
 
 
-def api_host(given: SettingsInput, config: dict[str, Any], entry: dict[str, Any],
-             ini: dict[str, tuple[str, str, bool]], sources: dict[str, str]) -> str:
-    """Return the normalized API host by the documented precedence.
+def api_host(places: Places, sources: dict[str, str]) -> str:
+    """Return the normalized API host from the precedence table.
 
     Raises:
         ConfigError: the host is invalid, or comes from an untrusted config.ini in the
             current directory and lies outside cloudsmith.io / cloudsmith.com.
     """
-    choices = [("--api-host", given.api_host),
-               ("GOPUSH_API_HOST", given.environ.get("GOPUSH_API_HOST")),
-               ("CLOUDSMITH_API_HOST", given.environ.get("CLOUDSMITH_API_HOST")),
-               ("config.toml registry", entry.get("api_host")),
-               ("config.toml [default]", config.get("default", {}).get("api_host"))]
-    for source, value in choices:
-        if value:
-            sources["api_host"] = source
-            return normalize_host(value)
-    if "api_host" in ini:
-        value, source, trusted = ini["api_host"]
-        host = normalize_host(value)
-        if not trusted and not (urlsplit(host).hostname or "").endswith(TRUSTED_CWD_SUFFIXES):
-            raise ConfigError(f"{source} in the current directory points the API host at "
-                              f"{host}; refusing (a checkout must not redirect your key)",
-                              hint="pass --api-host or set GOPUSH_API_HOST instead")
-        sources["api_host"] = source
-        return host
-    sources["api_host"] = "default"
-    return DEFAULT_API_HOST
+    value, source = places.pick("api_host")
+    host = normalize_host(str(value))
+    if (not places.trusted(source)
+            and not (urlsplit(host).hostname or "").endswith(TRUSTED_CWD_SUFFIXES)):
+        raise ConfigError(f"{source} in the current directory points the API host at "
+                          f"{host}; refusing (a checkout must not redirect your key)",
+                          hint="pass --api-host or set GOPUSH_API_HOST instead")
+    sources["api_host"] = source
+    return host
 
 
 def check_repository(repository: str) -> None:
@@ -481,29 +438,26 @@ def check_repository(repository: str) -> None:
                           hint="e.g. `gopush push go acme/gomods dist/...zip`")
 
 
-def goproxy_url(given: SettingsInput, entry: Mapping[str, Any],
-                sources: dict[str, str]) -> str | None:
-    """Return the GOPROXY URL consumers use, for every kind of target, by the documented
-    precedence: --goproxy > GOPUSH_GOPROXY > the registry's ``goproxy`` in config.toml >
-    None (derived from the target); record where it came from in ``sources``."""
-    for source, value in (("--goproxy", given.goproxy),
-                          ("GOPUSH_GOPROXY", given.environ.get("GOPUSH_GOPROXY")),
-                          ("config.toml registry", entry.get("goproxy"))):
-        if value:
-            sources["goproxy"] = source
-            return str(value)
-    return None
+def goproxy_url(places: Places, sources: dict[str, str]) -> str | None:
+    """Return the GOPROXY URL consumers use, for every kind of target, from the precedence
+    table (--goproxy > GOPUSH_GOPROXY > the registry's ``goproxy`` in config.toml), or None
+    (derived from the target); record where it came from in ``sources``."""
+    value, source = places.pick("goproxy")
+    if value is None:
+        return None
+    sources["goproxy"] = source
+    return str(value)
 
 
-def parse_to(to: str, given: SettingsInput, config: dict[str, Any],
-             ini: dict[str, tuple[str, str, bool]], sources: dict[str, str]) -> Target:
+def parse_to(to: str, given: SettingsInput, places: Places, sources: dict[str, str]) -> Target:
     """Return the target named by ``--to``: ``cloudsmith:OWNER/REPO``, ``dir:PATH`` (or a
     ``file://`` URL), ``gitea:https://HOST/OWNER`` or ``artifactory:https://HOST/artifactory/REPO``.
 
     Raises:
         ConfigError: the value has none of these forms.
     """
-    goproxy = goproxy_url(given, {}, sources)
+    places = Places(places.flags, places.environ, places.config, {}, "", places.ini)
+    goproxy = goproxy_url(places, sources)  # --to names no registry table: none applies
     if to.startswith("file://"):
         return Target(kind="dir", location=urlsplit(to).path, goproxy=goproxy)
     kind, sep, location = to.partition(":")
@@ -513,35 +467,15 @@ def parse_to(to: str, given: SettingsInput, config: dict[str, Any],
                                "gitea:https://HOST/OWNER or artifactory:https://HOST/artifactory/REPO")
     if kind == "cloudsmith":
         check_repository(location)
-        host = api_host(given, config, {}, ini, sources)
+        host = api_host(places, sources)
         return Target(kind=kind, location=host, repository=location, goproxy=goproxy)
     if kind == "gitea":
         base, _, owner = normalize_host(location).rpartition("/")
         if "://" not in base or not owner:
             raise ConfigError(f"invalid --to {to!r}: expected gitea:https://HOST/OWNER")
         return Target(kind=kind, location=base, repository=owner, goproxy=goproxy,
-                      username=given.username)
+                      username=places.pick("username")[0])
     if kind == "artifactory":
         return Target(kind=kind, location=normalize_host(location), goproxy=goproxy,
-                      username=given.username)
+                      username=places.pick("username")[0])
     return Target(kind="dir", location=location, goproxy=goproxy)
-
-
-def _file_values(key: str, config: dict[str, Any], entry: dict[str, Any],
-                 name: str) -> list[tuple[str, str]]:
-    """Return ``(source, value)`` of ``key`` in config.toml: the chosen registry's, then
-    ``[default]``'s."""
-    values: list[tuple[str, str]] = []
-    if entry.get(key):
-        values.append((f"config.toml [registries.{name}]", entry[key]))
-    if config.get("default", {}).get(key):
-        values.append(("config.toml [default]", config["default"][key]))
-    return values
-
-
-def _file_keys(config: dict[str, Any], entry: dict[str, Any], name: str,
-               ini: dict[str, tuple[str, str, bool]]) -> list[tuple[str, str]]:
-    keys = _file_values("api_key", config, entry, name)
-    if "api_key" in ini:
-        keys.append((ini["api_key"][1], ini["api_key"][0]))
-    return keys

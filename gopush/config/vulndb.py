@@ -1,6 +1,7 @@
 """Where gopush reads the Go vulnerability database from, for ``gopush audit`` and ``push --audit``.
 
-**Precedence is flag > environment > config file > built-in default**, as for every setting:
+**Precedence is flag > environment > config file > built-in default**, as for every setting
+(the ``vuln_db`` row of ``gopush.config.precedence``):
 ``--db URL`` > ``GOVULNDB`` (the variable govulncheck reads) > ``vuln_db`` in ``[default]``
 of gopush's ``config.toml`` > ``https://vuln.go.dev``. A URL is ``https://``, ``http://``
 to a loopback address, or ``file:///ABSOLUTE/DIR`` (a directory in the vuln.go.dev layout),
@@ -14,9 +15,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from gopush.config import paths
+from gopush.config.precedence import Places
 from gopush.errors import ConfigError
 
-DEFAULT_DB = "https://vuln.go.dev"  # = vuln.db.DEFAULT_URL (config does not import the reader)
 FAIL_ON = ("imported", "any", "never")  # which findings refuse a module (--fail-on)
 
 
@@ -38,15 +39,14 @@ def vulndb_settings(flag: str | None, environ: Mapping[str, str],
         ConfigError: the config file is unreadable, or named (--config, GOPUSH_CONFIG) and
             missing.
     """
-    choices = [("--db", flag), ("GOVULNDB", environ.get("GOVULNDB"))]
-    if not any(value for _, value in choices):
+    places = Places({"vuln_db": flag}, environ)
+    if not places.candidates("vuln_db"):  # read config.toml only when flag and variable are unset
         from gopush.config.settings import read_gopush_config
 
         path = paths.gopush_config_file(environ, config_file)
         if (config_file or environ.get("GOPUSH_CONFIG")) and not path.exists():
             raise ConfigError(f"config file {path} does not exist",
                               hint="check the path given to --config (or GOPUSH_CONFIG)")
-        config = read_gopush_config(path)
-        choices.append(("config.toml [default]", config.get("default", {}).get("vuln_db")))
-    source, url = next(((s, v) for s, v in choices if v), ("default", DEFAULT_DB))
-    return VulnDbSettings(url.strip(), source, paths.vulndb_cache_dir(environ))
+        places = Places({"vuln_db": flag}, environ, read_gopush_config(path))
+    url, source = places.pick("vuln_db")
+    return VulnDbSettings(str(url).strip(), source, paths.vulndb_cache_dir(environ))

@@ -282,7 +282,7 @@ def test_keyless_precedence(tmp_path: Path) -> None:
     got = keyless_settings(tmp_path, env, repository=None, oidc_org="f-org", oidc_service="f-svc")
     assert got.keyless is not None
     assert (got.keyless.org, got.keyless.service) == ("f-org", "f-svc")
-    assert got.keyless.audience == "r-aud" and got.sources["oidc_audience"] == "config.toml registry"
+    assert got.keyless.audience == "r-aud" and got.sources["oidc_audience"] == "config.toml [registries.r]"
     assert got.keyless.id_token is not None and got.keyless.id_token.provider == "GOPUSH_OIDC_TOKEN"
     order = [("GOPUSH_OIDC_ORG", "g-org"), ("CLOUDSMITH_WORKSPACE", "w-org"),
              ("CLOUDSMITH_ORG", "c-org")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -54,7 +55,8 @@ def answer_on_terminal(args: list[str], env: dict[str, str], reply: bytes) -> tu
         os.close(master)
 
 def test_prompt_on_a_terminal_hides_the_key(serve: Any, tmp_path: Path) -> None:
-    """push on a tty without a key prompts, accepts the typed key and never echoes it.
+    """push on a tty without a key prompts, accepts the typed key and never echoes it; the
+    settings resolved before the prompt stay (``-v`` names the prompt as the key's source).
     (whoami and verify never prompt: a public repository needs no key to read.)"""
     served = serve()
     zip_path = tmp_path / "v1.0.0.zip"
@@ -62,7 +64,7 @@ def test_prompt_on_a_terminal_hides_the_key(serve: Any, tmp_path: Path) -> None:
                [DataFile("go.mod", b"module example.com/m\n"), DataFile("m.go", b"package m\n")])
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "gopush", "push", "go", "acme/prompted",
-                             str(zip_path), "--dry-run", "--api-host", served.url],
+                             str(zip_path), "--dry-run", "-v", "--api-host", served.url],
                             stdin=slave, stdout=slave, stderr=slave, env=CLEAN_ENV,
                             close_fds=True)
     os.close(slave)
@@ -76,6 +78,8 @@ def test_prompt_on_a_terminal_hides_the_key(serve: Any, tmp_path: Path) -> None:
         proc.kill()
         os.close(master)
     assert KEY.encode() not in asked + rest
+    shown = " ".join(re.sub(rb"\x1b\[[0-9;]*m", b"", rest).decode().split())  # unwrapped
+    assert "key from the prompt" in shown
 
 
 def test_no_prompt_in_ci(serve: Any) -> None:
