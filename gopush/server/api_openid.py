@@ -23,7 +23,7 @@ from gopush.server.guessing import client_address
 from gopush.server.oidc import Refused, verify_id_token
 from gopush.server.responses import ApiError
 from gopush.server.slugs import is_slug
-from gopush.server.state import ServerState, json_body, state
+from gopush.server.state import ServerState, json_body, refuse_while_guessing, state
 
 log = logging.getLogger("gopush.server")
 
@@ -31,11 +31,7 @@ log = logging.getLogger("gopush.server")
 async def exchange(request: Request) -> Response:
     """``POST /openid/{org}/``: answer 200 ``{"token": ...}`` or a refusal (module docstring)."""
     st, address = state(request), client_address(request)
-    wait = st.guesses.wait(address)
-    if wait:
-        raise ApiError(429, f"Request was throttled. Expected available in {wait} seconds "
-                            "(too many refused credentials from this address).",
-                       headers={"Retry-After": str(wait)})
+    refuse_while_guessing(request)
     org = request.path_params["org"]
     token, service = _fields(await json_body(request))
     try:

@@ -60,8 +60,7 @@ async def upload_go(request: Request) -> Response:
     """``POST /packages/{owner}/{repo}/upload/go/``: create the package of an upload (201)."""
     repo = api_repo_or_new(request, Action.PUSH)  # an upload slot made it: none, no upload
     body = await json_body(request)
-    republish = body.get("republish") is True
-    if republish:  # replacing a published version's content is not a push-only right
+    if body.get("republish") is True:  # replacing a version's content: not push-only
         api_repo_or_new(request, Action.MANAGE)
     slot = state(request).storage.file(_package_file(body))
     if repo is None or slot is None or (slot.owner, slot.name) != (repo.owner, repo.name):
@@ -72,7 +71,8 @@ async def upload_go(request: Request) -> Response:
                        {"package_file": ["The upload of this file has not finished."]})
     tags = _upload_tags(body.get("tags"))
     try:
-        package = await run_in_threadpool(_create, request, repo, slot, republish, tags)
+        package = await run_in_threadpool(_create, request, repo, slot,
+                                          body.get("republish") is True, tags)
     except SlotGone as err:  # it expired while this request was deciding
         raise ApiError(422, "Invalid input.", {"package_file": [err.message]}) from None
     return JSONResponse(package_json(package, base_url(request)), status_code=201)

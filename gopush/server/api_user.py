@@ -32,9 +32,13 @@ async def user_self(request: Request) -> Response:
 
 async def user_tokens(request: Request) -> Response:
     """``GET /user/tokens/``: the key in use, described but never echoed."""
-    caller(request, Action.READ)
-    return JSONResponse([{"slug_perm": "api-key", "created": None, "key": None,
-                          "description": "API key given to gopush serve"}])
+    who = caller(request, Action.READ)
+    if who is API_KEY:
+        slug, description = "api-key", "API key given to gopush serve"
+    else:
+        slug, description = "push-token", f"push-only token of {who.who}"
+    return JSONResponse([{"slug_perm": slug, "created": None, "key": None,
+                          "description": description}])
 
 
 async def list_repos(request: Request) -> Response:

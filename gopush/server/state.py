@@ -39,8 +39,8 @@ class ServerState:
     sync: Synchroniser
     assemblies: Assemblies = field(default_factory=Assemblies)
     searches: Searches = field(default_factory=Searches)
-    guesses: GuessLimiter = field(default_factory=GuessLimiter)  # refused GOPROXY credentials
     issuers: IssuerKeys = field(default_factory=IssuerKeys)  # trusted publishers' issuers
+    guesses: GuessLimiter = field(default_factory=GuessLimiter)  # refused GOPROXY credentials
     expiry: SlotExpiry = field(init=False)
     vulns: VulnStore = field(init=False)  # stored scans, and quarantine (server.vulnstore)
 
@@ -93,17 +93,28 @@ def managed_repo(request: Request) -> Repo:
             at; 401 and 404 as ``api_repo``.
     """
     guesses, address = state(request).guesses, client_address(request)
-    wait = guesses.wait(address)
-    if wait:
-        raise ApiError(429, f"Request was throttled. Expected available in {wait} seconds "
-                            "(too many refused credentials from this address).",
-                       headers={"Retry-After": str(wait)})
+    refuse_while_guessing(request)
     try:
         return api_repo(request, Action.MANAGE)
     except ApiError as err:
         if err.status == 401 and presented_key(request) is not None:
             guesses.refused(address)
         raise
+
+
+def refuse_while_guessing(request: Request) -> None:
+    """Refuse the request while its address's guessing budget is spent (``server.guessing``),
+    before any credential it carries is looked at: the entitlements API and the web page's
+    sign-in (GOPROXY answers its own plain-text 429).
+
+    Raises:
+        ApiError: 429 with Retry-After.
+    """
+    wait = state(request).guesses.wait(client_address(request))
+    if wait:
+        raise ApiError(429, f"Request was throttled. Expected available in {wait} seconds "
+                            "(too many refused credentials from this address).",
+                       headers={"Retry-After": str(wait)})
 
 
 def api_repo_or_new(request: Request, action: Action) -> Repo | None:

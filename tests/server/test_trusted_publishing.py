@@ -95,6 +95,9 @@ def test_keyless_push_then_go_downloads_it(serve: Any, go: GoOracle, tmp_path: P
     assert got["Sum"] == built["sum"] and got["GoModSum"] == built["gomod_sum"]
     me = httpx.get(f"{served.url}/user/self/", headers={"X-Api-Key": token}).json()
     assert me["name"] == "trusted publisher acme/ci-publisher"
+    tokens = httpx.get(f"{served.url}/user/tokens/", headers={"X-Api-Key": token}).json()
+    assert tokens[0]["description"] == "push-only token of trusted publisher acme/ci-publisher"
+    assert tokens[0]["key"] is None
     assert oidc_issuer.fetches(JWKS_PATH) == 1
     served.stop()
     assert not echoed(token, served.stderr())
@@ -163,9 +166,11 @@ def test_rotated_key_is_fetched_once_and_bogus_kids_do_not_loop(
 def test_push_token_is_push_only_and_scoped(serve: Any, tmp_path: Path,
                                             oidc_issuer: OidcIssuer) -> None:
     """The push token pushes to its repository only (403 naming the scope elsewhere), reads
-    its packages, and may not delete, tag, republish, manage entitlements or retention; an
-    API key still may; a wrong token is 401."""
-    served = serve_trusting(serve, tmp_path, oidc_issuer.ca, github_publisher(oidc_issuer))
+    its packages (API and GOPROXY, private repositories too), and may not delete, tag,
+    republish, manage entitlements or retention; an API key still may; a wrong token is
+    401."""
+    served = serve_trusting(serve, tmp_path, oidc_issuer.ca, github_publisher(oidc_issuer),
+                            repos=("acme/widgets:private", "acme/other:private"))
     repo = tagged_module(tmp_path / "repo", MODULE, ["v1.0.0"])
     built = gopush_build(repo.path, "v1.0.0", tmp_path / "dist")
     token = exchange(served, oidc_issuer.mint()).json()["token"]
@@ -181,6 +186,9 @@ def test_push_token_is_push_only_and_scoped(serve: Any, tmp_path: Path,
     assert listed.status_code == 200 and [p["slug"] for p in listed.json()] == [slug]
     assert httpx.get(f"{url}/repos/", headers=bearer).json()[0]["slug_perm"] == "acme/widgets"
     assert len(httpx.get(f"{url}/repos/", headers={"X-Api-Key": KEY}).json()) == 2
+    for name, status in (("widgets", 200), ("other", 401)):
+        listed = httpx.get(f"{served.goproxy(f'acme/{name}')}{MODULE}/@v/list", headers=bearer)
+        assert listed.status_code == status, (name, listed.text)
     managing = [
         ("DELETE", f"/packages/acme/widgets/{slug}/", None),
         ("POST", f"/packages/acme/widgets/{slug}/tag/", {"action": "add", "tags": ["x"]}),
@@ -243,3 +251,77 @@ def test_config_errors_name_the_entry_and_exit_3(tmp_path: Path,
     proc = start(typo)
     assert proc.returncode == 3 and "unknown key(s) servise" in proc.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_an_unreachable_or_silent_issuer_is_503_quickly_remembered(
+        serve: Any, tmp_path: Path, oidc_issuer: OidcIssuer) -> None:
+    """An issuer whose port is closed, or that accepts and never answers: the exchange is
+    503 "issuer unavailable" naming why, the silent one within the 10 s fetch deadline; a
+    second exchange at once gets the same answer without waiting again."""
+    import socket
+
+    from gopush.server.oidc import FETCH_SECONDS
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_url = f"https://127.0.0.1:{closed.getsockname()[1]}"
+    closed.close()
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # connections complete in the backlog; nothing ever answers
+    silent_url = f"https://127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        served = serve_trusting(
+            serve, tmp_path, oidc_issuer.ca,
+            github_publisher(oidc_issuer, service="down", issuer=closed_url),
+            github_publisher(oidc_issuer, service="silent", issuer=silent_url))
+        down = oidc_issuer.mint(iss=closed_url)
+        refused(exchange(served, down, service="down"), 503, "issuer unavailable", down)
+        assert "ConnectError" in exchange(served, down, service="down").json()["detail"]
+        hush = oidc_issuer.mint(iss=silent_url)
+        started = time.monotonic()
+        refused(exchange(served, hush, service="silent"), 503,
+                f"no answer within {FETCH_SECONDS:g} s", hush)
+        first = time.monotonic() - started
+        started = time.monotonic()
+        refused(exchange(served, hush, service="silent"), 503, "issuer unavailable", hush)
+        again = time.monotonic() - started
+    finally:
+        silent.close()
+    print(f"\nsilent issuer: refused after {first:.1f} s, again after {again:.2f} s")
+    assert FETCH_SECONDS <= first < FETCH_SECONDS + 5 and again < 2
+
+
+def test_an_issuer_whose_certificate_does_not_verify_is_not_trusted(
+        serve: Any, tmp_path: Path, oidc_issuer: OidcIssuer) -> None:
+    """Without the test CA among the server's CAs, the issuer's HTTPS does not verify: 503
+    naming the certificate, and no token."""
+    config = write_config(tmp_path / "serve.toml", github_publisher(oidc_issuer))
+    served = serve("--config", str(config), "--repo", "acme/widgets", new_repos=False)
+    token = oidc_issuer.mint()
+    reply = exchange(served, token)
+    refused(reply, 503, "issuer unavailable", token)
+    assert "CERTIFICATE_VERIFY_FAILED" in reply.json()["detail"]
+
+
+def test_one_service_slug_for_github_and_gitlab(serve: Any, tmp_path: Path,
+                                                oidc_issuer: OidcIssuer,
+                                                test_ca: CertAuthority) -> None:
+    """The README's GitLab publisher beside the GitHub one, under one service slug: the
+    token's iss picks the publisher, whose audience and claims then apply."""
+    gitlab = OidcIssuer(test_ca, audience="https://registry.example.com")
+    try:
+        served = serve_trusting(serve, tmp_path, test_ca, github_publisher(oidc_issuer), {
+            "service": "ci-publisher", "issuer": gitlab.url,
+            "audience": "https://registry.example.com", "repositories": ["acme/widgets"],
+            "claims": {"project_path": "acme/widgets", "ref_type": "tag"},
+            "claim_patterns": {"ref": "v*"}})
+        tag = {"project_path": "acme/widgets", "ref": "v1.0.0", "ref_type": "tag"}
+        assert exchange(served, gitlab.mint(**tag)).status_code == 200
+        assert exchange(served, oidc_issuer.mint()).status_code == 200
+        branch = gitlab.mint(**{**tag, "ref": "main", "ref_type": "branch"})
+        refused(exchange(served, branch), 403, "claim ref_type does not match", branch)
+        github_aud = gitlab.mint(**tag, aud="cloudsmith")
+        refused(exchange(served, github_aud), 401, "audience", github_aud)
+    finally:
+        gitlab.close()
