@@ -110,3 +110,30 @@ def _range(path: Path, offset: int, length: int) -> Iterator[bytes]:
         while length > 0 and (chunk := f.read(min(1 << 20, length))):
             length -= len(chunk)
             yield chunk
+
+
+def web_push(url: str, repo: str, zip_path: Path) -> dict[str, object]:
+    """Upload a zip through the web page's form (sign in, then the repository's upload
+    form, streamed from the file); return the package once processed."""
+    import re
+    import time
+
+    def csrf(page: str) -> str:
+        found = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert found, page
+        return found.group(1)
+
+    with httpx.Client(base_url=url, headers={"Origin": url}, timeout=600) as web:
+        web.post("/web/login", data={"csrf": csrf(web.get("/web/login").text), "api_key": KEY})
+        token = csrf(web.get(f"/web/{repo}").text)
+        with zip_path.open("rb") as f:
+            reply = web.post(f"/web/{repo}/upload", data={"csrf": token},
+                             files={"file": (zip_path.name, f, "application/zip")})
+        assert reply.status_code == 303, reply.text
+        slug = reply.headers["location"].rpartition("uploaded=")[2]
+    with httpx.Client(base_url=url, headers={"X-Api-Key": KEY}, timeout=60) as api:
+        while True:
+            package = dict(api.get(f"/packages/{repo}/{slug}/").json())
+            if not package["is_sync_in_flight"]:
+                return package
+            time.sleep(0.05)

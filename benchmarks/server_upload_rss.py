@@ -1,11 +1,12 @@
 """Benchmark: memory of `gopush serve` while it receives and validates a 400 MiB module zip.
 
 Usage:
-    python benchmarks/server_upload_rss.py [--size-mb 400] [--method parts|form]
+    python benchmarks/server_upload_rss.py [--size-mb 400] [--method parts|form|web]
 
 Starts `gopush serve`, samples its resident set size (Linux /proc/PID/status VmRSS) every
 20 ms while a 400 MiB module zip of incompressible data is uploaded (as the official CLI
-does: 100 MiB part PUTs + complete, or one streamed form POST) and turned into a package
+does: 100 MiB part PUTs + complete, or one streamed form POST; or through the web page's
+upload form after signing in) and turned into a package
 (check_zip + hashing), and prints the baseline, the peak and the growth. Goal: growth flat,
 peak <= 100 MB.
 """
@@ -19,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from server_common import gopush_serve, make_module, push
+from server_common import gopush_serve, make_module, push, web_push
 
 
 def rss_mb(pid: int) -> float:
@@ -33,14 +34,14 @@ def rss_mb(pid: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=400)
-    parser.add_argument("--method", choices=["parts", "form"], default="parts")
+    parser.add_argument("--method", choices=["parts", "form", "web"], default="parts")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         zip_path, h1 = make_module(root, "example.com/huge", "v1.0.0",
                                    [25 << 20] * (args.size_mb // 25), seed=400)
         size = zip_path.stat().st_size
-        with gopush_serve(root / "data") as (proc, url):
+        with gopush_serve(root / "data", "--repo", "bench/huge") as (proc, url):
             time.sleep(0.5)
             baseline = rss_mb(proc.pid)
             samples: list[float] = []
@@ -55,7 +56,8 @@ def main() -> int:
             sampler.start()
             started = time.perf_counter()
             part_size = (100 << 20) if args.method == "parts" else size + 1
-            package = push(url, "bench/huge", zip_path, part_size=part_size)
+            package = (web_push(url, "bench/huge", zip_path) if args.method == "web"
+                       else push(url, "bench/huge", zip_path, part_size=part_size))
             elapsed = time.perf_counter() - started
             done.set()
             sampler.join()

@@ -54,7 +54,8 @@ ROWS: Mapping[str, Row] = {
                            default=DEFAULT_REQUEST_TIMEOUT),
     "part_size": Row("--part-size", ("GOPUSH_PART_SIZE",), default=0),  # 0: the client's own
     "vuln_db": Row("--db", ("GOVULNDB",), in_registry=False, default=DEFAULT_VULN_DB),
-    # keyless push (config.credentials): the official CLI's names after gopush's own
+    # keyless push (OIDC), read only when no API key is set; the official CLI's names beside
+    # gopush's own
     "oidc_org": Row("--oidc-org", ("GOPUSH_OIDC_ORG", "CLOUDSMITH_WORKSPACE", "CLOUDSMITH_ORG")),
     "oidc_service": Row("--oidc-service", ("GOPUSH_OIDC_SERVICE", "CLOUDSMITH_SERVICE_SLUG")),
     "oidc_audience": Row(None, ("GOPUSH_OIDC_AUDIENCE", "CLOUDSMITH_OIDC_AUDIENCE"),

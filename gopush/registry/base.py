@@ -8,10 +8,12 @@ report through the callbacks they are given.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
+from gopush.errors import RegistryError, RegistryUnavailable
 from gopush.registry.artifact import ModuleArtifact
 
 Progress = Callable[[int], None]
@@ -130,3 +132,23 @@ def netrc_machine(url: str) -> str:
     from urllib.parse import urlsplit
 
     return urlsplit(url).netloc.rpartition("@")[2]
+
+
+@contextmanager
+def status_meanings(meanings: Mapping[int, tuple[type[RegistryError], str]]) -> Iterator[None]:
+    """Re-raise a refusal whose status means something else on this server.
+
+    ``gopush.registry.http`` maps statuses as most registries use them (401: key refused,
+    403: not allowed, 409: version exists); a target whose server says otherwise (Gitea's
+    403 is a quota, Artifactory's 409 a checksum mismatch) names, per status, the exception
+    class (hence the exit code) and the hint to use instead. The message, with the server's
+    own words, is kept; failures to reach the server (``RegistryUnavailable``) pass as they are.
+    """
+    try:
+        yield
+    except RegistryError as err:
+        meaning = meanings.get(err.status or 0)
+        if meaning is None or isinstance(err, RegistryUnavailable):
+            raise
+        cls, hint = meaning
+        raise cls(err.message, hint=hint, status=err.status, data=err.data) from None

@@ -52,9 +52,9 @@ def open_registry(settings: Settings, *, trace: Trace | None = None, debug: bool
         from gopush.registry import artifactory
 
         goproxy = target.goproxy or artifactory.default_goproxy(target.location)
+        root, repo = artifactory.split_location(target.location)
         return artifactory.ArtifactoryRegistry(
-            session(target.location, key_style), GoproxyReader(session(goproxy, key_style),
-                                                               goproxy))
+            session(root, key_style), repo, GoproxyReader(session(goproxy, key_style), goproxy))
     owner, _, repo = target.repository.partition("/")
     goproxy = target.goproxy or cloudsmith.default_goproxy(target.location, owner, repo)
     api = session(target.location, "x-api-key")

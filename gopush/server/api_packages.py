@@ -71,7 +71,7 @@ async def upload_go(request: Request) -> Response:
                        {"package_file": ["The upload of this file has not finished."]})
     tags = _upload_tags(body.get("tags"))
     try:
-        package = await run_in_threadpool(_create, request, repo, slot,
+        package = await run_in_threadpool(create_package, request, repo, slot,
                                           body.get("republish") is True, tags)
     except SlotGone as err:  # it expired while this request was deciding
         raise ApiError(422, "Invalid input.", {"package_file": [err.message]}) from None
@@ -96,7 +96,16 @@ def _upload_tags(value: Any) -> str:
         raise ApiError(422, "Invalid input.", {"tags": [str(err)]}) from None
 
 
-def _create(request: Request, repo: Repo, slot: FileSlot, republish: bool, tags: str) -> Package:
+def create_package(request: Request, repo: Repo, slot: FileSlot, republish: bool,
+                   tags: str) -> Package:
+    """Turn a finished upload into a package (in a worker thread): queue a new version for
+    ``server.sync``, or decide at once for a version already published (``_decide_now``).
+    The one path from an upload to a package: ``upload/go`` and the web page's upload form.
+
+    Raises:
+        ApiError: 409 or 422 for a version already published with other content.
+        SlotGone: the upload expired meanwhile.
+    """
     st = state(request)
     done = st.storage.package_for_file(slot)
     if done is not None:

@@ -1,5 +1,6 @@
 """HTTP routing only: the Cloudsmith-style upload API (bare and under ``/v1``), the presigned
-upload targets, and the GOPROXY endpoint per repository. Handlers live in their own modules.
+upload targets, the GOPROXY endpoint per repository, and the web page (``/`` and ``/web/``,
+``server.web``). Handlers live in their own modules.
 
 Paths are matched with or without a trailing slash and never redirected (the official CLI
 must not see a redirect on a POST). Errors raised as ``ApiError`` become ``{"detail",
@@ -35,6 +36,7 @@ from gopush.server import (
     api_user,
     api_vulns,
     goproxy,
+    web,
 )
 from gopush.server.expiry import SlotExpiry
 from gopush.server.responses import ApiError, out_of_space
@@ -115,7 +117,19 @@ def _readiness(storage: Storage) -> tuple[str, str | None]:
     return "ready", None
 
 
+WEB_ROUTES = [
+    Route("/", web.index, methods=["GET"]),
+    Route("/web/login", web.login_form, methods=["GET"]),
+    Route("/web/login", web.login, methods=["POST"]),
+    Route("/web/logout", web.logout, methods=["POST"]),
+    Route("/web/{owner}/{repo}/upload", web.upload, methods=["POST"]),
+    Route("/web/{owner}/{repo}/tokens", web.create_token, methods=["POST"]),
+    Route("/web/{owner}/{repo}/mod/{module:path}", web.module_page, methods=["GET"]),
+    Route("/web/{owner}/{repo}", web.repo_page, methods=["GET"]),
+]
+
 ROUTES = [
+    *WEB_ROUTES,
     Route("/healthz", healthz, methods=["GET", "HEAD"]),
     Route("/readyz", readyz, methods=["GET", "HEAD"]),
     Route("/go/{owner}/{repo}/{rest:path}", goproxy.serve, methods=["GET", "HEAD"]),

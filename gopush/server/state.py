@@ -17,6 +17,7 @@ from gopush.server.query import Searches
 from gopush.server.receive import chunks
 from gopush.server.records import Repo
 from gopush.server.responses import ApiError, not_found
+from gopush.server.sessions import Sessions
 from gopush.server.settings import ServeSettings
 from gopush.server.slugs import is_slug
 from gopush.server.storage import Storage
@@ -41,6 +42,7 @@ class ServerState:
     searches: Searches = field(default_factory=Searches)
     issuers: IssuerKeys = field(default_factory=IssuerKeys)  # trusted publishers' issuers
     guesses: GuessLimiter = field(default_factory=GuessLimiter)  # refused GOPROXY credentials
+    sessions: Sessions = field(default_factory=Sessions)  # the web page's (server.sessions)
     expiry: SlotExpiry = field(init=False)
     vulns: VulnStore = field(init=False)  # stored scans, and quarantine (server.vulnstore)
 

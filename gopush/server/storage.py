@@ -537,6 +537,12 @@ class Storage:
                            repo.owner, repo.name, module)
         return [from_row(Version, r) for r in rows]
 
+    def modules(self, repo: Repo) -> list[str]:
+        """Return the paths of the modules ``repo`` serves a version of, sorted."""
+        rows = self.db.all("SELECT DISTINCT module FROM versions WHERE owner = ? AND name = ? "
+                           "ORDER BY module", repo.owner, repo.name)
+        return [str(r["module"]) for r in rows]
+
     def version(self, repo: Repo, module: str, version: str) -> Version | None:
         """Return ``module@version`` as ``repo`` serves it, or None."""
         row = self.db.one("SELECT * FROM versions WHERE owner = ? AND name = ? AND module = ? "

@@ -1,0 +1,155 @@
+"""The web page in a real headless browser (Debian's chromium, driven by selenium through
+chromium-driver) against a real `gopush serve`: browse a public repository anonymously, see
+nothing of a private one, sign in with an API key, upload a zip `gopush build` made through
+the form, and the real go downloads that version with the pushed h1:.
+
+Screenshots of the main pages are kept in ``$GOPUSH_WEB_SCREENSHOTS`` (default: a
+``screenshots`` directory in the test's pytest tmp dir). Skipped, saying why, when chromium,
+chromium-driver or selenium are missing (``apt-get install chromium chromium-driver``;
+selenium is in the test extras).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import KEY, Served, gopush_build, tagged_module
+from test_web import PUBLIC_MOD, SECRET_MOD, two_repos
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+UPLOADED = "example.com/webupload"
+# read at import: the isolation fixture in tests/conftest.py clears GOPUSH_* before each test
+SCREENSHOTS = os.environ.get("GOPUSH_WEB_SCREENSHOTS")
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None,
+    reason="the browser test needs Debian's chromium and chromium-driver "
+           "(apt-get install -y chromium chromium-driver)")
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Return a headless chromium driven by selenium (closed after the test)."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the test "
+                                    "extras: pip install -e '.[test]'")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,1000", "--no-proxy-server"):
+        options.add_argument(arg)
+    options.binary_location = str(CHROMIUM)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Return the directory the screenshots go to (``GOPUSH_WEB_SCREENSHOTS`` or tmp)."""
+    where = Path(SCREENSHOTS).resolve() if SCREENSHOTS else tmp_path / "screenshots"
+    where.mkdir(parents=True, exist_ok=True)
+    return where
+
+
+def _text(driver: Any) -> str:
+    from selenium.webdriver.common.by import By
+
+    return str(driver.find_element(By.TAG_NAME, "body").text)
+
+
+def _click(driver: Any, link_text: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.LINK_TEXT, link_text).click()
+
+
+def _wait_for_id(driver: Any, identifier: str, timeout: float = 30) -> None:
+    """Wait until the page shows the element ``identifier`` (a navigation finished)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(
+        expected_conditions.presence_of_element_located((By.ID, identifier)))
+
+
+def _wait_for_state(driver: Any, wanted: str, timeout: float = 60) -> str:
+    """Reload the repository page until the upload's row says ``wanted`` (or failed)."""
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + timeout
+    while True:
+        state = str(driver.find_element(By.CSS_SELECTOR, "#just-uploaded .state").text)
+        if state.startswith((wanted, "failed")) or time.monotonic() > deadline:
+            return state
+        time.sleep(0.2)
+        driver.refresh()
+
+
+def test_browse_sign_in_upload_and_go_downloads(browser: Any, serve: Any, tmp_path: Path,
+                                                go: Any, screenshots: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    served: Served = two_repos(serve, tmp_path)
+    built = gopush_build(tagged_module(tmp_path / "git", UPLOADED, ["v1.0.0"]).path,
+                         "v1.0.0", tmp_path / "dist")
+
+    # anonymous: the public repository, its module and versions; nothing private
+    browser.get(f"{served.url}/")
+    assert "acme/pub" in _text(browser) and "acme/priv" not in _text(browser)
+    browser.save_screenshot(str(screenshots / "1-index-anonymous.png"))
+    _click(browser, "acme/pub")
+    _click(browser, PUBLIC_MOD)
+    page = _text(browser)
+    assert page.index("v1.1.0") < page.index("v1.0.0") and f"go get {PUBLIC_MOD}@v1.1.0" in page
+    browser.save_screenshot(str(screenshots / "2-module-anonymous.png"))
+    for path in ("/web/acme/priv", f"/web/acme/priv/mod/{SECRET_MOD}"):
+        browser.get(f"{served.url}{path}")
+        assert "Not found." in _text(browser) and SECRET_MOD not in browser.page_source
+    browser.save_screenshot(str(screenshots / "3-private-anonymous.png"))
+
+    # sign in with the API key
+    browser.get(f"{served.url}/")
+    _click(browser, "Sign in")
+    browser.find_element(By.ID, "api-key").send_keys(KEY)
+    browser.save_screenshot(str(screenshots / "4-sign-in.png"))
+    browser.find_element(By.ID, "sign-in-submit").click()
+    _wait_for_id(browser, "sign-out")
+    assert "signed in as" in _text(browser) and "acme/priv" in _text(browser)
+    cookie = browser.get_cookie("gopush_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and KEY not in cookie["value"]
+
+    # upload the zip through the form; the repository page shows it processed
+    _click(browser, "acme/pub")
+    browser.find_element(By.ID, "zip-file").send_keys(built["zip"])
+    browser.find_element(By.ID, "upload-submit").click()
+    _wait_for_id(browser, "just-uploaded")
+    assert _wait_for_state(browser, "completed") == "completed"
+    browser.save_screenshot(str(screenshots / "5-repository-signed-in.png"))
+    _click(browser, UPLOADED)
+    assert f"{UPLOADED} v1.0.0 {built['sum']}" in _text(browser)
+    browser.save_screenshot(str(screenshots / "6-uploaded-module.png"))
+
+    # the real go downloads the uploaded version with the h1: gopush build computed
+    got = go.download(UPLOADED, "v1.0.0", GOPROXY=served.goproxy("acme/pub"))
+    assert got["Sum"] == built["sum"] and got["GoModSum"] == built["gomod_sum"]
+    print(f"\ngo mod download {UPLOADED}@v1.0.0 after the form upload: {got['Sum']} "
+          f"(gopush build: {built['sum']}); screenshots in {screenshots}")
+
+    browser.find_element(By.ID, "sign-out").click()
+    _wait_for_id(browser, "sign-in")
+    assert "acme/priv" not in _text(browser) and "Sign in" in _text(browser)
+    assert {p.name for p in screenshots.glob("*.png")} >= {
+        "1-index-anonymous.png", "2-module-anonymous.png", "3-private-anonymous.png",
+        "4-sign-in.png", "5-repository-signed-in.png", "6-uploaded-module.png"}
