@@ -157,8 +157,8 @@ def _connect(app: App, options: dict[str, Any], repository: str | None, *, need_
         config_file=options["config_file"], request_timeout=options["request_timeout"],
         part_size=options.get("part_size"), oidc_org=options["oidc_org"],
         oidc_service=options["oidc_service"], require_repository=require_repository)
-    settings = load_settings(given, need_key=need_key)
-    if keyless and settings.credential is None and settings.keyless is not None:
+    settings = load_settings(given, need_key=need_key, keyless=keyless)
+    if settings.keyless is not None:  # no key set, an OIDC org and service are
         settings = _exchange_keyless(app, settings)
     if need_key and ask_key and settings.credential is None and settings.target.kind != "dir":
         if not app.interactive:

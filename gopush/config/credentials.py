@@ -2,7 +2,7 @@
 precedence table for credentials.
 
 Precedence (first hit wins), the same for every registry; 1 to 4 are the ``api_key`` row of
-``gopush.config.precedence``, 5 and 6 come after it here and in the CLI:
+``gopush.config.precedence``, 5 to 7 come after it here and in the CLI:
 
 1. ``--api-key`` on the command line;
 2. ``GOPUSH_API_KEY``;
@@ -12,18 +12,19 @@ Precedence (first hit wins), the same for every registry; 1 to 4 are the ``api_k
    ``[default]``);
 5. the system keyring, when the ``keyring`` package is installed (service ``gopush``, user =
    the API host), unless ``GOPUSH_NO_KEYRING`` is set;
-6. keyless (OIDC), when an org and a service are set (``gopush.config.settings``: flags,
-   ``GOPUSH_OIDC_*`` or the official CLI's ``CLOUDSMITH_ORG``/``CLOUDSMITH_SERVICE_SLUG``,
-   config.toml): the CI's ID token (``resolve_id_token``) is exchanged by the CLI, through
+6. keyless (OIDC), when an org and a service are set (the ``oidc_org`` and ``oidc_service``
+   rows: flags, ``GOPUSH_OIDC_*`` or the official CLI's ``CLOUDSMITH_ORG``/
+   ``CLOUDSMITH_SERVICE_SLUG``, config.toml): the CI's ID token (``resolve_id_token``) is exchanged by the CLI, through
    ``gopush.registry.oidc``, for a short-lived key that serves every request of the run;
 7. an interactive prompt, decided by the CLI and only when stdin is a terminal and ``CI`` is
    not set. Otherwise a missing key is a ``ConfigError`` naming the variable to set.
 
-The CI's ID token (``resolve_id_token``): ``GOPUSH_OIDC_TOKEN`` > ``CLOUDSMITH_OIDC_TOKEN``
-(GitLab's ``id_tokens:``, or any CI that puts one there) > GitHub Actions' request endpoint
+The CI's ID token (``resolve_id_token``): the ``oidc_token`` row, ``GOPUSH_OIDC_TOKEN`` >
+``CLOUDSMITH_OIDC_TOKEN`` (GitLab's ``id_tokens:``, or any CI that puts one there; no flag
+and no file: a token lives minutes) > GitHub Actions' request endpoint
 (``ACTIONS_ID_TOKEN_REQUEST_URL`` with the bearer ``ACTIONS_ID_TOKEN_REQUEST_TOKEN``, set
 for a job with ``permissions: id-token: write``), asked with ``&audience=`` as the official
-CLI asks (default audience ``cloudsmith``).
+CLI asks (the ``oidc_audience`` row; default ``cloudsmith``).
 
 A key is wrapped in ``Secret`` as soon as it is read: ``str()``/``repr()`` give ``***`` and the
 value is only available through ``reveal()``, which only ``gopush.registry.http`` (request
@@ -44,8 +45,6 @@ from typing import Any, NamedTuple
 
 from gopush.errors import ConfigError
 from gopush.redaction import redact
-
-ENV_ID_TOKENS = ("GOPUSH_OIDC_TOKEN", "CLOUDSMITH_OIDC_TOKEN")
 
 
 class Secret:
@@ -166,17 +165,20 @@ class Keyless(NamedTuple):
         return f"OIDC ({provider} → {self.org}/{self.service})"
 
 
-def resolve_id_token(environ: Mapping[str, str]) -> IdTokenSource | None:
-    """Return where this CI's ID token comes from, by the documented precedence, or None.
+def resolve_id_token(candidates: list[tuple[str, Any]],
+                     environ: Mapping[str, str]) -> IdTokenSource | None:
+    """Return where this CI's ID token comes from, or None: the best of ``candidates``
+    (``Places.candidates("oidc_token")``: GOPUSH_OIDC_TOKEN, CLOUDSMITH_OIDC_TOKEN), else
+    GitHub Actions' request endpoint when ``environ`` names it.
 
     Raises:
         ConfigError: a token or request token is set but cannot travel in a header or
             body (names the variable, never the value).
     """
-    for name in ENV_ID_TOKENS:
-        if environ.get(name, "").strip():
+    for name, value in candidates:
+        if str(value).strip():
             provider = f"GitLab CI, {name}" if environ.get("GITLAB_CI") == "true" else name
-            return IdTokenSource(provider, token=make_secret(environ[name], name, "ID token"))
+            return IdTokenSource(provider, token=make_secret(str(value), name, "ID token"))
     url = environ.get("ACTIONS_ID_TOKEN_REQUEST_URL", "").strip()
     bearer = environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "")
     if url and bearer.strip():

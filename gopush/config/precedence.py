@@ -60,6 +60,8 @@ ROWS: Mapping[str, Row] = {
     "oidc_service": Row("--oidc-service", ("GOPUSH_OIDC_SERVICE", "CLOUDSMITH_SERVICE_SLUG")),
     "oidc_audience": Row(None, ("GOPUSH_OIDC_AUDIENCE", "CLOUDSMITH_OIDC_AUDIENCE"),
                          default=DEFAULT_OIDC_AUDIENCE),
+    "oidc_token": Row(None, ("GOPUSH_OIDC_TOKEN", "CLOUDSMITH_OIDC_TOKEN"), in_registry=False,
+                      in_default=False),  # the CI's ID token: minutes long, never in a file
 }
 
 

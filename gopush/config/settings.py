@@ -20,7 +20,8 @@
 - Upload part size (MiB, ``MIN_PART_MIB`` to ``MAX_PART_MIB``): ``--part-size`` >
   ``GOPUSH_PART_SIZE`` > ``part_size`` of the registry, then of ``[default]`` > 100 (the
   official CLI's). Zips of at least that size go up in parts of that size.
-- Keyless push (OIDC), read only when no API key is set (``gopush.config.credentials``):
+- Keyless push (OIDC), read only when no API key is set, for a Cloudsmith-style target, by
+  the commands that may exchange (``load_settings(keyless=True)``; ``config.credentials``):
   org: ``--oidc-org`` > ``GOPUSH_OIDC_ORG`` > ``CLOUDSMITH_WORKSPACE`` > ``CLOUDSMITH_ORG``
   > ``oidc_org`` of the registry, then of ``[default]``; service: ``--oidc-service`` >
   ``GOPUSH_OIDC_SERVICE`` > ``CLOUDSMITH_SERVICE_SLUG`` > ``oidc_service``; audience of the
@@ -123,10 +124,14 @@ class SettingsInput:
                 "oidc_org": self.oidc_org, "oidc_service": self.oidc_service}
 
 
-def load_settings(given: SettingsInput, *, need_key: bool = True) -> Settings:
+def load_settings(given: SettingsInput, *, need_key: bool = True,
+                  keyless: bool = False) -> Settings:
     """Resolve the target and credentials for ``given`` by the documented precedence.
 
     The key may be None (the CLI then prompts on a terminal, or fails naming the variable).
+    With ``keyless`` (a command that may exchange the CI's identity for a key: push and the
+    commands that write, whoami), a missing key on a Cloudsmith-style target also resolves
+    ``Settings.keyless``; commands that only read (verify, goauth) never look at it.
 
     Raises:
         ConfigError: a config file is unreadable, a registry name is unknown, or a value is
@@ -162,12 +167,43 @@ def load_settings(given: SettingsInput, *, need_key: bool = True) -> Settings:
     if part_mib != int(part_mib):
         raise ConfigError(f"part_size from {sources['part_size']} must be a whole number "
                           "of MiB")
-    keyless = None
-    if need_key and credential is None and target.kind != "dir":
-        keyless = _keyless(places, sources)
+    exchange = None
+    if keyless and need_key and credential is None and target.kind == "cloudsmith":
+        exchange = _keyless(places, sources, given.environ)
     return Settings(target=target, credential=credential, sources=sources,
                     request_timeout=float(timeout), part_size=int(part_mib) * MIB or None,
-                    read_token=read_token, keyless=keyless)
+                    read_token=read_token, keyless=exchange)
+
+
+def _keyless(places: Places, sources: dict[str, str],
+             environ: Mapping[str, str]) -> Keyless | None:
+    """Return the keyless (OIDC) settings when an org or a service is set, else None.
+
+    Raises:
+        ConfigError: only one of org and service is set (a keyless push needs both), or
+            one is not a slug.
+    """
+    picked = {}
+    for name in ("oidc_org", "oidc_service", "oidc_audience"):
+        value, sources[name] = places.pick(name)
+        picked[name] = str(value).strip() if value is not None else ""
+    org, service = picked["oidc_org"], picked["oidc_service"]
+    if not org and not service:
+        return None
+    if not org or not service:
+        missing, have = ("org", "oidc_service") if not org else ("service", "oidc_org")
+        raise ConfigError(
+            f"keyless push needs an OIDC org and a service; the {missing} is not set (the "
+            f"{have.removeprefix('oidc_')} comes from {sources[have]})",
+            hint="set both: --oidc-org and --oidc-service (GOPUSH_OIDC_ORG and "
+                 "GOPUSH_OIDC_SERVICE, or CLOUDSMITH_ORG and CLOUDSMITH_SERVICE_SLUG)")
+    for what, slug in (("org", org), ("service", service)):
+        if not SLUG.fullmatch(slug):  # each goes into the exchange: a URL path, a JSON field
+            raise ConfigError(f"invalid OIDC {what} {slug[:60]!r} (from "
+                              f"{sources['oidc_' + what]}): expected a slug such as acme "
+                              "(letters, digits, '.', '_', '-')")
+    return Keyless(org=org, service=service, audience=picked["oidc_audience"],
+                   id_token=resolve_id_token(places.candidates("oidc_token"), environ))
 
 
 def _number(name: str, places: Places, sources: dict[str, str], low: float,
@@ -190,39 +226,6 @@ def _number(name: str, places: Places, sources: dict[str, str], low: float,
         raise ConfigError(f"{name} from {source} must be a number from {low:g} to "
                           f"{high:g}, not {str(value)[:40]!r}")
     return number
-
-
-def _keyless(places: Places, sources: dict[str, str]) -> Keyless | None:
-    """Return the keyless (OIDC) settings when an org or a service is set, else None.
-
-    Raises:
-        ConfigError: only one of org and service is set (a keyless push needs both).
-    """
-    org = _text("oidc_org", places, sources)
-    service = _text("oidc_service", places, sources)
-    if not org and not service:
-        return None
-    if not org or not service:
-        missing, have = ("org", "oidc_service") if not org else ("service", "oidc_org")
-        raise ConfigError(
-            f"keyless push needs an OIDC org and a service; the {missing} is not set (the "
-            f"{have.removeprefix('oidc_')} comes from {sources[have]})",
-            hint="set both: --oidc-org and --oidc-service (GOPUSH_OIDC_ORG and "
-                 "GOPUSH_OIDC_SERVICE, or CLOUDSMITH_ORG and CLOUDSMITH_SERVICE_SLUG)")
-    for what, slug in (("org", org), ("service", service)):
-        if not SLUG.fullmatch(slug):  # each goes into the exchange: a URL path, a JSON field
-            raise ConfigError(f"invalid OIDC {what} {slug[:60]!r} (from "
-                              f"{sources['oidc_' + what]}): expected a slug such as acme "
-                              "(letters, digits, '.', '_', '-')")
-    audience = _text("oidc_audience", places, sources)
-    return Keyless(org=org, service=service, audience=audience,
-                   id_token=resolve_id_token(places.environ))
-
-
-def _text(name: str, places: Places, sources: dict[str, str]) -> str:
-    """Return text setting ``name`` from the precedence table, stripped ("" if unset)."""
-    value, sources[name] = places.pick(name)
-    return str(value).strip() if value is not None else ""
 
 
 def normalize_host(host: str) -> str:

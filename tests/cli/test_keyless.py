@@ -263,10 +263,16 @@ def test_whoami_names_the_oidc_source(api: KeylessApi, capsys) -> None:
     assert json.loads(out)["key_from"] == "OIDC (GitHub Actions \u2192 acme/ci-publisher)"
 
 
-def test_verify_reads_without_exchanging(api: KeylessApi, capsys) -> None:
+def test_verify_reads_without_exchanging(api: KeylessApi, capsys,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """verify reads a public repository anonymously: a keyless setup is not exchanged for it
-    (the minted key is push-only, and each exchange spends a single-use ID token)."""
+    (the minted key is push-only, and each exchange spends a single-use ID token), nor even
+    checked (an org without a service does not stop a read)."""
     api.published_zip = None
-    run(capsys, "verify", "go", "acme/gomods", f"{MODULE}@{VERSION}")
+    code, _, err = run(capsys, "verify", "go", "acme/gomods", f"{MODULE}@{VERSION}")
     assert "idtoken" not in api.steps() and "openid" not in api.steps()
+    assert "is not published" in err, err
+    monkeypatch.delenv("GOPUSH_OIDC_SERVICE")
+    again, _, err = run(capsys, "verify", "go", "acme/gomods", f"{MODULE}@{VERSION}")
+    assert again == code and "is not published" in err and "OIDC" not in err, err
 

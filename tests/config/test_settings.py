@@ -260,6 +260,14 @@ def test_read_token_precedence(tmp_path: Path) -> None:
     assert "bad tok" not in err.value.message
 
 
+def keyless_settings(tmp_path: Path, environ: dict[str, str], **flags: object):
+    """Resolve settings as a command that may push keyless does."""
+    env = {"HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(tmp_path / "home/.config"),
+           **environ}
+    return load_settings(SettingsInput(environ=env, cwd=tmp_path / "cwd", **flags),
+                         keyless=True)
+
+
 def test_keyless_precedence(tmp_path: Path) -> None:
     """OIDC org and service: flag > GOPUSH_OIDC_* > the official CLI's names > config.toml
     (registry, then [default]); the audience defaults to the official CLI's "cloudsmith";
@@ -271,7 +279,7 @@ def test_keyless_precedence(tmp_path: Path) -> None:
     env = {"GOPUSH_OIDC_ORG": "g-org", "CLOUDSMITH_WORKSPACE": "w-org",
            "CLOUDSMITH_ORG": "c-org", "GOPUSH_OIDC_SERVICE": "g-svc",
            "CLOUDSMITH_SERVICE_SLUG": "c-svc", "GOPUSH_OIDC_TOKEN": "id.token.x"}
-    got = settings(tmp_path, env, repository=None, oidc_org="f-org", oidc_service="f-svc")
+    got = keyless_settings(tmp_path, env, repository=None, oidc_org="f-org", oidc_service="f-svc")
     assert got.keyless is not None
     assert (got.keyless.org, got.keyless.service) == ("f-org", "f-svc")
     assert got.keyless.audience == "r-aud" and got.sources["oidc_audience"] == "config.toml [registries.r]"
@@ -279,14 +287,17 @@ def test_keyless_precedence(tmp_path: Path) -> None:
     order = [("GOPUSH_OIDC_ORG", "g-org"), ("CLOUDSMITH_WORKSPACE", "w-org"),
              ("CLOUDSMITH_ORG", "c-org")]
     for name, value in order:
-        keyless = settings(tmp_path, env, repository=None).keyless
+        keyless = keyless_settings(tmp_path, env, repository=None).keyless
         assert keyless is not None and keyless.org == value
         del env[name]
-    keyless = settings(tmp_path, env, repository=None).keyless
+    keyless = keyless_settings(tmp_path, env, repository=None).keyless
     assert keyless is not None and (keyless.org, keyless.service) == ("r-org", "g-svc")
     del env["GOPUSH_OIDC_SERVICE"], env["CLOUDSMITH_SERVICE_SLUG"]
-    keyless = settings(tmp_path, env, repository=None).keyless
+    keyless = keyless_settings(tmp_path, env, repository=None).keyless
     assert keyless is not None and keyless.service == "d-svc"
-    keyless = settings(tmp_path, env, repository="acme/gomods").keyless  # no registry chosen
+    keyless = keyless_settings(tmp_path, env, repository="acme/gomods").keyless  # no registry chosen
     assert keyless is not None and keyless.org == "d-org" and keyless.audience == "cloudsmith"
-    assert settings(tmp_path, {**env, "GOPUSH_API_KEY": "k" * 20}).keyless is None
+    assert keyless_settings(tmp_path, {**env, "GOPUSH_API_KEY": "k" * 20},
+                            repository="acme/gomods").keyless is None
+    assert settings(tmp_path, env).keyless is None  # a command that only reads: never resolved
+    assert keyless_settings(tmp_path, env, to="gitea:https://git.test/acme").keyless is None
