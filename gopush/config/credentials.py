@@ -212,7 +212,7 @@ def keyring_lookup(service: str, username: str) -> Callable[[], str | None]:
 
     def lookup() -> str | None:
         try:
-            import keyring  # type: ignore[import-not-found]
+            import keyring  # optional, never a dependency (see [tool.mypy] in pyproject.toml)
 
             value: str | None = keyring.get_password(service, username)
             return value

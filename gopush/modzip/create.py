@@ -44,10 +44,11 @@ from gopush.modzip.files import SourceFile
 from gopush.modzip.report import FileReport
 from gopush.modzip.rules import check_files, valid_files
 
-_deflate_lib: ModuleType  # zlib_ng.zlib_ng or zlib: the same API (see _DeflateStream)
 try:
     # zlib's API; the GIL released while deflating; CRC-32 with carry-less multiplication
-    from zlib_ng import zlib_ng as _deflate_lib
+    from zlib_ng import zlib_ng
+
+    _deflate_lib: ModuleType = zlib_ng  # or zlib: the same API (see _DeflateStream)
 except ImportError:  # no wheel for this platform: the standard library's zlib
     _deflate_lib = zlib
 

@@ -141,19 +141,18 @@ def check_files(files: Sequence[SourceFile]) -> FileReport:
     for f, st in zip(files, stats, strict=True):
         p = f.path
         verdict = _path_verdict(p, module_dirs, fixed=fixed)
-        if verdict is None and isinstance(st, FileIssue):
+        if verdict is None and isinstance(st, FileIssue):  # it could not be stat'ed
             verdict = st
-        if verdict is None:
-            verdict = collisions.check(p, is_dir=st.kind == FileKind.DIRECTORY)  # type: ignore[union-attr]
-        if verdict is None:
-            verdict = _kind_verdict(p, st)  # type: ignore[arg-type]
-        if verdict is None:
-            size = st.size  # type: ignore[union-attr]
-            if 0 <= size <= budget:
-                budget -= size
-            elif size_error is None:
-                size_error = SOURCE_TOO_LARGE
-            verdict = size_verdict(p, size)
+        elif verdict is None and isinstance(st, FileStat):
+            verdict = collisions.check(p, is_dir=st.kind == FileKind.DIRECTORY)
+            if verdict is None:
+                verdict = _kind_verdict(p, st)
+            if verdict is None:
+                if 0 <= st.size <= budget:
+                    budget -= st.size
+                elif size_error is None:
+                    size_error = SOURCE_TOO_LARGE
+                verdict = size_verdict(p, st.size)
         if verdict is None:
             valid.append(p)
         elif p in reported:

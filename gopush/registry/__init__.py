@@ -8,4 +8,5 @@ those are installed, and falls back to a stub when that import fails; a None ent
 
 import sys
 
+# typeshed allows only modules in sys.modules; None is the documented way to block an import
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]

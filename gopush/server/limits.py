@@ -273,9 +273,11 @@ class GuardedH11Protocol(H11Protocol):
     limits: ConnectionLimits
     send_grace: float  # seconds before min_send_rate applies; the longest wait on one send
 
+    # uvicorn's own H11Protocol narrows the argument to asyncio.Transport (with this ignore)
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        # uvicorn hands self.transport to each request cycle, which writes the response
+        # uvicorn hands self.transport to each request cycle, which writes the response; the
+        # meter passes everything on to the transport (__getattr__), which no type can say
         self.transport = self.meter = _ResponseMeter(transport, self.loop)  # type: ignore[assignment]
         self._send_timer: asyncio.TimerHandle | None = None
         self.guard.made(transport.get_extra_info("socket").fileno())

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -24,6 +24,9 @@ from starlette.requests import ClientDisconnect, Request
 
 from gopush.server.blobs import Incoming
 from gopush.server.responses import ApiError
+
+if TYPE_CHECKING:  # python-multipart defines it for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
 
 MAX_FIELD_BYTES = 8 * 1024  # one text field of a form POST (a presigned-upload field)
 # Everything but the file's bytes in a form POST: every part's headers and every text field.
@@ -156,7 +159,7 @@ class _FormSink:
         self._is_file = False
         self._value = bytearray()
 
-    def callbacks(self) -> dict[str, Callable[..., None]]:
+    def callbacks(self) -> MultipartCallbacks:
         """Return the callback table for ``MultipartParser``."""
         return {"on_part_begin": self._part_begin, "on_header_field": self._field,
                 "on_header_value": self._value_data, "on_header_end": self._header_end,
@@ -258,7 +261,7 @@ async def receive_form(request: Request, incoming: Incoming, timeout: float, lim
     if content_type != b"multipart/form-data" or not boundary:
         raise ApiError(400, "Expected a multipart/form-data body with a 'file' part.")
     sink = _FormSink(authorise)
-    parser = MultipartParser(boundary, sink.callbacks())  # type: ignore[arg-type]
+    parser = MultipartParser(boundary, sink.callbacks())
     pipe = Pipe(incoming)
     try:
         async for chunk in chunks(request, timeout, limit):

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, fields
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
 def from_row(cls: type[T], row: sqlite3.Row) -> T:
     """Build a record from a row, taking only the columns the record declares."""
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    names = {f.name for f in fields(cls)}
     values: dict[str, Any] = {k: row[k] for k in row.keys() if k in names}  # noqa: SIM118 (Row iterates values)
     return cls(**values)
 

@@ -31,11 +31,11 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from gopush.errors import GopushError, VersionExists
 from gopush.modzip.accept import RFC3339, AcceptedZip
@@ -143,7 +143,7 @@ class Storage:
         return len(orphans)
 
     @staticmethod
-    def _blob_needed(conn: Any, sha256: str) -> bool:
+    def _blob_needed(conn: sqlite3.Connection, sha256: str) -> bool:
         return conn.execute(f"SELECT 1 FROM ({_NEEDED_BLOBS}) WHERE sha = ? LIMIT 1",
                             (sha256,)).fetchone() is not None
 
@@ -232,7 +232,7 @@ class Storage:
         return done
 
     @staticmethod
-    def _slot_exists(conn: Any, identifier: str) -> bool:
+    def _slot_exists(conn: sqlite3.Connection, identifier: str) -> bool:
         return conn.execute("SELECT 1 FROM files WHERE identifier = ?",
                             (identifier,)).fetchone() is not None
 
@@ -330,7 +330,7 @@ class Storage:
             return self._by_perm_in(conn, perm), True
 
     @staticmethod
-    def _version_busy(conn: Any, repo: Repo, module: str, version: str) -> bool:
+    def _version_busy(conn: sqlite3.Connection, repo: Repo, module: str, version: str) -> bool:
         """Tell whether module@version is published, or a package for it is in processing."""
         where = (repo.owner, repo.name, module, version)
         return bool(conn.execute("SELECT 1 FROM versions WHERE owner = ? AND name = ? AND "
@@ -409,7 +409,7 @@ class Storage:
                          removal.package.version, repo.full_name, removal.why)
         return removals
 
-    def _delete_unneeded(self, conn: Any, sha256s: list[str | None]) -> None:
+    def _delete_unneeded(self, conn: sqlite3.Connection, sha256s: list[str | None]) -> None:
         """Delete, once the transaction commits, those of these blobs no row needs then."""
         unneeded = [sha for sha in sha256s if sha and not self._blob_needed(conn, sha)]
         if unneeded:
@@ -484,7 +484,7 @@ class Storage:
             return self._by_perm_in(conn, perm), True
 
     @staticmethod
-    def _deleted_sum(conn: Any, repo: Repo, module: str, version: str) -> str | None:
+    def _deleted_sum(conn: sqlite3.Connection, repo: Repo, module: str, version: str) -> str | None:
         """Return the h1: ``module@version`` was last served with before it was deleted, or
         None if it never was: consumers' go.sum files remember that hash, so other content
         under the same version would break their builds (see ``_version_deleted``)."""
@@ -495,13 +495,13 @@ class Storage:
         return None if row is None else str(row[0])
 
     @staticmethod
-    def _complete_queued(conn: object, queued: Package, accepted: AcceptedZip) -> bool:
-        return bool(conn.execute(  # type: ignore[attr-defined]
+    def _complete_queued(conn: sqlite3.Connection, queued: Package, accepted: AcceptedZip) -> bool:
+        return bool(conn.execute(
             "UPDATE packages SET state = 'completed', reason = NULL, module = ?, version = ?, "
             "sum = ?, updated_at = ? WHERE slug_perm = ? AND state IN ('queued', 'syncing')",
             (accepted.module, accepted.version, accepted.sum, now(), queued.slug_perm)).rowcount)
 
-    def _insert_package(self, conn: object, repo: Repo, slot: FileSlot, state: str,
+    def _insert_package(self, conn: sqlite3.Connection, repo: Repo, slot: FileSlot, state: str,
                         reason: str | None, tags: str, *, module: str | None = None,
                         version: str | None = None, summary: str | None = None) -> str:
         if not self._slot_exists(conn, slot.identifier):
@@ -509,7 +509,7 @@ class Storage:
         perm = secrets.token_urlsafe(9).replace("-", "x").replace("_", "y")
         slug = _free_slug(conn, repo, _slug_base(module, version, slot.filename), perm)
         stamp = now()
-        conn.execute(  # type: ignore[attr-defined]
+        conn.execute(
             "INSERT INTO packages (slug_perm, slug, owner, name, file_identifier, module, "
             "version, filename, size, md5, blob_sha256, sum, state, reason, tags, uploaded_at, "
             "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -524,8 +524,8 @@ class Storage:
         return from_row(Package, row)
 
     @staticmethod
-    def _by_perm_in(conn: object, perm: str) -> Package:
-        row = conn.execute(  # type: ignore[attr-defined]
+    def _by_perm_in(conn: sqlite3.Connection, perm: str) -> Package:
+        row = conn.execute(
             "SELECT * FROM packages WHERE slug_perm = ?", (perm,)).fetchone()
         return from_row(Package, row)
 
@@ -595,13 +595,13 @@ def _slug_base(module: str | None, version: str | None, filename: str) -> str:
     return _slugify(filename) or "package"
 
 
-def _free_slug(conn: object, repo: Repo, base: str, perm: str) -> str:
+def _free_slug(conn: sqlite3.Connection, repo: Repo, base: str, perm: str) -> str:
     """Return ``base`` plus the shortest prefix of ``perm`` (4 characters at least) that no
     package of ``repo`` has yet: slugs are unique per repository, and two uploads of one
     version (a republish, a failed one retried) share their base."""
     for length in (4, 6, 8, len(perm)):
         slug = f"{base}-{perm[:length].lower()}"
-        taken = conn.execute(  # type: ignore[attr-defined]
+        taken = conn.execute(
             "SELECT 1 FROM packages WHERE owner = ? AND name = ? AND slug = ?",
             (repo.owner, repo.name, slug)).fetchone()
         if taken is None:

@@ -89,9 +89,10 @@ def list_dir(root: Path) -> DirListing:
         if verdict is None:
             files.append(DiskFile(rel, path))
             continue
-        if verdict != "descend":
-            omitted.append(verdict)  # type: ignore[arg-type]
-        if verdict == "descend" or (verdict.reason == Omit.VENDORED  # type: ignore[union-attr]
+        if isinstance(verdict, FileIssue):
+            omitted.append(verdict)
+        if verdict == "descend" or (isinstance(verdict, FileIssue)
+                                    and verdict.reason == Omit.VENDORED
                                     and stat.S_ISDIR(os.lstat(path).st_mode)):
             stack.append(_entries(rel, path))  # go's walk goes on below a vendored directory
     return DirListing(files, omitted)
