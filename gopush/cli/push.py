@@ -176,7 +176,7 @@ def _connect(app: App, options: dict[str, Any], repository: str | None, *, need_
                         f"(host from {settings.sources.get('api_host', 'the target')}, key from "
                         f"{key_from})")
     return open_registry(settings, trace=_tracer(app), debug=app.debug,
-                         announce=app.reporter.step), settings
+                         announce=app.reporter.retry), settings
 
 
 def _exchange_keyless(app: App, settings: Any) -> Any:
@@ -199,7 +199,7 @@ def _exchange_keyless(app: App, settings: Any) -> Any:
     app.reporter.detail(f"keyless: exchanging the {keyless.id_token.provider} ID token for a "
                         f"key of {keyless.org}/{keyless.service}")
     return exchange_keyless(settings, trace=_tracer(app), debug=app.debug,
-                            announce=app.reporter.step)
+                            announce=app.reporter.retry)
 
 
 def _tracer(app: App) -> Callable[[str], None]:

@@ -27,6 +27,10 @@ class Reporter(Protocol):
     def detail(self, message: str) -> None:
         """Report something only shown with -v."""
 
+    def retry(self, message: str) -> None:
+        """Report a try that failed and will be made again (hidden by -q, like a step, but
+        never marked as done: it is not)."""
+
     def warn(self, message: str) -> None:
         """Report a warning; never suppressed by -q."""
 
@@ -65,6 +69,9 @@ class NullReporter:
 
     def detail(self, message: str) -> None:
         pass
+
+    def retry(self, message: str) -> None:
+        self.steps.append(message)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

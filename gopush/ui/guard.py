@@ -53,6 +53,9 @@ class Guarded:
     def step(self, message: str) -> None:
         self.inner.step(self.message(message))
 
+    def retry(self, message: str) -> None:
+        self.inner.retry(self.message(message))
+
     def detail(self, message: str) -> None:
         self.inner.detail(self.message(message))
 

@@ -25,6 +25,9 @@ class JsonReporter:
     def step(self, message: str) -> None:
         pass
 
+    def retry(self, message: str) -> None:
+        pass
+
     def detail(self, message: str) -> None:
         pass
 

@@ -38,6 +38,9 @@ class PlainReporter:
         if not self.quiet:
             print(message, file=self._err, flush=True)
 
+    def retry(self, message: str) -> None:
+        self.step(message)
+
     def detail(self, message: str) -> None:
         if self.verbose and not self.quiet:
             print(message, file=self._err, flush=True)

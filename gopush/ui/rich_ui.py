@@ -44,6 +44,10 @@ class RichReporter:
         if not self.quiet:
             self.err.print(f"[bold green]✓[/] {escape(message)}", highlight=False)
 
+    def retry(self, message: str) -> None:
+        if not self.quiet:
+            self.err.print(f"[bold yellow]↻[/] {escape(message)}", highlight=False)
+
     def detail(self, message: str) -> None:
         if self.verbose and not self.quiet:
             self.err.print(f"[dim]{escape(message)}[/]", highlight=False)

@@ -122,7 +122,8 @@ def test_a_wrong_port_gives_up_after_three_tries_and_shows_each(tmp_path: Path) 
 
 
 def test_retries_show_on_a_terminal(tmp_path: Path) -> None:
-    """On a terminal (rich output) the retries are shown too."""
+    """On a terminal (rich output) the retries are shown too, marked as retries, never with
+    the tick of a step that succeeded."""
     import pty
     import select
 
@@ -150,6 +151,8 @@ def test_retries_show_on_a_terminal(tmp_path: Path) -> None:
         os.close(master)
     text = seen.decode(errors="replace")
     assert "try 2 of 3 in" in text and "try 3 of 3 in" in text, text
+    retries = [line for line in text.splitlines() if "cannot reach" in line and " of 3 in" in line]
+    assert retries and all("✓" not in line and "↻" in line for line in retries), retries
 
 
 def test_a_retried_503_is_shown_without_verbose(busy_once: str, tmp_path: Path) -> None:
