@@ -227,7 +227,10 @@ def _check_version(group: Group, repo: Repo, storage: Storage,
 
 
 def _under(directory: tuple[str, ...], module: str) -> bool:
-    """Tell whether the elements before ``@v`` end with ``module``'s escaped path."""
+    """Tell whether the elements before ``@v`` agree with ``module``'s escaped path: the
+    chosen folder may be above the module (``out/example.com/m/@v``) or inside its path
+    (``m/@v``, or the ``@v`` folder itself), so they must match where both have elements."""
     before = directory[:directory.index("@v")]
-    want = escape.escape_path(module).split("/")
-    return list(before[len(before) - len(want):]) == want if len(before) >= len(want) else False
+    want = tuple(escape.escape_path(module).split("/"))
+    common = min(len(before), len(want))
+    return before[len(before) - common:] == want[len(want) - common:]

@@ -82,12 +82,19 @@ def refusal_lines(reply: httpx.Response) -> str:
     return text
 
 
-@pytest.mark.parametrize("with_dirs", [False, True], ids=["files", "folder"])
+@pytest.mark.parametrize("folder", [None, "out/", "laidout/", ""],
+                         ids=["files", "folder-out", "folder-in-module-path", "folder-at-v"])
 def test_a_two_version_layout_is_published_and_go_downloads_it(
-        served: Served, layout: Any, go: Any, with_dirs: bool) -> None:
+        served: Served, layout: Any, go: Any, folder: str | None) -> None:
+    """Files without directories (a multiple-file input), or paths below the folder the
+    user picked (a folder input): above the module, inside its path, or @v itself."""
     at_v, built = layout
     user = signed_in(served)
-    reply = send_layout(user, "acme/pub", layout_files(at_v, with_dirs=with_dirs))
+    with_dirs = folder is not None
+    files = layout_files(at_v, with_dirs=with_dirs)  # out/example.com/laidout/@v/NAME
+    if folder in ("laidout/", ""):
+        files = [(folder + name.removeprefix(f"out/{LAID_OUT}/"), d) for name, d in files]
+    reply = send_layout(user, "acme/pub", files)
     assert reply.status_code == 303, reply.text
     slugs = reply.headers["location"].rpartition("uploaded=")[2].split(",")
     assert len(slugs) == 2
@@ -100,7 +107,7 @@ def test_a_two_version_layout_is_published_and_go_downloads_it(
         assert got["GoModSum"] == built[version]["gomod_sum"]
         assert f"{LAID_OUT} {version} {got['Sum']}" in page
         print(f"\ngo mod download {LAID_OUT}@{version} after the layout upload "
-              f"({'folder' if with_dirs else 'files'}): {got['Sum']} "
+              f"({files[0][0]}...): {got['Sum']} "
               f"(gopush build: {built[version]['sum']})")
     assert user.get(reply.headers["location"]).text.count('class="just-uploaded"') == 2
 
