@@ -171,7 +171,9 @@ def test_a_layout_uploaded_through_the_form_is_downloaded_by_go(
         browser: Any, serve: Any, tmp_path: Path, go: Any, screenshots: Path) -> None:
     """Two versions `gopush build --out` laid out, picked together in the layout form's
     multiple-file input (selenium sends newline-separated paths): both are published, with
-    gopush build's h1:; the same layout with an edited .mod is refused, naming the file."""
+    gopush build's h1:; the same layout with an edited .mod is refused, naming the file,
+    and so is its folder picked in the folder input (chromium sends bad/v1.1.0.mod...);
+    the good folder picked there gives the same two packages again."""
     from selenium.webdriver.common.by import By
 
     served: Served = two_repos(serve, tmp_path)
@@ -191,8 +193,14 @@ def test_a_layout_uploaded_through_the_form_is_downloaded_by_go(
     browser.find_element(By.ID, "layout-submit").click()
     _wait_for_id(browser, "sign-out")
     page = _text(browser)
-    assert "nothing was stored" in page and "v1.1.0.mod: differs from its go.mod" in page
+    assert "nothing was stored" in page and "\nv1.1.0.mod: differs from its go.mod" in page
     browser.save_screenshot(str(screenshots / "8-layout-refused.png"))
+    # picked as a folder, the names chromium sends carry the folder's path
+    browser.get(f"{served.url}/web/acme/pub")
+    browser.find_element(By.ID, "layout-folder").send_keys(str(bad))
+    browser.find_element(By.ID, "layout-submit").click()
+    _wait_for_id(browser, "sign-out")
+    assert "bad/v1.1.0.mod: differs from its go.mod" in _text(browser)
 
     # the layout as built: both versions published
     browser.get(f"{served.url}/web/acme/pub")
@@ -208,6 +216,13 @@ def test_a_layout_uploaded_through_the_form_is_downloaded_by_go(
         time.sleep(0.2)
         browser.refresh()
     browser.save_screenshot(str(screenshots / "7-layout-uploaded.png"))
+    # the same folder picked again in the folder input: chromium sends paths below it
+    # (out/example.com/weblayout/@v/v1.0.0.zip...); identical content, the same packages
+    browser.get(f"{served.url}/web/acme/pub")
+    browser.find_element(By.ID, "layout-folder").send_keys(str(tmp_path / "out"))
+    browser.find_element(By.ID, "layout-submit").click()
+    _wait_for_id(browser, "just-uploaded")
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".just-uploaded")) == 2
     _click(browser, LAID_OUT)
     for version, doc in built.items():
         assert f"{LAID_OUT} {version} {doc['sum']}" in _text(browser)
