@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -216,3 +217,36 @@ def test_the_layout_form_needs_a_session_csrf_and_same_origin(served: Served,
     assert reply.status_code == 403 and "Cross-origin" in reply.text
     assert LAID_OUT not in user.get("/web/acme/pub").text
     assert PUBLIC_MOD in user.get("/web/acme/pub").text
+
+
+def test_a_layout_cut_off_mid_body_stores_nothing_and_leaves_no_file(served: Served,
+                                                                     layout: Any) -> None:
+    """The client goes away in the middle of the second zip: the server drops every file it
+    received (the first zip whole, the second in part) and stores no package."""
+    at_v, _ = layout
+    user = signed_in(served)
+    token = csrf_in(user.get("/web/acme/pub").text)
+    before = package_count(served, "acme/pub")
+    body = (f"--b\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n"
+            "--b\r\nContent-Disposition: form-data; name=\"layout\"; filename=\"v1.0.0.zip\""
+            "\r\n\r\n").encode() + (at_v / "v1.0.0.zip").read_bytes() + (
+            b"\r\n--b\r\nContent-Disposition: form-data; name=\"layout\"; "
+            b"filename=\"v1.1.0.zip\"\r\n\r\n") + (at_v / "v1.1.0.zip").read_bytes()[:200]
+    cookies = "; ".join(f"{k}={v}" for k, v in user.client.cookies.items())
+    head = (f"POST /web/acme/pub/upload-layout HTTP/1.1\r\nHost: {served.url[7:]}\r\n"
+            f"Origin: {served.url}\r\nCookie: {cookies}\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\n"
+            f"Content-Length: {len(body) + 100_000}\r\n\r\n")
+    host, port = served.url[7:].split(":")
+    temporary = served.data / "tmp"
+    deadline = time.monotonic() + 20
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head.encode() + body)
+        while len([p for p in temporary.iterdir() if p.name.startswith("form-")]) < 2:
+            assert time.monotonic() < deadline  # both zips' temporary files are there
+            time.sleep(0.05)
+    while [p for p in temporary.iterdir() if p.name.startswith("form-")]:
+        assert time.monotonic() < deadline, list(temporary.iterdir())
+        time.sleep(0.1)
+    assert package_count(served, "acme/pub") == before
+    assert LAID_OUT not in user.get("/web/acme/pub").text
