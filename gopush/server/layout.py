@@ -132,7 +132,7 @@ class Received:
 
 
 @dataclass(frozen=True)
-class Version:
+class LayoutVersion:
     """One version of an accepted layout: its zip, and what the gate found in it."""
 
     filename: str
@@ -140,7 +140,7 @@ class Version:
     accepted: AcceptedZip
 
 
-def check_layout(received: Received, repo: Repo, storage: Storage) -> list[Version]:
+def check_layout(received: Received, repo: Repo, storage: Storage) -> list[LayoutVersion]:
     """Check every file of a layout (in a worker thread: it runs the zip gate); return its
     versions, in the order their zips came.
 
@@ -157,7 +157,7 @@ def check_layout(received: Received, repo: Repo, storage: Storage) -> list[Versi
     if not groups and not problems:
         raise ApiError(400, "Choose the files of a GOPROXY layout: MODULE/@v/VERSION.zip, "
                             "with its .mod and .info if you have them.")
-    versions: list[Version] = []
+    versions: list[LayoutVersion] = []
     seen: dict[tuple[str, str], str] = {}
     for group in groups.values():
         version = _check_version(group, repo, storage, refuse)
@@ -199,7 +199,7 @@ def _pair(received: Received,
 
 
 def _check_version(group: Group, repo: Repo, storage: Storage,
-                   refuse: Callable[[str, str], None]) -> Version | None:
+                   refuse: Callable[[str, str], None]) -> LayoutVersion | None:
     """Check one version's zip, .mod and .info; None (after ``refuse``) when one is wrong."""
     filename, incoming = group[".zip"]
     named = read_name(filename)
@@ -223,7 +223,7 @@ def _check_version(group: Group, repo: Repo, storage: Storage,
         refuse(filename, f"{accepted.module}@{accepted.version} was published here with other "
                          f"content ({known}); consumers' go.sum holds that hash")
         wrong = True
-    return None if wrong else Version(filename, incoming, accepted)
+    return None if wrong else LayoutVersion(filename, incoming, accepted)
 
 
 def _under(directory: tuple[str, ...], module: str) -> bool:

@@ -356,27 +356,32 @@ async def upload(request: Request) -> Response:
             repository the visitor cannot see, 413 for a form past the size limit, and the
             API's refusals of the upload (409, 422).
     """
+    session, repo = _upload_target(request)
+    if repo is None:
+        return not_found_page(request)
+    package = await _receive_upload(request, repo, session)
+    return _uploaded_page(repo, [package])
+
+
+def _upload_target(request: Request) -> tuple[Session, Repo | None]:
+    """Pass what every upload form must before its body is read: the guard (origin,
+    session), a signed-in session, and a declared length within ``FORM_LIMIT``; return the
+    session and the repository (None: the visitor cannot see it, a 404).
+
+    Raises:
+        ApiError: 403 (origin, session, not signed in), 413 (the connection closed).
+    """
     _, session = guarded_session(request)
     if not session.signed_in:
         raise ApiError(403, "Sign in with an API key to upload.")
     repo = visible_repo(request)
     if repo is None:
-        return not_found_page(request)
-    _refuse_declared_oversize(request)
-    package = await _receive_upload(request, repo, session)
-    return _uploaded_page(repo, [package])
-
-
-def _refuse_declared_oversize(request: Request) -> None:
-    """Refuse an upload form whose declared length is past ``FORM_LIMIT``, unread.
-
-    Raises:
-        ApiError: 413, the connection closed.
-    """
+        return session, None
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared[:20]) > FORM_LIMIT:
         raise ApiError(413, f"The form is larger than a module zip may be "
                             f"({MAX_ZIP_BYTES} bytes).", close=True)
+    return session, repo
 
 
 def _uploaded_page(repo: Repo, packages: list[Package]) -> Response:
@@ -431,13 +436,9 @@ async def upload_layout(request: Request) -> Response:
             (nothing stored); 413 for a file past its kind's size; 400 for more than
             ``layout.MAX_FILES`` files or no zip.
     """
-    _, session = guarded_session(request)
-    if not session.signed_in:
-        raise ApiError(403, "Sign in with an API key to upload.")
-    repo = visible_repo(request)
+    session, repo = _upload_target(request)
     if repo is None:
         return not_found_page(request)
-    _refuse_declared_oversize(request)
     st, received = state(request), Received()
 
     def open_part(filename: str) -> FilePart:
