@@ -65,7 +65,7 @@ class Named(NamedTuple):
 def shown(filename: str) -> str:
     """Return a file name as messages show it: one line, control characters escaped,
     shortened."""
-    text = one_line(filename)
+    text = one_line(filename) or "(a file input left empty)"
     return text if len(text) <= 200 else text[:200] + "…"
 
 

@@ -173,6 +173,8 @@ def test_too_many_files_and_oversized_files_are_refused(served: Served) -> None:
     big_info = [("v1.0.0.info", b" " * (64 * 1024 + 1))]
     reply = send_layout(user, "acme/pub", big_info)
     assert reply.status_code == 413 and "v1.0.0.info: larger than 65536 bytes" in reply.text
+    reply = send_layout(user, "acme/pub", [("", b"bytes where none may be")])
+    assert reply.status_code == 413 and "(a file input left empty): larger than 0" in reply.text
     reply = send_layout(user, "acme/pub", [("notes.txt", b"hello")])
     assert reply.status_code == 422 and "notes.txt: not a file of a GOPROXY layout" in reply.text
     reply = send_layout(user, "acme/pub", [("list", b"v1.0.0\n")])  # no zip
