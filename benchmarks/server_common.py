@@ -112,9 +112,10 @@ def _range(path: Path, offset: int, length: int) -> Iterator[bytes]:
             yield chunk
 
 
-def web_push(url: str, repo: str, zip_path: Path) -> dict[str, object]:
+def web_push(url: str, repo: str, zip_path: Path, layout: bool = False) -> dict[str, object]:
     """Upload a zip through the web page's form (sign in, then the repository's upload
-    form, streamed from the file); return the package once processed."""
+    form, streamed from the file); return the package once processed. With ``layout``,
+    through the layout form instead, with the zip's .mod (its go.mod) and .info beside it."""
     import re
     import time
 
@@ -127,8 +128,12 @@ def web_push(url: str, repo: str, zip_path: Path) -> dict[str, object]:
         web.post("/web/login", data={"csrf": csrf(web.get("/web/login").text), "api_key": KEY})
         token = csrf(web.get(f"/web/{repo}").text)
         with zip_path.open("rb") as f:
-            reply = web.post(f"/web/{repo}/upload", data={"csrf": token},
-                             files={"file": (zip_path.name, f, "application/zip")})
+            if layout:
+                reply = web.post(f"/web/{repo}/upload-layout", data={"csrf": token},
+                                 files=_layout_parts(zip_path, f))
+            else:
+                reply = web.post(f"/web/{repo}/upload", data={"csrf": token},
+                                 files={"file": (zip_path.name, f, "application/zip")})
         assert reply.status_code == 303, reply.text
         slug = reply.headers["location"].rpartition("uploaded=")[2]
     with httpx.Client(base_url=url, headers={"X-Api-Key": KEY}, timeout=60) as api:
@@ -137,3 +142,17 @@ def web_push(url: str, repo: str, zip_path: Path) -> dict[str, object]:
             if not package["is_sync_in_flight"]:
                 return package
             time.sleep(0.05)
+
+
+def _layout_parts(zip_path: Path, f: object) -> list[tuple[str, tuple[str, object, str]]]:
+    """Return the layout form's parts for a zip: its .mod, its .info, and the zip itself."""
+    import json
+
+    from gopush.modzip.accept import accept_zip
+
+    accepted = accept_zip(zip_path)
+    info = json.dumps({"Version": accepted.version, "Time": "2024-01-02T03:04:05Z"}).encode()
+    stem = zip_path.stem
+    return [("layout", (f"{stem}.mod", accepted.gomod, "text/plain")),
+            ("layout", (f"{stem}.info", info, "application/json")),
+            ("layout", (zip_path.name, f, "application/zip"))]

@@ -1,12 +1,13 @@
 """Benchmark: memory of `gopush serve` while it receives and validates a 400 MiB module zip.
 
 Usage:
-    python benchmarks/server_upload_rss.py [--size-mb 400] [--method parts|form|web]
+    python benchmarks/server_upload_rss.py [--size-mb 400] [--method parts|form|web|layout]
 
 Starts `gopush serve`, samples its resident set size (Linux /proc/PID/status VmRSS) every
 20 ms while a 400 MiB module zip of incompressible data is uploaded (as the official CLI
 does: 100 MiB part PUTs + complete, or one streamed form POST; or through the web page's
-upload form after signing in) and turned into a package
+upload form after signing in, or its layout form with the zip's .mod and .info, checked
+before it is stored) and turned into a package
 (check_zip + hashing), and prints the baseline, the peak and the growth. Goal: growth flat,
 peak <= 100 MB.
 """
@@ -34,7 +35,7 @@ def rss_mb(pid: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=400)
-    parser.add_argument("--method", choices=["parts", "form", "web"], default="parts")
+    parser.add_argument("--method", choices=["parts", "form", "web", "layout"], default="parts")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -56,7 +57,8 @@ def main() -> int:
             sampler.start()
             started = time.perf_counter()
             part_size = (100 << 20) if args.method == "parts" else size + 1
-            package = (web_push(url, "bench/huge", zip_path) if args.method == "web"
+            package = (web_push(url, "bench/huge", zip_path, layout=args.method == "layout")
+                       if args.method in ("web", "layout")
                        else push(url, "bench/huge", zip_path, part_size=part_size))
             elapsed = time.perf_counter() - started
             done.set()

@@ -10,7 +10,6 @@ zip is read about once. The ``h1:``, the go.mod (the zip's, or the synthesized o
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import queue
 import threading
@@ -163,12 +162,22 @@ class _ThreadedDigests:
 
 
 def _info(zip_path: Path, accepted: AcceptedZip) -> bytes:
-    """Return the ``.info`` beside a zip in a GOPROXY layout, or the gate's, published now."""
-    beside = zip_path.with_suffix(".info")
-    if beside.is_file():
-        try:
-            if json.loads(beside.read_bytes()).get("Version") == accepted.version:
-                return beside.read_bytes()
-        except (ValueError, OSError, AttributeError):
-            pass
-    return accepted.info(datetime.now(UTC))
+    """Return the ``.info`` beside a zip in a GOPROXY layout, or the gate's, published now.
+
+    Raises:
+        InvalidModule: the ``.mod`` or ``.info`` beside the zip disagrees with it
+            (``proxydir.beside_problems``, the rules the web page's layout upload applies).
+    """
+    from gopush.proxydir import beside_problems, read_beside  # not at start-up: needs semver
+
+    try:
+        mod, info = read_beside(zip_path)
+    except OSError as err:
+        raise InvalidModule(f"cannot read the files beside {zip_path}: {err.strerror}") from None
+    problems = beside_problems(accepted, mod, info)
+    if problems:
+        raise InvalidModule("; ".join(f"{zip_path.with_suffix(suffix)}: {rule}"
+                                      for suffix, rule in problems),
+                            hint="a GOPROXY layout's .mod and .info must match its zip: "
+                                 "rebuild it with `gopush build --out`, or push the zip alone")
+    return info if info is not None else accepted.info(datetime.now(UTC))

@@ -123,6 +123,7 @@ WEB_ROUTES = [
     Route("/web/login", web.login, methods=["POST"]),
     Route("/web/logout", web.logout, methods=["POST"]),
     Route("/web/{owner}/{repo}/upload", web.upload, methods=["POST"]),
+    Route("/web/{owner}/{repo}/upload-layout", web.upload_layout, methods=["POST"]),
     Route("/web/{owner}/{repo}/tokens", web.create_token, methods=["POST"]),
     Route("/web/{owner}/{repo}/mod/{module:path}", web.module_page, methods=["GET"]),
     Route("/web/{owner}/{repo}", web.repo_page, methods=["GET"]),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, NamedTuple, TypeGuard
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -138,25 +138,44 @@ async def receive_raw(request: Request, incoming: Incoming, timeout: float, limi
     return received
 
 
-class _FormSink:
-    """python-multipart callbacks: text fields into a dict, the ``file`` part to disk.
+class FilePart(NamedTuple):
+    """Where a form's file part goes: its temporary file, and how many bytes it may hold."""
 
-    ``authorise(fields, at_file)`` runs after each text field and before the file part; it
+    incoming: Incoming
+    limit: int
+    name: str  # as a refusal names the part
+
+
+# A file part of a form: its ``filename`` (as the browser sent it: perhaps "", perhaps a path)
+# in, where its bytes go out; it raises ApiError to refuse the part before a byte is kept.
+OpenPart = Callable[[str], FilePart]
+
+
+class _FormSink:
+    """python-multipart callbacks: text fields into a dict, file parts to disk.
+
+    ``authorise(fields, at_file)`` runs after each text field and before each file part; it
     raises to refuse the upload as soon as the fields say so (a wrong signature ends the
-    request at once). Part headers and text fields together stay within MAX_FORM_META_BYTES.
+    request at once). Each part named ``file_field`` goes where ``open_part`` says, within
+    its limit; at most ``max_files`` of them. Their bytes wait in ``pending`` as (part number,
+    bytes) for ``receive_parts`` to write. Part headers and text fields together stay within
+    MAX_FORM_META_BYTES.
     """
 
-    def __init__(self, authorise: Callable[[dict[str, str], bool], None]) -> None:
+    def __init__(self, authorise: Callable[[dict[str, str], bool], None], open_part: OpenPart,
+                 file_field: str, max_files: int) -> None:
         self.authorise = authorise
-        self.file_data = bytearray()  # file bytes parsed from the last chunk, for the pipe
+        self.open_part, self.file_field, self.max_files = open_part, file_field, max_files
+        self.parts: list[FilePart] = []
+        self.pending: list[tuple[int, bytearray]] = []  # parsed from the last chunk
         self.fields: dict[str, str] = {}
-        self.got_file = False
         self._meta = 0  # bytes of part headers and text fields so far
         self._header_field = b""
         self._header_value = b""
         self._headers: dict[bytes, bytes] = {}
         self._name = ""
         self._is_file = False
+        self._part_bytes = 0
         self._value = bytearray()
 
     def callbacks(self) -> MultipartCallbacks:
@@ -190,16 +209,27 @@ class _FormSink:
     def _headers_done(self) -> None:
         _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
         self._name = options.get(b"name", b"").decode("utf-8", "replace")
-        self._is_file = self._name == "file"
+        self._is_file = self._name == self.file_field
         if self._is_file:
-            if self.got_file:
-                raise ApiError(400, "More than one file part in the form.", close=True)
+            if len(self.parts) >= self.max_files:
+                raise ApiError(400, "More than one file part in the form." if self.max_files == 1
+                               else f"More than {self.max_files} files in the form.",
+                               close=True)
             self.authorise(self.fields, True)
-            self.got_file = True
+            filename = options.get(b"filename", b"").decode("utf-8", "replace")
+            self.parts.append(self.open_part(filename))
+            self._part_bytes = 0
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         if self._is_file:
-            self.file_data += memoryview(data)[start:end]
+            self._part_bytes += end - start
+            part = self.parts[-1]
+            if self._part_bytes > part.limit:
+                raise ApiError(413, f"{part.name}: larger than {part.limit} bytes.", close=True)
+            index = len(self.parts) - 1
+            if not self.pending or self.pending[-1][0] != index:
+                self.pending.append((index, bytearray()))
+            self.pending[-1][1].extend(memoryview(data)[start:end])
             return
         self._count(end - start)
         self._value += data[start:end]
@@ -245,7 +275,7 @@ def _parse_problem(parser: MultipartParser, err: MultipartParseError) -> str:
 
 async def receive_form(request: Request, incoming: Incoming, timeout: float, limit: int,
                        authorise: Callable[[dict[str, str], bool], None]) -> dict[str, str]:
-    """Parse a multipart/form-data body; stream its ``file`` part into ``incoming``.
+    """Parse a multipart/form-data body; stream its one ``file`` part into ``incoming``.
 
     ``authorise(fields, at_file)`` sees the text fields after each one ends (``at_file``
     False) and before the file part (True): it raises to refuse the upload as soon as the
@@ -253,26 +283,59 @@ async def receive_form(request: Request, incoming: Incoming, timeout: float, lim
     missing. At most MAX_FORM_META_BYTES of fields and part headers are ever held.
 
     Raises:
-        ApiError: 400 for a body that is not a form, has no file part, stalls or is cut off;
-            whatever ``before_file`` raises.
+        ApiError: 400 for a body that is not a form, has no file part or two, stalls or is
+            cut off; whatever ``authorise`` raises.
+    """
+    fields, parts = await receive_parts(request, timeout, limit, authorise,
+                                        lambda _: FilePart(incoming, limit, "file"), "file", 1)
+    if not parts:
+        raise ApiError(400, "The form has no 'file' part.")
+    return fields
+
+
+async def receive_parts(request: Request, timeout: float, limit: int,
+                        authorise: Callable[[dict[str, str], bool], None], open_part: OpenPart,
+                        file_field: str, max_files: int) -> tuple[dict[str, str], list[FilePart]]:
+    """Parse a multipart/form-data body of at most ``limit`` bytes; stream each part named
+    ``file_field`` (at most ``max_files``) where ``open_part`` says; return the text fields
+    and the file parts, in order. See ``receive_form`` for ``authorise``.
+
+    A part's bytes are written by its own ``Pipe``, drained before the next part is
+    written, so at most one part's two buffers are in memory. On any failure, the caller
+    discards the parts ``open_part`` made.
+
+    Raises:
+        ApiError: 400 for a body that is not a form, too many file parts, a body that stalls
+            or is cut off; 413 for a part past its limit; whatever the callbacks raise.
     """
     content_type, params = parse_options_header(request.headers.get("content-type"))
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
-        raise ApiError(400, "Expected a multipart/form-data body with a 'file' part.")
-    sink = _FormSink(authorise)
+        raise ApiError(400, f"Expected a multipart/form-data body with a '{file_field}' part.")
+    sink = _FormSink(authorise, open_part, file_field, max_files)
     parser = MultipartParser(boundary, sink.callbacks())
-    pipe = Pipe(incoming)
+    pipes: dict[int, Pipe] = {}
     try:
         async for chunk in chunks(request, timeout, limit):
             _parse(parser, chunk)
-            await pipe.feed(sink.file_data)
-            sink.file_data.clear()
+            await _write_pending(sink, pipes)
         _parse(parser, None)
-        await pipe.feed(sink.file_data)
-        await pipe.drain()
+        await _write_pending(sink, pipes)
+        for pipe in pipes.values():
+            await pipe.drain()
     finally:
-        await pipe.abandon()
-    if not sink.got_file:
-        raise ApiError(400, "The form has no 'file' part.")
-    return sink.fields
+        for pipe in pipes.values():
+            await pipe.abandon()
+    return sink.fields, sink.parts
+
+
+async def _write_pending(sink: _FormSink, pipes: dict[int, Pipe]) -> None:
+    """Feed the file bytes parsed from the last chunk to their parts' pipes; a part that
+    another follows is drained first (its file complete), and its pipe let go."""
+    for index, data in sink.pending:
+        for earlier in [i for i in pipes if i < index]:
+            await pipes.pop(earlier).drain()
+        if index not in pipes:
+            pipes[index] = Pipe(sink.parts[index].incoming)
+        await pipes[index].feed(data)
+    sink.pending.clear()

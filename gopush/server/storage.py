@@ -549,6 +549,15 @@ class Storage:
                           "AND version = ?", repo.owner, repo.name, module, version)
         return from_row(Version, row) if row else None
 
+    def known_sum(self, repo: Repo, module: str, version: str) -> str | None:
+        """Return the h1: consumers may hold for ``module@version`` here: the served one,
+        else the one it had before it was deleted (``_deleted_sum``); None if never served."""
+        served = self.version(repo, module, version)
+        if served is not None:
+            return served.sum
+        with self.db.tx() as conn:
+            return self._deleted_sum(conn, repo, module, version)
+
     def was_deleted(self, repo: Repo, module: str, version: str) -> bool:
         """Tell whether ``module@version`` was published here and then deleted."""
         return self.db.one("SELECT 1 FROM packages WHERE owner = ? AND name = ? AND "

@@ -24,7 +24,10 @@ Pages:
 Every POST (sign-in, sign-out, upload) passes ``server.webguard`` first (same origin,
 session, CSRF token, bounded body). The upload form takes a module zip and hands it to the
 same path as ``push`` through the API: an upload slot (``Storage.new_file`` /
-``complete_file``), then ``api_packages.create_package`` and the processing queue.
+``complete_file``), then ``api_packages.create_package`` and the processing queue. The
+layout form takes the files of a GOPROXY layout (several versions at once), checks all of
+them (``server.layout``) and refuses the whole when one is wrong; otherwise each zip takes
+the zip form's path.
 """
 
 from __future__ import annotations
@@ -58,7 +61,8 @@ from gopush.server.entitlements import (
     utc_now,
 )
 from gopush.server.guessing import client_address
-from gopush.server.receive import receive_form
+from gopush.server.layout import MAX_FILES, Received, check_layout, limit_for, read_name, shown
+from gopush.server.receive import FilePart, receive_form, receive_parts
 from gopush.server.records import Package, Repo, Version
 from gopush.server.responses import ApiError, out_of_space
 from gopush.server.sessions import Session
@@ -192,12 +196,19 @@ async def repo_page(request: Request) -> Response:
     guide = consumer_guide(consumer_setup(request, repo), [(m.path, m.newest) for m in rows])
     context: dict[str, Any] = {"repo": repo, "modules": rows, "guide": guide.lines(),
                                "uploads": [], "tokens": [],
-                               "uploaded": request.query_params.get("uploaded", "")[:100]}
+                               "uploaded": _uploaded(request)}
     if signed_in(request):
         context["uploads"] = storage.packages(repo)[:RECENT_UPLOADS]
         context["tokens"] = [token_row(e) for e in storage.entitlements.list(repo)]
         context["max_zip_mb"] = MAX_ZIP_BYTES // (1 << 20)
+        context["max_layout_files"] = MAX_FILES
     return render(request, "repo.html", **context)
+
+
+def _uploaded(request: Request) -> list[str]:
+    """Return the packages the last upload made (``?uploaded=SLUG,SLUG``), for the page to
+    mark; bounded as the layout form is."""
+    return request.query_params.get("uploaded", "")[:64 * MAX_FILES].split(",")[:MAX_FILES]
 
 
 def _module_rows(request: Request, repo: Repo) -> list[ModuleRow]:
@@ -345,18 +356,38 @@ async def upload(request: Request) -> Response:
             repository the visitor cannot see, 413 for a form past the size limit, and the
             API's refusals of the upload (409, 422).
     """
+    session, repo = _upload_target(request)
+    if repo is None:
+        return not_found_page(request)
+    package = await _receive_upload(request, repo, session)
+    return _uploaded_page(repo, [package])
+
+
+def _upload_target(request: Request) -> tuple[Session, Repo | None]:
+    """Pass what every upload form must before its body is read: the guard (origin,
+    session), a signed-in session, and a declared length within ``FORM_LIMIT``; return the
+    session and the repository (None: the visitor cannot see it, a 404).
+
+    Raises:
+        ApiError: 403 (origin, session, not signed in), 413 (the connection closed).
+    """
     _, session = guarded_session(request)
     if not session.signed_in:
         raise ApiError(403, "Sign in with an API key to upload.")
     repo = visible_repo(request)
     if repo is None:
-        return not_found_page(request)
+        return session, None
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared[:20]) > FORM_LIMIT:
         raise ApiError(413, f"The form is larger than a module zip may be "
                             f"({MAX_ZIP_BYTES} bytes).", close=True)
-    package = await _receive_upload(request, repo, session)
-    return RedirectResponse(f"/web/{repo.full_name}?uploaded={package.slug}", status_code=303,
+    return session, repo
+
+
+def _uploaded_page(repo: Repo, packages: list[Package]) -> Response:
+    """Send the browser back to the repository page, marking the packages just made."""
+    slugs = ",".join(p.slug for p in packages)
+    return RedirectResponse(f"/web/{repo.full_name}?uploaded={slugs}", status_code=303,
                             headers=HEADERS)
 
 
@@ -392,6 +423,41 @@ def _package_of(request: Request, repo: Repo, incoming: Incoming) -> Package:
     except SlotGone as err:
         raise ApiError(422, "Invalid input.", {"file": [err.message]}) from None
     return create_package(request, repo, slot, False, "")
+
+
+@web
+async def upload_layout(request: Request) -> Response:
+    """``POST /web/{owner}/{repo}/upload-layout``: the files of a GOPROXY layout (several
+    versions at once), all checked before any is stored (``server.layout``); then each zip
+    through the zip form's path, and back to the repository page.
+
+    Raises:
+        ApiError: as ``upload``; 422 naming every file at fault and the rule it breaks
+            (nothing stored); 413 for a file past its kind's size; 400 for more than
+            ``layout.MAX_FILES`` files or no zip.
+    """
+    session, repo = _upload_target(request)
+    if repo is None:
+        return not_found_page(request)
+    st, received = state(request), Received()
+
+    def open_part(filename: str) -> FilePart:
+        named = read_name(filename)  # refuses a name before its bytes are kept
+        incoming = st.storage.blobs.incoming("form")
+        received.add(filename, named, incoming)
+        return FilePart(incoming, limit_for(named), shown(filename))
+
+    try:
+        await receive_parts(request, st.settings.body_timeout, FORM_LIMIT,
+                            lambda fields, at_file: _csrf_before_file(session, fields, at_file),
+                            open_part, "layout", MAX_FILES)
+        st.expiry.sweep()
+        versions = await run_in_threadpool(check_layout, received, repo, st.storage)
+        packages = [await run_in_threadpool(_package_of, request, repo, v.incoming)
+                    for v in versions]
+    finally:
+        received.discard()
+    return _uploaded_page(repo, packages)
 
 
 # -- entitlement tokens ------------------------------------------------------------------

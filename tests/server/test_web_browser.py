@@ -153,3 +153,80 @@ def test_browse_sign_in_upload_and_go_downloads(browser: Any, serve: Any, tmp_pa
     assert {p.name for p in screenshots.glob("*.png")} >= {
         "1-index-anonymous.png", "2-module-anonymous.png", "3-private-anonymous.png",
         "4-sign-in.png", "5-repository-signed-in.png", "6-uploaded-module.png"}
+
+
+LAID_OUT = "example.com/weblayout"
+
+
+def _sign_in(driver: Any, served: Served) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{served.url}/web/login")
+    driver.find_element(By.ID, "api-key").send_keys(KEY)
+    driver.find_element(By.ID, "sign-in-submit").click()
+    _wait_for_id(driver, "sign-out")
+
+
+def test_a_layout_uploaded_through_the_form_is_downloaded_by_go(
+        browser: Any, serve: Any, tmp_path: Path, go: Any, screenshots: Path) -> None:
+    """Two versions `gopush build --out` laid out, picked together in the layout form's
+    multiple-file input (selenium sends newline-separated paths): both are published, with
+    gopush build's h1:; the same layout with an edited .mod is refused, naming the file,
+    and so is its folder picked in the folder input (chromium sends bad/v1.1.0.mod...);
+    the good folder picked there gives the same two packages again."""
+    from selenium.webdriver.common.by import By
+
+    served: Served = two_repos(serve, tmp_path)
+    repo = tagged_module(tmp_path / "git", LAID_OUT, ["v1.0.0", "v1.1.0"]).path
+    built = {v: gopush_build(repo, v, tmp_path / "out") for v in ("v1.0.0", "v1.1.0")}
+    at_v = tmp_path / "out" / LAID_OUT / "@v"
+    _sign_in(browser, served)
+
+    # a layout whose v1.1.0.mod was edited: refused as a whole, naming the file
+    bad = tmp_path / "bad"
+    shutil.copytree(at_v, bad)
+    with (bad / "v1.1.0.mod").open("a") as mod:
+        mod.write("// edited\n")
+    browser.get(f"{served.url}/web/acme/pub")
+    browser.find_element(By.ID, "layout-files").send_keys(
+        "\n".join(str(p) for p in sorted(bad.glob("v*"))))
+    browser.find_element(By.ID, "layout-submit").click()
+    _wait_for_id(browser, "sign-out")
+    page = _text(browser)
+    assert "nothing was stored" in page and "\nv1.1.0.mod: differs from its go.mod" in page
+    browser.save_screenshot(str(screenshots / "8-layout-refused.png"))
+    # picked as a folder, the names chromium sends carry the folder's path
+    browser.get(f"{served.url}/web/acme/pub")
+    browser.find_element(By.ID, "layout-folder").send_keys(str(bad))
+    browser.find_element(By.ID, "layout-submit").click()
+    _wait_for_id(browser, "sign-out")
+    assert "bad/v1.1.0.mod: differs from its go.mod" in _text(browser)
+
+    # the layout as built: both versions published
+    browser.get(f"{served.url}/web/acme/pub")
+    assert LAID_OUT not in _text(browser)
+    browser.find_element(By.ID, "layout-files").send_keys(
+        "\n".join(str(p) for p in sorted(at_v.glob("v*"))))
+    browser.find_element(By.ID, "layout-submit").click()
+    _wait_for_id(browser, "just-uploaded")
+    deadline = time.monotonic() + 60
+    while (states := [e.text for e in browser.find_elements(
+            By.CSS_SELECTOR, ".just-uploaded .state")]) != ["completed"] * 2:
+        assert time.monotonic() < deadline and not any(s.startswith("failed") for s in states)
+        time.sleep(0.2)
+        browser.refresh()
+    browser.save_screenshot(str(screenshots / "7-layout-uploaded.png"))
+    # the same folder picked again in the folder input: chromium sends paths below it
+    # (out/example.com/weblayout/@v/v1.0.0.zip...); identical content, the same packages
+    browser.get(f"{served.url}/web/acme/pub")
+    browser.find_element(By.ID, "layout-folder").send_keys(str(tmp_path / "out"))
+    browser.find_element(By.ID, "layout-submit").click()
+    _wait_for_id(browser, "just-uploaded")
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".just-uploaded")) == 2
+    _click(browser, LAID_OUT)
+    for version, doc in built.items():
+        assert f"{LAID_OUT} {version} {doc['sum']}" in _text(browser)
+        got = go.download(LAID_OUT, version, GOPROXY=served.goproxy("acme/pub"))
+        assert got["Sum"] == doc["sum"] and got["GoModSum"] == doc["gomod_sum"]
+        print(f"\ngo mod download {LAID_OUT}@{version} after the layout form: {got['Sum']} "
+              f"(gopush build: {doc['sum']})")
