@@ -41,7 +41,7 @@ async def exchange(request: Request) -> Response:
             st.guesses.refused(address)
         log.warning("trusted publishing: exchange for %s/%s refused (%d): %s", org[:100],
                  service[:100], refused.status, refused.reason)
-        raise ApiError(refused.status, f"OIDC token refused: {refused.reason}.") from None
+        raise ApiError(refused.status, f"OIDC token refused: {refused.reason.rstrip('.')}.") from None
     return JSONResponse({"token": minted, "expires_at": expires})
 
 

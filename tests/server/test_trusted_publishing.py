@@ -146,6 +146,28 @@ def test_each_check_refuses_with_its_reason(serve: Any, tmp_path: Path,
     assert not echoed(token, log)
 
 
+def test_time_claims_that_are_not_numbers_are_refused_not_a_crash(
+        serve: Any, tmp_path: Path, oidc_issuer: OidcIssuer) -> None:
+    """RFC 7519 dates are JSON numbers: an issuer-signed token whose exp, iat or nbf is a
+    string of digits, or true, is refused 401 naming the claim (it was a 500 and a traceback
+    for exp, and accepted for iat and nbf); a float exp is a number and is accepted. The
+    reason ends with one full stop."""
+    served = serve_trusting(serve, tmp_path, oidc_issuer.ca, github_publisher(oidc_issuer))
+    now = int(time.time())
+    for name, value in (("exp", str(now + 300)), ("iat", str(now)), ("nbf", str(now)),
+                        ("iat", True)):
+        token = oidc_issuer.mint(**{name: value})
+        reply = exchange(served, token)
+        refused(reply, 401, f"claim {name} is not a number", token)
+        assert not reply.json()["detail"].endswith(".."), reply.json()
+    reply = exchange(served, oidc_issuer.mint(exp=now + 300.5))
+    assert reply.status_code == 200, reply.text
+    reply = exchange(served, oidc_issuer.mint(exp=float("nan")))
+    assert reply.status_code == 401 and not reply.json()["detail"].endswith(".."), reply.text
+    served.stop()
+    assert "Traceback" not in served.stderr()
+
+
 def test_rotated_key_is_fetched_once_and_bogus_kids_do_not_loop(
         serve: Any, tmp_path: Path, oidc_issuer: OidcIssuer) -> None:
     """A token signed with a new key (new kid, ES256) is accepted after one JWKS refetch;
