@@ -244,6 +244,26 @@ def test_refused_exchanges_spend_the_guessing_budget(serve: Any, tmp_path: Path,
     assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) >= 1
 
 
+def test_a_browser_cannot_spend_the_budget_through_the_exchange(
+        serve: Any, tmp_path: Path, oidc_issuer: OidcIssuer) -> None:
+    """Any web page can make a visitor's browser POST text/plain to the exchange (no CORS
+    preflight for that): each refusal spent the address's guessing budget, so a page left
+    open locked the machine's own `go get` and keyless pushes out (429). A request with an
+    Origin header (browsers send it on such POSTs; CI clients never do) is refused 403 at
+    once, without counting; then a CI's exchange from the same address still succeeds."""
+    from gopush.server.guessing import BURST
+
+    served = serve_trusting(serve, tmp_path, oidc_issuer.ca, github_publisher(oidc_issuer))
+    body = '{"oidc_token": "x.y.z", "service_slug": "ci-publisher"}'
+    for _ in range(BURST + 5):
+        reply = httpx.post(f"{served.url}/openid/acme/", content=body,
+                           headers={"Origin": "https://evil.example",
+                                    "Content-Type": "text/plain"})
+        assert reply.status_code == 403, reply.text
+        assert "browser" in reply.json()["detail"]
+    assert exchange(served, oidc_issuer.mint()).status_code == 200
+
+
 def test_config_errors_name_the_entry_and_exit_3(tmp_path: Path,
                                                  oidc_issuer: OidcIssuer) -> None:
     """A wrong --config stops the start with exit 3 and a message naming the key."""
