@@ -10,8 +10,8 @@
    token's, and the signature verifies with it (PyJWT; no hand-written crypto);
 4. ``iss``, ``aud`` (the publisher's audience), ``exp``, ``nbf``, ``iat`` (each a JSON
    number, within ``LEEWAY_SECONDS``), with ``exp``, ``iat`` and ``jti`` required, and ``exp``
-   at most ``MAX_TOKEN_LIFETIME`` ahead (a used ``jti`` is remembered until ``exp``: the store
-   stays bounded);
+   at most ``MAX_TOKEN_LIFETIME`` ahead (a used ``jti`` is remembered until ``exp`` and the
+   leeway: the store stays bounded);
 5. the publisher's required claims (``TrustedPublisher.mismatch``).
 
 Whether the ``jti`` was used before is the store's (``server.publish_tokens``), decided
@@ -74,9 +74,11 @@ class Verified:
     claims: dict[str, Any]
 
     @property
-    def expires(self) -> int:
-        """The token's ``exp`` (Unix seconds): its ``jti`` is remembered until then."""
-        return int(self.claims["exp"])
+    def remembered_until(self) -> int:
+        """Until when (Unix seconds) the token's ``jti`` must be remembered: its ``exp`` plus
+        ``LEEWAY_SECONDS``, since ``exp`` is checked with that leeway (forgotten at ``exp``,
+        the token could be exchanged once more in the leeway)."""
+        return int(self.claims["exp"]) + LEEWAY_SECONDS
 
     @property
     def subject(self) -> str:

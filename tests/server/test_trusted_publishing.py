@@ -168,6 +168,19 @@ def test_time_claims_that_are_not_numbers_are_refused_not_a_crash(
     assert "Traceback" not in served.stderr()
 
 
+def test_a_token_cannot_be_replayed_in_the_leeway_after_its_exp(
+        serve: Any, tmp_path: Path, oidc_issuer: OidcIssuer) -> None:
+    """exp is checked with a leeway (clock skew), so a token is still valid for a while
+    after its exp: its jti must be remembered that long too. It was forgotten at exp, and
+    the same ID token exchanged again a moment later got a second push token."""
+    served = serve_trusting(serve, tmp_path, oidc_issuer.ca, github_publisher(oidc_issuer))
+    token = oidc_issuer.mint(exp=int(time.time()) + 2)
+    assert exchange(served, token).status_code == 200
+    time.sleep(3.5)  # past exp, well within the leeway
+    exchange(served, oidc_issuer.mint())  # any exchange sweeps the jtis past their time
+    refused(exchange(served, token), 401, "token already used", token)
+
+
 def test_rotated_key_is_fetched_once_and_bogus_kids_do_not_loop(
         serve: Any, tmp_path: Path, oidc_issuer: OidcIssuer) -> None:
     """A token signed with a new key (new kid, ES256) is accepted after one JWKS refetch;
