@@ -72,6 +72,17 @@ def _set(attr: str, value_of: Callable[[Any], Any] = lambda v: v) -> Callable[..
 
 def output_options(f: F) -> F:
     """Add --json, --output, -q, -v and --debug to a command (also accepted on the group)."""
+    return _with_output_options(f, ("-q", "--quiet"))
+
+
+def output_options_query_q(f: F) -> F:
+    """``output_options`` for a command whose own ``-q`` is its query (``ls``, as the
+    official ``cloudsmith ls pkgs -q``): quiet is ``--quiet`` only there, since click
+    cannot give one flag to two options (it warns, and one of them silently loses)."""
+    return _with_output_options(f, ("--quiet",))
+
+
+def _with_output_options(f: F, quiet_flags: tuple[str, ...]) -> F:
     opts = [
         click.option("--json", "json_", is_flag=True, expose_value=False, is_eager=True,
                      callback=_set("output", lambda v: "json"),
@@ -79,7 +90,7 @@ def output_options(f: F) -> F:
         click.option("--output", type=click.Choice(["auto", "rich", "plain", "json"]),
                      expose_value=False, is_eager=True, callback=_set("output"),
                      help="Output style; auto = rich on a terminal, plain in CI or pipes."),
-        click.option("-q", "--quiet", is_flag=True, expose_value=False, is_eager=True,
+        click.option(*quiet_flags, "quiet", is_flag=True, expose_value=False, is_eager=True,
                      callback=_set("quiet"), help="Only results, warnings and errors."),
         click.option("-v", "--verbose", is_flag=True, expose_value=False, is_eager=True,
                      callback=_set("verbose"), help="More detail about each step."),

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from gopush.cli.app import App, output_options, pass_app
+from gopush.cli.app import App, output_options_query_q, pass_app
 from gopush.cli.packages import cloudsmith_registry, package_json, package_row
 from gopush.cli.push import connect, registry_options
 
@@ -24,7 +24,7 @@ HEADERS = ["MODULE", "VERSION", "STATUS", "TAGS", "UPLOADED", "PACKAGE"]
 @click.option("--page-size", type=click.IntRange(min=1, max=1000), default=100,
               show_default=True)
 @registry_options
-@output_options
+@output_options_query_q
 @pass_app
 def command(app: App, /, repository: str, words: tuple[str, ...], query: str, page: int,
             page_size: int, **options: Any) -> None:

@@ -192,7 +192,7 @@ def _exchange_keyless(app: App, settings: Any) -> Any:
 
     keyless = settings.keyless
     if keyless.id_token is None:
-        raise missing_id_token_error(keyless)
+        raise missing_id_token_error(keyless, app.environ)
     for secret in (keyless.id_token.token, keyless.id_token.request_token):
         if secret is not None:
             app.hide(secret.reveal())

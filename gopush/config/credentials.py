@@ -187,12 +187,24 @@ def resolve_id_token(candidates: list[tuple[str, Any]],
     return None
 
 
-def missing_id_token_error(keyless: Keyless) -> ConfigError:
-    """Return the error for a keyless push in a CI that offers no ID token."""
+_GITHUB_PAIR = ("ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+
+
+def missing_id_token_error(keyless: Keyless,
+                           environ: Mapping[str, str] | None = None) -> ConfigError:
+    """Return the error for a keyless push in a CI that offers no ID token; when ``environ``
+    holds one of GitHub's two variables only, it names the missing one."""
+    present = [name for name in _GITHUB_PAIR if (environ or {}).get(name, "").strip()]
+    if len(present) == 1:
+        missing = next(name for name in _GITHUB_PAIR if name not in present)
+        why = (f"{present[0]} is set but {missing} is not: GitHub Actions sets both in a job "
+               "with `permissions: id-token: write`; a container step must pass both through")
+    else:
+        why = ("none of GOPUSH_OIDC_TOKEN, CLOUDSMITH_OIDC_TOKEN, or GitHub Actions' "
+               "ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN is set")
     return ConfigError(
         f"keyless push as {keyless.org}/{keyless.service}: no ID token available in this CI "
-        "(none of GOPUSH_OIDC_TOKEN, CLOUDSMITH_OIDC_TOKEN, or GitHub Actions' "
-        "ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN is set)",
+        f"({why})",
         hint="GitHub Actions: give the job `permissions: id-token: write`; GitLab: declare "
              "`id_tokens:` with GOPUSH_OIDC_TOKEN; elsewhere put the CI's ID token in "
              "GOPUSH_OIDC_TOKEN. Or set an API key (GOPUSH_API_KEY)")

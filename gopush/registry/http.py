@@ -681,7 +681,9 @@ _UNREADABLE_HINT = ("a proxy or load balancer may be answering instead of the re
 _REDIRECT_HINT = ("point --api-host at the final address (redirects are followed only "
                   "within the same scheme, host and port, so the key never leaves the host)")
 _HINT_401 = "the API key was refused; check GOPUSH_API_KEY / --api-key (`gopush whoami` tests it)"
-_HINT_403 = "the key is valid but may not do this: it needs write access to the repository"
+_HINT_403 = ("the key is valid but may not do this; the reason above says what it lacks: a push "
+             "needs write access to the repository; deleting, tagging and tokens need a key "
+             "that may manage it (a CI's push-only token from keyless push may not)")
 _HINT_404 = ("the owner or repository does not exist or is not visible to this key; check "
              "OWNER/REPO and the API host")
 _HINT_409 = "the version exists; pass --republish to overwrite it"

@@ -9,6 +9,10 @@ keys cannot be fetched), never the token. Refused exchanges spend the client add
 guessing budget (``server.guessing``), as refused keys do: once it is spent the answer is
 429 with Retry-After before the token is looked at. The log names the publisher, the
 token's ``sub`` and the outcome (a refusal as a warning: always shown), never a token.
+
+A request with an ``Origin`` header comes from a browser (CI clients send none): it is
+refused 403 at once, without spending the budget, so that a web page a developer has open
+cannot spend the budget of their machine's address (and lock their own ``go get`` out).
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ log = logging.getLogger("gopush.server")
 
 async def exchange(request: Request) -> Response:
     """``POST /openid/{org}/``: answer 200 ``{"token": ...}`` or a refusal (module docstring)."""
+    if "origin" in request.headers:
+        # a web page can make its visitor's browser POST here (text/plain needs no CORS
+        # preflight): refused before the budget, or any site could lock this address out
+        raise ApiError(403, "The OIDC exchange is for CI clients, not browsers (the request "
+                            "carries an Origin header).")
     st, address = state(request), client_address(request)
     refuse_while_guessing(request)
     org = request.path_params["org"]
@@ -41,7 +50,7 @@ async def exchange(request: Request) -> Response:
             st.guesses.refused(address)
         log.warning("trusted publishing: exchange for %s/%s refused (%d): %s", org[:100],
                  service[:100], refused.status, refused.reason)
-        raise ApiError(refused.status, f"OIDC token refused: {refused.reason}.") from None
+        raise ApiError(refused.status, f"OIDC token refused: {refused.reason.rstrip('.')}.") from None
     return JSONResponse({"token": minted, "expires_at": expires})
 
 

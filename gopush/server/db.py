@@ -161,7 +161,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
     ),
     (  # 5: trusted publishing (server.publish_tokens, issue 13): the ID tokens exchanged
-       # (their jti, kept until their exp) and the push tokens minted (digests only)
+       # (their jti, kept until their exp and the leeway) and the push tokens minted (digests
+       # only)
         """CREATE TABLE IF NOT EXISTS oidc_jtis (
             issuer TEXT NOT NULL, jti TEXT NOT NULL,
             expires INTEGER NOT NULL,       -- the ID token's exp (Unix seconds)

@@ -8,10 +8,10 @@
    service unknown, or no publisher of it trusting that issuer: refused);
 3. its ``kid`` names a key of that issuer's JWKS (``IssuerKeys``) whose algorithm is the
    token's, and the signature verifies with it (PyJWT; no hand-written crypto);
-4. ``iss``, ``aud`` (the publisher's audience), ``exp``, ``nbf``, ``iat`` (each within
-   ``LEEWAY_SECONDS``), with ``exp``, ``iat`` and ``jti`` required, and ``exp`` at most
-   ``MAX_TOKEN_LIFETIME`` ahead (a used ``jti`` is remembered until ``exp``: the store
-   stays bounded);
+4. ``iss``, ``aud`` (the publisher's audience), ``exp``, ``nbf``, ``iat`` (each a JSON
+   number, within ``LEEWAY_SECONDS``), with ``exp``, ``iat`` and ``jti`` required, and ``exp``
+   at most ``MAX_TOKEN_LIFETIME`` ahead (a used ``jti`` is remembered until ``exp`` and the
+   leeway: the store stays bounded);
 5. the publisher's required claims (``TrustedPublisher.mismatch``).
 
 Whether the ``jti`` was used before is the store's (``server.publish_tokens``), decided
@@ -74,9 +74,11 @@ class Verified:
     claims: dict[str, Any]
 
     @property
-    def expires(self) -> int:
-        """The token's ``exp`` (Unix seconds): its ``jti`` is remembered until then."""
-        return int(self.claims["exp"])
+    def remembered_until(self) -> int:
+        """Until when (Unix seconds) the token's ``jti`` must be remembered: its ``exp`` plus
+        ``LEEWAY_SECONDS``, since ``exp`` is checked with that leeway (forgotten at ``exp``,
+        the token could be exchanged once more in the leeway)."""
+        return int(self.claims["exp"]) + LEEWAY_SECONDS
 
     @property
     def subject(self) -> str:
@@ -154,10 +156,20 @@ def _decoded(token: str, key: jwt.PyJWK, publisher: TrustedPublisher) -> dict[st
         raise Refused(401, f"token: {err}") from None
     if not isinstance(claims["jti"], str) or not claims["jti"]:
         raise Refused(401, "claim jti is not a string")
+    for name in ("exp", "iat", "nbf"):
+        if name in claims and not _is_number(claims[name]):
+            # PyJWT takes int(value): "1700000000" and true would pass, and a string exp
+            # then breaks the comparison below
+            raise Refused(401, f"claim {name} is not a number (RFC 7519 NumericDate)")
     if claims["exp"] > time.time() + MAX_TOKEN_LIFETIME:
         raise Refused(401, f"expired: the token's exp is more than {MAX_TOKEN_LIFETIME // 3600} "
                            "hours ahead (refused: its jti would have to be kept that long)")
     return claims
+
+
+def _is_number(value: object) -> bool:
+    """Tell whether a JSON value is a number (``bool`` is an ``int`` to Python, not to JSON)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _text(value: object) -> str:

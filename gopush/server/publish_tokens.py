@@ -1,7 +1,8 @@
 """The push tokens trusted publishers get, and the ID tokens already exchanged (migration 5).
 
 ``PublishTokens.mint`` is the last step of an exchange (``server.api_openid``), in one
-transaction: the ID token's ``(iss, jti)`` is recorded until its ``exp``, and a second use
+transaction: the ID token's ``(iss, jti)`` is recorded until its ``exp`` and the leeway
+(``Verified.remembered_until``), and a second use
 of it is refused (``Refused`` 401, "token already used"); then a push token is made, valid
 the publisher's ``token_minutes``. Only its SHA-256 digest is stored, with the publisher
 (org, service, issuer) and the ID token's ``sub`` for the log. Rows past their expiry are
@@ -70,7 +71,8 @@ class PublishTokens:
             conn.execute("DELETE FROM publish_tokens WHERE expires < ?", (now,))
             try:
                 conn.execute("INSERT INTO oidc_jtis (issuer, jti, expires) VALUES (?, ?, ?)",
-                             (publisher.issuer, verified.claims["jti"], verified.expires))
+                             (publisher.issuer, verified.claims["jti"],
+                              verified.remembered_until))
             except sqlite3.IntegrityError:
                 raise Refused(401, "token already used: its jti was exchanged before (an ID "
                                    "token is good for one exchange)") from None

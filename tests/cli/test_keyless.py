@@ -231,6 +231,19 @@ def test_no_id_token_in_this_ci(api: KeylessApi, module_zip: Path, capsys,
     assert api.seen == []
 
 
+def test_half_of_githubs_pair_names_the_missing_half(api: KeylessApi, module_zip: Path,
+                                                     capsys, monkeypatch: pytest.MonkeyPatch
+                                                     ) -> None:
+    """Only one of ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN reached the step (a container job
+    passing one variable through): exit 3 naming the one that is missing, not "none is
+    set"."""
+    monkeypatch.delenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    code, _, err = push(capsys, module_zip)
+    assert code == ExitCode.CONFIG, err
+    assert "ACTIONS_ID_TOKEN_REQUEST_URL is set but ACTIONS_ID_TOKEN_REQUEST_TOKEN is not" in err
+    assert api.seen == []
+
+
 def test_only_one_of_org_and_service(api: KeylessApi, module_zip: Path, capsys,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """An org without a service is a config error naming the missing one and its variable."""

@@ -4,11 +4,13 @@ JSON document on stdout (the promise holds for errors click itself reports)."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
+import click
 import pytest
 
-from gopush.cli.main import main
+from gopush.cli.main import cli, main
 from gopush.errors import ExitCode
 
 
@@ -88,3 +90,31 @@ def test_two_targets_are_a_usage_error(argv: list[str],
     silently win, and the push would land where the user did not mean."""
     assert main(argv) == ExitCode.USAGE
     assert "each name a target: give one" in capsys.readouterr().err
+
+
+
+def _commands(group: click.Group, ctx: click.Context) -> list[click.Command]:
+    """Return every command under ``group`` (the lazy group loads each), groups included."""
+    found: list[click.Command] = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
+        found.append(command)
+        if isinstance(command, click.Group):
+            found += _commands(command, ctx)
+    return found
+
+
+def test_no_command_declares_an_option_twice() -> None:
+    """Every command's options are unique: click warns on stderr (and -W error crashes) when
+    two options share a flag, as `ls` did with `-q` (the query, Cloudsmith's `ls pkgs -q`)
+    and the output options' `-q` (quiet). `ls -q QUERY` is the query; `--quiet` stays."""
+    ctx = click.Context(cli)
+    for command in [cli, *_commands(cli, ctx)]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            command.make_parser(click.Context(command))
+    ls = cli.get_command(ctx, "ls")
+    assert ls is not None
+    flags = {flag: p.name for p in ls.params for flag in getattr(p, "opts", [])}
+    assert flags["-q"] == "query" and "--quiet" in flags

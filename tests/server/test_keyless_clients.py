@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import Served, cloudsmith, gopush_build, tagged_module
+from conftest import Served, api_push, cloudsmith, gopush_build, tagged_module
 from gotool import GoOracle
 from oidc_issuer import OidcIssuer
 
@@ -151,3 +151,27 @@ def test_gopush_push_keyless_refusals_exit_3_with_the_reason(
         assert code == 0 and "identical" in out, out
     finally:
         stranger.close()
+
+
+def test_a_push_token_beyond_its_scope_gets_a_hint_that_fits(
+        serve: Any, oidc_issuer: OidcIssuer, test_ca: Any, tmp_path: Path) -> None:
+    """Keyless `gopush rm` and `gopush tokens list` (managing: the push-only token may not)
+    and `gopush ls` of a repository outside the publisher's: exit 3 with the server's reason,
+    and a hint that does not send the user after "write access" they already have."""
+    served = start(serve, tmp_path, oidc_issuer, test_ca.ca_cert)
+    built = gopush_build(tagged_module(tmp_path / "repo", MODULE, ["v1.0.0"]).path, "v1.0.0",
+                         tmp_path / "dist")
+    assert api_push(served.url, REPOSITORY, built["zip"]).status_code == 201
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "CI": "true",
+           "GOPUSH_API_HOST": served.url, "GOPUSH_OIDC_ORG": "acme",
+           "GOPUSH_OIDC_SERVICE": SERVICE, "SSL_CERT_FILE": str(test_ca.ca_cert)}
+    tag = {"repository": REPOSITORY, "ref": "refs/tags/v1.0.0"}
+    for args, reason in ((["rm", REPOSITORY, f"{MODULE}@v1.0.0", "--yes"], "push-only"),
+                         (["tokens", "list", REPOSITORY], "push-only"),
+                         (["ls", "acme/other"], "limited to acme/widgets")):
+        proc = subprocess.run([sys.executable, "-m", "gopush", *args],
+                              env={**env, "GOPUSH_OIDC_TOKEN": oidc_issuer.mint(**tag)},
+                              capture_output=True, text=True, timeout=120, check=False)
+        hint = next(line for line in proc.stderr.splitlines() if line.startswith("hint:"))
+        assert proc.returncode == 3 and reason in proc.stderr, proc.stderr
+        assert "reason above" in hint and "push-only" in hint, hint

@@ -146,6 +146,41 @@ def test_each_check_refuses_with_its_reason(serve: Any, tmp_path: Path,
     assert not echoed(token, log)
 
 
+def test_time_claims_that_are_not_numbers_are_refused_not_a_crash(
+        serve: Any, tmp_path: Path, oidc_issuer: OidcIssuer) -> None:
+    """RFC 7519 dates are JSON numbers: an issuer-signed token whose exp, iat or nbf is a
+    string of digits, or true, is refused 401 naming the claim (it was a 500 and a traceback
+    for exp, and accepted for iat and nbf); a float exp is a number and is accepted. The
+    reason ends with one full stop."""
+    served = serve_trusting(serve, tmp_path, oidc_issuer.ca, github_publisher(oidc_issuer))
+    now = int(time.time())
+    for name, value in (("exp", str(now + 300)), ("iat", str(now)), ("nbf", str(now)),
+                        ("iat", True)):
+        token = oidc_issuer.mint(**{name: value})
+        reply = exchange(served, token)
+        refused(reply, 401, f"claim {name} is not a number", token)
+        assert not reply.json()["detail"].endswith(".."), reply.json()
+    reply = exchange(served, oidc_issuer.mint(exp=now + 300.5))
+    assert reply.status_code == 200, reply.text
+    reply = exchange(served, oidc_issuer.mint(exp=float("nan")))
+    assert reply.status_code == 401 and not reply.json()["detail"].endswith(".."), reply.text
+    served.stop()
+    assert "Traceback" not in served.stderr()
+
+
+def test_a_token_cannot_be_replayed_in_the_leeway_after_its_exp(
+        serve: Any, tmp_path: Path, oidc_issuer: OidcIssuer) -> None:
+    """exp is checked with a leeway (clock skew), so a token is still valid for a while
+    after its exp: its jti must be remembered that long too. It was forgotten at exp, and
+    the same ID token exchanged again a moment later got a second push token."""
+    served = serve_trusting(serve, tmp_path, oidc_issuer.ca, github_publisher(oidc_issuer))
+    token = oidc_issuer.mint(exp=int(time.time()) + 2)
+    assert exchange(served, token).status_code == 200
+    time.sleep(3.5)  # past exp, well within the leeway
+    exchange(served, oidc_issuer.mint())  # any exchange sweeps the jtis past their time
+    refused(exchange(served, token), 401, "token already used", token)
+
+
 def test_rotated_key_is_fetched_once_and_bogus_kids_do_not_loop(
         serve: Any, tmp_path: Path, oidc_issuer: OidcIssuer) -> None:
     """A token signed with a new key (new kid, ES256) is accepted after one JWKS refetch;
@@ -220,6 +255,26 @@ def test_refused_exchanges_spend_the_guessing_budget(serve: Any, tmp_path: Path,
         assert exchange(served, oidc_issuer.mint(ref="refs/heads/x")).status_code == 403
     throttled = exchange(served, oidc_issuer.mint())
     assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) >= 1
+
+
+def test_a_browser_cannot_spend_the_budget_through_the_exchange(
+        serve: Any, tmp_path: Path, oidc_issuer: OidcIssuer) -> None:
+    """Any web page can make a visitor's browser POST text/plain to the exchange (no CORS
+    preflight for that): each refusal spent the address's guessing budget, so a page left
+    open locked the machine's own `go get` and keyless pushes out (429). A request with an
+    Origin header (browsers send it on such POSTs; CI clients never do) is refused 403 at
+    once, without counting; then a CI's exchange from the same address still succeeds."""
+    from gopush.server.guessing import BURST
+
+    served = serve_trusting(serve, tmp_path, oidc_issuer.ca, github_publisher(oidc_issuer))
+    body = '{"oidc_token": "x.y.z", "service_slug": "ci-publisher"}'
+    for _ in range(BURST + 5):
+        reply = httpx.post(f"{served.url}/openid/acme/", content=body,
+                           headers={"Origin": "https://evil.example",
+                                    "Content-Type": "text/plain"})
+        assert reply.status_code == 403, reply.text
+        assert "browser" in reply.json()["detail"]
+    assert exchange(served, oidc_issuer.mint()).status_code == 200
 
 
 def test_config_errors_name_the_entry_and_exit_3(tmp_path: Path,
