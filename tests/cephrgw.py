@@ -112,7 +112,8 @@ class RadosGateway:
 
     def _run(self, *argv: str, timeout: float = 60) -> str:
         done = subprocess.run([argv[0], "-c", str(self.root / "ceph.conf"), *argv[1:]],
-                              capture_output=True, text=True, cwd=self.root, timeout=timeout)
+                              check=False, capture_output=True, text=True, cwd=self.root,
+                              timeout=timeout)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(argv[:3])} failed ({done.returncode}): "
                                f"{(done.stderr or done.stdout).strip()[-400:]}")
@@ -133,13 +134,25 @@ class RadosGateway:
         if osd != "0":
             raise RuntimeError(f"expected OSD 0, the monitor made {osd!r}")
         self._run("ceph-osd", "-i", "0", "--mkfs", "--osd-uuid", osd_uuid)
-        self._run("ceph-osd", "-i", "0")
+        self._start_osd(deadline)
         self._run("ceph", "osd", "crush", "add", "osd.0", "1.0", "host=localhost", "root=default")
         self._run("radosgw", "-n", "client.rgw")
         self._wait_s3(deadline)
         self._run("radosgw-admin", "-n", "client.rgw", "user", "create", "--uid=gopush-tests",
                   "--display-name=gopush tests", f"--access-key={self.access_key}",
                   f"--secret-key={self.secret_key}", timeout=max(5.0, deadline - time.monotonic()))
+
+    def _start_osd(self, deadline: float) -> None:
+        # A just-made OSD is sometimes refused at its first start ("wrong fsid" when it asks
+        # the monitor to place it, before the monitor's map names its uuid): try again.
+        while True:
+            try:
+                self._run("ceph-osd", "-i", "0")
+                return
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
 
     def _wait_s3(self, deadline: float) -> None:
         while True:

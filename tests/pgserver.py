@@ -98,7 +98,8 @@ class PostgresServer:
             done = subprocess.run(
                 self._argv("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", ROLE,
                            "-d", "postgres", "-Atc", f"CREATE DATABASE {DATABASE}"),
-                env={**os.environ, "PGPASSWORD": self.password}, capture_output=True, text=True)
+                env={**os.environ, "PGPASSWORD": self.password}, check=False, capture_output=True,
+                text=True)
             if done.returncode == 0:
                 return
             if time.monotonic() > deadline:
@@ -110,7 +111,7 @@ class PostgresServer:
         return ["runuser", "-u", SYSTEM_USER, "--", *argv] if self.as_root else argv
 
     def _run(self, program: str, *args: str) -> None:
-        done = subprocess.run(self._argv(program, *args), capture_output=True, text=True,
+        done = subprocess.run(self._argv(program, *args), check=False, capture_output=True, text=True,
                               cwd=self.root, timeout=120)
         if done.returncode != 0:
             raise RuntimeError(f"{program} failed ({done.returncode}): {done.stderr.strip()}")
