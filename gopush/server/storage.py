@@ -1,4 +1,4 @@
-"""The registry's storage: SQLite metadata (``server.db``) plus content-addressed blobs.
+"""The registry's storage: metadata (``server.db``: SQLite or PostgreSQL) plus content-addressed blobs.
 
 Everything the HTTP layer needs goes through ``Storage``. The rules that make it safe:
 
@@ -40,7 +40,7 @@ from typing import Any
 from gopush.errors import GopushError, VersionExists
 from gopush.modzip.accept import RFC3339, AcceptedZip
 from gopush.server.blobs import BlobStore, Incoming
-from gopush.server.db import Database, digest
+from gopush.server.db import Database, digest, open_database, sqlite_url
 from gopush.server.entitlements import Entitlement, Entitlements
 from gopush.server.publish_tokens import PublishTokens
 from gopush.server.records import FileSlot, Package, Repo, Version, from_row
@@ -61,6 +61,15 @@ _NEEDED_BLOBS = (
 # An upload slot that did not become a live package (for ``FROM files``).
 _NO_LIVE_PACKAGE = ("NOT EXISTS (SELECT 1 FROM packages p WHERE p.file_identifier = "
                     "files.identifier AND p.state != 'deleted')")
+# A republished version's row replaces the old one's every column (``_publish``).
+_REPLACE_VERSION = ("ON CONFLICT (owner, name, module, version) DO UPDATE SET " + ", ".join(
+    f"{column} = excluded.{column}" for column in
+    ("zip_sha256", "mod_sha256", "sum", "time", "origin", "package")))
+
+
+def default_database(root: Path) -> str:
+    """Return the database a data directory holds unless ``--database`` names another."""
+    return sqlite_url(root / "registry.sqlite3")
 
 
 class SlotGone(GopushError):
@@ -86,12 +95,14 @@ def version_time(accepted: AcceptedZip, upstream: str | None = None) -> str:
 class Storage:
     """Repositories, upload slots, packages and module versions under one data directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, database: str | None = None) -> None:
+        """Open the data directory ``root`` (blobs) and the metadata database ``database``
+        (a URL, ``server.db.open_database``; by default ``registry.sqlite3`` in ``root``)."""
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.space = Space(root, root / "tmp")
         self.blobs = BlobStore(root, self.space)
-        self.db = Database(root / "registry.sqlite3", self.space)
+        self.db: Database = open_database(database or default_database(root), self.space)
         self.entitlements = Entitlements(self.db)
         self.retention = RetentionStore(self.db)
         self.publish_tokens = PublishTokens(self.db)  # trusted publishing (issue 13)
@@ -144,7 +155,7 @@ class Storage:
 
     @staticmethod
     def _blob_needed(conn: Any, sha256: str) -> bool:
-        return conn.execute(f"SELECT 1 FROM ({_NEEDED_BLOBS}) WHERE sha = ? LIMIT 1",
+        return conn.execute(f"SELECT 1 FROM ({_NEEDED_BLOBS}) AS needed WHERE sha = ? LIMIT 1",
                             (sha256,)).fetchone() is not None
 
     # -- repositories ----------------------------------------------------------------------
@@ -170,8 +181,9 @@ class Storage:
                 upstream is None or (found.upstream or "") == upstream):
             return found
         with self.db.tx() as conn:
-            conn.execute("INSERT OR IGNORE INTO repos (owner, name, private, created_at) "
-                         "VALUES (?, ?, ?, ?)", (owner, name, int(bool(private)), now()))
+            conn.execute("INSERT INTO repos (owner, name, private, created_at) VALUES "
+                         "(?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                         (owner, name, int(bool(private)), now()))
             if private is not None:
                 conn.execute("UPDATE repos SET private = ? WHERE owner = ? AND name = ?",
                              (int(private), owner, name))
@@ -475,7 +487,7 @@ class Storage:
                 conn.execute("UPDATE packages SET state = 'deleted', updated_at = ? "
                              "WHERE slug_perm = ?", (now(), existing.package))
             mod_sha = self._place(gomod)  # in the transaction: see the module docstring
-            conn.execute("INSERT OR REPLACE INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)",
+            conn.execute(f"INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?) {_REPLACE_VERSION}",
                          (repo.owner, repo.name, accepted.module, accepted.version,
                           slot.blob_sha256, mod_sha, accepted.sum, version_time(accepted),
                           "upload", perm))
@@ -566,7 +578,8 @@ class Storage:
                 incoming.finish()  # fsync before taking the database lock
             with self.db.tx() as conn:  # blobs put in place in it: see the module docstring
                 zip_sha, mod_sha = self._place(zip_incoming), self._place(gomod)
-                conn.execute("INSERT OR IGNORE INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)",
+                conn.execute("INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?) "
+                             "ON CONFLICT DO NOTHING",
                              (repo.owner, repo.name, accepted.module, accepted.version,
                               zip_sha, mod_sha, accepted.sum,
                               version_time(accepted, upstream_time), "upstream", None))
