@@ -197,12 +197,12 @@ def test_sweep_orphans_while_serving_keeps_what_rows_need(tmp_path: Path, storag
 
 # a trigger that refuses every update of ``files`` as a broken constraint, on each engine
 _REFUSE_UPDATES = {
-    "sqlite": ["CREATE TRIGGER refuse BEFORE UPDATE ON files "
-               "BEGIN SELECT RAISE(ABORT, 'refused'); END"],
-    "postgresql": ["CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                   "RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END $$",
-                   "CREATE TRIGGER refuse BEFORE UPDATE ON files FOR EACH ROW "
-                   "EXECUTE FUNCTION refuse()"],
+    "sqlite": [("CREATE TRIGGER refuse BEFORE UPDATE ON files "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END")],
+    "postgresql": [("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    "RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END $$"),
+                   ("CREATE TRIGGER refuse BEFORE UPDATE ON files FOR EACH ROW "
+                    "EXECUTE FUNCTION refuse()")],
 }
 
 
