@@ -99,8 +99,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run each test that uses ``db_backend`` (``storage_db``, ``serve``) on the backends
     ``--db-backend`` asks for: by default, tests marked ``both_databases`` on SQLite and
     PostgreSQL and the others on SQLite; ``sqlite_only`` tests never on PostgreSQL."""
-    if "db_backend" not in metafunc.fixturenames:
-        return
+    if "db_backend" not in metafunc.fixturenames or any(
+            "db_backend" in str(mark.args[0]) for mark in metafunc.definition.iter_markers("parametrize")):
+        return  # the test names its backend itself
     chosen = metafunc.config.getoption("--db-backend")
     both = chosen == "both" or (chosen == "default" and
                                 metafunc.definition.get_closest_marker("both_databases"))
