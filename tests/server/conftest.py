@@ -32,6 +32,7 @@ class Served:
     url: str
     doc: dict[str, Any]
     argv: list[str] = field(default_factory=list)
+    database: str | None = None  # its --database URL when not the SQLite file in data
 
     def goproxy(self, repo: str) -> str:
         """Return the GOPROXY URL of ``repo`` (OWNER/REPO)."""
@@ -155,6 +156,7 @@ def serve(tmp_path: Path, db_backend: str, pg_databases: Databases) -> Iterator[
                 databases[data] = pg_databases.new()
             env = {"GOPUSH_SERVE_DATABASE": databases[data], **(env or {})}
         served = start_serve(data, *args, env=env, port=port, new_repos=new_repos, **popen)
+        served.database = (env or {}).get("GOPUSH_SERVE_DATABASE")
         started.append(served)
         return served
 

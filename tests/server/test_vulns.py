@@ -261,6 +261,7 @@ def test_unauthenticated_clients_read_no_scan(serve: Any, vulndb_data: Path,
     assert public.status_code == 403 and ENTRY in public.text
 
 
+@pytest.mark.sqlite_only  # writes a schema-0 SQLite file
 def test_schema_migration_keeps_an_old_registry(serve: Any, tmp_path: Path) -> None:
     """A data directory written before scans existed (schema 0) opens: its rows stay, the
     scan tables are added, user_version becomes 1; one from a newer gopush is refused."""
