@@ -26,6 +26,8 @@ from conftest import KEY, Served, api_push, cloudsmith, gopush_build
 from gitrepo import GitRepo
 from gotool import GoError, GoOracle
 
+pytestmark = pytest.mark.both_databases
+
 MODULE = "example.com/app"
 ENTRY = "GO-2022-1059"  # golang.org/x/text/language, fixed in 0.3.8
 GO_MOD = f"module {MODULE}\n\ngo 1.22\n\nrequire golang.org/x/text v0.3.7\n"
