@@ -73,9 +73,7 @@ class PostgresServer:
         server = cls(bindir, root, _free_port(), secrets.token_urlsafe(18), os.geteuid() == 0)
         try:
             server._init()
-            server._run("pg_ctl", "-D", str(server.data), "-l", str(root / "log"), "-w",
-                        "-t", "60", "-o", f"-p {server.port} -c listen_addresses=127.0.0.1 "
-                        f"-c unix_socket_directories={root} -c fsync=off", "start")
+            server._pg_ctl_start()
             server._wait_ready()
         except BaseException:
             server.stop()
@@ -115,6 +113,15 @@ class PostgresServer:
                               cwd=self.root, timeout=120)
         if done.returncode != 0:
             raise RuntimeError(f"{program} failed ({done.returncode}): {done.stderr.strip()}")
+
+    def _pg_ctl_start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w",
+                  "-t", "60", "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 "
+                  f"-c unix_socket_directories={self.root} -c fsync=off", "start")
+
+    def start_again(self) -> None:
+        """Start the cluster again after ``kill`` (same port, same data: crash recovery)."""
+        self._pg_ctl_start()
 
     def kill(self) -> None:
         """Stop the server at once (as a crash would): immediate shutdown, no checkpoint."""

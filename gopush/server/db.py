@@ -60,6 +60,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import select
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -630,6 +631,8 @@ class PostgresDatabase(Database):
         with self._slots:
             with self._idle_lock:
                 raw = self._idle.pop() if self._idle else None
+            if raw is not None and select.select([raw.fileno()], [], [], 0)[0]:
+                raw = self._checked(raw)  # an idle connection has nothing to say but EOF
             if raw is None or raw.closed:
                 raw = self._connect()
             try:
@@ -641,6 +644,17 @@ class PostgresDatabase(Database):
                 else:
                     with self._idle_lock:
                         self._idle.append(raw)
+
+    def _checked(self, raw: Any) -> Any:
+        """Return an idle connection that became readable if it still answers, else None
+        (closed): after a database restart the pool's connections are dead (the server
+        closed them), and no request should pay for that."""
+        try:
+            raw.execute("SELECT 1")
+        except self._psycopg.Error:
+            raw.close()
+            return None
+        return raw
 
     @contextmanager
     def _session(self) -> Iterator[Any]:

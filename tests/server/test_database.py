@@ -141,3 +141,40 @@ def test_start_names_the_database_without_its_password(serve: Any, db_backend: s
         assert shown.endswith("registry.sqlite3")
     else:
         assert shown.startswith("postgresql://127.0.0.1:") and "@" not in shown
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+def test_postgresql_down_then_back_loses_nothing_acknowledged(
+        tmp_path: Path, db_backend: str, serve: Any) -> None:
+    """PostgreSQL killed (immediate shutdown, as a crash) under a running server and
+    started again: the next request is answered (dead pooled connections are replaced,
+    not handed out). Killed for longer: /readyz says unavailable (503), requests get a 5xx
+    and the server keeps running; once the database is back, with no restart of gopush,
+    the version pushed before downloads with its bytes and a new push works."""
+    from pgserver import PostgresServer
+
+    pg = PostgresServer.start()  # its own cluster: the session's one is not to be killed
+    try:
+        served = serve(data=tmp_path / "data", env={"GOPUSH_SERVE_DATABASE": pg.url})
+        pushed = module_zip(tmp_path, "v1.0.0", "// one", "example.com/m")
+        before = api_push(served.url, "acme/gomods", pushed)
+        assert before.status_code == 201, before.text
+        info = served.goproxy("acme/gomods") + "example.com/m/@v/v1.0.0.info"
+        assert httpx.get(info).status_code == 200
+        pg.kill()  # and back before any request: the pool's dead connections cost nothing
+        pg.start_again()
+        assert httpx.get(info).status_code == 200
+        assert httpx.get(f"{served.url}/readyz").status_code == 200
+        pg.kill()
+        assert httpx.get(f"{served.url}/readyz").status_code == 503
+        assert httpx.get(info).status_code >= 500
+        assert served.proc.poll() is None
+        pg.start_again()
+        assert httpx.get(f"{served.url}/readyz").status_code == 200
+        zip_url = served.goproxy("acme/gomods") + "example.com/m/@v/v1.0.0.zip"
+        assert httpx.get(zip_url).content == pushed.read_bytes()
+        after = api_push(served.url, "acme/gomods",
+                         module_zip(tmp_path, "v1.0.1", "// two", "example.com/m"))
+        assert after.status_code == 201, after.text
+    finally:
+        pg.stop()
