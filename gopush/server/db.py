@@ -68,7 +68,7 @@ from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from gopush.errors import ConfigError
 from gopush.server.redaction import redacted
@@ -406,8 +406,10 @@ def sqlite_path(url: str) -> Path:
 
 
 def sqlite_url(path: Path) -> str:
-    """Return the ``sqlite:///PATH`` URL of a database file (the default under ``--data``)."""
-    return f"sqlite:///{path}"
+    """Return the ``sqlite:///PATH`` URL of a database file (the default under ``--data``),
+    percent-encoded so that any path (``#``, ``?``, ``%`` in a name) comes back whole from
+    ``sqlite_path``."""
+    return f"sqlite:///{quote(str(path))}"
 
 
 def _newer(shown: str, found: int, hint: str) -> ConfigError:

@@ -178,3 +178,17 @@ def test_postgresql_down_then_back_loses_nothing_acknowledged(
         assert after.status_code == 201, after.text
     finally:
         pg.stop()
+
+
+@pytest.mark.sqlite_only
+def test_a_data_directory_named_with_url_characters_keeps_its_database(tmp_path: Path) -> None:
+    """The default database is a sqlite:/// URL made from --data: a directory named with
+    '#', '?', '%' or a space still gets its registry.sqlite3 inside it (percent-encoded)."""
+    from gopush.server.storage import Storage
+
+    data = tmp_path / "a#b?c%d e"
+    storage = Storage(data)
+    storage.ensure_repo("acme", "mods")
+    storage.db.close()
+    assert (data / "registry.sqlite3").is_file()
+    assert [r.full_name for r in Storage(data).repos()] == ["acme/mods"]
