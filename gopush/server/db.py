@@ -621,8 +621,8 @@ class PostgresDatabase(Database):
             raw = self._psycopg.connect(self._url, autocommit=True,
                                         row_factory=_pg_row_factory, connect_timeout=10)
         except self._psycopg.OperationalError as err:
-            raise ConfigError(f"cannot reach the database {self.shown}: "
-                              f"{redacted(str(err).strip())}",
+            reason = " ".join(str(err).split())  # libpq's lines, as one
+            raise ConfigError(f"cannot reach the database {self.shown}: {redacted(reason)}",
                               hint="check --database URL and that PostgreSQL runs") from None
         raw.adapters.register_dumper(bool, _bool_as_integer())
         return raw
