@@ -89,10 +89,13 @@ def open_storage(data: Path, repos: list[RepoSetup], *, upload_expiry: float | N
     url = database or default_database(data)
     file = _sqlite_file(url)
     existed = file is not None and file.is_file()
+    # a database server is reached (and migrated, under its own lock) before anything is
+    # made on disk, so a start it refuses leaves no data directory behind
+    remote = None if file is not None else open_database(url, Space(data, data / "tmp"))
     try:
         data.mkdir(parents=True, exist_ok=True)
         lock = _lock_data_dir(data)  # before Storage: a second server must not touch the db
-        storage = Storage(data, url)
+        storage = Storage(data, remote or url)
     except sqlite3.Error as err:
         os.close(lock)
         raise _unusable_sqlite(url, err) from None

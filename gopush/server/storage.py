@@ -95,14 +95,16 @@ def version_time(accepted: AcceptedZip, upstream: str | None = None) -> str:
 class Storage:
     """Repositories, upload slots, packages and module versions under one data directory."""
 
-    def __init__(self, root: Path, database: str | None = None) -> None:
+    def __init__(self, root: Path, database: str | Database | None = None) -> None:
         """Open the data directory ``root`` (blobs) and the metadata database ``database``
-        (a URL, ``server.db.open_database``; by default ``registry.sqlite3`` in ``root``)."""
+        (a URL, ``server.db.open_database``, or one already open; by default
+        ``registry.sqlite3`` in ``root``)."""
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.space = Space(root, root / "tmp")
         self.blobs = BlobStore(root, self.space)
-        self.db: Database = open_database(database or default_database(root), self.space)
+        self.db = database if isinstance(database, Database) else open_database(
+            database or default_database(root), self.space)
         self.entitlements = Entitlements(self.db)
         self.retention = RetentionStore(self.db)
         self.publish_tokens = PublishTokens(self.db)  # trusted publishing (issue 13)

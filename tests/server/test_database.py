@@ -125,8 +125,9 @@ def test_a_schema_0_postgresql_database_is_migrated_forward(
                                  "postgresql://gopush:hunter2-secret@127.0.0.1:1/none"])
 def test_an_unusable_database_url_is_a_config_error(tmp_path: Path, url: str) -> None:
     """An unknown scheme, a SQLite URL with a host, a PostgreSQL server that does not answer:
-    exit 3 naming the URL without its password, and no traceback."""
+    exit 3 naming the URL without its password, no traceback, no data directory made."""
     done = _serve("--port", "0", "--data", str(tmp_path / "data"), "--database", url)
+    assert not (tmp_path / "data").exists()
     assert done.returncode == ExitCode.CONFIG, done.stderr
     assert "Traceback" not in done.stderr and "hunter2-secret" not in done.stderr
     assert "--database" in done.stderr or "cannot reach the database" in done.stderr
