@@ -31,6 +31,14 @@ from testca import CertAuthority, make_test_ca
 from vulndb_server import vulndb_data, vulndb_http  # noqa: F401 (fixtures, for every test dir)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db-backend", choices=("default", "sqlite", "postgresql", "both"), default="default",
+        help="metadata database(s) the server tests run on (tests/server/conftest.py "
+             "db_backend): default runs tests marked both_databases on SQLite and PostgreSQL "
+             "and the others on SQLite; both runs every server test that can on both")
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Point HOME and XDG dirs at a temporary place and drop gopush/Cloudsmith settings."""

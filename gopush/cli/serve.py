@@ -114,6 +114,13 @@ def _limit_options(command: Any) -> Any:
               help="Port to listen on; 0 picks a free port (printed).")
 @click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path),
               help="Data directory [default: $XDG_DATA_HOME/gopush or ~/.local/share/gopush].")
+@click.option("--database", "database", metavar="URL", envvar="GOPUSH_SERVE_DATABASE",
+              help="Metadata database: sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB "
+                   "(env GOPUSH_SERVE_DATABASE keeps the password out of ps) [default: "
+                   "sqlite:///DATA/registry.sqlite3]. Blobs stay in --data either way.")
+@click.option("--migrate-only", is_flag=True,
+              help="Bring the database's schema up to this gopush's, then exit without "
+                   "serving (a start does it too).")
 @click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="PEM certificate (chain) to serve HTTPS.")
 @click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -172,7 +179,8 @@ def _limit_options(command: Any) -> Any:
 @_limit_options
 @output_options
 @pass_app
-def command(app: App, /, host: str, port: int, data: Path | None, tls_cert: Path | None,
+def command(app: App, /, host: str, port: int, data: Path | None, database: str | None,
+            migrate_only: bool, tls_cert: Path | None,
             tls_key: Path | None, api_keys: tuple[str, ...], repos: tuple[str, ...],
             read_tokens: tuple[str, ...], upstreams: tuple[str, ...], new_repos: str,
             body_timeout: float, upload_expiry: float, stop_timeout: float,
@@ -206,6 +214,11 @@ def command(app: App, /, host: str, port: int, data: Path | None, tls_cert: Path
     from gopush.server.run import bind, check_tls, describe_repos, open_storage, run
     from gopush.server.settings import ConnectionLimits, ServeSettings
 
+    data = data or default_data_dir(app.environ)
+    if migrate_only:
+        _migrate_only(app, data, database)
+        return
+
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
     vuln = _vuln_settings(vuln_db, vuln_refresh, vuln_timeout, quarantine)
@@ -217,17 +230,24 @@ def command(app: App, /, host: str, port: int, data: Path | None, tls_cert: Path
     # Everything that can refuse the start is checked before the data directory is made.
     listening = bind(host, port, tls=tls_cert is not None)
     expiry_seconds = upload_expiry * 3600  # --upload-expiry is in hours
-    storage = open_storage(data or default_data_dir(app.environ), setups,
-                           upload_expiry=expiry_seconds)
+    storage = open_storage(data, setups, upload_expiry=expiry_seconds, database=database)
     settings = ServeSettings(api_keys=keys, body_timeout=body_timeout,
                              new_repos=new_repos != "off",
                              new_repos_private=new_repos == "private",
                              upload_expiry=expiry_seconds, vuln=vuln, publishers=publishers)
-    _announce(app, listening.url, storage.root, describe_repos(storage, listening.url),
-              settings)
+    _announce(app, listening.url, storage, describe_repos(storage, listening.url), settings)
     _warn_missing_repos(app, settings, {r.full_name for r in storage.repos()})
     run(storage, settings, listening, tls_cert=tls_cert, tls_key=tls_key,
         access_log=app.verbose, stop_timeout=stop_timeout, limits=ConnectionLimits(**limits))
+
+
+def _migrate_only(app: App, data: Path, database: str | None) -> None:
+    """``--migrate-only``: migrate the database, print its schema version, serve nothing."""
+    from gopush.server.run import migrate_only
+
+    shown, version = migrate_only(data, database)
+    app.reporter.result({"database": shown, "schema_version": version},
+                        f"database {shown} is at schema {version}")
 
 
 def _vuln_settings(url: str | None, refresh: float, timeout: float, quarantine: str) -> Any:
@@ -245,7 +265,7 @@ def _vuln_settings(url: str | None, refresh: float, timeout: float, quarantine: 
                         quarantine="" if quarantine == "off" else quarantine, timeout=timeout)
 
 
-def _announce(app: App, url: str, data: Path, repos: list[dict[str, object]],
+def _announce(app: App, url: str, storage: Any, repos: list[dict[str, object]],
               settings: Any) -> None:
     """Print the base URL, each repository's GOPROXY URL, the scanning settings and the
     trusted publishers (stdout), warnings (stderr)."""
@@ -256,7 +276,7 @@ def _announce(app: App, url: str, data: Path, repos: list[dict[str, object]],
         app.reporter.warn("no API key given (--api-key or GOPUSH_SERVE_API_KEYS): "
                           "uploads will be refused")
     lines = [f"serving {url} (API host for gopush push / cloudsmith --api-host)",
-             f"data: {data}"]
+             f"data: {storage.root}", f"database: {storage.db.shown}"]
     lines += [f"GOPROXY {r['repository']} ({'private' if r['private'] else 'public'}): "
               f"{r['goproxy']}" for r in repos]
     scanning = None
@@ -271,7 +291,8 @@ def _announce(app: App, url: str, data: Path, repos: list[dict[str, object]],
     lines += [f"trusted publisher {p['org']}/{p['service']}: {p['issuer']} (aud "
               f"{p['audience']}) may push to {', '.join(p['repositories'])}"
               for p in publishers]
-    app.reporter.result({"url": url, "data": str(data), "repositories": repos,
+    app.reporter.result({"url": url, "data": str(storage.root), "database": storage.db.shown,
+                         "repositories": repos,
                          "vuln_db": scanning, "trusted_publishers": publishers},
                         "\n".join(lines))
 

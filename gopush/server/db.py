@@ -1,45 +1,88 @@
-"""SQLite metadata for the embedded registry: schema, one connection, serialised transactions.
+"""The registry's metadata database: one interface, SQLite or PostgreSQL behind it.
 
-The server's metadata is small (repositories, read-token digests, upload slots, packages and
-module versions), so one connection in WAL mode with ``synchronous=FULL`` is enough; a lock
-serialises transactions across the server's worker threads. A module version becomes visible
-in the same transaction that records its package, after its blobs are already on disk, so
-a reader never sees a version whose bytes are missing. Secrets are never stored: entitlement
-tokens and trusted publishers' push tokens are kept as SHA-256 digests and API keys are
-not written at all. ``read_tokens`` now
-records which ``--read-token`` seeds were applied (``server.entitlements``).
+The server's metadata is small (repositories, entitlement digests, upload slots, packages
+and module versions). Every module that reads or writes it (``server.storage`` and the
+stores beside it) writes its SQL once, through ``Database.tx`` / ``one`` / ``all``, in the
+dialect both engines share; what differs lives here and nowhere else:
 
-A full disk (SQLITE_FULL) raises ``space.DiskFull`` from ``tx`` after the transaction was
-rolled back, COMMIT included (SQLite may have rolled it back itself, or left it open: either
-way the connection is usable for the next transaction). A database opened on a full disk
-cannot create its shared-memory index (``-shm``, 32 KiB), and SQLite then refuses even to
-read; the database is then opened in exclusive locking mode, which keeps that index in the
-process's memory (one connection in one process, under the data-directory lock, is all a
-server has), so the registry still serves reads (``server.space``, read-only mode).
+- placeholders are written ``?`` (PostgreSQL's driver is given ``%s``);
+- a broken unique (or other integrity) constraint raises ``Conflict``, whichever engine;
+- rows are read by column name or by position on both (``Row``);
+- upserts are ``INSERT ... ON CONFLICT (...) DO UPDATE/NOTHING``, ``RETURNING`` gives a new
+  row's number: both engines speak them as written;
+- the arrival order of ``packages`` and ``read_tokens`` is ``rowid``: SQLite's own column,
+  an identity column of that name on PostgreSQL (``ROWID_TABLES``); SQLite's 64-bit
+  ``INTEGER`` is PostgreSQL's ``BIGINT`` (``_postgres_ddl``);
+- the schema version is SQLite's ``user_version``, a ``schema_version`` table on PostgreSQL.
 
-Schema changes after the first release are migrations (``MIGRATIONS``), counted in SQLite's
-``user_version``: a database at version n gets migrations n+1.. in order, each in its own
-transaction with the new version number, so a crash leaves it at a version it fully has. A
-data directory written by a newer gopush (a version beyond ``SCHEMA_VERSION``) is refused
-rather than guessed at. A migration needs a few kilobytes: on a full disk a data directory
-that still needs one cannot start (``DiskFull``), one that does not opens read-only as above.
+Transactions. SQLite: one connection in WAL mode with ``synchronous=FULL``; a lock
+serialises transactions across the server's worker threads. PostgreSQL (READ COMMITTED,
+a small pool of connections): every ``tx`` holds one cluster-wide advisory lock
+(``WRITE_LOCK``) from before its BEGIN until its ``on_commit``/``on_rollback`` actions have
+run, so transactions are serialised exactly as the SQLite lock serialises them, across
+every process that shares the database; ``one``/``all`` are single statements that read
+committed rows without waiting. What relies on that serialisation (and would need its own
+row lock or constraint to drop it): ``Storage.publish`` / ``queue_package`` (read the
+version, then write it: of two uploads of one version exactly one creates it; the versions
+primary key would refuse a second row anyway), ``_free_slug`` (read, then insert a slug),
+the blob rules of ``server.storage`` (a transaction that finds no row needing a blob deletes
+it in ``on_commit``, before any other transaction can place a row needing it),
+``Entitlements.create`` (the count limit), ``count_download`` (a single guarded UPDATE:
+row locks suffice), ``VulnStore.save`` (the next scan id), ``retag`` (read-modify-write of
+a package's tags), ``PublishTokens.mint`` (a replayed jti: the primary key decides).
+
+A module version becomes visible in the same transaction that records its package, after
+its blobs are already in place, so a reader never sees a version whose bytes are missing.
+Secrets are never stored: entitlement tokens and trusted publishers' push tokens are kept as
+SHA-256 digests and API keys are not written at all; a PostgreSQL URL's password is never
+shown (``Database.shown``, through the one redaction).
+
+SQLite on a full disk (SQLITE_FULL) raises ``space.DiskFull`` from ``tx`` after the
+transaction was rolled back, COMMIT included (SQLite may have rolled it back itself, or left
+it open: either way the connection is usable for the next transaction). A database opened on
+a full disk cannot create its shared-memory index (``-shm``, 32 KiB), and SQLite then
+refuses even to read; the database is then opened in exclusive locking mode, which keeps
+that index in the process's memory (one connection in one process, under the data-directory
+lock, is all a server has), so the registry still serves reads (``server.space``, read-only
+mode). PostgreSQL's own disk is its server's business: its errors are raised as they are.
+
+Schema changes after the first release are migrations (``MIGRATIONS``): a database at
+version n gets migrations n+1.. in order, each in its own transaction with the new version
+number, so a crash leaves it at a version it fully has (on PostgreSQL under ``WRITE_LOCK``:
+two instances starting at once migrate once). A database written by a newer gopush (a
+version beyond ``SCHEMA_VERSION``) is refused rather than guessed at. A SQLite migration
+needs a few kilobytes: on a full disk a data directory that still needs one cannot start
+(``DiskFull``), one that does not opens read-only as above.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
+import select
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, Protocol
+from urllib.parse import quote, unquote, urlsplit
 
 from gopush.errors import ConfigError
+from gopush.server.redaction import redacted
 from gopush.server.space import DiskFull, Space
 
 log = logging.getLogger("gopush.server")
+
+
+class ByDialect(NamedTuple):
+    """A migration statement that each engine spells its own way (data migrations)."""
+
+    sqlite: str
+    postgresql: str
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS repos (
@@ -93,7 +136,7 @@ CREATE TABLE IF NOT EXISTS versions (
 
 # MIGRATIONS[n] brings a database from user_version n to n + 1; SCHEMA is version 0 (the
 # tables of the first release, created as they were then).
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+MIGRATIONS: tuple[tuple[str | ByDialect, ...], ...] = (
     (  # 1: vulnerability scans and the database they came from (server.vulnstore, issue 12)
         """CREATE TABLE vuln_scans (
             owner TEXT NOT NULL, name TEXT NOT NULL,
@@ -135,12 +178,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             UNIQUE (owner, name, ent_name),
             UNIQUE (owner, name, token_sha256)
         )""",
-        """INSERT INTO entitlements (slug_perm, owner, name, ent_name, token_sha256,
-                                     created_at, updated_at)
-           SELECT lower(hex(randomblob(8))), owner, name, 'read-token-' || rowid,
-                  token_sha256, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),
-                  strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
-           FROM read_tokens""",
+        ByDialect(
+            sqlite="""INSERT INTO entitlements (slug_perm, owner, name, ent_name, token_sha256,
+                                               created_at, updated_at)
+                SELECT lower(hex(randomblob(8))), owner, name, 'read-token-' || rowid,
+                       token_sha256, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),
+                       strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                FROM read_tokens""",
+            postgresql="""INSERT INTO entitlements (slug_perm, owner, name, ent_name,
+                                                   token_sha256, created_at, updated_at)
+                SELECT substr(md5(random()::text), 1, 16), owner, name,
+                       'read-token-' || rowid, token_sha256,
+                       to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                       to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                FROM read_tokens"""),
     ),
     (  # 3: tags that remove, clear and replace leave in place (server.tags, issue 15)
         "ALTER TABLE packages ADD COLUMN tags_immutable TEXT NOT NULL DEFAULT ''",
@@ -180,6 +231,40 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+# the advisory lock every PostgreSQL transaction holds (any fixed 64-bit number: "gopush" in ASCII)
+WRITE_LOCK = 0x676F70757368
+# the tables whose rowid (arrival order) queries read: SQLite has it, PostgreSQL gets it
+ROWID_TABLES = ("read_tokens", "packages")
+POOL_SIZE = 8  # PostgreSQL connections per process (the worker threads share them)
+
+
+class Conflict(Exception):
+    """A write broke a unique (or other integrity) constraint; the transaction is rolled back
+    once this leaves ``tx`` (PostgreSQL aborts it at once: raise it out of ``tx``)."""
+
+
+class Row(Protocol):
+    """A result row: by position (or slice) or column name, on both engines."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class Cursor(Protocol):
+    """What ``Connection.execute`` returns: the rows, and how many a write changed."""
+
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
 
 
 def digest(secret: str) -> str:
@@ -187,67 +272,75 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class Database:
-    """The metadata database at ``path``; use ``tx()`` for every read and write.
+class Connection:
+    """The connection a ``tx`` block uses: ``execute`` in the shared dialect (see above)."""
 
-    Raises (when opened):
-        DiskFull: the database does not exist yet and the disk is full.
-        sqlite3.Error: the file is not a database, or cannot be read.
-    """
+    def __init__(self, raw: Any, database: Database) -> None:
+        self._raw = raw
+        self._database = database
 
-    def __init__(self, path: Path, space: Space) -> None:
-        self.path = path
-        self._space = space
-        self._lock = threading.Lock()
-        self._after: list[tuple[bool, Callable[[], None]]] = []
-        try:
-            self._conn = _connect(path, exclusive=False)
-        except sqlite3.Error as err:
-            cause = space.full_cause(err)
-            if cause is None:
-                raise
-            self._conn = _connect_when_full(path, space, err)
-            space.full(path, cause)  # read-only mode; the log says why
-
-    @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
-        """Run a block as one immediate transaction: committed on success, else rolled back.
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Cursor:
+        """Run one statement with ``?`` placeholders; return its cursor.
 
         Raises:
-            DiskFull: the disk is full (the transaction was rolled back).
+            Conflict: it broke a constraint.
         """
-        with self._lock:
-            self._after = []
+        return self._database._execute(self._raw, sql, tuple(args))
+
+
+class Database:
+    """The metadata database; use ``tx()`` for every write (``one``/``all`` for reads).
+
+    Open one with ``open_database``. ``shown`` names it for messages (no password).
+    """
+
+    dialect = ""
+    shown = ""
+
+    def __init__(self) -> None:
+        self._local = threading.local()  # the current transaction's after-actions
+
+    @contextmanager
+    def tx(self) -> Iterator[Connection]:
+        """Run a block as one transaction, serialised with every other (see the module
+        docstring): committed on success, else rolled back.
+
+        Raises:
+            DiskFull: (SQLite) the disk is full (the transaction was rolled back).
+            Conflict: a statement broke a constraint (rolled back).
+        """
+        with self._session() as raw:
+            self._local.after = []
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
+                raw.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
                 try:
-                    yield self._conn
-                    self._conn.execute("COMMIT")
+                    yield Connection(raw, self)
+                    raw.execute("COMMIT")
                 except BaseException:
-                    with suppress(sqlite3.Error):  # "no transaction is active": SQLite did it
-                        self._conn.execute("ROLLBACK")
+                    with suppress(Exception):  # "no transaction is active": SQLite did it
+                        raw.execute("ROLLBACK")
                     self._run_after(committed=False)
                     raise
                 self._run_after(committed=True)
-            except sqlite3.Error as err:
-                cause = self._space.full_cause(err)
-                if cause is None:
+            except Exception as err:
+                failure = self._failure(err)
+                if failure is None:
                     raise
-                raise self._space.full(self.path, cause) from err
+                raise failure from err
 
     def on_commit(self, action: Callable[[], None]) -> None:
         """Run ``action`` once the current transaction has committed, before the next one
         starts (call it inside ``tx``): file deletions that must not happen if the rows
         that allowed them are rolled back."""
-        self._after.append((True, action))
+        self._local.after.append((True, action))
 
     def on_rollback(self, action: Callable[[], None]) -> None:
         """Run ``action`` if the current transaction rolls back, before the next one starts
         (call it inside ``tx``): undo a file placed for rows that were not written."""
-        self._after.append((False, action))
+        self._local.after.append((False, action))
 
     def _run_after(self, *, committed: bool) -> None:
-        actions, self._after = self._after, []
+        actions, self._local.after = self._local.after, []
         for when, action in actions:
             if when == committed:
                 try:
@@ -255,31 +348,142 @@ class Database:
                 except OSError as err:  # a file left behind is swept later; never fail a tx
                     log.warning("cleaning up after a transaction failed: %s", err)
 
-    def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
+    def one(self, sql: str, *args: Any) -> Row | None:
         """Return the first row of a read-only query, or None."""
         with self.tx() as conn:
-            row: sqlite3.Row | None = conn.execute(sql, args).fetchone()
+            row: Row | None = conn.execute(sql, args).fetchone()
             return row
 
-    def all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+    def all(self, sql: str, *args: Any) -> list[Row]:
         """Return every row of a read-only query."""
         with self.tx() as conn:
             return list(conn.execute(sql, args).fetchall())
 
+    # -- what each engine provides ---------------------------------------------------------
+
+    def _session(self) -> Any:
+        """A context manager giving the raw connection a transaction runs on, serialised."""
+        raise NotImplementedError
+
+    def _execute(self, raw: Any, sql: str, args: tuple[Any, ...]) -> Cursor:
+        raise NotImplementedError
+
+    def _failure(self, err: Exception) -> BaseException | None:
+        """Return what a failed transaction raises instead of ``err`` (None: ``err``)."""
+        return None
+
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection(s)."""
+        raise NotImplementedError
+
+
+def open_database(url: str, space: Space) -> Database:
+    """Open the database ``url`` names (``sqlite:///PATH`` or ``postgresql://...``), with
+    the schema migrated to ``SCHEMA_VERSION``.
+
+    Raises:
+        ConfigError: an unknown scheme, a database newer than this gopush, PostgreSQL
+            unreachable or its driver missing.
+        DiskFull: (SQLite) the database must be created or migrated and the disk is full.
+        sqlite3.Error: the file is not a database, or cannot be read.
+    """
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        return SqliteDatabase(sqlite_path(url), space)
+    if scheme in ("postgresql", "postgres"):
+        return PostgresDatabase(url)
+    raise ConfigError(f"--database {redacted(url)}: not a sqlite:/// or postgresql:// URL",
+                      hint="pass --database sqlite:///PATH or postgresql://USER@HOST/DB")
+
+
+def sqlite_path(url: str) -> Path:
+    """Return the file a ``sqlite:///PATH`` URL names (``sqlite:////abs`` or
+    ``sqlite:///rel``, as SQLAlchemy writes them)."""
+    parts = urlsplit(url)
+    if parts.netloc or not parts.path.startswith("/") or len(parts.path) < 2:
+        raise ConfigError(f"--database {redacted(url)}: a SQLite URL is sqlite:///PATH",
+                          hint="e.g. sqlite:////var/lib/gopush/registry.sqlite3")
+    return Path(unquote(parts.path[1:]))
+
+
+def sqlite_url(path: Path) -> str:
+    """Return the ``sqlite:///PATH`` URL of a database file (the default under ``--data``),
+    percent-encoded so that any path (``#``, ``?``, ``%`` in a name) comes back whole from
+    ``sqlite_path``."""
+    return f"sqlite:///{quote(str(path))}"
+
+
+def _newer(shown: str, found: int, hint: str) -> ConfigError:
+    return ConfigError(f"{shown} was written by a newer gopush (schema {found}; this one knows "
+                       f"up to {SCHEMA_VERSION})", hint=hint)
+
+
+def _statement(step: str | ByDialect, dialect: str) -> str:
+    if isinstance(step, ByDialect):
+        return step.sqlite if dialect == "sqlite" else step.postgresql
+    return step
+
+
+# -- SQLite ------------------------------------------------------------------------------------
+
+
+class SqliteDatabase(Database):
+    """The database in one SQLite file: one connection, one lock.
+
+    Raises (when opened):
+        DiskFull: the database does not exist yet and the disk is full.
+        sqlite3.Error: the file is not a database, or cannot be read.
+    """
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path, space: Space) -> None:
+        super().__init__()
+        self.path = path
+        self.shown = str(path)
+        self._space = space
+        self._lock = threading.Lock()
+        try:
+            self._conn = _sqlite_connect(path, exclusive=False)
+        except sqlite3.Error as err:
+            cause = space.full_cause(err)
+            if cause is None:
+                raise
+            self._conn = _sqlite_connect_when_full(path, space, err)
+            space.full(path, cause)  # read-only mode; the log says why
+
+    @contextmanager
+    def _session(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._conn
+
+    def _execute(self, raw: Any, sql: str, args: tuple[Any, ...]) -> Cursor:
+        try:
+            cursor: Cursor = raw.execute(sql, args)
+        except sqlite3.IntegrityError as err:
+            raise Conflict(str(err)) from err
+        return cursor
+
+    def _failure(self, err: Exception) -> BaseException | None:
+        if not isinstance(err, sqlite3.Error):
+            return None
+        cause = self._space.full_cause(err)
+        return None if cause is None else self._space.full(self.path, cause)
+
+    def close(self) -> None:
         with self._lock:
             self._conn.close()
 
 
-def _connect_when_full(path: Path, space: Space, first: sqlite3.Error) -> sqlite3.Connection:
+def _sqlite_connect_when_full(path: Path, space: Space,
+                              first: sqlite3.Error) -> sqlite3.Connection:
     """Open the database in exclusive locking mode after ``first`` said the disk is full.
 
     Raises:
         DiskFull: even so it cannot be opened (a new database needs room).
     """
     try:
-        return _connect(path, exclusive=True)
+        return _sqlite_connect(path, exclusive=True)
     except sqlite3.Error as err:
         cause = space.full_cause(err)
         if cause is None:
@@ -287,7 +491,7 @@ def _connect_when_full(path: Path, space: Space, first: sqlite3.Error) -> sqlite
         raise DiskFull(path, cause) from first
 
 
-def _connect(path: Path, *, exclusive: bool) -> sqlite3.Connection:
+def _sqlite_connect(path: Path, *, exclusive: bool) -> sqlite3.Connection:
     """Open the database in WAL mode with ``synchronous=FULL`` and the schema in place."""
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     try:
@@ -297,14 +501,14 @@ def _connect(path: Path, *, exclusive: bool) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.executescript(SCHEMA)
-        _migrate(conn, path)
+        _sqlite_migrate(conn, path)
     except BaseException:
         conn.close()
         raise
     return conn
 
 
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+def _sqlite_migrate(conn: sqlite3.Connection, path: Path) -> None:
     """Apply the migrations the database at ``path`` lacks, one transaction each.
 
     Raises:
@@ -313,14 +517,12 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     """
     found = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if found > SCHEMA_VERSION:
-        raise ConfigError(f"{path} was written by a newer gopush (schema {found}; this one "
-                          f"knows up to {SCHEMA_VERSION})",
-                          hint="run that gopush version, or pass another --data DIR")
+        raise _newer(str(path), found, "run that gopush version, or pass another --data DIR")
     for number in range(found, SCHEMA_VERSION):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in MIGRATIONS[number]:
-                conn.execute(statement)
+            for step in MIGRATIONS[number]:
+                conn.execute(_statement(step, "sqlite"))
             conn.execute(f"PRAGMA user_version = {number + 1}")
             conn.execute("COMMIT")
         except BaseException:
@@ -328,3 +530,193 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
                 conn.execute("ROLLBACK")
             raise
         log.info("database %s migrated to schema %d", path, number + 1)
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=512)
+def _postgres_sql(sql: str) -> str:
+    """Return a statement with ``?`` placeholders as psycopg's ``%s`` (a literal ``%``
+    doubled). Our statements hold no ``?`` inside a string literal."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def _postgres_ddl(sql: str) -> str:
+    """Return SQLite DDL as PostgreSQL's: SQLite's INTEGER is 64-bit, an
+    ``INTEGER PRIMARY KEY AUTOINCREMENT`` is an identity column, and the tables of
+    ``ROWID_TABLES`` get the ``rowid`` SQLite gives every table."""
+    sql = sql.replace("INTEGER PRIMARY KEY AUTOINCREMENT",
+                      "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY")
+    sql = re.sub(rf"(CREATE TABLE IF NOT EXISTS ({'|'.join(ROWID_TABLES)}) \()",
+                 r"\1 rowid BIGINT GENERATED BY DEFAULT AS IDENTITY,", sql)
+    return re.sub(r"\bINTEGER\b", "BIGINT", sql)
+
+
+class _PgRow(tuple[Any, ...]):
+    """A PostgreSQL row, by position or column name (as ``sqlite3.Row``)."""
+
+    _names: tuple[str, ...] = ()
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return super().__getitem__(self._names.index(key))
+        return super().__getitem__(key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _pg_row_factory(cursor: Any) -> Callable[[Sequence[Any]], _PgRow]:
+    names = tuple(column.name for column in cursor.description or ())
+
+    def make(values: Sequence[Any]) -> _PgRow:
+        row = _PgRow(values)
+        row._names = names
+        return row
+
+    return make
+
+
+def _bool_as_integer() -> type:
+    """Return a psycopg dumper that sends a bool as 0 or 1: flags are INTEGER columns, as
+    SQLite keeps them (a bool is no integer to PostgreSQL)."""
+    from psycopg.types.numeric import Int8Dumper
+
+    class BoolAsInteger(Int8Dumper):
+        def dump(self, obj: Any) -> bytes:
+            return b"1" if obj else b"0"
+
+    return BoolAsInteger
+
+
+class PostgresDatabase(Database):
+    """The database on a PostgreSQL server (psycopg 3): a pool of ``POOL_SIZE`` connections,
+    every transaction under ``WRITE_LOCK``.
+
+    Raises (when opened):
+        ConfigError: psycopg is missing, the server cannot be reached or refuses the login,
+            or the database is newer than this gopush.
+    """
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        try:
+            import psycopg
+        except ImportError:
+            raise ConfigError("--database postgresql:// needs the psycopg driver",
+                              hint="pip install 'gopush[postgresql]'") from None
+        self._psycopg = psycopg
+        self._url = url
+        self.shown = redacted(url)
+        self._idle: list[Any] = []
+        self._idle_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(POOL_SIZE)
+        with self._session() as raw:
+            self._migrate(raw)
+
+    def _connect(self) -> Any:
+        try:
+            raw = self._psycopg.connect(self._url, autocommit=True,
+                                        row_factory=_pg_row_factory, connect_timeout=10)
+        except self._psycopg.OperationalError as err:
+            reason = " ".join(str(err).split())  # libpq's lines, as one
+            raise ConfigError(f"cannot reach the database {self.shown}: {redacted(reason)}",
+                              hint="check --database URL and that PostgreSQL runs") from None
+        raw.adapters.register_dumper(bool, _bool_as_integer())
+        return raw
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        """Lend a pooled connection (autocommit: transactions are explicit BEGIN/COMMIT)."""
+        with self._slots:
+            with self._idle_lock:
+                raw = self._idle.pop() if self._idle else None
+            if raw is not None and select.select([raw.fileno()], [], [], 0)[0]:
+                raw = self._checked(raw)  # an idle connection has nothing to say but EOF
+            if raw is None or raw.closed:
+                raw = self._connect()
+            try:
+                yield raw
+            finally:
+                idle = self._psycopg.pq.TransactionStatus.IDLE
+                if raw.closed or raw.broken or raw.info.transaction_status != idle:
+                    raw.close()
+                else:
+                    with self._idle_lock:
+                        self._idle.append(raw)
+
+    def _checked(self, raw: Any) -> Any:
+        """Return an idle connection that became readable if it still answers, else None
+        (closed): after a database restart the pool's connections are dead (the server
+        closed them), and no request should pay for that."""
+        try:
+            raw.execute("SELECT 1")
+        except self._psycopg.Error:
+            raw.close()
+            return None
+        return raw
+
+    @contextmanager
+    def _session(self) -> Iterator[Any]:
+        with self._connection() as raw:
+            raw.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
+            try:
+                yield raw
+            finally:
+                if not raw.closed and not raw.broken:
+                    try:
+                        raw.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK,))
+                    except self._psycopg.Error:
+                        raw.close()  # the server ends the lock with the session
+
+    def _execute(self, raw: Any, sql: str, args: tuple[Any, ...]) -> Cursor:
+        try:
+            cursor: Cursor = raw.execute(_postgres_sql(sql), args)
+        except self._psycopg.IntegrityError as err:
+            raise Conflict(str(err).strip()) from err
+        return cursor
+
+    def one(self, sql: str, *args: Any) -> Row | None:
+        """Return the first row of a read-only query (one statement: no lock), or None."""
+        with self._connection() as raw:
+            row: Row | None = raw.execute(_postgres_sql(sql), args).fetchone()
+            return row
+
+    def all(self, sql: str, *args: Any) -> list[Row]:
+        """Return every row of a read-only query (one statement: no lock)."""
+        with self._connection() as raw:
+            return list(raw.execute(_postgres_sql(sql), args).fetchall())
+
+    def _migrate(self, raw: Any) -> None:
+        """Create the schema (version 0) if absent and apply the migrations it lacks, one
+        transaction each (DDL is transactional on PostgreSQL), under ``WRITE_LOCK``.
+
+        Raises:
+            ConfigError: the database is newer than this gopush knows.
+        """
+        raw.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+        row = raw.execute("SELECT max(version) FROM schema_version").fetchone()
+        found = row[0]
+        if found is None:
+            with raw.transaction():
+                raw.execute(_postgres_ddl(SCHEMA))
+                raw.execute("INSERT INTO schema_version (version) VALUES (0)")
+            found = 0
+        if found > SCHEMA_VERSION:
+            raise _newer(f"database {self.shown}", found,
+                         "run that gopush version, or pass another --database URL")
+        for number in range(found, SCHEMA_VERSION):
+            with raw.transaction():
+                for step in MIGRATIONS[number]:
+                    raw.execute(_postgres_ddl(_statement(step, "postgresql")))
+                raw.execute("UPDATE schema_version SET version = %s", (number + 1,))
+            log.info("database %s migrated to schema %d", self.shown, number + 1)
+
+    def close(self) -> None:
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for raw in idle:
+            raw.close()

@@ -27,14 +27,13 @@ import functools
 import logging
 import re
 import secrets
-import sqlite3
 import string
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from gopush.modzip.accept import RFC3339
-from gopush.server.db import Database, digest
+from gopush.server.db import Conflict, Database, digest
 from gopush.server.query import Matcher, QueryError, compile_query
 from gopush.server.records import Repo, from_row
 
@@ -267,7 +266,7 @@ class Entitlements:
                 conn.execute("INSERT INTO entitlements (slug_perm, owner, name, ent_name, "
                              "token_sha256, created_at, updated_at) VALUES (?, ?, ?, ?, ?, "
                              "?, ?)", (perm, repo.owner, repo.name, name, digest(token), at, at))
-        except sqlite3.IntegrityError:
+        except Conflict:
             raise EntitlementConflict() from None
         found = self.get(repo, perm)
         assert found is not None
@@ -286,7 +285,7 @@ class Entitlements:
             with self.db.tx() as conn:
                 conn.execute(f"UPDATE entitlements SET {assignments} WHERE slug_perm = ?",
                              (*columns.values(), entitlement.slug_perm))
-        except sqlite3.IntegrityError:
+        except Conflict:
             raise EntitlementConflict() from None
         return self.get(Repo(entitlement.owner, entitlement.name), entitlement.slug_perm)
 
@@ -317,7 +316,7 @@ class Entitlements:
         relies on that, so that a refusal's time does not tell which repositories exist."""
         row = self.db.one(
             "SELECT (SELECT private FROM repos WHERE owner = ? AND name = ?) AS private, e.* "
-            "FROM (SELECT 1) LEFT JOIN entitlements e ON e.owner = ? AND e.name = ? AND "
+            "FROM (SELECT 1) AS one LEFT JOIN entitlements e ON e.owner = ? AND e.name = ? AND "
             "e.token_sha256 = ?", owner, name, owner, name, digest(token))
         assert row is not None
         private = None if row["private"] is None else bool(row["private"])
@@ -329,16 +328,18 @@ class Entitlements:
         sha = digest(token)
         at = utc_now()
         with self.db.tx() as conn:
-            done = conn.execute("INSERT OR IGNORE INTO read_tokens VALUES (?, ?, ?)",
-                                (owner, name, sha))
-            if done.rowcount == 0:
+            added = conn.execute("INSERT INTO read_tokens (owner, name, token_sha256) VALUES "
+                                 "(?, ?, ?) ON CONFLICT DO NOTHING RETURNING rowid",
+                                 (owner, name, sha)).fetchone()
+            if added is None:
                 return False
-            number = done.lastrowid
+            number = added[0]
             taken = conn.execute("SELECT 1 FROM entitlements WHERE owner = ? AND name = ? AND "
                                  "ent_name = ?", (owner, name, f"read-token-{number}")).fetchone()
             ent_name = f"read-token-{number}" + (f"-{secrets.token_hex(3)}" if taken else "")
-            conn.execute("INSERT OR IGNORE INTO entitlements (slug_perm, owner, name, ent_name, "
-                         "token_sha256, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            conn.execute("INSERT INTO entitlements (slug_perm, owner, name, ent_name, "
+                         "token_sha256, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                         "ON CONFLICT DO NOTHING",
                          (secrets.token_hex(8), owner, name, ent_name, sha, at, at))
         log.info("--read-token for %s/%s seeded as entitlement %s", owner, name, ent_name)
         return True

@@ -17,14 +17,13 @@ decodes it: ``holder`` looks the digest of the whole string up.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import jwt
 
-from gopush.server.db import Database, digest
+from gopush.server.db import Conflict, Database, digest
 from gopush.server.oidc import Refused, Verified
 
 
@@ -73,7 +72,7 @@ class PublishTokens:
                 conn.execute("INSERT INTO oidc_jtis (issuer, jti, expires) VALUES (?, ?, ?)",
                              (publisher.issuer, verified.claims["jti"],
                               verified.remembered_until))
-            except sqlite3.IntegrityError:
+            except Conflict:
                 raise Refused(401, "token already used: its jti was exchanged before (an ID "
                                    "token is good for one exchange)") from None
             conn.execute("INSERT INTO publish_tokens (token_sha256, org, service, issuer, "

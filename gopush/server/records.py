@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
+    from gopush.server.db import Row
+
 T = TypeVar("T", bound="DataclassInstance")
 
 
-def from_row(cls: type[T], row: sqlite3.Row) -> T:
+def from_row(cls: type[T], row: Row) -> T:
     """Build a record from a row, taking only the columns the record declares."""
     names = {f.name for f in fields(cls)}
     values: dict[str, Any] = {k: row[k] for k in row.keys() if k in names}  # noqa: SIM118 (Row iterates values)

@@ -267,7 +267,9 @@ class RetentionStore:
         values = rules.as_json()
         names = ", ".join(values)
         marks = ", ".join("?" * len(values))
+        updates = ", ".join(f"{name} = excluded.{name}" for name in values)
         with self.db.tx() as conn:
-            conn.execute(f"INSERT OR REPLACE INTO retention_rules (owner, name, {names}, "
-                         f"updated_at) VALUES (?, ?, {marks}, ?)",
+            conn.execute(f"INSERT INTO retention_rules (owner, name, {names}, updated_at) "
+                         f"VALUES (?, ?, {marks}, ?) ON CONFLICT (owner, name) DO UPDATE SET "
+                         f"{updates}, updated_at = excluded.updated_at",
                          (repo.owner, repo.name, *values.values(), stamp))

@@ -18,6 +18,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ import uvicorn
 
 from gopush.errors import ConfigError
 from gopush.server.app import create_app
+from gopush.server.db import SCHEMA_VERSION, open_database, sqlite_path
 from gopush.server.limits import (
     BodyRate,
     Connections,
@@ -38,8 +40,8 @@ from gopush.server.limits import (
 )
 from gopush.server.redaction import AccessLog, redacted
 from gopush.server.settings import ConnectionLimits, ServeSettings
-from gopush.server.space import DiskFull
-from gopush.server.storage import Storage, rfc3339
+from gopush.server.space import DiskFull, Space
+from gopush.server.storage import Storage, default_database, rfc3339
 
 log = logging.getLogger("gopush.server")
 
@@ -68,11 +70,12 @@ class Listening:
     url: str
 
 
-def open_storage(data: Path, repos: list[RepoSetup], *,
-                 upload_expiry: float | None = None) -> Storage:
-    """Open (or create) the data directory, drop unfinished uploads (and, with
-    ``upload_expiry`` seconds, finished ones older than that which no package used), apply
-    repository setup.
+def open_storage(data: Path, repos: list[RepoSetup], *, upload_expiry: float | None = None,
+                 database: str | None = None) -> Storage:
+    """Open (or create) the data directory and the metadata database (``database``: a
+    ``--database`` URL; by default the SQLite file in ``data``), migrated to this gopush's
+    schema; drop unfinished uploads (and, with ``upload_expiry`` seconds, finished ones
+    older than that which no package used), apply repository setup.
 
     On a full disk an existing data directory opens in read-only mode (``server.space``):
     every published module is served, uploads get 507, the log and ``/readyz`` say so, and
@@ -80,13 +83,22 @@ def open_storage(data: Path, repos: list[RepoSetup], *,
 
     Raises:
         ConfigError: the data directory cannot be created or written (a new one on a full
-            disk included), or another server uses it.
+            disk included), or another server uses it; the database cannot be opened
+            (``server.db.open_database``).
     """
-    existed = (data / "registry.sqlite3").is_file()
+    url = database or default_database(data)
+    file = _sqlite_file(url)
+    existed = file is not None and file.is_file()
+    # a database server is reached (and migrated, under its own lock) before anything is
+    # made on disk, so a start it refuses leaves no data directory behind
+    remote = None if file is not None else open_database(url, Space(data, data / "tmp"))
     try:
         data.mkdir(parents=True, exist_ok=True)
         lock = _lock_data_dir(data)  # before Storage: a second server must not touch the db
-        storage = Storage(data)
+        storage = Storage(data, remote or url)
+    except sqlite3.Error as err:
+        os.close(lock)
+        raise _unusable_sqlite(url, err) from None
     except OSError as err:
         raise ConfigError(f"cannot use data directory {data}: {err.strerror}",
                           hint="pass --data DIR with a writable directory") from None
@@ -105,6 +117,48 @@ def open_storage(data: Path, repos: list[RepoSetup], *,
         _set_up(storage, setup)
     storage.space.check()  # a full disk the start did not write to is noticed (and logged)
     return storage
+
+
+def migrate_only(data: Path, database: str | None) -> tuple[str, int]:
+    """Open the metadata database, apply the migrations it lacks, close it (``--migrate-only``);
+    return how it is shown and its schema version now. A SQLite database is migrated under
+    the data-directory lock (no server may be using it); PostgreSQL migrations take the
+    database's own lock (``server.db``), so instances may keep serving meanwhile.
+
+    Raises:
+        ConfigError: as ``open_storage``.
+    """
+    url = database or default_database(data)
+    lock = None
+    try:
+        if _sqlite_file(url) is not None:
+            data.mkdir(parents=True, exist_ok=True)
+            lock = _lock_data_dir(data)
+        db = open_database(url, Space(data, data / "tmp"))
+    except sqlite3.Error as err:
+        raise _unusable_sqlite(url, err) from None
+    except OSError as err:
+        raise ConfigError(f"cannot use data directory {data}: {err.strerror}",
+                          hint="pass --data DIR with a writable directory") from None
+    except DiskFull:
+        raise ConfigError(f"cannot migrate {url}: its disk is full",
+                          hint="free a little disk space (a migration writes a few kB)") from None
+    finally:
+        if lock is not None:
+            os.close(lock)
+    db.close()
+    return db.shown, SCHEMA_VERSION
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """Return the file of a ``sqlite:///`` URL, or None for another database."""
+    return sqlite_path(url) if url.startswith("sqlite:") else None
+
+
+def _unusable_sqlite(url: str, err: sqlite3.Error) -> ConfigError:
+    return ConfigError(f"cannot open the database {sqlite_path(url)}: {err}",
+                       hint="pass --database sqlite:///PATH with a SQLite file in a writable "
+                            "directory (or --data DIR)")
 
 
 def _set_up(storage: Storage, setup: RepoSetup) -> None:

@@ -1,4 +1,4 @@
-"""The registry's storage: SQLite metadata (``server.db``) plus content-addressed blobs.
+"""The registry's storage: metadata (``server.db``: SQLite or PostgreSQL) plus content-addressed blobs.
 
 Everything the HTTP layer needs goes through ``Storage``. The rules that make it safe:
 
@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -40,7 +39,7 @@ from pathlib import Path
 from gopush.errors import GopushError, VersionExists
 from gopush.modzip.accept import RFC3339, AcceptedZip
 from gopush.server.blobs import BlobStore, Incoming
-from gopush.server.db import Database, digest
+from gopush.server.db import Connection, Database, digest, open_database, sqlite_url
 from gopush.server.entitlements import Entitlement, Entitlements
 from gopush.server.publish_tokens import PublishTokens
 from gopush.server.records import FileSlot, Package, Repo, Version, from_row
@@ -61,6 +60,15 @@ _NEEDED_BLOBS = (
 # An upload slot that did not become a live package (for ``FROM files``).
 _NO_LIVE_PACKAGE = ("NOT EXISTS (SELECT 1 FROM packages p WHERE p.file_identifier = "
                     "files.identifier AND p.state != 'deleted')")
+# A republished version's row replaces the old one's every column (``_publish``).
+_REPLACE_VERSION = ("ON CONFLICT (owner, name, module, version) DO UPDATE SET " + ", ".join(
+    f"{column} = excluded.{column}" for column in
+    ("zip_sha256", "mod_sha256", "sum", "time", "origin", "package")))
+
+
+def default_database(root: Path) -> str:
+    """Return the database a data directory holds unless ``--database`` names another."""
+    return sqlite_url(root / "registry.sqlite3")
 
 
 class SlotGone(GopushError):
@@ -86,12 +94,16 @@ def version_time(accepted: AcceptedZip, upstream: str | None = None) -> str:
 class Storage:
     """Repositories, upload slots, packages and module versions under one data directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, database: str | Database | None = None) -> None:
+        """Open the data directory ``root`` (blobs) and the metadata database ``database``
+        (a URL, ``server.db.open_database``, or one already open; by default
+        ``registry.sqlite3`` in ``root``)."""
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.space = Space(root, root / "tmp")
         self.blobs = BlobStore(root, self.space)
-        self.db = Database(root / "registry.sqlite3", self.space)
+        self.db = database if isinstance(database, Database) else open_database(
+            database or default_database(root), self.space)
         self.entitlements = Entitlements(self.db)
         self.retention = RetentionStore(self.db)
         self.publish_tokens = PublishTokens(self.db)  # trusted publishing (issue 13)
@@ -143,8 +155,8 @@ class Storage:
         return len(orphans)
 
     @staticmethod
-    def _blob_needed(conn: sqlite3.Connection, sha256: str) -> bool:
-        return conn.execute(f"SELECT 1 FROM ({_NEEDED_BLOBS}) WHERE sha = ? LIMIT 1",
+    def _blob_needed(conn: Connection, sha256: str) -> bool:
+        return conn.execute(f"SELECT 1 FROM ({_NEEDED_BLOBS}) AS needed WHERE sha = ? LIMIT 1",
                             (sha256,)).fetchone() is not None
 
     # -- repositories ----------------------------------------------------------------------
@@ -170,8 +182,9 @@ class Storage:
                 upstream is None or (found.upstream or "") == upstream):
             return found
         with self.db.tx() as conn:
-            conn.execute("INSERT OR IGNORE INTO repos (owner, name, private, created_at) "
-                         "VALUES (?, ?, ?, ?)", (owner, name, int(bool(private)), now()))
+            conn.execute("INSERT INTO repos (owner, name, private, created_at) VALUES "
+                         "(?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                         (owner, name, int(bool(private)), now()))
             if private is not None:
                 conn.execute("UPDATE repos SET private = ? WHERE owner = ? AND name = ?",
                              (int(private), owner, name))
@@ -232,7 +245,7 @@ class Storage:
         return done
 
     @staticmethod
-    def _slot_exists(conn: sqlite3.Connection, identifier: str) -> bool:
+    def _slot_exists(conn: Connection, identifier: str) -> bool:
         return conn.execute("SELECT 1 FROM files WHERE identifier = ?",
                             (identifier,)).fetchone() is not None
 
@@ -330,7 +343,7 @@ class Storage:
             return self._by_perm_in(conn, perm), True
 
     @staticmethod
-    def _version_busy(conn: sqlite3.Connection, repo: Repo, module: str, version: str) -> bool:
+    def _version_busy(conn: Connection, repo: Repo, module: str, version: str) -> bool:
         """Tell whether module@version is published, or a package for it is in processing."""
         where = (repo.owner, repo.name, module, version)
         return bool(conn.execute("SELECT 1 FROM versions WHERE owner = ? AND name = ? AND "
@@ -409,7 +422,7 @@ class Storage:
                          removal.package.version, repo.full_name, removal.why)
         return removals
 
-    def _delete_unneeded(self, conn: sqlite3.Connection, sha256s: list[str | None]) -> None:
+    def _delete_unneeded(self, conn: Connection, sha256s: list[str | None]) -> None:
         """Delete, once the transaction commits, those of these blobs no row needs then."""
         unneeded = [sha for sha in sha256s if sha and not self._blob_needed(conn, sha)]
         if unneeded:
@@ -475,7 +488,7 @@ class Storage:
                 conn.execute("UPDATE packages SET state = 'deleted', updated_at = ? "
                              "WHERE slug_perm = ?", (now(), existing.package))
             mod_sha = self._place(gomod)  # in the transaction: see the module docstring
-            conn.execute("INSERT OR REPLACE INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)",
+            conn.execute(f"INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?) {_REPLACE_VERSION}",
                          (repo.owner, repo.name, accepted.module, accepted.version,
                           slot.blob_sha256, mod_sha, accepted.sum, version_time(accepted),
                           "upload", perm))
@@ -484,7 +497,7 @@ class Storage:
             return self._by_perm_in(conn, perm), True
 
     @staticmethod
-    def _deleted_sum(conn: sqlite3.Connection, repo: Repo, module: str, version: str) -> str | None:
+    def _deleted_sum(conn: Connection, repo: Repo, module: str, version: str) -> str | None:
         """Return the h1: ``module@version`` was last served with before it was deleted, or
         None if it never was: consumers' go.sum files remember that hash, so other content
         under the same version would break their builds (see ``_version_deleted``)."""
@@ -495,13 +508,13 @@ class Storage:
         return None if row is None else str(row[0])
 
     @staticmethod
-    def _complete_queued(conn: sqlite3.Connection, queued: Package, accepted: AcceptedZip) -> bool:
+    def _complete_queued(conn: Connection, queued: Package, accepted: AcceptedZip) -> bool:
         return bool(conn.execute(
             "UPDATE packages SET state = 'completed', reason = NULL, module = ?, version = ?, "
             "sum = ?, updated_at = ? WHERE slug_perm = ? AND state IN ('queued', 'syncing')",
             (accepted.module, accepted.version, accepted.sum, now(), queued.slug_perm)).rowcount)
 
-    def _insert_package(self, conn: sqlite3.Connection, repo: Repo, slot: FileSlot, state: str,
+    def _insert_package(self, conn: Connection, repo: Repo, slot: FileSlot, state: str,
                         reason: str | None, tags: str, *, module: str | None = None,
                         version: str | None = None, summary: str | None = None) -> str:
         if not self._slot_exists(conn, slot.identifier):
@@ -524,7 +537,7 @@ class Storage:
         return from_row(Package, row)
 
     @staticmethod
-    def _by_perm_in(conn: sqlite3.Connection, perm: str) -> Package:
+    def _by_perm_in(conn: Connection, perm: str) -> Package:
         row = conn.execute(
             "SELECT * FROM packages WHERE slug_perm = ?", (perm,)).fetchone()
         return from_row(Package, row)
@@ -575,7 +588,8 @@ class Storage:
                 incoming.finish()  # fsync before taking the database lock
             with self.db.tx() as conn:  # blobs put in place in it: see the module docstring
                 zip_sha, mod_sha = self._place(zip_incoming), self._place(gomod)
-                conn.execute("INSERT OR IGNORE INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)",
+                conn.execute("INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?) "
+                             "ON CONFLICT DO NOTHING",
                              (repo.owner, repo.name, accepted.module, accepted.version,
                               zip_sha, mod_sha, accepted.sum,
                               version_time(accepted, upstream_time), "upstream", None))
@@ -604,7 +618,7 @@ def _slug_base(module: str | None, version: str | None, filename: str) -> str:
     return _slugify(filename) or "package"
 
 
-def _free_slug(conn: sqlite3.Connection, repo: Repo, base: str, perm: str) -> str:
+def _free_slug(conn: Connection, repo: Repo, base: str, perm: str) -> str:
     """Return ``base`` plus the shortest prefix of ``perm`` (4 characters at least) that no
     package of ``repo`` has yet: slugs are unique per repository, and two uploads of one
     version (a republish, a failed one retried) share their base."""

@@ -108,6 +108,12 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
             "imported": finding.imported, "packages": list(finding.packages)}
 
 
+# a new scan of the same zip replaces the old one's every column (``VulnStore.save``)
+_SCAN_UPDATES = ", ".join(f"{column} = excluded.{column}" for column in (
+    "scan_id", "state", "reason", "db_modified", "scanned_at", "inputs", "findings",
+    "imported", "total"))
+
+
 class VulnStore:
     """Reads and writes of scans and of the database's last known state."""
 
@@ -124,9 +130,11 @@ class VulnStore:
         with self.db.tx() as conn:
             scan_id = conn.execute("SELECT COALESCE(MAX(scan_id), 0) + 1 FROM vuln_scans"
                                    ).fetchone()[0]
-            conn.execute("INSERT OR REPLACE INTO vuln_scans (owner, name, module, version, sum, "
+            conn.execute("INSERT INTO vuln_scans (owner, name, module, version, sum, "
                          "scan_id, state, reason, db_modified, scanned_at, inputs, findings, "
-                         "imported, total) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                         "imported, total) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                         f"ON CONFLICT (owner, name, module, version, sum) DO UPDATE SET "
+                         f"{_SCAN_UPDATES}",
                          (owner, name, module, version, zip_sum, scan_id, state, reason,
                           db_modified, now(), inputs_json(inputs),
                           json.dumps([_finding_json(f) for f in found]),
@@ -160,7 +168,7 @@ class VulnStore:
             "s.scan_id FROM versions v LEFT JOIN vuln_scans s ON v.owner = s.owner AND "
             "v.name = s.name AND v.module = s.module AND v.version = s.version AND "
             "v.sum = s.sum WHERE v.origin = 'upload' AND (s.scan_id IS NULL OR "
-            "s.state != 'scanned' OR s.db_modified IS NOT ?) ORDER BY v.owner, v.name, "
+            "s.state != 'scanned' OR s.db_modified IS DISTINCT FROM ?) ORDER BY v.owner, v.name, "
             "v.module, v.version", db_modified)
         return [ScanTarget(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
                            self.scan(*row[:5]) if row[7] is not None else None)
@@ -209,6 +217,6 @@ class VulnStore:
         with self.db.tx() as conn:
             conn.execute("INSERT INTO vuln_db (url, modified, checked_at, error) VALUES "
                          "(?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET modified = "
-                         "COALESCE(excluded.modified, modified), checked_at = "
+                         "COALESCE(excluded.modified, vuln_db.modified), checked_at = "
                          "excluded.checked_at, error = excluded.error",
                          (url, modified, now(), error or ""))

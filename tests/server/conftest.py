@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from gitrepo import GitRepo
+from pgdatabases import Databases, unavailable
 from testca import CertAuthority  # noqa: F401 (re-exported for the server tests)
 
 KEY = "serve-test-key-7c41d2"
@@ -31,6 +32,7 @@ class Served:
     url: str
     doc: dict[str, Any]
     argv: list[str] = field(default_factory=list)
+    database: str | None = None  # its --database URL when not the SQLite file in data
 
     def goproxy(self, repo: str) -> str:
         """Return the GOPROXY URL of ``repo`` (OWNER/REPO)."""
@@ -91,15 +93,70 @@ def _wait_connectable(served: Served) -> None:
     pytest.fail("gopush serve did not accept connections within 20 s")
 
 
+# -- the metadata database the tests run on: SQLite, PostgreSQL, or both ------------------------
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each test that uses ``db_backend`` (``storage_db``, ``serve``) on the backends
+    ``--db-backend`` asks for: by default, tests marked ``both_databases`` on SQLite and
+    PostgreSQL and the others on SQLite; ``sqlite_only`` tests never on PostgreSQL."""
+    if "db_backend" not in metafunc.fixturenames or any(
+            "db_backend" in str(mark.args[0]) for mark in metafunc.definition.iter_markers("parametrize")):
+        return  # the test names its backend itself
+    chosen = metafunc.config.getoption("--db-backend")
+    both = chosen == "both" or (chosen == "default" and
+                                metafunc.definition.get_closest_marker("both_databases"))
+    backends = ["sqlite", "postgresql"] if both else [
+        "postgresql" if chosen == "postgresql" else "sqlite"]
+    if metafunc.definition.get_closest_marker("sqlite_only"):
+        backends = ["sqlite"]
+    metafunc.parametrize("db_backend", backends, indirect=True)
+
+
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Any]:
-    """Return a starter of `gopush serve` subprocesses; all are stopped after the test."""
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """The metadata database of this run of the test: "sqlite" or "postgresql"."""
+    backend: str = request.param
+    if backend == "postgresql" and (why := unavailable()):
+        pytest.skip(why)
+    return backend
+
+
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[Databases]:
+    """One PostgreSQL cluster for the session (started on first use), a database per ask."""
+    databases = Databases()
+    yield databases
+    databases.close()
+
+
+@pytest.fixture
+def storage_db(db_backend: str, pg_databases: Databases) -> str | None:
+    """The ``database`` to give ``Storage(root, database)``: None (SQLite under the data
+    directory) or a new, empty PostgreSQL database's URL; reopening it reopens the same."""
+    return pg_databases.new() if db_backend == "postgresql" else None
+
+
+@pytest.fixture
+def serve(tmp_path: Path, db_backend: str, pg_databases: Databases) -> Iterator[Any]:
+    """Return a starter of `gopush serve` subprocesses; all are stopped after the test.
+
+    On PostgreSQL each data directory gets its own new database (GOPUSH_SERVE_DATABASE), so
+    two servers are two registries as on SQLite, and a restart on the same data directory
+    finds its registry again.
+    """
     started: list[Served] = []
+    databases: dict[Path, str] = {}
 
     def start(*args: str, data: Path | None = None, env: dict[str, str] | None = None,
               port: int = 0, new_repos: bool = True, **popen: Any) -> Served:
-        served = start_serve(data or tmp_path / f"data{len(started)}", *args, env=env,
-                             port=port, new_repos=new_repos, **popen)
+        data = data or tmp_path / f"data{len(started)}"
+        if db_backend == "postgresql":
+            if data not in databases:
+                databases[data] = pg_databases.new()
+            env = {"GOPUSH_SERVE_DATABASE": databases[data], **(env or {})}
+        served = start_serve(data, *args, env=env, port=port, new_repos=new_repos, **popen)
+        served.database = (env or {}).get("GOPUSH_SERVE_DATABASE")
         started.append(served)
         return served
 

@@ -25,14 +25,17 @@ from gopush.server.run import bind
 from gopush.server.settings import ServeSettings
 from gopush.server.storage import Storage, rfc3339
 
+pytestmark = pytest.mark.both_databases
+
 KEY = "api-test-key"
 AUTH = {"X-Api-Key": KEY}
 
 
-def _served(tmp_path: Path, settings: ServeSettings) -> Iterator[httpx.Client]:
+def _served(tmp_path: Path, settings: ServeSettings,
+            database: str | None) -> Iterator[httpx.Client]:
     """Run a fresh server (repository acme/mods declared, as --repo does) by uvicorn in a
-    thread; yield a client of it."""
-    storage = Storage(tmp_path / "data")
+    thread, on ``database`` (``storage_db``); yield a client of it."""
+    storage = Storage(tmp_path / "data", database)
     storage.ensure_repo("acme", "mods")
     app = create_app(storage, settings)
     listening = bind("127.0.0.1", 0, tls=False)
@@ -48,15 +51,15 @@ def _served(tmp_path: Path, settings: ServeSettings) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[httpx.Client]:
+def client(tmp_path: Path, storage_db: str | None) -> Iterator[httpx.Client]:
     """Return a client of a fresh server with one API key and the repository acme/mods."""
-    yield from _served(tmp_path, ServeSettings(api_keys=(KEY,)))
+    yield from _served(tmp_path, ServeSettings(api_keys=(KEY,)), storage_db)
 
 
 @pytest.fixture
-def client_new_repos(tmp_path: Path) -> Iterator[httpx.Client]:
+def client_new_repos(tmp_path: Path, storage_db: str | None) -> Iterator[httpx.Client]:
     """Return a client of a fresh server whose pushes may create repositories (--new-repos)."""
-    yield from _served(tmp_path, ServeSettings(api_keys=(KEY,), new_repos=True))
+    yield from _served(tmp_path, ServeSettings(api_keys=(KEY,), new_repos=True), storage_db)
 
 
 def module_zip(tmp_path: Path, module: str, version: str, body: str = "") -> Path:
@@ -327,6 +330,7 @@ def test_oversized_json_body_is_refused(client: httpx.Client) -> None:
     assert reply.status_code == 413 and "too large" in reply.json()["detail"].lower()
 
 
+@pytest.mark.sqlite_only  # ages the slot in the SQLite file
 def test_abandoned_multipart_upload_expires(client: httpx.Client, tmp_path: Path) -> None:
     """A multipart upload left half-way is deleted, joined file included, once its slot is
     older than the expiry (24 h) and another upload starts; its parts then get 404."""

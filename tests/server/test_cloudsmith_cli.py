@@ -11,6 +11,8 @@ import pytest
 from conftest import KEY, Served, cloudsmith, gopush_build, tagged_module
 from gotool import GoOracle
 
+pytestmark = pytest.mark.both_databases
+
 
 def push(exe: Path, served: Served, repo: str, zip_path: str,
          *extra: str) -> tuple[int, str]:
@@ -25,6 +27,11 @@ def upload_methods(served: Served) -> list[str]:
     """Return the upload method of every slot the server opened (read from its database)."""
     import sqlite3
 
+    if served.database:  # PostgreSQL
+        import psycopg
+
+        with psycopg.connect(served.database) as conn:
+            return [row[0] for row in conn.execute("SELECT method FROM files ORDER BY created_at")]
     with sqlite3.connect(f"file:{served.data / 'registry.sqlite3'}?mode=ro", uri=True) as db:
         return [row[0] for row in db.execute("SELECT method FROM files ORDER BY created_at")]
 

@@ -19,6 +19,8 @@ from gotool import GoError, GoOracle
 from gopush.modzip.create import create_zip
 from gopush.modzip.files import DataFile
 
+pytestmark = pytest.mark.both_databases
+
 SECRET, OTHER = "example.com/secret", "example.com/other"
 
 
@@ -390,6 +392,7 @@ def test_a_head_of_a_zip_is_not_a_download(with_token: tuple[Served, str, str]) 
     assert httpx.get(zip_url, auth=("token", token)).status_code == 401
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file
 def test_a_scoped_token_sees_and_fetches_nothing_outside_its_query(serve: Any,
                                                                    tmp_path: Path) -> None:
     """Through a repository with an upstream, a token scoped to v1.0.0 of SECRET lists only

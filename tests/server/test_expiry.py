@@ -7,19 +7,22 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
 from conftest import stored_upload
 
 from gopush.server.assembly import Assemblies
 from gopush.server.expiry import SlotExpiry
 from gopush.server.storage import Storage, rfc3339
 
+pytestmark = pytest.mark.both_databases
+
 DAY = 24 * 3600.0
 
 
-def test_expired_unfinished_slots_go_with_their_files(tmp_path: Path) -> None:
+def test_expired_unfinished_slots_go_with_their_files(tmp_path: Path, storage_db: str | None) -> None:
     """A day-old slot with a joined file and a part file of its own is forgotten with both;
     a younger slot and a finished upload of the same age stay."""
-    storage = Storage(tmp_path)
+    storage = Storage(tmp_path, storage_db)
     repo = storage.ensure_repo("acme", "mods")
     assemblies = Assemblies()
     old, _ = storage.new_file(repo, "v1.0.0.zip", "0" * 32, "put_parts")
@@ -43,9 +46,9 @@ def test_expired_unfinished_slots_go_with_their_files(tmp_path: Path) -> None:
     assert expiry.sweep() == 0
 
 
-def test_a_slot_in_use_is_left_for_the_next_sweep(tmp_path: Path) -> None:
+def test_a_slot_in_use_is_left_for_the_next_sweep(tmp_path: Path, storage_db: str | None) -> None:
     """An expired slot whose part is being appended, or whose complete holds the lock, stays."""
-    storage = Storage(tmp_path)
+    storage = Storage(tmp_path, storage_db)
     repo = storage.ensure_repo("acme", "mods")
     assemblies = Assemblies()
     slot, _ = storage.new_file(repo, "v1.0.0.zip", "0" * 32, "put_parts")
@@ -70,11 +73,11 @@ def _incoming(storage: Storage, data: bytes):  # type: ignore[no-untyped-def]
     return incoming
 
 
-def test_finished_uploads_without_a_package_expire_while_serving(tmp_path: Path) -> None:
+def test_finished_uploads_without_a_package_expire_while_serving(tmp_path: Path, storage_db: str | None) -> None:
     """Finished uploads that expire after the start and did not become a live package are
     forgotten with their blob, unless another upload holds the same bytes; one a package
     was made from stays; one that was being completed when it expired is examined again."""
-    storage = Storage(tmp_path)
+    storage = Storage(tmp_path, storage_db)
     repo = storage.ensure_repo("acme", "mods")
     assemblies = Assemblies()
     now = [time.time()]

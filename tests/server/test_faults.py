@@ -27,6 +27,8 @@ from conftest import (
 )
 from gotool import GoError, GoOracle
 
+pytestmark = pytest.mark.both_databases
+
 
 def _slot(served: Served, repo: str, md5: str, filename: str = "v1.0.0.zip") -> dict[str, Any]:
     reply = httpx.post(f"{served.url}/files/{repo}/", headers={"X-Api-Key": KEY},

@@ -13,6 +13,8 @@ import pytest
 from conftest import KEY, CertAuthority, api_push, gopush_build, tagged_module
 from gotool import GoError, GoOracle
 
+pytestmark = pytest.mark.both_databases
+
 MIXED = "example.com/Mixed/Case"
 
 

@@ -21,6 +21,8 @@ from gopush.modzip.files import DataFile
 from gopush.server.query import MAX_QUERY_TERMS
 from gopush.server.tags import MAX_TAG_CHARS, MAX_TAGS
 
+pytestmark = pytest.mark.both_databases
+
 MODULE = "example.com/managed"
 REPO = "acme/gomods"
 TOKEN = "read-token-5f2a90"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from conftest import KEY, Served, api_push
 from gotool import GoOracle
 from test_gopush_ls_rm import CI_ENV, as_json, gopush
@@ -21,6 +22,8 @@ from test_key_prompt import answer_on_terminal
 from test_packages_manage import MODULE, REPO, go_versions, module_zip
 
 from gopush.server.query import MAX_QUERY_CHARS, MAX_QUERY_TERMS
+
+pytestmark = pytest.mark.both_databases
 
 OTHER = "example.com/other"
 AUTH = {"X-Api-Key": KEY}
@@ -135,6 +138,7 @@ def test_official_api_client_sets_and_reads_the_rules(
     push(served, tmp_path, "v1.0.0")
     script = f"""
 import json, cloudsmith_api
+
 config = cloudsmith_api.Configuration()
 config.host = {served.url!r}
 config.api_key["X-Api-Key"] = {KEY!r}

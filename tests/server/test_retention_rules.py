@@ -123,10 +123,11 @@ def test_changed_checks_every_field() -> None:
             changed(rules, body)
 
 
-def test_rules_are_stored_and_read_back(tmp_path: Path) -> None:
+@pytest.mark.both_databases
+def test_rules_are_stored_and_read_back(tmp_path: Path, storage_db: str | None) -> None:
     from gopush.server.storage import Storage
 
-    storage = Storage(tmp_path / "data")
+    storage = Storage(tmp_path / "data", storage_db)
     repo = storage.ensure_repo("acme", "r")
     assert storage.retention.get(repo) == Rules()
     wanted = keep(3, retention_group_by_name=True, retention_package_query_string="~tag:x")

@@ -11,7 +11,10 @@ from conftest import stored_upload
 
 from gopush.errors import VersionExists
 from gopush.modzip.accept import AcceptedZip
+from gopush.server.db import Conflict
 from gopush.server.storage import Storage
+
+pytestmark = pytest.mark.both_databases
 
 
 def _accepted(module: str, version: str, sum_: str) -> AcceptedZip:
@@ -24,10 +27,10 @@ def _checked(sum_: str) -> AcceptedZip:
     return _accepted("example.com/m", "v1.0.0", sum_)
 
 
-def test_concurrent_publish_has_one_winner(tmp_path: Path) -> None:
+def test_concurrent_publish_has_one_winner(tmp_path: Path, storage_db: str | None) -> None:
     """Eight threads publish different content for one version: one creates it, the others
     get VersionExists, and one version row remains."""
-    storage = Storage(tmp_path)
+    storage = Storage(tmp_path, storage_db)
     repo = storage.ensure_repo("acme", "mods")
     slots = [stored_upload(storage, bytes([n]) * 10) for n in range(8)]
     outcomes: list[object] = [None] * 8
@@ -51,9 +54,9 @@ def test_concurrent_publish_has_one_winner(tmp_path: Path) -> None:
     assert len(storage.versions(repo, "example.com/m")) == 1
 
 
-def test_identical_publish_is_noop(tmp_path: Path) -> None:
+def test_identical_publish_is_noop(tmp_path: Path, storage_db: str | None) -> None:
     """Publishing the same sum again returns the existing package, not a new one."""
-    storage = Storage(tmp_path)
+    storage = Storage(tmp_path, storage_db)
     repo = storage.ensure_repo("acme", "mods")
     first, new = storage.publish(repo, stored_upload(storage, b"a"), _checked("h1:a"),  # type: ignore
                                  republish=False)
@@ -62,22 +65,22 @@ def test_identical_publish_is_noop(tmp_path: Path) -> None:
     assert new and not new_again and again.slug_perm == first.slug_perm
 
 
-def test_recover_sweeps_unfinished_uploads(tmp_path: Path) -> None:
+def test_recover_sweeps_unfinished_uploads(tmp_path: Path, storage_db: str | None) -> None:
     """After a crash, temporary files and unfinished slots are removed at start."""
-    storage = Storage(tmp_path)
+    storage = Storage(tmp_path, storage_db)
     repo = storage.ensure_repo("acme", "mods")
     slot, _ = storage.new_file(repo, "v1.0.0.zip", "0" * 32, "post")
     storage.blobs.incoming().write(b"half an upload")
     storage.db.close()
-    reopened = Storage(tmp_path)
+    reopened = Storage(tmp_path, storage_db)
     assert reopened.recover() == 1
     assert reopened.file(slot.identifier) is None
     assert list(reopened.blobs.tmp.iterdir()) == []
 
 
-def test_secrets_are_stored_as_digests(tmp_path: Path) -> None:
+def test_secrets_are_stored_as_digests(tmp_path: Path, storage_db: str | None) -> None:
     """Read tokens and upload signatures never reach the data directory in clear."""
-    storage = Storage(tmp_path)
+    storage = Storage(tmp_path, storage_db)
     repo = storage.ensure_repo("acme", "private", private=True)
     storage.add_read_token("acme", "private", "token-in-clear-123")
     _, signature = storage.new_file(repo, "v1.0.0.zip", "0" * 32, "post")
@@ -90,22 +93,32 @@ def test_secrets_are_stored_as_digests(tmp_path: Path) -> None:
         if path.is_file():
             content = path.read_bytes()
             assert b"token-in-clear-123" not in content and signature.encode() not in content
+    if storage_db is not None:  # PostgreSQL: every row of every table, as text
+        import psycopg
+
+        with psycopg.connect(storage_db) as conn:
+            tables = [r[0] for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+            assert "entitlements" in tables and "files" in tables
+            for table in tables:
+                for (text,) in conn.execute(f"SELECT t::text FROM {table} t"):
+                    assert "token-in-clear-123" not in text and signature not in text
 
 
 @pytest.mark.parametrize("visibility", [True, False])
-def test_ensure_repo_sets_visibility(tmp_path: Path, visibility: bool) -> None:
+def test_ensure_repo_sets_visibility(tmp_path: Path, storage_db: str | None, visibility: bool) -> None:
     """ensure_repo creates a repository once and updates only what it is given."""
-    storage = Storage(tmp_path)
+    storage = Storage(tmp_path, storage_db)
     storage.ensure_repo("acme", "r", private=visibility, upstream="http://up/")
     again = storage.ensure_repo("acme", "r")
     assert (bool(again.private), again.upstream) == (visibility, "http://up/")
 
 
-def test_recover_deletes_blobs_nothing_needs(tmp_path: Path) -> None:
+def test_recover_deletes_blobs_nothing_needs(tmp_path: Path, storage_db: str | None) -> None:
     """At start, a blob left by a crash before its row was committed is removed, and the
     blobs of a deleted package are gone (deleted with it); the blobs of live versions, failed packages and finished
     uploads stay."""
-    storage = Storage(tmp_path)
+    storage = Storage(tmp_path, storage_db)
     repo = storage.ensure_repo("acme", "mods")
     live, _ = storage.publish(repo, stored_upload(storage, b"live"), _checked("h1:live"),
                               republish=False)
@@ -117,7 +130,7 @@ def test_recover_deletes_blobs_nothing_needs(tmp_path: Path) -> None:
     storage.delete_package(gone)  # deletes the version's zip and go.mod blobs at once
     orphan = storage.blobs.put_bytes(b"stored, then the server died", "crash")
     storage.db.close()
-    reopened = Storage(tmp_path)
+    reopened = Storage(tmp_path, storage_db)
     assert reopened.recover() == 1  # the orphan
     kept = {p.name for p in reopened.blobs.blobs.glob("??/*")}
     assert {live.blob_sha256, failed.blob_sha256, waiting.blob_sha256} <= kept
@@ -130,11 +143,11 @@ def _age(storage: Storage, identifier: str, created_at: str) -> None:
                      (created_at, identifier))
 
 
-def test_recover_forgets_old_uploads_no_package_used(tmp_path: Path) -> None:
+def test_recover_forgets_old_uploads_no_package_used(tmp_path: Path, storage_db: str | None) -> None:
     """With an expiry, a finished upload older than it that did not become a live package
     goes (with its blob), as does an old one whose package was deleted; a newer one, and an
     old one a package uses, stay."""
-    storage = Storage(tmp_path)
+    storage = Storage(tmp_path, storage_db)
     repo = storage.ensure_repo("acme", "mods")
     unused_old = stored_upload(storage, b"uploaded, then the client gave up")
     unused_new = stored_upload(storage, b"uploaded a minute ago")
@@ -148,7 +161,7 @@ def test_recover_forgets_old_uploads_no_package_used(tmp_path: Path) -> None:
     _age(storage, str(deleted.file_identifier), "2026-01-01T00:00:00Z")
     _age(storage, unused_new.identifier, "2026-01-03T00:00:00Z")
     storage.db.close()
-    reopened = Storage(tmp_path)
+    reopened = Storage(tmp_path, storage_db)
     assert reopened.recover(unused_before="2026-01-02T00:00:00Z") == 1  # the unused blob
     assert reopened.file(unused_old.identifier) is None
     assert reopened.file(str(deleted.file_identifier)) is None
@@ -159,12 +172,12 @@ def test_recover_forgets_old_uploads_no_package_used(tmp_path: Path) -> None:
     assert {unused_new.blob_sha256, used_old.blob_sha256} <= kept
 
 
-def test_sweep_orphans_while_serving_keeps_what_rows_need(tmp_path: Path,
+def test_sweep_orphans_while_serving_keeps_what_rows_need(tmp_path: Path, storage_db: str | None,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """The running server's sweep deletes a blob no row needs, but not one a row came to
     need between the listing and the sweep's transaction (an upload of the same bytes
     completed meanwhile), nor an upload still being received (a file under tmp/)."""
-    storage = Storage(tmp_path)
+    storage = Storage(tmp_path, storage_db)
     orphan = storage.blobs.put_bytes(b"no row needs this", "crash")
     reused = storage.blobs.put_bytes(b"an upload of these bytes completes meanwhile", "crash")
     receiving = storage.blobs.incoming()
@@ -182,31 +195,40 @@ def test_sweep_orphans_while_serving_keeps_what_rows_need(tmp_path: Path,
     assert orphan not in listing() and receiving.path.exists()
 
 
-def test_a_rolled_back_transaction_takes_back_the_blob_it_placed(tmp_path: Path) -> None:
+# a trigger that refuses every update of ``files`` as a broken constraint, on each engine
+_REFUSE_UPDATES = {
+    "sqlite": [("CREATE TRIGGER refuse BEFORE UPDATE ON files "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END")],
+    "postgresql": [("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    "RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END $$"),
+                   ("CREATE TRIGGER refuse BEFORE UPDATE ON files FOR EACH ROW "
+                    "EXECUTE FUNCTION refuse()")],
+}
+
+
+def test_a_rolled_back_transaction_takes_back_the_blob_it_placed(tmp_path: Path, storage_db: str | None) -> None:
     """A blob put in place for a row whose transaction rolls back (as a full disk at COMMIT
     does) is removed again; a blob that was there before stays."""
-    import sqlite3
-
-    storage = Storage(tmp_path)
+    storage = Storage(tmp_path, storage_db)
     before = stored_upload(storage, b"already stored")
     with storage.db.tx() as conn:
-        conn.execute("CREATE TRIGGER refuse BEFORE UPDATE ON files "
-                     "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        for statement in _REFUSE_UPDATES[storage.db.dialect]:
+            conn.execute(statement)
     for data in (b"new bytes", b"already stored"):
         repo = storage.ensure_repo("acme", "mods")
         slot, _ = storage.new_file(repo, "v1.0.0.zip", "0" * 32, "post")
         incoming = storage.blobs.incoming()
         incoming.write(data)
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(Conflict):
             storage.complete_file(slot, incoming)
     assert storage.blobs.names() == [before.blob_sha256]
     assert storage.file(slot.identifier).state == "awaiting"  # type: ignore[union-attr]
 
 
-def test_a_republished_version_drops_the_old_zip_keeps_a_shared_go_mod(tmp_path: Path) -> None:
+def test_a_republished_version_drops_the_old_zip_keeps_a_shared_go_mod(tmp_path: Path, storage_db: str | None) -> None:
     """Republishing a version deletes the replaced zip's blob at once; the go.mod blob both
     versions share stays, since the new version row needs it."""
-    storage = Storage(tmp_path)
+    storage = Storage(tmp_path, storage_db)
     repo = storage.ensure_repo("acme", "mods")
     old, _ = storage.publish(repo, stored_upload(storage, b"old zip"), _checked("h1:old"),
                              republish=False)
@@ -219,7 +241,7 @@ def test_a_republished_version_drops_the_old_zip_keeps_a_shared_go_mod(tmp_path:
 
 
 def test_package_slugs_stay_unique_when_their_random_part_repeats(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, storage_db: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Slugs are the module and version (the module cut so the version shows) plus the
     start of the package's random id: two packages whose ids begin alike, for modules long
     enough to be cut, still get distinct slugs (a search load test once hit the unique
@@ -228,7 +250,7 @@ def test_package_slugs_stay_unique_when_their_random_part_repeats(
 
     ids = iter(range(1000))  # every random id begins "abcd0000": only the whole id differs
     monkeypatch.setattr(secrets, "token_urlsafe", lambda n: f"abcd{next(ids):08d}")
-    storage = Storage(tmp_path)
+    storage = Storage(tmp_path, storage_db)
     repo = storage.ensure_repo("acme", "mods")
     module = "example.com/" + "x" * 150 + "/m"
     slugs = []

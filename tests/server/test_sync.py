@@ -16,6 +16,8 @@ from gopush.server.records import Package
 from gopush.server.storage import Storage
 from gopush.server.sync import DEAD_END, RETRYABLE, Synchroniser
 
+pytestmark = pytest.mark.both_databases
+
 
 def _module_zip(path: Path, module: str, version: str, gomod: str | None = None) -> bytes:
     files = [DataFile("lib.go", b"package lib\n"),
@@ -42,17 +44,17 @@ def _settled(storage: Storage, package: Package, timeout: float = 30) -> Package
     raise AssertionError(f"package {package.slug} still processing after {timeout}s")
 
 
-def test_queued_package_left_by_a_stopped_server_is_processed_at_start(tmp_path: Path) -> None:
+def test_queued_package_left_by_a_stopped_server_is_processed_at_start(tmp_path: Path, storage_db: str | None) -> None:
     """A package queued (or syncing) when the server stopped is published on the next start,
     and only then does its version exist."""
-    storage = Storage(tmp_path / "data")
+    storage = Storage(tmp_path / "data", storage_db)
     data = _module_zip(tmp_path / "v1.0.0.zip", "example.com/later", "v1.0.0")
     package = _queued(storage, data, ("example.com/later", "v1.0.0"))
     storage.set_package_state(package, "syncing", was=("queued",))  # killed mid-processing
     repo = storage.ensure_repo("acme", "mods")
     assert storage.version(repo, "example.com/later", "v1.0.0") is None
     storage.db.close()
-    reopened = Storage(tmp_path / "data")
+    reopened = Storage(tmp_path / "data", storage_db)
     sync = Synchroniser(reopened)
     sync.start()
     try:
@@ -64,10 +66,10 @@ def test_queued_package_left_by_a_stopped_server_is_processed_at_start(tmp_path:
     assert version is not None and version.package == package.slug_perm
 
 
-def test_invalid_zip_fails_for_good_and_resync_does_not_requeue(tmp_path: Path) -> None:
+def test_invalid_zip_fails_for_good_and_resync_does_not_requeue(tmp_path: Path, storage_db: str | None) -> None:
     """A zip whose go.mod names another module fails with a reason saying the package should
     be deleted; a resync leaves it failed."""
-    storage = Storage(tmp_path / "data")
+    storage = Storage(tmp_path / "data", storage_db)
     data = _module_zip(tmp_path / "v1.0.0.zip", "example.com/a", "v1.0.0",
                        gomod="module example.com/b\n")
     sync = Synchroniser(storage)
@@ -84,10 +86,10 @@ def test_invalid_zip_fails_for_good_and_resync_does_not_requeue(tmp_path: Path) 
         sync.stop()
 
 
-def test_resync_after_a_server_failure_publishes(tmp_path: Path) -> None:
+def test_resync_after_a_server_failure_publishes(tmp_path: Path, storage_db: str | None) -> None:
     """A package that failed because the server could not read its blob is queued again by a
     resync and, once the blob is readable, completes."""
-    storage = Storage(tmp_path / "data")
+    storage = Storage(tmp_path / "data", storage_db)
     data = _module_zip(tmp_path / "v1.0.0.zip", "example.com/retry", "v1.0.0")
     package = _queued(storage, data, ("example.com/retry", "v1.0.0"))
     slot = storage.file(package.file_identifier or "")
@@ -109,11 +111,11 @@ def test_resync_after_a_server_failure_publishes(tmp_path: Path) -> None:
         sync.stop()
 
 
-def test_second_upload_of_a_version_in_processing_is_not_queued(tmp_path: Path) -> None:
+def test_second_upload_of_a_version_in_processing_is_not_queued(tmp_path: Path, storage_db: str | None) -> None:
     """While a package of module@version is queued, another upload of that version is not
     queued beside it (upload/go decides it after the first), and a retried upload/go of the
     same upload returns the same package."""
-    storage = Storage(tmp_path / "data")
+    storage = Storage(tmp_path / "data", storage_db)
     data = _module_zip(tmp_path / "v1.0.0.zip", "example.com/busy", "v1.0.0")
     first = _queued(storage, data, ("example.com/busy", "v1.0.0"))
     repo = storage.ensure_repo("acme", "mods")
@@ -127,13 +129,13 @@ def test_second_upload_of_a_version_in_processing_is_not_queued(tmp_path: Path) 
 
 
 def test_a_full_disk_while_processing_is_retryable_or_waits_for_space(
-        tmp_path: Path, monkeypatch) -> None:
+        tmp_path: Path, storage_db: str | None, monkeypatch) -> None:
     """A package whose publishing runs out of disk space fails with a reason resync can
     help; if even that failure cannot be written, it stays in processing and is processed
     again as soon as space returns (no restart)."""
     import errno
 
-    storage = Storage(tmp_path / "data")
+    storage = Storage(tmp_path / "data", storage_db)
     publish, set_state = storage.publish, storage.set_package_state
     full = OSError(errno.ENOSPC, "No space left on device")
 
@@ -171,11 +173,11 @@ def test_a_full_disk_while_processing_is_retryable_or_waits_for_space(
 
 
 def test_an_unexpected_exception_fails_the_package_and_the_queue_goes_on(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, storage_db: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     """A bug in the check (here a RecursionError, as a 1000-element path once raised) fails
     the package with a reason naming it, instead of leaving it syncing for good; the next
     package is processed as usual."""
-    storage = Storage(tmp_path / "data")
+    storage = Storage(tmp_path / "data", storage_db)
     real_check = sync_module.check_upload
     broken = _module_zip(tmp_path / "broken.zip", "example.com/broken", "v1.0.0")
     fine = _module_zip(tmp_path / "fine.zip", "example.com/fine", "v1.0.0")

@@ -18,6 +18,8 @@ from gotool import GoOracle
 from oidc_issuer import JWKS_PATH, OidcIssuer
 from testca import CertAuthority
 
+pytestmark = pytest.mark.both_databases
+
 MODULE = "example.com/widgets"
 
 

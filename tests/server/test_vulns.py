@@ -26,6 +26,8 @@ from conftest import KEY, Served, api_push, cloudsmith, gopush_build
 from gitrepo import GitRepo
 from gotool import GoError, GoOracle
 
+pytestmark = pytest.mark.both_databases
+
 MODULE = "example.com/app"
 ENTRY = "GO-2022-1059"  # golang.org/x/text/language, fixed in 0.3.8
 GO_MOD = f"module {MODULE}\n\ngo 1.22\n\nrequire golang.org/x/text v0.3.7\n"
@@ -261,6 +263,7 @@ def test_unauthenticated_clients_read_no_scan(serve: Any, vulndb_data: Path,
     assert public.status_code == 403 and ENTRY in public.text
 
 
+@pytest.mark.sqlite_only  # writes a schema-0 SQLite file
 def test_schema_migration_keeps_an_old_registry(serve: Any, tmp_path: Path) -> None:
     """A data directory written before scans existed (schema 0) opens: its rows stay, the
     scan tables are added, user_version becomes 1; one from a newer gopush is refused."""
