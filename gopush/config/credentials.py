@@ -33,7 +33,8 @@ headers), ``gopush.registry.oidc`` (the ID token in the exchange's body) and
 call, besides the CLI's ``App.hide`` (which masks it in everything printed).
 
 Read token (``read_token``: an entitlement token that reads a repository through GOPROXY,
-sent as Basic ``token:<TOKEN>``; used by ``gopush goauth``): ``GOPUSH_READ_TOKEN`` > the
+sent as Basic ``token:<TOKEN>``; used by ``gopush goauth``, and by ``gopush verify`` when no
+API key is set): ``GOPUSH_READ_TOKEN`` > the
 chosen registry's ``read_token`` in ``config.toml`` > ``[default] read_token``. No flag: a
 command line is visible to other users.
 """
