@@ -183,7 +183,7 @@ READ_TOKEN = "kverify-read-token-3f9a61"
 
 
 def keyless_verify_setup(serve: Any, tmp_path: Path, issuer: OidcIssuer, ca_cert: Path,
-                         visibility: str) -> tuple[Served, dict[str, str], Any]:
+                         visibility: str) -> tuple[dict[str, str], Any]:
     """`gopush serve` (REPOSITORY ``visibility``, read token READ_TOKEN) holding MODULE
     v1.0.0, pushed with the API key; a CI environment with keyless settings, no key."""
     served = start(serve, tmp_path, issuer, ca_cert, visibility, "--read-token",
@@ -194,7 +194,7 @@ def keyless_verify_setup(serve: Any, tmp_path: Path, issuer: OidcIssuer, ca_cert
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "CI": "true",
            "GOPUSH_API_HOST": served.url, "GOPUSH_OIDC_ORG": "acme",
            "GOPUSH_OIDC_SERVICE": SERVICE, "SSL_CERT_FILE": str(ca_cert)}
-    return served, env, built
+    return env, built
 
 
 def gopush_run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
@@ -212,8 +212,8 @@ def test_verify_with_a_fixed_id_token_private_exit_3_public_reads(
     repository does not exchange the token (the push spends it) and exits 3 saying so and
     naming what reads instead; with GOPUSH_READ_TOKEN it verifies. The token is unspent
     afterwards: a push exchanges it."""
-    served, env, built = keyless_verify_setup(serve, tmp_path, oidc_issuer, test_ca.ca_cert,
-                                              "private")
+    env, built = keyless_verify_setup(serve, tmp_path, oidc_issuer, test_ca.ca_cert,
+                                      "private")
     token = oidc_issuer.mint(repository=REPOSITORY, ref="refs/tags/v1.0.0")
     gitlab = {**env, "GITLAB_CI": "true", "GOPUSH_OIDC_TOKEN": token}
     argv = ("verify", "go", REPOSITORY, f"{MODULE}@v1.0.0", "--zip", built["zip"])
@@ -234,8 +234,8 @@ def test_verify_of_a_public_repository_never_exchanges(
     """Public repository, keyless settings complete: verify reads anonymously and succeeds
     with a fixed ID token (left unspent: a push exchanges it afterwards) and in a GitHub
     Actions job (no ID token asked for, so no exchange)."""
-    served, env, built = keyless_verify_setup(serve, tmp_path, oidc_issuer, test_ca.ca_cert,
-                                              "public")
+    env, built = keyless_verify_setup(serve, tmp_path, oidc_issuer, test_ca.ca_cert,
+                                      "public")
     argv = ("verify", "go", REPOSITORY, f"{MODULE}@v1.0.0", "--zip", built["zip"], "-v")
     token = oidc_issuer.mint(repository=REPOSITORY, ref="refs/tags/v1.0.0")
     gitlab = {**env, "GITLAB_CI": "true", "GOPUSH_OIDC_TOKEN": token}
