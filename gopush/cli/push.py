@@ -17,11 +17,12 @@ from gopush.config.vulndb import FAIL_ON
 
 if TYPE_CHECKING:  # imported where used at run time: a command loads only what it needs
     from gopush.actions.push import PushResult
-    from gopush.config.settings import Settings
-    from gopush.errors import GopushError
+    from gopush.config.settings import Settings, SettingsInput
+    from gopush.errors import AuthError, GopushError
     from gopush.registry.base import ConsumerSetup, Registry
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 class _Seconds(click.FloatRange):
@@ -97,7 +98,8 @@ def connect(app: App, options: dict[str, Any], repository: str | None = None,
 def connect_to_read(app: App, options: dict[str, Any], repository: str | None = None,
                     *, require_repository: bool = True,
                     keyless: bool = False) -> tuple[Registry, str]:
-    """Open the registry for reading (``verify``, ``whoami``): with the configured key if
+    """Open the registry for reading (``whoami``; ``verify`` reads through
+    ``read_as_consumer``): with the configured key if
     there is one, else anonymously, never prompting; a public repository needs no key.
     With ``keyless`` (``whoami``), a keyless setup is exchanged for a key as ``push`` does.
 
@@ -132,7 +134,8 @@ def read_settings(app: App, options: dict[str, Any], repository: str | None = No
 def anonymous_refusal_hint(err: GopushError) -> None:
     """Point an AuthError met while reading anonymously at the missing key."""
     err.hint = ("no API key was given, and the registry wants one to read this (a private "
-                "repository): set GOPUSH_API_KEY (or CLOUDSMITH_API_KEY), or pass --api-key")
+                "repository): set GOPUSH_API_KEY (or CLOUDSMITH_API_KEY), or pass --api-key; "
+                "a read token (GOPUSH_READ_TOKEN) reads it too")
 
 
 def _connect(app: App, options: dict[str, Any], repository: str | None, *, need_key: bool,
@@ -142,21 +145,9 @@ def _connect(app: App, options: dict[str, Any], repository: str | None, *, need_
     credentials order: a keyless exchange (``keyless``, when an OIDC org and service are
     set), then the prompt (``ask_key``, on a terminal only)."""
     from gopush.config.credentials import Credential, make_secret, missing_key_error
-    from gopush.config.settings import SettingsInput, load_settings
-    from gopush.registry.factory import open_registry
+    from gopush.config.settings import load_settings
 
-    named = [what for what, given_ in (("OWNER/REPO", repository), ("--to", options["to"]),
-                                       ("--registry", options["registry_name"])) if given_]
-    if len(named) > 1:  # one would silently win: the push could land somewhere unmeant
-        raise click.UsageError(f"{' and '.join(named)} each name a target: give one")
-    given = SettingsInput(
-        environ=app.environ, cwd=Path.cwd(), api_host=options["api_host"],
-        api_key=options["api_key"], profile=options["profile"],
-        registry=options["registry_name"], to=options["to"], repository=repository,
-        goproxy=options["goproxy_url"], username=options["username"],
-        config_file=options["config_file"], request_timeout=options["request_timeout"],
-        part_size=options.get("part_size"), oidc_org=options["oidc_org"],
-        oidc_service=options["oidc_service"], require_repository=require_repository)
+    given = _settings_input(app, options, repository, require_repository)
     settings = load_settings(given, need_key=need_key, keyless=keyless)
     if settings.keyless is not None:  # no key set, an OIDC org and service are
         settings = _exchange_keyless(app, settings)
@@ -168,18 +159,108 @@ def _connect(app: App, options: dict[str, Any], repository: str | None, *, need_
         settings = settings._replace(
             credential=Credential(make_secret(value, "the prompt"), "the prompt"),
             sources={**settings.sources, "api_key": "the prompt"})
+    return _open(app, settings), settings
+
+
+def _settings_input(app: App, options: dict[str, Any], repository: str | None,
+                    require_repository: bool) -> SettingsInput:
+    """Return the raw settings of this command line: the registry options and the
+    environment."""
+    from gopush.config.settings import SettingsInput
+
+    named = [what for what, given_ in (("OWNER/REPO", repository), ("--to", options["to"]),
+                                       ("--registry", options["registry_name"])) if given_]
+    if len(named) > 1:  # one would silently win: the push could land somewhere unmeant
+        raise click.UsageError(f"{' and '.join(named)} each name a target: give one")
+    return SettingsInput(
+        environ=app.environ, cwd=Path.cwd(), api_host=options["api_host"],
+        api_key=options["api_key"], profile=options["profile"],
+        registry=options["registry_name"], to=options["to"], repository=repository,
+        goproxy=options["goproxy_url"], username=options["username"],
+        config_file=options["config_file"], request_timeout=options["request_timeout"],
+        part_size=options.get("part_size"), oidc_org=options["oidc_org"],
+        oidc_service=options["oidc_service"], require_repository=require_repository)
+
+
+def _open(app: App, settings: Settings) -> Registry:
+    """Open the registry ``settings`` name, its key hidden from everything printed."""
+    from gopush.registry.factory import open_registry
+
     if settings.credential is not None:
         app.hide(settings.credential.key.reveal())
+    if settings.read_token is not None:
+        app.hide(settings.read_token.key.reveal())
     _warn_plain_http(app, settings.target.location)
     key_from = settings.credential.source if settings.credential is not None else "nowhere"
     app.reporter.detail(f"registry: {settings.target.describe()} "
                         f"(host from {settings.sources.get('api_host', 'the target')}, key from "
                         f"{key_from})")
     return open_registry(settings, trace=_tracer(app), debug=app.debug,
-                         announce=app.reporter.retry), settings
+                         announce=app.reporter.retry)
 
 
-def _exchange_keyless(app: App, settings: Any) -> Any:
+def read_as_consumer(app: App, options: dict[str, Any], repository: str | None,
+                     read: Callable[[Registry], T]) -> T:
+    """Return ``read(registry)``, the registry opened for reading as consumers read
+    (``verify``): with the configured key, else the read token (``GOPUSH_READ_TOKEN``), else
+    anonymously, never prompting, so that a public repository needs no key and no ID token.
+
+    Only when an anonymous read is refused (401/403: a private repository) are the keyless
+    settings read, and an ID token exchanged for a key to ``read`` with once more; and only
+    a fresh one (``IdTokenSource.fresh``: GitHub Actions mints one per request). A fixed
+    token in a variable (GitLab's ``id_tokens:``) is single use and the job's push spends
+    it: exchanging it again would be refused, so the refusal says that instead.
+
+    Raises:
+        AuthError: refused, with the hint naming what would read (a key, a read token, an
+            ID token minted fresh); or the exchange was refused.
+        ConfigError: settings are invalid (the keyless ones only once they are needed).
+    """
+    from gopush.errors import AuthError
+
+    registry, settings = _connect(app, options, repository, need_key=True,
+                                  require_repository=True, ask_key=False, keyless=False)
+    try:
+        return read(registry)
+    except AuthError as err:
+        if settings.credential is not None or settings.read_token is not None:
+            raise  # a credential was sent: the registry's reason is the whole story
+        refused = err
+    finally:
+        registry.close()
+    keyed = _exchange_after_refusal(app, options, repository, refused)
+    registry = _open(app, keyed)
+    try:
+        return read(registry)
+    finally:
+        registry.close()
+
+
+def _exchange_after_refusal(app: App, options: dict[str, Any], repository: str | None,
+                            refused: AuthError) -> Settings:
+    """Return the settings with a key a keyless exchange got, after an anonymous read was
+    ``refused``; raise ``refused`` (hinted) when there is no keyless setup.
+
+    Raises:
+        AuthError: no keyless setup, a fixed (spent) ID token, or the exchange was refused.
+        ConfigError: the keyless settings are incomplete, or this CI offers no ID token.
+    """
+    from gopush.config.credentials import spent_id_token_error
+    from gopush.config.settings import load_settings
+
+    given = _settings_input(app, options, repository, True)
+    settings = load_settings(given, need_key=True, keyless=True)
+    if settings.keyless is None:
+        anonymous_refusal_hint(refused)
+        raise refused
+    source = settings.keyless.id_token
+    if source is not None and not source.fresh:
+        raise spent_id_token_error(settings.keyless, refused.status)
+    app.reporter.detail(f"read anonymously: {refused.message}")
+    return _exchange_keyless(app, settings)
+
+
+def _exchange_keyless(app: App, settings: Settings) -> Settings:
     """Return ``settings`` with the key a keyless exchange gets for this CI's identity
     (``registry.oidc``); both tokens are hidden from everything printed before any is sent.
 
@@ -191,6 +272,7 @@ def _exchange_keyless(app: App, settings: Any) -> Any:
     from gopush.registry.factory import exchange_keyless
 
     keyless = settings.keyless
+    assert keyless is not None, "only a keyless setup is exchanged"
     if keyless.id_token is None:
         raise missing_id_token_error(keyless, app.environ)
     for secret in (keyless.id_token.token, keyless.id_token.request_token):

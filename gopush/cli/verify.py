@@ -8,15 +8,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gopush.cli.app import App, output_options, pass_app
-from gopush.cli.push import (
-    anonymous_refusal_hint,
-    connect_to_read,
-    registry_options,
-    without_format_word,
-)
+from gopush.cli.push import read_as_consumer, registry_options, without_format_word
 
 if TYPE_CHECKING:  # imported where used at run time: a command loads only what it needs
     from gopush.actions.verify import VerifyResult
+    from gopush.registry.base import Registry
 
 
 @click.command("verify")
@@ -37,32 +33,30 @@ def command(app: App, /, args: tuple[str, ...], zip_path: Path | None, rev: str 
     local build (or --zip); explain any difference file by file.
 
     Reads as consumers do: a public repository needs no API key (the configured one is
-    used if there is one; gopush never prompts for it here). `go OWNER/REPO`, as `push`
-    takes it, is accepted too.
+    used if there is one, else GOPUSH_READ_TOKEN; gopush never prompts for it here). In CI
+    with keyless settings, a private repository's refusal is answered by exchanging a
+    fresh ID token (GitHub Actions); a fixed one (GitLab's id_tokens:) is single use,
+    spent by the push. `go OWNER/REPO`, as `push` takes it, is accepted too.
 
     Exits 0 when identical, 4 when they differ, 5 when the registry does not serve
     MODULE@VERSION, 3 when it wants a key to read it.
     """
     from gopush.actions.verify import ModuleMismatch, VerifyRequest, verify
-    from gopush.errors import AuthError, NotARepository
+    from gopush.errors import NotARepository
 
     repository, ref = _parse(args)
     module, _, version = ref.partition("@")
-    registry, keyed = connect_to_read(app, options, repository)
-    try:
-        request = VerifyRequest(module, version, zip_path, rev, subdir, worktree)
+    request = VerifyRequest(module, version, zip_path, rev, subdir, worktree)
+
+    def compare(registry: Registry) -> VerifyResult:
         try:
-            result = verify(request, registry, app.reporter)
+            return verify(request, registry, app.reporter)
         except NotARepository as err:  # the source layer's hint names `gopush build` options
             err.hint = ("run it in the module's git checkout, or compare with a zip: --zip "
                         "FILE (--worktree builds the current directory as it is on disk)")
             raise
-        except AuthError as err:
-            if not keyed:
-                anonymous_refusal_hint(err)
-            raise
-    finally:
-        registry.close()
+
+    result = read_as_consumer(app, options, repository, compare)
     data = _as_json(result)
     if not result.identical:
         app.reporter.table(f"{ref}: published vs {result.local}", ["file", "change", "cause"],

@@ -33,7 +33,8 @@ headers), ``gopush.registry.oidc`` (the ID token in the exchange's body) and
 call, besides the CLI's ``App.hide`` (which masks it in everything printed).
 
 Read token (``read_token``: an entitlement token that reads a repository through GOPROXY,
-sent as Basic ``token:<TOKEN>``; used by ``gopush goauth``): ``GOPUSH_READ_TOKEN`` > the
+sent as Basic ``token:<TOKEN>``; used by ``gopush goauth``, and by ``gopush verify`` when no
+API key is set): ``GOPUSH_READ_TOKEN`` > the
 chosen registry's ``read_token`` in ``config.toml`` > ``[default] read_token``. No flag: a
 command line is visible to other users.
 """
@@ -43,7 +44,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from gopush.errors import ConfigError
+from gopush.errors import AuthError, ConfigError
 from gopush.redaction import redact
 
 
@@ -145,6 +146,15 @@ class IdTokenSource(NamedTuple):
     token: Secret | None = None
     request_url: str = ""
     request_token: Secret | None = None
+    variable: str = ""  # the variable that holds ``token`` (GOPUSH_OIDC_TOKEN, ...)
+
+    @property
+    def fresh(self) -> bool:
+        """Tell whether each exchange gets a new ID token (a new ``jti``): GitHub Actions'
+        endpoint mints one per request, while a variable's token is one fixed token, single
+        use at the exchange (``gopush serve`` refuses a ``jti`` it has seen), so the push of
+        the job spends it and nothing after may exchange it again."""
+        return self.token is None
 
 
 class Keyless(NamedTuple):
@@ -178,7 +188,8 @@ def resolve_id_token(candidates: list[tuple[str, Any]],
     for name, value in candidates:
         if str(value).strip():
             provider = f"GitLab CI, {name}" if environ.get("GITLAB_CI") == "true" else name
-            return IdTokenSource(provider, token=make_secret(str(value), name, "ID token"))
+            return IdTokenSource(provider, token=make_secret(str(value), name, "ID token"),
+                                 variable=name)
     url = environ.get("ACTIONS_ID_TOKEN_REQUEST_URL", "").strip()
     bearer = environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "")
     if url and bearer.strip():
@@ -208,6 +219,23 @@ def missing_id_token_error(keyless: Keyless,
         hint="GitHub Actions: give the job `permissions: id-token: write`; GitLab: declare "
              "`id_tokens:` with GOPUSH_OIDC_TOKEN; elsewhere put the CI's ID token in "
              "GOPUSH_OIDC_TOKEN. Or set an API key (GOPUSH_API_KEY)")
+
+
+def spent_id_token_error(keyless: Keyless, status: int | None) -> AuthError:
+    """Return the error for a read refused anonymously (``status``: 401/403) where the only
+    way to a key would be exchanging a fixed ID token (``IdTokenSource.fresh`` false): that
+    token is single use and the job's push spends it, so reading commands never exchange it."""
+    source = keyless.id_token
+    assert source is not None and not source.fresh
+    return AuthError(
+        f"the registry wants a credential to read this (a private repository), and the ID "
+        f"token in {source.variable} is single use: the push of this job spends it, so "
+        f"verify does not exchange it again",
+        status=status,
+        hint="verify a private repository with a read token (GOPUSH_READ_TOKEN: an "
+             "entitlement token of the repository) or an API key, or in GitHub Actions "
+             "(`permissions: id-token: write`: each exchange gets a fresh ID token); a "
+             "public repository is verified anonymously, with no token")
 
 
 def missing_key_error() -> ConfigError:

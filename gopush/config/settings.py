@@ -131,7 +131,8 @@ def load_settings(given: SettingsInput, *, need_key: bool = True,
     The key may be None (the CLI then prompts on a terminal, or fails naming the variable).
     With ``keyless`` (a command that may exchange the CI's identity for a key: push and the
     commands that write, whoami), a missing key on a Cloudsmith-style target also resolves
-    ``Settings.keyless``; commands that only read (verify, goauth) never look at it.
+    ``Settings.keyless``; goauth never looks at it, verify only once an anonymous read
+    was refused (``cli.push.read_as_consumer``).
 
     Raises:
         ConfigError: a config file is unreadable, a registry name is unknown, or a value is

@@ -2,8 +2,12 @@
 
 The only place that knows which class serves which target kind, and which credentials go
 to which host: the API key travels to the API host; to the GOPROXY host only when it is
-the same host (``gopush serve``, Gitea, Artifactory) or Cloudsmith's download host, as
-Basic ``token:<key>``.
+the same host (``gopush serve``, Gitea, Artifactory: as it goes to the API, ``X-Api-Key``
+or Basic) or Cloudsmith's download host, as Basic ``token:<key>``. A key minted by a keyless
+exchange travels as an API key does (``gopush serve`` takes a push token for GOPROXY reads
+of its repositories as ``X-Api-Key`` or Bearer). With no key, a read token
+(``GOPUSH_READ_TOKEN``, what ``gopush verify`` reads a private repository with) goes to the
+Cloudsmith-style GOPROXY URL as Basic ``token:<TOKEN>``, as go sends it from ``gopush goauth``.
 """
 
 from __future__ import annotations
@@ -58,13 +62,19 @@ def open_registry(settings: Settings, *, trace: Trace | None = None, debug: bool
     owner, _, repo = target.repository.partition("/")
     goproxy = target.goproxy or cloudsmith.default_goproxy(target.location, owner, repo)
     api = session(target.location, "x-api-key")
-    return cloudsmith.CloudsmithRegistry(api, owner, repo,
-                                         GoproxyReader(_goproxy_session(api, goproxy, session),
-                                                       goproxy), part_size=settings.part_size)
+    if settings.credential is None and settings.read_token is not None:
+        reads = _session(settings, goproxy, settings.read_token, "basic", trace=trace,
+                         debug=debug, transport=transport, sleep=sleep, announce=announce)
+        reads.username = "token"
+    else:
+        reads = _goproxy_session(api, goproxy, session)
+    return cloudsmith.CloudsmithRegistry(api, owner, repo, GoproxyReader(reads, goproxy),
+                                         part_size=settings.part_size)
 
 
 def _goproxy_session(api: Session, goproxy: str,
                      session: Callable[[str, str], Session]) -> Session:
+    """Return the GOPROXY session that holds the API key (see the module docstring)."""
     host = urlsplit(goproxy).hostname or ""
     if host == api.client.base_url.host:
         return session(goproxy, "x-api-key")

@@ -289,3 +289,25 @@ def test_verify_reads_without_exchanging(api: KeylessApi, capsys,
     again, _, err = run(capsys, "verify", "go", "acme/gomods", f"{MODULE}@{VERSION}")
     assert again == code and "is not published" in err and "OIDC" not in err, err
 
+
+
+def test_verify_refused_anonymously_exchanges_a_fresh_token(api: KeylessApi, module_zip: Path,
+                                                             capsys) -> None:
+    """A private repository refuses the anonymous read (401): verify asks GitHub Actions for
+    an ID token of its own, exchanges it, and reads again with the minted key, sent to the
+    GOPROXY as an API key goes to that host (X-Api-Key); nothing is asked before the 401."""
+    api.published_zip = module_zip.read_bytes()
+
+    def info(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("x-api-key") != MINTED:
+            return httpx.Response(401, json={"detail": "Authentication credentials were not "
+                                                       "provided."})
+        return httpx.Response(200, json={"Version": VERSION, "Time": "2024-01-01T00:00:00Z"})
+
+    api.on("info", info, info)
+    code, out, err = run(capsys, "verify", "go", "acme/gomods", f"{MODULE}@{VERSION}",
+                         "--zip", str(module_zip), "-v")
+    assert code == ExitCode.OK and "identical" in out, err
+    assert api.steps() == ["info", "idtoken", "openid", "info", "zip"], api.steps()
+    assert "x-api-key" not in api.seen[0].headers
+    assert api.seen[-1].headers["x-api-key"] == MINTED

@@ -35,7 +35,7 @@ from typing import Any
 import pytest
 import yaml
 from gitrepo import GitRepo
-from gotool import GoOracle
+from gotool import GoError, GoOracle
 from oidc_issuer import OidcIssuer
 from server.conftest import KEY, Served, start_serve
 
@@ -231,10 +231,11 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
 
 
 def start_registry(serve: Callable[..., Served], ca_cert: Path,
-                   publishers: Path | None = None) -> Served:
-    """Start `gopush serve` with REPOSITORY public (and the trusted ``publishers`` config)."""
+                   publishers: Path | None = None, visibility: str = "public") -> Served:
+    """Start `gopush serve` with REPOSITORY ``visibility`` (public or private) and the
+    trusted ``publishers`` config."""
     config = ("--config", str(publishers)) if publishers is not None else ()
-    return serve("--repo", f"{REPOSITORY}:public", *config,
+    return serve("--repo", f"{REPOSITORY}:{visibility}", *config,
                  env={"SSL_CERT_FILE": str(ca_cert)})
 
 
@@ -266,29 +267,42 @@ def pushed_sum(workdir: Path) -> str:
 # -- the tests ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("visibility", ["public", "private"])
 def test_github_actions_example_keyless_then_go_get(
         project_clone: tuple[Path, str], oidc_issuer: OidcIssuer, serve: Any, go: GoOracle,
-        test_ca: Any, tmp_path: Path) -> None:
+        test_ca: Any, tmp_path: Path, visibility: str) -> None:
     """examples/github-actions.yml, job `publish` (keyless): install from the clone, build,
     push with the job's ID token (no key anywhere), verify; go then gets the module with
-    the pushed h1:. The service slug, audience and permissions are the example's own."""
+    the pushed h1:. The service slug, audience and permissions are the example's own.
+
+    Public: verify reads anonymously, so the one ID token asked for is the push's. Private:
+    verify's anonymous read is refused, so it asks GitHub for a fresh ID token (the push's
+    is spent) and reads with the key exchanged for it, and go without credentials is
+    refused (the repository is private indeed)."""
     workflow = yaml.safe_load((EXAMPLES / "github-actions.yml").read_text())
     job = workflow["jobs"]["publish"]
     assert job["permissions"]["id-token"] == "write"
     service = job["env"]["GOPUSH_OIDC_SERVICE"]
     served = start_registry(serve, test_ca.ca_cert, trusting(
         tmp_path, oidc_issuer, service, "cloudsmith", {"repository": REPOSITORY},
-        {"ref": "refs/tags/v*"}))
+        {"ref": "refs/tags/v*"}), visibility)
     oidc_issuer.actions_claims = {"repository": REPOSITORY, "ref": f"refs/tags/{TAG}"}
     clone, head = project_clone
     module = tagged_module(tmp_path / "module")
     outputs = play_github_job(job, workflow.get("env") or {}, tmp_path, module,
                               base_environ(tmp_path / "home", test_ca.ca_cert), oidc_issuer,
                               f"git+{clone.as_uri()}@{head}", served.url, secrets={})
-    assert oidc_issuer.audiences_requested() == ["cloudsmith"]
+    exchanges = 1 if visibility == "public" else 2  # the push's; and verify's, when private
+    assert oidc_issuer.audiences_requested() == ["cloudsmith"] * exchanges
     h1 = pushed_sum(tmp_path / "workspace")
     assert "verify" in job["steps"][-1]["run"] and "identical" in outputs[-1].lower()
-    assert go_get(go, served.goproxy(REPOSITORY)) == h1
+    if visibility == "public":
+        assert go_get(go, served.goproxy(REPOSITORY)) == h1
+    else:  # really private: go, with no credentials, is refused (over plain http go sends
+        # none: verify's download with the exchanged key is the consumer's read here)
+        with pytest.raises(GoError) as refused:
+            go.download(MODULE, TAG, GOPROXY=served.goproxy(REPOSITORY))
+        assert "401" in str(refused.value) or "403" in str(refused.value), refused.value
     for output in outputs:
         assert oidc_issuer.actions_token not in output
 

@@ -36,10 +36,12 @@ def trusting(tmp_path: Path, issuer: OidcIssuer, audience: str = "cloudsmith") -
     return config
 
 
-def start(serve: Any, tmp_path: Path, issuer: OidcIssuer, ca_cert: Path) -> Served:
-    """`gopush serve` with REPOSITORY public, trusting ``issuer`` (its CA in SSL_CERT_FILE)."""
-    served: Served = serve("--repo", f"{REPOSITORY}:public", "--config",
-                           str(trusting(tmp_path, issuer)), new_repos=False,
+def start(serve: Any, tmp_path: Path, issuer: OidcIssuer, ca_cert: Path,
+          visibility: str = "public", *extra: str) -> Served:
+    """`gopush serve` with REPOSITORY ``visibility``, trusting ``issuer`` (its CA in
+    SSL_CERT_FILE)."""
+    served: Served = serve("--repo", f"{REPOSITORY}:{visibility}", "--config",
+                           str(trusting(tmp_path, issuer)), *extra, new_repos=False,
                            env={"SSL_CERT_FILE": str(ca_cert)})
     return served
 
@@ -175,3 +177,73 @@ def test_a_push_token_beyond_its_scope_gets_a_hint_that_fits(
         hint = next(line for line in proc.stderr.splitlines() if line.startswith("hint:"))
         assert proc.returncode == 3 and reason in proc.stderr, proc.stderr
         assert "reason above" in hint and "push-only" in hint, hint
+
+
+READ_TOKEN = "kverify-read-token-3f9a61"
+
+
+def keyless_verify_setup(serve: Any, tmp_path: Path, issuer: OidcIssuer, ca_cert: Path,
+                         visibility: str) -> tuple[dict[str, str], Any]:
+    """`gopush serve` (REPOSITORY ``visibility``, read token READ_TOKEN) holding MODULE
+    v1.0.0, pushed with the API key; a CI environment with keyless settings, no key."""
+    served = start(serve, tmp_path, issuer, ca_cert, visibility, "--read-token",
+                   f"{REPOSITORY}={READ_TOKEN}")
+    built = gopush_build(tagged_module(tmp_path / "repo", MODULE, ["v1.0.0"]).path, "v1.0.0",
+                         tmp_path / "dist")
+    assert api_push(served.url, REPOSITORY, built["zip"]).status_code == 201
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "CI": "true",
+           "GOPUSH_API_HOST": served.url, "GOPUSH_OIDC_ORG": "acme",
+           "GOPUSH_OIDC_SERVICE": SERVICE, "SSL_CERT_FILE": str(ca_cert)}
+    return env, built
+
+
+def gopush_run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """Run gopush with ``env`` only; return (exit code, stdout, stderr)."""
+    proc = subprocess.run([sys.executable, "-m", "gopush", *args], env=env,
+                          capture_output=True, text=True, timeout=120, check=False,
+                          stdin=subprocess.DEVNULL)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_verify_with_a_fixed_id_token_private_exit_3_public_reads(
+        serve: Any, oidc_issuer: OidcIssuer, test_ca: Any, tmp_path: Path) -> None:
+    """A GitLab job (`id_tokens:` GOPUSH_OIDC_TOKEN, single use): verify of a private
+    repository does not exchange the token (the push spends it) and exits 3 saying so and
+    naming what reads instead; with GOPUSH_READ_TOKEN it verifies. The token is unspent
+    afterwards: a push exchanges it."""
+    env, built = keyless_verify_setup(serve, tmp_path, oidc_issuer, test_ca.ca_cert,
+                                      "private")
+    token = oidc_issuer.mint(repository=REPOSITORY, ref="refs/tags/v1.0.0")
+    gitlab = {**env, "GITLAB_CI": "true", "GOPUSH_OIDC_TOKEN": token}
+    argv = ("verify", "go", REPOSITORY, f"{MODULE}@v1.0.0", "--zip", built["zip"])
+    code, out, err = gopush_run(gitlab, *argv)
+    assert code == 3, err
+    assert "the ID token in GOPUSH_OIDC_TOKEN is single use" in err, err
+    assert "GOPUSH_READ_TOKEN" in err and "GitHub Actions" in err, err
+    assert token not in out + err
+    code, out, err = gopush_run({**gitlab, "GOPUSH_READ_TOKEN": READ_TOKEN}, *argv)
+    assert code == 0 and "identical" in out, err
+    assert READ_TOKEN not in out + err and token not in out + err
+    code, out, err = gopush_run(gitlab, "push", "go", REPOSITORY, built["zip"])
+    assert code == 0 and "identical" in out, err  # verify never spent the ID token
+
+
+def test_verify_of_a_public_repository_never_exchanges(
+        serve: Any, oidc_issuer: OidcIssuer, test_ca: Any, tmp_path: Path) -> None:
+    """Public repository, keyless settings complete: verify reads anonymously and succeeds
+    with a fixed ID token (left unspent: a push exchanges it afterwards) and in a GitHub
+    Actions job (no ID token asked for, so no exchange)."""
+    env, built = keyless_verify_setup(serve, tmp_path, oidc_issuer, test_ca.ca_cert,
+                                      "public")
+    argv = ("verify", "go", REPOSITORY, f"{MODULE}@v1.0.0", "--zip", built["zip"], "-v")
+    token = oidc_issuer.mint(repository=REPOSITORY, ref="refs/tags/v1.0.0")
+    gitlab = {**env, "GITLAB_CI": "true", "GOPUSH_OIDC_TOKEN": token}
+    code, out, err = gopush_run(gitlab, *argv)
+    assert code == 0 and "identical" in out, err
+    assert "keyless" not in err, err
+    code, out, err = gopush_run({**env, **github_job(oidc_issuer, test_ca.ca_cert)}, *argv)
+    assert code == 0 and "identical" in out, err
+    assert oidc_issuer.audiences_requested() == []
+    code, out, err = gopush_run(gitlab, "push", "go", REPOSITORY, built["zip"])
+    assert code == 0 and "identical" in out, err  # the fixed token was never exchanged
