@@ -49,9 +49,11 @@ def beside_problems(accepted: AcceptedZip, mod: bytes | None,
 
     The rules (a file that is absent breaks none):
 
-    - the ``.mod`` is the zip's go.mod byte for byte (the synthesized ``module PATH`` for a
-      zip without one), at most ``MAX_MOD_BYTES``: consumers' go.sum holds the hash of each,
-      and a registry serves the zip's;
+    - the ``.mod`` is the zip's go.mod (the synthesized ``module PATH`` for a zip without
+      one), at most ``MAX_MOD_BYTES``: consumers' go.sum holds the hash of each. Byte for
+      byte but for line endings: go reads the ``.mod`` from the git object, while the zip's
+      files come through ``git archive``, which converts line endings as ``.gitattributes``
+      says (``eol=crlf``), so go itself serves an LF ``.mod`` beside a CRLF go.mod there;
     - the ``.info`` is a JSON object of at most ``MAX_INFO_BYTES`` whose ``Version`` is the
       zip's version (go refuses a proxy's answer for another version) and whose ``Time``, if
       it has one, is an RFC 3339 time, as go reads it.
@@ -59,14 +61,19 @@ def beside_problems(accepted: AcceptedZip, mod: bytes | None,
     problems = []
     if mod is not None and len(mod) > MAX_MOD_BYTES:
         problems.append((".mod", f"larger than {MAX_MOD_BYTES} bytes"))
-    elif mod is not None and mod != accepted.gomod:
+    elif mod is not None and _lf(mod) != _lf(accepted.gomod):
         where = "the go.mod go synthesizes for it" if accepted.gomod_synthesized else "its go.mod"
         rule = (f"differs from {where} ({accepted.module}@{accepted.version}): "
-                "a .mod must be the zip's go.mod byte for byte")
+                "a .mod must be the zip's go.mod (line endings aside)")
         problems.append((".mod", rule))
     if info is not None and (problem := _info_problem(info, accepted.version)):
         problems.append((".info", problem))
     return problems
+
+
+def _lf(text: bytes) -> bytes:
+    """Return ``text`` with CRLF line endings as LF (what ``eol=crlf`` changes)."""
+    return text.replace(b"\r\n", b"\n")
 
 
 def _info_problem(info: bytes, version: str) -> str | None:

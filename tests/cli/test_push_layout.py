@@ -77,3 +77,18 @@ def test_beside_problems_names_each_file_and_bounds_sizes(tmp_path: Path) -> Non
     deep = b"[" * 100_000 + b"]" * 100_000
     assert beside_problems(accepted, None, deep[:MAX_INFO_BYTES])[0][1].startswith(
         "JSON nested too deeply")
+
+
+def test_a_mod_differing_from_the_zip_only_in_line_endings_agrees(tmp_path: Path) -> None:
+    """With `eol=crlf` in .gitattributes, go's zip (through git archive) holds a CRLF go.mod
+    while go serves the git object's LF .mod beside it (the corpus case
+    gomod-crlf-by-gitattributes): the layout gopush build writes must push."""
+    at_v = tmp_path / MODULE / "@v"
+    at_v.mkdir(parents=True)
+    crlf = GOMOD.replace(b"\n", b"\r\n")
+    create_zip(at_v / f"{VERSION}.zip", MODULE, VERSION,
+               [DataFile("go.mod", crlf), DataFile("a.go", b"package a\n")])
+    accepted = accept_zip(at_v / f"{VERSION}.zip")
+    assert beside_problems(accepted, GOMOD, None) == []
+    assert beside_problems(accepted, crlf, None) == []
+    assert [kind for kind, _ in beside_problems(accepted, GOMOD + b"// more\n", None)] == [".mod"]
