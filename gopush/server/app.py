@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gopush.server import (
     api_entitlements,
@@ -155,6 +155,31 @@ class StripTrailingSlash:
         await self.app(scope, receive, send)
 
 
+class NoSniff:
+    """ASGI middleware: every answer says ``X-Content-Type-Options: nosniff``. GOPROXY's
+    ``.mod`` and ``list`` are uploaders' bytes served as ``text/plain`` on the web page's
+    origin: no browser may take them for HTML or script."""
+
+    HEADER = (b"x-content-type-options", b"nosniff")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_nosniff(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if all(name.lower() != self.HEADER[0] for name, _ in headers):
+                    message = {**message, "headers": [*headers, self.HEADER]}
+            await send(message)
+
+        await self.app(scope, receive, send_nosniff)
+
+
 class WriteGate:
     """ASGI middleware: in read-only mode (a full disk), answer each POST and PUT 507 before
     its body is read, unless a probe finds space again (``Space.writable``: the rule in
@@ -225,7 +250,7 @@ def create_app(storage: Storage, settings: ServeSettings) -> ASGIApp:
                                         404: _not_found, Exception: _unexpected})
     app.router.redirect_slashes = False
     app.state.gopush = server_state
-    return StripTrailingSlash(WriteGate(app, storage.space))
+    return NoSniff(StripTrailingSlash(WriteGate(app, storage.space)))
 
 
 async def _sweep_periodically(expiry: SlotExpiry, storage: Storage) -> None:

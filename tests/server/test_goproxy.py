@@ -33,6 +33,9 @@ def test_latest_and_mixed_case_path(serve: Any, go: GoOracle, tmp_path: Path) ->
     proxy = served.goproxy("acme/gomods")
     listed = httpx.get(proxy + "example.com/!mixed/!case/@v/list")
     assert listed.text.split() == ["v1.0.0", "v1.1.0", "v1.2.0-rc.1"]
+    mod = httpx.get(proxy + "example.com/!mixed/!case/@v/v1.0.0.mod")
+    for answer in (listed, mod):  # uploaders' bytes on the web page's origin: never sniffed
+        assert answer.headers["x-content-type-options"] == "nosniff"
     latest = go.download(MIXED, "latest", GOPROXY=proxy)
     assert (latest["Version"], latest["Sum"]) == ("v1.1.0", built["v1.1.0"]["sum"])
     pseudo = go.download(MIXED, pseudo_version, GOPROXY=proxy)
