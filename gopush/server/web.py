@@ -192,17 +192,18 @@ async def repo_page(request: Request) -> Response:
     if repo is None:
         return not_found_page(request)
     storage = state(request).storage
-    rows = await run_in_threadpool(_module_rows, request, repo)
-    guide = consumer_guide(consumer_setup(request, repo), [(m.path, m.newest) for m in rows])
-    context: dict[str, Any] = {"repo": repo, "modules": rows, "guide": guide.lines(),
-                               "uploads": [], "tokens": [],
+    context: dict[str, Any] = {"repo": repo, "uploads": [], "tokens": [],
                                "uploaded": _uploaded(request)}
     if signed_in(request):
+        # uploads before modules: a version completes in one transaction, so an upload shown
+        # completed is then in the module list too (read the other way round, it could not be)
         context["uploads"] = storage.packages(repo)[:RECENT_UPLOADS]
         context["tokens"] = [token_row(e) for e in storage.entitlements.list(repo)]
         context["max_zip_mb"] = MAX_ZIP_BYTES // (1 << 20)
         context["max_layout_files"] = MAX_FILES
-    return render(request, "repo.html", **context)
+    rows = await run_in_threadpool(_module_rows, request, repo)
+    guide = consumer_guide(consumer_setup(request, repo), [(m.path, m.newest) for m in rows])
+    return render(request, "repo.html", modules=rows, guide=guide.lines(), **context)
 
 
 def _uploaded(request: Request) -> list[str]:
