@@ -68,10 +68,17 @@ def _text(driver: Any) -> str:
     return str(driver.find_element(By.TAG_NAME, "body").text)
 
 
-def _click(driver: Any, link_text: str) -> None:
+def _click(driver: Any, link_text: str, timeout: float = 30) -> None:
+    """Follow the link ``link_text`` and wait until the old page is gone."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
 
+    old = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.LINK_TEXT, link_text).click()
+    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def _wait_for_id(driver: Any, identifier: str, timeout: float = 30) -> None:
@@ -82,6 +89,23 @@ def _wait_for_id(driver: Any, identifier: str, timeout: float = 30) -> None:
 
     WebDriverWait(driver, timeout).until(
         expected_conditions.presence_of_element_located((By.ID, identifier)))
+
+
+def _submit(driver: Any, button: str, then: str, timeout: float = 30) -> None:
+    """Click the form button ``button`` and wait for the page it leads to, which shows the
+    element ``then``. The old page going stale is waited for first: ``then`` may be on the
+    old page too (sign-out is on every signed-in page), and reading the body while the
+    browser is between pages finds no body at all."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.ID, button).click()
+    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(old))
+    _wait_for_id(driver, then, timeout)
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def _wait_for_state(driver: Any, wanted: str, timeout: float = 60) -> str:
@@ -124,8 +148,7 @@ def test_browse_sign_in_upload_and_go_downloads(browser: Any, serve: Any, tmp_pa
     _click(browser, "Sign in")
     browser.find_element(By.ID, "api-key").send_keys(KEY)
     browser.save_screenshot(str(screenshots / "4-sign-in.png"))
-    browser.find_element(By.ID, "sign-in-submit").click()
-    _wait_for_id(browser, "sign-out")
+    _submit(browser, "sign-in-submit", "sign-out")
     assert "signed in as" in _text(browser) and "acme/priv" in _text(browser)
     cookie = browser.get_cookie("gopush_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and KEY not in cookie["value"]
@@ -133,8 +156,7 @@ def test_browse_sign_in_upload_and_go_downloads(browser: Any, serve: Any, tmp_pa
     # upload the zip through the form; the repository page shows it processed
     _click(browser, "acme/pub")
     browser.find_element(By.ID, "zip-file").send_keys(built["zip"])
-    browser.find_element(By.ID, "upload-submit").click()
-    _wait_for_id(browser, "just-uploaded")
+    _submit(browser, "upload-submit", "just-uploaded")
     assert _wait_for_state(browser, "completed") == "completed"
     browser.save_screenshot(str(screenshots / "5-repository-signed-in.png"))
     _click(browser, UPLOADED)
@@ -147,8 +169,7 @@ def test_browse_sign_in_upload_and_go_downloads(browser: Any, serve: Any, tmp_pa
     print(f"\ngo mod download {UPLOADED}@v1.0.0 after the form upload: {got['Sum']} "
           f"(gopush build: {built['sum']}); screenshots in {screenshots}")
 
-    browser.find_element(By.ID, "sign-out").click()
-    _wait_for_id(browser, "sign-in")
+    _submit(browser, "sign-out", "sign-in")
     assert "acme/priv" not in _text(browser) and "Sign in" in _text(browser)
     assert {p.name for p in screenshots.glob("*.png")} >= {
         "1-index-anonymous.png", "2-module-anonymous.png", "3-private-anonymous.png",
@@ -163,8 +184,7 @@ def _sign_in(driver: Any, served: Served) -> None:
 
     driver.get(f"{served.url}/web/login")
     driver.find_element(By.ID, "api-key").send_keys(KEY)
-    driver.find_element(By.ID, "sign-in-submit").click()
-    _wait_for_id(driver, "sign-out")
+    _submit(driver, "sign-in-submit", "sign-out")
 
 
 def test_a_layout_uploaded_through_the_form_is_downloaded_by_go(
@@ -190,16 +210,14 @@ def test_a_layout_uploaded_through_the_form_is_downloaded_by_go(
     browser.get(f"{served.url}/web/acme/pub")
     browser.find_element(By.ID, "layout-files").send_keys(
         "\n".join(str(p) for p in sorted(bad.glob("v*"))))
-    browser.find_element(By.ID, "layout-submit").click()
-    _wait_for_id(browser, "sign-out")
+    _submit(browser, "layout-submit", "sign-out")
     page = _text(browser)
     assert "nothing was stored" in page and "\nv1.1.0.mod: differs from its go.mod" in page
     browser.save_screenshot(str(screenshots / "8-layout-refused.png"))
     # picked as a folder, the names chromium sends carry the folder's path
     browser.get(f"{served.url}/web/acme/pub")
     browser.find_element(By.ID, "layout-folder").send_keys(str(bad))
-    browser.find_element(By.ID, "layout-submit").click()
-    _wait_for_id(browser, "sign-out")
+    _submit(browser, "layout-submit", "sign-out")
     assert "bad/v1.1.0.mod: differs from its go.mod" in _text(browser)
 
     # the layout as built: both versions published
@@ -207,8 +225,7 @@ def test_a_layout_uploaded_through_the_form_is_downloaded_by_go(
     assert LAID_OUT not in _text(browser)
     browser.find_element(By.ID, "layout-files").send_keys(
         "\n".join(str(p) for p in sorted(at_v.glob("v*"))))
-    browser.find_element(By.ID, "layout-submit").click()
-    _wait_for_id(browser, "just-uploaded")
+    _submit(browser, "layout-submit", "just-uploaded")
     deadline = time.monotonic() + 60
     while (states := [e.text for e in browser.find_elements(
             By.CSS_SELECTOR, ".just-uploaded .state")]) != ["completed"] * 2:
@@ -220,8 +237,7 @@ def test_a_layout_uploaded_through_the_form_is_downloaded_by_go(
     # (out/example.com/weblayout/@v/v1.0.0.zip...); identical content, the same packages
     browser.get(f"{served.url}/web/acme/pub")
     browser.find_element(By.ID, "layout-folder").send_keys(str(tmp_path / "out"))
-    browser.find_element(By.ID, "layout-submit").click()
-    _wait_for_id(browser, "just-uploaded")
+    _submit(browser, "layout-submit", "just-uploaded")
     assert len(browser.find_elements(By.CSS_SELECTOR, ".just-uploaded")) == 2
     _click(browser, LAID_OUT)
     for version, doc in built.items():
