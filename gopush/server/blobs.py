@@ -17,12 +17,116 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from gopush.errors import GopushError
 from gopush.server.space import Space
 
 _COPY_BYTES = 1 << 20
+
+
+class BlobMissing(GopushError):
+    """A blob a row points at is not in the store (deleted behind the registry's back)."""
+
+
+class BlobCorrupt(GopushError):
+    """A blob's bytes do not hash to its name: the store changed them (never served)."""
+
+
+class BlobStoreUnavailable(GopushError):
+    """The blob store cannot be reached or refused the operation; the message names why
+    (connection refused, access denied, bucket missing...), never a credential."""
+
+
+class Blobs(Protocol):
+    """Content-addressed, write-once bytes every instance of a registry sees, named by the
+    lower-case hex SHA-256 of their content (``--blobs``: a directory, PostgreSQL large
+    objects, S3). The contract every store keeps:
+
+    - bytes arrive in a local scratch file (``incoming``: this process's own, never shared),
+      which ``commit`` stores under its SHA-256 and then removes; storing bytes already
+      there is a no-op reported as not new. A blob is whole or absent, never partial.
+    - every read is verified against the name: ``chunks`` raises ``BlobCorrupt`` after the
+      last chunk if the digest differs (a streaming reader aborts the response then);
+      ``read_bytes`` and ``local_copy`` raise it before returning anything.
+    - the parts of a multipart upload are kept in the store too (``put_part``...), so the
+      parts of one upload may reach different instances.
+    - failures to reach the store raise ``BlobStoreUnavailable`` naming the cause; a blob
+      not there raises ``BlobMissing``; a local full disk raises ``space.DiskFull``.
+    """
+
+    def incoming(self, label: str = "upload") -> Incoming:
+        """Return a new, empty local scratch file to fill (``commit`` or ``discard`` it)."""
+        ...
+
+    def commit(self, incoming: Incoming) -> tuple[str, bool]:
+        """Store a finished scratch file under its SHA-256 (removing the scratch file);
+        return the SHA-256 and whether this call stored it (False: it was there)."""
+        ...
+
+    def put_bytes(self, data: bytes, label: str = "small") -> str:
+        """Store small ``data`` (a go.mod); return its SHA-256."""
+        ...
+
+    def read_bytes(self, sha256: str) -> bytes:
+        """Return the verified content of a small blob."""
+        ...
+
+    def chunks(self, sha256: str) -> Iterator[bytes]:
+        """Yield the blob's content in pieces of about a MiB; verified at the end."""
+        ...
+
+    def local_copy(self, sha256: str) -> AbstractContextManager[Path]:
+        """Give a verified local file with the blob's content for random access (a zip's
+        central directory), for the ``with`` block only (the blob's own file for a
+        directory store; a scratch copy, removed after, for a remote one)."""
+        ...
+
+    def exists(self, sha256: str) -> bool:
+        """Tell whether the blob is in the store."""
+        ...
+
+    def names(self) -> Iterable[str]:
+        """Return the SHA-256 of every blob in the store."""
+        ...
+
+    def delete(self, sha256s: Iterable[str]) -> None:
+        """Delete these blobs (missing ones are ignored); the caller decided that no row
+        needs them."""
+        ...
+
+    def sweep(self) -> int:
+        """Delete this process's scratch files left by an interrupted run; return how many."""
+        ...
+
+    def put_part(self, upload: str, number: int, incoming: Incoming) -> None:
+        """Keep a finished scratch file as part ``number`` of multipart upload ``upload``
+        (replacing a part sent before under that number), visible to every instance."""
+        ...
+
+    def parts(self, upload: str) -> dict[int, int]:
+        """Return the parts of ``upload`` kept so far: number → size in bytes."""
+        ...
+
+    def part_chunks(self, upload: str, number: int) -> Iterator[bytes]:
+        """Yield the content of one part."""
+        ...
+
+    def delete_parts(self, upload: str) -> None:
+        """Delete every part of ``upload`` (joined, expired or abandoned)."""
+        ...
+
+    def check(self) -> None:
+        """Raise ``BlobStoreUnavailable`` unless the store can be read and written now
+        (``/readyz``)."""
+        ...
+
+    def describe(self) -> str:
+        """Return how logs and errors name the store (no credentials)."""
+        ...
 
 
 class Incoming:
@@ -180,8 +284,41 @@ class BlobStore:
         return self.commit(incoming)[0]
 
     def read_bytes(self, sha256: str) -> bytes:
-        """Return the content of a small blob."""
-        return self.path(sha256).read_bytes()
+        """Return the verified content of a small blob."""
+        return b"".join(self.chunks(sha256))
+
+    def chunks(self, sha256: str) -> Iterator[bytes]:
+        """Yield the blob's content in pieces of a MiB; raise ``BlobCorrupt`` after the
+        last one if it does not hash to ``sha256``."""
+        digest = hashlib.sha256()
+        try:
+            source = self.path(sha256).open("rb")
+        except FileNotFoundError:
+            raise BlobMissing(f"blob {sha256} is missing from {self.blobs}") from None
+        with source:
+            while chunk := source.read(_COPY_BYTES):
+                digest.update(chunk)
+                yield chunk
+        _verified(sha256, digest.hexdigest(), str(self.blobs))
+
+    @contextmanager
+    def local_copy(self, sha256: str) -> Iterator[Path]:
+        """Give the blob's own file, after checking that it hashes to ``sha256``."""
+        for _ in self.chunks(sha256):
+            pass
+        yield self.path(sha256)
+
+    def exists(self, sha256: str) -> bool:
+        """Tell whether the blob is on disk."""
+        return self.path(sha256).is_file()
+
+
+def _verified(expected: str, got: str, where: str) -> None:
+    """Raise ``BlobCorrupt`` unless a blob read from ``where`` hashed to its name."""
+    if got != expected:
+        raise BlobCorrupt(f"blob {expected} in {where} is corrupt: its content hashes to {got}",
+                          hint="restore it from a backup (gopush serve --export/--import "
+                               "verifies every blob); nothing was served from it")
 
 
 def _fsync_dir(directory: Path) -> None:
