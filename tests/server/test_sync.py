@@ -76,7 +76,7 @@ def test_invalid_zip_fails_for_good_and_resync_does_not_requeue(tmp_path: Path, 
     sync.start()
     try:
         package = _queued(storage, data, ("example.com/a", "v1.0.0"))
-        sync.submit(package, republish=False)
+        sync.submit(package)
         failed = _settled(storage, package)
         assert failed.state == "failed" and DEAD_END in (failed.reason or "")
         assert "example.com/b" in (failed.reason or "")
@@ -100,7 +100,7 @@ def test_resync_after_a_server_failure_publishes(tmp_path: Path, storage_db: str
     sync = Synchroniser(storage)
     sync.start()
     try:
-        sync.submit(package, republish=False)
+        sync.submit(package)
         failed = _settled(storage, package)
         assert failed.state == "failed"
         assert (failed.reason or "").startswith(RETRYABLE.split("(", 1)[0])
@@ -161,7 +161,7 @@ def test_a_full_disk_while_processing_is_retryable_or_waits_for_space(
         monkeypatch.setattr(storage, "set_package_state", no_space_to_fail)
         second = _queued(storage, _module_zip(tmp_path / "b.zip", "example.com/b", "v1.0.0"),
                          ("example.com/b", "v1.0.0"))
-        sync.submit(second, republish=False)
+        sync.submit(second)
         time.sleep(0.3)
         stalled = storage.package_by_perm(second.slug_perm)
         assert stalled is not None and stalled.state == "syncing"
@@ -192,9 +192,9 @@ def test_an_unexpected_exception_fails_the_package_and_the_queue_goes_on(
     sync.start()
     try:
         first = _queued(storage, broken, ("example.com/broken", "v1.0.0"))
-        sync.submit(first, republish=False)
+        sync.submit(first)
         second = _queued(storage, fine, ("example.com/fine", "v1.0.0"))
-        sync.submit(second, republish=False)
+        sync.submit(second)
         failed = _settled(storage, first)
         assert failed.state == "failed"
         assert "internal error: RecursionError" in (failed.reason or "")
