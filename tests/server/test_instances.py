@@ -40,6 +40,8 @@ from gopush.server.db import EXPIRY_LOCK, SWEEP_LOCK
 pytestmark = pytest.mark.both_databases
 
 Start = Callable[..., Served]
+# several instances share a database only on PostgreSQL (SQLite: the last test)
+POSTGRESQL = pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
 
 
 @pytest.fixture
@@ -85,12 +87,11 @@ def _until(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
     return value
 
 
+@POSTGRESQL
 def test_pushes_through_each_instance_download_through_every_instance(
         db_backend: str, instances: tuple[str, Start], go: GoOracle, tmp_path: Path) -> None:
     """Three instances: a version pushed through each is downloaded by go through each,
     with the h1: gopush build computed; each package was processed exactly once."""
-    if db_backend != "postgresql":
-        pytest.skip("several instances need PostgreSQL (SQLite: see the lock test below)")
     url, start = instances
     servers = [start() for _ in range(3)]
     repo = tagged_module(tmp_path / "repo", "example.com/multi", ["v1.0.0", "v1.1.0", "v1.2.0"])
@@ -108,14 +109,13 @@ def test_pushes_through_each_instance_download_through_every_instance(
     assert _rows(url, "SELECT count(*) FROM packages WHERE state = 'completed'") == [(3,)]
 
 
+@POSTGRESQL
 def test_ten_concurrent_pushes_of_one_version_store_one(
         db_backend: str, instances: tuple[str, Start], tmp_path: Path) -> None:
     """Ten pushes of module@v1.0.0 at once over three instances, five with one content and
     five with another: one version row and one live package; every push of the content that
     won gets 201 and that package, every other the 409 "already exists with different
     content" a single server gives."""
-    if db_backend != "postgresql":
-        pytest.skip("several instances need PostgreSQL")
     url, start = instances
     servers = [start() for _ in range(3)]
     zips = []
@@ -143,13 +143,12 @@ def test_ten_concurrent_pushes_of_one_version_store_one(
     assert sum(doc["sum"] == winner_sum for doc, _ in results) == 5
 
 
+@POSTGRESQL
 def test_killed_instance_holding_a_claim_loses_nothing(
         db_backend: str, instances: tuple[str, Start], go: GoOracle, tmp_path: Path) -> None:
     """Instance A claims a package and is held mid-processing (test hook), with a second
     package acknowledged (queued) behind it; B cannot take the claim while A renews it;
     kill -9 of A: once the lease lapses B processes both, and go downloads them through B."""
-    if db_backend != "postgresql":
-        pytest.skip("several instances need PostgreSQL")
     url, start = instances
     hold = tmp_path / "hold"
     hold.mkdir()
@@ -189,14 +188,53 @@ def test_killed_instance_holding_a_claim_loses_nothing(
         assert got["Sum"] == doc["sum"]
 
 
+@POSTGRESQL
+def test_an_instance_starting_leaves_uploads_in_progress_alone(
+        db_backend: str, instances: tuple[str, Start], go: GoOracle, tmp_path: Path) -> None:
+    """A multipart upload half sent to instance A (a part kept in a file of its own, the
+    joined file parked) is completed after instance B started on the same database and
+    --data: B's start-up recovery deleted neither the slot nor its files."""
+    import hashlib
+
+    url, start = instances
+    first = start()
+    repo = tagged_module(tmp_path / "repo", "example.com/inflight", ["v1.0.0"],
+                         {"data.txt": "x" * 300_000})
+    doc = gopush_build(repo.path, "v1.0.0", tmp_path / "dist")
+    data = Path(doc["zip"]).read_bytes()
+    pieces = [data[:100_000], data[100_000:200_000], data[200_000:]]
+    with httpx.Client(base_url=first.url, headers={"X-Api-Key": KEY}, timeout=60) as client:
+        slot = client.post("/files/acme/mods/", json={
+            "filename": "v1.0.0.zip", "md5_checksum": hashlib.md5(data).hexdigest(),
+            "method": "put_parts"}).json()
+        for number in (1, 3):  # 1 joins; 3 waits in a file of its own
+            reply = client.put(slot["upload_url"], content=pieces[number - 1], params={
+                "upload_id": slot["identifier"], "part_number": number})
+            assert reply.status_code == 200, reply.text
+        scratch = sorted(p.name for p in (tmp_path / "data" / "tmp").iterdir())
+        assert scratch  # the joined file and part 3
+        second = start()  # recovers at start: must not take these for a crash's leftovers
+        assert sorted(p.name for p in (tmp_path / "data" / "tmp").iterdir()) == scratch
+        reply = client.put(slot["upload_url"], content=pieces[1], params={
+            "upload_id": slot["identifier"], "part_number": 2})
+        assert reply.status_code == 200, reply.text
+        done = client.post(f"/files/acme/mods/{slot['identifier']}/complete/",
+                           json={"upload_id": slot["identifier"], "complete": True})
+        assert done.status_code == 201, done.text
+        reply = client.post("/packages/acme/mods/upload/go/",
+                            json={"package_file": slot["identifier"]})
+    assert settle(reply, first.url).package["status_str"] == "Completed"
+    got = go.download("example.com/inflight", "v1.0.0", GOPROXY=second.goproxy("acme/mods"))
+    assert got["Sum"] == doc["sum"]
+
+
+@POSTGRESQL
 def test_expiry_and_sweep_run_on_one_instance_at_a_time(
         db_backend: str, instances: tuple[str, Start], tmp_path: Path) -> None:
     """While the test holds the expiry and sweep advisory locks, no instance forgets an
     expired upload slot, though each checked (opening a slot runs a check before the 202),
     nor deletes an orphan blob, nor anything at its start; once released, the instances
     forget every expired slot and delete the orphan (the second sweep to find it unneeded)."""
-    if db_backend != "postgresql":
-        pytest.skip("several instances need PostgreSQL")
     import hashlib
 
     import psycopg
@@ -236,13 +274,12 @@ def _open_slot(served: Served) -> None:
     assert slot.status_code == 202, slot.text
 
 
+@POSTGRESQL
 def test_sweep_and_expiry_skip_while_another_instance_runs_them(
         db_backend: str, pg_databases: Databases, tmp_path: Path) -> None:
     """Two storages on one database and directory (two instances in one process): while
     one holds the sweep lock the other's sweep deletes nothing (0) and keeps the orphan;
     after, the orphan goes at its second sweep (the grace); the expiry check likewise."""
-    if db_backend != "postgresql":
-        pytest.skip("the advisory locks are PostgreSQL's (SQLite: one instance)")
     from gopush.server.assembly import Assemblies
     from gopush.server.expiry import SlotExpiry
     from gopush.server.storage import Storage
