@@ -205,7 +205,7 @@ def command(app: App, /, host: str, port: int, data: Path | None, database: str 
     Ctrl-C (SIGINT) and SIGTERM (systemd, docker stop, CI runners) stop it cleanly: no
     new connections, requests in flight finish (a stalled body is given up after
     --body-timeout; any request still running after --stop-timeout is cut off), the package being processed is finished (queued ones are processed
-    at the next start), the database is closed and the data directory released. Exit
+    at the next start, or by another instance on the same PostgreSQL), the database is closed and the data directory released. Exit
     status: 0 after SIGTERM, 130 after Ctrl-C (as every gopush command), 3 when it cannot
     start (port in use, data directory not writable or used by another server, unusable
     TLS files), and then it has created nothing on disk.

@@ -21,15 +21,27 @@ a small pool of connections): every ``tx`` holds one cluster-wide advisory lock
 (``WRITE_LOCK``) from before its BEGIN until its ``on_commit``/``on_rollback`` actions have
 run, so transactions are serialised exactly as the SQLite lock serialises them, across
 every process that shares the database; ``one``/``all`` are single statements that read
-committed rows without waiting. What relies on that serialisation (and would need its own
-row lock or constraint to drop it): ``Storage.publish`` / ``queue_package`` (read the
-version, then write it: of two uploads of one version exactly one creates it; the versions
-primary key would refuse a second row anyway), ``_free_slug`` (read, then insert a slug),
-the blob rules of ``server.storage`` (a transaction that finds no row needing a blob deletes
-it in ``on_commit``, before any other transaction can place a row needing it),
-``Entitlements.create`` (the count limit), ``count_download`` (a single guarded UPDATE:
-row locks suffice), ``VulnStore.save`` (the next scan id), ``retag`` (read-modify-write of
-a package's tags), ``PublishTokens.mint`` (a replayed jti: the primary key decides).
+committed rows without waiting.
+
+Several instances (issue 14 point 3) and what each write relies on. Correct by row locks
+and guarded single statements, so they would stay correct without ``WRITE_LOCK``: the
+processing queue (``Storage.claim_package``: ``skip_locked`` gives ``SELECT ... FOR UPDATE
+SKIP LOCKED`` and PostgreSQL re-checks the lease on the locked row; ``renew_claim`` and
+``set_package_state`` are single ``UPDATE``s guarded by the claim or the state),
+``count_download`` (one guarded UPDATE), ``PublishTokens.mint`` (a replayed jti: the primary
+key decides). Who runs the upload expiry and the orphan sweep is decided by advisory locks
+of their own (``EXPIRY_LOCK``, ``SWEEP_LOCK``, ``exclusively``: the others skip the round),
+not by ``WRITE_LOCK``. Still needing ``WRITE_LOCK`` (each would need its own row lock,
+constraint-and-retry or lock to drop it): ``Storage.publish`` / ``queue_package`` (read the
+version, then write it: the versions primary key would refuse a second row, but the loser
+would get a ``Conflict`` instead of today's answer, "identical" or "exists with other
+content"), ``_free_slug`` (read, then insert a slug: the unique key would refuse, with no
+retry), the blob rules of ``server.storage`` (a transaction that finds no row needing a blob
+deletes it in ``on_commit``; without the lock another instance could meanwhile reuse that
+blob, found already stored, for a row it commits after the check: ``sweep_orphans``' grace
+protects new blobs, not reused ones), ``Entitlements.create`` (the count limit),
+``VulnStore.save`` (the next scan id), ``retag`` (read-modify-write of a package's tags, a
+``FOR UPDATE`` would do), migrations (two instances starting at once migrate once).
 
 A module version becomes visible in the same transaction that records its package, after
 its blobs are already in place, so a reader never sees a version whose bytes are missing.

@@ -20,7 +20,8 @@ Blobs no row needs are deleted while serving, not only at start (``sweep_orphans
 a crash left between renaming a blob into place and committing its row, and any other a
 deletion missed. A deleted package's blobs, a republished version's old ones and an expired
 upload's are deleted at once, in the transaction that drops the last row needing them. An upload in progress is never one of them: until its transaction
-commits, its bytes are a file under ``tmp/``, which only a start sweeps.
+commits, its bytes are a file under ``tmp/``, which only a start sweeps (SQLite; instances
+sharing a PostgreSQL database delete one untouched for the upload expiry instead).
 
 A full disk raises ``space.DiskFull`` from any write (``server.space``); nothing
 half-written remains: temporary files are deleted by their callers, transactions roll back.

@@ -196,7 +196,7 @@ def test_an_instance_starting_leaves_uploads_in_progress_alone(
     --data: B's start-up recovery deleted neither the slot nor its files."""
     import hashlib
 
-    url, start = instances
+    _, start = instances
     first = start()
     repo = tagged_module(tmp_path / "repo", "example.com/inflight", ["v1.0.0"],
                          {"data.txt": "x" * 300_000})
