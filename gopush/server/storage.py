@@ -131,7 +131,8 @@ class Storage:
         serving.
 
         SQLite: only call this before serving (the data-directory lock guarantees no other
-        writer): it deletes every temporary file without the care ``forget_slot`` takes. On a
+        writer): it deletes every temporary file without the care ``forget_slot`` takes, and
+        ends the claims a killed run held on packages (processed again at once). On a
         full disk the temporary files go first (they may free enough); if the database still
         cannot take the deletions, they wait for the next start and the server starts in
         read-only mode (``server.space``).
@@ -156,6 +157,8 @@ class Storage:
         try:
             with self.db.tx() as conn:
                 conn.execute("DELETE FROM files WHERE state = 'awaiting'")
+                # no other instance: a claim still running was a dead run's (claimable now)
+                conn.execute("UPDATE packages SET lease_until = NULL WHERE state = 'syncing'")
                 if unused_before is not None:
                     conn.execute(f"DELETE FROM files WHERE created_at < ? AND "
                                  f"{_NO_LIVE_PACKAGE}", (unused_before,))
@@ -414,12 +417,6 @@ class Storage:
         return self.db.one("SELECT 1 FROM packages WHERE owner = ? AND name = ? AND "
                            "module = ? AND version = ? AND state IN ('queued', 'syncing')",
                            repo.owner, repo.name, module, version) is not None
-
-    def pending_packages(self) -> list[Package]:
-        """Return the packages still to process (queued, or interrupted while syncing)."""
-        rows = self.db.all("SELECT * FROM packages WHERE state IN ('queued', 'syncing') "
-                           "ORDER BY rowid")
-        return [from_row(Package, r) for r in rows]
 
     def claim_package(self, worker: str, lease: float) -> Package | None:
         """Claim the oldest package to process for ``worker`` for ``lease`` seconds; return
