@@ -176,6 +176,12 @@ def _limit_options(command: Any) -> Any:
               help="With --vuln-db: keep versions with a finding in a package they import "
                    "(imported), or with any finding (any), out of list and @latest, and "
                    "answer 403 with the reason for their files. Pushing is still allowed.")
+@click.option("--queue-lease", type=click.FloatRange(1), default=30.0, hidden=True,
+              metavar="SECONDS",
+              help="Seconds a processing claim lasts unless renewed (tests shorten it).")
+@click.option("--hold-processing", type=click.Path(file_okay=False, path_type=Path),
+              hidden=True, metavar="DIR",
+              help="Test-only: hold each claimed package until DIR/release exists.")
 @_limit_options
 @output_options
 @pass_app
@@ -185,7 +191,8 @@ def command(app: App, /, host: str, port: int, data: Path | None, database: str 
             read_tokens: tuple[str, ...], upstreams: tuple[str, ...], new_repos: str,
             body_timeout: float, upload_expiry: float, stop_timeout: float,
             vuln_db: str | None, vuln_refresh: float, vuln_timeout: float, config: Path | None,
-            quarantine: str, **limits: Any) -> None:
+            quarantine: str, queue_lease: float, hold_processing: Path | None,
+            **limits: Any) -> None:
     """Run the embedded Go module registry until stopped.
 
     It speaks the Cloudsmith upload API (for `gopush push` and the official
@@ -198,7 +205,7 @@ def command(app: App, /, host: str, port: int, data: Path | None, database: str 
     Ctrl-C (SIGINT) and SIGTERM (systemd, docker stop, CI runners) stop it cleanly: no
     new connections, requests in flight finish (a stalled body is given up after
     --body-timeout; any request still running after --stop-timeout is cut off), the package being processed is finished (queued ones are processed
-    at the next start), the database is closed and the data directory released. Exit
+    at the next start, or by another instance on the same PostgreSQL), the database is closed and the data directory released. Exit
     status: 0 after SIGTERM, 130 after Ctrl-C (as every gopush command), 3 when it cannot
     start (port in use, data directory not writable or used by another server, unusable
     TLS files), and then it has created nothing on disk.
@@ -234,7 +241,8 @@ def command(app: App, /, host: str, port: int, data: Path | None, database: str 
     settings = ServeSettings(api_keys=keys, body_timeout=body_timeout,
                              new_repos=new_repos != "off",
                              new_repos_private=new_repos == "private",
-                             upload_expiry=expiry_seconds, vuln=vuln, publishers=publishers)
+                             upload_expiry=expiry_seconds, vuln=vuln, publishers=publishers,
+                             queue_lease=queue_lease, hold_processing=hold_processing)
     _announce(app, listening.url, storage, describe_repos(storage, listening.url), settings)
     _warn_missing_repos(app, settings, {r.full_name for r in storage.repos()})
     run(storage, settings, listening, tls_cert=tls_cert, tls_key=tls_key,

@@ -112,10 +112,10 @@ def create_package(request: Request, repo: Repo, slot: FileSlot, republish: bool
         return done  # the same upload/go again (a retried POST)
     assert slot.blob_sha256 is not None
     named = peek_module_version(st.storage.blobs.path(slot.blob_sha256))
-    package, new = st.storage.queue_package(repo, slot, named, tags)
+    package, new = st.storage.queue_package(repo, slot, named, tags, republish=republish)
     if new:
         assert package is not None
-        st.sync.submit(package, republish=republish)
+        st.sync.submit(package)
     if package is not None:
         return package
     assert named is not None

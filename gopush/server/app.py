@@ -223,7 +223,8 @@ def create_app(storage: Storage, settings: ServeSettings) -> ASGIApp:
     upstream = Upstream(storage, settings.upstream_timeout)
     scanner = Scanner(storage, settings.vuln) if settings.vuln.enabled else None
     watch = VulnWatch(scanner) if scanner is not None else None
-    sync = Synchroniser(storage, scanner)
+    sync = Synchroniser(storage, scanner, lease=settings.queue_lease,
+                        hold=settings.hold_processing)
     server_state = ServerState(storage, settings, upstream, sync)
 
     @asynccontextmanager
@@ -262,7 +263,8 @@ async def _sweep_periodically(expiry: SlotExpiry, storage: Storage) -> None:
         await asyncio.sleep(expiry.interval)
         try:
             # orphans first: deleting them frees space, and it only reads the database
-            await run_in_threadpool(storage.sweep_orphans)
+            # (instances sharing the directory: a killed one's scratch files go by age)
+            await run_in_threadpool(storage.sweep_orphans, expiry.expiry)
             expiry.sweep()
         except DiskFull:
             pass  # read-only mode, logged when it began; the next check tries again

@@ -229,10 +229,21 @@ class BlobStore:
         self.blobs.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
 
-    def sweep(self) -> int:
-        """Delete temporary files left by an interrupted run; return how many were removed."""
+    def sweep(self, older_than: float | None = None) -> int:
+        """Delete temporary files left by an interrupted run; return how many were removed.
+
+        With ``older_than`` (a Unix time), only those last written before it: several
+        instances sharing the directory (``--database postgresql://``) each write their own
+        scratch files here, so a killed one's are told apart by age alone (see
+        ``Storage.sweep_orphans``).
+        """
         removed = 0
         for leftover in self.tmp.iterdir():
+            try:
+                if older_than is not None and leftover.stat().st_mtime >= older_than:
+                    continue
+            except FileNotFoundError:
+                continue  # its owner finished with it meanwhile
             leftover.unlink(missing_ok=True)
             removed += 1
         return removed

@@ -21,15 +21,27 @@ a small pool of connections): every ``tx`` holds one cluster-wide advisory lock
 (``WRITE_LOCK``) from before its BEGIN until its ``on_commit``/``on_rollback`` actions have
 run, so transactions are serialised exactly as the SQLite lock serialises them, across
 every process that shares the database; ``one``/``all`` are single statements that read
-committed rows without waiting. What relies on that serialisation (and would need its own
-row lock or constraint to drop it): ``Storage.publish`` / ``queue_package`` (read the
-version, then write it: of two uploads of one version exactly one creates it; the versions
-primary key would refuse a second row anyway), ``_free_slug`` (read, then insert a slug),
-the blob rules of ``server.storage`` (a transaction that finds no row needing a blob deletes
-it in ``on_commit``, before any other transaction can place a row needing it),
-``Entitlements.create`` (the count limit), ``count_download`` (a single guarded UPDATE:
-row locks suffice), ``VulnStore.save`` (the next scan id), ``retag`` (read-modify-write of
-a package's tags), ``PublishTokens.mint`` (a replayed jti: the primary key decides).
+committed rows without waiting.
+
+Several instances (issue 14 point 3) and what each write relies on. Correct by row locks
+and guarded single statements, so they would stay correct without ``WRITE_LOCK``: the
+processing queue (``Storage.claim_package``: ``skip_locked`` gives ``SELECT ... FOR UPDATE
+SKIP LOCKED`` and PostgreSQL re-checks the lease on the locked row; ``renew_claim`` and
+``set_package_state`` are single ``UPDATE``s guarded by the claim or the state),
+``count_download`` (one guarded UPDATE), ``PublishTokens.mint`` (a replayed jti: the primary
+key decides). Who runs the upload expiry and the orphan sweep is decided by advisory locks
+of their own (``EXPIRY_LOCK``, ``SWEEP_LOCK``, ``exclusively``: the others skip the round),
+not by ``WRITE_LOCK``. Still needing ``WRITE_LOCK`` (each would need its own row lock,
+constraint-and-retry or lock to drop it): ``Storage.publish`` / ``queue_package`` (read the
+version, then write it: the versions primary key would refuse a second row, but the loser
+would get a ``Conflict`` instead of today's answer, "identical" or "exists with other
+content"), ``_free_slug`` (read, then insert a slug: the unique key would refuse, with no
+retry), the blob rules of ``server.storage`` (a transaction that finds no row needing a blob
+deletes it in ``on_commit``; without the lock another instance could meanwhile reuse that
+blob, found already stored, for a row it commits after the check: ``sweep_orphans``' grace
+protects new blobs, not reused ones), ``Entitlements.create`` (the count limit),
+``VulnStore.save`` (the next scan id), ``retag`` (read-modify-write of a package's tags, a
+``FOR UPDATE`` would do), migrations (two instances starting at once migrate once).
 
 A module version becomes visible in the same transaction that records its package, after
 its blobs are already in place, so a reader never sees a version whose bytes are missing.
@@ -229,10 +241,23 @@ MIGRATIONS: tuple[tuple[str | ByDialect, ...], ...] = (
         )""",
         "CREATE INDEX IF NOT EXISTS publish_tokens_by_expiry ON publish_tokens (expires)",
     ),
+    (  # 6 (branch i14-multi): the processing queue claimed from the database by several
+       # instances (server.sync): the republish flag a package was queued with, and who
+       # holds the claim on it until when (Unix seconds; a lapsed lease is claimable again)
+        "ALTER TABLE packages ADD COLUMN republish INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE packages ADD COLUMN claimed_by TEXT",
+        "ALTER TABLE packages ADD COLUMN lease_until INTEGER",
+        "CREATE INDEX IF NOT EXISTS packages_by_state ON packages (state)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # the advisory lock every PostgreSQL transaction holds (any fixed 64-bit number: "gopush" in ASCII)
 WRITE_LOCK = 0x676F70757368
+# the advisory lock of the orphan-blob sweep (``Database.exclusively``): one instance at a
+# time runs it ("gopush" + "sw")
+SWEEP_LOCK = 0x676F707573687377
+# the advisory lock of upload expiry (``server.expiry``): one instance at a time ("gopush" + "ex")
+EXPIRY_LOCK = 0x676F707573686578
 # the tables whose rowid (arrival order) queries read: SQLite has it, PostgreSQL gets it
 ROWID_TABLES = ("read_tokens", "packages")
 POOL_SIZE = 8  # PostgreSQL connections per process (the worker threads share them)
@@ -296,6 +321,7 @@ class Database:
 
     dialect = ""
     shown = ""
+    shared = False  # may other processes (instances) use this database at the same time?
 
     def __init__(self) -> None:
         self._local = threading.local()  # the current transaction's after-actions
@@ -358,6 +384,20 @@ class Database:
         """Return every row of a read-only query."""
         with self.tx() as conn:
             return list(conn.execute(sql, args).fetchall())
+
+    def skip_locked(self, select: str) -> str:
+        """Return a ``SELECT`` that, inside ``tx``, locks the rows it returns and passes over
+        rows another transaction holds (``FOR UPDATE SKIP LOCKED`` on PostgreSQL): a queue
+        claimed by several instances. SQLite serialises whole transactions, so the query is
+        run as written."""
+        return select
+
+    @contextmanager
+    def exclusively(self, key: int) -> Iterator[bool]:
+        """Hold the advisory lock ``key`` for the block if no other process holds it; yield
+        whether it is held (False: another instance is doing the work, skip it). SQLite: a
+        single server (the data-directory lock), so always True."""
+        yield True
 
     # -- what each engine provides ---------------------------------------------------------
 
@@ -600,6 +640,7 @@ class PostgresDatabase(Database):
     """
 
     dialect = "postgresql"
+    shared = True
 
     def __init__(self, url: str) -> None:
         super().__init__()
@@ -678,6 +719,27 @@ class PostgresDatabase(Database):
         except self._psycopg.IntegrityError as err:
             raise Conflict(str(err).strip()) from err
         return cursor
+
+    def skip_locked(self, select: str) -> str:
+        return f"{select} FOR UPDATE SKIP LOCKED"
+
+    @contextmanager
+    def exclusively(self, key: int) -> Iterator[bool]:
+        # a session lock on a connection kept out of the pool for the block; it ends with the
+        # session should the process die, so a killed instance never blocks the others
+        with self._connection() as raw:
+            row = raw.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            if not row[0]:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                if not raw.closed and not raw.broken:
+                    try:
+                        raw.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                    except self._psycopg.Error:
+                        raw.close()
 
     def one(self, sql: str, *args: Any) -> Row | None:
         """Return the first row of a read-only query (one statement: no lock), or None."""

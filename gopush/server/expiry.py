@@ -13,17 +13,23 @@ The check runs whenever a slot is opened and, so that a quiet server frees its d
 ``interval`` seconds. Each check examines the unfinished slots (one indexed query) and the
 finished ones that expired since the previous check; older ones were examined then, or at
 start by ``Storage.recover``. A slot whose part or ``complete`` is running right now is left
-for the next check. The periodic task (``app._sweep_periodically``) also deletes the blobs no
+for the next check. Several instances on one PostgreSQL take turns (an advisory lock: one
+checks, the others skip that round); a slot whose instance was killed is forgotten here, by
+age, not at any start (another instance may be serving it). The periodic task (``app._sweep_periodically``) also deletes the blobs no
 row needs (``Storage.sweep_orphans``) and probes for disk space (``server.space``).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
 from gopush.server.assembly import Assemblies
+from gopush.server.db import EXPIRY_LOCK
 from gopush.server.storage import Storage, rfc3339
+
+log = logging.getLogger("gopush.server")
 
 MAX_INTERVAL = 3600.0  # seconds between two periodic checks, whatever the expiry
 
@@ -53,7 +59,19 @@ class SlotExpiry:
         Call it from the event loop: a part or ``complete`` marks its assembly busy or takes
         its lock before its first ``await``, so a slot in use is never pulled from under it;
         a slot that became a package meanwhile is kept (``Storage.forget_slot`` checks).
+        Instances sharing a database (PostgreSQL) take turns: one checks at a time
+        (``EXPIRY_LOCK``), the others skip the check (0).
         """
+        with self.storage.db.exclusively(EXPIRY_LOCK) as mine:
+            if not mine:
+                log.info("upload expiry skipped: another instance is checking")
+                return 0
+            forgotten = self._sweep()
+        if self.storage.db.shared:
+            log.info("upload expiry: %d expired uploads forgotten", forgotten)
+        return forgotten
+
+    def _sweep(self) -> int:
         cutoff = rfc3339(self.clock() - self.expiry)
         examined_until, forgotten = cutoff, 0
         for slot in self.storage.expired_slots(opened_before=cutoff,

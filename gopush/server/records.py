@@ -74,6 +74,7 @@ class Package:
     reason: str | None = None
     tags: str = ""  # server.tags: comma-separated
     tags_immutable: str = ""  # the subset of tags that remove/clear/replace keep
+    republish: int = 0  # queued with republish (server.sync processes it so, on any instance)
 
 
 @dataclass(frozen=True)

@@ -92,12 +92,15 @@ def open_storage(data: Path, repos: list[RepoSetup], *, upload_expiry: float | N
     # a database server is reached (and migrated, under its own lock) before anything is
     # made on disk, so a start it refuses leaves no data directory behind
     remote = None if file is not None else open_database(url, Space(data, data / "tmp"))
+    lock = None
     try:
         data.mkdir(parents=True, exist_ok=True)
-        lock = _lock_data_dir(data)  # before Storage: a second server must not touch the db
+        if remote is None:  # before Storage: a second server must not touch the SQLite file
+            lock = _lock_data_dir(data)
         storage = Storage(data, remote or url)
     except sqlite3.Error as err:
-        os.close(lock)
+        if lock is not None:
+            os.close(lock)
         raise _unusable_sqlite(url, err) from None
     except OSError as err:
         raise ConfigError(f"cannot use data directory {data}: {err.strerror}",
@@ -110,7 +113,7 @@ def open_storage(data: Path, repos: list[RepoSetup], *, upload_expiry: float | N
                                    "nothing was changed") from None
         raise ConfigError(f"cannot create a registry in {data}: its disk is full",
                           hint="free disk space, or pass --data DIR on another disk") from None
-    storage.data_lock = lock  # held for the life of the process
+    storage.data_lock = lock  # held for the life of the process (SQLite; None: shared)
     storage.recover(unused_before=None if upload_expiry is None else
                     rfc3339(time.time() - upload_expiry))
     for setup in repos:
@@ -175,9 +178,11 @@ def _set_up(storage: Storage, setup: RepoSetup) -> None:
 
 
 def _lock_data_dir(data: Path) -> int:
-    """Take an exclusive lock on ``data`` so two servers never share it.
+    """Take an exclusive lock on ``data`` so two servers never share it (SQLite only).
 
-    A second server would sweep the first one's uploads in progress as leftovers of a crash.
+    A second server would sweep the first one's uploads in progress as leftovers of a crash,
+    and SQLite's file is one process's. Instances on one PostgreSQL database may share
+    ``data`` (``Storage.recover`` leaves other instances' uploads alone there).
 
     Raises:
         ConfigError: another process holds the lock.

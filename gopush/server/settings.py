@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from gopush.server.publishers import Publishers
 
@@ -42,6 +43,8 @@ class ServeSettings:
     upload_expiry: float = 24 * 3600.0  # seconds an upload slot stays open (server.expiry)
     vuln: VulnSettings = field(default_factory=VulnSettings)
     publishers: Publishers = field(default_factory=Publishers)  # --config (server.publishers)
+    queue_lease: float = 30.0  # seconds a processing claim lasts unless renewed (server.sync)
+    hold_processing: Path | None = None  # test-only: server.sync's hold (--hold-processing)
 
     def key_ok(self, key: str | None) -> bool:
         """Tell whether ``key`` is one of the API keys (constant-time per key)."""

@@ -20,7 +20,8 @@ Blobs no row needs are deleted while serving, not only at start (``sweep_orphans
 a crash left between renaming a blob into place and committing its row, and any other a
 deletion missed. A deleted package's blobs, a republished version's old ones and an expired
 upload's are deleted at once, in the transaction that drops the last row needing them. An upload in progress is never one of them: until its transaction
-commits, its bytes are a file under ``tmp/``, which only a start sweeps.
+commits, its bytes are a file under ``tmp/``, which only a start sweeps (SQLite; instances
+sharing a PostgreSQL database delete one untouched for the upload expiry instead).
 
 A full disk raises ``space.DiskFull`` from any write (``server.space``); nothing
 half-written remains: temporary files are deleted by their callers, transactions roll back.
@@ -39,7 +40,14 @@ from pathlib import Path
 from gopush.errors import GopushError, VersionExists
 from gopush.modzip.accept import RFC3339, AcceptedZip
 from gopush.server.blobs import BlobStore, Incoming
-from gopush.server.db import Connection, Database, digest, open_database, sqlite_url
+from gopush.server.db import (
+    SWEEP_LOCK,
+    Connection,
+    Database,
+    digest,
+    open_database,
+    sqlite_url,
+)
 from gopush.server.entitlements import Entitlement, Entitlements
 from gopush.server.publish_tokens import PublishTokens
 from gopush.server.records import FileSlot, Package, Repo, Version, from_row
@@ -107,8 +115,11 @@ class Storage:
         self.entitlements = Entitlements(self.db)
         self.retention = RetentionStore(self.db)
         self.publish_tokens = PublishTokens(self.db)  # trusted publishing (issue 13)
-        # the file descriptor whose lock keeps other servers out (server.run.open_storage)
+        # the file descriptor whose lock keeps other servers out (server.run.open_storage;
+        # SQLite only: instances sharing a PostgreSQL database share the directory)
         self.data_lock: int | None = None
+        # blobs no row needed at the last sweep (the grace of ``sweep_orphans``)
+        self._unneeded_before: set[str] = set()
 
     def recover(self, *, unused_before: str | None = None) -> int:
         """Forget uploads a previous run did not finish, and delete blobs nothing needs any
@@ -119,16 +130,35 @@ class Storage:
         forgotten too, so their blobs go: the same rule ``server.expiry`` applies while
         serving.
 
-        Only call this before serving (the data-directory lock guarantees no other writer):
-        it deletes every temporary file without the care ``forget_slot`` takes. On a full
-        disk the temporary files go first (they may free enough); if the database still
+        SQLite: only call this before serving (the data-directory lock guarantees no other
+        writer): it deletes every temporary file without the care ``forget_slot`` takes, and
+        ends the claims a killed run held on packages (processed again at once). On a
+        full disk the temporary files go first (they may free enough); if the database still
         cannot take the deletions, they wait for the next start and the server starts in
         read-only mode (``server.space``).
+
+        A shared database (PostgreSQL): other instances may be serving, and their unfinished
+        uploads and scratch files are not leftovers. Nothing unfinished is touched (a slot
+        left by a dead instance goes by age, ``server.expiry``; its scratch files by age, in
+        ``sweep_orphans``); only finished uploads older than ``unused_before`` are forgotten,
+        and blobs swept, by one instance at a time (``SWEEP_LOCK``).
         """
+        if self.db.shared:
+            with self.db.exclusively(SWEEP_LOCK) as mine:
+                if not mine:
+                    return 0
+                if unused_before is not None:
+                    with self.db.tx() as conn:
+                        conn.execute(f"DELETE FROM files WHERE created_at < ? AND "
+                                     f"{_NO_LIVE_PACKAGE} AND state = 'complete'",
+                                     (unused_before,))
+            return self.sweep_orphans()
         removed = self.blobs.sweep()
         try:
             with self.db.tx() as conn:
                 conn.execute("DELETE FROM files WHERE state = 'awaiting'")
+                # no other instance: a claim still running was a dead run's (claimable now)
+                conn.execute("UPDATE packages SET lease_until = NULL WHERE state = 'syncing'")
                 if unused_before is not None:
                     conn.execute(f"DELETE FROM files WHERE created_at < ? AND "
                                  f"{_NO_LIVE_PACKAGE}", (unused_before,))
@@ -136,7 +166,7 @@ class Storage:
             pass  # read-only start: logged by Space; awaiting slots hold no blob
         return removed + self.sweep_orphans()
 
-    def sweep_orphans(self) -> int:
+    def sweep_orphans(self, scratch_age: float | None = None) -> int:
         """Delete the blobs no row needs (see the module docstring); return how many.
 
         Safe while serving: the blobs on disk are listed first, without the lock; then, in
@@ -144,14 +174,41 @@ class Storage:
         not a deleted package's) needs are deleted once it commits. A blob put in place
         after the listing is not looked at; one that a row came to need meanwhile is kept,
         since that row committed before this transaction began.
+
+        A shared database (PostgreSQL, several instances): one instance sweeps at a time
+        (``SWEEP_LOCK``; the others skip the round and return 0), and a blob is deleted only
+        if it was already unneeded at this instance's previous sweep (a grace of one sweep
+        interval, whatever the store): a blob another instance has just stored for a row it
+        has not committed yet is never deleted, even should transactions stop being
+        serialised by ``WRITE_LOCK`` (which, today, alone makes the in-process argument
+        above hold across processes). With ``scratch_age`` seconds, scratch files untouched
+        for that long (a killed instance's) are deleted too.
         """
+        if not self.db.shared:
+            return self._sweep_orphans(grace=False)
+        with self.db.exclusively(SWEEP_LOCK) as mine:
+            if not mine:
+                log.info("blob sweep skipped: another instance is sweeping")
+                return 0
+            removed = 0 if scratch_age is None else self.blobs.sweep(
+                older_than=time.time() - scratch_age)
+            swept = self._sweep_orphans(grace=True)
+            log.info("blob sweep: %d unneeded blobs and %d old scratch files deleted",
+                     swept, removed)
+            return swept + removed
+
+    def _sweep_orphans(self, *, grace: bool) -> int:
         on_disk = self.blobs.names()
         if not on_disk:
+            self._unneeded_before = set()
             return 0
         with self.db.tx() as conn:
             needed = {row[0] for row in conn.execute(_NEEDED_BLOBS) if row[0]}
-            orphans = [sha for sha in on_disk if sha not in needed]
-            self.db.on_commit(lambda: self.blobs.delete(orphans))
+            unneeded = {sha for sha in on_disk if sha not in needed}
+            orphans = sorted(unneeded & self._unneeded_before if grace else unneeded)
+            self._unneeded_before = unneeded.difference(orphans)
+            if orphans:
+                self.db.on_commit(lambda: self.blobs.delete(orphans))
         return len(orphans)
 
     @staticmethod
@@ -319,7 +376,7 @@ class Storage:
         return self._by_perm(perm)
 
     def queue_package(self, repo: Repo, slot: FileSlot, named: tuple[str, str] | None,
-                      tags: str) -> tuple[Package | None, bool]:
+                      tags: str, *, republish: bool = False) -> tuple[Package | None, bool]:
         """Record an upload waiting to be processed (queued), named for what its zip claims;
         return the package and whether it is new.
 
@@ -328,6 +385,7 @@ class Storage:
         another package for it is being processed, nothing is queued and (None, False) is returned: the caller
         decides such an upload itself, after the other one, so that of two uploads of one
         version the second hears at once whether it was identical or refused.
+        ``republish`` is kept in the row: whichever instance claims the package honours it.
         """
         module, version = named if named else (None, None)
         with self.db.tx() as conn:
@@ -340,6 +398,8 @@ class Storage:
                 return None, False
             perm = self._insert_package(conn, repo, slot, "queued", None, tags,
                                         module=module, version=version)
+            if republish:
+                conn.execute("UPDATE packages SET republish = 1 WHERE slug_perm = ?", (perm,))
             return self._by_perm_in(conn, perm), True
 
     @staticmethod
@@ -358,11 +418,42 @@ class Storage:
                            "module = ? AND version = ? AND state IN ('queued', 'syncing')",
                            repo.owner, repo.name, module, version) is not None
 
-    def pending_packages(self) -> list[Package]:
-        """Return the packages still to process (queued, or interrupted while syncing)."""
-        rows = self.db.all("SELECT * FROM packages WHERE state IN ('queued', 'syncing') "
-                           "ORDER BY rowid")
-        return [from_row(Package, r) for r in rows]
+    def claim_package(self, worker: str, lease: float) -> Package | None:
+        """Claim the oldest package to process for ``worker`` for ``lease`` seconds; return
+        it (now syncing), or None when there is none.
+
+        Claimable: queued, or syncing with a lapsed lease (its instance died or stalled) or
+        one ``worker`` holds itself (a claim it could not finish: a full disk). On
+        PostgreSQL the row is taken with ``FOR UPDATE SKIP LOCKED`` and the lease is checked
+        again on the locked row, so two instances never claim one package while its lease
+        runs; an idle queue costs one indexed read without any lock (``db.one``).
+        """
+        stamp = time.time()
+        claimable = ("(state = 'queued' OR (state = 'syncing' AND (lease_until IS NULL OR "
+                     "lease_until < ? OR claimed_by = ?)))")
+        if self.db.one(f"SELECT 1 FROM packages WHERE {claimable} LIMIT 1",
+                       int(stamp), worker) is None:
+            return None
+        with self.db.tx() as conn:
+            row = conn.execute(self.db.skip_locked(
+                f"SELECT slug_perm FROM packages WHERE {claimable} ORDER BY rowid LIMIT 1"),
+                (int(stamp), worker)).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE packages SET state = 'syncing', claimed_by = ?, "
+                         "lease_until = ?, updated_at = ? WHERE slug_perm = ?",
+                         (worker, int(stamp + lease), now(), row[0]))
+            return self._by_perm_in(conn, row[0])
+
+    def renew_claim(self, package: Package, worker: str, lease: float) -> bool:
+        """Extend ``worker``'s claim on a syncing package by ``lease`` seconds from now;
+        return whether it still holds it (False: processed, deleted, or claimed by another
+        instance after the lease lapsed)."""
+        with self.db.tx() as conn:
+            return bool(conn.execute(
+                "UPDATE packages SET lease_until = ? WHERE slug_perm = ? AND "
+                "state = 'syncing' AND claimed_by = ?",
+                (int(time.time() + lease), package.slug_perm, worker)).rowcount)
 
     def package_by_perm(self, perm: str) -> Package | None:
         """Return a package by its slug_perm, whatever its state, or None."""
@@ -467,7 +558,9 @@ class Storage:
                                ).fetchone()
             existing = from_row(Version, row) if row else None
             if existing and existing.sum == accepted.sum and existing.package:
-                if queued is None:
+                if queued is None or existing.package == queued.slug_perm:
+                    # (the second: an instance whose lease lapsed finishes a package that
+                    # another one published meanwhile; the same outcome, not a duplicate)
                     return self._by_perm_in(conn, existing.package), False
                 raise _duplicate(repo, accepted, self._by_perm_in(conn, existing.package))
             if existing and existing.sum != accepted.sum and not republish:

@@ -205,6 +205,8 @@ def test_migration_2_turns_read_tokens_into_entitlements(tmp_path: Path) -> None
     conn.execute("DROP TABLE entitlements")
     conn.execute("ALTER TABLE packages DROP COLUMN tags_immutable")  # migration 3's
     conn.execute("DROP TABLE retention_rules")  # migration 4's
+    for column in ("republish", "claimed_by", "lease_until"):  # the queue claims' (i14-multi)
+        conn.execute(f"ALTER TABLE packages DROP COLUMN {column}")
     conn.execute("INSERT INTO read_tokens VALUES ('acme', 'private', ?)", (digest("old-one"),))
     conn.execute("PRAGMA user_version = 1")
     conn.commit()

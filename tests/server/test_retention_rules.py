@@ -148,6 +148,8 @@ def test_migration_4_adds_the_rules_to_a_schema_3_directory(tmp_path: Path) -> N
     storage.db.close()
     conn = sqlite3.connect(tmp_path / "registry.sqlite3")
     conn.execute("DROP TABLE retention_rules")
+    for column in ("republish", "claimed_by", "lease_until"):  # the queue claims' (i14-multi)
+        conn.execute(f"ALTER TABLE packages DROP COLUMN {column}")
     conn.execute("PRAGMA user_version = 3")
     conn.commit()
     conn.close()

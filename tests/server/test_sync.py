@@ -76,7 +76,7 @@ def test_invalid_zip_fails_for_good_and_resync_does_not_requeue(tmp_path: Path, 
     sync.start()
     try:
         package = _queued(storage, data, ("example.com/a", "v1.0.0"))
-        sync.submit(package, republish=False)
+        sync.submit(package)
         failed = _settled(storage, package)
         assert failed.state == "failed" and DEAD_END in (failed.reason or "")
         assert "example.com/b" in (failed.reason or "")
@@ -100,7 +100,7 @@ def test_resync_after_a_server_failure_publishes(tmp_path: Path, storage_db: str
     sync = Synchroniser(storage)
     sync.start()
     try:
-        sync.submit(package, republish=False)
+        sync.submit(package)
         failed = _settled(storage, package)
         assert failed.state == "failed"
         assert (failed.reason or "").startswith(RETRYABLE.split("(", 1)[0])
@@ -161,7 +161,7 @@ def test_a_full_disk_while_processing_is_retryable_or_waits_for_space(
         monkeypatch.setattr(storage, "set_package_state", no_space_to_fail)
         second = _queued(storage, _module_zip(tmp_path / "b.zip", "example.com/b", "v1.0.0"),
                          ("example.com/b", "v1.0.0"))
-        sync.submit(second, republish=False)
+        sync.submit(second)
         time.sleep(0.3)
         stalled = storage.package_by_perm(second.slug_perm)
         assert stalled is not None and stalled.state == "syncing"
@@ -192,9 +192,9 @@ def test_an_unexpected_exception_fails_the_package_and_the_queue_goes_on(
     sync.start()
     try:
         first = _queued(storage, broken, ("example.com/broken", "v1.0.0"))
-        sync.submit(first, republish=False)
+        sync.submit(first)
         second = _queued(storage, fine, ("example.com/fine", "v1.0.0"))
-        sync.submit(second, republish=False)
+        sync.submit(second)
         failed = _settled(storage, first)
         assert failed.state == "failed"
         assert "internal error: RecursionError" in (failed.reason or "")
@@ -202,3 +202,58 @@ def test_an_unexpected_exception_fails_the_package_and_the_queue_goes_on(
         assert _settled(storage, second).state == "completed"
     finally:
         sync.stop()
+
+
+@pytest.mark.sqlite_only
+def test_a_claim_left_by_a_killed_sqlite_server_is_processed_at_once(
+        tmp_path: Path, storage_db: str | None) -> None:
+    """SQLite has one server (the data-directory lock): a claim a killed run still held,
+    its lease running for an hour, ends at the next start and the package is processed at
+    once, not after the lease (on PostgreSQL another instance may hold it: it waits)."""
+    storage = Storage(tmp_path / "data", storage_db)
+    data = _module_zip(tmp_path / "v1.0.0.zip", "example.com/claimed", "v1.0.0")
+    package = _queued(storage, data, ("example.com/claimed", "v1.0.0"))
+    claimed = storage.claim_package("host:1:dead", 3600)
+    assert claimed is not None and claimed.slug_perm == package.slug_perm
+    storage.db.close()
+    reopened = Storage(tmp_path / "data", storage_db)
+    reopened.recover()
+    sync = Synchroniser(reopened)
+    sync.start()
+    try:
+        assert _settled(reopened, package, timeout=10).state == "completed"
+    finally:
+        sync.stop()
+
+
+@pytest.mark.parametrize("republish", [True, False])
+def test_the_republish_flag_lives_in_the_row(tmp_path: Path, storage_db: str | None,
+                                             republish: bool) -> None:
+    """A package queued with republish is processed with it by whichever worker claims it
+    (here one that never saw the submission): when other content was published for the
+    version meanwhile, republish replaces it, and without it the package fails."""
+    from gopush.server.validate import check_upload
+
+    storage = Storage(tmp_path / "data", storage_db)
+    repo = storage.ensure_repo("acme", "mods")
+    queued_zip = _module_zip(tmp_path / "a.zip", "example.com/re", "v1.0.0")
+    _module_zip(tmp_path / "b.zip", "example.com/re", "v1.0.0",
+                gomod="module example.com/re\n\ngo 1.21\n")
+    package, new = storage.queue_package(repo, stored_upload(storage, queued_zip),
+                                         ("example.com/re", "v1.0.0"), "", republish=republish)
+    assert new and package is not None and package.republish == int(republish)
+    # meanwhile other content is published for the version (an upstream fetch, say)
+    storage.publish(repo, stored_upload(storage, (tmp_path / "b.zip").read_bytes()),
+                    check_upload(tmp_path / "b.zip"), republish=False)
+    elsewhere = Synchroniser(storage)  # another instance's worker: no submit() here
+    elsewhere.start()
+    try:
+        done = _settled(storage, package)
+    finally:
+        elsewhere.stop()
+    if republish:
+        assert done.state == "completed", done.reason
+        served = storage.version(repo, "example.com/re", "v1.0.0")
+        assert served is not None and served.package == package.slug_perm
+    else:
+        assert done.state == "failed" and "already exists" in (done.reason or "")
