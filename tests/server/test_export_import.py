@@ -350,6 +350,43 @@ def test_a_truncated_rows_file_is_refused(exported: Path, pg: Databases, tmp_pat
     _nothing_written(tmp_path / "t", url)
 
 
+def _rewrite(copy: Path, name: str, data: bytes) -> None:
+    """Replace an export file and make the manifest agree with it (a consistent forgery)."""
+    import hashlib
+
+    (copy / name).write_bytes(data)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for entry in [*manifest["tables"], manifest["blobs"]]:
+        if entry["file"] == name:
+            entry.update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+            entry["rows" if "rows" in entry else "count"] = data.count(b"\n")
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("target", ["sqlite", "postgresql"])
+def test_a_failure_while_writing_leaves_no_row_and_no_blob(
+        exported: Path, pg: Databases, tmp_path: Path, target: str) -> None:
+    """Forgeries the checks before writing cannot see (the manifest agrees with them): a
+    repeated row breaks a primary key; a blob manifest without a blob a row needs is found
+    after the other blobs were placed. Either way the transaction rolls back and the blobs
+    it placed are deleted."""
+    url = pg.new() if target == "postgresql" else None
+    copy = _copy(exported, tmp_path)
+    repos = (copy / "rows" / "repos.jsonl").read_bytes()
+    _rewrite(copy, "rows/repos.jsonl", repos + repos.splitlines(keepends=True)[0])
+    data = tmp_path / "t"
+    _refused(import_(data, copy, url), 4, "rows/repos.jsonl line 3")
+    _rewrite(copy, "rows/repos.jsonl", repos)
+    listing = (copy / "blobs.jsonl").read_bytes().splitlines(keepends=True)
+    _rewrite(copy, "blobs.jsonl", b"".join(listing[:-1]))
+    error = _refused(import_(data, copy, url), 4, "needs blob",
+                     json.loads(listing[-1])["sha256"])
+    print(f"\nforged: {error}")
+    found = rows_of(url or sqlite_url(data / "registry.sqlite3"), data)
+    assert not any(found.values()), found
+    assert not [p for p in (data / "blobs").rglob("*") if p.is_file()]
+
+
 def test_a_non_empty_target_is_refused(source: Source, exported: Path, tmp_path: Path) -> None:
     data = tmp_path / "target"
     start_serve(data, "--repo", "acme/other").stop()  # a registry with one repository
@@ -385,7 +422,6 @@ def test_export_refuses_a_directory_that_holds_files(source: Source, tmp_path: P
 
 def test_every_table_of_the_schema_is_exported_or_named_as_left_out() -> None:
     """A migration that adds a table must say whether an export carries it."""
-    conn = sqlite3.connect(":memory:")
     db = open_database("sqlite:///:memory:", Space(Path("."), Path(".")))
     try:
         with db.tx() as tx:
@@ -394,5 +430,4 @@ def test_every_table_of_the_schema_is_exported_or_named_as_left_out() -> None:
                 "'sqlite_%'")}
     finally:
         db.close()
-        conn.close()
     assert names == {t.name for t in TABLES}
