@@ -235,6 +235,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 WRITE_LOCK = 0x676F70757368
 # the tables whose rowid (arrival order) queries read: SQLite has it, PostgreSQL gets it
 ROWID_TABLES = ("read_tokens", "packages")
+STREAM_ROWS = 500  # rows a PostgreSQL server-side cursor fetches at a time (Connection.stream)
 POOL_SIZE = 8  # PostgreSQL connections per process (the worker threads share them)
 
 
@@ -295,6 +296,12 @@ class Connection:
             Conflict: it broke a constraint.
         """
         return self._database._execute(self._raw, sql, tuple(args))
+
+    def stream(self, sql: str, args: Sequence[Any] = ()) -> Iterator[Row]:
+        """Yield a query's rows without holding them all in memory (SQLite's cursor steps
+        through them; PostgreSQL's would fetch them all, so a server-side cursor is used,
+        ``STREAM_ROWS`` at a time)."""
+        return self._database._stream(self._raw, sql, tuple(args))
 
 
 class Database:
@@ -401,6 +408,9 @@ class Database:
     def _reading(self) -> Any:
         """A context manager giving a raw connection for ``snapshot`` (no write lock)."""
         return self._session()
+
+    def _stream(self, raw: Any, sql: str, args: tuple[Any, ...]) -> Iterator[Row]:
+        yield from self._execute(raw, sql, args)
 
     def _session(self) -> Any:
         """A context manager giving the raw connection a transaction runs on, serialised."""
@@ -746,6 +756,11 @@ class PostgresDatabase(Database):
 
     def _reading(self) -> Any:
         return self._connection()
+
+    def _stream(self, raw: Any, sql: str, args: tuple[Any, ...]) -> Iterator[Row]:
+        with raw.cursor(name=f"stream_{threading.get_ident()}") as cursor:  # in the tx
+            cursor.itersize = STREAM_ROWS
+            yield from cursor.execute(_postgres_sql(sql), args)
 
     def columns(self, conn: Connection, table: str) -> list[Column]:
         rows = conn.execute(

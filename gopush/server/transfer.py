@@ -222,8 +222,8 @@ def _export_once(db: Database, blobs: BlobStore, partial: Path) -> Summary:
     with db.snapshot() as conn:
         tables = [_export_rows(db, conn, table, partial) for table in TABLES]
         with needed.open("w") as listing:
-            for row in conn.execute(f"SELECT sha FROM ({_NEEDED_BLOBS}) AS needed "
-                                    "WHERE sha IS NOT NULL ORDER BY sha"):
+            for row in conn.stream(f"SELECT sha FROM ({_NEEDED_BLOBS}) AS needed "
+                                   "WHERE sha IS NOT NULL ORDER BY sha"):
                 listing.write(f"{row[0]}\n")
     blob_entry = _export_blobs(db, blobs, needed, partial)
     needed.unlink()
@@ -242,8 +242,8 @@ def _export_rows(db: Database, conn: Connection, table: Table,
     where = f" WHERE {table.where}" if table.where else ""
     name = f"rows/{table.name}.jsonl"
     with _Digesting(partial / name) as out:
-        for row in conn.execute(f"SELECT {', '.join(names)} FROM {table.name}{where} "
-                                f"ORDER BY {table.order}"):
+        for row in conn.stream(f"SELECT {', '.join(names)} FROM {table.name}{where} "
+                               f"ORDER BY {table.order}"):
             line = json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False,
                               separators=(",", ":")).encode() + b"\n"
             if len(line) > MAX_LINE_BYTES:  # an export import would refuse is not written
