@@ -26,6 +26,7 @@ import pytest
 from conftest import KEY, CertAuthority, Served, api_push, start_serve
 from gotool import GoError, GoOracle
 from pgdatabases import Databases, unavailable
+from zipbomb import run_measured
 
 from gopush.modzip.create import create_zip
 from gopush.modzip.files import DataFile
@@ -431,3 +432,43 @@ def test_every_table_of_the_schema_is_exported_or_named_as_left_out() -> None:
     finally:
         db.close()
     assert names == {t.name for t in TABLES}
+
+
+def _run_measured(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, float]:
+    """Run `gopush ARGS`; return its exit status, stderr and peak RSS in MB."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("GOPUSH_", "CLOUDSMITH_"))}
+    done = run_measured([sys.executable, "-m", "gopush", *args],
+                        {**full, "CI": "1", **(env or {})}, timeout=300)
+    return done.code, done.err, done.peak_mb
+
+
+def test_a_108_mib_module_moves_in_bounded_memory(big_module: dict[str, Any], pg: Databases,
+                                                  go: GoOracle, tmp_path: Path) -> None:
+    """Export from SQLite and import into PostgreSQL of a registry holding a >= 100 MiB
+    zip: each process's peak RSS stays far below the zip's size (blobs are streamed), and
+    the real go downloads it from the imported registry with gopush build's h1:."""
+    served = start_serve(tmp_path / "src")
+    try:
+        pushed = api_push(served.url, "acme/big", big_module["zip"])
+        assert pushed.package["status_str"] == "Completed", pushed.package
+        status, err, export_mb = _run_measured("serve", "--data", str(tmp_path / "src"),
+                                               "--export", str(tmp_path / "exp"))
+        assert status == 0, err
+    finally:
+        served.stop()
+    url = pg.new()
+    status, err, import_mb = _run_measured("serve", "--data", str(tmp_path / "dst"),
+                                           "--import", str(tmp_path / "exp"),
+                                           env={"GOPUSH_SERVE_DATABASE": url})
+    assert status == 0, err
+    size_mb = Path(big_module["zip"]).stat().st_size / (1 << 20)
+    print(f"\n{size_mb:.0f} MiB zip: export peak RSS {export_mb:.0f} MB, import peak RSS "
+          f"{import_mb:.0f} MB")
+    assert export_mb < 100 and import_mb < 100
+    imported = start_serve(tmp_path / "dst", env={"GOPUSH_SERVE_DATABASE": url})
+    try:
+        got = go.download("example.com/big", "v1.0.0", GOPROXY=imported.goproxy("acme/big"),
+                          GOINSECURE="*", GOMODCACHE=str(tmp_path / "cache"))
+        assert got["Sum"] == big_module["sum"]
+    finally:
+        imported.stop()
