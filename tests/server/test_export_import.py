@@ -9,6 +9,7 @@ each exit code as documented, nothing written."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -353,8 +354,6 @@ def test_a_truncated_rows_file_is_refused(exported: Path, pg: Databases, tmp_pat
 
 def _rewrite(copy: Path, name: str, data: bytes) -> None:
     """Replace an export file and make the manifest agree with it (a consistent forgery)."""
-    import hashlib
-
     (copy / name).write_bytes(data)
     manifest = json.loads((copy / "manifest.json").read_text())
     for entry in [*manifest["tables"], manifest["blobs"]]:
@@ -472,3 +471,84 @@ def test_a_108_mib_module_moves_in_bounded_memory(big_module: dict[str, Any], pg
         assert got["Sum"] == big_module["sum"]
     finally:
         imported.stop()
+
+
+# -- a registry that changes while it is exported (in-process, both engines) ----------------
+
+
+def _accepted(version: str, sum_: str) -> Any:
+    from gopush.modzip.accept import AcceptedZip
+
+    return AcceptedZip("example.com/m", version, sum_, b"module example.com/m\n",
+                       gomod_synthesized=False, valid=(), pseudo_time=None)
+
+
+def _exported_rows(out: Path, table: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (out / "rows" / f"{table}.jsonl").read_text().splitlines()]
+
+
+def _during_blob_copy(monkeypatch: pytest.MonkeyPatch, change: Any) -> list[str]:
+    """Run ``change`` once, when the export reads its first blob (after the snapshot);
+    return the blobs read, in order."""
+    from gopush.server import transfer
+
+    real, read = transfer._read_blob, []
+
+    def reading(blobs: Any, sha: str) -> Any:
+        if not read:
+            change()
+        read.append(sha)
+        return real(blobs, sha)
+
+    monkeypatch.setattr(transfer, "_read_blob", reading)
+    return read
+
+
+@pytest.mark.both_databases
+def test_a_push_during_an_export_is_not_in_it(tmp_path: Path, storage_db: str | None,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import stored_upload
+
+    from gopush.server.storage import Storage
+    from gopush.server.transfer import export_registry
+
+    storage = Storage(tmp_path / "data", storage_db)
+    repo = storage.ensure_repo("acme", "mods")
+    storage.publish(repo, stored_upload(storage, b"first"), _accepted("v1.0.0", "h1:a"),
+                    republish=False)
+    _during_blob_copy(monkeypatch, lambda: storage.publish(
+        repo, stored_upload(storage, b"late zip"), _accepted("v1.1.0", "h1:b"),
+        republish=False))
+    summary = export_registry(storage.db, storage.blobs, tmp_path / "out")
+    assert [v["version"] for v in _exported_rows(tmp_path / "out", "versions")] == ["v1.0.0"]
+    assert hashlib.sha256(b"late zip").hexdigest() not in (
+        tmp_path / "out" / "blobs.jsonl").read_text()
+    assert summary.rows["packages"] == 1 and len(storage.versions(repo, "example.com/m")) == 2
+    storage.db.close()
+
+
+@pytest.mark.both_databases
+def test_a_delete_during_an_export_starts_it_again(tmp_path: Path, storage_db: str | None,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The blob of a package deleted after the snapshot is gone when the export copies it:
+    the export starts again from a new snapshot, where the package is deleted."""
+    from conftest import stored_upload
+
+    from gopush.server.storage import Storage
+    from gopush.server.transfer import export_registry
+
+    storage = Storage(tmp_path / "data", storage_db)
+    repo = storage.ensure_repo("acme", "mods")
+    storage.publish(repo, stored_upload(storage, b"kept"), _accepted("v1.0.0", "h1:a"),
+                    republish=False)
+    doomed, _ = storage.publish(repo, stored_upload(storage, b"doomed"),
+                                _accepted("v1.1.0", "h1:b"), republish=False)
+    read = _during_blob_copy(monkeypatch, lambda: storage.delete_package(doomed))
+    summary = export_registry(storage.db, storage.blobs, tmp_path / "out")
+    assert doomed.blob_sha256 in read  # the first try reached it, deleted
+    assert read.count(read[0]) == 2  # and the second try began again
+    states = {p["version"]: p["state"] for p in _exported_rows(tmp_path / "out", "packages")}
+    assert states == {"v1.0.0": "completed", "v1.1.0": "deleted"}
+    assert summary.blobs == 2  # kept's zip and the go.mod
+    assert not list((tmp_path).glob(".out.partial-*"))
+    storage.db.close()
