@@ -58,6 +58,7 @@ needs a few kilobytes: on a full disk a data directory that still needs one cann
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import re
 import select
@@ -236,6 +237,7 @@ WRITE_LOCK = 0x676F70757368
 # the tables whose rowid (arrival order) queries read: SQLite has it, PostgreSQL gets it
 ROWID_TABLES = ("read_tokens", "packages")
 STREAM_ROWS = 500  # rows a PostgreSQL server-side cursor fetches at a time (Connection.stream)
+_STREAMS = itertools.count()  # names those cursors apart
 POOL_SIZE = 8  # PostgreSQL connections per process (the worker threads share them)
 
 
@@ -758,7 +760,7 @@ class PostgresDatabase(Database):
         return self._connection()
 
     def _stream(self, raw: Any, sql: str, args: tuple[Any, ...]) -> Iterator[Row]:
-        with raw.cursor(name=f"stream_{threading.get_ident()}") as cursor:  # in the tx
+        with raw.cursor(name=f"stream_{next(_STREAMS)}") as cursor:  # lives in the tx
             cursor.itersize = STREAM_ROWS
             yield from cursor.execute(_postgres_sql(sql), args)
 
