@@ -552,3 +552,53 @@ def test_a_delete_during_an_export_starts_it_again(tmp_path: Path, storage_db: s
     assert summary.blobs == 2  # kept's zip and the go.mod
     assert not list((tmp_path).glob(".out.partial-*"))
     storage.db.close()
+
+
+def _first_repo_with(exported: Path, **changes: Any) -> bytes:
+    lines = (exported / "rows" / "repos.jsonl").read_bytes().splitlines(keepends=True)
+    row = {**json.loads(lines[0]), **changes}
+    return json.dumps(row).encode() + b"\n" + b"".join(lines[1:])
+
+
+@pytest.mark.parametrize(("forged", "words"), [
+    (lambda e: _first_repo_with(e, private="yes"), ("line 1", "column private",
+                                                    "not a 64-bit integer")),
+    (lambda e: _first_repo_with(e, private=1 << 64), ("line 1", "not a 64-bit integer")),
+    (lambda e: _first_repo_with(e, owner=None), ("line 1", "null in a NOT NULL column")),
+    (lambda e: _first_repo_with(e, owner="a\u0000b"), ("line 1", "NUL character")),
+    (lambda e: _first_repo_with(e, evil="x"), ("line 1", "not a row of the table's columns")),
+    (lambda e: b"[" * 100_000 + b"]" * 100_000 + b"\n", ("line 1", "nested too deeply")),
+    (lambda e: b'{"owner": "' + b"x" * (16 << 20) + b'"}\n', ("line 1", "longer than")),
+], ids=["text-in-integer", "huge-integer", "null", "nul", "extra-column", "deep", "long-line"])
+def test_hostile_rows_are_refused_by_name(exported: Path, tmp_path: Path, forged: Any,
+                                          words: tuple[str, ...]) -> None:
+    """Rows files the manifest agrees with but that do not fit the schema or the bounds."""
+    copy = _copy(exported, tmp_path)
+    _rewrite(copy, "rows/repos.jsonl", forged(exported))
+    _refused(import_(tmp_path / "t", copy), 4, "rows/repos.jsonl", *words)
+    _nothing_written(tmp_path / "t")
+
+
+def test_an_oversized_manifest_is_refused(exported: Path, tmp_path: Path) -> None:
+    copy = _copy(exported, tmp_path)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps({**manifest, "pad": "x" * (1 << 20)}))
+    _refused(import_(tmp_path / "t", copy), 4, "manifest.json", "larger than")
+    _nothing_written(tmp_path / "t")
+
+
+def test_export_names_a_blob_the_store_lost(tmp_path: Path) -> None:
+    from conftest import stored_upload
+
+    from gopush.server.storage import Storage
+
+    storage = Storage(tmp_path / "data")
+    repo = storage.ensure_repo("acme", "mods")
+    package, _ = storage.publish(repo, stored_upload(storage, b"zip"),
+                                 _accepted("v1.0.0", "h1:a"), republish=False)
+    storage.blobs.path(str(package.blob_sha256)).unlink()
+    storage.db.close()
+    proc = gopush("serve", "--json", "--data", str(tmp_path / "data"), "--export",
+                  str(tmp_path / "out"))
+    _refused(proc, 4, str(package.blob_sha256), "missing from the registry's store")
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial-*"))
