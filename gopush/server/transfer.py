@@ -43,8 +43,8 @@ every blob (size and SHA-256). Files are opened below DIR only, by names this mo
 rows with their own ids (PostgreSQL's identity sequences set past them), then the blobs they
 need, each verified again as it is copied (``Blobs.incoming``/``commit``), inside that
 transaction as ``storage`` places every blob; a failure rolls the rows back and removes the
-blobs it placed. Memory: one row at a time, plus about 150 bytes per blob for the blob
-manifest's index.
+blobs it placed. Memory: one row at a time, plus a few hundred bytes per blob (the blob
+manifest's index and the list of blobs the rows need); blobs are streamed a MiB at a time.
 """
 
 from __future__ import annotations
