@@ -17,6 +17,7 @@ import sqlite3
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -450,19 +451,23 @@ def test_a_108_mib_module_moves_in_bounded_memory(big_module: dict[str, Any], pg
     try:
         pushed = api_push(served.url, "acme/big", big_module["zip"])
         assert pushed.package["status_str"] == "Completed", pushed.package
+        began = time.monotonic()
         status, err, export_mb = _run_measured("serve", "--data", str(tmp_path / "src"),
                                                "--export", str(tmp_path / "exp"))
+        export_s = time.monotonic() - began
         assert status == 0, err
     finally:
         served.stop()
     url = pg.new()
+    began = time.monotonic()
     status, err, import_mb = _run_measured("serve", "--data", str(tmp_path / "dst"),
                                            "--import", str(tmp_path / "exp"),
                                            env={"GOPUSH_SERVE_DATABASE": url})
+    import_s = time.monotonic() - began
     assert status == 0, err
     size_mb = Path(big_module["zip"]).stat().st_size / (1 << 20)
-    print(f"\n{size_mb:.0f} MiB zip: export peak RSS {export_mb:.0f} MB, import peak RSS "
-          f"{import_mb:.0f} MB")
+    print(f"\n{size_mb:.0f} MiB zip: export {export_s:.1f} s, peak RSS {export_mb:.0f} MB; "
+          f"import {import_s:.1f} s, peak RSS {import_mb:.0f} MB")
     assert export_mb < 100 and import_mb < 100
     imported = start_serve(tmp_path / "dst", env={"GOPUSH_SERVE_DATABASE": url})
     try:
