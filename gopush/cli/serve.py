@@ -121,6 +121,14 @@ def _limit_options(command: Any) -> Any:
 @click.option("--migrate-only", is_flag=True,
               help="Bring the database's schema up to this gopush's, then exit without "
                    "serving (a start does it too).")
+@click.option("--export", "export_dir", type=click.Path(path_type=Path), metavar="DIR",
+              help="Write the registry (--data, --database) to the new directory DIR: "
+                   "every row as JSON lines, every blob a row needs, a manifest of "
+                   "SHA-256 digests; then exit without serving. A running server keeps "
+                   "serving meanwhile.")
+@click.option("--import", "import_dir", type=click.Path(path_type=Path), metavar="DIR",
+              help="Import an export (--export DIR) into the empty registry --data / "
+                   "--database, every file verified first; then exit without serving.")
 @click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="PEM certificate (chain) to serve HTTPS.")
 @click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -186,7 +194,8 @@ def _limit_options(command: Any) -> Any:
 @output_options
 @pass_app
 def command(app: App, /, host: str, port: int, data: Path | None, database: str | None,
-            migrate_only: bool, tls_cert: Path | None,
+            migrate_only: bool, export_dir: Path | None, import_dir: Path | None,
+            tls_cert: Path | None,
             tls_key: Path | None, api_keys: tuple[str, ...], repos: tuple[str, ...],
             read_tokens: tuple[str, ...], upstreams: tuple[str, ...], new_repos: str,
             body_timeout: float, upload_expiry: float, stop_timeout: float,
@@ -222,6 +231,11 @@ def command(app: App, /, host: str, port: int, data: Path | None, database: str 
     from gopush.server.settings import ConnectionLimits, ServeSettings
 
     data = data or default_data_dir(app.environ)
+    if sum((migrate_only, export_dir is not None, import_dir is not None)) > 1:
+        raise click.UsageError("--migrate-only, --export and --import each run alone")
+    if export_dir is not None or import_dir is not None:
+        _transfer(app, data, database, export_dir, import_dir)
+        return
     if migrate_only:
         _migrate_only(app, data, database)
         return
@@ -256,6 +270,22 @@ def _migrate_only(app: App, data: Path, database: str | None) -> None:
     shown, version = migrate_only(data, database)
     app.reporter.result({"database": shown, "schema_version": version},
                         f"database {shown} is at schema {version}")
+
+
+def _transfer(app: App, data: Path, database: str | None, export_dir: Path | None,
+              import_dir: Path | None) -> None:
+    """``--export DIR`` / ``--import DIR``: move the registry, print what moved, serve nothing."""
+    from gopush.server.run import export_only, import_only
+
+    if export_dir is not None:
+        done, verb = export_only(data, database, export_dir), "exported to"
+    else:
+        assert import_dir is not None
+        done, verb = import_only(data, database, import_dir), "imported from"
+    rows = sum(done.rows.values())
+    app.reporter.result({"exported" if export_dir else "imported": done.as_json()},
+                        f"{verb} {done.directory}: {rows} rows, {done.blobs} blobs "
+                        f"({done.blob_bytes} bytes), schema {done.as_json()['schema_version']}")
 
 
 def _vuln_settings(url: str | None, refresh: float, timeout: float, quarantine: str) -> Any:

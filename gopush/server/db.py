@@ -70,6 +70,7 @@ needs a few kilobytes: on a full disk a data directory that still needs one cann
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import re
 import select
@@ -260,6 +261,8 @@ SWEEP_LOCK = 0x676F707573687377
 EXPIRY_LOCK = 0x676F707573686578
 # the tables whose rowid (arrival order) queries read: SQLite has it, PostgreSQL gets it
 ROWID_TABLES = ("read_tokens", "packages")
+STREAM_ROWS = 500  # rows a PostgreSQL server-side cursor fetches at a time (Connection.stream)
+_STREAMS = itertools.count()  # names those cursors apart
 POOL_SIZE = 8  # PostgreSQL connections per process (the worker threads share them)
 
 
@@ -292,6 +295,15 @@ class Cursor(Protocol):
     def __iter__(self) -> Iterator[Any]: ...
 
 
+class Column(NamedTuple):
+    """A table column as both engines declare it (``Database.columns``): export and import
+    check every value against it."""
+
+    name: str
+    integer: bool  # INTEGER (SQLite) / BIGINT (PostgreSQL); else TEXT
+    nullable: bool
+
+
 def digest(secret: str) -> str:
     """Return the SHA-256 hex of a secret, the only form in which one is stored."""
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -311,6 +323,12 @@ class Connection:
             Conflict: it broke a constraint.
         """
         return self._database._execute(self._raw, sql, tuple(args))
+
+    def stream(self, sql: str, args: Sequence[Any] = ()) -> Iterator[Row]:
+        """Yield a query's rows without holding them all in memory (SQLite's cursor steps
+        through them; PostgreSQL's would fetch them all, so a server-side cursor is used,
+        ``STREAM_ROWS`` at a time)."""
+        return self._database._stream(self._raw, sql, tuple(args))
 
 
 class Database:
@@ -398,8 +416,42 @@ class Database:
         whether it is held (False: another instance is doing the work, skip it). SQLite: a
         single server (the data-directory lock), so always True."""
         yield True
+    # -- a whole registry at once (server.transfer: --export / --import) ---------------------
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """Run a block of reads that all see one committed state, taking no write lock:
+        SQLite's deferred transaction in WAL mode (the snapshot of its first read) or a
+        PostgreSQL REPEATABLE READ, READ ONLY transaction. Writers go on meanwhile; what
+        they commit is not seen."""
+        with self._reading() as raw:
+            raw.execute("BEGIN" if self.dialect == "sqlite" else
+                        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            try:
+                yield Connection(raw, self)
+            finally:
+                with suppress(Exception):
+                    raw.execute("ROLLBACK")  # nothing was written
+
+    def columns(self, conn: Connection, table: str) -> list[Column]:
+        """Return ``table``'s columns in declaration order (with ``rowid`` first for
+        ``ROWID_TABLES``, which SQLite keeps implicit)."""
+        raise NotImplementedError
+
+    def advance_identities(self, conn: Connection) -> None:
+        """After rows were written with their own ids (an import), make the ids the engine
+        hands out next follow them: nothing to do on SQLite (``rowid`` and AUTOINCREMENT
+        follow the largest id written); PostgreSQL's identity sequences are set to their
+        column's largest value."""
 
     # -- what each engine provides ---------------------------------------------------------
+
+    def _reading(self) -> Any:
+        """A context manager giving a raw connection for ``snapshot`` (no write lock)."""
+        return self._session()
+
+    def _stream(self, raw: Any, sql: str, args: tuple[Any, ...]) -> Iterator[Row]:
+        yield from self._execute(raw, sql, args)
 
     def _session(self) -> Any:
         """A context manager giving the raw connection a transaction runs on, serialised."""
@@ -434,6 +486,24 @@ def open_database(url: str, space: Space) -> Database:
         return PostgresDatabase(url)
     raise ConfigError(f"--database {redacted(url)}: not a sqlite:/// or postgresql:// URL",
                       hint="pass --database sqlite:///PATH or postgresql://USER@HOST/DB")
+
+
+def sqlite_schema_version(path: Path) -> int | None:
+    """Return the schema version of the SQLite registry database at ``path``, read without
+    writing anything (no schema made, no migration), or None when no registry is there.
+
+    Raises:
+        sqlite3.Error: the file is not a database, or cannot be read.
+    """
+    if not path.is_file():
+        return None
+    conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+    try:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'repos'").fetchone() is None:
+            return None
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        conn.close()
 
 
 def sqlite_path(url: str) -> Path:
@@ -503,6 +573,12 @@ class SqliteDatabase(Database):
         except sqlite3.IntegrityError as err:
             raise Conflict(str(err)) from err
         return cursor
+
+    def columns(self, conn: Connection, table: str) -> list[Column]:
+        rows = conn.execute(f"PRAGMA table_info({table})").fetchall()
+        found = [Column(str(r["name"]), "INT" in str(r["type"]).upper(), not r["notnull"])
+                 for r in rows]
+        return [Column("rowid", True, False), *found] if table in ROWID_TABLES else found
 
     def _failure(self, err: Exception) -> BaseException | None:
         if not isinstance(err, sqlite3.Error):
@@ -740,6 +816,28 @@ class PostgresDatabase(Database):
                         raw.execute("SELECT pg_advisory_unlock(%s)", (key,))
                     except self._psycopg.Error:
                         raw.close()
+    def _reading(self) -> Any:
+        return self._connection()
+
+    def _stream(self, raw: Any, sql: str, args: tuple[Any, ...]) -> Iterator[Row]:
+        with raw.cursor(name=f"stream_{next(_STREAMS)}") as cursor:  # lives in the tx
+            cursor.itersize = STREAM_ROWS
+            yield from cursor.execute(_postgres_sql(sql), args)
+
+    def columns(self, conn: Connection, table: str) -> list[Column]:
+        rows = conn.execute(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+            (table,)).fetchall()
+        return [Column(str(r[0]), r[1] in ("bigint", "integer"), r[2] == "YES") for r in rows]
+
+    def advance_identities(self, conn: Connection) -> None:
+        identities = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE "
+            "table_schema = current_schema() AND is_identity = 'YES'").fetchall()
+        for table, column in identities:  # names from the catalogue, not from input
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                         f"max({column})) FROM {table} HAVING max({column}) IS NOT NULL")
 
     def one(self, sql: str, *args: Any) -> Row | None:
         """Return the first row of a read-only query (one statement: no lock), or None."""

@@ -28,7 +28,8 @@ import uvicorn
 
 from gopush.errors import ConfigError
 from gopush.server.app import create_app
-from gopush.server.db import SCHEMA_VERSION, open_database, sqlite_path
+from gopush.server.blobs import BlobStore
+from gopush.server.db import SCHEMA_VERSION, open_database, sqlite_path, sqlite_schema_version
 from gopush.server.limits import (
     BodyRate,
     Connections,
@@ -42,6 +43,7 @@ from gopush.server.redaction import AccessLog, redacted
 from gopush.server.settings import ConnectionLimits, ServeSettings
 from gopush.server.space import DiskFull, Space
 from gopush.server.storage import Storage, default_database, rfc3339
+from gopush.server.transfer import Summary, export_registry, import_into, read_export
 
 log = logging.getLogger("gopush.server")
 
@@ -151,6 +153,86 @@ def migrate_only(data: Path, database: str | None) -> tuple[str, int]:
             os.close(lock)
     db.close()
     return db.shown, SCHEMA_VERSION
+
+
+def export_only(data: Path, database: str | None, out: Path) -> Summary:
+    """Write the registry in ``data`` / ``database`` to the new directory ``out``
+    (``--export``; ``server.transfer``), reading it as it is: a SQLite database is opened
+    without the data-directory lock (a running server keeps serving) and must be at this
+    gopush's schema (it is not migrated under a server that may be older).
+
+    Raises:
+        ConfigError: no registry there, another schema (SQLite), as ``open_storage``, or as
+            ``transfer.export_registry``.
+        Damaged: a blob a row needs is missing or corrupt.
+    """
+    url = database or default_database(data)
+    file = _sqlite_file(url)
+    try:
+        if file is not None:
+            _check_exportable(file)
+        if not data.is_dir():
+            raise ConfigError(f"no data directory {data} (the registry's blobs)",
+                              hint="pass the registry's --data DIR")
+        space = Space(data, data / "tmp")
+        db = open_database(url, space)
+    except sqlite3.Error as err:
+        raise _unusable_sqlite(url, err) from None
+    try:
+        return export_registry(db, BlobStore(data, space), out)
+    finally:
+        db.close()
+
+
+def _check_exportable(file: Path) -> None:
+    found = sqlite_schema_version(file)
+    if found is None:
+        raise ConfigError(f"no registry in {file}", hint="pass the registry's --data DIR "
+                                                         "or --database URL")
+    if found != SCHEMA_VERSION:
+        raise ConfigError(f"{file} is at schema {found}; this gopush exports schema "
+                          f"{SCHEMA_VERSION}",
+                          hint="export with the gopush that serves it" if found > SCHEMA_VERSION
+                          else "stop its server and run gopush serve --migrate-only with this "
+                               "gopush first, or export with the gopush that serves it")
+
+
+def import_only(data: Path, database: str | None, source: Path) -> Summary:
+    """Import the export in ``source`` into the empty registry ``data`` / ``database``
+    (``--import``; ``server.transfer``): the export is checked whole before the target is
+    opened; the target is then opened (created, migrated) as a start opens it, under the
+    data-directory lock, and written in one transaction.
+
+    Raises:
+        ConfigError: as ``open_storage``; the target holds rows; the export is of another
+            format or schema.
+        Damaged: the export is not whole (nothing was written).
+    """
+    export = read_export(source)
+    url = database or default_database(data)
+    space = Space(data, data / "tmp")
+    remote = None if _sqlite_file(url) is not None else open_database(url, space)
+    lock = None
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+        lock = _lock_data_dir(data)
+        db = remote or open_database(url, space)
+        try:
+            return import_into(db, BlobStore(data, space), export)
+        finally:
+            db.close()
+    except sqlite3.Error as err:
+        raise _unusable_sqlite(url, err) from None
+    except OSError as err:
+        raise ConfigError(f"cannot use data directory {data}: {err.strerror}",
+                          hint="pass --data DIR with a writable directory") from None
+    except DiskFull:
+        raise ConfigError(f"cannot import into {data}: its disk is full (nothing was "
+                          "imported)", hint="free disk space, or pass --data DIR on another "
+                                            "disk") from None
+    finally:
+        if lock is not None:
+            os.close(lock)
 
 
 def _sqlite_file(url: str) -> Path | None:
