@@ -94,10 +94,14 @@ def open_storage(data: Path, repos: list[RepoSetup], *, upload_expiry: float | N
     remote = None if file is not None else open_database(url, Space(data, data / "tmp"))
     try:
         data.mkdir(parents=True, exist_ok=True)
-        lock = _lock_data_dir(data)  # before Storage: a second server must not touch the db
+        # before Storage: a second server must not touch a SQLite file. Instances on one
+        # PostgreSQL may share a data directory (i14-lb: lifted for the balancer test;
+        # i14-multi makes start-up recovery safe for the instances already serving)
+        lock = _lock_data_dir(data) if remote is None else None
         storage = Storage(data, remote or url)
     except sqlite3.Error as err:
-        os.close(lock)
+        if lock is not None:
+            os.close(lock)
         raise _unusable_sqlite(url, err) from None
     except OSError as err:
         raise ConfigError(f"cannot use data directory {data}: {err.strerror}",
