@@ -12,6 +12,11 @@ nothing waits for a whole body, and HAProxy sets no limit of its own on a body's
 the server's own upload limits are the only ones. The timeouts are HAProxy's required ones,
 set long enough for a 100 MiB part over a slow link.
 
+The web page's sessions live in the memory of the instance that made them
+(``server.sessions``), so requests for ``/`` and ``/web/`` go to a backend of their own that
+keeps each browser on one instance (a cookie HAProxy adds); the APIs and GOPROXY are balanced
+request by request, so the parts of one upload reach different instances.
+
 ``stats`` reads the admin socket (``show stat``): which instances are up, and how many
 requests each one was sent, so a test can show that every instance took its share.
 
@@ -51,14 +56,20 @@ defaults
 
 frontend gopush
     bind 127.0.0.1:{port}
+    use_backend gopush_web if {{ path / }} || {{ path_beg /web/ }}
     default_backend gopush_instances
 
-backend gopush_instances
+backend gopush_instances          # the APIs and GOPROXY: every request to the next instance
     balance roundrobin
     option httpchk GET /readyz    # 503 while the database or blob store is unreachable
     http-check expect status 200
     default-server inter 1s fall 2 rise 1
 {servers}
+
+backend gopush_web                # the web page: its sessions live in one instance's memory
+    balance roundrobin
+    cookie gopush_instance insert indirect nocache httponly
+{web_servers}
 """
 
 
@@ -82,9 +93,13 @@ def free_port() -> int:
 
 def config(port: int, admin_socket: Path, backends: list[str]) -> str:
     """Return HAProxy's configuration for ``backends`` (http://HOST:PORT URLs), in order."""
-    servers = "\n".join(f"    server gopush{n} {urlsplit(url).netloc} check"
-                        for n, url in enumerate(backends))
-    return CONFIG.format(port=port, socket=admin_socket, servers=servers)
+    addresses = [urlsplit(url).netloc for url in backends]
+    servers = "\n".join(f"    server gopush{n} {address} check"
+                        for n, address in enumerate(addresses))
+    web_servers = "\n".join(f"    server gopush{n} {address} track gopush_instances/gopush{n} "
+                            f"cookie gopush{n}" for n, address in enumerate(addresses))
+    return CONFIG.format(port=port, socket=admin_socket, servers=servers,
+                         web_servers=web_servers)
 
 
 @dataclass

@@ -85,6 +85,11 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path,
             pytest.skip(why)
     args, shared = BLOB_STORES[request.param]
     database = pg_databases.new()
+    migrated = subprocess.run([sys.executable, "-m", "gopush", "serve", "--migrate-only",
+                               "--data", str(tmp_path / "data")],
+                              env={**os.environ, "GOPUSH_SERVE_DATABASE": database},
+                              capture_output=True, text=True, timeout=120, check=False)
+    assert migrated.returncode == 0, migrated.stderr
     instances: list[Served] = []
     balancer = None
     try:
@@ -143,6 +148,24 @@ def test_gopush_and_official_cli_push_through_balancer_and_go_downloads(
         info = go.download(built["module"], "v1.0.0", GOPROXY=cluster.goproxy())
         assert info["Sum"] == built["sum"]
         assert info["GoModSum"] == built["gomod_sum"]
+
+
+def test_web_page_sign_in_stays_on_one_instance(cluster: Cluster, tmp_path: Path) -> None:
+    """The web page's session lives in one instance's memory: through HAProxy a signed-in
+    browser keeps seeing the signed-in page (the upload form), request after request."""
+    import re
+
+    built = built_modules(tmp_path, 1, "web")[0]
+    assert gopush_push(cluster.url, built["zip"]).returncode == 0
+    with httpx.Client(base_url=cluster.url, headers={"Origin": cluster.url}, timeout=30) as web:
+        form = web.get("/web/login").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert csrf, form
+        signed = web.post("/web/login", data={"csrf": csrf.group(1), "api_key": KEY})
+        assert signed.status_code == 303, signed.text
+        for _ in range(2 * INSTANCES):
+            page = web.get(f"/web/{REPO}")
+            assert page.status_code == 200 and "Upload a module zip" in page.text, page.text[-2000:]
 
 
 @pytest.mark.slow
