@@ -169,6 +169,18 @@ def test_web_page_sign_in_stays_on_one_instance(cluster: Cluster, tmp_path: Path
 
 
 @pytest.mark.slow
+def test_108_mib_form_post_through_balancer(
+        cluster: Cluster, go: GoOracle, big_module: dict[str, Any]) -> None:
+    """HAProxy passes a 108 MiB request body whole (no buffering, no size limit of its own):
+    the zip in one presigned form POST, then go downloads it through HAProxy."""
+    identifier = _upload(cluster.url, big_module["zip"])
+    package = create_package(cluster.url, REPO, identifier)
+    assert package.json()["status_str"] == "Completed", package.json()
+    info = go.download("example.com/big", "v1.0.0", GOPROXY=cluster.goproxy())
+    assert info["Sum"] == big_module["sum"]
+
+
+@pytest.mark.slow
 def test_108_mib_module_in_parts_through_balancer(
         cluster: Cluster, cloudsmith_cli: Path, go: GoOracle, big_module: dict[str, Any]) -> None:
     """The official CLI sends the 108 MiB zip in parts; round robin gives them to different
