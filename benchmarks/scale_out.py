@@ -7,7 +7,9 @@ Usage:
 Builds N modules of incompressible data and pushes them to two registries on 127.0.0.1:
 one `gopush serve` on SQLite (the default), and three `gopush serve` on one throwaway
 PostgreSQL cluster (tests/pgserver.py) sharing one --data directory behind HAProxy
-(tests/balancer.py, the README's configuration). Then, for each registry in turn:
+(tests/balancer.py, the README's configuration). Both run for the whole measurement, and
+the registries take turns round by round (the order alternating), so load from elsewhere on
+the machine falls on both alike. For each registry:
 
 - ``--rounds`` rounds of N GOPROXY GETs of the N zips at once (N threads, one request each,
   fresh connections): the latency of every request (to the last byte), so p50 and p95 are
@@ -131,19 +133,28 @@ def go_download(url: str, root: Path, sums: dict[str, str]) -> tuple[float, int]
     return elapsed, len(bad) + len(sums) - len(docs)
 
 
-def measure(url: str, root: Path, zips: dict[str, tuple[Path, str]], rounds: int) -> Measured:
-    """Push the zips to ``url``, then time ``rounds`` parallel fetches and one go run."""
-    for zip_path, _ in zips.values():
-        push(url, REPO, zip_path)
-    fetch_all(url, list(zips))  # one warm-up round, not counted (first reads from disk)
-    latencies: list[float] = []
-    throughputs: list[float] = []
-    for _ in range(rounds):
-        seconds, mbps = fetch_all(url, list(zips))
-        latencies += seconds
-        throughputs.append(mbps)
-    go_seconds, go_errors = go_download(url, root, {m: s for m, (_, s) in zips.items()})
-    return Measured(latencies, throughputs, go_seconds, go_errors)
+def measure(urls: dict[str, str], root: Path, zips: dict[str, tuple[Path, str]],
+            rounds: int) -> dict[str, Measured]:
+    """Push the zips to every registry of ``urls`` (name -> URL), then time ``rounds``
+    parallel fetches of each, the registries in turn (the order alternating each round, so
+    load from elsewhere falls on both alike), and one go run of each."""
+    for url in urls.values():
+        for zip_path, _ in zips.values():
+            push(url, REPO, zip_path)
+        fetch_all(url, list(zips))  # one warm-up round, not counted (first reads from disk)
+    latencies: dict[str, list[float]] = {name: [] for name in urls}
+    throughputs: dict[str, list[float]] = {name: [] for name in urls}
+    for n in range(rounds):
+        for name in (list(urls) if n % 2 == 0 else list(reversed(urls))):
+            seconds, mbps = fetch_all(urls[name], list(zips))
+            latencies[name] += seconds
+            throughputs[name].append(mbps)
+    sums = {m: s for m, (_, s) in zips.items()}
+    measured = {}
+    for name, url in urls.items():
+        go_seconds, go_errors = go_download(url, root, sums)
+        measured[name] = Measured(latencies[name], throughputs[name], go_seconds, go_errors)
+    return measured
 
 
 def report(name: str, m: Measured) -> None:
@@ -166,10 +177,9 @@ def main() -> int:
                 for n in range(args.modules)}
         print(f"{args.modules} modules of {args.size_mb} MB, {args.rounds} rounds of "
               f"{args.modules} parallel zip GETs each; load average {os.getloadavg()[0]:.1f}")
-        with one_on_sqlite(root) as url:
-            one = measure(url, root, zips, args.rounds)
-        with three_behind_haproxy(root) as url:
-            three = measure(url, root, zips, args.rounds)
+        with one_on_sqlite(root) as one_url, three_behind_haproxy(root) as three_url:
+            measured = measure({"one": one_url, "three": three_url}, root, zips, args.rounds)
+        one, three = measured["one"], measured["three"]
         print(f"load average after: {os.getloadavg()[0]:.1f}")
     report("one instance, SQLite", one)
     report(f"{INSTANCES} instances, PostgreSQL, HAProxy", three)

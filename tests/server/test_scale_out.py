@@ -116,6 +116,7 @@ def gopush_push(url: str, zip_path: str | Path) -> subprocess.CompletedProcess[s
 
 def official_push(exe: Path, cluster: Cluster, zip_path: str | Path) -> str:
     """Run `cloudsmith push go` through the balancer; return its output (exit 0 asserted)."""
+    # `cloudsmith` reads only the URL of what it is given: the balancer's
     balanced = Served(cluster.instances[0].proc, cluster.instances[0].data, cluster.url, {})
     proc = cloudsmith(exe, balanced, "push", "go", REPO, str(zip_path), "--wait-interval", "0.2")
     out = proc.stdout + proc.stderr
@@ -210,8 +211,11 @@ def test_ten_concurrent_pushes_of_one_version_store_one(
         barrier.wait()
         return create_package(cluster.url, REPO, identifier)
 
+    before = cluster.requests_per_instance()
     with ThreadPoolExecutor(len(identifiers)) as pool:
         replies = list(pool.map(create, identifiers))
+    after = cluster.requests_per_instance()
+    assert all(a > b for b, a in zip(before, after)), (before, after)  # every instance took some
     won = [n for n, reply in enumerate(replies)
            if reply.status_code == 201 and reply.json()["status_str"] == "Completed"]
     assert len(won) == 1, [(r.status_code, r.json().get("status_str")) for r in replies]
