@@ -17,6 +17,9 @@ The web page's sessions live in the memory of the instance that made them
 keeps each browser on one instance (a cookie HAProxy adds); the APIs and GOPROXY are balanced
 request by request, so the parts of one upload reach different instances.
 
+Each answer names the instance that gave it (``X-Gopush-Instance: gopush0``, …), so a test
+knows which instance queued a package and an operator which one to read the log of.
+
 ``stats`` reads the admin socket (``show stat``): which instances are up, and how many
 requests each one was sent, so a test can show that every instance took its share.
 
@@ -58,6 +61,7 @@ frontend gopush
     bind 127.0.0.1:{port}
     use_backend gopush_web if {{ path / }} || {{ path_beg /web/ }}
     default_backend gopush_instances
+    http-response set-header X-Gopush-Instance %s   # which instance answered (its name here)
 
 backend gopush_instances          # the APIs and GOPROXY: every request to the next instance
     balance roundrobin

@@ -47,6 +47,16 @@ from pgdatabases import Databases
 from pgdatabases import unavailable as pg_unavailable
 
 INSTANCES = 3
+
+# What this tree lacks for two of the tests (remove each mark once its work is merged):
+PARTS_IN_ONE_PROCESS = pytest.mark.xfail(strict=True, reason=(
+    "multipart parts are joined in the memory of the instance that received them "
+    "(server.assembly): the instance that completes the upload joins only what it sees, "
+    "and the MD5 check refuses it; needs the parts kept in the shared blob store"))
+QUEUE_IN_ONE_PROCESS = pytest.mark.xfail(strict=True, reason=(
+    "each instance processes only the packages it queued (server.sync, in memory): a "
+    "killed instance's queued or syncing packages wait for its restart; needs queue "
+    "claims with leases in the database"))
 REPO = "acme/gomods"
 
 # blob store name -> (extra `gopush serve` arguments, whether the instances share --data)
@@ -182,6 +192,7 @@ def test_108_mib_form_post_through_balancer(
 
 
 @pytest.mark.slow
+@PARTS_IN_ONE_PROCESS
 def test_108_mib_module_in_parts_through_balancer(
         cluster: Cluster, cloudsmith_cli: Path, go: GoOracle, big_module: dict[str, Any]) -> None:
     """The official CLI sends the 108 MiB zip in parts; round robin gives them to different
@@ -274,6 +285,7 @@ class Pushed:
     built: dict[str, Any]
     identifier: str | None = None  # the upload was acknowledged (204)
     package: dict[str, Any] | None = None  # upload/go was acknowledged (201)
+    instance: str = ""  # the instance that answered upload/go (it queued the package)
 
 
 def _push_acknowledged(url: str, pushed: Pushed, deadline: float) -> None:
@@ -287,6 +299,7 @@ def _push_acknowledged(url: str, pushed: Pushed, deadline: float) -> None:
             reply = _call("POST", f"{url}/packages/{REPO}/upload/go/",
                           headers={"X-Api-Key": KEY}, json={"package_file": pushed.identifier})
             assert reply.status_code == 201, reply.text
+            pushed.instance = reply.headers.get("x-gopush-instance", "")
             pushed.package = reply.json()
             return
         except Retry:
@@ -301,6 +314,7 @@ def _modules(root: Path, count: int) -> list[dict[str, Any]]:
             for n in range(count)]
 
 
+@QUEUE_IN_ONE_PROCESS
 def test_kill_9_of_one_instance_during_uploads_loses_nothing_acknowledged(
         cluster: Cluster, go: GoOracle, tmp_path: Path) -> None:
     """Uploads go on through HAProxy while one instance is killed with SIGKILL: every upload
@@ -312,12 +326,13 @@ def test_kill_9_of_one_instance_during_uploads_loses_nothing_acknowledged(
     with ThreadPoolExecutor(6) as pool:
         futures = [pool.submit(_push_acknowledged, cluster.url, pushed, deadline)
                    for pushed in pushes]
-        # kill while the queues hold work: a third acknowledged, and some not processed yet
-        while (sum(p.package is not None for p in pushes) < KILL_MODULES // 3
-               or _pending(cluster.database) < 2):
-            assert time.monotonic() < deadline, "no uploads were acknowledged"
+        # kill while the victim's queue holds a package it acknowledged and has not processed
+        while not (held := _pending(cluster.database, [
+                p.package["slug_perm"] for p in pushes
+                if p.package is not None and p.instance == "gopush0"])):
+            assert time.monotonic() < deadline and not all(f.done() for f in futures), \
+                "the victim never held an unprocessed package: nothing to show"
             time.sleep(0.01)
-        pending_at_kill = _pending(cluster.database)
         victim.proc.send_signal(signal.SIGKILL)
         victim.proc.wait(10)
         killed_at = time.monotonic()
@@ -328,8 +343,8 @@ def test_kill_9_of_one_instance_during_uploads_loses_nothing_acknowledged(
     assert len(acknowledged) == KILL_MODULES, "a push was never acknowledged within 180 s"
     unfinished = _wait_completed(cluster.url, acknowledged, until=killed_at + 60)
     assert not unfinished, (f"{len(unfinished)} of {len(acknowledged)} acknowledged packages "
-                            f"never completed ({pending_at_kill} were queued or syncing at "
-                            f"the kill): {unfinished}")
+                            f"never completed ({held} queued by the killed instance were "
+                            f"unprocessed at the kill): {unfinished}")
     for pushed in acknowledged:
         info = go.download(pushed.built["module"], "v1.0.0", GOPROXY=cluster.goproxy())
         assert info["Sum"] == pushed.built["sum"]
@@ -352,12 +367,14 @@ def _wait_completed(url: str, pushes: list[Pushed], *, until: float) -> dict[str
             time.sleep(0.2)
 
 
-def _pending(database: str) -> int:
-    """Return how many packages are queued or syncing in the database now."""
+def _pending(database: str, perms: list[str]) -> int:
+    """Return how many of the packages ``perms`` are queued or syncing in the database now."""
     import psycopg
 
+    if not perms:
+        return 0
     with psycopg.connect(database) as conn:
-        row = conn.execute("SELECT count(*) FROM packages WHERE state IN ('queued', 'syncing')"
-                           ).fetchone()
+        row = conn.execute("SELECT count(*) FROM packages WHERE state IN ('queued', 'syncing') "
+                           "AND slug_perm = ANY(%s)", (perms,)).fetchone()
     assert row is not None
     return int(row[0])
