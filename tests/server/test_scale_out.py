@@ -245,6 +245,7 @@ def test_ten_concurrent_pushes_of_one_version_store_one(
 
 KILL_MODULES = 18
 KILL_MODULE_BYTES = 6 << 20  # large enough that the queues are not empty at the kill
+FINISH_AFTER_KILL = 60.0  # seconds for the others to finish the queue: more than a claim's lease
 
 
 class Retry(Exception):
@@ -341,7 +342,7 @@ def test_kill_9_of_one_instance_during_uploads_loses_nothing_acknowledged(
     cluster.balancer.wait_up(INSTANCES - 1)
     acknowledged = [p for p in pushes if p.package is not None]
     assert len(acknowledged) == KILL_MODULES, "a push was never acknowledged within 180 s"
-    unfinished = _wait_completed(cluster.url, acknowledged, until=killed_at + 60)
+    unfinished = _wait_completed(cluster.url, acknowledged, until=killed_at + FINISH_AFTER_KILL)
     assert not unfinished, (f"{len(unfinished)} of {len(acknowledged)} acknowledged packages "
                             f"never completed ({held} queued by the killed instance were "
                             f"unprocessed at the kill): {unfinished}")
