@@ -25,11 +25,13 @@ KEY = "bench-key-not-secret"
 
 
 @contextmanager
-def gopush_serve(data: Path, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """Run `gopush serve --port 0` on ``data``; yield the process and its URL."""
+def gopush_serve(data: Path, *args: str, env: dict[str, str] | None = None,
+                 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """Run `gopush serve --port 0` on ``data`` (``env`` added to its environment, e.g.
+    GOPUSH_SERVE_DATABASE); yield the process and its URL."""
     proc = subprocess.Popen([sys.executable, "-m", "gopush", "serve", "--json", "--port", "0",
                              "--data", str(data), "--new-repos", *args],
-                            env={**os.environ, "GOPUSH_SERVE_API_KEYS": KEY},
+                            env={**os.environ, "GOPUSH_SERVE_API_KEYS": KEY, **(env or {})},
                             stdout=subprocess.PIPE)
     assert proc.stdout is not None
     lines: list[bytes] = []
