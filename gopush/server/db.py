@@ -64,7 +64,7 @@ import select
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -228,6 +228,19 @@ MIGRATIONS: tuple[tuple[str | ByDialect, ...], ...] = (
             created_at TEXT NOT NULL
         )""",
         "CREATE INDEX IF NOT EXISTS publish_tokens_by_expiry ON publish_tokens (expires)",
+    ),
+    (  # 6 (branch i14-blobs): --blobs postgresql (server.pgblobs): each blob's large object,
+       # and the large objects of multipart uploads' parts; nothing on SQLite
+        ByDialect(sqlite="SELECT 1", postgresql="""CREATE TABLE IF NOT EXISTS blobs (
+            sha256 TEXT PRIMARY KEY,        -- the content's SHA-256: written once
+            oid OID NOT NULL,               -- the large object holding it
+            size BIGINT NOT NULL
+        )"""),
+        ByDialect(sqlite="SELECT 1", postgresql="""CREATE TABLE IF NOT EXISTS blob_parts (
+            upload TEXT NOT NULL, number INTEGER NOT NULL,
+            oid OID NOT NULL, size BIGINT NOT NULL,
+            PRIMARY KEY (upload, number)
+        )"""),
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -647,6 +660,16 @@ class PostgresDatabase(Database):
                 else:
                     with self._idle_lock:
                         self._idle.append(raw)
+
+    def connection(self) -> AbstractContextManager[Any]:
+        """Lend a pooled connection without ``WRITE_LOCK`` (``server.pgblobs``: blob rows
+        are not metadata, and a long blob write must not hold up every transaction)."""
+        return self._connection()
+
+    @property
+    def driver(self) -> Any:
+        """Return the psycopg module (its exceptions, ``Rollback``)."""
+        return self._psycopg
 
     def _checked(self, raw: Any) -> Any:
         """Return an idle connection that became readable if it still answers, else None

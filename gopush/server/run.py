@@ -28,6 +28,7 @@ import uvicorn
 
 from gopush.errors import ConfigError
 from gopush.server.app import create_app
+from gopush.server.blobs import check_blobs_url
 from gopush.server.db import SCHEMA_VERSION, open_database, sqlite_path
 from gopush.server.limits import (
     BodyRate,
@@ -71,7 +72,7 @@ class Listening:
 
 
 def open_storage(data: Path, repos: list[RepoSetup], *, upload_expiry: float | None = None,
-                 database: str | None = None) -> Storage:
+                 database: str | None = None, blobs: str | None = None) -> Storage:
     """Open (or create) the data directory and the metadata database (``database``: a
     ``--database`` URL; by default the SQLite file in ``data``), migrated to this gopush's
     schema; drop unfinished uploads (and, with ``upload_expiry`` seconds, finished ones
@@ -84,18 +85,20 @@ def open_storage(data: Path, repos: list[RepoSetup], *, upload_expiry: float | N
     Raises:
         ConfigError: the data directory cannot be created or written (a new one on a full
             disk included), or another server uses it; the database cannot be opened
-            (``server.db.open_database``).
+            (``server.db.open_database``); ``blobs`` names no usable store
+            (``server.blobs.open_blobs``).
     """
     url = database or default_database(data)
     file = _sqlite_file(url)
     existed = file is not None and file.is_file()
+    check_blobs_url(blobs, database_is_postgresql=file is None)  # before anything is made
     # a database server is reached (and migrated, under its own lock) before anything is
     # made on disk, so a start it refuses leaves no data directory behind
     remote = None if file is not None else open_database(url, Space(data, data / "tmp"))
     try:
         data.mkdir(parents=True, exist_ok=True)
         lock = _lock_data_dir(data)  # before Storage: a second server must not touch the db
-        storage = Storage(data, remote or url)
+        storage = Storage(data, remote or url, blobs)
     except sqlite3.Error as err:
         os.close(lock)
         raise _unusable_sqlite(url, err) from None

@@ -1,0 +1,270 @@
+"""The contract every ``--blobs`` store keeps (``server.blobs.Blobs``), run on each store:
+written once (two instances committing the same bytes at once: one stores, nothing left
+behind), verified reads (a blob changed behind the store's back raises ``BlobCorrupt``, and
+the real go's download through `gopush serve` fails rather than getting wrong bytes), the
+parts of multipart uploads, deletion, missing blobs.
+
+The lead adds the S3 store to ``STORES`` at merge."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from conftest import api_push, seeded_bytes, start_serve, tagged_module, gopush_build
+from gotool import GoError, GoOracle
+from pgdatabases import Databases, unavailable
+
+from gopush.server.blobs import (BlobCorrupt, BlobMissing, Blobs, BlobStoreUnavailable,
+                                 DirectoryBlobs, open_blobs)
+from gopush.server.db import open_database
+from gopush.server.space import Space
+
+STORES = ["directory", "postgresql"]
+
+
+class Harness:
+    """A store, a way to open another instance of it, and a way to damage it behind its back."""
+
+    def __init__(self, kind: str, root: Path, databases: Databases) -> None:
+        self.kind, self.root = kind, root
+        self.url = databases.new() if kind == "postgresql" else None
+        self.opened: list[Any] = []
+
+    def open(self, name: str = "a") -> Blobs:
+        """Open an instance of the store with scratch space of its own (``name``)."""
+        data = self.root / name
+        data.mkdir(exist_ok=True)
+        space = Space(data, data / "tmp")
+        if self.kind == "postgresql":
+            db = open_database(self.url or "", space)
+            self.opened.append(db)
+            return open_blobs("postgresql", data=data, space=space, database=db)
+        return open_blobs(f"dir:{self.root / 'shared'}", data=data, space=space)
+
+    def corrupt(self, sha256: str, at: int = 10) -> None:
+        """Change one byte of a stored blob without telling the store: by default byte 10, in
+        a zip the first local header's modification time, which go's unzip never reads, so
+        only the registry's verification can keep the changed zip from go."""
+        if self.kind == "postgresql":
+            with psycopg.connect(self.url or "", autocommit=True) as conn:
+                oid = conn.execute("SELECT oid FROM blobs WHERE sha256 = %s",
+                                   (sha256,)).fetchone()[0]
+                old = conn.execute("SELECT lo_get(%s::oid, %s, 1)", (oid, at)).fetchone()[0]
+                conn.execute("SELECT lo_put(%s::oid, %s, %s)", (oid, at, bytes([old[0] ^ 1])))
+            return
+        path = self.root / "shared" / "sha256" / sha256[:2] / sha256
+        data = bytearray(path.read_bytes())
+        data[at] ^= 1
+        path.write_bytes(bytes(data))
+
+    def leftovers(self) -> int:
+        """Count the stored objects no row names (large objects, hidden copies)."""
+        if self.kind == "postgresql":
+            with psycopg.connect(self.url or "", autocommit=True) as conn:
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_largeobject_metadata m WHERE NOT EXISTS "
+                    "(SELECT 1 FROM blobs b WHERE b.oid = m.oid) AND NOT EXISTS "
+                    "(SELECT 1 FROM blob_parts p WHERE p.oid = m.oid)").fetchone()
+                return int(row[0])
+        return len(list((self.root / "shared" / "sha256").glob("??/.*")))
+
+    def close(self) -> None:
+        for db in self.opened:
+            db.close()
+
+
+@pytest.fixture(params=STORES)
+def harness(request: pytest.FixtureRequest, tmp_path: Path,
+            pg_databases: Databases) -> Iterator[Harness]:
+    if request.param == "postgresql" and (why := unavailable()):
+        pytest.skip(why)
+    made = Harness(request.param, tmp_path, pg_databases)
+    yield made
+    made.close()
+
+
+def _scratch(store: Blobs, data: bytes) -> Any:
+    incoming = store.incoming("test")
+    incoming.write(data)
+    return incoming
+
+
+def test_written_once_and_read_back(harness: Harness) -> None:
+    """A commit stores the bytes under their SHA-256 and removes the scratch file; the same
+    bytes again are not new; reads give them back, in chunks, and as a local copy."""
+    store = harness.open()
+    data = seeded_bytes(1, (3 << 20) + 5)  # more than one chunk
+    incoming = _scratch(store, data)
+    sha, new = store.commit(incoming)
+    assert (sha, new) == (hashlib.sha256(data).hexdigest(), True)
+    assert not incoming.path.exists()
+    again = _scratch(store, data)
+    assert store.commit(again) == (sha, False) and not again.path.exists()
+    assert store.exists(sha) and sha in set(store.names())
+    pieces = list(store.chunks(sha))
+    assert len(pieces) > 1 and b"".join(pieces) == data
+    assert store.read_bytes(sha) == data
+    with store.local_copy(sha) as path:
+        assert path.read_bytes() == data
+    small = store.put_bytes(b"module example.com/m\n")
+    assert store.read_bytes(small) == b"module example.com/m\n"
+    store.check()
+    assert harness.leftovers() == 0
+
+
+def test_concurrent_commits_of_the_same_bytes_store_one(harness: Harness) -> None:
+    """Two instances committing the same bytes at the same moment: one stores them, the other
+    is told they were there, nothing is left behind."""
+    stores = [harness.open("a"), harness.open("b")]
+    data = seeded_bytes(2, 4 << 20)
+    incomings = [_scratch(store, data) for store in stores]
+    for incoming in incomings:
+        incoming.finish()
+    results: list[tuple[str, bool]] = []
+    start = threading.Barrier(2)
+
+    def commit(store: Blobs, incoming: Any) -> None:
+        start.wait()
+        results.append(store.commit(incoming))
+
+    threads = [threading.Thread(target=commit, args=pair) for pair in zip(stores, incomings)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    sha = hashlib.sha256(data).hexdigest()
+    assert sorted(results) == [(sha, False), (sha, True)]
+    assert list(stores[0].names()) == [sha] and stores[1].read_bytes(sha) == data
+    assert harness.leftovers() == 0
+    assert not any(incoming.path.exists() for incoming in incomings)
+
+
+def test_a_blob_changed_behind_the_store_is_never_read(harness: Harness) -> None:
+    """Reads are verified: chunks raise BlobCorrupt after the last one; read_bytes and
+    local_copy raise before giving anything."""
+    store = harness.open()
+    data = seeded_bytes(3, (2 << 20) + 100)
+    sha = store.commit(_scratch(store, data))[0]
+    harness.corrupt(sha)
+    chunks = store.chunks(sha)
+    with pytest.raises(BlobCorrupt, match=sha):
+        for _ in chunks:
+            pass
+    with pytest.raises(BlobCorrupt):
+        store.read_bytes(sha)
+    with pytest.raises(BlobCorrupt), store.local_copy(sha):
+        pytest.fail("local_copy gave a corrupt blob")
+
+
+def test_parts_are_kept_replaced_and_deleted(harness: Harness) -> None:
+    """Parts put by one instance are seen by another; a part sent again replaces the first;
+    delete_parts drops them all and leaves nothing behind."""
+    first, second = harness.open("a"), harness.open("b")
+    upload = "a1b2c3d4e5f6"
+    first.put_part(upload, 1, _scratch(first, b"one" * 1000))
+    second.put_part(upload, 3, _scratch(second, b"three"))
+    first.put_part(upload, 2, _scratch(first, b"old two"))
+    second.put_part(upload, 2, _scratch(second, b"two, sent again"))
+    assert first.parts(upload) == {1: 3000, 2: 15, 3: 5}
+    assert b"".join(second.part_chunks(upload, 1)) == b"one" * 1000
+    assert b"".join(first.part_chunks(upload, 2)) == b"two, sent again"
+    assert first.parts("other") == {}
+    with pytest.raises(BlobMissing):
+        list(first.part_chunks(upload, 4))
+    second.delete_parts(upload)
+    assert first.parts(upload) == {} and harness.leftovers() == 0
+    first.delete_parts(upload)  # nothing left: no error
+
+
+def test_delete_and_missing(harness: Harness) -> None:
+    """A deleted blob is missing (BlobMissing, not an empty read); deleting a missing one is
+    no error; unknown names are missing."""
+    store = harness.open()
+    sha = store.put_bytes(b"short-lived")
+    store.delete([sha, "0" * 64])
+    assert not store.exists(sha) and sha not in set(store.names())
+    with pytest.raises(BlobMissing):
+        store.read_bytes(sha)
+    with pytest.raises(BlobMissing):
+        list(store.chunks("f" * 64))
+    assert harness.leftovers() == 0
+
+
+def test_postgresql_blobs_need_a_postgresql_database(tmp_path: Path) -> None:
+    """--blobs postgresql over SQLite is refused with the reason; an s3:// store says it is
+    not in this build; an unknown scheme is named."""
+    from gopush.errors import ConfigError
+
+    space = Space(tmp_path, tmp_path / "tmp")
+    with pytest.raises(ConfigError, match="must then be postgresql://"):
+        open_blobs("postgresql", data=tmp_path, space=space, database=None)
+    with pytest.raises(ConfigError, match="not built"):
+        open_blobs("s3://bucket/prefix", data=tmp_path, space=space)
+    with pytest.raises(ConfigError, match="names no blob store"):
+        open_blobs("ftp://user:secret@host/x", data=tmp_path, space=space)
+    assert isinstance(open_blobs(str(tmp_path / "b"), data=tmp_path, space=space),
+                      DirectoryBlobs)
+
+
+def test_a_postgresql_store_that_refuses_says_so(tmp_path: Path,
+                                                pg_databases: Databases) -> None:
+    """A store whose server refuses its statements raises BlobStoreUnavailable naming the
+    cause (readyz: 503)."""
+    if why := unavailable():
+        pytest.skip(why)
+    url = pg_databases.new()
+    space = Space(tmp_path, tmp_path / "tmp")
+    db = open_database(url, space)
+    store = open_blobs("postgresql", data=tmp_path, space=space, database=db)
+    store.check()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE blobs")  # as good as unreachable for the store
+    with pytest.raises(BlobStoreUnavailable, match='relation "blobs" does not exist'):
+        store.check()
+    db.close()
+
+
+# -- the real go through `gopush serve` -----------------------------------------------------
+
+
+def _serve_with(harness: Harness, tmp_path: Path) -> Any:
+    if harness.kind == "postgresql":
+        return start_serve(tmp_path / "data", env={"GOPUSH_SERVE_DATABASE": harness.url or "",
+                                                   "GOPUSH_SERVE_BLOBS": "postgresql"},
+                           stderr=(tmp_path / "stderr").open("wb"))
+    return start_serve(tmp_path / "data", "--blobs", f"dir:{harness.root / 'shared'}",
+                       stderr=(tmp_path / "stderr").open("wb"))
+
+
+def test_go_never_downloads_a_corrupt_zip(harness: Harness, go: GoOracle,
+                                          tmp_path: Path) -> None:
+    """A zip changed in the store after it was pushed: go's download fails (the response is
+    cut before its last chunk), the server logs which blob, and the intact .mod still
+    serves; a second server on the same store serves what the first stored."""
+    served = _serve_with(harness, tmp_path)
+    try:
+        repo = tagged_module(tmp_path / "repo", "example.com/damaged", ["v1.0.0"],
+                             {"assets/data.bin": seeded_bytes(4, 3 << 20)})
+        built = gopush_build(repo.path, "v1.0.0", tmp_path / "dist")
+        assert api_push(served.url, "acme/mods", built["zip"]).status_code == 201
+        proxy = served.goproxy("acme/mods")
+        good = go.download("example.com/damaged", "v1.0.0", GOPROXY=proxy)
+        assert good["Sum"] == built["sum"]
+        go.run(["clean", "-modcache"])
+        harness.corrupt(hashlib.sha256(Path(built["zip"]).read_bytes()).hexdigest())
+        with pytest.raises(GoError):
+            go.download("example.com/damaged", "v1.0.0", GOPROXY=proxy)
+        mod = httpx.get(proxy + "example.com/damaged/@v/v1.0.0.mod")
+        assert mod.status_code == 200 and mod.text.startswith("module example.com/damaged")
+    finally:
+        served.stop()
+    log = (tmp_path / "stderr").read_text()
+    assert "download of the .zip of example.com/damaged@v1.0.0" in log and "corrupt" in log
+    assert "Traceback" not in log
