@@ -54,16 +54,18 @@ class Served:
         return self.proc.stderr.read().decode(errors="replace")
 
 
-def start_serve(data: Path, *args: str, env: dict[str, str] | None = None,
+def start_serve(data: Path | None, *args: str, env: dict[str, str] | None = None,
                 port: int = 0, new_repos: bool = True, **popen: Any) -> Served:
     """Start `gopush serve --json` on a loopback port; return once it accepts connections.
 
-    Most tests push to repositories they never declare, which `--new-repos` allows; pass
+    ``data`` None starts it without ``--data``. Most tests push to repositories
+    they never declare, which `--new-repos` allows; pass
     ``new_repos=False`` to get the default, where only `--repo` declares repositories.
     ``popen`` goes to subprocess.Popen (e.g. ``preexec_fn``, or ``stderr`` to a file).
     """
     argv = [sys.executable, "-m", "gopush", "serve", "--json", "--port", str(port),
-            "--data", str(data), *(["--new-repos"] if new_repos else []), *args]
+            *(["--data", str(data)] if data is not None else []),
+            *(["--new-repos"] if new_repos else []), *args]
     full_env = {**os.environ, "GOPUSH_SERVE_API_KEYS": KEY, **(env or {})}
     popen.setdefault("stderr", subprocess.PIPE)
     proc = subprocess.Popen(argv, env=full_env, stdout=subprocess.PIPE, **popen)
@@ -76,7 +78,7 @@ def start_serve(data: Path, *args: str, env: dict[str, str] | None = None,
             pytest.fail(f"gopush serve exited before printing its URL: {err[-2000:]}")
         lines.append(line)
     doc = json.loads(b"".join(lines))
-    served = Served(proc, data, doc["url"], doc, argv)
+    served = Served(proc, data or Path(doc["data"]), doc["url"], doc, argv)
     _wait_connectable(served)
     return served
 

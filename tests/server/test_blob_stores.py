@@ -268,3 +268,59 @@ def test_go_never_downloads_a_corrupt_zip(harness: Harness, go: GoOracle,
     log = (tmp_path / "stderr").read_text()
     assert "download of the .zip of example.com/damaged@v1.0.0" in log and "corrupt" in log
     assert "Traceback" not in log
+
+
+def _peak_rss_mib(pid: int) -> float:
+    """Return the process's peak resident set size (VmHWM) in MiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    return kib / 1024
+
+
+def _reset_peak_rss(pid: int) -> None:
+    Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := current RSS (Linux >= 4.0)
+
+
+@pytest.mark.slow
+def test_108_mib_in_parts_with_nothing_on_local_disk(
+        cloudsmith_cli: Path, go: GoOracle, big_module: dict[str, Any], tmp_path: Path,
+        pg_databases: Databases) -> None:
+    """--database postgresql:// --blobs postgresql without --data: the official CLI pushes a
+    108 MiB zip in parts, go downloads it with the pushed h1:, the server's memory stays far
+    below the zip's size (streamed in chunks), and when it stops nothing of it is left on
+    local disk (its scratch directory is removed; no default data directory was made)."""
+    if why := unavailable():
+        pytest.skip(why)
+    import time
+
+    from conftest import cloudsmith
+
+    size_mib = Path(big_module["zip"]).stat().st_size / (1 << 20)
+    served = start_serve(None, env={"GOPUSH_SERVE_DATABASE": pg_databases.new(),
+                                        "GOPUSH_SERVE_BLOBS": "postgresql"})
+    scratch = Path(served.doc["data"])
+    try:
+        assert served.doc["blobs"].startswith("large objects in postgresql://")
+        _reset_peak_rss(served.proc.pid)
+        began = time.monotonic()
+        proc = cloudsmith(cloudsmith_cli, served, "push", "go", "acme/gomods",
+                          big_module["zip"], "--wait-interval", "0.2")
+        pushed = time.monotonic() - began
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        push_rss = _peak_rss_mib(served.proc.pid)
+        _reset_peak_rss(served.proc.pid)
+        began = time.monotonic()
+        info = go.download("example.com/big", "v1.0.0", GOPROXY=served.goproxy("acme/gomods"))
+        fetched = time.monotonic() - began
+        download_rss = _peak_rss_mib(served.proc.pid)
+        assert info["Sum"] == big_module["sum"]
+        left = sorted(p.name for p in scratch.rglob("*") if p.is_file())
+    finally:
+        served.stop()
+    print(f"\n{size_mib:.1f} MiB zip, --blobs postgresql: push {pushed:.1f} s (peak server "
+          f"RSS {push_rss:.0f} MiB), go download {fetched:.1f} s (peak server RSS "
+          f"{download_rss:.0f} MiB); files left in scratch while serving: {left}")
+    assert push_rss < size_mib and download_rss < size_mib
+    assert left == ["lock"]  # the data-directory lock; no blob, part or scratch file
+    assert scratch.name.startswith("gopush-scratch-") and not scratch.exists()
+    assert not (Path.home() / ".local" / "share" / "gopush").exists()
