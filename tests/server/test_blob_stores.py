@@ -324,3 +324,58 @@ def test_108_mib_in_parts_with_nothing_on_local_disk(
     assert left == ["lock"]  # the data-directory lock; no blob, part or scratch file
     assert scratch.name.startswith("gopush-scratch-") and not scratch.exists()
     assert not (Path.home() / ".local" / "share" / "gopush").exists()
+
+
+def test_parts_of_one_upload_reach_different_instances(harness: Harness, go: GoOracle,
+                                                       tmp_path: Path,
+                                                       pg_databases: Databases) -> None:
+    """Two instances on one PostgreSQL database and one blob store: the parts of a multipart
+    upload alternate between them, complete reaches the one that did not see part 1 (and
+    again the other), and go downloads the module from either with gopush build's h1:."""
+    if why := unavailable():
+        pytest.skip(why)
+    from conftest import KEY, create_package
+
+    auth = {"X-Api-Key": KEY}
+
+    database = harness.url or pg_databases.new()
+    blobs = "postgresql" if harness.kind == "postgresql" else f"dir:{harness.root / 'shared'}"
+    env = {"GOPUSH_SERVE_DATABASE": database, "GOPUSH_SERVE_BLOBS": blobs}
+    first = start_serve(tmp_path / "a", env=env)
+    second = start_serve(tmp_path / "b", env=env)
+    try:
+        repo = tagged_module(tmp_path / "repo", "example.com/spread", ["v1.0.0"],
+                             {"assets/data.bin": seeded_bytes(5, 3 << 20)})
+        built = gopush_build(repo.path, "v1.0.0", tmp_path / "dist")
+        data = Path(built["zip"]).read_bytes()
+        third = len(data) // 3
+        pieces = [data[:third], data[third:2 * third], data[2 * third:]]
+        slot = httpx.post(f"{first.url}/files/acme/mods/", headers=auth, json={
+            "filename": "v1.0.0.zip", "md5_checksum": hashlib.md5(data).hexdigest(),
+            "method": "put_parts"}).json()
+        for number, served in ((1, first), (2, second), (3, first)):
+            reply = httpx.put(f"{served.url}/_upload/parts/acme/mods/", headers=auth,
+                              content=pieces[number - 1], timeout=60,
+                              params={"upload_id": slot["identifier"], "part_number": number})
+            assert reply.status_code == 200, reply.text
+        for served in (second, first):  # the second complete finds it complete
+            done = httpx.post(f"{served.url}/files/acme/mods/{slot['identifier']}/complete/",
+                              headers=auth, timeout=60,
+                              json={"upload_id": slot["identifier"], "complete": True})
+            assert done.status_code == 201, done.text
+        assert create_package(first.url, "acme/mods", slot["identifier"]).package[
+            "is_sync_completed"] is True
+        for served in (first, second):
+            info = go.download("example.com/spread", "v1.0.0",
+                               GOPROXY=served.goproxy("acme/mods"))
+            assert info["Sum"] == built["sum"]
+            go.run(["clean", "-modcache"])
+        assert harness.leftovers() == 0
+        if harness.kind == "directory":
+            assert list((harness.root / "shared" / "parts").iterdir()) == []
+        else:
+            with psycopg.connect(database) as conn:
+                assert conn.execute("SELECT count(*) FROM blob_parts").fetchone()[0] == 0
+    finally:
+        first.stop()
+        second.stop()
