@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
-from conftest import api_push, seeded_bytes, start_serve, tagged_module, gopush_build
+from conftest import api_push, gopush_build, seeded_bytes, start_serve, tagged_module
 from gotool import GoError, GoOracle
 from pgdatabases import Databases, unavailable
 
-from gopush.server.blobs import (BlobCorrupt, BlobMissing, Blobs, BlobStoreUnavailable,
-                                 DirectoryBlobs, open_blobs)
+from gopush.server.blobs import (
+    BlobCorrupt,
+    BlobMissing,
+    Blobs,
+    BlobStoreUnavailable,
+    DirectoryBlobs,
+    open_blobs,
+)
 from gopush.server.db import open_database
 from gopush.server.space import Space
 
