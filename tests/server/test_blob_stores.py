@@ -385,3 +385,25 @@ def test_parts_of_one_upload_reach_different_instances(harness: Harness, go: GoO
     finally:
         first.stop()
         second.stop()
+
+
+@pytest.mark.parametrize(("blobs", "says"), [
+    ("postgresql", "--blobs postgresql keeps blobs in the --database database"),
+    ("s3://bucket/prefix", "--blobs s3:// is not built"),
+    ("ftp://user:hunter2@host/x", "names no blob store"),
+])
+def test_serve_refuses_a_blob_store_it_cannot_use(tmp_path: Path, blobs: str,
+                                                  says: str) -> None:
+    """`gopush serve --blobs` with a store it cannot open exits 3 with the reason, creates
+    nothing on disk and prints no password."""
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    proc = subprocess.run([sys.executable, "-m", "gopush", "serve", "--port", "0", "--data",
+                           str(data), "--blobs", blobs], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert says in proc.stderr and "Traceback" not in proc.stderr
+    assert "hunter2" not in proc.stdout + proc.stderr
+    assert not data.exists()
