@@ -603,6 +603,55 @@ def _bool_as_integer() -> type:
     return BoolAsInteger
 
 
+class Pool:
+    """At most ``POOL_SIZE`` autocommit connections to one PostgreSQL database, each lent to
+    one ``with`` block at a time."""
+
+    def __init__(self, connect: Callable[[], Any], psycopg: Any) -> None:
+        self._connect, self._psycopg = connect, psycopg
+        self._idle: list[Any] = []
+        self._idle_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(POOL_SIZE)
+
+    @contextmanager
+    def lend(self) -> Iterator[Any]:
+        """Lend a connection; one given back broken or inside a transaction is closed."""
+        with self._slots:
+            with self._idle_lock:
+                raw = self._idle.pop() if self._idle else None
+            if raw is not None and select.select([raw.fileno()], [], [], 0)[0]:
+                raw = self._checked(raw)  # an idle connection has nothing to say but EOF
+            if raw is None or raw.closed:
+                raw = self._connect()
+            try:
+                yield raw
+            finally:
+                idle = self._psycopg.pq.TransactionStatus.IDLE
+                if raw.closed or raw.broken or raw.info.transaction_status != idle:
+                    raw.close()
+                else:
+                    with self._idle_lock:
+                        self._idle.append(raw)
+
+    def _checked(self, raw: Any) -> Any:
+        """Return an idle connection that became readable if it still answers, else None
+        (closed): after a database restart the pool's connections are dead (the server
+        closed them), and no request should pay for that."""
+        try:
+            raw.execute("SELECT 1")
+        except self._psycopg.Error:
+            raw.close()
+            return None
+        return raw
+
+    def close(self) -> None:
+        """Close the idle connections."""
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for raw in idle:
+            raw.close()
+
+
 class PostgresDatabase(Database):
     """The database on a PostgreSQL server (psycopg 3): a pool of ``POOL_SIZE`` connections,
     every transaction under ``WRITE_LOCK``.
@@ -624,9 +673,8 @@ class PostgresDatabase(Database):
         self._psycopg = psycopg
         self._url = url
         self.shown = redacted(url)
-        self._idle: list[Any] = []
-        self._idle_lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(POOL_SIZE)
+        self._pool = Pool(self._connect, psycopg)
+        self._pools = [self._pool]
         with self._session() as raw:
             self._migrate(raw)
 
@@ -641,46 +689,22 @@ class PostgresDatabase(Database):
         raw.adapters.register_dumper(bool, _bool_as_integer())
         return raw
 
-    @contextmanager
-    def _connection(self) -> Iterator[Any]:
+    def _connection(self) -> AbstractContextManager[Any]:
         """Lend a pooled connection (autocommit: transactions are explicit BEGIN/COMMIT)."""
-        with self._slots:
-            with self._idle_lock:
-                raw = self._idle.pop() if self._idle else None
-            if raw is not None and select.select([raw.fileno()], [], [], 0)[0]:
-                raw = self._checked(raw)  # an idle connection has nothing to say but EOF
-            if raw is None or raw.closed:
-                raw = self._connect()
-            try:
-                yield raw
-            finally:
-                idle = self._psycopg.pq.TransactionStatus.IDLE
-                if raw.closed or raw.broken or raw.info.transaction_status != idle:
-                    raw.close()
-                else:
-                    with self._idle_lock:
-                        self._idle.append(raw)
+        return self._pool.lend()
 
-    def connection(self) -> AbstractContextManager[Any]:
-        """Lend a pooled connection without ``WRITE_LOCK`` (``server.pgblobs``: blob rows
-        are not metadata, and a long blob write must not hold up every transaction)."""
-        return self._connection()
+    def new_pool(self) -> Pool:
+        """Return a pool of connections of its own to this database, closed with it
+        (``server.pgblobs``: blob I/O must never wait for a slot that a transaction waiting
+        for ``WRITE_LOCK`` holds, while that lock's holder waits for blob I/O)."""
+        pool = Pool(self._connect, self._psycopg)
+        self._pools.append(pool)
+        return pool
 
     @property
     def driver(self) -> Any:
         """Return the psycopg module (its exceptions, ``Rollback``)."""
         return self._psycopg
-
-    def _checked(self, raw: Any) -> Any:
-        """Return an idle connection that became readable if it still answers, else None
-        (closed): after a database restart the pool's connections are dead (the server
-        closed them), and no request should pay for that."""
-        try:
-            raw.execute("SELECT 1")
-        except self._psycopg.Error:
-            raw.close()
-            return None
-        return raw
 
     @contextmanager
     def _session(self) -> Iterator[Any]:
@@ -739,7 +763,5 @@ class PostgresDatabase(Database):
             log.info("database %s migrated to schema %d", self.shown, number + 1)
 
     def close(self) -> None:
-        with self._idle_lock:
-            idle, self._idle = self._idle, []
-        for raw in idle:
-            raw.close()
+        for pool in self._pools:
+            pool.close()

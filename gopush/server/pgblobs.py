@@ -18,9 +18,10 @@ of a multipart upload. The rules:
 - nothing is held in memory beyond a chunk; only scratch files (``incoming``, ``local_copy``)
   touch the local disk, and they are this process's own.
 
-Connections come from the database's own pool (``db.PostgresDatabase``) without its
-``WRITE_LOCK``: blob rows are not metadata, and no metadata transaction waits for a write of
-hundreds of MB.
+Connections come from a pool of their own (``db.PostgresDatabase.new_pool``), never under
+``WRITE_LOCK``: blob rows are not metadata, no metadata transaction waits for a write of
+hundreds of MB, and a transaction that stores a blob (holding the lock and a metadata
+connection) never waits for a metadata connection held by one queued for the lock.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class PostgresBlobs:
 
     def __init__(self, database: PostgresDatabase, space: Space, scratch: Path) -> None:
         self.db = database
+        self._pool = database.new_pool()  # never the metadata's: see db.PostgresDatabase.new_pool
         self.space = space
         self.tmp = scratch
         scratch.mkdir(parents=True, exist_ok=True)
@@ -60,7 +62,7 @@ class PostgresBlobs:
         raises ``BlobStoreUnavailable`` naming why."""
         psycopg = self.db.driver  # the pool is the database's, shared
         try:
-            with self.db.connection() as raw:
+            with self._pool.lend() as raw:
                 yield raw
         except ConfigError as err:  # the pool's "cannot reach the database"
             raise BlobStoreUnavailable(f"the blob store ({self.describe()}) cannot be "
