@@ -104,6 +104,7 @@ class Storage:
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.space = Space(root, root / "tmp")
+        (root / "tmp").mkdir(exist_ok=True)  # scratch files, and the probe of a full disk
         self.db = database if isinstance(database, Database) else open_database(
             database or default_database(root), self.space)
         self.blobs: Blobs = open_blobs(blobs, data=root, space=self.space, database=self.db)
