@@ -36,6 +36,12 @@ class BlobResponse(Response):
         self.blobs, self.sha256, self.what = blobs, sha256, what
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "HEAD":  # no body: no need to read (or verify) the blob
+            del self.headers["content-length"]
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": self.raw_headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
         chunks = self.blobs.chunks(self.sha256)
         try:
             held = await run_in_threadpool(_next, chunks)
@@ -49,9 +55,6 @@ class BlobResponse(Response):
             del self.headers["content-length"]  # streamed: chunked
         await send({"type": "http.response.start", "status": 200,
                     "headers": self.raw_headers})
-        if scope["method"] == "HEAD":
-            await send({"type": "http.response.body", "body": b""})
-            return
         while after is not _END:
             assert isinstance(held, bytes)
             await send({"type": "http.response.body", "body": held, "more_body": True})
