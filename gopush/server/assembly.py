@@ -33,8 +33,6 @@ from typing import Any
 
 from gopush.server.blobs import Incoming
 
-_COPY_BYTES = 1 << 20
-
 
 @dataclass
 class Assembly:
@@ -100,13 +98,10 @@ class Assembly:
                 and all(n > len(self.ranges) for n in parts if n not in self.ranges))
 
     def copy_range(self, number: int, into: Incoming) -> None:
-        """Append the bytes part ``number`` occupies in the joined file to ``into``."""
+        """Append the bytes part ``number`` occupies in the joined file to ``into``, unhashed
+        (``Incoming.copy_range``: the part's copy for the blob store)."""
         offset, size = self.ranges[number]
-        with self.joined.path.open("rb") as source:
-            source.seek(offset)
-            while size > 0 and (chunk := source.read(min(_COPY_BYTES, size))):
-                into.write(chunk)
-                size -= len(chunk)
+        into.copy_range(self.joined.path, offset, size)
 
 
 class Assemblies:

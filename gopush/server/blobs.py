@@ -146,6 +146,7 @@ class Incoming:
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha256 = hashlib.sha256()
         self._finished = False
+        self._unhashed = False  # bytes came in by copy_range: the digests are not theirs
         with space.guard(path):
             self._file: Any = path.open("xb", buffering=0)  # callers write large buffers
 
@@ -184,6 +185,22 @@ class Incoming:
             while chunk := source.read(_COPY_BYTES):
                 self.write(chunk)
 
+    def copy_range(self, path: Path, offset: int, size: int) -> None:
+        """Append ``size`` bytes of the file at ``path`` from ``offset``, copied by the kernel
+        and not hashed (a part the join already hashed, kept in the store as well): the
+        digests are unusable from then on (``md5``/``sha256`` raise), so such a file can be
+        a part (``Blobs.put_part``) but never a blob (``commit``)."""
+        self._unhashed = True
+        with path.open("rb") as source, self._space.guard(self.path):
+            file = self._open()
+            while size > 0:
+                copied = os.copy_file_range(source.fileno(), file.fileno(), size, offset)
+                if copied == 0:
+                    raise OSError(f"{path} ended {size} bytes early")
+                offset += copied
+                size -= copied
+                self.size += copied
+
     def mark(self) -> tuple[int, Any, Any]:
         """Return where the file stands now, for ``rewind`` (size and copies of the digests)."""
         return self.size, self._md5.copy(), self._sha256.copy()
@@ -202,12 +219,18 @@ class Incoming:
     @property
     def md5(self) -> str:
         """Return the lower-case hex MD5 of what was written so far."""
+        self._check_hashed()
         return self._md5.hexdigest()
 
     @property
     def sha256(self) -> str:
         """Return the lower-case hex SHA-256 of what was written so far."""
+        self._check_hashed()
         return self._sha256.hexdigest()
+
+    def _check_hashed(self) -> None:
+        if self._unhashed:
+            raise RuntimeError(f"{self.path} holds bytes copied unhashed (copy_range)")
 
     def finish(self) -> None:
         """Flush and fsync the file and close it (idempotent)."""
