@@ -407,3 +407,21 @@ def test_serve_refuses_a_blob_store_it_cannot_use(tmp_path: Path, blobs: str,
     assert says in proc.stderr and "Traceback" not in proc.stderr
     assert "hunter2" not in proc.stdout + proc.stderr
     assert not data.exists()
+
+
+def test_readyz_says_when_the_blob_store_is_gone(tmp_path: Path) -> None:
+    """/readyz answers 503 naming the blob store while its directory is gone (a lost mount),
+    and 200 again once it is back."""
+    import shutil
+
+    store = tmp_path / "mounted"
+    served = start_serve(tmp_path / "data", "--blobs", f"dir:{store}")
+    try:
+        assert httpx.get(f"{served.url}/readyz").status_code == 200
+        shutil.move(store, tmp_path / "unmounted")
+        gone = httpx.get(f"{served.url}/readyz")
+        assert gone.status_code == 503 and "blob store" in gone.json()["reason"]
+        shutil.move(tmp_path / "unmounted", store)
+        assert httpx.get(f"{served.url}/readyz").status_code == 200
+    finally:
+        served.stop()
