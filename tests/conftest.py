@@ -37,6 +37,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="metadata database(s) the server tests run on (tests/server/conftest.py "
              "db_backend): default runs tests marked both_databases on SQLite and PostgreSQL "
              "and the others on SQLite; both runs every server test that can on both")
+    parser.addoption(
+        "--blob-store", choices=("directory", "postgresql"), default="directory",
+        help="blob store the server tests run on (tests/server/conftest.py): postgresql "
+             "runs them with --blobs postgresql, and so on a PostgreSQL database only")
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +120,12 @@ def _limit_options(command: Any) -> Any:
 @click.option("--database", "database", metavar="URL", envvar="GOPUSH_SERVE_DATABASE",
               help="Metadata database: sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB "
                    "(env GOPUSH_SERVE_DATABASE keeps the password out of ps) [default: "
-                   "sqlite:///DATA/registry.sqlite3]. Blobs stay in --data either way.")
+                   "sqlite:///DATA/registry.sqlite3].")
+@click.option("--blobs", "blobs", metavar="URL", envvar="GOPUSH_SERVE_BLOBS",
+              help="Blob store: dir:PATH (or a path), or postgresql (large objects in the "
+                   "--database database, which must be postgresql://; then --data is "
+                   "optional: scratch files go to a private temporary directory) [default: "
+                   "DATA/blobs].")
 @click.option("--migrate-only", is_flag=True,
               help="Bring the database's schema up to this gopush's, then exit without "
                    "serving (a start does it too).")
@@ -194,8 +202,8 @@ def _limit_options(command: Any) -> Any:
 @output_options
 @pass_app
 def command(app: App, /, host: str, port: int, data: Path | None, database: str | None,
-            migrate_only: bool, export_dir: Path | None, import_dir: Path | None,
-            tls_cert: Path | None,
+            blobs: str | None, migrate_only: bool, export_dir: Path | None,
+            import_dir: Path | None, tls_cert: Path | None,
             tls_key: Path | None, api_keys: tuple[str, ...], repos: tuple[str, ...],
             read_tokens: tuple[str, ...], upstreams: tuple[str, ...], new_repos: str,
             body_timeout: float, upload_expiry: float, stop_timeout: float,
@@ -230,37 +238,55 @@ def command(app: App, /, host: str, port: int, data: Path | None, database: str 
     from gopush.server.run import bind, check_tls, describe_repos, open_storage, run
     from gopush.server.settings import ConnectionLimits, ServeSettings
 
-    data = data or default_data_dir(app.environ)
     if sum((migrate_only, export_dir is not None, import_dir is not None)) > 1:
         raise click.UsageError("--migrate-only, --export and --import each run alone")
     if export_dir is not None or import_dir is not None:
-        _transfer(app, data, database, export_dir, import_dir)
+        with _scratch_data(app, data, database, blobs) as data_dir:
+            _transfer(app, data_dir, database, blobs, export_dir, import_dir)
         return
     if migrate_only:
-        _migrate_only(app, data, database)
+        _migrate_only(app, data or default_data_dir(app.environ), database)
         return
+    with _scratch_data(app, data, database, blobs) as data_dir:
+        if (tls_cert is None) != (tls_key is None):
+            raise click.UsageError("--tls-cert and --tls-key go together")
+        vuln = _vuln_settings(vuln_db, vuln_refresh, vuln_timeout, quarantine)
+        keys = tuple(_split(api_keys))
+        setups = _repo_setups(repos, read_tokens, upstreams)
+        publishers = load_publishers(config) if config is not None else Publishers()
+        if tls_cert is not None and tls_key is not None:
+            check_tls(tls_cert, tls_key)
+        # Everything that can refuse the start is checked before the data directory is made.
+        listening = bind(host, port, tls=tls_cert is not None)
+        expiry_seconds = upload_expiry * 3600  # --upload-expiry is in hours
+        storage = open_storage(data_dir, setups, upload_expiry=expiry_seconds, database=database,
+                               blobs=blobs)
+        settings = ServeSettings(api_keys=keys, body_timeout=body_timeout,
+                                 new_repos=new_repos != "off",
+                                 new_repos_private=new_repos == "private",
+                                 upload_expiry=expiry_seconds, vuln=vuln, publishers=publishers,
+                                 queue_lease=queue_lease, hold_processing=hold_processing)
+        _announce(app, listening.url, storage, describe_repos(storage, listening.url), settings)
+        _warn_missing_repos(app, settings, {r.full_name for r in storage.repos()})
+        run(storage, settings, listening, tls_cert=tls_cert, tls_key=tls_key,
+            access_log=app.verbose, stop_timeout=stop_timeout, limits=ConnectionLimits(**limits))
 
-    if (tls_cert is None) != (tls_key is None):
-        raise click.UsageError("--tls-cert and --tls-key go together")
-    vuln = _vuln_settings(vuln_db, vuln_refresh, vuln_timeout, quarantine)
-    keys = tuple(_split(api_keys))
-    setups = _repo_setups(repos, read_tokens, upstreams)
-    publishers = load_publishers(config) if config is not None else Publishers()
-    if tls_cert is not None and tls_key is not None:
-        check_tls(tls_cert, tls_key)
-    # Everything that can refuse the start is checked before the data directory is made.
-    listening = bind(host, port, tls=tls_cert is not None)
-    expiry_seconds = upload_expiry * 3600  # --upload-expiry is in hours
-    storage = open_storage(data, setups, upload_expiry=expiry_seconds, database=database)
-    settings = ServeSettings(api_keys=keys, body_timeout=body_timeout,
-                             new_repos=new_repos != "off",
-                             new_repos_private=new_repos == "private",
-                             upload_expiry=expiry_seconds, vuln=vuln, publishers=publishers,
-                             queue_lease=queue_lease, hold_processing=hold_processing)
-    _announce(app, listening.url, storage, describe_repos(storage, listening.url), settings)
-    _warn_missing_repos(app, settings, {r.full_name for r in storage.repos()})
-    run(storage, settings, listening, tls_cert=tls_cert, tls_key=tls_key,
-        access_log=app.verbose, stop_timeout=stop_timeout, limits=ConnectionLimits(**limits))
+
+@contextmanager
+def _scratch_data(app: App, data: Path | None, database: str | None,
+                  blobs: str | None) -> Iterator[Path]:
+    """Give the data directory: ``--data``, else a private temporary one (removed when the
+    server stops) when nothing persistent needs one (PostgreSQL for both metadata and blobs:
+    only scratch files then touch the local disk), else the per-user default."""
+    if data is not None or blobs != "postgresql" or not (database or "").startswith(
+            ("postgresql:", "postgres:")):
+        yield data or default_data_dir(app.environ)
+        return
+    scratch = Path(tempfile.mkdtemp(prefix="gopush-scratch-"))
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _migrate_only(app: App, data: Path, database: str | None) -> None:
@@ -272,16 +298,16 @@ def _migrate_only(app: App, data: Path, database: str | None) -> None:
                         f"database {shown} is at schema {version}")
 
 
-def _transfer(app: App, data: Path, database: str | None, export_dir: Path | None,
-              import_dir: Path | None) -> None:
+def _transfer(app: App, data: Path, database: str | None, blobs: str | None,
+              export_dir: Path | None, import_dir: Path | None) -> None:
     """``--export DIR`` / ``--import DIR``: move the registry, print what moved, serve nothing."""
     from gopush.server.run import export_only, import_only
 
     if export_dir is not None:
-        done, verb = export_only(data, database, export_dir), "exported to"
+        done, verb = export_only(data, database, export_dir, blobs), "exported to"
     else:
         assert import_dir is not None
-        done, verb = import_only(data, database, import_dir), "imported from"
+        done, verb = import_only(data, database, import_dir, blobs), "imported from"
     rows = sum(done.rows.values())
     app.reporter.result({"exported" if export_dir else "imported": done.as_json()},
                         f"{verb} {done.directory}: {rows} rows, {done.blobs} blobs "
@@ -314,7 +340,8 @@ def _announce(app: App, url: str, storage: Any, repos: list[dict[str, object]],
         app.reporter.warn("no API key given (--api-key or GOPUSH_SERVE_API_KEYS): "
                           "uploads will be refused")
     lines = [f"serving {url} (API host for gopush push / cloudsmith --api-host)",
-             f"data: {storage.root}", f"database: {storage.db.shown}"]
+             f"data: {storage.root}", f"database: {storage.db.shown}",
+             f"blobs: {storage.blobs.describe()}"]
     lines += [f"GOPROXY {r['repository']} ({'private' if r['private'] else 'public'}): "
               f"{r['goproxy']}" for r in repos]
     scanning = None
@@ -330,6 +357,7 @@ def _announce(app: App, url: str, storage: Any, repos: list[dict[str, object]],
               f"{p['audience']}) may push to {', '.join(p['repositories'])}"
               for p in publishers]
     app.reporter.result({"url": url, "data": str(storage.root), "database": storage.db.shown,
+                         "blobs": storage.blobs.describe(),
                          "repositories": repos,
                          "vuln_db": scanning, "trusted_publishers": publishers},
                         "\n".join(lines))

@@ -12,9 +12,7 @@ re-send it without a body. A full disk is a 507 everywhere (``server.space``).
 from __future__ import annotations
 
 import hmac
-import os
 import re
-from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -24,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from gopush.modzip.rules import MAX_ZIP_BYTES
 from gopush.server.assembly import Assembly
 from gopush.server.auth import Action
-from gopush.server.blobs import Incoming
+from gopush.server.blobs import Blobs, Incoming
 from gopush.server.db import digest
 from gopush.server.receive import is_number, receive_form, receive_raw
 from gopush.server.records import FileSlot, Repo
@@ -169,9 +167,11 @@ def _part_number(request: Request, default: str) -> int:
 async def upload_part(request: Request) -> Response:
     """``PUT /_upload/parts/{owner}/{repo}/?upload_id=ID&part_number=N``: keep one part.
 
-    A part that continues the join in order is appended to it (``server.assembly``); any
-    other part is kept in a file of its own until ``complete``. A part for an upload that is
-    already complete is refused (409): nothing would ever read or delete it.
+    Every part is kept in the blob store (``Blobs.put_part``), so the parts of one upload may
+    reach different instances. A part that continues this process's join in order is also
+    appended to it (``server.assembly``), so ``complete`` has little left to do. A part for
+    an upload that is already complete is refused (409): nothing would ever read or delete
+    it.
     """
     repo = api_repo(request, Action.PUSH)
     slot = _part_slot(request, repo, request.query_params.get("upload_id"))
@@ -180,40 +180,36 @@ async def upload_part(request: Request) -> Response:
         raise ApiError(409, "This upload is already complete; its parts cannot change. "
                             "Open a new upload to send other bytes.", close=True)
     st = state(request)
-    assembly = st.assemblies.start(slot.identifier, lambda: st.storage.blobs.incoming("joined"))
-    room = _room_left(st.storage.part_files(slot), assembly, number)
+    blobs = st.storage.blobs
+    assembly = st.assemblies.start(slot.identifier, lambda: blobs.incoming("joined"))
+    held = await run_in_threadpool(blobs.parts, slot.identifier)
+    room = _room_left(held, assembly, number)
     declared = request.headers.get("content-length")
     if is_number(declared) and int(declared) > room:
         raise _too_large(room)  # refused before a byte is read
-    if assembly.takes(number):
-        async with assembly.appending(number) as joined:
-            size = await receive_raw(request, joined, st.settings.body_timeout, room)
-            return JSONResponse({"part_number": number, "size": size})
-    incoming = st.storage.blobs.incoming("part")
+    incoming = blobs.incoming("part")
     try:
-        await receive_raw(request, incoming, st.settings.body_timeout, room)
-        os.replace(incoming.path, st.storage.part_path(slot, number))
+        if assembly.takes(number):
+            async with assembly.appending(number) as joined:
+                await receive_raw(request, joined, st.settings.body_timeout, room)
+            await run_in_threadpool(assembly.copy_range, number, incoming)
+        else:
+            await receive_raw(request, incoming, st.settings.body_timeout, room)
+            if number in assembly.ranges:
+                assembly.torn = True  # re-sent: the join's copy of it may be stale
+        await run_in_threadpool(blobs.put_part, slot.identifier, number, incoming)
     finally:
         incoming.discard()
     return JSONResponse({"part_number": number, "size": incoming.size})
 
 
-def _room_left(part_files: dict[int, Path], assembly: Assembly, number: int) -> int:
+def _room_left(held: dict[int, int], assembly: Assembly, number: int) -> int:
     """Return how many bytes part ``number`` may have: a module zip is at most MAX_ZIP_BYTES,
-    so the parts held so far (joined, or in files of their own; a re-sent part replaces its
-    earlier bytes) leave only the rest. Without this, one slot could fill the disk with
+    so the parts held so far (in the store, or joined here; a re-sent part replaces its
+    earlier bytes) leave only the rest. Without this, one slot could fill the store with
     parts that can never make a valid zip."""
-    held = sum(size for n, (_, size) in assembly.ranges.items() if n != number)
-    held += sum(_size(path) for n, path in part_files.items()
-                if n != number and n not in assembly.ranges)
-    return max(0, MAX_ZIP_BYTES - held)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:  # joined or forgotten meanwhile: no longer held apart
-        return 0
+    sizes = {n: size for n, (_, size) in assembly.ranges.items()} | held
+    return max(0, MAX_ZIP_BYTES - sum(size for n, size in sizes.items() if n != number))
 
 
 def _too_large(room: int) -> ApiError:
@@ -234,48 +230,51 @@ async def complete_file(request: Request) -> Response:
 async def _join_parts(request: Request, slot: FileSlot) -> None:
     """Store the joined parts as the slot's blob (MD5 checked); forget the parts either way.
 
+    The parts are those the blob store keeps. When this process appended the first of them
+    in order (``Assembly.in_order_with``), its join is used, with any later parts appended
+    from the store; else (parts sent to other instances, re-sent, out of order) every part
+    is joined from the store, in part order.
+
     Raises:
         ApiError: 400 without parts, beyond the size limit, or for an MD5 mismatch.
     """
     st = state(request)
-    assembly = st.assemblies.start(slot.identifier, lambda: st.storage.blobs.incoming("joined"))
+    blobs = st.storage.blobs
+    assembly = st.assemblies.start(slot.identifier, lambda: blobs.incoming("joined"))
     async with assembly.lock:
-        files = st.storage.part_files(slot)
         try:
             if _completed(st.storage.file(slot.identifier)):
                 return  # a concurrent complete finished while this one waited
-            if not assembly.ranges and not files:
+            held = await run_in_threadpool(blobs.parts, slot.identifier)
+            if not held:
                 raise ApiError(400, "No parts were uploaded for this file.")
-            if assembly.in_order_with(files):
+            if sum(held.values()) > MAX_ZIP_BYTES:
+                raise ApiError(400, f"The parts exceed {MAX_ZIP_BYTES} bytes.")
+            if assembly.in_order_with(held):
                 joined = assembly.joined
-                for number in sorted(files):
-                    await run_in_threadpool(joined.copy_from, files[number])
+                later = [n for n in sorted(held) if n not in assembly.ranges]
             else:
-                joined = st.storage.blobs.incoming("rejoined")
-                await run_in_threadpool(_rejoin, assembly, files, joined)
+                joined = blobs.incoming("rejoined")
+                later = sorted(held)
             try:
-                if joined.size > MAX_ZIP_BYTES:
-                    raise ApiError(400, f"The parts exceed {MAX_ZIP_BYTES} bytes.")
+                await run_in_threadpool(_append_parts, blobs, slot.identifier, later, joined)
                 await _store(request, slot, joined)
             finally:
                 joined.discard()
         finally:
             st.assemblies.drop(slot.identifier)
-            for path in files.values():
-                path.unlink(missing_ok=True)
+            await run_in_threadpool(blobs.delete_parts, slot.identifier)
 
 
 def _completed(slot: FileSlot | None) -> bool:
     return slot is not None and slot.state == "complete"
 
 
-def _rejoin(assembly: Assembly, files: dict[int, Path], into: Incoming) -> None:
-    """Join every part in part order: a part's own file if it has one, else its range."""
-    for number in sorted(files.keys() | assembly.ranges.keys()):
-        if number in files:
-            into.copy_from(files[number])
-        else:
-            assembly.copy_range(number, into)
+def _append_parts(blobs: Blobs, upload: str, numbers: list[int], into: Incoming) -> None:
+    """Append these parts of ``upload``, from the blob store, to ``into``, in this order."""
+    for number in numbers:
+        for chunk in blobs.part_chunks(upload, number):
+            into.write(chunk)
 
 
 async def abort_file(request: Request) -> Response:
@@ -287,8 +286,7 @@ async def abort_file(request: Request) -> Response:
     if assembly is not None:
         async with assembly.lock:
             st.assemblies.drop(slot.identifier)
-    for path in st.storage.part_files(slot).values():
-        path.unlink(missing_ok=True)
+    await run_in_threadpool(st.storage.blobs.delete_parts, slot.identifier)
     return no_content()
 
 

@@ -111,7 +111,8 @@ def create_package(request: Request, repo: Repo, slot: FileSlot, republish: bool
     if done is not None:
         return done  # the same upload/go again (a retried POST)
     assert slot.blob_sha256 is not None
-    named = peek_module_version(st.storage.blobs.path(slot.blob_sha256))
+    with st.storage.blobs.local_copy(slot.blob_sha256) as zip_path:
+        named = peek_module_version(zip_path)
     package, new = st.storage.queue_package(repo, slot, named, tags, republish=republish)
     if new:
         assert package is not None
@@ -135,14 +136,14 @@ def _decide_now(storage: Storage, repo: Repo, slot: FileSlot, republish: bool,
                 tags: str, scanner: Scanner | None) -> Package:
     """Check and publish an upload for a version that exists (or fail it), while answering."""
     assert slot.blob_sha256 is not None
-    zip_path = storage.blobs.path(slot.blob_sha256)
-    try:
-        checked = check_upload(zip_path)
-    except InvalidModuleZip as err:
-        hint = f" ({err.hint})" if err.hint else ""
-        return storage.fail_package(repo, slot, f"{err.message}{hint}. {DEAD_END}", tags)
-    if scanner is not None:  # before publishing: see server.sync
-        scanner.scan_accepted(repo.owner, repo.name, zip_path, checked)
+    with storage.blobs.local_copy(slot.blob_sha256) as zip_path:
+        try:
+            checked = check_upload(zip_path)
+        except InvalidModuleZip as err:
+            hint = f" ({err.hint})" if err.hint else ""
+            return storage.fail_package(repo, slot, f"{err.message}{hint}. {DEAD_END}", tags)
+        if scanner is not None:  # before publishing: see server.sync
+            scanner.scan_accepted(repo.owner, repo.name, zip_path, checked)
     try:
         package, new = storage.publish(repo, slot, checked, republish=republish, tags=tags)
     except SlotGone:

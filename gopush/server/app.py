@@ -9,7 +9,8 @@ unexpected becomes a 500 with no internal detail, except on the form upload targ
 handles its own errors (it never answers a status the official CLI retries).
 
 ``/healthz`` answers 200 while the process serves; ``/readyz`` answers 200 when the
-database can be read and the data directory takes writes, else 503, with the reason.
+database can be read, the blob store answers (``Blobs.check``) and the data directory takes
+writes, else 503, with the reason.
 """
 
 from __future__ import annotations
@@ -98,8 +99,8 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """``GET /readyz``: 200 when the database can be read and the data directory takes
-    writes; 503 with the reason otherwise (read-only on a full disk: reads still work)."""
+    """``GET /readyz``: 200 when the database can be read, the blob store answers and the
+    data directory takes writes; 503 with the reason otherwise (read-only on a full disk: reads still work)."""
     status, reason = await run_in_threadpool(_readiness, state(request).storage)
     return JSONResponse({"status": status, "reason": reason},
                         status_code=200 if status == "ready" else 503)
@@ -111,6 +112,12 @@ def _readiness(storage: Storage) -> tuple[str, str | None]:
     except Exception as err:  # noqa: BLE001 - whatever it is, the registry is not ready
         log.warning("readiness: the database cannot be read: %s", err)
         return "unavailable", "The registry's database cannot be read; see the server log."
+    try:
+        storage.blobs.check()
+    except Exception as err:  # noqa: BLE001 - whatever it is, the registry is not ready
+        log.warning("readiness: the blob store (%s) cannot be used: %s",
+                    storage.blobs.describe(), err)
+        return "unavailable", "The registry's blob store cannot be reached; see the server log."
     if not storage.space.writable():
         return "read-only", (f"{storage.space.reason}: serving reads only; uploads get 507 "
                              "until space is freed.")

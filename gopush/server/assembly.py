@@ -11,12 +11,14 @@ client sends the whole part again) and a large part can leave hundreds of MB. Th
 then continues the join in order. Only if that cut fails is the join marked torn.
 
 Anything else is still joined correctly, on the slow path: a part that arrives out of order
-or while another part is being appended, a part sent again, or any part after a torn join is
-kept in a file of its own (``Storage.part_path``), and ``complete`` rebuilds the join from the
-good ranges of the joined file and those files, in part order.
+or while another part is being appended, a part sent again, a part sent to another instance,
+or any part after a torn join: every part is also kept in the blob store
+(``Blobs.put_part``), and ``complete`` joins from the store, in part order, when this
+process's join does not hold the first parts as the store has them.
 
-An ``Assembly`` lives in memory for one upload slot of one server process; its files live
-under ``tmp/``, which a restart sweeps along with the unfinished slot (``Storage.recover``).
+An ``Assembly`` lives in memory for one upload slot of one server process; its joined file
+lives under ``tmp/``, which a restart sweeps along with the unfinished slot
+(``Storage.recover``).
 The joined file is open only while a part is appended or the join completes: a client that
 abandons an upload between parts leaves a file, not a file descriptor, until the slot expires.
 """
@@ -27,12 +29,9 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from gopush.server.blobs import Incoming
-
-_COPY_BYTES = 1 << 20
 
 
 @dataclass
@@ -90,18 +89,19 @@ class Assembly:
         except (OSError, ValueError):  # ValueError: the file was closed (the slot was dropped)
             self.torn = True
 
-    def in_order_with(self, part_files: dict[int, Path]) -> bool:
-        """Tell whether ``part_files`` only continue the join (no re-sent or earlier parts)."""
-        return not self.torn and all(n > len(self.ranges) for n in part_files)
+    def in_order_with(self, parts: dict[int, int]) -> bool:
+        """Tell whether the join holds the first of ``parts`` (number → size, as the blob
+        store keeps them) as they are, and the others only continue it: then the join plus
+        the others is the whole upload."""
+        return (bool(self.ranges) and not self.torn
+                and all(parts.get(n) == size for n, (_, size) in self.ranges.items())
+                and all(n > len(self.ranges) for n in parts if n not in self.ranges))
 
     def copy_range(self, number: int, into: Incoming) -> None:
-        """Append the bytes part ``number`` occupies in the joined file to ``into``."""
+        """Append the bytes part ``number`` occupies in the joined file to ``into``, unhashed
+        (``Incoming.copy_range``: the part's copy for the blob store)."""
         offset, size = self.ranges[number]
-        with self.joined.path.open("rb") as source:
-            source.seek(offset)
-            while size > 0 and (chunk := source.read(min(_COPY_BYTES, size))):
-                into.write(chunk)
-                size -= len(chunk)
+        into.copy_range(self.joined.path, offset, size)
 
 
 class Assemblies:

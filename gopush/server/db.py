@@ -77,7 +77,7 @@ import select
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -249,6 +249,19 @@ MIGRATIONS: tuple[tuple[str | ByDialect, ...], ...] = (
         "ALTER TABLE packages ADD COLUMN claimed_by TEXT",
         "ALTER TABLE packages ADD COLUMN lease_until INTEGER",
         "CREATE INDEX IF NOT EXISTS packages_by_state ON packages (state)",
+    ),
+    (  # 7 (branch i14-blobs): --blobs postgresql (server.pgblobs): each blob's large object,
+       # and the large objects of multipart uploads' parts; nothing on SQLite
+        ByDialect(sqlite="SELECT 1", postgresql="""CREATE TABLE IF NOT EXISTS blobs (
+            sha256 TEXT PRIMARY KEY,        -- the content's SHA-256: written once
+            oid OID NOT NULL,               -- the large object holding it
+            size BIGINT NOT NULL
+        )"""),
+        ByDialect(sqlite="SELECT 1", postgresql="""CREATE TABLE IF NOT EXISTS blob_parts (
+            upload TEXT NOT NULL, number INTEGER NOT NULL,
+            oid OID NOT NULL, size BIGINT NOT NULL,
+            PRIMARY KEY (upload, number)
+        )"""),
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -706,48 +719,19 @@ def _bool_as_integer() -> type:
     return BoolAsInteger
 
 
-class PostgresDatabase(Database):
-    """The database on a PostgreSQL server (psycopg 3): a pool of ``POOL_SIZE`` connections,
-    every transaction under ``WRITE_LOCK``.
+class Pool:
+    """At most ``POOL_SIZE`` autocommit connections to one PostgreSQL database, each lent to
+    one ``with`` block at a time."""
 
-    Raises (when opened):
-        ConfigError: psycopg is missing, the server cannot be reached or refuses the login,
-            or the database is newer than this gopush.
-    """
-
-    dialect = "postgresql"
-    shared = True
-
-    def __init__(self, url: str) -> None:
-        super().__init__()
-        try:
-            import psycopg
-        except ImportError:
-            raise ConfigError("--database postgresql:// needs the psycopg driver",
-                              hint="pip install 'gopush[postgresql]'") from None
-        self._psycopg = psycopg
-        self._url = url
-        self.shown = redacted(url)
+    def __init__(self, connect: Callable[[], Any], psycopg: Any) -> None:
+        self._connect, self._psycopg = connect, psycopg
         self._idle: list[Any] = []
         self._idle_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(POOL_SIZE)
-        with self._session() as raw:
-            self._migrate(raw)
-
-    def _connect(self) -> Any:
-        try:
-            raw = self._psycopg.connect(self._url, autocommit=True,
-                                        row_factory=_pg_row_factory, connect_timeout=10)
-        except self._psycopg.OperationalError as err:
-            reason = " ".join(str(err).split())  # libpq's lines, as one
-            raise ConfigError(f"cannot reach the database {self.shown}: {redacted(reason)}",
-                              hint="check --database URL and that PostgreSQL runs") from None
-        raw.adapters.register_dumper(bool, _bool_as_integer())
-        return raw
 
     @contextmanager
-    def _connection(self) -> Iterator[Any]:
-        """Lend a pooled connection (autocommit: transactions are explicit BEGIN/COMMIT)."""
+    def lend(self) -> Iterator[Any]:
+        """Lend a connection; one given back broken or inside a transaction is closed."""
         with self._slots:
             with self._idle_lock:
                 raw = self._idle.pop() if self._idle else None
@@ -775,6 +759,69 @@ class PostgresDatabase(Database):
             raw.close()
             return None
         return raw
+
+    def close(self) -> None:
+        """Close the idle connections."""
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for raw in idle:
+            raw.close()
+
+
+class PostgresDatabase(Database):
+    """The database on a PostgreSQL server (psycopg 3): a pool of ``POOL_SIZE`` connections,
+    every transaction under ``WRITE_LOCK``.
+
+    Raises (when opened):
+        ConfigError: psycopg is missing, the server cannot be reached or refuses the login,
+            or the database is newer than this gopush.
+    """
+
+    dialect = "postgresql"
+    shared = True
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        try:
+            import psycopg
+        except ImportError:
+            raise ConfigError("--database postgresql:// needs the psycopg driver",
+                              hint="pip install 'gopush[postgresql]'") from None
+        self._psycopg = psycopg
+        self._url = url
+        self.shown = redacted(url)
+        self._pool = Pool(self._connect, psycopg)
+        self._pools = [self._pool]
+        with self._session() as raw:
+            self._migrate(raw)
+
+    def _connect(self) -> Any:
+        try:
+            raw = self._psycopg.connect(self._url, autocommit=True,
+                                        row_factory=_pg_row_factory, connect_timeout=10)
+        except self._psycopg.OperationalError as err:
+            reason = " ".join(str(err).split())  # libpq's lines, as one
+            raise ConfigError(f"cannot reach the database {self.shown}: {redacted(reason)}",
+                              hint="check --database URL and that PostgreSQL runs") from None
+        raw.adapters.register_dumper(bool, _bool_as_integer())
+        return raw
+
+    def _connection(self) -> AbstractContextManager[Any]:
+        """Lend a pooled connection (autocommit: transactions are explicit BEGIN/COMMIT)."""
+        return self._pool.lend()
+
+    def new_pool(self) -> Pool:
+        """Return a pool of connections of its own to this database, closed with it
+        (``server.pgblobs``: blob I/O must never wait for a slot that a transaction waiting
+        for ``WRITE_LOCK`` holds, while that lock's holder waits for blob I/O)."""
+        pool = Pool(self._connect, self._psycopg)
+        self._pools.append(pool)
+        return pool
+
+    @property
+    def driver(self) -> Any:
+        """Return the psycopg module (its exceptions, ``Rollback``)."""
+        return self._psycopg
 
     @contextmanager
     def _session(self) -> Iterator[Any]:
@@ -876,7 +923,5 @@ class PostgresDatabase(Database):
             log.info("database %s migrated to schema %d", self.shown, number + 1)
 
     def close(self) -> None:
-        with self._idle_lock:
-            idle, self._idle = self._idle, []
-        for raw in idle:
-            raw.close()
+        for pool in self._pools:
+            pool.close()

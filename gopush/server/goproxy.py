@@ -27,12 +27,13 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from gopush.errors import GopushError
 from gopush.gosem import pseudo, semver
 from gopush.gosem.proxypath import ProxyKind, ProxyPath, parse_proxy_path
 from gopush.server.auth import Reader, basic_credentials, may_read, presented_key
+from gopush.server.blobresponse import BlobResponse
 from gopush.server.guessing import client_address
 from gopush.server.package_json import search_fields, version_search_fields
 from gopush.server.records import Repo, Version
@@ -109,12 +110,13 @@ async def _answer(request: Request, repo: Repo, wanted: ProxyPath, reader: Reade
     blobs = state(request).storage.blobs
     if wanted.kind is ProxyKind.INFO:
         return JSONResponse(_info(found))
+    what = f"{found.module}@{found.version} ({repo.full_name})"
     if wanted.kind is ProxyKind.MOD:
-        return Response(blobs.read_bytes(found.mod_sha256), media_type="text/plain")
+        return BlobResponse(blobs, found.mod_sha256, "text/plain", f"the .mod of {what}")
     if reader.entitlement is not None and request.method == "GET" and not state(
             request).storage.entitlements.count_download(reader.entitlement):
         return unauthorized()  # its last download went to another request meanwhile
-    return FileResponse(blobs.path(found.zip_sha256), media_type="application/zip")
+    return BlobResponse(blobs, found.zip_sha256, "application/zip", f"the .zip of {what}")
 
 
 def _in_scope(request: Request, reader: Reader, version: Version) -> bool:

@@ -28,7 +28,7 @@ import uvicorn
 
 from gopush.errors import ConfigError
 from gopush.server.app import create_app
-from gopush.server.blobs import BlobStore
+from gopush.server.blobs import check_blobs_url, open_blobs
 from gopush.server.db import SCHEMA_VERSION, open_database, sqlite_path, sqlite_schema_version
 from gopush.server.limits import (
     BodyRate,
@@ -73,7 +73,7 @@ class Listening:
 
 
 def open_storage(data: Path, repos: list[RepoSetup], *, upload_expiry: float | None = None,
-                 database: str | None = None) -> Storage:
+                 database: str | None = None, blobs: str | None = None) -> Storage:
     """Open (or create) the data directory and the metadata database (``database``: a
     ``--database`` URL; by default the SQLite file in ``data``), migrated to this gopush's
     schema; drop unfinished uploads (and, with ``upload_expiry`` seconds, finished ones
@@ -86,11 +86,13 @@ def open_storage(data: Path, repos: list[RepoSetup], *, upload_expiry: float | N
     Raises:
         ConfigError: the data directory cannot be created or written (a new one on a full
             disk included), or another server uses it; the database cannot be opened
-            (``server.db.open_database``).
+            (``server.db.open_database``); ``blobs`` names no usable store
+            (``server.blobs.open_blobs``).
     """
     url = database or default_database(data)
     file = _sqlite_file(url)
     existed = file is not None and file.is_file()
+    check_blobs_url(blobs, database_is_postgresql=file is None)  # before anything is made
     # a database server is reached (and migrated, under its own lock) before anything is
     # made on disk, so a start it refuses leaves no data directory behind
     remote = None if file is not None else open_database(url, Space(data, data / "tmp"))
@@ -99,7 +101,7 @@ def open_storage(data: Path, repos: list[RepoSetup], *, upload_expiry: float | N
         data.mkdir(parents=True, exist_ok=True)
         if remote is None:  # before Storage: a second server must not touch the SQLite file
             lock = _lock_data_dir(data)
-        storage = Storage(data, remote or url)
+        storage = Storage(data, remote or url, blobs)
     except sqlite3.Error as err:
         if lock is not None:
             os.close(lock)
@@ -155,7 +157,8 @@ def migrate_only(data: Path, database: str | None) -> tuple[str, int]:
     return db.shown, SCHEMA_VERSION
 
 
-def export_only(data: Path, database: str | None, out: Path) -> Summary:
+def export_only(data: Path, database: str | None, out: Path, blobs: str | None = None
+                ) -> Summary:
     """Write the registry in ``data`` / ``database`` to the new directory ``out``
     (``--export``; ``server.transfer``), reading it as it is: a SQLite database is opened
     without the data-directory lock (a running server keeps serving) and must be at this
@@ -179,7 +182,7 @@ def export_only(data: Path, database: str | None, out: Path) -> Summary:
     except sqlite3.Error as err:
         raise _unusable_sqlite(url, err) from None
     try:
-        return export_registry(db, BlobStore(data, space), out)
+        return export_registry(db, open_blobs(blobs, data=data, space=space, database=db), out)
     finally:
         db.close()
 
@@ -197,7 +200,8 @@ def _check_exportable(file: Path) -> None:
                                "gopush first, or export with the gopush that serves it")
 
 
-def import_only(data: Path, database: str | None, source: Path) -> Summary:
+def import_only(data: Path, database: str | None, source: Path, blobs: str | None = None
+                ) -> Summary:
     """Import the export in ``source`` into the empty registry ``data`` / ``database``
     (``--import``; ``server.transfer``): the export is checked whole before the target is
     opened; the target is then opened (created, migrated) as a start opens it, under the
@@ -214,11 +218,12 @@ def import_only(data: Path, database: str | None, source: Path) -> Summary:
     remote = None if _sqlite_file(url) is not None else open_database(url, space)
     lock = None
     try:
-        data.mkdir(parents=True, exist_ok=True)
+        (data / "tmp").mkdir(parents=True, exist_ok=True)  # the blobs' scratch files
         lock = _lock_data_dir(data)
         db = remote or open_database(url, space)
         try:
-            return import_into(db, BlobStore(data, space), export)
+            return import_into(db, open_blobs(blobs, data=data, space=space, database=db),
+                               export)
         finally:
             db.close()
     except sqlite3.Error as err:

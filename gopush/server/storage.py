@@ -20,8 +20,9 @@ Blobs no row needs are deleted while serving, not only at start (``sweep_orphans
 a crash left between renaming a blob into place and committing its row, and any other a
 deletion missed. A deleted package's blobs, a republished version's old ones and an expired
 upload's are deleted at once, in the transaction that drops the last row needing them. An upload in progress is never one of them: until its transaction
-commits, its bytes are a file under ``tmp/``, which only a start sweeps (SQLite; instances
-sharing a PostgreSQL database delete one untouched for the upload expiry instead).
+commits, its bytes are a scratch file under ``tmp/`` (which only a start sweeps on SQLite;
+instances sharing a PostgreSQL database delete one untouched for the upload expiry instead),
+or parts the blob store keeps (``Blobs.put_part``) until the upload completes or is forgotten.
 
 A full disk raises ``space.DiskFull`` from any write (``server.space``); nothing
 half-written remains: temporary files are deleted by their callers, transactions roll back.
@@ -39,7 +40,7 @@ from pathlib import Path
 
 from gopush.errors import GopushError, VersionExists
 from gopush.modzip.accept import RFC3339, AcceptedZip
-from gopush.server.blobs import BlobStore, Incoming
+from gopush.server.blobs import Blobs, Incoming, open_blobs
 from gopush.server.db import (
     SWEEP_LOCK,
     Connection,
@@ -102,16 +103,19 @@ def version_time(accepted: AcceptedZip, upstream: str | None = None) -> str:
 class Storage:
     """Repositories, upload slots, packages and module versions under one data directory."""
 
-    def __init__(self, root: Path, database: str | Database | None = None) -> None:
-        """Open the data directory ``root`` (blobs) and the metadata database ``database``
-        (a URL, ``server.db.open_database``, or one already open; by default
-        ``registry.sqlite3`` in ``root``)."""
+    def __init__(self, root: Path, database: str | Database | None = None,
+                 blobs: str | None = None) -> None:
+        """Open the data directory ``root`` (scratch files, and by default the blobs and
+        the SQLite database), the metadata database ``database`` (a URL,
+        ``server.db.open_database``, or one already open; by default ``registry.sqlite3`` in
+        ``root``) and the blob store ``blobs`` (a ``--blobs`` value, ``blobs.open_blobs``)."""
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.space = Space(root, root / "tmp")
-        self.blobs = BlobStore(root, self.space)
+        (root / "tmp").mkdir(exist_ok=True)  # scratch files, and the probe of a full disk
         self.db = database if isinstance(database, Database) else open_database(
             database or default_database(root), self.space)
+        self.blobs: Blobs = open_blobs(blobs, data=root, space=self.space, database=self.db)
         self.entitlements = Entitlements(self.db)
         self.retention = RetentionStore(self.db)
         self.publish_tokens = PublishTokens(self.db)  # trusted publishing (issue 13)
@@ -156,9 +160,12 @@ class Storage:
         removed = self.blobs.sweep()
         try:
             with self.db.tx() as conn:
+                unfinished = [row[0] for row in conn.execute(
+                    "SELECT identifier FROM files WHERE state = 'awaiting'")]
                 conn.execute("DELETE FROM files WHERE state = 'awaiting'")
                 # no other instance: a claim still running was a dead run's (claimable now)
                 conn.execute("UPDATE packages SET lease_until = NULL WHERE state = 'syncing'")
+                self.db.on_commit(lambda: self._delete_parts(unfinished))
                 if unused_before is not None:
                     conn.execute(f"DELETE FROM files WHERE created_at < ? AND "
                                  f"{_NO_LIVE_PACKAGE}", (unused_before,))
@@ -198,7 +205,7 @@ class Storage:
             return swept + removed
 
     def _sweep_orphans(self, *, grace: bool) -> int:
-        on_disk = self.blobs.names()
+        on_disk = list(self.blobs.names())
         if not on_disk:
             self._unneeded_before = set()
             return 0
@@ -210,6 +217,11 @@ class Storage:
             if orphans:
                 self.db.on_commit(lambda: self.blobs.delete(orphans))
         return len(orphans)
+
+    def _delete_parts(self, uploads: list[str]) -> None:
+        """Delete the parts the blob store keeps for these forgotten uploads."""
+        for upload in uploads:
+            self.blobs.delete_parts(upload)
 
     @staticmethod
     def _blob_needed(conn: Connection, sha256: str) -> bool:
@@ -333,19 +345,8 @@ class Storage:
                 return False
             conn.execute("DELETE FROM files WHERE identifier = ?", (slot.identifier,))
             self._delete_unneeded(conn, [row[0]])
-        for path in self.part_files(slot).values():
-            path.unlink(missing_ok=True)
+        self.blobs.delete_parts(slot.identifier)
         return True
-
-    def part_path(self, slot: FileSlot, number: int) -> Path:
-        """Return where part ``number`` of a multipart upload is kept until ``complete``."""
-        return self.blobs.tmp / f"part-{slot.identifier}-{number:05d}"
-
-    def part_files(self, slot: FileSlot) -> dict[int, Path]:
-        """Return the parts kept in files of their own for ``slot``, by part number."""
-        prefix = f"part-{slot.identifier}-"
-        return {int(p.name.removeprefix(prefix)): p
-                for p in self.blobs.tmp.glob(f"{prefix}*") if p.name.removeprefix(prefix).isdigit()}
 
     # -- packages --------------------------------------------------------------------------
 

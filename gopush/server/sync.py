@@ -44,6 +44,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gopush.errors import InvalidModuleZip, VersionExists
+from gopush.server.blobs import BlobCorrupt, BlobMissing, BlobStoreUnavailable
 from gopush.server.records import Package, Repo
 from gopush.server.space import DiskFull
 from gopush.server.storage import Storage
@@ -185,6 +186,9 @@ class Synchroniser:
             reason = self._publish(package, bool(package.republish))
         except DiskFull:
             reason = RETRYABLE.format(error="the registry is out of disk space")
+        except (BlobStoreUnavailable, BlobMissing, BlobCorrupt) as err:
+            log.error("checking package %s: %s", perm, err.message)  # names the blob
+            reason = RETRYABLE.format(error="its upload cannot be read from the blob store")
         except OSError as err:
             reason = RETRYABLE.format(error=err.strerror or type(err).__name__)
         except Exception as err:  # a bug: fail the package (never left syncing), say so
@@ -199,14 +203,14 @@ class Synchroniser:
         repo = self.storage.repo(package.owner, package.name)
         if slot is None or slot.blob_sha256 is None or repo is None:
             return f"The upload of this package is gone. {DEAD_END}"
-        zip_path = self.storage.blobs.path(slot.blob_sha256)
-        try:
-            checked = check_upload(zip_path)
-        except InvalidModuleZip as err:
-            hint = f" ({err.hint})" if err.hint else ""
-            return f"{err.message}{hint}. {DEAD_END}"
-        if self.scanner is not None:
-            self.scanner.scan_accepted(repo.owner, repo.name, zip_path, checked)
+        with self.storage.blobs.local_copy(slot.blob_sha256) as zip_path:
+            try:
+                checked = check_upload(zip_path)
+            except InvalidModuleZip as err:
+                hint = f" ({err.hint})" if err.hint else ""
+                return f"{err.message}{hint}. {DEAD_END}"
+            if self.scanner is not None:
+                self.scanner.scan_accepted(repo.owner, repo.name, zip_path, checked)
         try:
             published, new = self.storage.publish(repo, slot, checked, republish=republish,
                                                   queued=package)

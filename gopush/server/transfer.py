@@ -65,7 +65,7 @@ from typing import IO, Any, NamedTuple, Self
 from gopush import __version__
 from gopush.boundedjson import UnreadableJson, loads
 from gopush.errors import ConfigError, ExitCode, GopushError
-from gopush.server.blobs import BlobCorrupt, BlobMissing, BlobStore
+from gopush.server.blobs import BlobCorrupt, BlobMissing, Blobs
 from gopush.server.db import (
     SCHEMA_VERSION,
     Column,
@@ -143,13 +143,13 @@ class _DeletedMeanwhile(Exception):
 # -- the two functions that touch a blob store (the Blobs protocol) --------------------------
 
 
-def _read_blob(blobs: BlobStore, sha256: str) -> Iterator[bytes]:
+def _read_blob(blobs: Blobs, sha256: str) -> Iterator[bytes]:
     """Yield a stored blob's content, about a MiB at a time, verified against its name
     (``Blobs.chunks``: ``BlobCorrupt`` after the last piece, ``BlobMissing``)."""
     return blobs.chunks(sha256)
 
 
-def _store_blob(db: Database, blobs: BlobStore, source: IO[bytes], sha256: str,
+def _store_blob(db: Database, blobs: Blobs, source: IO[bytes], sha256: str,
                 size: int) -> None:
     """Store ``source``'s bytes as blob ``sha256`` inside the current transaction, refusing
     them unless they are ``size`` bytes hashing to ``sha256``; removed again should the
@@ -176,7 +176,7 @@ def _store_blob(db: Database, blobs: BlobStore, source: IO[bytes], sha256: str,
 # -- export -------------------------------------------------------------------------------------
 
 
-def export_registry(db: Database, blobs: BlobStore, out: Path) -> Summary:
+def export_registry(db: Database, blobs: Blobs, out: Path) -> Summary:
     """Write the registry in ``db`` and ``blobs`` to the new directory ``out``.
 
     Raises:
@@ -215,7 +215,7 @@ def _check_new_directory(out: Path) -> None:
         raise ConfigError(f"cannot create {out.parent}: {err.strerror}") from None
 
 
-def _export_once(db: Database, blobs: BlobStore, partial: Path) -> Summary:
+def _export_once(db: Database, blobs: Blobs, partial: Path) -> Summary:
     """Write one export into ``partial``: the rows of one snapshot, then their blobs."""
     (partial / "rows").mkdir(parents=True)
     needed = partial / "needed.tmp"
@@ -253,7 +253,7 @@ def _export_rows(db: Database, conn: Connection, table: Table,
     return {"name": table.name, "file": name, "columns": names, **out.entry()}
 
 
-def _export_blobs(db: Database, blobs: BlobStore, needed: Path,
+def _export_blobs(db: Database, blobs: Blobs, needed: Path,
                   partial: Path) -> dict[str, Any]:
     """Copy every blob listed in ``needed`` into ``partial``; return the blob manifest's
     manifest entry (its size, SHA-256, line count, and the blobs' total size)."""
@@ -269,7 +269,7 @@ def _export_blobs(db: Database, blobs: BlobStore, needed: Path,
             "bytes": entry["bytes"], "sha256": entry["sha256"]}
 
 
-def _copy_out(db: Database, blobs: BlobStore, sha: str, dest: Path) -> int:
+def _copy_out(db: Database, blobs: Blobs, sha: str, dest: Path) -> int:
     """Copy one stored blob to ``dest``; return its size.
 
     Raises:
@@ -597,7 +597,7 @@ def _is_sha256(value: object) -> bool:
 # -- import: writing it -------------------------------------------------------------------------
 
 
-def import_into(db: Database, blobs: BlobStore, export: Export) -> Summary:
+def import_into(db: Database, blobs: Blobs, export: Export) -> Summary:
     """Write a checked export into the empty registry ``db`` + ``blobs``, in one transaction
     (see the module docstring).
 

@@ -221,8 +221,8 @@ class Scanner:
     def _read(self, target: ScanTarget) -> ModuleInputs:
         """Read a version never scanned from its zip, through the gate again (for its go.mod
         as served, synthesized or not)."""
-        path = self.storage.blobs.path(target.zip_sha256)
-        return read_inputs(path, check_upload(path, target.module, target.version))
+        with self.storage.blobs.local_copy(target.zip_sha256) as path:
+            return read_inputs(path, check_upload(path, target.module, target.version))
 
 
 def read_inputs(zip_path: Path, accepted: AcceptedZip) -> ModuleInputs:

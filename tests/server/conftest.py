@@ -54,16 +54,18 @@ class Served:
         return self.proc.stderr.read().decode(errors="replace")
 
 
-def start_serve(data: Path, *args: str, env: dict[str, str] | None = None,
+def start_serve(data: Path | None, *args: str, env: dict[str, str] | None = None,
                 port: int = 0, new_repos: bool = True, **popen: Any) -> Served:
     """Start `gopush serve --json` on a loopback port; return once it accepts connections.
 
-    Most tests push to repositories they never declare, which `--new-repos` allows; pass
+    ``data`` None starts it without ``--data``. Most tests push to repositories
+    they never declare, which `--new-repos` allows; pass
     ``new_repos=False`` to get the default, where only `--repo` declares repositories.
     ``popen`` goes to subprocess.Popen (e.g. ``preexec_fn``, or ``stderr`` to a file).
     """
     argv = [sys.executable, "-m", "gopush", "serve", "--json", "--port", str(port),
-            "--data", str(data), *(["--new-repos"] if new_repos else []), *args]
+            *(["--data", str(data)] if data is not None else []),
+            *(["--new-repos"] if new_repos else []), *args]
     full_env = {**os.environ, "GOPUSH_SERVE_API_KEYS": KEY, **(env or {})}
     popen.setdefault("stderr", subprocess.PIPE)
     proc = subprocess.Popen(argv, env=full_env, stdout=subprocess.PIPE, **popen)
@@ -76,7 +78,7 @@ def start_serve(data: Path, *args: str, env: dict[str, str] | None = None,
             pytest.fail(f"gopush serve exited before printing its URL: {err[-2000:]}")
         lines.append(line)
     doc = json.loads(b"".join(lines))
-    served = Served(proc, data, doc["url"], doc, argv)
+    served = Served(proc, data or Path(doc["data"]), doc["url"], doc, argv)
     _wait_connectable(served)
     return served
 
@@ -110,6 +112,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         "postgresql" if chosen == "postgresql" else "sqlite"]
     if metafunc.definition.get_closest_marker("sqlite_only"):
         backends = ["sqlite"]
+    elif metafunc.config.getoption("--blob-store") == "postgresql":
+        backends = ["postgresql"]  # large objects live in the --database database
     metafunc.parametrize("db_backend", backends, indirect=True)
 
 
@@ -119,7 +123,29 @@ def db_backend(request: pytest.FixtureRequest) -> str:
     backend: str = request.param
     if backend == "postgresql" and (why := unavailable()):
         pytest.skip(why)
+    if backend == "sqlite" and blobs_in_postgresql(request.config):
+        pytest.skip("--blob-store=postgresql needs a PostgreSQL database")
     return backend
+
+
+def blobs_in_postgresql(config: pytest.Config) -> bool:
+    """Tell whether this run keeps blobs as PostgreSQL large objects (``--blob-store``)."""
+    return bool(config.getoption("--blob-store") == "postgresql")
+
+
+@pytest.fixture(autouse=True)
+def blob_store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The blob store of this run (``--blob-store``): "directory" or "postgresql". With
+    postgresql, ``Storage(root, database)`` opens ``--blobs postgresql`` unless told
+    otherwise, and every ``serve`` gets GOPUSH_SERVE_BLOBS=postgresql."""
+    if not blobs_in_postgresql(request.config):
+        return "directory"
+    if request.node.get_closest_marker("directory_blobs"):
+        pytest.skip("looks at the directory store's files")
+    from gopush.server.storage import Storage
+
+    monkeypatch.setattr(Storage.__init__, "__defaults__", (None, "postgresql"))
+    return "postgresql"
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +164,8 @@ def storage_db(db_backend: str, pg_databases: Databases) -> str | None:
 
 
 @pytest.fixture
-def serve(tmp_path: Path, db_backend: str, pg_databases: Databases) -> Iterator[Any]:
+def serve(tmp_path: Path, db_backend: str, pg_databases: Databases,
+          blob_store: str) -> Iterator[Any]:
     """Return a starter of `gopush serve` subprocesses; all are stopped after the test.
 
     On PostgreSQL each data directory gets its own new database (GOPUSH_SERVE_DATABASE), so
@@ -155,6 +182,8 @@ def serve(tmp_path: Path, db_backend: str, pg_databases: Databases) -> Iterator[
             if data not in databases:
                 databases[data] = pg_databases.new()
             env = {"GOPUSH_SERVE_DATABASE": databases[data], **(env or {})}
+        if blob_store == "postgresql":
+            env = {"GOPUSH_SERVE_BLOBS": "postgresql", **(env or {})}
         served = start_serve(data, *args, env=env, port=port, new_repos=new_repos, **popen)
         served.database = (env or {}).get("GOPUSH_SERVE_DATABASE")
         started.append(served)

@@ -28,7 +28,7 @@ def test_expired_unfinished_slots_go_with_their_files(tmp_path: Path, storage_db
     old, _ = storage.new_file(repo, "v1.0.0.zip", "0" * 32, "put_parts")
     joined = assemblies.start(old.identifier, lambda: storage.blobs.incoming("joined")).joined
     joined.write(b"part one")
-    storage.part_path(old, 3).write_bytes(b"part three")
+    storage.blobs.put_part(old.identifier, 3, _incoming(storage, b"part three"))
     finished, _ = storage.new_file(repo, "v1.0.1.zip", "0" * 32, "post")
     storage.complete_file(finished, _incoming(storage, b"done"))
     for slot in (old, finished):
@@ -40,7 +40,7 @@ def test_expired_unfinished_slots_go_with_their_files(tmp_path: Path, storage_db
 
     assert expiry.sweep() == 1
     assert storage.file(old.identifier) is None and assemblies.get(old.identifier) is None
-    assert not joined.path.exists() and storage.part_files(old) == {}
+    assert not joined.path.exists() and storage.blobs.parts(old.identifier) == {}
     assert storage.file(young.identifier) is not None
     assert storage.file(finished.identifier) is not None
     assert expiry.sweep() == 0
@@ -95,7 +95,7 @@ def test_finished_uploads_without_a_package_expire_while_serving(tmp_path: Path,
     storage.complete_file(twin_young, _incoming(storage, b"same bytes twice"))
     _age(storage, twin_young.identifier, rfc3339(now[0]))
     assert expiry.sweep() == 2  # unused and twin; completing is busy
-    blobs = {p.name for p in storage.blobs.blobs.glob("??/*")}
+    blobs = set(storage.blobs.names())
     assert unused.blob_sha256 not in blobs and storage.file(unused.identifier) is None
     assert twin.blob_sha256 in blobs  # twin_young, still open, has the same bytes
     assert used.blob_sha256 in blobs and storage.file(used.identifier) is not None

@@ -148,7 +148,7 @@ def test_recover_deletes_blobs_nothing_needs(tmp_path: Path, storage_db: str | N
     storage.db.close()
     reopened = Storage(tmp_path, storage_db)
     assert reopened.recover() + _sweep_twice_if_shared(reopened) == 1  # the orphan
-    kept = {p.name for p in reopened.blobs.blobs.glob("??/*")}
+    kept = set(reopened.blobs.names())
     assert {live.blob_sha256, failed.blob_sha256, waiting.blob_sha256} <= kept
     assert gone.blob_sha256 not in kept and orphan not in kept
 
@@ -184,7 +184,7 @@ def test_recover_forgets_old_uploads_no_package_used(tmp_path: Path, storage_db:
     assert reopened.file(str(deleted.file_identifier)) is None
     assert reopened.file(unused_new.identifier) is not None
     assert reopened.file(str(used_old.file_identifier)) is not None
-    kept = {p.name for p in reopened.blobs.blobs.glob("??/*")}
+    kept = set(reopened.blobs.names())
     assert unused_old.blob_sha256 not in kept
     assert {unused_new.blob_sha256, used_old.blob_sha256} <= kept
 

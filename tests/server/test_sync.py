@@ -86,6 +86,7 @@ def test_invalid_zip_fails_for_good_and_resync_does_not_requeue(tmp_path: Path, 
         sync.stop()
 
 
+@pytest.mark.directory_blobs
 def test_resync_after_a_server_failure_publishes(tmp_path: Path, storage_db: str | None) -> None:
     """A package that failed because the server could not read its blob is queued again by a
     resync and, once the blob is readable, completes."""
@@ -94,7 +95,7 @@ def test_resync_after_a_server_failure_publishes(tmp_path: Path, storage_db: str
     package = _queued(storage, data, ("example.com/retry", "v1.0.0"))
     slot = storage.file(package.file_identifier or "")
     assert slot is not None and slot.blob_sha256
-    blob = storage.blobs.path(slot.blob_sha256)
+    blob = storage.blobs._path(slot.blob_sha256)  # the directory store's file
     hidden = blob.with_name("hidden")
     blob.rename(hidden)  # the blob is unreadable (say, a disk error) during processing
     sync = Synchroniser(storage)
