@@ -31,8 +31,8 @@ form. Every read is verified against the blob's name (``blobs.Blobs``).
 transfer manager, ``TRANSFER_THREADS`` at a time, read from the scratch file as they go:
 memory stays within a few parts whatever the size. Reads stream in pieces of a MiB.
 
-**Deadlines.** Every request has a connect timeout (``CONNECT_SECONDS``), a timeout per
-read of the socket (``READ_SECONDS``) and at most ``ATTEMPTS`` attempts (the client's
+**Deadlines.** Every request has a connect timeout and a timeout per read of the socket
+(``TIMEOUTS``) and at most ``ATTEMPTS`` attempts (the client's
 "standard" retries, with backoff, for throttling, 5xx and broken connections); a streamed
 read that breaks half-way resumes from where it stopped (a ranged GET), as often.
 ``check`` (``/readyz``) makes one attempt with shorter timeouts.
@@ -69,11 +69,9 @@ from gopush.server.blobs import (
 from gopush.server.redaction import redacted
 from gopush.server.space import Space
 
-CONNECT_SECONDS = 5
-READ_SECONDS = 20
+TIMEOUTS = (5.0, 20.0)  # seconds to connect, and to wait for each read of the socket
 ATTEMPTS = 3  # per request, the first included
-CHECK_CONNECT_SECONDS = 2  # /readyz: one attempt, answered within a balancer's patience
-CHECK_READ_SECONDS = 5
+CHECK_TIMEOUTS = (2.0, 5.0)  # /readyz: one attempt, answered within a balancer's patience
 MULTIPART_BYTES = 16 << 20  # from this size a blob goes up in parts
 PART_BYTES = 8 << 20
 TRANSFER_THREADS = 4
@@ -89,8 +87,8 @@ _BROKEN_STREAM = (boto_errors.ReadTimeoutError, boto_errors.ResponseStreamingErr
                   boto_errors.IncompleteReadError, boto_errors.ConnectionClosedError)
 
 
-def _client_config(connect: float, read: float, attempts: int) -> Config:
-    return Config(connect_timeout=connect, read_timeout=read,
+def _client_config(timeouts: tuple[float, float], attempts: int) -> Config:
+    return Config(connect_timeout=timeouts[0], read_timeout=timeouts[1],
                   retries={"mode": "standard", "total_max_attempts": attempts},
                   request_checksum_calculation="when_required",
                   response_checksum_validation="when_required",
@@ -133,10 +131,8 @@ def open_s3_blobs(url: str, scratch: Path, space: Space) -> S3Blobs:
         raise ConfigError(f"no AWS credentials for {url}",
                           hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE")
     frozen = credentials.get_frozen_credentials()
-    client = session.client("s3", config=_client_config(CONNECT_SECONDS, READ_SECONDS,
-                                                        ATTEMPTS))
-    probe = session.client("s3", config=_client_config(CHECK_CONNECT_SECONDS,
-                                                       CHECK_READ_SECONDS, 1))
+    client = session.client("s3", config=_client_config(TIMEOUTS, ATTEMPTS))
+    probe = session.client("s3", config=_client_config(CHECK_TIMEOUTS, 1))
     hidden = [s for s in (frozen.secret_key, frozen.token) if s]
     return S3Blobs(client, probe, bucket, prefix, scratch, space, hidden)
 
@@ -434,13 +430,14 @@ class S3Blobs:
 
     def check(self) -> None:
         """Raise ``BlobStoreUnavailable`` naming why unless the bucket answers a HEAD now
-        (one attempt, ``CHECK_CONNECT_SECONDS`` + ``CHECK_READ_SECONDS`` at most)."""
+        (one attempt, within the two ``CHECK_TIMEOUTS``)."""
         try:
             self.probe.head_bucket(Bucket=self.bucket)
         except boto_errors.ClientError as err:
-            raise self._unavailable(self._why_refused(err), "checking the bucket") from None
+            raise self._unavailable(self._why_refused(err), "checking the bucket",
+                                    CHECK_TIMEOUTS) from None
         except boto_errors.BotoCoreError as err:
-            raise self._unavailable(err, "checking the bucket") from None
+            raise self._unavailable(err, "checking the bucket", CHECK_TIMEOUTS) from None
 
     def _why_refused(self, err: boto_errors.ClientError) -> boto_errors.ClientError:
         """Return the error a listing gets when a HEAD was refused (403, 400): a HEAD's
@@ -455,21 +452,24 @@ class S3Blobs:
             pass
         return err
 
-    def _unavailable(self, err: Exception, doing: str) -> BlobStoreUnavailable:
-        """Return the ``BlobStoreUnavailable`` for ``err``, naming the cause and the store,
-        never a credential."""
-        text = f"{self.describe()}: {doing}: {self._cause(err)}"
+    def _unavailable(self, err: Exception, doing: str,
+                     timeouts: tuple[float, float] = TIMEOUTS) -> BlobStoreUnavailable:
+        """Return the ``BlobStoreUnavailable`` for ``err`` (raised by a client with these
+        connect and read ``timeouts``), naming the cause and the store, never a credential."""
+        text = f"{self.describe()}: {doing}: {self._cause(err, timeouts)}"
         return BlobStoreUnavailable(redact(text, self._secrets), hint=_hint(err))
 
-    def _cause(self, err: Exception) -> str:
+    def _cause(self, err: Exception, timeouts: tuple[float, float]) -> str:
         if isinstance(err, boto_errors.ClientError):
             return _refusal(err, self.bucket)
         if isinstance(err, boto_errors.ConnectTimeoutError):
-            return f"no connection within {CONNECT_SECONDS} s"
+            return f"no connection within {timeouts[0]:g} s"
         if isinstance(err, boto_errors.ReadTimeoutError):
-            return f"no answer within {READ_SECONDS} s"
+            return f"no answer within {timeouts[1]:g} s"
         if isinstance(err, boto_errors.EndpointConnectionError):
             return f"cannot connect: {_socket_cause(err)}"
+        if isinstance(err, boto_errors.ConnectionClosedError):
+            return "the server closed the connection before answering"
         if isinstance(err, boto_errors.SSLError):
             return f"TLS failed: {_socket_cause(err)}"
         if isinstance(err, boto_errors.NoCredentialsError):
@@ -493,7 +493,12 @@ _REFUSALS = {
     "403": "access denied",
     "RequestTimeTooSkewed": "this machine's clock is too far from the server's",
     "ExpiredToken": "the session token has expired",
+    "BadDigest": "the bytes changed on the way (not the MD5 sent with them)",
+    "XAmzContentSHA256Mismatch": "the bytes changed on the way (not the SHA-256 signed)",
 }
+
+
+_CHANGED = frozenset({"BadDigest", "XAmzContentSHA256Mismatch"})
 
 
 def _refusal(err: boto_errors.ClientError, bucket: str) -> str:
@@ -515,6 +520,8 @@ def _refusal(err: boto_errors.ClientError, bucket: str) -> str:
 
 
 def _hint(err: Exception) -> str:
+    if isinstance(err, boto_errors.ClientError) and _code(err) in _CHANGED:
+        return "try again: nothing was stored"
     if isinstance(err, boto_errors.ClientError) and _code(err) in _REFUSALS:
         return "check the AWS credentials gopush serve runs with and the bucket's policy"
     if isinstance(err, boto_errors.ClientError) and _code(err) in ("NoSuchBucket", "404"):
