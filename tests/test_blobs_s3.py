@@ -443,3 +443,71 @@ def test_storing_and_reading_108_mib_stays_small_in_memory(bucket: str, tmp_path
     assert figures["new"] and figures["size"] == figures["copy_size"] == mib * MiB
     # peak RSS grows by a few parts at most, never by the blob's size
     assert figures["after_copy"] - figures["before"] < 64
+
+
+# -- a body that breaks off half-way ---------------------------------------------------------
+
+
+class CuttingProxy:
+    """A TCP relay on 127.0.0.1 to the gateway that cuts the first ``cuts`` connections whose
+    answer is longer than ``after`` bytes right after that many, as a failing network would."""
+
+    def __init__(self, upstream_port: int, after: int, cuts: int) -> None:
+        self.upstream_port, self.after, self.cuts = upstream_port, after, cuts
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            threading.Thread(target=self._pump, args=(client, upstream, None),
+                             daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, self.after),
+                             daemon=True).start()
+
+    def _pump(self, source: socket.socket, dest: socket.socket, limit: int | None) -> None:
+        sent = 0
+        try:
+            while data := source.recv(65536):
+                if limit is not None and self.cuts > 0 and sent + len(data) > limit:
+                    self.cuts -= 1
+                    dest.sendall(data[:limit - sent])
+                    break
+                dest.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        for sock in (source, dest):  # shutdown first: close alone waits for the other pump
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.mark.parametrize(("cuts", "resumes"), [(blobs_s3.ATTEMPTS - 1, True),
+                                               (blobs_s3.ATTEMPTS, False)])
+def test_a_read_broken_off_half_way_resumes_where_it_stopped(
+        gateway: RadosGateway, store: Any, bucket: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, cuts: int, resumes: bool) -> None:
+    data = os.urandom(3 * MiB)
+    sha = store.put_bytes(data)
+    proxy = CuttingProxy(gateway.s3_port, after=MiB // 2, cuts=cuts)  # each GET is cut
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{proxy.port}")
+        cut = open_store(bucket, tmp_path)
+        if resumes:
+            assert cut.read_bytes(sha) == data
+        else:
+            with pytest.raises(BlobStoreUnavailable, match=f"reading {PREFIX}/sha256/{sha}"):
+                cut.read_bytes(sha)
+    finally:
+        proxy.close()
