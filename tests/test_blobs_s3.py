@@ -277,6 +277,28 @@ def test_sweep_removes_leftover_scratch_files(store: Any, tmp_path: Path) -> Non
     assert scratch_files(tmp_path) == []
 
 
+def test_sweep_aborts_only_stale_multipart_uploads_of_blobs(
+        store: Any, raw: Any, bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An instance that died while storing a large blob leaves a multipart upload on the
+    server; a sweep aborts it once it is ``STALE_UPLOAD`` old, never a younger one (another
+    instance may be storing it now)."""
+    stale = raw.create_multipart_upload(Bucket=bucket, Key=f"{PREFIX}/sha256/{'a' * 64}")
+    assert store.sweep() == 0  # younger than a day: left alone
+    monkeypatch.setattr(blobs_s3, "STALE_UPLOAD", blobs_s3.timedelta(0))
+    elsewhere = raw.create_multipart_upload(Bucket=bucket, Key="other/sha256/x")
+    assert store.sweep() == 1
+    left = [u["UploadId"] for u in raw.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
+    assert left == [elsewhere["UploadId"]] and stale["UploadId"] not in left
+
+
+def test_an_empty_blob(store: Any) -> None:
+    sha, new = store.commit(store.incoming())
+    assert new and sha == hashlib.sha256(b"").hexdigest()
+    assert store.read_bytes(sha) == b""
+    with store.local_copy(sha) as path:
+        assert path.read_bytes() == b""
+
+
 # -- the URL and the credentials -------------------------------------------------------------
 
 
