@@ -167,9 +167,21 @@ class RadosGateway:
                 raise RuntimeError(f"radosgw did not answer on {self.endpoint}: {tail}")
             time.sleep(0.5)
 
-    def kill_gateway(self) -> None:
-        """Kill the gateway only (SIGKILL), as a crash would; the cluster keeps its objects."""
+    def kill_gateway(self, timeout: float = 10) -> None:
+        """Kill the gateway only (SIGKILL), as a crash would, and return once its port
+        refuses connections; the cluster keeps its objects."""
         self._signal("client.rgw", signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.s3_port)) != 0:
+                    return
+            time.sleep(0.1)
+
+    def restart_gateway(self, timeout: float = 60) -> None:
+        """Start the gateway again after ``kill_gateway``; return once the S3 API answers."""
+        self._run("radosgw", "-n", "client.rgw")
+        self._wait_s3(time.monotonic() + timeout)
 
     def _signal(self, name: str, sig: signal.Signals) -> bool:
         pidfile = self.root / "run" / f"{name}.pid"

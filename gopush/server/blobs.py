@@ -291,20 +291,11 @@ class DirectoryBlobs:
         scratch files and half-made copies, so a killed one's are told apart by age alone
         (see ``Storage.sweep_orphans``).
         """
-        removed = 0
-        for leftover in [*self.tmp.iterdir(), *self.blobs.glob("??/.*")]:
-            try:
-                if older_than is not None and leftover.stat().st_mtime >= older_than:
-                    continue
-            except FileNotFoundError:
-                continue  # its owner finished with it meanwhile
-            leftover.unlink(missing_ok=True)
-            removed += 1
-        return removed
+        return sweep_scratch([*self.tmp.iterdir(), *self.blobs.glob("??/.*")], older_than)
 
     def names(self) -> list[str]:
         """Return the SHA-256 of every blob on disk (the file names under ``sha256/``)."""
-        return [blob.name for blob in self.blobs.glob("??/*") if _is_sha256(blob.name)]
+        return [blob.name for blob in self.blobs.glob("??/*") if is_sha256(blob.name)]
 
     def delete(self, sha256s: Iterable[str]) -> None:
         """Delete these blobs (the caller decided that no row needs them)."""
@@ -317,7 +308,7 @@ class DirectoryBlobs:
 
     def _path(self, sha256: str) -> Path:
         """Return where the blob with this SHA-256 lives (it may not exist)."""
-        if not _is_sha256(sha256):
+        if not is_sha256(sha256):
             raise BlobMissing(f"{sha256!r} is not the SHA-256 of a blob")
         return self.blobs / sha256[:2] / sha256
 
@@ -374,7 +365,7 @@ class DirectoryBlobs:
 
     def exists(self, sha256: str) -> bool:
         """Tell whether the blob is on disk."""
-        return _is_sha256(sha256) and self._path(sha256).is_file()
+        return is_sha256(sha256) and self._path(sha256).is_file()
 
     # -- the parts of multipart uploads ------------------------------------------------------
 
@@ -424,8 +415,10 @@ class DirectoryBlobs:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _is_sha256(name: str) -> bool:
-    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+def is_sha256(name: object) -> bool:
+    """Tell whether ``name`` is a blob's name: 64 lower-case hex digits (a SHA-256)."""
+    return isinstance(name, str) and len(name) == 64 and all(
+        c in "0123456789abcdef" for c in name)
 
 
 def _move(source: Path, dest: Path) -> None:
@@ -497,8 +490,8 @@ def check_blobs_url(url: str | None, *, database_is_postgresql: bool) -> None:
                                    "--blobs (dir:PATH)")
         return
     if url is not None and url.startswith("s3://"):
-        raise ConfigError("--blobs s3:// is not built in this branch (i14-blobs)",
-                          hint="use --blobs dir:PATH or --blobs postgresql")
+        _s3_module().parse_s3_url(url)
+        return
     scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]+):", url or "")
     if scheme and scheme[1] != "dir":
         raise ConfigError(f"--blobs {redacted(url or '')!r} names no blob store gopush knows",
@@ -522,9 +515,37 @@ def open_blobs(url: str | None, *, data: Path, space: Space, database: object = 
 
         assert isinstance(database, PostgresDatabase)
         return PostgresBlobs(database, space, scratch)
+    if url is not None and url.startswith("s3://"):
+        store: Blobs = _s3_module().open_s3_blobs(url, scratch, space)
+        return store
     if not url or url == "dir:":
         return DirectoryBlobs(data / "blobs", space, scratch)
     return DirectoryBlobs(Path(url.removeprefix("dir:")).expanduser(), space, scratch)
+
+
+def _s3_module() -> Any:
+    """Return ``server.blobs_s3`` (boto3 is an extra: say how to get it)."""
+    try:
+        from gopush.server import blobs_s3
+    except ImportError:
+        raise ConfigError("--blobs s3:// needs the boto3 client",
+                          hint="pip install 'gopush[s3]'") from None
+    return blobs_s3
+
+
+def sweep_scratch(leftovers: Iterable[Path], older_than: float | None = None) -> int:
+    """Delete these scratch files (with ``older_than``, a Unix time, only those last written
+    before it); return how many went. The one rule of ``Blobs.sweep`` for every store."""
+    removed = 0
+    for leftover in leftovers:
+        try:
+            if older_than is not None and leftover.stat().st_mtime >= older_than:
+                continue
+        except FileNotFoundError:
+            continue  # its owner finished with it meanwhile
+        leftover.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def _verified(expected: str, got: str, where: str) -> None:

@@ -34,7 +34,14 @@ from pathlib import Path
 from typing import Any
 
 from gopush.errors import ConfigError
-from gopush.server.blobs import BlobCorrupt, BlobMissing, BlobStoreUnavailable, Incoming, _verified
+from gopush.server.blobs import (
+    BlobCorrupt,
+    BlobMissing,
+    BlobStoreUnavailable,
+    Incoming,
+    _verified,
+    sweep_scratch,
+)
 from gopush.server.db import PostgresDatabase
 from gopush.server.space import Space
 
@@ -86,16 +93,7 @@ class PostgresBlobs:
     def sweep(self, older_than: float | None = None) -> int:
         """Delete scratch files left by an interrupted run (with ``older_than``, only those
         last written before that Unix time: see ``Blobs.sweep``)."""
-        removed = 0
-        for leftover in self.tmp.glob(_ALL_SCRATCH):
-            try:
-                if older_than is not None and leftover.stat().st_mtime >= older_than:
-                    continue
-            except FileNotFoundError:
-                continue  # its owner finished with it meanwhile
-            leftover.unlink(missing_ok=True)
-            removed += 1
-        return removed
+        return sweep_scratch(self.tmp.glob(_ALL_SCRATCH), older_than)
 
     # -- blobs --------------------------------------------------------------------------------
 

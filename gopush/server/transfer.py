@@ -65,7 +65,7 @@ from typing import IO, Any, NamedTuple, Self
 from gopush import __version__
 from gopush.boundedjson import UnreadableJson, loads
 from gopush.errors import ConfigError, ExitCode, GopushError
-from gopush.server.blobs import BlobCorrupt, BlobMissing, Blobs
+from gopush.server.blobs import BlobCorrupt, BlobMissing, Blobs, is_sha256
 from gopush.server.db import (
     SCHEMA_VERSION,
     Column,
@@ -88,7 +88,6 @@ MAX_LINE_BYTES = 16 << 20  # one row (the largest: a vulnerability scan's inputs
 MAX_BLOB_LINE_BYTES = 256  # {"sha256": ..., "size": ...}
 MAX_TRIES = 3  # exports restarted when a blob was deleted after the snapshot
 _CHUNK = 1 << 20
-_HEX = frozenset("0123456789abcdef")
 _INT64 = 1 << 63
 
 
@@ -276,7 +275,7 @@ def _copy_out(db: Database, blobs: Blobs, sha: str, dest: Path) -> int:
         _DeletedMeanwhile: it is gone and no row needs it any more.
         Damaged: it is missing though a row needs it, or corrupt.
     """
-    if len(sha) != 64 or not set(sha) <= _HEX:
+    if not is_sha256(sha):
         raise Damaged(f"the registry names a blob {sha[:80]!r}, which is no SHA-256")
     dest.parent.mkdir(parents=True, exist_ok=True)
     size = 0
@@ -443,7 +442,7 @@ def _check_entries(root: Path, manifest: dict[str, Any]) -> None:
                       f"{[t.name for t in TABLES]}")
     for entry in [*tables, manifest.get("blobs")]:  # type: ignore[misc]
         if not (isinstance(entry, dict) and _is_count(entry.get("bytes"))
-                and _is_sha256(entry.get("sha256"))
+                and is_sha256(entry.get("sha256"))
                 and _is_count(entry.get("rows", entry.get("count")))):
             raise Damaged(f"{root / MANIFEST}: an entry lacks its bytes, sha256 or count: "
                           f"{json.dumps(entry)[:200]}")
@@ -528,7 +527,7 @@ def _read_blob_manifest(export: Export) -> dict[str, int]:
         except UnreadableJson as err:
             raise Damaged(f"{where}: {err.why}") from None
         if not (isinstance(item, dict) and set(item) == {"sha256", "size"}
-                and _is_sha256(item["sha256"]) and _is_count(item["size"])):
+                and is_sha256(item["sha256"]) and _is_count(item["size"])):
             raise Damaged(f"{where}: not {{\"sha256\": HEX, \"size\": BYTES}}")
         if item["sha256"] in sizes:
             raise Damaged(f"{where}: blob {item['sha256']} is listed twice")
@@ -588,10 +587,6 @@ def _swap(old: int, new: int) -> int:
 
 def _is_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _INT64
-
-
-def _is_sha256(value: object) -> bool:
-    return isinstance(value, str) and len(value) == 64 and set(value) <= _HEX
 
 
 # -- import: writing it -------------------------------------------------------------------------

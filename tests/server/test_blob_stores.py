@@ -204,15 +204,15 @@ def test_delete_and_missing(harness: Harness) -> None:
 
 
 def test_postgresql_blobs_need_a_postgresql_database(tmp_path: Path) -> None:
-    """--blobs postgresql over SQLite is refused with the reason; an s3:// store says it is
-    not in this build; an unknown scheme is named."""
+    """--blobs postgresql over SQLite is refused with the reason; an s3:// URL that names
+    no bucket is refused; an unknown scheme is named."""
     from gopush.errors import ConfigError
 
     space = Space(tmp_path, tmp_path / "tmp")
     with pytest.raises(ConfigError, match="must then be postgresql://"):
         open_blobs("postgresql", data=tmp_path, space=space, database=None)
-    with pytest.raises(ConfigError, match="not built"):
-        open_blobs("s3://bucket/prefix", data=tmp_path, space=space)
+    with pytest.raises(ConfigError, match="is not an S3 bucket name"):
+        open_blobs("s3://B/prefix", data=tmp_path, space=space)
     with pytest.raises(ConfigError, match="names no blob store"):
         open_blobs("ftp://user:secret@host/x", data=tmp_path, space=space)
     assert isinstance(open_blobs(str(tmp_path / "b"), data=tmp_path, space=space),
@@ -389,7 +389,7 @@ def test_parts_of_one_upload_reach_different_instances(harness: Harness, go: GoO
 
 @pytest.mark.parametrize(("blobs", "says"), [
     ("postgresql", "--blobs postgresql keeps blobs in the --database database"),
-    ("s3://bucket/prefix", "--blobs s3:// is not built"),
+    ("s3://user:hunter2@bucket/prefix", "never credentials or a host"),
     ("ftp://user:hunter2@host/x", "names no blob store"),
 ])
 def test_serve_refuses_a_blob_store_it_cannot_use(tmp_path: Path, blobs: str,
