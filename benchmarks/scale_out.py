@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from server_common import gopush_serve, make_module, push
+from server_common import KEY, gopush_serve, make_module, push
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from balancer import Balancer  # the tests' helpers, reused
@@ -101,6 +101,20 @@ def three_behind_haproxy(root: Path, databases: Databases, pg_blobs: bool = Fals
             balancer.stop()
 
 
+def wait_published(url: str, packages: list[dict[str, object]], timeout: float = 300) -> None:
+    """Wait until every package pushed is published: upload/go may answer while the package
+    is still queued (another instance may process it), and a GET before then is a 404."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=url, headers={"X-Api-Key": KEY}, timeout=30) as api:
+        for package in packages:
+            while (status := api.get(f"/packages/{REPO}/{package['slug_perm']}/").json()[
+                    "status_str"]) != "Completed":
+                if status == "Failed" or time.monotonic() > deadline:
+                    raise SystemExit(f"package {package['slug_perm']} was not published: "
+                                     f"{status}")
+                time.sleep(0.1)
+
+
 def fetch_all(url: str, modules: list[str]) -> tuple[list[float], float]:
     """GET every module's zip at once; return each request's seconds and the MB/s."""
     def get(module: str) -> tuple[float, int]:
@@ -141,8 +155,7 @@ def measure(urls: dict[str, str], root: Path, zips: dict[str, tuple[Path, str]],
     parallel fetches of each, the registries in turn (the order alternating each round, so
     load from elsewhere falls on all alike), and one go run of each."""
     for url in urls.values():
-        for zip_path, _ in zips.values():
-            push(url, REPO, zip_path)
+        wait_published(url, [push(url, REPO, zip_path) for zip_path, _ in zips.values()])
         fetch_all(url, list(zips))  # one warm-up round, not counted (first reads from disk)
     latencies: dict[str, list[float]] = {name: [] for name in urls}
     throughputs: dict[str, list[float]] = {name: [] for name in urls}
