@@ -2,14 +2,16 @@
 one instance on SQLite, in the same run.
 
 Usage:
-    python benchmarks/scale_out.py [--modules 20] [--size-mb 5] [--rounds 5]
+    python benchmarks/scale_out.py [--modules 20] [--size-mb 5] [--rounds 5] [--pg-blobs]
 
-Builds N modules of incompressible data and pushes them to two registries on 127.0.0.1:
+Builds N modules of incompressible data and pushes them to the registries on 127.0.0.1:
 one `gopush serve` on SQLite (the default), and three `gopush serve` on one throwaway
 PostgreSQL cluster (tests/pgserver.py) sharing one --data directory behind HAProxy
-(tests/balancer.py, the README's configuration). Both run for the whole measurement, and
-the registries take turns round by round (the order alternating), so load from elsewhere on
-the machine falls on both alike. For each registry:
+(tests/balancer.py, the README's configuration); with ``--pg-blobs`` also three more on a
+database of their own with ``--blobs postgresql`` (blobs as large objects, no shared disk:
+each instance its own --data, for scratch files only) behind a second HAProxy. All run for
+the whole measurement, and the registries take turns round by round (the order alternating),
+so load from elsewhere on the machine falls on all alike. For each registry:
 
 - ``--rounds`` rounds of N GOPROXY GETs of the N zips at once (N threads, one request each,
   fresh connections): the latency of every request (to the last byte), so p50 and p95 are
@@ -20,8 +22,8 @@ the machine falls on both alike. For each registry:
   fetching in parallel), as the check that every Sum is the h1: gopush computed, and its
   wall time.
 
-Prints both setups and the ratios (three behind HAProxy / one on SQLite). Bounded: a fixed
-number of requests, each with a timeout; every server is stopped at the end.
+Prints each setup and its ratios to the one on SQLite (three behind HAProxy / one). Bounded:
+a fixed number of requests, each with a timeout; every server is stopped at the end.
 """
 
 from __future__ import annotations
@@ -41,11 +43,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from server_common import gopush_serve, make_module, push
+from server_common import KEY, gopush_serve, make_module, push
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from balancer import Balancer  # the tests' helpers, reused
-from pgserver import PostgresServer
+from pgdatabases import Databases
 
 REPO = "bench/mods"
 INSTANCES = 3
@@ -81,22 +83,36 @@ def one_on_sqlite(root: Path) -> Iterator[str]:
 
 
 @contextmanager
-def three_behind_haproxy(root: Path) -> Iterator[str]:
-    """INSTANCES instances on one PostgreSQL, one shared --data, HAProxy before them; yield
-    the balancer's URL."""
-    pg = PostgresServer.start()
-    try:
-        with ExitStack() as stack:
-            urls = [stack.enter_context(gopush_serve(
-                root / "shared-data", env={"GOPUSH_SERVE_DATABASE": pg.url}))[1]
-                for _ in range(INSTANCES)]
-            balancer = Balancer.start(urls)
-            try:
-                yield balancer.url
-            finally:
-                balancer.stop()
-    finally:
-        pg.stop()
+def three_behind_haproxy(root: Path, databases: Databases, pg_blobs: bool = False
+                         ) -> Iterator[str]:
+    """INSTANCES instances on a new database of ``databases`` behind HAProxy, sharing one
+    --data directory, or with ``pg_blobs`` each its own --data and ``--blobs postgresql``;
+    yield the balancer's URL."""
+    database = databases.new()
+    args = ["--blobs", "postgresql"] if pg_blobs else []
+    with ExitStack() as stack:
+        urls = [stack.enter_context(gopush_serve(
+            root / (f"pgblobs-data{n}" if pg_blobs else "shared-data"), *args,
+            env={"GOPUSH_SERVE_DATABASE": database}))[1] for n in range(INSTANCES)]
+        balancer = Balancer.start(urls)
+        try:
+            yield balancer.url
+        finally:
+            balancer.stop()
+
+
+def wait_published(url: str, packages: list[dict[str, object]], timeout: float = 300) -> None:
+    """Wait until every package pushed is published: upload/go may answer while the package
+    is still queued (another instance may process it), and a GET before then is a 404."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=url, headers={"X-Api-Key": KEY}, timeout=30) as api:
+        for package in packages:
+            while (status := api.get(f"/packages/{REPO}/{package['slug_perm']}/").json()[
+                    "status_str"]) != "Completed":
+                if status == "Failed" or time.monotonic() > deadline:
+                    raise SystemExit(f"package {package['slug_perm']} was not published: "
+                                     f"{status}")
+                time.sleep(0.1)
 
 
 def fetch_all(url: str, modules: list[str]) -> tuple[list[float], float]:
@@ -137,10 +153,9 @@ def measure(urls: dict[str, str], root: Path, zips: dict[str, tuple[Path, str]],
             rounds: int) -> dict[str, Measured]:
     """Push the zips to every registry of ``urls`` (name -> URL), then time ``rounds``
     parallel fetches of each, the registries in turn (the order alternating each round, so
-    load from elsewhere falls on both alike), and one go run of each."""
+    load from elsewhere falls on all alike), and one go run of each."""
     for url in urls.values():
-        for zip_path, _ in zips.values():
-            push(url, REPO, zip_path)
+        wait_published(url, [push(url, REPO, zip_path) for zip_path, _ in zips.values()])
         fetch_all(url, list(zips))  # one warm-up round, not counted (first reads from disk)
     latencies: dict[str, list[float]] = {name: [] for name in urls}
     throughputs: dict[str, list[float]] = {name: [] for name in urls}
@@ -168,7 +183,13 @@ def main() -> int:
     parser.add_argument("--modules", type=int, default=20)
     parser.add_argument("--size-mb", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--pg-blobs", action="store_true",
+                        help="also three instances with --blobs postgresql (no shared disk)")
     args = parser.parse_args()
+    setups = {"one": "one instance, SQLite",
+              "three": f"{INSTANCES} instances, PostgreSQL, shared --data, HAProxy"}
+    if args.pg_blobs:
+        setups["three-pg"] = f"{INSTANCES} instances, PostgreSQL, --blobs postgresql, HAProxy"
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         size = int(args.size_mb * (1 << 20))
@@ -177,15 +198,26 @@ def main() -> int:
                 for n in range(args.modules)}
         print(f"{args.modules} modules of {args.size_mb} MB, {args.rounds} rounds of "
               f"{args.modules} parallel zip GETs each; load average {os.getloadavg()[0]:.1f}")
-        with one_on_sqlite(root) as one_url, three_behind_haproxy(root) as three_url:
-            measured = measure({"one": one_url, "three": three_url}, root, zips, args.rounds)
-        one, three = measured["one"], measured["three"]
+        databases = Databases()
+        try:
+            with ExitStack() as stack:
+                urls = {"one": stack.enter_context(one_on_sqlite(root)),
+                        "three": stack.enter_context(three_behind_haproxy(root, databases))}
+                if args.pg_blobs:
+                    urls["three-pg"] = stack.enter_context(
+                        three_behind_haproxy(root, databases, pg_blobs=True))
+                measured = measure(urls, root, zips, args.rounds)
+        finally:
+            databases.close()
         print(f"load average after: {os.getloadavg()[0]:.1f}")
-    report("one instance, SQLite", one)
-    report(f"{INSTANCES} instances, PostgreSQL, HAProxy", three)
-    print(f"ratios (three / one): throughput {three.throughput / one.throughput:.2f}, "
-          f"p95 {three.p95 / one.p95:.2f}, go mod download {three.go_seconds / one.go_seconds:.2f}")
-    return 1 if one.go_errors or three.go_errors else 0
+    one = measured["one"]
+    for name, title in setups.items():
+        report(title, measured[name])
+    for name in list(setups)[1:]:
+        m = measured[name]
+        print(f"ratios ({name} / one): throughput {m.throughput / one.throughput:.2f}, "
+              f"p95 {m.p95 / one.p95:.2f}, go mod download {m.go_seconds / one.go_seconds:.2f}")
+    return 1 if any(m.go_errors for m in measured.values()) else 0
 
 
 if __name__ == "__main__":

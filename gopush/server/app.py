@@ -240,12 +240,16 @@ def create_app(storage: Storage, settings: ServeSettings) -> ASGIApp:
         if watch is not None:
             watch.start()
         sweeping = asyncio.create_task(_sweep_periodically(server_state.expiry, storage))
+        joins = (asyncio.create_task(_drop_finished_joins(server_state.expiry))
+                 if storage.db.shared else None)  # alone, only this process completes slots
         try:
             yield
         finally:
-            sweeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeping
+            for task in (sweeping, joins):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await run_in_threadpool(sync.stop)
             if watch is not None:
                 await run_in_threadpool(watch.stop)
@@ -259,6 +263,21 @@ def create_app(storage: Storage, settings: ServeSettings) -> ASGIApp:
     app.router.redirect_slashes = False
     app.state.gopush = server_state
     return NoSniff(StripTrailingSlash(WriteGate(app, storage.space)))
+
+
+JOIN_CHECK = 10.0  # seconds between two checks for joins of uploads finished elsewhere
+
+
+async def _drop_finished_joins(expiry: SlotExpiry) -> None:
+    """Every JOIN_CHECK seconds, drop the joins of multipart uploads another instance
+    completed (``SlotExpiry.drop_finished_joins``): one read per join held, none when idle."""
+    while True:
+        await asyncio.sleep(JOIN_CHECK)
+        try:
+            await expiry.drop_finished_joins()
+        except Exception as err:  # noqa: BLE001 - an unreachable database must not end the checks
+            log.warning("checking for uploads completed by other instances failed (%s); "
+                        "trying again in %.0f s", err, JOIN_CHECK)
 
 
 async def _sweep_periodically(expiry: SlotExpiry, storage: Storage) -> None:

@@ -18,7 +18,9 @@ process's join does not hold the first parts as the store has them.
 
 An ``Assembly`` lives in memory for one upload slot of one server process; its joined file
 lives under ``tmp/``, which a restart sweeps along with the unfinished slot
-(``Storage.recover``).
+(``Storage.recover``). Behind a balancer the ``complete`` often reaches another instance:
+the join of the process that received the first parts is then of no use, and
+``SlotExpiry.drop_finished_joins`` drops it once the database says the slot is finished.
 The joined file is open only while a part is appended or the join completes: a client that
 abandons an upload between parts leaves a file, not a file descriptor, until the slot expires.
 """
@@ -121,6 +123,13 @@ class Assemblies:
             self._by_slot[identifier] = found = Assembly(new_file())
             found.joined.park()
         return found
+
+    def idle(self) -> list[str]:
+        """Return the slots whose assembly no request is using now: no part is being appended
+        and no ``complete`` runs (both mark it before their first ``await``, so on the event
+        loop this holds until the caller's next ``await``)."""
+        return [identifier for identifier, found in self._by_slot.items()
+                if not found.busy and not found.lock.locked()]
 
     def drop(self, identifier: str) -> None:
         """Forget a slot's assembly and delete its joined file (after complete or abort)."""

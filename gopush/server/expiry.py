@@ -25,8 +25,11 @@ import logging
 import time
 from collections.abc import Callable
 
+from starlette.concurrency import run_in_threadpool
+
 from gopush.server.assembly import Assemblies
 from gopush.server.db import EXPIRY_LOCK
+from gopush.server.records import FileSlot
 from gopush.server.storage import Storage, rfc3339
 
 log = logging.getLogger("gopush.server")
@@ -70,6 +73,32 @@ class SlotExpiry:
         if self.storage.db.shared:
             log.info("upload expiry: %d expired uploads forgotten", forgotten)
         return forgotten
+
+    async def drop_finished_joins(self) -> int:
+        """Drop this process's joins (``server.assembly``) of uploads that are finished or
+        forgotten, by whatever instance; return how many. Only another instance can finish
+        a slot whose join is here (this one's ``complete`` drops its own), so on a shared
+        database the instance that took the first parts of an upload whose ``complete`` went
+        elsewhere would otherwise keep their copy (100 MiB for the official CLI's first
+        part) until the scratch sweep, and the assembly for good.
+
+        Run it on the event loop: the slots are read in a worker thread, and an assembly a
+        request took up meanwhile is left for the next call.
+        """
+        idle = self.assemblies.idle()
+        if not idle:
+            return 0
+        slots = await run_in_threadpool(self._slots, idle)
+        finished = [identifier for identifier, slot in zip(idle, slots, strict=True)
+                    if slot is None or slot.state == "complete"]
+        still_idle = set(self.assemblies.idle())
+        dropped = [identifier for identifier in finished if identifier in still_idle]
+        for identifier in dropped:
+            self.assemblies.drop(identifier)
+        return len(dropped)
+
+    def _slots(self, identifiers: list[str]) -> list[FileSlot | None]:
+        return [self.storage.file(identifier) for identifier in identifiers]
 
     def _sweep(self) -> int:
         cutoff = rfc3339(self.clock() - self.expiry)

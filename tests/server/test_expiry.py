@@ -67,6 +67,35 @@ def test_a_slot_in_use_is_left_for_the_next_sweep(tmp_path: Path, storage_db: st
     assert expiry.sweep() == 1 and storage.file(slot.identifier) is None
 
 
+def test_joins_of_uploads_finished_elsewhere_are_dropped(tmp_path: Path,
+                                                         storage_db: str | None) -> None:
+    """This process joined the first part of three uploads: one another instance completed,
+    one forgotten, one still open. Only the first two joins go, and never one in use."""
+    storage = Storage(tmp_path, storage_db)
+    repo = storage.ensure_repo("acme", "mods")
+    assemblies = Assemblies()
+    slots = [storage.new_file(repo, f"v1.0.{n}.zip", "0" * 32, "put_parts")[0]
+             for n in range(3)]
+    joins = [assemblies.start(slot.identifier, lambda: storage.blobs.incoming("joined"))
+             for slot in slots]
+    for assembly in joins:
+        assembly.joined.write(b"part one")
+    done, forgotten, still_open = slots
+    storage.complete_file(done, _incoming(storage, b"all parts"))  # as the other instance
+    assert storage.forget_slot(forgotten)
+    expiry = SlotExpiry(storage, assemblies, DAY)
+
+    joins[0].busy = True  # a part being appended: left for the next check
+    assert asyncio.run(expiry.drop_finished_joins()) == 1
+    assert assemblies.get(forgotten.identifier) is None
+    assert not joins[1].joined.path.exists()
+    joins[0].busy = False
+    assert asyncio.run(expiry.drop_finished_joins()) == 1
+    assert assemblies.get(done.identifier) is None and not joins[0].joined.path.exists()
+    assert assemblies.get(still_open.identifier) is joins[2] and joins[2].joined.path.exists()
+    assert asyncio.run(expiry.drop_finished_joins()) == 0
+
+
 def _incoming(storage: Storage, data: bytes):  # type: ignore[no-untyped-def]
     incoming = storage.blobs.incoming("form")
     incoming.write(data)

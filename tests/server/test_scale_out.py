@@ -9,14 +9,19 @@
   completed upload, or a package upload/go answered 201), and the other instances finish
   the queue.
 
-The cluster is parametrized by where the blobs live (``BLOB_STORES``): today the instances
-share one --data directory; a store with nothing on local disk (``--blobs postgresql``) gives
-each instance a directory of its own, so nothing but the database is shared.
+Every test runs once per blob store (``BLOB_STORES``): the instances share one --data
+directory, or (``--blobs postgresql``) each runs without --data in a scratch directory of
+its own, so nothing but the database is shared and no module byte is on local disk. The
+instances are started by the README's commands (README "Deployment: several instances behind
+a balancer"), word for word but for the address, port and paths, and HAProxy with the
+README's configuration: ``test_the_readme_gives_what_these_tests_run`` holds the two together.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -30,7 +35,7 @@ from typing import Any
 
 import httpx
 import pytest
-from balancer import Balancer
+from balancer import Balancer, config
 from balancer import unavailable as balancer_unavailable
 from conftest import (
     KEY,
@@ -46,19 +51,33 @@ from gotool import GoOracle
 from pgdatabases import Databases
 from pgdatabases import unavailable as pg_unavailable
 
+from gopush.server.app import JOIN_CHECK
+
 INSTANCES = 3
-
-# What this tree lacks for two of the tests (remove each mark once its work is merged):
-PARTS_IN_ONE_PROCESS = pytest.mark.xfail(strict=True, reason=(
-    "multipart parts are joined in the memory of the instance that received them "
-    "(server.assembly): the instance that completes the upload joins only what it sees, "
-    "and the MD5 check refuses it; needs the parts kept in the shared blob store"))
 REPO = "acme/gomods"
+README = Path(__file__).resolve().parents[2] / "README.md"
+DEPLOYMENT = "#### Deployment: several instances behind a balancer"
 
-# blob store name -> (extra `gopush serve` arguments, whether the instances share --data)
-BLOB_STORES: dict[str, tuple[list[str], bool]] = {
-    "shared-directory": ([], True),
+# The README's commands, word for word. The tests run each with `python -m gopush`, on
+# 127.0.0.1 and a free port, and a directory of the test in place of /srv/gopush; the
+# environment (GOPUSH_SERVE_DATABASE, GOPUSH_SERVE_API_KEYS) is the README's too.
+MIGRATE = "gopush serve --migrate-only"
+BLOB_STORES: dict[str, str] = {  # blob store -> how each instance is started
+    "shared-directory": "gopush serve --host 0.0.0.0 --port 8080 --new-repos --data /srv/gopush",
+    "postgresql": "gopush serve --host 0.0.0.0 --port 8080 --new-repos --blobs postgresql",
 }
+SHARED = "/srv/gopush"
+
+
+def serve_args(command: str, shared: Path) -> list[str]:
+    """Return the arguments after `gopush serve` of a README command, as a test runs it: on
+    127.0.0.1, with no --port (``start_serve`` gives a free one), ``shared`` for /srv/gopush."""
+    words = shlex.split(command)
+    assert words[:2] == ["gopush", "serve"], command
+    args = [str(shared) if word == SHARED else word for word in words[2:]]
+    at = args.index("--port")
+    del args[at:at + 2]
+    return ["127.0.0.1" if word == "0.0.0.0" else word for word in args]
 
 
 @dataclass
@@ -68,6 +87,7 @@ class Cluster:
     instances: list[Served]
     balancer: Balancer
     database: str
+    blobs: str  # the BLOB_STORES key it was started with
 
     @property
     def url(self) -> str:
@@ -81,29 +101,44 @@ class Cluster:
         stats = self.balancer.stats()
         return [int(stats[f"gopush{n}"]["stot"]) for n in range(len(self.instances))]
 
+    def scratch_files(self) -> list[str]:
+        """Return the files in the instances' scratch directories (DATA/tmp)."""
+        return sorted(str(path) for served in self.instances
+                      for path in (Path(served.data) / "tmp").rglob("*") if path.is_file())
+
+    def local_files(self) -> list[str]:
+        """Return the files in the instances' data directories (with --blobs postgresql,
+        their scratch directories): with that store, none once every request is answered."""
+        return sorted(str(path) for served in self.instances
+                      for path in Path(served.data).rglob("*") if path.is_file())
+
 
 @pytest.fixture(params=sorted(BLOB_STORES))
 def cluster(request: pytest.FixtureRequest, tmp_path: Path,
             pg_databases: Databases) -> Iterator[Cluster]:
-    """Start INSTANCES `gopush serve` on one new PostgreSQL database and HAProxy before them."""
+    """Start INSTANCES `gopush serve` on one new PostgreSQL database and HAProxy before them,
+    by the README's commands for the blob store of the parameter."""
     for why in (pg_unavailable(), balancer_unavailable()):
         if why:
             pytest.skip(why)
-    args, shared = BLOB_STORES[request.param]
     database = pg_databases.new()
-    migrated = subprocess.run([sys.executable, "-m", "gopush", "serve", "--migrate-only",
-                               "--data", str(tmp_path / "data")],
+    migrated = subprocess.run([sys.executable, "-m", *shlex.split(MIGRATE)],
                               env={**os.environ, "GOPUSH_SERVE_DATABASE": database},
                               capture_output=True, text=True, timeout=120, check=False)
     assert migrated.returncode == 0, migrated.stderr
+    args = serve_args(BLOB_STORES[request.param], tmp_path / "shared")
     instances: list[Served] = []
     balancer = None
     try:
         for n in range(INSTANCES):
-            data = tmp_path / ("data" if shared else f"data{n}")
-            instances.append(start_serve(data, *args, env={"GOPUSH_SERVE_DATABASE": database}))
+            # each its own temporary directory: where an instance without --data keeps its
+            # scratch files, inside the test's (a killed one cannot remove its own)
+            scratch = tmp_path / f"tmp{n}"
+            scratch.mkdir()
+            instances.append(start_serve(None, *args, new_repos=False, env={
+                "GOPUSH_SERVE_DATABASE": database, "TMPDIR": str(scratch)}))
         balancer = Balancer.start([served.url for served in instances])
-        yield Cluster(instances, balancer, database)
+        yield Cluster(instances, balancer, database, request.param)
     finally:
         if balancer is not None:
             balancer.stop()
@@ -138,12 +173,31 @@ def built_modules(root: Path, count: int, prefix: str) -> list[dict[str, Any]]:
             for n in range(count)]
 
 
+# The modules are built once for the file and pushed to each parameter's new cluster.
+
+@pytest.fixture(scope="module")
+def two_clients_modules(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """Six small modules: three for `gopush push`, three for the official CLI."""
+    root = tmp_path_factory.mktemp("clients")
+    return built_modules(root, 3, "ours") + built_modules(root, 3, "theirs")
+
+
+@pytest.fixture(scope="module")
+def race_zips(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """Ten different zips of example.com/race v1.0.0."""
+    root = tmp_path_factory.mktemp("race")
+    return [gopush_build(tagged_module(root / f"race{n}", "example.com/race", ["v1.0.0"],
+                                       {"which.txt": f"contender {n}\n"}).path,
+                         "v1.0.0", root / f"dist{n}") for n in range(10)]
+
+
 def test_gopush_and_official_cli_push_through_balancer_and_go_downloads(
-        cluster: Cluster, cloudsmith_cli: Path, go: GoOracle, tmp_path: Path) -> None:
+        cluster: Cluster, cloudsmith_cli: Path, go: GoOracle,
+        two_clients_modules: list[dict[str, Any]]) -> None:
     """Pushes by both clients through HAProxy reach every instance; go downloads each
-    module through HAProxy with the h1: gopush build printed."""
-    ours = built_modules(tmp_path, 3, "ours")
-    theirs = built_modules(tmp_path, 3, "theirs")
+    module through HAProxy with the h1: gopush build printed. With --blobs postgresql no
+    instance holds a file on local disk meanwhile."""
+    ours, theirs = two_clients_modules[:3], two_clients_modules[3:]
     for built in ours:
         proc = gopush_push(cluster.url, built["zip"])
         assert proc.returncode == 0, proc.stderr
@@ -155,6 +209,8 @@ def test_gopush_and_official_cli_push_through_balancer_and_go_downloads(
         info = go.download(built["module"], "v1.0.0", GOPROXY=cluster.goproxy())
         assert info["Sum"] == built["sum"]
         assert info["GoModSum"] == built["gomod_sum"]
+    if cluster.blobs == "postgresql":
+        assert cluster.local_files() == []
 
 
 def test_web_page_sign_in_stays_on_one_instance(cluster: Cluster, tmp_path: Path) -> None:
@@ -188,7 +244,6 @@ def test_108_mib_form_post_through_balancer(
 
 
 @pytest.mark.slow
-@PARTS_IN_ONE_PROCESS
 def test_108_mib_module_in_parts_through_balancer(
         cluster: Cluster, cloudsmith_cli: Path, go: GoOracle, big_module: dict[str, Any]) -> None:
     """The official CLI sends the 108 MiB zip in parts; round robin gives them to different
@@ -200,16 +255,22 @@ def test_108_mib_module_in_parts_through_balancer(
     info = go.download("example.com/big", "v1.0.0", GOPROXY=cluster.goproxy())
     assert info["Sum"] == big_module["sum"]
     assert Path(info["Zip"]).stat().st_size == Path(big_module["zip"]).stat().st_size
+    # The instance that joined the first parts in order, but did not get the complete,
+    # drops its join (100 MiB) once it sees the upload finished (JOIN_CHECK, 10 s).
+    deadline = time.monotonic() + 4 * JOIN_CHECK
+    while (left := cluster.scratch_files()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert left == []
+    if cluster.blobs == "postgresql":
+        assert cluster.local_files() == []
 
 
 def test_ten_concurrent_pushes_of_one_version_store_one(
-        cluster: Cluster, go: GoOracle, tmp_path: Path) -> None:
+        cluster: Cluster, go: GoOracle, race_zips: list[dict[str, Any]]) -> None:
     """Ten different zips of example.com/race v1.0.0, pushed at once through HAProxy (so
     through every instance): one is published, the nine others are refused as on one server,
     and go downloads the one published."""
-    zips = [gopush_build(tagged_module(tmp_path / f"race{n}", "example.com/race", ["v1.0.0"],
-                                       {"which.txt": f"contender {n}\n"}).path,
-                         "v1.0.0", tmp_path / f"dist{n}") for n in range(10)]
+    zips = race_zips
     assert len({built["sum"] for built in zips}) == 10
     identifiers = [_upload(cluster.url, built["zip"]) for built in zips]
     barrier = threading.Barrier(len(identifiers))
@@ -303,20 +364,22 @@ def _push_acknowledged(url: str, pushed: Pushed, deadline: float) -> None:
             time.sleep(0.2)
 
 
-def _modules(root: Path, count: int) -> list[dict[str, Any]]:
-    """Build ``count`` modules of KILL_MODULE_BYTES incompressible bytes each."""
+@pytest.fixture(scope="module")
+def kill_modules(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """KILL_MODULES modules of KILL_MODULE_BYTES incompressible bytes each."""
+    root = tmp_path_factory.mktemp("kill")
     return [gopush_build(tagged_module(root / f"kill{n}", f"example.com/kill{n}", ["v1.0.0"],
                                        {"data.bin": seeded_bytes(1000 + n, KILL_MODULE_BYTES)}
                                        ).path, "v1.0.0", root / f"dist-kill{n}")
-            for n in range(count)]
+            for n in range(KILL_MODULES)]
 
 
 def test_kill_9_of_one_instance_during_uploads_loses_nothing_acknowledged(
-        cluster: Cluster, go: GoOracle, tmp_path: Path) -> None:
+        cluster: Cluster, go: GoOracle, kill_modules: list[dict[str, Any]]) -> None:
     """Uploads go on through HAProxy while one instance is killed with SIGKILL: every upload
     and package acknowledged before or after the kill ends published (the two other instances
     finish the queue, the dead one's share included) and go downloads it with its h1:."""
-    pushes = [Pushed(built) for built in _modules(tmp_path, KILL_MODULES)]
+    pushes = [Pushed(built) for built in kill_modules]
     victim = cluster.instances[0]
     deadline = time.monotonic() + 180
     with ThreadPoolExecutor(6) as pool:
@@ -334,6 +397,10 @@ def test_kill_9_of_one_instance_during_uploads_loses_nothing_acknowledged(
         killed_at = time.monotonic()
         for future in futures:
             future.result()
+    if cluster.blobs == "postgresql":  # its private scratch directory outlives it: say what
+        left = [path.stat().st_size for path in Path(victim.data).rglob("*") if path.is_file()]
+        print(f"\nthe killed instance left {len(left)} scratch files ({sum(left)} bytes) "
+              f"in {victim.data}")
     cluster.balancer.wait_up(INSTANCES - 1)
     acknowledged = [p for p in pushes if p.package is not None]
     assert len(acknowledged) == KILL_MODULES, "a push was never acknowledged within 180 s"
@@ -374,3 +441,21 @@ def _pending(database: str, perms: list[str]) -> int:
                            "AND slug_perm = ANY(%s)", (perms,)).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def test_the_readme_gives_what_these_tests_run() -> None:
+    """README "Deployment: several instances behind a balancer" gives exactly the commands
+    the cluster fixture runs (the `gopush serve` lines of its shell block are MIGRATE and
+    BLOB_STORES, word for word) and the HAProxy configuration tests/balancer.py writes,
+    with the README's addresses, port and socket in place of the test's."""
+    section = README.read_text().split(DEPLOYMENT, 1)[1].split("\n#### ", 1)[0]
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```", section, re.DOTALL | re.MULTILINE)
+    shell, haproxy_cfg = blocks[0][1], blocks[1][1]
+    commands = [shlex.join(shlex.split(line, comments=True))
+                for line in shell.splitlines() if line.startswith("gopush serve")]
+    assert commands == [MIGRATE, *BLOB_STORES.values()]
+    addresses = re.findall(r"^    server gopush\d (\S+) check$", haproxy_cfg, re.MULTILINE)
+    socket_path = re.findall(r"^    stats socket (\S+) ", haproxy_cfg, re.MULTILINE)
+    assert len(addresses) == INSTANCES and len(socket_path) == 1, haproxy_cfg
+    ours = config(80, Path(socket_path[0]), [f"http://{address}" for address in addresses])
+    assert haproxy_cfg == ours.replace("    bind 127.0.0.1:80\n", "    bind :80\n")
