@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -276,17 +274,18 @@ def command(app: App, /, host: str, port: int, data: Path | None, database: str 
 def _scratch_data(app: App, data: Path | None, database: str | None,
                   blobs: str | None) -> Iterator[Path]:
     """Give the data directory: ``--data``, else a private temporary one (removed when the
-    server stops) when nothing persistent needs one (PostgreSQL for both metadata and blobs:
-    only scratch files then touch the local disk), else the per-user default."""
-    if data is not None or blobs != "postgresql" or not (database or "").startswith(
+    server stops, or by the next start after a kill: ``server.scratch``) when nothing
+    persistent needs one (a PostgreSQL database and blobs outside the local disk: only
+    scratch files then touch it), else the per-user default."""
+    remote_blobs = blobs == "postgresql" or (blobs or "").startswith("s3://")
+    if data is not None or not remote_blobs or not (database or "").startswith(
             ("postgresql:", "postgres:")):
         yield data or default_data_dir(app.environ)
         return
-    scratch = Path(tempfile.mkdtemp(prefix="gopush-scratch-"))
-    try:
+    from gopush.server.scratch import private_scratch
+
+    with private_scratch() as scratch:
         yield scratch
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _migrate_only(app: App, data: Path, database: str | None) -> None:
