@@ -373,6 +373,13 @@ def run(storage: Storage, settings: ServeSettings, listening: Listening, *,
                             # (loop.call_later, asyncio.timeout): a fraction of a second works
                             timeout_keep_alive=limits.keep_alive_timeout,  # type: ignore[arg-type]
                             server_header=False,
+                            # the client's address (which server.guessing counts refused
+                            # credentials against) comes from X-Forwarded-For only when the
+                            # peer is a --trusted-proxy: uvicorn's default trusts loopback
+                            # peers, so a client behind a balancer on the same machine chose
+                            # its own address and guessed without limit
+                            proxy_headers=bool(settings.trusted_proxies),
+                            forwarded_allow_ips=list(settings.trusted_proxies),
                             timeout_graceful_shutdown=stop_timeout)  # type: ignore[arg-type]
     logging.getLogger("gopush.server").setLevel(logging.INFO)
     floods = QuietFloods()
