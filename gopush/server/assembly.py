@@ -114,6 +114,11 @@ class Assemblies:
         """Return the assembly of an upload slot, or None if no part was appended."""
         return self._by_slot.get(identifier)
 
+    def identifiers(self) -> list[str]:
+        """Return the upload slots this process has an assembly of (a copy: safe to drop
+        while iterating)."""
+        return list(self._by_slot)
+
     def start(self, identifier: str, new_file: Callable[[], Incoming]) -> Assembly:
         """Return the slot's assembly, starting one that joins into ``new_file()`` if none."""
         found = self._by_slot.get(identifier)

@@ -15,7 +15,8 @@ finished ones that expired since the previous check; older ones were examined th
 start by ``Storage.recover``. A slot whose part or ``complete`` is running right now is left
 for the next check. Several instances on one PostgreSQL take turns (an advisory lock: one
 checks, the others skip that round); a slot whose instance was killed is forgotten here, by
-age, not at any start (another instance may be serving it). The periodic task (``app._sweep_periodically``) also deletes the blobs no
+age, not at any start (another instance may be serving it). Each check also drops this
+process's joins of uploads that another instance completed. The periodic task (``app._sweep_periodically``) also deletes the blobs no
 row needs (``Storage.sweep_orphans``) and probes for disk space (``server.space``).
 """
 
@@ -62,6 +63,7 @@ class SlotExpiry:
         Instances sharing a database (PostgreSQL) take turns: one checks at a time
         (``EXPIRY_LOCK``), the others skip the check (0).
         """
+        self._drop_finished_assemblies()
         with self.storage.db.exclusively(EXPIRY_LOCK) as mine:
             if not mine:
                 log.info("upload expiry skipped: another instance is checking")
@@ -70,6 +72,27 @@ class SlotExpiry:
         if self.storage.db.shared:
             log.info("upload expiry: %d expired uploads forgotten", forgotten)
         return forgotten
+
+    def _drop_finished_assemblies(self) -> int:
+        """Drop this process's assemblies of uploads that are no longer open, and so their
+        joined files; return how many.
+
+        Each instance, not only the one holding ``EXPIRY_LOCK``: behind a balancer the parts
+        of one upload reach several instances, and one that joined the first part in order
+        keeps that join (as large as a part: 100 MiB with the official CLI) after another
+        instance completed the upload, since nothing tells it. The slot is then complete
+        (or forgotten), and this is where its join goes.
+        """
+        dropped = 0
+        for identifier in self.assemblies.identifiers():
+            assembly = self.assemblies.get(identifier)
+            if assembly is None or assembly.busy or assembly.lock.locked():
+                continue  # a part or complete of this process is at work on it
+            slot = self.storage.file(identifier)
+            if slot is None or slot.state == "complete":
+                self.assemblies.drop(identifier)
+                dropped += 1
+        return dropped
 
     def _sweep(self) -> int:
         cutoff = rfc3339(self.clock() - self.expiry)
