@@ -40,7 +40,7 @@ from gopush.server import (
     goproxy,
     web,
 )
-from gopush.server.db import DatabaseUnavailable
+from gopush.server.db import SCHEMA_VERSION, DatabaseUnavailable
 from gopush.server.expiry import SlotExpiry
 from gopush.server.responses import ApiError, out_of_space
 from gopush.server.settings import ServeSettings
@@ -101,8 +101,8 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """``GET /readyz``: 200 when the database can be read, the blob store answers and the
-    data directory takes writes; 503 with the reason otherwise (read-only on a full disk: reads still work)."""
+    """``GET /readyz``: 200 when the database can be read (and no newer gopush migrated it
+    since the start), the blob store answers and the data directory takes writes; 503 with the reason otherwise (read-only on a full disk: reads still work)."""
     status, reason = await run_in_threadpool(_readiness, state(request).storage)
     return JSONResponse({"status": status, "reason": reason},
                         status_code=200 if status == "ready" else 503)
@@ -114,9 +114,15 @@ DATABASE_UNAVAILABLE = "The registry's database cannot be reached; try again sho
 def _readiness(storage: Storage) -> tuple[str, str | None]:
     try:
         storage.db.one("SELECT 1")
+        newer = storage.db.newer_schema()
     except Exception as err:  # noqa: BLE001 - whatever it is, the registry is not ready
         log.warning("readiness: the database cannot be read: %s", err)
         return "unavailable", "The registry's database cannot be read; see the server log."
+    if newer is not None:  # a newer gopush migrated it: this one must leave the rotation
+        log.warning("readiness: the database is at schema %d, newer than this gopush's %d",
+                    newer, SCHEMA_VERSION)
+        return "unavailable", (f"The database is at schema {newer}, newer than this gopush "
+                               f"knows ({SCHEMA_VERSION}): upgrade this instance.")
     try:
         storage.blobs.check()
     except Exception as err:  # noqa: BLE001 - whatever it is, the registry is not ready

@@ -477,6 +477,12 @@ class Database:
         """Return what a failed transaction raises instead of ``err`` (None: ``err``)."""
         return None
 
+    def newer_schema(self) -> int | None:
+        """Return the schema version if another gopush migrated the database beyond this
+        one's while it serves, else None. SQLite: None (the data-directory lock keeps any
+        other gopush out while this one serves)."""
+        return None
+
     def close(self) -> None:
         """Close the connection(s)."""
         raise NotImplementedError
@@ -976,6 +982,13 @@ class PostgresDatabase(Database):
                     raw.execute(_postgres_ddl(_statement(step, "postgresql")))
                 raw.execute("UPDATE schema_version SET version = %s", (number + 1,))
             log.info("database %s migrated to schema %d", self.shown, number + 1)
+
+    def newer_schema(self) -> int | None:
+        """Return the database's schema version if another gopush migrated it beyond this
+        one's since the start (``--migrate-only`` by a newer release), else None."""
+        row = self.one("SELECT max(version) FROM schema_version")
+        found = None if row is None else row[0]
+        return int(found) if found is not None and found > SCHEMA_VERSION else None
 
     def close(self) -> None:
         for pool in self._pools:

@@ -198,6 +198,30 @@ def test_postgresql_down_then_back_loses_nothing_acknowledged(
         pg.stop()
 
 
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+def test_an_instance_older_than_the_schema_leaves_the_rotation(
+        tmp_path: Path, db_backend: str, pg_databases: Databases, serve: Any) -> None:
+    """A newer gopush migrates the database while this one serves (`--migrate-only` of the
+    next release, here its schema_version row): /readyz turns 503 naming both versions, so
+    the balancer stops sending requests this gopush no longer understands (it said ready);
+    back at this gopush's schema, ready again."""
+    import psycopg
+
+    url = pg_databases.new()
+    served = serve(data=tmp_path / "data", env={"GOPUSH_SERVE_DATABASE": url})
+    assert httpx.get(f"{served.url}/readyz").status_code == 200
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION + 1,))
+    ready = httpx.get(f"{served.url}/readyz")
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "unavailable", "reason": (
+        f"The database is at schema {SCHEMA_VERSION + 1}, newer than this gopush knows "
+        f"({SCHEMA_VERSION}): upgrade this instance.")}
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION,))
+    assert httpx.get(f"{served.url}/readyz").status_code == 200
+
+
 @pytest.mark.sqlite_only
 def test_a_data_directory_named_with_url_characters_keeps_its_database(tmp_path: Path) -> None:
     """The default database is a sqlite:/// URL made from --data: a directory named with
