@@ -393,8 +393,8 @@ def test_parts_of_one_upload_reach_different_instances(harness: Harness, go: GoO
     ("ftp://user:hunter2@host/x", "names no blob store"),
     # a directory under a file: the blob directory is named (was "cannot use data
     # directory DATA: Not a directory"), and DATA, made by this start, is removed
-    ("dir:{tmp}/a-file/blobs", "cannot use the blob directory {tmp}/a-file/blobs: Not a "
-                               "directory"),
+    ("dir:{tmp}/a-file/blobs",
+     "cannot use the blob directory {tmp}/a-file/blobs: Not a directory"),
 ])
 def test_serve_refuses_a_blob_store_it_cannot_use(tmp_path: Path, blobs: str,
                                                   says: str) -> None:
