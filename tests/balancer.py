@@ -61,6 +61,7 @@ frontend gopush
     bind 127.0.0.1:{port}
     use_backend gopush_web if {{ path / }} || {{ path_beg /web/ }}
     default_backend gopush_instances
+    option forwardfor             # X-Forwarded-For: the client (gopush serve --trusted-proxy)
     http-response set-header X-Gopush-Instance %s   # which instance answered (its name here)
 
 backend gopush_instances          # the APIs and GOPROXY: every request to the next instance

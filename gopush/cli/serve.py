@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,6 +18,24 @@ from gopush.server.slugs import split_repo
 def _split(values: tuple[str, ...]) -> list[str]:
     """Split repeated option values that may also hold comma/space separated lists (env)."""
     return [part for value in values for part in re.split(r"[,\s]+", value) if part]
+
+
+def _trusted_proxies(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the ``--trusted-proxy`` addresses and networks, each checked.
+
+    Raises:
+        click.BadParameter: one is not an IP address or network (exit 2): a host name
+            would be compared as text with the peer's address and never match.
+    """
+    proxies = _split(values)
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise click.BadParameter(f"{proxy!r} is not an IP address or network (e.g. "
+                                     "10.0.0.5 or 10.0.0.0/24)",
+                                     param_hint="--trusted-proxy") from None
+    return tuple(proxies)
 
 
 def _repo_name(text: str, option: str) -> tuple[str, str]:
@@ -190,6 +209,12 @@ def _limit_options(command: Any) -> Any:
               help="With --vuln-db: keep versions with a finding in a package they import "
                    "(imported), or with any finding (any), out of list and @latest, and "
                    "answer 403 with the reason for their files. Pushing is still allowed.")
+@click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="ADDRESS[/BITS]",
+              envvar="GOPUSH_SERVE_TRUSTED_PROXIES",
+              help="A balancer (address or network) whose X-Forwarded-For header names the "
+                   "client: refused credentials then count against each client's address, "
+                   "not the balancer's (repeatable; env GOPUSH_SERVE_TRUSTED_PROXIES, comma "
+                   "or space separated). None by default: the header is ignored.")
 @click.option("--queue-lease", type=click.FloatRange(1), default=30.0, hidden=True,
               metavar="SECONDS",
               help="Seconds a processing claim lasts unless renewed (tests shorten it).")
@@ -206,8 +231,8 @@ def command(app: App, /, host: str, port: int, data: Path | None, database: str 
             read_tokens: tuple[str, ...], upstreams: tuple[str, ...], new_repos: str,
             body_timeout: float, upload_expiry: float, stop_timeout: float,
             vuln_db: str | None, vuln_refresh: float, vuln_timeout: float, config: Path | None,
-            quarantine: str, queue_lease: float, hold_processing: Path | None,
-            **limits: Any) -> None:
+            quarantine: str, trusted_proxies: tuple[str, ...], queue_lease: float,
+            hold_processing: Path | None, **limits: Any) -> None:
     """Run the embedded Go module registry until stopped.
 
     It speaks the Cloudsmith upload API (for `gopush push` and the official
@@ -250,6 +275,7 @@ def command(app: App, /, host: str, port: int, data: Path | None, database: str 
             raise click.UsageError("--tls-cert and --tls-key go together")
         vuln = _vuln_settings(vuln_db, vuln_refresh, vuln_timeout, quarantine)
         keys = tuple(_split(api_keys))
+        proxies = _trusted_proxies(trusted_proxies)
         setups = _repo_setups(repos, read_tokens, upstreams)
         publishers = load_publishers(config) if config is not None else Publishers()
         if tls_cert is not None and tls_key is not None:
@@ -263,7 +289,8 @@ def command(app: App, /, host: str, port: int, data: Path | None, database: str 
                                  new_repos=new_repos != "off",
                                  new_repos_private=new_repos == "private",
                                  upload_expiry=expiry_seconds, vuln=vuln, publishers=publishers,
-                                 queue_lease=queue_lease, hold_processing=hold_processing)
+                                 queue_lease=queue_lease, hold_processing=hold_processing,
+                                 trusted_proxies=proxies)
         _announce(app, listening.url, storage, describe_repos(storage, listening.url), settings)
         _warn_missing_repos(app, settings, {r.full_name for r in storage.repos()})
         run(storage, settings, listening, tls_cert=tls_cert, tls_key=tls_key,

@@ -171,14 +171,13 @@ async def upload_part(request: Request) -> Response:
     reach different instances. A part that continues this process's join in order is also
     appended to it (``server.assembly``), so ``complete`` has little left to do. A part for
     an upload that is already complete is refused (409): nothing would ever read or delete
-    it.
+    it, whether it is before the part is received or once it is kept (the part is deleted).
     """
     repo = api_repo(request, Action.PUSH)
     slot = _part_slot(request, repo, request.query_params.get("upload_id"))
     number = _part_number(request, "")
     if slot.state == "complete":
-        raise ApiError(409, "This upload is already complete; its parts cannot change. "
-                            "Open a new upload to send other bytes.", close=True)
+        raise _already_complete()
     st = state(request)
     blobs = st.storage.blobs
     assembly = st.assemblies.start(slot.identifier, lambda: blobs.incoming("joined"))
@@ -200,7 +199,22 @@ async def upload_part(request: Request) -> Response:
         await run_in_threadpool(blobs.put_part, slot.identifier, number, incoming)
     finally:
         incoming.discard()
+    if not _open(await run_in_threadpool(st.storage.file, slot.identifier)):
+        # completed (or forgotten) while this part arrived, perhaps on another instance: the
+        # complete's deletion of the parts ran before this one was kept, and nothing else
+        # would ever delete it (a slot that became a package is never forgotten)
+        await run_in_threadpool(blobs.delete_parts, slot.identifier)
+        raise _already_complete()
     return JSONResponse({"part_number": number, "size": incoming.size})
+
+
+def _open(slot: FileSlot | None) -> bool:
+    return slot is not None and slot.state != "complete"
+
+
+def _already_complete() -> ApiError:
+    return ApiError(409, "This upload is already complete; its parts cannot change. "
+                         "Open a new upload to send other bytes.", close=True)
 
 
 def _room_left(held: dict[int, int], assembly: Assembly, number: int) -> int:

@@ -4,7 +4,8 @@ upload targets, the GOPROXY endpoint per repository, and the web page (``/`` and
 
 Paths are matched with or without a trailing slash and never redirected (the official CLI
 must not see a redirect on a POST). Errors raised as ``ApiError`` become ``{"detail",
-"fields"}`` bodies; a full disk (``DiskFull``) becomes a 507 (``server.space``); anything
+"fields"}`` bodies; a full disk (``DiskFull``) becomes a 507 (``server.space``), a
+PostgreSQL that cannot be reached (``DatabaseUnavailable``) a 503 with ``Retry-After``; anything
 unexpected becomes a 500 with no internal detail, except on the form upload target, which
 handles its own errors (it never answers a status the official CLI retries).
 
@@ -39,6 +40,7 @@ from gopush.server import (
     goproxy,
     web,
 )
+from gopush.server.db import SCHEMA_VERSION, DatabaseUnavailable
 from gopush.server.expiry import SlotExpiry
 from gopush.server.responses import ApiError, out_of_space
 from gopush.server.settings import ServeSettings
@@ -99,19 +101,28 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """``GET /readyz``: 200 when the database can be read, the blob store answers and the
-    data directory takes writes; 503 with the reason otherwise (read-only on a full disk: reads still work)."""
+    """``GET /readyz``: 200 when the database can be read (and no newer gopush migrated it
+    since the start), the blob store answers and the data directory takes writes; 503 with the reason otherwise (read-only on a full disk: reads still work)."""
     status, reason = await run_in_threadpool(_readiness, state(request).storage)
     return JSONResponse({"status": status, "reason": reason},
                         status_code=200 if status == "ready" else 503)
 
 
+DATABASE_UNAVAILABLE = "The registry's database cannot be reached; try again shortly."
+
+
 def _readiness(storage: Storage) -> tuple[str, str | None]:
     try:
         storage.db.one("SELECT 1")
+        newer = storage.db.newer_schema()
     except Exception as err:  # noqa: BLE001 - whatever it is, the registry is not ready
         log.warning("readiness: the database cannot be read: %s", err)
         return "unavailable", "The registry's database cannot be read; see the server log."
+    if newer is not None:  # a newer gopush migrated it: this one must leave the rotation
+        log.warning("readiness: the database is at schema %d, newer than this gopush's %d",
+                    newer, SCHEMA_VERSION)
+        return "unavailable", (f"The database is at schema {newer}, newer than this gopush "
+                               f"knows ({SCHEMA_VERSION}): upgrade this instance.")
     try:
         storage.blobs.check()
     except Exception as err:  # noqa: BLE001 - whatever it is, the registry is not ready
@@ -216,6 +227,13 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     return exc.response()
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    # a PostgreSQL restart under the instances: one line, no traceback; clients retry a 503
+    log.warning("%s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse({"detail": DATABASE_UNAVAILABLE}, status_code=503,
+                        headers={"Retry-After": "5"})
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return JSONResponse({"detail": "Internal error; see the server log."}, status_code=500)
@@ -259,6 +277,7 @@ def create_app(storage: Storage, settings: ServeSettings) -> ASGIApp:
 
     app = Starlette(routes=ROUTES, lifespan=lifespan,
                     exception_handlers={ApiError: _api_error, DiskFull: _disk_full,
+                                        DatabaseUnavailable: _database_unavailable,
                                         404: _not_found, Exception: _unexpected})
     app.router.redirect_slashes = False
     app.state.gopush = server_state

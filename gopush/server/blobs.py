@@ -267,8 +267,13 @@ class DirectoryBlobs:
         self.parts_dir = root / "parts"
         self.tmp = scratch
         self.space = space
-        for directory in (self.blobs, self.parts_dir, self.tmp):
-            directory.mkdir(parents=True, exist_ok=True)
+        try:
+            for directory in (self.blobs, self.parts_dir):
+                directory.mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # named here: the data directory may be fine
+            raise ConfigError(f"cannot use the blob directory {root}: {err.strerror}",
+                              hint="pass --blobs dir:PATH with a writable directory") from None
+        self.tmp.mkdir(parents=True, exist_ok=True)
 
     def describe(self) -> str:
         """Return the directory, as logs and errors name the store."""

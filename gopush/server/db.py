@@ -477,9 +477,22 @@ class Database:
         """Return what a failed transaction raises instead of ``err`` (None: ``err``)."""
         return None
 
+    def newer_schema(self) -> int | None:
+        """Return the schema version if another gopush migrated the database beyond this
+        one's while it serves, else None. SQLite: None (the data-directory lock keeps any
+        other gopush out while this one serves)."""
+        return None
+
     def close(self) -> None:
         """Close the connection(s)."""
         raise NotImplementedError
+
+
+class DatabaseUnavailable(ConfigError):
+    """PostgreSQL cannot be reached or refuses the login. At start, a configuration error
+    (exit 3); while serving (a database restarted under the instances), a request that
+    needs a new connection gets 503, which clients retry, and the pool connects again on
+    the next request once the server is back."""
 
 
 def open_database(url: str, space: Space) -> Database:
@@ -492,13 +505,38 @@ def open_database(url: str, space: Space) -> Database:
         DiskFull: (SQLite) the database must be created or migrated and the disk is full.
         sqlite3.Error: the file is not a database, or cannot be read.
     """
-    scheme = urlsplit(url).scheme
+    scheme = database_scheme(url)
     if scheme == "sqlite":
         return SqliteDatabase(sqlite_path(url), space)
+    return PostgresDatabase(url)
+
+
+_URL_HINT = "pass --database sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DB"
+
+
+def database_scheme(url: str) -> str:
+    """Return the scheme of a ``--database`` URL: ``sqlite`` or ``postgresql``.
+
+    The text itself is never quoted in the error: a value that is not a well-formed URL
+    (libpq's ``host=... password=...`` form, a stray ``[``) cannot be redacted reliably.
+
+    Raises:
+        ConfigError: not a well-formed URL, or another scheme (named).
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing it is the check (a port out of range, a stray ']')
+    except ValueError:
+        raise ConfigError("--database: not a well-formed URL (not shown: it may hold a "
+                          "password)", hint=_URL_HINT) from None
+    scheme = parts.scheme.lower()
     if scheme in ("postgresql", "postgres"):
-        return PostgresDatabase(url)
-    raise ConfigError(f"--database {redacted(url)}: not a sqlite:/// or postgresql:// URL",
-                      hint="pass --database sqlite:///PATH or postgresql://USER@HOST/DB")
+        return "postgresql"
+    if scheme != "sqlite":
+        named = f"its scheme is {scheme!r}" if scheme else "it has no scheme"
+        raise ConfigError(f"--database: not a sqlite:/// or postgresql:// URL ({named}; the "
+                          "URL is not shown: it may hold a password)", hint=_URL_HINT)
+    return scheme
 
 
 def sqlite_schema_version(path: Path) -> int | None:
@@ -522,6 +560,7 @@ def sqlite_schema_version(path: Path) -> int | None:
 def sqlite_path(url: str) -> Path:
     """Return the file a ``sqlite:///PATH`` URL names (``sqlite:////abs`` or
     ``sqlite:///rel``, as SQLAlchemy writes them)."""
+    database_scheme(url)  # a well-formed URL (its text may be quoted below)
     parts = urlsplit(url)
     if parts.netloc or not parts.path.startswith("/") or len(parts.path) < 2:
         raise ConfigError(f"--database {redacted(url)}: a SQLite URL is sqlite:///PATH",
@@ -719,6 +758,16 @@ def _bool_as_integer() -> type:
     return BoolAsInteger
 
 
+def _connection_lost(err: Exception, raw: Any) -> bool:
+    """Tell whether ``err`` (a psycopg OperationalError) means the server went away, as
+    opposed to a statement that failed on a live connection (a deadlock, a lock timeout):
+    the connection is broken, or SQLSTATE class 08 (connection exception) or 57P01-03
+    (the server shutting down, or not yet accepting connections)."""
+    sqlstate = getattr(err, "sqlstate", None) or ""
+    return bool(raw.broken) or sqlstate.startswith("08") or sqlstate in (
+        "57P01", "57P02", "57P03")
+
+
 class Pool:
     """At most ``POOL_SIZE`` autocommit connections to one PostgreSQL database, each lent to
     one ``with`` block at a time."""
@@ -790,6 +839,12 @@ class PostgresDatabase(Database):
         self._psycopg = psycopg
         self._url = url
         self.shown = redacted(url)
+        try:
+            psycopg.conninfo.conninfo_to_dict(url)
+        except psycopg.ProgrammingError:  # libpq's reason quotes the text: a password, maybe
+            raise ConfigError(f"--database {self.shown}: PostgreSQL cannot read this URL",
+                              hint="percent-encode any %, @, :, / or ? in the user name or "
+                                   "password (%25, %40, %3A, %2F, %3F)") from None
         self._pool = Pool(self._connect, psycopg)
         self._pools = [self._pool]
         with self._session() as raw:
@@ -801,8 +856,9 @@ class PostgresDatabase(Database):
                                         row_factory=_pg_row_factory, connect_timeout=10)
         except self._psycopg.OperationalError as err:
             reason = " ".join(str(err).split())  # libpq's lines, as one
-            raise ConfigError(f"cannot reach the database {self.shown}: {redacted(reason)}",
-                              hint="check --database URL and that PostgreSQL runs") from None
+            raise DatabaseUnavailable(
+                f"cannot reach the database {self.shown}: {redacted(reason)}",
+                hint="check --database URL and that PostgreSQL runs") from None
         raw.adapters.register_dumper(bool, _bool_as_integer())
         return raw
 
@@ -841,6 +897,11 @@ class PostgresDatabase(Database):
             cursor: Cursor = raw.execute(_postgres_sql(sql), args)
         except self._psycopg.IntegrityError as err:
             raise Conflict(str(err).strip()) from err
+        except self._psycopg.OperationalError as err:
+            if not _connection_lost(err, raw):
+                raise
+            raise DatabaseUnavailable(f"lost the connection to the database {self.shown}: "
+                                      f"{redacted(' '.join(str(err).split()))}") from err
         return cursor
 
     def skip_locked(self, select: str) -> str:
@@ -921,6 +982,13 @@ class PostgresDatabase(Database):
                     raw.execute(_postgres_ddl(_statement(step, "postgresql")))
                 raw.execute("UPDATE schema_version SET version = %s", (number + 1,))
             log.info("database %s migrated to schema %d", self.shown, number + 1)
+
+    def newer_schema(self) -> int | None:
+        """Return the database's schema version if another gopush migrated it beyond this
+        one's since the start (``--migrate-only`` by a newer release), else None."""
+        row = self.one("SELECT max(version) FROM schema_version")
+        found = None if row is None else row[0]
+        return int(found) if found is not None and found > SCHEMA_VERSION else None
 
     def close(self) -> None:
         for pool in self._pools:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -97,26 +98,32 @@ def open_storage(data: Path, repos: list[RepoSetup], *, upload_expiry: float | N
     # made on disk, so a start it refuses leaves no data directory behind
     remote = None if file is not None else open_database(url, Space(data, data / "tmp"))
     lock = None
+    fresh = not data.exists()
     try:
-        data.mkdir(parents=True, exist_ok=True)
-        if remote is None:  # before Storage: a second server must not touch the SQLite file
-            lock = _lock_data_dir(data)
-        storage = Storage(data, remote or url, blobs)
-    except sqlite3.Error as err:
-        if lock is not None:
-            os.close(lock)
-        raise _unusable_sqlite(url, err) from None
-    except OSError as err:
-        raise ConfigError(f"cannot use data directory {data}: {err.strerror}",
-                          hint="pass --data DIR with a writable directory") from None
-    except DiskFull:
-        if existed:  # it opens read-only on a full disk unless its schema must be upgraded
-            raise ConfigError(f"cannot open the registry in {data}: its database needs a "
-                              "schema upgrade for this gopush, and its disk is full",
-                              hint="free a little disk space (the upgrade writes a few kB); "
-                                   "nothing was changed") from None
-        raise ConfigError(f"cannot create a registry in {data}: its disk is full",
-                          hint="free disk space, or pass --data DIR on another disk") from None
+        try:
+            data.mkdir(parents=True, exist_ok=True)
+            if remote is None:  # before Storage: no second server may touch the SQLite file
+                lock = _lock_data_dir(data)
+            storage = Storage(data, remote or url, blobs)
+        except sqlite3.Error as err:
+            if lock is not None:
+                os.close(lock)
+            raise _unusable_sqlite(url, err) from None
+        except OSError as err:
+            raise ConfigError(f"cannot use data directory {data}: {err.strerror}",
+                              hint="pass --data DIR with a writable directory") from None
+        except DiskFull:
+            if existed:  # it opens read-only on a full disk unless its schema must be upgraded
+                raise ConfigError(f"cannot open the registry in {data}: its database needs a "
+                                  "schema upgrade for this gopush, and its disk is full",
+                                  hint="free a little disk space (the upgrade writes a few kB); "
+                                       "nothing was changed") from None
+            raise ConfigError(f"cannot create a registry in {data}: its disk is full",
+                              hint="free disk space, or pass --data DIR on another disk") from None
+    except BaseException:
+        if fresh:  # a start that fails leaves nothing on disk: not even the directory
+            shutil.rmtree(data, ignore_errors=True)
+        raise
     storage.data_lock = lock  # held for the life of the process (SQLite; None: shared)
     storage.recover(unused_before=None if upload_expiry is None else
                     rfc3339(time.time() - upload_expiry))
@@ -373,6 +380,13 @@ def run(storage: Storage, settings: ServeSettings, listening: Listening, *,
                             # (loop.call_later, asyncio.timeout): a fraction of a second works
                             timeout_keep_alive=limits.keep_alive_timeout,  # type: ignore[arg-type]
                             server_header=False,
+                            # the client's address (which server.guessing counts refused
+                            # credentials against) comes from X-Forwarded-For only when the
+                            # peer is a --trusted-proxy: uvicorn's default trusts loopback
+                            # peers, so a client behind a balancer on the same machine chose
+                            # its own address and guessed without limit
+                            proxy_headers=bool(settings.trusted_proxies),
+                            forwarded_allow_ips=list(settings.trusted_proxies),
                             timeout_graceful_shutdown=stop_timeout)  # type: ignore[arg-type]
     logging.getLogger("gopush.server").setLevel(logging.INFO)
     floods = QuietFloods()

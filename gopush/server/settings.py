@@ -45,6 +45,9 @@ class ServeSettings:
     publishers: Publishers = field(default_factory=Publishers)  # --config (server.publishers)
     queue_lease: float = 30.0  # seconds a processing claim lasts unless renewed (server.sync)
     hold_processing: Path | None = None  # test-only: server.sync's hold (--hold-processing)
+    # balancers whose X-Forwarded-For names the client (--trusted-proxy): addresses or
+    # networks; none by default, so no client can pick the address its guesses count against
+    trusted_proxies: tuple[str, ...] = ()
 
     def key_ok(self, key: str | None) -> bool:
         """Tell whether ``key`` is one of the API keys (constant-time per key)."""

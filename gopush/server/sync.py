@@ -45,6 +45,7 @@ from pathlib import Path
 
 from gopush.errors import InvalidModuleZip, VersionExists
 from gopush.server.blobs import BlobCorrupt, BlobMissing, BlobStoreUnavailable
+from gopush.server.db import DatabaseUnavailable
 from gopush.server.records import Package, Repo
 from gopush.server.space import DiskFull
 from gopush.server.storage import Storage
@@ -86,6 +87,7 @@ class Synchroniser:
         self._wake = threading.Event()
         self._stopping = False
         self._stalled = False  # the disk was full: not even the failure could be written
+        self._unreachable = False  # the database could not be reached at the last look
         self._worker: threading.Thread | None = None
         storage.space.when_writable(self.resume)
 
@@ -140,11 +142,21 @@ class Synchroniser:
 
     def _claim(self) -> Package | None:
         try:
-            return self.storage.claim_package(self.worker, self.lease)
+            package = self.storage.claim_package(self.worker, self.lease)
         except DiskFull:  # SQLite on a full disk: wait for space
             self._stalled = True
-        except Exception:  # the database unreachable for a moment: look again later
+        except DatabaseUnavailable as err:  # PostgreSQL restarting: one line, not one a second
+            if not self._unreachable:
+                log.warning("the queue cannot be read: %s; looking again every %gs", err,
+                            self.poll)
+            self._unreachable = True
+        except Exception:  # anything else: look again later
             log.exception("claiming a queued package failed; trying again in %gs", self.poll)
+        else:
+            if self._unreachable:
+                log.info("the queue can be read again")
+            self._unreachable = False
+            return package
         return None
 
     @contextmanager

@@ -556,7 +556,8 @@ def _open_below(root: Path, name: str) -> IO[bytes]:
     without following a symbolic link (so nothing outside ``root`` is ever read).
 
     Raises:
-        Damaged: it is missing, a symbolic link, or not a regular file.
+        Damaged: it is missing, a symbolic link, or not a regular file (a named pipe is
+            refused at once, not waited on).
     """
     parts = name.split("/")
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
@@ -564,7 +565,10 @@ def _open_below(root: Path, name: str) -> IO[bytes]:
         for part in parts[:-1]:
             fd = _swap(fd, os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
                                    dir_fd=fd))
-        fd = _swap(fd, os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW, dir_fd=fd))
+        # O_NONBLOCK: opening a FIFO to read would wait for a writer for ever (it changes
+        # nothing for a regular file's reads)
+        fd = _swap(fd, os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK,
+                               dir_fd=fd))
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise Damaged(f"{root / name} is not a regular file")
     except FileNotFoundError:

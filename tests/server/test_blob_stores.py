@@ -391,6 +391,10 @@ def test_parts_of_one_upload_reach_different_instances(harness: Harness, go: GoO
     ("postgresql", "--blobs postgresql keeps blobs in the --database database"),
     ("s3://user:hunter2@bucket/prefix", "never credentials or a host"),
     ("ftp://user:hunter2@host/x", "names no blob store"),
+    # a directory under a file: the blob directory is named (was "cannot use data
+    # directory DATA: Not a directory"), and DATA, made by this start, is removed
+    ("dir:{tmp}/a-file/blobs",
+     "cannot use the blob directory {tmp}/a-file/blobs: Not a directory"),
 ])
 def test_serve_refuses_a_blob_store_it_cannot_use(tmp_path: Path, blobs: str,
                                                   says: str) -> None:
@@ -400,6 +404,8 @@ def test_serve_refuses_a_blob_store_it_cannot_use(tmp_path: Path, blobs: str,
     import sys
 
     data = tmp_path / "data"
+    (tmp_path / "a-file").write_text("not a directory")
+    blobs, says = blobs.format(tmp=tmp_path), says.format(tmp=tmp_path)
     proc = subprocess.run([sys.executable, "-m", "gopush", "serve", "--port", "0", "--data",
                            str(data), "--blobs", blobs], capture_output=True, text=True,
                           timeout=60, check=False)

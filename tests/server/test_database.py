@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -121,11 +122,20 @@ def test_a_schema_0_postgresql_database_is_migrated_forward(
     assert info.status_code == 200 and info.json()["Version"] == "v1.0.0"
 
 
-@pytest.mark.parametrize("url", ["mysql://u:hunter2-secret@db/x", "sqlite://host/x",
-                                 "postgresql://gopush:hunter2-secret@127.0.0.1:1/none"])
+@pytest.mark.parametrize("url", [
+    "mysql://u:hunter2-secret@db/x", "sqlite://host/x",
+    "postgresql://gopush:hunter2-secret@127.0.0.1:1/none",
+    # libpq's own form, not a URL: nothing in it can be told apart as the password
+    "host=127.0.0.1 port=1 user=gopush password=hunter2-secret",
+    # a '%' not percent-encoded in the password: libpq's reason quoted it
+    "postgresql://gopush:hunter2-secret%zz@127.0.0.1:1/none",
+    "postgresql://gopush:hunter2-secret@[::1/none",  # urlsplit: "Invalid IPv6 URL"
+    "postgresql://gopush:hunter2-secret@127.0.0.1:99999/none",  # a port out of range
+])
 def test_an_unusable_database_url_is_a_config_error(tmp_path: Path, url: str) -> None:
-    """An unknown scheme, a SQLite URL with a host, a PostgreSQL server that does not answer:
-    exit 3 naming the URL without its password, no traceback, no data directory made."""
+    """An unknown scheme, a SQLite URL with a host, a PostgreSQL server that does not answer,
+    a value that is no well-formed URL or one libpq cannot read: exit 3, the URL named
+    without its password (or not at all), no traceback, no data directory made."""
     done = _serve("--port", "0", "--data", str(tmp_path / "data"), "--database", url)
     assert not (tmp_path / "data").exists()
     assert done.returncode == ExitCode.CONFIG, done.stderr
@@ -149,9 +159,10 @@ def test_postgresql_down_then_back_loses_nothing_acknowledged(
         tmp_path: Path, db_backend: str, serve: Any) -> None:
     """PostgreSQL killed (immediate shutdown, as a crash) under a running server and
     started again: the next request is answered (dead pooled connections are replaced,
-    not handed out). Killed for longer: /readyz says unavailable (503), requests get a 5xx
-    and the server keeps running; once the database is back, with no restart of gopush,
-    the version pushed before downloads with its bytes and a new push works."""
+    not handed out). Killed for longer: /readyz says unavailable (503), GOPROXY and API
+    requests get 503 with Retry-After (which clients retry; was a 500 and a traceback per
+    request) and the server keeps running; once the database is back, with no restart of
+    gopush, the version pushed before downloads with its bytes and a new push works."""
     from pgserver import PostgresServer
 
     pg = PostgresServer.start()  # its own cluster: the session's one is not to be killed
@@ -168,7 +179,13 @@ def test_postgresql_down_then_back_loses_nothing_acknowledged(
         assert httpx.get(f"{served.url}/readyz").status_code == 200
         pg.kill()
         assert httpx.get(f"{served.url}/readyz").status_code == 503
-        assert httpx.get(info).status_code >= 500
+        time.sleep(2.5)  # the queue is looked at every second meanwhile
+        for reply in (httpx.get(info),
+                      httpx.get(f"{served.url}/packages/acme/gomods/", headers={"X-Api-Key": KEY})):
+            assert reply.status_code == 503, reply.text
+            assert reply.headers["retry-after"] == "5"
+            assert reply.json() == {
+                "detail": "The registry's database cannot be reached; try again shortly."}
         assert served.proc.poll() is None
         pg.start_again()
         assert httpx.get(f"{served.url}/readyz").status_code == 200
@@ -177,8 +194,36 @@ def test_postgresql_down_then_back_loses_nothing_acknowledged(
         after = api_push(served.url, "acme/gomods",
                          module_zip(tmp_path, "v1.0.1", "// two", "example.com/m"))
         assert after.status_code == 201, after.text
+        served.stop()
+        log = served.stderr()
+        assert "Traceback" not in log  # one line per refused request, one for the queue
+        assert log.count("the queue cannot be read") == 1, log
     finally:
         pg.stop()
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+def test_an_instance_older_than_the_schema_leaves_the_rotation(
+        tmp_path: Path, db_backend: str, pg_databases: Databases, serve: Any) -> None:
+    """A newer gopush migrates the database while this one serves (`--migrate-only` of the
+    next release, here its schema_version row): /readyz turns 503 naming both versions, so
+    the balancer stops sending requests this gopush no longer understands (it said ready);
+    back at this gopush's schema, ready again."""
+    import psycopg
+
+    url = pg_databases.new()
+    served = serve(data=tmp_path / "data", env={"GOPUSH_SERVE_DATABASE": url})
+    assert httpx.get(f"{served.url}/readyz").status_code == 200
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION + 1,))
+    ready = httpx.get(f"{served.url}/readyz")
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "unavailable", "reason": (
+        f"The database is at schema {SCHEMA_VERSION + 1}, newer than this gopush knows "
+        f"({SCHEMA_VERSION}): upgrade this instance.")}
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION,))
+    assert httpx.get(f"{served.url}/readyz").status_code == 200
 
 
 @pytest.mark.sqlite_only

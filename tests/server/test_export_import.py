@@ -333,6 +333,28 @@ def test_a_symbolic_link_out_of_the_export_is_not_followed(exported: Path,
     _refused(import_(tmp_path / "t", copy), 4, "rows/repos.jsonl", "symbolic link")
 
 
+def test_a_named_pipe_in_the_export_is_refused_not_waited_on(exported: Path,
+                                                             tmp_path: Path) -> None:
+    """A FIFO where a blob or the manifest should be: opening it for reading waited for a
+    writer for ever (`--import` hung); it is refused as not a regular file at once."""
+    copy = _copy(exported, tmp_path)
+    blob = _a_blob(copy)
+    blob.unlink()
+    os.mkfifo(blob)
+    args = ["serve", "--json", "--data", str(tmp_path / "t"), "--import", str(copy)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GOPUSH_", "CLOUDSMITH_"))}
+    proc = subprocess.run([sys.executable, "-m", "gopush", *args], capture_output=True,
+                          text=True, timeout=60, check=False, env={**env, "CI": "1"})
+    _refused(proc, 4, str(blob), "not a regular file")
+    _nothing_written(tmp_path / "t")
+    (copy / "manifest.json").unlink()
+    os.mkfifo(copy / "manifest.json")
+    proc = subprocess.run([sys.executable, "-m", "gopush", *args], capture_output=True,
+                          text=True, timeout=60, check=False, env={**env, "CI": "1"})
+    _refused(proc, 3, "manifest.json", "not a regular file")
+    _nothing_written(tmp_path / "t")
+
+
 def test_a_truncated_rows_file_is_refused(exported: Path, pg: Databases, tmp_path: Path) -> None:
     url = pg.new()
     copy = _copy(exported, tmp_path)

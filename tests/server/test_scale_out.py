@@ -63,21 +63,25 @@ DEPLOYMENT = "#### Deployment: several instances behind a balancer"
 # environment (GOPUSH_SERVE_DATABASE, GOPUSH_SERVE_API_KEYS) is the README's too.
 MIGRATE = "gopush serve --migrate-only"
 BLOB_STORES: dict[str, str] = {  # blob store -> how each instance is started
-    "shared-directory": "gopush serve --host 0.0.0.0 --port 8080 --new-repos --data /srv/gopush",
-    "postgresql": "gopush serve --host 0.0.0.0 --port 8080 --new-repos --blobs postgresql",
+    "shared-directory": "gopush serve --host 0.0.0.0 --port 8080 --new-repos --data /srv/gopush "
+                        "--trusted-proxy 10.0.0.10",
+    "postgresql": "gopush serve --host 0.0.0.0 --port 8080 --new-repos --blobs postgresql "
+                  "--trusted-proxy 10.0.0.10",
 }
 SHARED = "/srv/gopush"
+BALANCER = "10.0.0.10"  # the README's balancer address: X-Forwarded-For is believed from it
 
 
 def serve_args(command: str, shared: Path) -> list[str]:
     """Return the arguments after `gopush serve` of a README command, as a test runs it: on
-    127.0.0.1, with no --port (``start_serve`` gives a free one), ``shared`` for /srv/gopush."""
+    127.0.0.1, with no --port (``start_serve`` gives a free one), ``shared`` for /srv/gopush,
+    and the balancer on 127.0.0.1 too."""
     words = shlex.split(command)
     assert words[:2] == ["gopush", "serve"], command
     args = [str(shared) if word == SHARED else word for word in words[2:]]
     at = args.index("--port")
     del args[at:at + 2]
-    return ["127.0.0.1" if word == "0.0.0.0" else word for word in args]
+    return ["127.0.0.1" if word in ("0.0.0.0", BALANCER) else word for word in args]
 
 
 @dataclass
