@@ -39,6 +39,7 @@ from gopush.server import (
     goproxy,
     web,
 )
+from gopush.server.blobs import BlobStoreUnavailable
 from gopush.server.expiry import SlotExpiry
 from gopush.server.responses import ApiError, out_of_space
 from gopush.server.settings import ServeSettings
@@ -117,7 +118,11 @@ def _readiness(storage: Storage) -> tuple[str, str | None]:
     except Exception as err:  # noqa: BLE001 - whatever it is, the registry is not ready
         log.warning("readiness: the blob store (%s) cannot be used: %s",
                     storage.blobs.describe(), err)
-        return "unavailable", "The registry's blob store cannot be reached; see the server log."
+        # anyone may ask: the cause in words that name nothing of the deployment; the
+        # endpoint, bucket or path are in the log line above
+        cause = err.cause if isinstance(err, BlobStoreUnavailable) else "it cannot be reached"
+        return "unavailable", (f"The registry's blob store cannot be used: {cause}; see the "
+                               "server log.")
     if not storage.space.writable():
         return "read-only", (f"{storage.space.reason}: serving reads only; uploads get 507 "
                              "until space is freed.")
