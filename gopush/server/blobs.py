@@ -28,7 +28,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from gopush.errors import ConfigError, GopushError
+from gopush.errors import ConfigError, ExitCode, GopushError
 from gopush.server.redaction import redacted
 from gopush.server.space import Space
 
@@ -49,8 +49,11 @@ class BlobStoreUnavailable(GopushError):
 
     ``cause`` says why in a few words of a fixed vocabulary that name nothing of the
     deployment (no endpoint, host, bucket, path or credential): ``/readyz`` shows it to
-    anyone who asks, where the message goes to the server log only.
+    anyone who asks, where the message goes to the server log only. At `gopush serve`'s
+    start (which sweeps the store) it exits 6, as an unreachable registry does.
     """
+
+    exit_code = ExitCode.UNAVAILABLE
 
     def __init__(self, message: str, *, hint: str | None = None,
                  cause: str = "it cannot be reached") -> None:
