@@ -114,6 +114,10 @@ class Assemblies:
         """Return the assembly of an upload slot, or None if no part was appended."""
         return self._by_slot.get(identifier)
 
+    def items(self) -> list[tuple[str, Assembly]]:
+        """Return the slot identifiers and their assemblies (a copy: safe to ``drop`` from)."""
+        return list(self._by_slot.items())
+
     def start(self, identifier: str, new_file: Callable[[], Incoming]) -> Assembly:
         """Return the slot's assembly, starting one that joins into ``new_file()`` if none."""
         found = self._by_slot.get(identifier)

@@ -15,7 +15,9 @@ finished ones that expired since the previous check; older ones were examined th
 start by ``Storage.recover``. A slot whose part or ``complete`` is running right now is left
 for the next check. Several instances on one PostgreSQL take turns (an advisory lock: one
 checks, the others skip that round); a slot whose instance was killed is forgotten here, by
-age, not at any start (another instance may be serving it). The periodic task (``app._sweep_periodically``) also deletes the blobs no
+age, not at any start (another instance may be serving it). Every check also drops this
+process's joins of uploads completed elsewhere (the parts of one upload reach several
+instances; only the one that completes it drops its join at once). The periodic task (``app._sweep_periodically``) also deletes the blobs no
 row needs (``Storage.sweep_orphans``) and probes for disk space (``server.space``).
 """
 
@@ -62,6 +64,7 @@ class SlotExpiry:
         Instances sharing a database (PostgreSQL) take turns: one checks at a time
         (``EXPIRY_LOCK``), the others skip the check (0).
         """
+        self._drop_settled_joins()
         with self.storage.db.exclusively(EXPIRY_LOCK) as mine:
             if not mine:
                 log.info("upload expiry skipped: another instance is checking")
@@ -70,6 +73,19 @@ class SlotExpiry:
         if self.storage.db.shared:
             log.info("upload expiry: %d expired uploads forgotten", forgotten)
         return forgotten
+
+    def _drop_settled_joins(self) -> None:
+        """Drop this process's joins of uploads that are complete or forgotten: several
+        instances behind a balancer each start a join for the parts they receive, and the
+        instance that completes the upload drops only its own, so the others' joined files
+        (a part or more each) would stay until a restart. Every instance checks its own, at
+        every check, lock or not; a join in use is left for the next check."""
+        for identifier, assembly in self.assemblies.items():
+            if assembly.busy or assembly.lock.locked():
+                continue
+            slot = self.storage.file(identifier)
+            if slot is None or slot.state == "complete":
+                self.assemblies.drop(identifier)
 
     def _sweep(self) -> int:
         cutoff = rfc3339(self.clock() - self.expiry)

@@ -67,6 +67,37 @@ def test_a_slot_in_use_is_left_for_the_next_sweep(tmp_path: Path, storage_db: st
     assert expiry.sweep() == 1 and storage.file(slot.identifier) is None
 
 
+def test_joins_of_uploads_completed_elsewhere_are_dropped(tmp_path: Path,
+                                                          storage_db: str | None) -> None:
+    """Parts of one upload reach several instances, and each starts a join; the instance
+    that completes the upload drops only its own. At the next check, each instance drops its
+    joins of uploads that are complete or gone (not of one still awaiting parts, nor of one
+    in use), long before any expiry."""
+    storage = Storage(tmp_path, storage_db)
+    repo = storage.ensure_repo("acme", "mods")
+    assemblies = Assemblies()
+    slots = [storage.new_file(repo, f"v1.0.{n}.zip", "0" * 32, "put_parts")[0]
+             for n in range(4)]
+    joins = [assemblies.start(slot.identifier, lambda: storage.blobs.incoming("joined"))
+             for slot in slots]
+    for join in joins:
+        join.joined.write(b"part one, appended here")
+    completed_elsewhere, _awaiting, gone, in_use = slots
+    storage.complete_file(completed_elsewhere, _incoming(storage, b"joined by another"))
+    storage.complete_file(in_use, _incoming(storage, b"being completed"))
+    storage.forget_slot(gone)
+    joins[3].busy = True
+    expiry = SlotExpiry(storage, assemblies, DAY)
+
+    assert expiry.sweep() == 0  # nothing expired
+    assert [assemblies.get(slot.identifier) is not None for slot in slots] == \
+        [False, True, False, True]
+    assert [join.joined.path.exists() for join in joins] == [False, True, False, True]
+    joins[3].busy = False
+    expiry.sweep()
+    assert assemblies.get(in_use.identifier) is None and not joins[3].joined.path.exists()
+
+
 def _incoming(storage: Storage, data: bytes):  # type: ignore[no-untyped-def]
     incoming = storage.blobs.incoming("form")
     incoming.write(data)

@@ -7,7 +7,7 @@ bucket per test; the AWS variables in the environment of every `gopush serve`).
   cloudsmith-cli to the other, the real go downloading each module through the other
   instance with the pushed h1:; the 108 MiB module sent by the official CLI in parts through
   HAProxy (round robin: its parts reach both instances), downloaded by go from each
-  instance, while each server's memory stays below the zip's size.
+  instance, while what each server's memory grows by stays a fraction of the zip's size.
 - ``/readyz`` while the gateway is down: 503 with the cause in words that name nothing of
   the deployment (no endpoint, bucket or credential: anyone may ask), 200 once it is back;
   credentials the gateway refuses stop `gopush serve` at start (exit 6), the error naming
@@ -123,8 +123,8 @@ def test_two_instances_with_no_shared_disk_serve_the_same_modules(
     """gopush push to one instance and the official CLI to the other: go downloads each
     module through the other one with the pushed h1:. The 108 MiB module goes in parts
     through HAProxy (both instances take some), go downloads it from each instance, and
-    neither server's peak memory reaches the zip's size; no part is left in the bucket and
-    no blob on either instance's disk."""
+    what it adds to either server's memory stays a fraction of the zip's size; no part is
+    left in the bucket and no blob, part or join on either instance's disk."""
     first, second = s3_pair.instances
     assert first.doc["blobs"] == second.doc["blobs"] == \
         f"s3://{s3_pair.bucket}/{PREFIX}/ at {os.environ['AWS_ENDPOINT_URL']}"
@@ -138,6 +138,7 @@ def test_two_instances_with_no_shared_disk_serve_the_same_modules(
         assert info["Sum"] == built["sum"]
 
     size_mib = Path(big_module["zip"]).stat().st_size / (1 << 20)
+    idle = [served.peak_rss_mib("VmRSS") for served in s3_pair.instances]
     for served in s3_pair.instances:
         served.reset_peak_rss()
     before = [int(s3_pair.balancer.stats()[f"gopush{n}"]["stot"]) for n in range(2)]
@@ -162,11 +163,24 @@ def test_two_instances_with_no_shared_disk_serve_the_same_modules(
           f"HAProxy {pushed:.1f} s (requests per instance {before} -> {after}, peak RSS "
           f"{push_rss[0]:.0f}/{push_rss[1]:.0f} MiB); go download from each "
           f"{fetched[0]:.1f}/{fetched[1]:.1f} s (peak RSS of the serving one "
-          f"{download_rss[0]:.0f}/{download_rss[1]:.0f} MiB)")
-    assert max(push_rss + download_rss) < size_mib
+          f"{download_rss[0]:.0f}/{download_rss[1]:.0f} MiB); RSS before the push "
+          f"{idle[0]:.0f}/{idle[1]:.0f} MiB")
+    # Streamed, not held: what the push and the downloads add to each server's memory stays
+    # a fraction of the zip (an instance holding the zip would add all of it). The absolute
+    # peak is not below the zip's size on S3: the idle server is at about 97 MiB, a quarter of
+    # it the S3 client's own (boto3 and S3's service model; 49 -> 74 MiB on opening the store).
+    rises = [max(p, d) - i for p, d, i in zip(push_rss, download_rss, idle)]
+    assert max(rises) < size_mib / 3, rises
 
     blobs = _keys(s3_pair.bucket, "sha256/")
     assert len(blobs) >= 3 + 3  # three zips and their go.mod files (at least)
+    for served in s3_pair.instances:
+        # an upload opened checks the slots first: the instance that did not complete the
+        # big upload drops its join of the parts it took (server.expiry)
+        opened = httpx.post(f"{served.url}/files/{REPO}/", headers={"X-Api-Key": KEY},
+                            json={"filename": "v9.0.0.zip", "md5_checksum": "0" * 32,
+                                  "method": "put_parts"})
+        assert opened.status_code == 202, opened.text
     for served in s3_pair.instances:  # nothing of a blob on local disk
         assert not (served.data / "blobs").exists()
         assert [p.name for p in (served.data / "tmp").rglob("*") if p.is_file()] == []
