@@ -41,7 +41,7 @@ from gopush.server import (
 )
 from gopush.server.blobs import BlobStoreUnavailable
 from gopush.server.expiry import SlotExpiry
-from gopush.server.responses import ApiError, out_of_space
+from gopush.server.responses import ApiError, out_of_space, store_unavailable
 from gopush.server.settings import ServeSettings
 from gopush.server.space import DiskFull, Space
 from gopush.server.state import ServerState, state
@@ -216,6 +216,11 @@ async def _disk_full(request: Request, exc: Exception) -> Response:
     return out_of_space().response()  # Space logged the path when read-only mode began
 
 
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BlobStoreUnavailable)
+    return store_unavailable(exc).response()
+
+
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return exc.response()
@@ -260,6 +265,7 @@ def create_app(storage: Storage, settings: ServeSettings) -> ASGIApp:
 
     app = Starlette(routes=ROUTES, lifespan=lifespan,
                     exception_handlers={ApiError: _api_error, DiskFull: _disk_full,
+                                        BlobStoreUnavailable: _store_unavailable,
                                         404: _not_found, Exception: _unexpected})
     app.router.redirect_slashes = False
     app.state.gopush = server_state

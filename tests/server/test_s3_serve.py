@@ -19,6 +19,7 @@ bucket per test; the AWS variables in the environment of every `gopush serve`).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import subprocess
@@ -177,10 +178,7 @@ def test_two_instances_with_no_shared_disk_serve_the_same_modules(
     for served in s3_pair.instances:
         # an upload opened checks the slots first: the instance that did not complete the
         # big upload drops its join of the parts it took (server.expiry)
-        opened = httpx.post(f"{served.url}/files/{REPO}/", headers={"X-Api-Key": KEY},
-                            json={"filename": "v9.0.0.zip", "md5_checksum": "0" * 32,
-                                  "method": "put_parts"})
-        assert opened.status_code == 202, opened.text
+        _parts_slot(served)
     for served in s3_pair.instances:  # nothing of a blob on local disk
         assert not (served.data / "blobs").exists()
         assert [p.name for p in (served.data / "tmp").rglob("*") if p.is_file()] == []
@@ -190,8 +188,9 @@ def test_readyz_names_a_stopped_gateway_and_nothing_of_the_deployment(
         ceph_gateway: RadosGateway, s3_bucket: str, tmp_path: Path) -> None:
     """With the gateway killed, /readyz (asked with no key) answers 503 saying the blob
     store's connection is refused, naming neither the endpoint, the bucket nor a credential
-    (the log names the endpoint, for the operator); 200 again once it is back, and what was
-    stored before serves."""
+    (the log names the endpoint, for the operator); a download, a part and a form upload are
+    refused in the same words; 200 again once it is back, and what was stored before
+    serves."""
     served = start_serve(tmp_path / "data", "--blobs", f"s3://{s3_bucket}/{PREFIX}",
                          stderr=(tmp_path / "stderr").open("wb"))
     gateway = ceph_gateway
@@ -199,21 +198,38 @@ def test_readyz_names_a_stopped_gateway_and_nothing_of_the_deployment(
         built = _module(tmp_path, "kept")
         assert api_push(served.url, REPO, built["zip"]).status_code == 201
         assert httpx.get(f"{served.url}/readyz").json() == {"status": "ready", "reason": None}
+        zip_url = f"{served.goproxy(REPO)}example.com/kept/@v/v1.0.0.zip"
+        other_zip = Path(_module(tmp_path, "during")["zip"]).read_bytes()
         gateway.kill_gateway()
         try:
             down = httpx.get(f"{served.url}/readyz", timeout=30)
+            download = httpx.get(zip_url, timeout=60)
+            upload = httpx.post(f"{served.url}/files/{REPO}/", headers={"X-Api-Key": KEY},
+                                json={"filename": "v1.0.0.zip", "method": "post",
+                                      "md5_checksum": hashlib.md5(other_zip).hexdigest()}
+                                ).json()
+            sent = httpx.post(upload["upload_url"], data=upload["upload_fields"], timeout=60,
+                              files={"file": ("v1.0.0.zip", other_zip)})
+            part = httpx.put(f"{served.url}/_upload/parts/{REPO}/", headers={"X-Api-Key": KEY},
+                             content=b"a part", params={"upload_id": _parts_slot(served),
+                                                        "part_number": 1})
         finally:
             gateway.restart_gateway()
         assert down.status_code == 503, down.text
         reason = down.json()["reason"]
         assert reason == ("The registry's blob store cannot be used: connection refused; "
                           "see the server log.")
+        # a download is 503 (go tries again later); a part too (clients retry it); a form
+        # upload 400 (the official CLI would re-send its POST without the body)
+        assert download.status_code == 503, download.text
+        now = "The registry's blob store cannot be used now: connection refused; try again later."
+        assert (sent.status_code, sent.json()["detail"]) == (400, now)
+        assert (part.status_code, part.json()["detail"]) == (503, now)
         for secret in (gateway.endpoint, str(gateway.s3_port), s3_bucket, gateway.access_key,
                        gateway.secret_key):
-            assert secret not in down.text
+            assert all(secret not in reply.text for reply in (down, download, sent, part))
         up = httpx.get(f"{served.url}/readyz")
         assert up.status_code == 200, up.text
-        zip_url = f"{served.goproxy(REPO)}example.com/kept/@v/v1.0.0.zip"
         assert httpx.get(zip_url).content == Path(built["zip"]).read_bytes()
     finally:
         served.stop()
@@ -221,6 +237,15 @@ def test_readyz_names_a_stopped_gateway_and_nothing_of_the_deployment(
     assert f"s3://{s3_bucket}/{PREFIX}/ at {gateway.endpoint}" in log  # for the operator
     assert "cannot connect: connection refused" in log
     assert gateway.secret_key not in log and "Traceback" not in log
+
+
+def _parts_slot(served: Served) -> str:
+    """Open a multipart upload slot on ``served``; return its identifier."""
+    slot = httpx.post(f"{served.url}/files/{REPO}/", headers={"X-Api-Key": KEY},
+                      json={"filename": "v2.0.0.zip", "md5_checksum": "0" * 32,
+                            "method": "put_parts"})
+    assert slot.status_code == 202, slot.text
+    return str(slot.json()["identifier"])
 
 
 def test_serve_refuses_to_start_with_refused_credentials_and_shows_none(
