@@ -22,6 +22,7 @@ settings.register_profile("gopush", deadline=None)
 settings.register_profile("gopush-ci", deadline=None, derandomize=True)
 settings.load_profile("gopush-ci" if os.environ.get("CI") else "gopush")
 
+import cephrgw
 from gen_unicode_tables import GoTables, go_tables
 from gitrepo import GitRepo
 from gotool import GoOracle, go_binary
@@ -119,3 +120,46 @@ def loopback() -> Iterator[Callable[[Handle], str]]:
 def test_ca(tmp_path_factory: pytest.TempPathFactory) -> CertAuthority:
     """Return a CA and a server certificate for 127.0.0.1/localhost (made once a session)."""
     return make_test_ca(tmp_path_factory.mktemp("ca"))
+
+
+# -- S3: one Ceph RADOS Gateway for the whole session ----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def ceph_gateway() -> Iterator[cephrgw.RadosGateway]:
+    """One throwaway Ceph cluster and S3 gateway for the session (tests/cephrgw.py; about
+    half a minute to start, so once), started on first use and stopped at the end. Skips,
+    saying what is missing, when Ceph is not installed (.ci/run installs it)."""
+    if why := cephrgw.find():
+        pytest.skip(why)
+    gateway = cephrgw.RadosGateway.start()
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+
+
+@pytest.fixture
+def aws_env(ceph_gateway: cephrgw.RadosGateway,
+            monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The gateway's AWS variables, and no other AWS setting of the machine, in this
+    process's environment: the S3 clients it makes and every `gopush serve` it starts read
+    their endpoint and credentials there."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    for name, value in ceph_gateway.env.items():
+        monkeypatch.setenv(name, value)
+    return ceph_gateway.env
+
+
+@pytest.fixture
+def s3_bucket(aws_env: dict[str, str], request: pytest.FixtureRequest) -> str:
+    """A new, empty bucket on the session's gateway, named after the test."""
+    import hashlib
+
+    import boto3
+
+    name = f"t-{hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:20]}"
+    boto3.client("s3").create_bucket(Bucket=name)
+    return name

@@ -1,5 +1,6 @@
 """The S3 blob store (gopush/server/blobs_s3.py) keeps the whole ``Blobs`` contract against a
-real S3 server: Ceph's RADOS Gateway 16.2 (tests/cephrgw.py), started once for this module.
+real S3 server: Ceph's RADOS Gateway 16.2 (tests/cephrgw.py), started once a session
+(tests/conftest.py ceph_gateway).
 
 Objects are put, changed and removed "behind the store's back" with a plain boto3 client, as
 another program or a faulty disk would; the store's answers are checked against those."""
@@ -16,7 +17,6 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -35,24 +35,10 @@ PREFIX = "team/blobs"
 MiB = 1 << 20
 
 
-@pytest.fixture(scope="module")
-def gateway() -> Iterator[RadosGateway]:
-    gateway = RadosGateway.start()
-    try:
-        yield gateway
-    finally:
-        gateway.stop()
-
-
 @pytest.fixture
-def aws_env(gateway: RadosGateway, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The gateway's AWS variables, and no other AWS setting of the machine."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    for name, value in gateway.env.items():
-        monkeypatch.setenv(name, value)
-    return gateway.env
+def gateway(ceph_gateway: RadosGateway) -> RadosGateway:
+    """The session's gateway (tests/conftest.py ceph_gateway)."""
+    return ceph_gateway
 
 
 @pytest.fixture
@@ -62,10 +48,8 @@ def raw(aws_env: dict[str, str]) -> Any:
 
 
 @pytest.fixture
-def bucket(raw: Any, request: pytest.FixtureRequest) -> str:
-    name = f"t-{hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:20]}"
-    raw.create_bucket(Bucket=name)
-    return name
+def bucket(s3_bucket: str) -> str:
+    return s3_bucket
 
 
 def open_store(bucket: str, tmp_path: Path, prefix: str = PREFIX) -> Any:

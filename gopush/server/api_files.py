@@ -22,11 +22,17 @@ from starlette.responses import JSONResponse, Response
 from gopush.modzip.rules import MAX_ZIP_BYTES
 from gopush.server.assembly import Assembly
 from gopush.server.auth import Action
-from gopush.server.blobs import Blobs, Incoming
+from gopush.server.blobs import Blobs, BlobStoreUnavailable, Incoming
 from gopush.server.db import digest
 from gopush.server.receive import is_number, receive_form, receive_raw
 from gopush.server.records import FileSlot, Repo
-from gopush.server.responses import ApiError, no_content, not_found, out_of_space
+from gopush.server.responses import (
+    ApiError,
+    no_content,
+    not_found,
+    out_of_space,
+    store_unavailable,
+)
 from gopush.server.space import DiskFull
 from gopush.server.state import api_repo, api_repo_or_new, base_url, json_body, new_repo, state
 from gopush.server.storage import SlotGone
@@ -107,6 +113,8 @@ async def upload_form(request: Request) -> Response:
         return err.response()
     except DiskFull:  # the partial file is deleted below
         return out_of_space().response()
+    except BlobStoreUnavailable as err:
+        return store_unavailable(err, 400, close=True).response()
     except Exception as err:  # noqa: BLE001 - a 5xx here would make the CLI hang (api doc §6.3)
         return ApiError(400, f"Upload failed: {type(err).__name__}", close=True).response()
     finally:

@@ -40,9 +40,10 @@ from gopush.server import (
     goproxy,
     web,
 )
+from gopush.server.blobs import BlobStoreUnavailable
 from gopush.server.db import SCHEMA_VERSION, DatabaseUnavailable
 from gopush.server.expiry import SlotExpiry
-from gopush.server.responses import ApiError, out_of_space
+from gopush.server.responses import ApiError, out_of_space, store_unavailable
 from gopush.server.settings import ServeSettings
 from gopush.server.space import DiskFull, Space
 from gopush.server.state import ServerState, state
@@ -128,7 +129,11 @@ def _readiness(storage: Storage) -> tuple[str, str | None]:
     except Exception as err:  # noqa: BLE001 - whatever it is, the registry is not ready
         log.warning("readiness: the blob store (%s) cannot be used: %s",
                     storage.blobs.describe(), err)
-        return "unavailable", "The registry's blob store cannot be reached; see the server log."
+        # anyone may ask: the cause in words that name nothing of the deployment; the
+        # endpoint, bucket or path are in the log line above
+        cause = err.cause if isinstance(err, BlobStoreUnavailable) else "it cannot be reached"
+        return "unavailable", (f"The registry's blob store cannot be used: {cause}; see the "
+                               "server log.")
     if not storage.space.writable():
         return "read-only", (f"{storage.space.reason}: serving reads only; uploads get 507 "
                              "until space is freed.")
@@ -222,6 +227,11 @@ async def _disk_full(request: Request, exc: Exception) -> Response:
     return out_of_space().response()  # Space logged the path when read-only mode began
 
 
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BlobStoreUnavailable)
+    return store_unavailable(exc).response()
+
+
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return exc.response()
@@ -278,6 +288,7 @@ def create_app(storage: Storage, settings: ServeSettings) -> ASGIApp:
     app = Starlette(routes=ROUTES, lifespan=lifespan,
                     exception_handlers={ApiError: _api_error, DiskFull: _disk_full,
                                         DatabaseUnavailable: _database_unavailable,
+                                        BlobStoreUnavailable: _store_unavailable,
                                         404: _not_found, Exception: _unexpected})
     app.router.redirect_slashes = False
     app.state.gopush = server_state

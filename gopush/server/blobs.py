@@ -28,7 +28,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from gopush.errors import ConfigError, GopushError
+from gopush.errors import ConfigError, ExitCode, GopushError
 from gopush.server.redaction import redacted
 from gopush.server.space import Space
 
@@ -45,7 +45,20 @@ class BlobCorrupt(GopushError):
 
 class BlobStoreUnavailable(GopushError):
     """The blob store cannot be reached or refused the operation; the message names why
-    (connection refused, access denied, bucket missing...), never a credential."""
+    (connection refused, access denied, bucket missing...) and the store, never a credential.
+
+    ``cause`` says why in a few words of a fixed vocabulary that name nothing of the
+    deployment (no endpoint, host, bucket, path or credential): ``/readyz`` shows it to
+    anyone who asks, where the message goes to the server log only. At `gopush serve`'s
+    start (which sweeps the store) it exits 6, as an unreachable registry does.
+    """
+
+    exit_code = ExitCode.UNAVAILABLE
+
+    def __init__(self, message: str, *, hint: str | None = None,
+                 cause: str = "it cannot be reached") -> None:
+        super().__init__(message, hint=hint)
+        self.cause = cause
 
 
 class Blobs(Protocol):
@@ -219,6 +232,11 @@ class Incoming:
         self.size, self._md5, self._sha256 = size, md5, sha256
 
     @property
+    def hashed(self) -> bool:
+        """Tell whether the digests are usable (nothing came in by ``copy_range``)."""
+        return not self._unhashed
+
+    @property
     def md5(self) -> str:
         """Return the lower-case hex MD5 of what was written so far."""
         self._check_hashed()
@@ -285,7 +303,8 @@ class DirectoryBlobs:
             next(iter(os.scandir(self.blobs)), None)
         except OSError as err:
             raise BlobStoreUnavailable(f"the blob directory {self.root} cannot be read: "
-                                       f"{err.strerror}") from None
+                                       f"{err.strerror}",
+                                       cause="its directory cannot be read") from None
 
     def sweep(self, older_than: float | None = None) -> int:
         """Delete scratch files left by an interrupted run, and copies a commit across file

@@ -210,7 +210,7 @@ class S3Blobs:
         was taken meanwhile (the server refused with 412)."""
         if incoming.size < MULTIPART_BYTES:
             with incoming.path.open("rb") as body:
-                return self._put(key, body, incoming.md5, once=once)
+                return self._put(key, body, _md5_of(incoming), once=once)
         config = TransferConfig(multipart_threshold=MULTIPART_BYTES,
                                 multipart_chunksize=PART_BYTES,
                                 max_concurrency=TRANSFER_THREADS,
@@ -454,7 +454,8 @@ class S3Blobs:
         """Return the ``BlobStoreUnavailable`` for ``err`` (raised by a client with these
         connect and read ``timeouts``), naming the cause and the store, never a credential."""
         text = f"{self.describe()}: {doing}: {self._cause(err, timeouts)}"
-        return BlobStoreUnavailable(redact(text, self._secrets), hint=_hint(err))
+        return BlobStoreUnavailable(redact(text, self._secrets), hint=_hint(err),
+                                    cause=_public_cause(err))
 
     def _cause(self, err: Exception, timeouts: tuple[float, float]) -> str:
         if isinstance(err, boto_errors.ClientError):
@@ -472,6 +473,52 @@ class S3Blobs:
         if isinstance(err, boto_errors.NoCredentialsError):
             return "no credentials"
         return f"{type(err).__name__}: {err}"
+
+
+def _md5_of(incoming: Incoming) -> str:
+    """Return the hex MD5 of a finished scratch file: its running digest, or for a part the
+    kernel copied in unhashed (``Incoming.copy_range``) the file read again, a MiB at a time."""
+    if incoming.hashed:
+        return incoming.md5
+    md5 = hashlib.md5(usedforsecurity=False)
+    with incoming.path.open("rb") as body:
+        while chunk := body.read(_COPY_BYTES):
+            md5.update(chunk)
+    return md5.hexdigest()
+
+
+_CREDENTIALS_REFUSED = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied",
+                                  "403", "ExpiredToken"})
+
+
+def _public_cause(err: Exception) -> str:
+    """Say why in words that anyone may read (``BlobStoreUnavailable.cause``, ``/readyz``):
+    a fixed phrase per kind of failure, never the endpoint, bucket, key or a credential
+    (``_cause`` says more, for the log)."""
+    if isinstance(err, boto_errors.ClientError):
+        code, status = _code(err), _status(err)
+        headers = err.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+        if status and "x-amz-request-id" not in headers:
+            return "its endpoint does not answer as an S3 server"
+        if code == "NoSuchBucket" or (code == "404" and err.operation_name == "HeadBucket"):
+            return "its bucket does not exist"
+        if code in _CREDENTIALS_REFUSED:
+            return "it refuses the server's credentials"
+        if code == "RequestTimeTooSkewed":
+            return "this machine's clock is too far from the store's"
+        return f"it answered HTTP {status}" if status else "it refused the request"
+    if isinstance(err, boto_errors.ConnectTimeoutError):
+        return "no connection in time"
+    if isinstance(err, boto_errors.ReadTimeoutError):
+        return "no answer in time"
+    if isinstance(err, boto_errors.SSLError):
+        return "TLS failed"
+    if isinstance(err, boto_errors.EndpointConnectionError):
+        return "connection refused" if _socket_cause(err) == "connection refused" \
+            else "cannot connect"
+    if isinstance(err, boto_errors.ConnectionClosedError):
+        return "the connection closed before an answer"
+    return "it cannot be reached"
 
 
 def _code(err: boto_errors.ClientError) -> str:

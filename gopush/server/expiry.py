@@ -15,8 +15,10 @@ finished ones that expired since the previous check; older ones were examined th
 start by ``Storage.recover``. A slot whose part or ``complete`` is running right now is left
 for the next check. Several instances on one PostgreSQL take turns (an advisory lock: one
 checks, the others skip that round); a slot whose instance was killed is forgotten here, by
-age, not at any start (another instance may be serving it). Each check also drops this
-process's joins of uploads that another instance completed. The periodic task (``app._sweep_periodically``) also deletes the blobs no
+age, not at any start (another instance may be serving it). On a shared database the
+parts of one upload reach several instances and only the one that completes it drops its join
+at once: every JOIN_CHECK seconds each instance drops its joins of uploads completed elsewhere
+(``drop_finished_joins``, run by ``app``). The periodic task (``app._sweep_periodically``) also deletes the blobs no
 row needs (``Storage.sweep_orphans``) and probes for disk space (``server.space``).
 """
 

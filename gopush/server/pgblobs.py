@@ -77,7 +77,8 @@ class PostgresBlobs:
         except psycopg.Error as err:  # connection lost, permission denied, table gone...
             reason = " ".join(str(err).split())
             raise BlobStoreUnavailable(f"the blob store ({self.describe()}) failed: "
-                                       f"{reason}") from None
+                                       f"{reason}",
+                                       cause="its database refused the request") from None
 
     def check(self) -> None:
         """Raise ``BlobStoreUnavailable`` unless the blob table can be read."""

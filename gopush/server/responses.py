@@ -7,12 +7,16 @@ and each ``fields`` entry becomes a line of its own.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
 from gopush.errors import AuthError, GopushError, InvalidModule, VersionExists
+from gopush.server.blobs import BlobStoreUnavailable
 from gopush.server.space import OUT_OF_SPACE
+
+log = logging.getLogger("gopush.server")
 
 
 class ApiError(Exception):
@@ -37,6 +41,19 @@ class ApiError(Exception):
 def not_found() -> ApiError:
     """Return the 404 Cloudsmith gives for unknown owners, repositories and packages."""
     return ApiError(404, "Not found.")
+
+
+def store_unavailable(err: BlobStoreUnavailable, status: int = 503, *,
+                      close: bool = False) -> ApiError:
+    """Return the answer to a request the blob store failed, and log the full cause (the
+    store's name and endpoint). The answer says why in the store's public words
+    (``BlobStoreUnavailable.cause``), as ``/readyz`` does. 503, which clients retry, except
+    where a retry would go wrong: the form upload passes 400 (the official CLI re-sends a
+    retried form POST without its body, cloudsmith-api.md §6.3)."""
+    log.warning("the blob store failed: %s", err)
+    return ApiError(status, f"The registry's blob store cannot be used now: {err.cause}; "
+                            "try again later.", close=close,
+                    headers={"Retry-After": "5"} if status == 503 else None)
 
 
 def out_of_space() -> ApiError:

@@ -48,6 +48,17 @@ class Served:
                 self.proc.kill()
                 self.proc.wait(10)
 
+    def peak_rss_mib(self, field: str = "VmHWM") -> float:
+        """Return the server's peak resident set size (VmHWM) in MiB, or with ``field``
+        "VmRSS" its resident set size now."""
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return next(int(line.split()[1]) for line in status.splitlines()
+                    if line.startswith(f"{field}:")) / 1024
+
+    def reset_peak_rss(self) -> None:
+        """Start measuring the peak anew: VmHWM := current RSS (Linux >= 4.0)."""
+        Path(f"/proc/{self.proc.pid}/clear_refs").write_text("5")
+
     def stderr(self) -> str:
         """Return what the server wrote to stderr (after it stopped)."""
         assert self.proc.stderr is not None

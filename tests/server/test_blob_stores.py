@@ -4,11 +4,14 @@ behind), verified reads (a blob changed behind the store's back raises ``BlobCor
 the real go's download through `gopush serve` fails rather than getting wrong bytes), the
 parts of multipart uploads, deletion, missing blobs.
 
-The lead adds the S3 store to ``STORES`` at merge."""
+The stores: a directory, PostgreSQL large objects, and S3 on a real Ceph RADOS Gateway (one
+for the session, tests/conftest.py ``ceph_gateway``; a new bucket per test, and the AWS
+variables in the environment of every `gopush serve` a test starts)."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,16 +36,30 @@ from gopush.server.db import open_database
 from gopush.server.scratch import OWNER
 from gopush.server.space import Space
 
-STORES = ["directory", "postgresql"]
+STORES = ["directory", "postgresql", "s3"]
+S3_PREFIX = "team/blobs"
 
 
 class Harness:
     """A store, a way to open another instance of it, and a way to damage it behind its back."""
 
-    def __init__(self, kind: str, root: Path, databases: Databases) -> None:
-        self.kind, self.root = kind, root
+    def __init__(self, kind: str, root: Path, databases: Databases,
+                 bucket: str | None = None) -> None:
+        self.kind, self.root, self.bucket = kind, root, bucket
         self.url = databases.new() if kind == "postgresql" else None
         self.opened: list[Any] = []
+
+    @property
+    def blobs(self) -> str:
+        """The ``--blobs`` value of this store."""
+        return {"postgresql": "postgresql", "s3": f"s3://{self.bucket}/{S3_PREFIX}"}.get(
+            self.kind, f"dir:{self.root / 'shared'}")
+
+    def _s3(self) -> Any:
+        """A plain S3 client: another program, behind the store's back."""
+        import boto3
+
+        return boto3.client("s3")
 
     def open(self, name: str = "a") -> Blobs:
         """Open an instance of the store with scratch space of its own (``name``)."""
@@ -53,7 +70,7 @@ class Harness:
             db = open_database(self.url or "", space)
             self.opened.append(db)
             return open_blobs("postgresql", data=data, space=space, database=db)
-        return open_blobs(f"dir:{self.root / 'shared'}", data=data, space=space)
+        return open_blobs(self.blobs, data=data, space=space)
 
     def corrupt(self, sha256: str, at: int = 10) -> None:
         """Change one byte of a stored blob without telling the store: by default byte 10, in
@@ -66,13 +83,21 @@ class Harness:
                 old = conn.execute("SELECT lo_get(%s::oid, %s, 1)", (oid, at)).fetchone()[0]
                 conn.execute("SELECT lo_put(%s::oid, %s, %s)", (oid, at, bytes([old[0] ^ 1])))
             return
+        if self.kind == "s3":
+            key = f"{S3_PREFIX}/sha256/{sha256}"
+            s3 = self._s3()
+            data = bytearray(s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+            data[at] ^= 1
+            s3.put_object(Bucket=self.bucket, Key=key, Body=bytes(data))
+            return
         path = self.root / "shared" / "sha256" / sha256[:2] / sha256
         data = bytearray(path.read_bytes())
         data[at] ^= 1
         path.write_bytes(bytes(data))
 
     def leftovers(self) -> int:
-        """Count the stored objects no row names (large objects, hidden copies)."""
+        """Count the stored objects no row names (large objects, hidden copies; in S3, any
+        object but a blob, parts included, and unfinished multipart uploads)."""
         if self.kind == "postgresql":
             with psycopg.connect(self.url or "", autocommit=True) as conn:
                 row = conn.execute(
@@ -80,6 +105,12 @@ class Harness:
                     "(SELECT 1 FROM blobs b WHERE b.oid = m.oid) AND NOT EXISTS "
                     "(SELECT 1 FROM blob_parts p WHERE p.oid = m.oid)").fetchone()
                 return int(row[0])
+        if self.kind == "s3":
+            s3 = self._s3()
+            keys = [o["Key"] for o in s3.list_objects_v2(Bucket=self.bucket).get("Contents", [])]
+            uploads = s3.list_multipart_uploads(Bucket=self.bucket).get("Uploads", [])
+            blob = re.compile(rf"{S3_PREFIX}/sha256/[0-9a-f]{{64}}")
+            return len(uploads) + sum(1 for key in keys if not blob.fullmatch(key))
         return len(list((self.root / "shared" / "sha256").glob("??/.*")))
 
     def close(self) -> None:
@@ -92,7 +123,8 @@ def harness(request: pytest.FixtureRequest, tmp_path: Path,
             pg_databases: Databases) -> Iterator[Harness]:
     if request.param == "postgresql" and (why := unavailable()):
         pytest.skip(why)
-    made = Harness(request.param, tmp_path, pg_databases)
+    bucket = request.getfixturevalue("s3_bucket") if request.param == "s3" else None
+    made = Harness(request.param, tmp_path, pg_databases, bucket)
     yield made
     made.close()
 
@@ -246,7 +278,7 @@ def _serve_with(harness: Harness, tmp_path: Path) -> Any:
         return start_serve(tmp_path / "data", env={"GOPUSH_SERVE_DATABASE": harness.url or "",
                                                    "GOPUSH_SERVE_BLOBS": "postgresql"},
                            stderr=(tmp_path / "stderr").open("wb"))
-    return start_serve(tmp_path / "data", "--blobs", f"dir:{harness.root / 'shared'}",
+    return start_serve(tmp_path / "data", "--blobs", harness.blobs,
                        stderr=(tmp_path / "stderr").open("wb"))
 
 
@@ -277,17 +309,6 @@ def test_go_never_downloads_a_corrupt_zip(harness: Harness, go: GoOracle,
     assert "Traceback" not in log
 
 
-def _peak_rss_mib(pid: int) -> float:
-    """Return the process's peak resident set size (VmHWM) in MiB."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
-    return kib / 1024
-
-
-def _reset_peak_rss(pid: int) -> None:
-    Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := current RSS (Linux >= 4.0)
-
-
 @pytest.mark.slow
 def test_108_mib_in_parts_with_nothing_on_local_disk(
         cloudsmith_cli: Path, go: GoOracle, big_module: dict[str, Any], tmp_path: Path,
@@ -308,18 +329,18 @@ def test_108_mib_in_parts_with_nothing_on_local_disk(
     scratch = Path(served.doc["data"])
     try:
         assert served.doc["blobs"].startswith("large objects in postgresql://")
-        _reset_peak_rss(served.proc.pid)
+        served.reset_peak_rss()
         began = time.monotonic()
         proc = cloudsmith(cloudsmith_cli, served, "push", "go", "acme/gomods",
                           big_module["zip"], "--wait-interval", "0.2")
         pushed = time.monotonic() - began
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        push_rss = _peak_rss_mib(served.proc.pid)
-        _reset_peak_rss(served.proc.pid)
+        push_rss = served.peak_rss_mib()
+        served.reset_peak_rss()
         began = time.monotonic()
         info = go.download("example.com/big", "v1.0.0", GOPROXY=served.goproxy("acme/gomods"))
         fetched = time.monotonic() - began
-        download_rss = _peak_rss_mib(served.proc.pid)
+        download_rss = served.peak_rss_mib()
         assert info["Sum"] == big_module["sum"]
         left = sorted(p.name for p in scratch.rglob("*") if p.is_file() and p.name != OWNER)
     finally:
@@ -346,8 +367,7 @@ def test_parts_of_one_upload_reach_different_instances(harness: Harness, go: GoO
     auth = {"X-Api-Key": KEY}
 
     database = harness.url or pg_databases.new()
-    blobs = "postgresql" if harness.kind == "postgresql" else f"dir:{harness.root / 'shared'}"
-    env = {"GOPUSH_SERVE_DATABASE": database, "GOPUSH_SERVE_BLOBS": blobs}
+    env = {"GOPUSH_SERVE_DATABASE": database, "GOPUSH_SERVE_BLOBS": harness.blobs}
     first = start_serve(tmp_path / "a", env=env)
     second = start_serve(tmp_path / "b", env=env)
     try:
@@ -380,7 +400,7 @@ def test_parts_of_one_upload_reach_different_instances(harness: Harness, go: GoO
         assert harness.leftovers() == 0
         if harness.kind == "directory":
             assert list((harness.root / "shared" / "parts").iterdir()) == []
-        else:
+        elif harness.kind == "postgresql":
             with psycopg.connect(database) as conn:
                 assert conn.execute("SELECT count(*) FROM blob_parts").fetchone()[0] == 0
     finally:
