@@ -68,21 +68,32 @@ def _text(driver: Any) -> str:
     return str(driver.find_element(By.TAG_NAME, "body").text)
 
 
-def _click(driver: Any, link_text: str, timeout: float = 30) -> None:
-    """Follow the link ``link_text`` and wait until the old page is gone."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
+def _navigate(driver: Any, action: Any, timeout: float = 30) -> None:
+    """Run ``action`` (a click that leads to another page) and wait until the new page has
+    loaded. The old page is marked with a script property, which the new document's fresh
+    window lacks: a test that waited for an element instead may find it on the old page
+    (sign-out is on every signed-in page), and chromium answers questions about the old
+    page's nodes mid-navigation with errors of several kinds (no body; "node does not belong
+    to the document"), all taken here as "not there yet"."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.LINK_TEXT, link_text).click()
-    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(old))
-    WebDriverWait(driver, timeout).until(
-        lambda d: d.execute_script("return document.readyState") == "complete")
+    driver.execute_script("window.gopushOldPage = true")
+    action()
+    WebDriverWait(driver, timeout, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script(
+            "return !window.gopushOldPage && document.readyState === 'complete'"))
+
+
+def _click(driver: Any, link_text: str, timeout: float = 30) -> None:
+    """Follow the link ``link_text`` and wait for the page it leads to."""
+    from selenium.webdriver.common.by import By
+
+    _navigate(driver, driver.find_element(By.LINK_TEXT, link_text).click, timeout)
 
 
 def _wait_for_id(driver: Any, identifier: str, timeout: float = 30) -> None:
-    """Wait until the page shows the element ``identifier`` (a navigation finished)."""
+    """Wait until the page shows the element ``identifier``."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
@@ -92,20 +103,12 @@ def _wait_for_id(driver: Any, identifier: str, timeout: float = 30) -> None:
 
 
 def _submit(driver: Any, button: str, then: str, timeout: float = 30) -> None:
-    """Click the form button ``button`` and wait for the page it leads to, which shows the
-    element ``then``. The old page going stale is waited for first: ``then`` may be on the
-    old page too (sign-out is on every signed-in page), and reading the body while the
-    browser is between pages finds no body at all."""
+    """Click the form button ``button``, wait for the page it leads to, which shows the
+    element ``then``."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    old = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.ID, button).click()
-    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(old))
+    _navigate(driver, driver.find_element(By.ID, button).click, timeout)
     _wait_for_id(driver, then, timeout)
-    WebDriverWait(driver, timeout).until(
-        lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def _wait_for_state(driver: Any, wanted: str, timeout: float = 60) -> str:
